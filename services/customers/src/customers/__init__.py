@@ -1,0 +1,1 @@
+"""The customers service: one audited record per customer, and its lifecycle."""

@@ -1,0 +1,9 @@
+"""The platform kit: what every CRM service is built on.
+
+- `settings.ServiceSettings`  configuration from the environment
+- `db.Database`               async engine, `transaction()`
+- `outbox.emit`               write an event in the caller's transaction
+- `bus.Handlers`              register event handlers (inbox, retry, dead-letter built in)
+- `auth.CurrentUser`          the verified caller
+- `service.create_service_app` assemble a service process
+"""

@@ -1,0 +1,154 @@
+"""Tokens: the gateway signs (Ed25519), every service verifies for itself.
+
+No service trusts an identity header; each checks the token's signature, expiry,
+issuer and audience with the gateway's public key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict
+
+ALGORITHM = "EdDSA"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SALES_MANAGER = "sales_manager"
+    SALESPERSON = "salesperson"
+    MARKETING = "marketing"
+    ACCOUNTANT = "accountant"
+
+
+#: Roles that see every record of their kind, not only their own.
+SEES_ALL = frozenset({Role.ADMIN, Role.SALES_MANAGER, Role.MARKETING, Role.ACCOUNTANT})
+
+
+class User(BaseModel):
+    """Who is calling, as the verified token says."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    username: str
+    role: Role
+
+    @property
+    def sees_all(self) -> bool:
+        return self.role in SEES_ALL
+
+    def can_see(self, owner_id: uuid.UUID | None) -> bool:
+        return self.sees_all or owner_id == self.id
+
+
+def generate_keypair() -> tuple[str, str]:
+    """A new (private PEM, public PEM) pair, for local runs and tests."""
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    return private, public
+
+
+class TokenIssuer:
+    def __init__(self, private_key: str, *, issuer: str, audience: str, ttl: timedelta) -> None:
+        if not private_key:
+            raise ValueError("no JWT private key configured (JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE)")
+        self._key = private_key
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl = ttl
+
+    def issue(self, user: User, *, now: datetime | None = None, ttl: timedelta | None = None) -> str:
+        now = now or datetime.now(UTC)
+        claims: dict[str, Any] = {
+            "sub": str(user.id),
+            "username": user.username,
+            "role": user.role.value,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "iat": now,
+            "exp": now + (ttl or self.ttl),
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+
+
+class InvalidToken(Exception):
+    pass
+
+
+class TokenVerifier:
+    def __init__(self, public_key: str, *, issuer: str, audience: str) -> None:
+        if not public_key:
+            raise ValueError("no JWT public key configured (JWT_PUBLIC_KEY or JWT_PUBLIC_KEY_FILE)")
+        self._key = public_key
+        self.issuer = issuer
+        self.audience = audience
+
+    def verify(self, token: str) -> User:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                issuer=self.issuer,
+                audience=self.audience,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+            return User(id=uuid.UUID(claims["sub"]), username=claims["username"], role=claims["role"])
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("token expired") from exc
+        except (jwt.PyJWTError, KeyError, ValueError) as exc:
+            raise InvalidToken("invalid token") from exc
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "not authenticated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    verifier: TokenVerifier = request.app.state.verifier
+    try:
+        return verifier.verify(credentials.credentials)
+    except InvalidToken as exc:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
+        ) from exc
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_roles(*roles: Role) -> Any:
+    """Dependency: 403 unless the caller has one of `roles`."""
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"needs role {' or '.join(r.value for r in roles)}",
+            )
+        return user
+
+    return Depends(check)

@@ -1,0 +1,327 @@
+"""RabbitMQ with safe defaults: topology, confirmed publishing, and the event consumer.
+
+Topology (names carry the namespace, `crm` unless a test run sets another):
+
+- `crm.events`      durable topic exchange; every event, routing key `<svc>.<entity>.<event>.vN`
+- `crm.<service>`   the service's durable quorum queue, bound to the keys it handles,
+                    dead-lettering to `crm.dlx` after `delivery_limit` redeliveries
+- `crm.<service>.retry`  quorum queue with a message TTL; expired messages go back to
+                    `crm.<service>` through the default exchange (a delayed retry)
+- `crm.dlx` -> `crm.<service>.dlq`  what could not be processed, with the reason
+
+Acks: a handler that returns acks its message. A transient failure is republished
+to the retry queue (then acked); a malformed message is published to the
+dead-letter queue with the reason (then acked). Only if that republish itself
+fails does the message get nacked and requeued (`AckPolicy.NACK_ON_ERROR`),
+bounded by the quorum queue's delivery limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic
+
+import aiormq
+from faststream import AckPolicy
+from faststream.rabbit import (
+    Channel,
+    ExchangeType,
+    QueueType,
+    RabbitBroker,
+    RabbitExchange,
+    RabbitQueue,
+)
+from faststream.rabbit.annotations import RabbitMessage
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_contracts import Envelope, MalformedEvent, decode
+from crm_contracts.envelope import E
+
+from . import context, inbox, metrics
+from .db import Database
+from .settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Topology:
+    namespace: str
+    service: str
+
+    @property
+    def exchange(self) -> str:
+        return f"{self.namespace}.events"
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        return f"{self.namespace}.dlx"
+
+    @property
+    def queue(self) -> str:
+        return f"{self.namespace}.{self.service}"
+
+    @property
+    def retry_queue(self) -> str:
+        return f"{self.queue}.retry"
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.queue}.dlq"
+
+
+class PublishFailed(Exception):
+    """The broker did not take responsibility for a message (nack, return or timeout)."""
+
+
+class Transient(Exception):
+    """Raise from a handler when it cannot act *yet* (a prerequisite has not arrived).
+
+    The message is retried after the retry delay, never dropped. Any other
+    exception is treated the same way, up to `max_attempts`; `MalformedEvent`
+    goes to the dead-letter queue at once.
+    """
+
+
+HandlerFn = Callable[[AsyncSession, E, Envelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Handler(Generic[E]):
+    contract: type[E]
+    fn: HandlerFn[E]
+
+
+class Handlers:
+    """A service's event handlers, one per contract; its `consumers.py` fills one.
+
+    Each handler runs in one transaction together with the inbox record of the
+    event, so a redelivered event has no second effect::
+
+        handlers = Handlers()
+
+        @handlers.handles(CustomerPromotedToTraditional)
+        async def open_account(session, event, envelope): ...
+    """
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, Handler[Any]] = {}
+
+    def handles(self, contract: type[E]) -> Callable[[HandlerFn[E]], HandlerFn[E]]:
+        def register(fn: HandlerFn[E]) -> HandlerFn[E]:
+            if contract.routing_key in self.by_key:
+                raise ValueError(f"{contract.routing_key} already has a handler")
+            self.by_key[contract.routing_key] = Handler(contract, fn)
+            return fn
+
+        return register
+
+
+class EventBus:
+    """One per service process: publishes the outbox and consumes the service's queue."""
+
+    def __init__(self, settings: ServiceSettings, db: Database, handlers: Handlers | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self.topology = Topology(settings.bus_namespace, settings.service_name)
+        self.handlers = (handlers or Handlers()).by_key
+        self.broker = RabbitBroker(
+            settings.amqp_url,
+            default_channel=Channel(
+                prefetch_count=settings.prefetch,
+                publisher_confirms=True,
+                on_return_raises=False,
+            ),
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            graceful_timeout=20.0,
+            reconnect_interval=1.0,
+            log_level=logging.DEBUG,
+        )
+        self.exchange = RabbitExchange(self.topology.exchange, type=ExchangeType.TOPIC, durable=True)
+        self.dlx = RabbitExchange(
+            self.topology.dead_letter_exchange, type=ExchangeType.DIRECT, durable=True
+        )
+        self.queue = RabbitQueue(
+            self.topology.queue,
+            queue_type=QueueType.QUORUM,
+            durable=True,
+            arguments={
+                "x-dead-letter-exchange": self.topology.dead_letter_exchange,
+                "x-dead-letter-routing-key": self.topology.queue,
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+                "x-delivery-limit": settings.delivery_limit,
+            },
+        )
+        self.retry_queue = RabbitQueue(
+            self.topology.retry_queue,
+            queue_type=QueueType.QUORUM,
+            durable=True,
+            arguments={
+                "x-message-ttl": int(settings.retry_delay_s * 1000),
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": self.topology.queue,
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            },
+        )
+        self.dead_letter_queue = RabbitQueue(
+            self.topology.dead_letter_queue, queue_type=QueueType.QUORUM, durable=True
+        )
+        self.subscriber = self.broker.subscriber(self.queue, title=f"{self.topology.queue}")
+        self.subscriber(self._on_message)
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.broker.connect()
+        await self.declare()
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+
+    async def declare(self) -> None:
+        """Declare this service's part of the topology; idempotent, restored on reconnect."""
+        exchange = await self.broker.declare_exchange(self.exchange)
+        dlx = await self.broker.declare_exchange(self.dlx)
+        queue = await self.broker.declare_queue(self.queue)
+        await self.broker.declare_queue(self.retry_queue)
+        dlq = await self.broker.declare_queue(self.dead_letter_queue)
+        await dlq.bind(dlx, routing_key=self.topology.queue)
+        for routing_key in self.handlers:
+            await queue.bind(exchange, routing_key=routing_key)
+
+    async def ready(self) -> bool:
+        """Connected, and this process has a live consumer on its queue."""
+        if not await self.broker.ping(timeout=1.0):
+            return False
+        queue_obj = getattr(self.subscriber, "_queue_obj", None)
+        if queue_obj is None or getattr(self.subscriber, "_consumer_tag", None) is None:
+            return False
+        try:
+            channel = await queue_obj.channel.get_underlay_channel()
+        except Exception:
+            return False
+        return not channel.is_closed
+
+    # -- publishing ----------------------------------------------------------------
+
+    async def publish(self, routing_key: str, body: bytes, properties: dict[str, Any]) -> None:
+        """Publish an event; raise `PublishFailed` unless confirmed *and* routed."""
+        await self._confirmed(
+            body,
+            exchange=self.exchange,
+            routing_key=routing_key,
+            message_type=routing_key,
+            **properties,
+        )
+
+    async def _confirmed(self, body: bytes, **kwargs: Any) -> None:
+        try:
+            result = await self.broker.publish(
+                body,
+                mandatory=True,
+                persist=True,
+                content_type="application/json",
+                timeout=self.settings.publish_timeout_s,
+                **kwargs,
+            )
+        except Exception as exc:  # connection lost, nack, timeout: all mean "not taken"
+            raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
+        if not isinstance(result, aiormq.spec.Basic.Ack):
+            where = kwargs.get("routing_key") or kwargs.get("queue")
+            raise PublishFailed(f"unroutable or refused: no queue took {where!r} ({type(result).__name__})")
+
+    # -- consuming -----------------------------------------------------------------
+
+    async def _on_message(self, message: RabbitMessage) -> None:
+        raw = message.raw_message
+        headers = dict(raw.headers or {})
+        attempt = int(str(headers.get("x-attempt", 1)))
+        routing_key = headers.get("x-original-routing-key") or raw.routing_key or ""
+        context.correlation_id.set(raw.correlation_id or context.new_correlation_id())
+        context.event_id.set(None)
+
+        try:
+            envelope = decode(raw.body)
+            handler = self.handlers.get(envelope.routing_key)
+            if handler is None:
+                raise MalformedEvent(f"{self.topology.service} has no handler for {envelope.routing_key}")
+            event = envelope.payload(handler.contract)
+        except MalformedEvent as exc:
+            await self._dead_letter(raw, headers, routing_key, str(exc))
+            return
+
+        context.correlation_id.set(envelope.correlation_id)
+        context.event_id.set(envelope.event_id)
+        routing_key = envelope.routing_key
+        try:
+            async with self.db.transaction() as session:
+                fresh = await inbox.claim(
+                    session, self.topology.service, envelope.event_id, routing_key
+                )
+                if fresh:
+                    await handler.fn(session, event, envelope)
+        except MalformedEvent as exc:
+            await self._dead_letter(raw, headers, routing_key, str(exc))
+            return
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"[:1000]
+            if attempt >= self.settings.max_attempts:
+                await self._dead_letter(raw, headers, routing_key, f"gave up after {attempt} tries: {reason}")
+            else:
+                await self._retry_later(raw, headers, routing_key, attempt, reason)
+            return
+
+        if fresh:
+            metrics.MESSAGES_CONSUMED.labels(self.topology.service, routing_key).inc()
+            log.debug("handled %s", routing_key, extra={"routing_key": routing_key})
+        else:
+            metrics.MESSAGES_DUPLICATE.labels(self.topology.service, routing_key).inc()
+            log.debug("duplicate %s skipped", routing_key, extra={"routing_key": routing_key})
+
+    async def _retry_later(
+        self, raw: Any, headers: dict[str, Any], routing_key: str, attempt: int, reason: str
+    ) -> None:
+        log.warning(
+            "%s failed (try %d), retrying in %.1fs: %s",
+            routing_key, attempt, self.settings.retry_delay_s, reason,
+            extra={"routing_key": routing_key, "attempt": attempt, "reason": reason},
+        )
+        metrics.MESSAGES_RETRIED.labels(self.topology.service, routing_key).inc()
+        await self._republish(
+            raw,
+            {**headers, "x-attempt": attempt + 1, "x-last-error": reason,
+             "x-original-routing-key": routing_key},
+            queue=self.topology.retry_queue,
+        )
+
+    async def _dead_letter(
+        self, raw: Any, headers: dict[str, Any], routing_key: str, reason: str
+    ) -> None:
+        log.error(
+            "%s dead-lettered: %s", routing_key or "message", reason,
+            extra={"routing_key": routing_key, "reason": reason},
+        )
+        metrics.MESSAGES_DEAD_LETTERED.labels(self.topology.service, routing_key or "?").inc()
+        await self._republish(
+            raw,
+            {**headers, "x-dead-letter-reason": reason[:2000], "x-original-routing-key": routing_key},
+            exchange=self.dlx,
+            routing_key=self.topology.queue,
+        )
+
+    async def _republish(self, raw: Any, headers: dict[str, Any], **target: Any) -> None:
+        # Keep the original message id so retried and dead-lettered copies stay traceable.
+        await self._confirmed(
+            raw.body,
+            headers=headers,
+            message_id=raw.message_id or str(uuid.uuid4()),
+            correlation_id=raw.correlation_id,
+            message_type=raw.type,
+            **target,
+        )

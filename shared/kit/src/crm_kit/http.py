@@ -1,0 +1,80 @@
+"""HTTP pieces every service shares: correlation ids, metrics, health, paging."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import context, metrics
+
+CORRELATION_HEADER = "x-correlation-id"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 200
+
+
+class PageParams(BaseModel):
+    limit: int = 50
+    offset: int = 0
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+
+
+class RequestContextMiddleware:
+    """Carries the correlation id in and out, and times every request by route template."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for name, value in scope["headers"]:
+            if name == b"x-correlation-id":
+                incoming = value.decode("latin-1")
+                break
+        cid = incoming if incoming and _SAFE_ID.match(incoming) else context.new_correlation_id()
+        token = context.correlation_id.set(cid)
+        started = time.perf_counter()
+        status_code = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-correlation-id", cid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            metrics.HTTP_REQUESTS.labels(
+                self.service, scope["method"], template, str(status_code)
+            ).observe(time.perf_counter() - started)
+            context.correlation_id.reset(token)

@@ -1,0 +1,258 @@
+"""Transactional outbox: events are written with the change, then relayed to RabbitMQ.
+
+`emit(session, event)` adds a row in the caller's transaction, so an event exists
+exactly when the change that caused it was committed. `OutboxRelay` publishes
+pending rows in batches with publisher confirms and `mandatory` set; a row is
+marked sent only after the broker confirmed it *and* routed it to a queue. Several
+replicas relay at once: each locks its batch with `FOR UPDATE SKIP LOCKED`.
+A crash between the confirm and the mark publishes the row again; consumers are
+idempotent (see `inbox`), so that second copy has no second effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    Uuid,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_contracts import Envelope, Event
+
+from . import context, metrics
+from .db import Database, kit_metadata
+
+log = logging.getLogger(__name__)
+
+outbox = Table(
+    "outbox",
+    kit_metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("event_id", Uuid, nullable=False, unique=True),
+    Column("routing_key", String(200), nullable=False),
+    Column("correlation_id", String(100), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Index("ix_outbox_pending", "id", postgresql_where=text("published_at IS NULL")),
+)
+
+#: Channel the relay LISTENs on; `emit` NOTIFYs it so a commit wakes the relay at once.
+NOTIFY_CHANNEL = "crm_outbox"
+
+
+async def emit(
+    session: AsyncSession,
+    event: Event,
+    *,
+    actor: uuid.UUID | None = None,
+    event_id: uuid.UUID | None = None,
+) -> Envelope:
+    """Write `event` to the outbox in the session's current transaction.
+
+    The envelope takes the correlation id of the request or message being handled,
+    and the id of the event being handled as its causation id.
+    """
+    envelope = Envelope.wrap(
+        event,
+        correlation_id=context.current_correlation_id(),
+        causation_id=context.event_id.get(),
+        actor=actor,
+        event_id=event_id,
+    )
+    await session.execute(
+        outbox.insert().values(
+            event_id=envelope.event_id,
+            routing_key=event.routing_key,
+            correlation_id=envelope.correlation_id,
+            body=envelope.model_dump_json().encode(),
+        )
+    )
+    # Delivered to listeners only if and when the transaction commits.
+    await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
+    return envelope
+
+
+#: Publishes one message: (routing_key, body, properties); raises unless the broker
+#: confirmed it and routed it to at least one queue.
+Publish = Callable[[str, bytes, dict[str, Any]], Awaitable[None]]
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows; one per service process."""
+
+    def __init__(
+        self,
+        db: Database,
+        publish: Publish,
+        *,
+        service: str,
+        batch_size: int = 500,
+        poll_interval_s: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.publish = publish
+        self.service = service
+        self.batch_size = batch_size
+        self.poll_interval_s = poll_interval_s
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listen_conn: Any = None
+        self._stopping = False
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._stopping = False
+        await self._listen()
+        self._task = asyncio.create_task(self._run(), name=f"{self.service}-outbox-relay")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=15)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+            self._task = None
+        await self._unlisten()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _listen(self) -> None:
+        """LISTEN for commits that wrote outbox rows; polling stays the source of truth."""
+        try:
+            raw = await self.db.engine.raw_connection()
+            conn = raw.driver_connection
+            await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+            self._listen_conn = raw
+        except Exception as exc:  # the relay still works by polling
+            log.warning("outbox relay cannot LISTEN, polling only: %s", exc)
+            self._listen_conn = None
+
+    async def _unlisten(self) -> None:
+        if self._listen_conn is not None:
+            try:
+                self._listen_conn.invalidate()
+            except Exception:  # closing a dead connection is not worth a crash
+                pass
+            self._listen_conn = None
+
+    # -- work ------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                published = await self.relay_once()
+            except Exception as exc:
+                log.warning("outbox relay pass failed: %s", exc)
+                published = 0
+                if self._listen_conn is None or self._listen_conn.driver_connection.is_closed():
+                    await self._unlisten()
+                    await self._listen()
+            if published >= self.batch_size:
+                continue  # a full batch: there may be more right now
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def relay_once(self) -> int:
+        """Publish one batch of pending rows; return how many the broker accepted."""
+        async with self.db.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(outbox.c.id, outbox.c.routing_key, outbox.c.body, outbox.c.event_id,
+                           outbox.c.correlation_id, outbox.c.headers)
+                    .where(
+                        outbox.c.published_at.is_(None),
+                        or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= func.now()),
+                    )
+                    .order_by(outbox.c.id)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                metrics.OUTBOX_PENDING.labels(self.service).set(0)
+                return 0
+
+            results = await asyncio.gather(
+                *(self.publish(r.routing_key, r.body, self._properties(r)) for r in rows),
+                return_exceptions=True,
+            )
+            sent = [r.id for r, res in zip(rows, results, strict=True) if res is None]
+            failed = [(r, res) for r, res in zip(rows, results, strict=True) if res is not None]
+            if sent:
+                await session.execute(
+                    update(outbox).where(outbox.c.id.in_(sent)).values(published_at=func.now())
+                )
+            for row, error in failed:
+                log.warning(
+                    "outbox row %s (%s) not published, will retry: %s",
+                    row.event_id, row.routing_key, error,
+                    extra={"routing_key": row.routing_key, "reason": str(error)},
+                )
+                await session.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row.id)
+                    .values(
+                        attempts=outbox.c.attempts + 1,
+                        last_error=str(error)[:2000],
+                        # Back off per row (1, 2, 4 ... 60 s) so one refused event
+                        # does not hold up the others or spin the relay.
+                        next_attempt_at=func.now()
+                        + func.make_interval(0, 0, 0, 0, 0, 0, func.least(60, func.power(2, outbox.c.attempts))),
+                    )
+                )
+            metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
+            metrics.OUTBOX_FAILED.labels(self.service).inc(len(failed))
+        return len(sent)
+
+    @staticmethod
+    def _properties(row: Any) -> dict[str, Any]:
+        return {
+            "message_id": str(row.event_id),
+            "correlation_id": row.correlation_id,
+            "headers": dict(row.headers or {}),
+        }
+
+
+async def backlog(session: AsyncSession) -> tuple[int, float]:
+    """Pending rows and the age in seconds of the oldest one."""
+    count, oldest = (
+        await session.execute(
+            select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+        )
+    ).one()
+    age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+    return int(count), age
+

@@ -1,0 +1,146 @@
+"""Assembles a service process: FastAPI + database + bus consumer + outbox relay.
+
+Every service's `app.py` is a few lines::
+
+    app = create_service_app(Settings(), title="Accounting", routers=[api.router],
+                             handlers=consumers.handlers)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from . import metrics, outbox
+from .auth import TokenVerifier
+from .bus import EventBus, Handlers
+from .db import Database
+from .http import RequestContextMiddleware
+from .logs import configure_logging
+from .settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What a running service holds; routes reach it through `request.app.state.runtime`."""
+
+    settings: ServiceSettings
+    db: Database
+    bus: EventBus
+    relay: outbox.OutboxRelay
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_db(request: Request) -> Database:
+    return get_runtime(request).db
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+DbDep = Annotated[Database, Depends(get_db)]
+
+StartupHook = Callable[[Runtime], Awaitable[None]]
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    handlers: Handlers | None = None,
+    on_startup: Sequence[StartupHook] = (),
+    version: str = "0.1.0",
+) -> FastAPI:
+    configure_logging(settings.service_name, settings.log_level)
+    db = Database(settings.database_url)
+    bus = EventBus(settings, db, handlers)
+    relay = outbox.OutboxRelay(
+        db,
+        bus.publish,
+        service=settings.service_name,
+        batch_size=settings.relay_batch_size,
+        poll_interval_s=settings.relay_poll_interval_s,
+    )
+    runtime = Runtime(settings=settings, db=db, bus=bus, relay=relay)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await bus.start()
+        if settings.relay_enabled:
+            await relay.start()
+        for hook in on_startup:
+            await hook(runtime)
+        log.info("%s started", settings.service_name)
+        try:
+            yield
+        finally:
+            # Stop taking messages first (in-flight handlers finish and ack), then
+            # let the relay finish its pass, then close the pool.
+            await bus.stop()
+            await relay.stop()
+            await db.dispose()
+            log.info("%s stopped", settings.service_name)
+
+    app = FastAPI(title=title, version=version, lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.verifier = TokenVerifier(
+        settings.jwt_public_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
+    app.add_middleware(RequestContextMiddleware, service=settings.service_name)
+    app.include_router(health_router(runtime))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def health_router(runtime: Runtime) -> APIRouter:
+    router = APIRouter(tags=["health"])
+    service = runtime.settings.service_name
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Alive: the process answers."""
+        return {"status": "ok", "service": service}
+
+    @router.get("/readyz")
+    async def readyz() -> JSONResponse:
+        """Ready: database reachable, broker connected, consumer attached."""
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(runtime.db.ping(), timeout=2.0)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["broker"] = "ok" if await runtime.bus.broker.ping(timeout=1.0) else "disconnected"
+        checks["consumer"] = "ok" if await runtime.bus.ready() else "not attached"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "service": service, "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics")
+    async def prometheus() -> Response:
+        try:
+            async with runtime.db.transaction() as session:
+                pending, age = await outbox.backlog(session)
+            metrics.OUTBOX_PENDING.labels(service).set(pending)
+            metrics.OUTBOX_OLDEST_AGE.labels(service).set(age)
+        except Exception as exc:  # metrics must answer even when the database does not
+            log.debug("outbox backlog unavailable: %s", exc)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router

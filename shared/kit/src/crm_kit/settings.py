@@ -1,0 +1,46 @@
+"""Settings every service shares; a service subclasses to add its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Read from the environment (12-factor). Names are the upper-case field names."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    service_name: str = "service"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    #: Prefix of every exchange and queue name, so a test run can share a broker.
+    bus_namespace: str = "crm"
+
+    jwt_public_key: str = ""
+    jwt_public_key_file: Path | None = None
+    jwt_issuer: str = "crm-gateway"
+    jwt_audience: str = "crm"
+
+    prefetch: int = Field(default=64, ge=1, le=2000)
+    #: How long a message that failed for a transient reason waits before its next try.
+    retry_delay_s: float = Field(default=5.0, gt=0)
+    #: Tries before a message that keeps failing is dead-lettered with its last error.
+    max_attempts: int = Field(default=60, ge=1)
+    #: Redeliveries by RabbitMQ itself (nack) before the queue dead-letters a message.
+    delivery_limit: int = Field(default=20, ge=1)
+
+    relay_enabled: bool = True
+    relay_batch_size: int = Field(default=500, ge=1, le=5000)
+    relay_poll_interval_s: float = Field(default=1.0, gt=0)
+    publish_timeout_s: float = Field(default=10.0, gt=0)
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _load_key_file(self) -> ServiceSettings:
+        if not self.jwt_public_key and self.jwt_public_key_file is not None:
+            self.jwt_public_key = self.jwt_public_key_file.read_text()
+        return self
