@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from crm_kit.auth import CurrentUser, Role, require_roles
-from crm_kit.http import Page, Paging
+from crm_kit.http import Page, Paging, not_found
 from crm_kit.service import DbDep
 
 from . import domain, service
@@ -45,7 +45,7 @@ async def get_customer(customer_id: uuid.UUID, user: CurrentUser, db: DbDep) -> 
         try:
             return CustomerOut.model_validate(await service.get_visible(session, customer_id, user))
         except service.NotFound as exc:
-            raise _not_found(customer_id) from exc
+            raise not_found("customer", customer_id) from exc
 
 
 @router.get("/{customer_id}/timeline")
@@ -54,7 +54,7 @@ async def get_timeline(customer_id: uuid.UUID, user: CurrentUser, db: DbDep) -> 
         try:
             entries = await service.timeline(session, customer_id, user)
         except service.NotFound as exc:
-            raise _not_found(customer_id) from exc
+            raise not_found("customer", customer_id) from exc
         return [TimelineOut.model_validate(e) for e in entries]
 
 
@@ -65,10 +65,6 @@ async def promote_customer(customer_id: uuid.UUID, user: CurrentUser, db: DbDep)
         async with db.transaction() as session:
             return CustomerOut.model_validate(await service.promote(session, customer_id, user))
     except service.NotFound as exc:
-        raise _not_found(customer_id) from exc
+        raise not_found("customer", customer_id) from exc
     except domain.IllegalTransition as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-
-
-def _not_found(customer_id: uuid.UUID) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"customer {customer_id} not found")

@@ -6,7 +6,7 @@ import re
 import time
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import Depends, HTTPException, Query, status
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -78,3 +78,9 @@ class RequestContextMiddleware:
                 self.service, scope["method"], template, str(status_code)
             ).observe(time.perf_counter() - started)
             context.correlation_id.reset(token)
+
+
+def not_found(kind: str, key: object) -> HTTPException:
+    """404 for a record that does not exist *or* that the caller may not see
+    (answering 403 would tell a stranger that it exists)."""
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"{kind} {key} not found")

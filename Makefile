@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+UV ?= uv
+PY := .venv/bin/python
+PYTEST := .venv/bin/pytest
+# Real RabbitMQ and Postgres for the tests: from AMQP_URL/DATABASE_URL, else Docker
+# (testcontainers), else the ones running on this machine; see deploy/local/test-infra.sh.
+WITH_INFRA := deploy/local/test-infra.sh
+
+.PHONY: install run test test-unit test-integration test-e2e lint typecheck clean
+
+install: .venv/.installed
+.venv/.installed: uv.lock pyproject.toml $(wildcard shared/*/pyproject.toml services/*/pyproject.toml)
+	@command -v $(UV) >/dev/null || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+## Start all six services locally against this machine's RabbitMQ and Postgres.
+run: install
+	$(PY) deploy/local/stack.py
+
+## Every test level; fails when no test ran.
+test: install
+	$(WITH_INFRA) $(PYTEST) shared services tests
+
+test-unit: install
+	$(PYTEST) -m unit shared services tests
+
+test-integration: install
+	$(WITH_INFRA) $(PYTEST) -m integration shared services tests
+
+test-e2e: install
+	$(WITH_INFRA) $(PYTEST) -m e2e tests
+
+lint: install
+	.venv/bin/ruff check shared services tests deploy
+	.venv/bin/ruff format --check shared services tests deploy
+
+typecheck: install
+	.venv/bin/mypy shared/contracts/src shared/kit/src
+
+clean:
+	rm -rf .venv .local .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,237 @@
+"""Run every service as a local process: `make run` (or `python deploy/local/stack.py`).
+
+Without Docker: uses the RabbitMQ and Postgres of this machine (AMQP_URL,
+DATABASE_URL; defaults from the design), creates each service's database if it is
+missing, migrates it, makes the gateway's signing keys once (in `.local/`),
+starts the six services, prints where the web UI is, restarts a service that
+dies (like compose's `restart: unless-stopped`) and stops them all on Ctrl-C.
+
+The end-to-end tests use the same `Stack` with their own ports, databases and
+bus namespace, without the restarts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("gateway", "leads", "customers", "sales", "accounting", "marketing")
+#: Ports as in the API contract: gateway 8000, then leads 8001 ... marketing 8005.
+DEFAULT_PORT_BASE = 8000
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def say(message: str) -> None:
+    print(f"[stack] {message}", flush=True)
+
+
+def database_url(server_url: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    from crm_kit.db import async_url
+
+    return make_url(async_url(server_url)).set(database=name).render_as_string(hide_password=False)
+
+
+def ensure_keys(state_dir: Path) -> tuple[Path, Path]:
+    """The gateway's Ed25519 signing pair, made once and kept in `state_dir`."""
+    from crm_kit.auth import generate_keypair
+
+    private, public = state_dir / "jwt-private.pem", state_dir / "jwt-public.pem"
+    if not private.exists() or not public.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        private_pem, public_pem = generate_keypair()
+        private.write_text(private_pem)
+        private.chmod(0o600)
+        public.write_text(public_pem)
+        say(f"made the gateway's signing keys in {state_dir}")
+    return private, public
+
+
+@dataclass
+class Stack:
+    amqp_url: str = DEFAULT_AMQP_URL
+    database_server_url: str = DEFAULT_DATABASE_URL
+    port_base: int = DEFAULT_PORT_BASE
+    namespace: str = "crm"
+    database_prefix: str = "crm_"
+    state_dir: Path = ROOT / ".local"
+    admin_password: str = "admin"
+    log_dir: Path | None = None
+    #: Extra environment per service (tests use it to inject faults).
+    env_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _logs: dict[str, IO[bytes]] = field(default_factory=dict)
+
+    def port(self, service: str) -> int:
+        return self.port_base + SERVICES.index(service)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.port(service)}"
+
+    def database(self, service: str) -> str:
+        return database_url(self.database_server_url, f"{self.database_prefix}{service}")
+
+    def env(self, service: str) -> dict[str, str]:
+        private, public = ensure_keys(self.state_dir)
+        env = {
+            **os.environ,
+            "SERVICE_NAME": service,
+            "DATABASE_URL": self.database(service),
+            "AMQP_URL": self.amqp_url,
+            "BUS_NAMESPACE": self.namespace,
+            "JWT_PUBLIC_KEY_FILE": str(public),
+            "PYTHONUNBUFFERED": "1",
+        }
+        if service == "gateway":
+            env |= {
+                "JWT_PRIVATE_KEY_FILE": str(private),
+                "CRM_ADMIN_PASSWORD": self.admin_password,
+                **{f"{s.upper()}_URL": self.url(s) for s in SERVICES if s != "gateway"},
+            }
+        return env | self.env_overrides.get(service, {})
+
+    # -- preparing -------------------------------------------------------------------
+
+    def migrate(self, service: str) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "crm_kit.migrations", str(ROOT / "services" / service),
+             "--database-url", self.database(service)],
+            capture_output=True, text=True, env=self.env(service),
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"migrating {service} failed:\n{result.stderr[-3000:]}")
+
+    def prepare(self) -> None:
+        for service in SERVICES:
+            self.migrate(service)
+        say(f"databases {self.database_prefix}<service> created if missing and migrated")
+
+    # -- processes -------------------------------------------------------------------
+
+    def start(self, service: str) -> None:
+        output: IO[bytes] | int | None = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            self._logs[service] = output = open(self.log_dir / f"{service}.log", "ab")  # noqa: SIM115
+        self.processes[service] = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", f"{service}.app:app",
+             "--host", "127.0.0.1", "--port", str(self.port(service)),
+             "--no-access-log", "--timeout-graceful-shutdown", "25"],
+            env=self.env(service),
+            stdout=output,
+            stderr=subprocess.STDOUT if output is not None else None,
+        )
+
+    def start_all(self) -> None:
+        for service in SERVICES:
+            self.start(service)
+
+    def stop(self, service: str, sig: int = signal.SIGTERM, timeout: float = 30) -> int | None:
+        process = self.processes.pop(service, None)
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.send_signal(sig)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if (log := self._logs.pop(service, None)) is not None:
+            log.close()
+        return process.returncode
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for service in list(self.processes):
+            self.stop(service)
+
+    def ready(self, service: str) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url(service)}/readyz", timeout=2) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def wait_ready(self, services: tuple[str, ...] = SERVICES, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        waiting = list(services)
+        while waiting:
+            for service in list(waiting):
+                process = self.processes.get(service)
+                if process is not None and process.poll() is not None:
+                    raise RuntimeError(f"{service} exited with code {process.returncode} while starting")
+                if self.ready(service):
+                    waiting.remove(service)
+            if waiting and time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(waiting)}")
+            if waiting:
+                time.sleep(0.2)
+
+    def supervise(self) -> None:
+        """Restart a service that died, with a growing pause, until interrupted."""
+        backoff = dict.fromkeys(SERVICES, 1.0)
+        while True:
+            time.sleep(0.5)
+            for service, process in list(self.processes.items()):
+                code = process.poll()
+                if code is None:
+                    continue
+                say(f"{service} exited with code {code}; restarting in {backoff[service]:.0f}s")
+                time.sleep(backoff[service])
+                backoff[service] = min(backoff[service] * 2, 30)
+                self.start(service)
+                say(f"{service} restarted (pid {self.processes[service].pid})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the CRM's six services as local processes.")
+    parser.add_argument("--port-base", type=int, default=int(os.environ.get("PORT_BASE", DEFAULT_PORT_BASE)))
+    args = parser.parse_args()
+
+    admin_password = os.environ.get("CRM_ADMIN_PASSWORD", "admin")
+    stack = Stack(
+        amqp_url=os.environ.get("AMQP_URL", DEFAULT_AMQP_URL),
+        database_server_url=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+        port_base=args.port_base,
+        namespace=os.environ.get("BUS_NAMESPACE", "crm"),
+        admin_password=admin_password,
+    )
+    say(f"RabbitMQ {stack.amqp_url}, Postgres {stack.database_server_url}")
+    stack.prepare()
+
+    def interrupted(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        stack.start_all()
+        stack.wait_ready(timeout=90)
+        say("all six services are ready")
+        say(f"web UI and API: {stack.url('gateway')}  (user admin, password {admin_password!r}"
+            f"{' from CRM_ADMIN_PASSWORD' if 'CRM_ADMIN_PASSWORD' in os.environ else ', the default'})")
+        say("Ctrl-C stops everything")
+        stack.supervise()
+    except KeyboardInterrupt:
+        say("stopping")
+    finally:
+        stack.stop_all()
+        say("stopped")
+
+
+if __name__ == "__main__":
+    main()

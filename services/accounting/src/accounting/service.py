@@ -1,0 +1,69 @@
+"""Use cases of accounting; each runs in the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_contracts import CustomerPromotedToTraditional
+from crm_kit.auth import User
+from crm_kit.http import PageParams
+
+from .models import Account
+
+
+class NotFound(Exception):
+    pass
+
+
+async def open_account(
+    session: AsyncSession, event: CustomerPromotedToTraditional, default_credit_limit: int
+) -> None:
+    """Open the customer's account once; a second promotion leaves it as it is."""
+    await session.execute(
+        insert(Account)
+        .values(
+            customer_id=event.customer_id,
+            customer_name=event.name,
+            owner_id=event.owner_id,
+            currency="VND",
+            credit_limit=default_credit_limit,
+            balance=0,
+        )
+        .on_conflict_do_nothing(index_elements=[Account.customer_id])
+    )
+
+
+async def get_visible(
+    session: AsyncSession, customer_id: uuid.UUID, user: User, *, for_update: bool = False
+) -> Account:
+    stmt = select(Account).where(Account.customer_id == customer_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    account = (await session.execute(stmt)).scalar_one_or_none()
+    if account is None or not user.can_see(account.owner_id):
+        raise NotFound(customer_id)
+    return account
+
+
+async def list_visible(session: AsyncSession, user: User, page: PageParams) -> tuple[list[Account], int]:
+    stmt = select(Account)
+    if not user.sees_all:
+        stmt = stmt.where(Account.owner_id == user.id)
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    rows = await session.execute(
+        stmt.order_by(Account.opened_at.desc(), Account.customer_id).limit(page.limit).offset(page.offset)
+    )
+    return list(rows.scalars()), total
+
+
+async def set_credit_limit(
+    session: AsyncSession, customer_id: uuid.UUID, credit_limit: int, user: User
+) -> Account:
+    account = await get_visible(session, customer_id, user, for_update=True)
+    account.credit_limit = credit_limit
+    await session.flush()
+    return account

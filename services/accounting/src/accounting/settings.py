@@ -1,0 +1,9 @@
+from pydantic import Field
+
+from crm_kit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    service_name: str = "accounting"
+    #: Credit limit of a new account until an accountant sets one (integer dong).
+    default_credit_limit: int = Field(default=50_000_000, ge=0)

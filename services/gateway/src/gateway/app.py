@@ -1,0 +1,79 @@
+"""The gateway process: `uvicorn gateway.app:app --port 8000`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from crm_kit.auth import TokenIssuer
+from crm_kit.service import Runtime, create_service_app
+
+from . import api, consumers, proxy, service
+from .settings import DEFAULT_ADMIN_PASSWORD, GatewaySettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: GatewaySettings, *, upstream_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """The gateway app; tests pass their own settings (and may stub the upstreams)."""
+    issuer = TokenIssuer(
+        settings.jwt_private_key,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl=timedelta(seconds=settings.token_ttl_s),
+    )
+    upstreams = proxy.Upstreams(settings, upstream_transport)
+
+    async def seed_admin(runtime: Runtime) -> None:
+        async with runtime.db.transaction() as session:
+            created = await service.ensure_admin(session, settings.crm_admin_password)
+        if created:
+            log.info("created user %r (role admin)", service.ADMIN_USERNAME)
+        if settings.crm_admin_password == DEFAULT_ADMIN_PASSWORD:
+            log.warning("CRM_ADMIN_PASSWORD is not set: user 'admin' may have the default password")
+
+    app = create_service_app(
+        settings,
+        title="CRM gateway",
+        # The proxy's catch-all goes last so the gateway's own routes win.
+        routers=[api.auth_router, api.users_router, proxy.router],
+        handlers=consumers.handlers,
+        on_startup=[seed_admin, upstreams.start],
+    )
+    app.state.issuer = issuer
+    app.state.upstreams = upstreams
+    _close_on_shutdown(app, upstreams)
+    return app
+
+
+def _close_on_shutdown(app: FastAPI, upstreams: proxy.Upstreams) -> None:
+    """The kit has startup hooks but no shutdown hooks: wrap its lifespan to close the client."""
+    kit_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with kit_lifespan(app):
+                yield
+        finally:
+            await upstreams.close()
+
+    app.router.lifespan_context = lifespan
+
+
+def __getattr__(name: str) -> Any:
+    # `app` is built on first access (uvicorn's `gateway.app:app` does that) rather
+    # than at import, so tests and tools can import `create_app` without a
+    # configured environment (no signing key, no database URL).
+    if name == "app":
+        globals()["app"] = built = create_app(GatewaySettings())
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

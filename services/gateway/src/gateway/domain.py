@@ -1,0 +1,69 @@
+"""The gateway's rules: usernames, passwords and which service owns a path; no I/O."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+USERNAME = re.compile(r"^[a-z0-9._-]{3,50}$")
+PASSWORD_MIN = 8
+#: Hashing cost grows with the input; a cap keeps one request from burning a core.
+PASSWORD_MAX = 256
+
+#: Services the gateway forwards to (each has a `<name>_url` setting).
+SERVICES = ("leads", "customers", "sales", "accounting", "marketing")
+
+#: First path segment after /api/ -> the service that owns it.
+ROUTES: Mapping[str, str] = {
+    "leads": "leads",
+    "customers": "customers",
+    "questionnaires": "customers",
+    "sales": "sales",
+    "products": "sales",
+    "opportunities": "sales",
+    "quotes": "sales",
+    "orders": "sales",
+    "contracts": "sales",
+    "performance": "sales",
+    "accounts": "accounting",
+    "invoices": "accounting",
+    "payments": "accounting",
+    "credit-notes": "accounting",
+    "regions": "marketing",
+    "channels": "marketing",
+    "market-volumes": "marketing",
+    "market-share": "marketing",
+    "campaigns": "marketing",
+}
+
+
+def normalise_username(raw: str) -> str:
+    """Usernames are compared case-insensitively, so they are stored lower-case."""
+    username = raw.strip().lower()
+    if not USERNAME.match(username):
+        raise ValueError(
+            "username must be 3-50 characters of lower-case letters, digits, '.', '_' or '-'"
+        )
+    return username
+
+
+def check_password(password: str) -> str:
+    if len(password) < PASSWORD_MIN:
+        raise ValueError(f"password must be at least {PASSWORD_MIN} characters")
+    if len(password) > PASSWORD_MAX:
+        raise ValueError(f"password must be at most {PASSWORD_MAX} characters")
+    return password
+
+
+def owning_service(path: str) -> str | None:
+    """The service that serves `path` (e.g. `/api/quotes/1/submit` -> `sales`), if any.
+
+    A path with `.` or `..` segments has no owner: the HTTP client would resolve
+    them and could reach a route outside `/api/<segment>` on the target service.
+    """
+    if not path.startswith("/api/"):
+        return None
+    segments = path[len("/api/") :].split("/")
+    if any(s in (".", "..") for s in segments):
+        return None
+    return ROUTES.get(segments[0])

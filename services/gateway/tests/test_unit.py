@@ -1,0 +1,146 @@
+"""Gateway rules without I/O: usernames, passwords, the route table, key settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from crm_kit.auth import generate_keypair
+from gateway import domain
+from gateway.schemas import UserCreate
+from gateway.settings import GatewaySettings
+
+pytestmark = pytest.mark.unit
+
+
+# -- passwords -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("password", ["", "short", "7chars!"])
+def test_password_shorter_than_8_is_refused(password: str) -> None:
+    with pytest.raises(ValueError, match="at least 8"):
+        domain.check_password(password)
+
+
+@pytest.mark.parametrize("password", ["8chars!!", "a much longer pass phrase", "x" * 256])
+def test_password_of_8_to_256_characters_is_accepted(password: str) -> None:
+    assert domain.check_password(password) == password
+
+
+def test_password_over_the_cap_is_refused() -> None:
+    with pytest.raises(ValueError, match="at most 256"):
+        domain.check_password("x" * 257)
+
+
+# -- usernames -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [("Bob", "bob"), ("  Anna.Nguyen ", "anna.nguyen"), ("sales_01-x", "sales_01-x"), ("a" * 50, "a" * 50)],
+)
+def test_username_is_stored_lower_case_and_trimmed(raw: str, stored: str) -> None:
+    assert domain.normalise_username(raw) == stored
+
+
+@pytest.mark.parametrize("raw", ["ab", "a" * 51, "anna nguyen", "nguyễn", "bob@example.com", "", "   "])
+def test_username_outside_the_rules_is_refused(raw: str) -> None:
+    with pytest.raises(ValueError, match="3-50 characters"):
+        domain.normalise_username(raw)
+
+
+def test_user_create_names_the_bad_field_and_forbids_extra_fields() -> None:
+    good = {"username": "Bob", "password": "long enough", "full_name": " Bob ", "role": "salesperson"}
+    assert UserCreate.model_validate(good).username == "bob"
+    assert UserCreate.model_validate(good).full_name == "Bob"
+    for field, value in [
+        ("username", "b"),
+        ("password", "short"),
+        ("role", "superuser"),
+        ("full_name", "  "),
+        ("active", False),
+    ]:
+        with pytest.raises(ValidationError) as caught:
+            UserCreate.model_validate({**good, field: value})
+        assert [e["loc"] for e in caught.value.errors()] == [(field,)]
+
+
+# -- route table -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("segment", "service"), sorted(domain.ROUTES.items()))
+def test_every_routed_segment_resolves_to_its_service(segment: str, service: str) -> None:
+    assert domain.owning_service(f"/api/{segment}") == service
+    assert domain.owning_service(f"/api/{segment}/123/sub?x=1") == service
+    assert service in domain.SERVICES
+
+
+@pytest.mark.parametrize(
+    ("path", "service"),
+    [
+        ("/api/questionnaires/7", "customers"),
+        ("/api/quotes/1/submit", "sales"),
+        ("/api/credit-notes", "accounting"),
+        ("/api/market-share", "marketing"),
+        ("/api/leads/", "leads"),
+    ],
+)
+def test_paths_resolve_by_first_segment(path: str, service: str) -> None:
+    assert domain.owning_service(path) == service
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/unknown",
+        "/api/users",  # served by the gateway itself, never forwarded
+        "/api/auth/token",
+        "/api/",
+        "/api",
+        "/leads",
+        "/apileads",
+        "/api/Leads",
+        "/api/leads/../users",
+        "/api/leads/./x",
+        "/api/leads/a/..",
+    ],
+)
+def test_paths_without_an_owner_resolve_to_none(path: str) -> None:
+    assert domain.owning_service(path) is None
+
+
+# -- settings ----------------------------------------------------------------------
+
+
+def test_settings_derive_the_public_key_from_the_private_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    private, public = generate_keypair()
+    monkeypatch.setenv("JWT_PRIVATE_KEY", private)
+    monkeypatch.delenv("JWT_PUBLIC_KEY", raising=False)
+    settings = GatewaySettings()
+    assert settings.jwt_public_key.split() == public.split()
+    assert settings.service_name == "gateway"
+    assert settings.token_ttl_s == 8 * 3600
+
+
+def test_settings_refuse_a_public_key_of_another_pair(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JWT_PRIVATE_KEY", generate_keypair()[0])
+    monkeypatch.setenv("JWT_PUBLIC_KEY", generate_keypair()[1])
+    with pytest.raises(ValidationError, match="does not belong"):
+        GatewaySettings()
+
+
+def test_settings_read_the_private_key_from_a_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    private, _ = generate_keypair()
+    key_file = tmp_path / "jwt.pem"
+    key_file.write_text(private)
+    monkeypatch.delenv("JWT_PRIVATE_KEY", raising=False)
+    monkeypatch.delenv("JWT_PUBLIC_KEY", raising=False)
+    monkeypatch.setenv("JWT_PRIVATE_KEY_FILE", str(key_file))
+    monkeypatch.setenv("CUSTOMERS_URL", "http://customers:8002/")
+    settings = GatewaySettings()
+    assert settings.jwt_private_key == private
+    assert settings.service_url("customers") == "http://customers:8002"

@@ -1,0 +1,40 @@
+"""marketing's customer read model, and the kit's outbox and inbox
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-26
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from crm_kit.migrations import create_kit_tables, drop_kit_tables
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    create_kit_tables()
+    op.create_table(
+        "customer_profiles",
+        sa.Column("customer_id", sa.Uuid, primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("lifecycle_stage", sa.String(20), nullable=False),
+        sa.Column("grade", sa.String(40)),
+        sa.Column("owner_id", sa.Uuid),
+        sa.Column("region_code", sa.String(10)),
+        sa.Column("channel_id", sa.Uuid),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+    op.create_index("ix_customer_profiles_lifecycle_stage", "customer_profiles", ["lifecycle_stage"])
+    op.create_index("ix_customer_profiles_region_code", "customer_profiles", ["region_code"])
+
+
+def downgrade() -> None:
+    op.drop_table("customer_profiles")
+    drop_kit_tables()

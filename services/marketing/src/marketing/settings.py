@@ -1,0 +1,5 @@
+from crm_kit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    service_name: str = "marketing"

@@ -1,0 +1,55 @@
+"""Use cases of sales; each runs in the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_contracts import CustomerPromotedToTraditional
+from crm_kit.auth import User
+from crm_kit.http import PageParams
+
+from .models import SalesCustomer
+
+
+class NotFound(Exception):
+    pass
+
+
+async def open_customer(session: AsyncSession, event: CustomerPromotedToTraditional) -> None:
+    """Open a traditional customer for quoting and ordering, once."""
+    await session.execute(
+        insert(SalesCustomer)
+        .values(
+            id=event.customer_id,
+            name=event.name,
+            owner_id=event.owner_id,
+            region_code=event.region_code,
+            channel_id=event.channel_id,
+            promoted_at=event.promoted_at,
+        )
+        .on_conflict_do_nothing(index_elements=[SalesCustomer.id])
+    )
+
+
+async def get_customer(session: AsyncSession, customer_id: uuid.UUID, user: User) -> SalesCustomer:
+    customer = await session.get(SalesCustomer, customer_id)
+    if customer is None or not user.can_see(customer.owner_id):
+        raise NotFound(customer_id)
+    return customer
+
+
+async def list_customers(
+    session: AsyncSession, user: User, page: PageParams
+) -> tuple[list[SalesCustomer], int]:
+    stmt = select(SalesCustomer)
+    if not user.sees_all:
+        stmt = stmt.where(SalesCustomer.owner_id == user.id)
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    rows = await session.execute(
+        stmt.order_by(SalesCustomer.opened_at.desc(), SalesCustomer.id).limit(page.limit).offset(page.offset)
+    )
+    return list(rows.scalars()), total

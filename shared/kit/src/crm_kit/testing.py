@@ -1,0 +1,141 @@
+"""Test helpers: real Postgres and RabbitMQ for integration and end-to-end tests.
+
+Where the services come from, in order:
+1. `AMQP_URL` and `DATABASE_URL` from the environment (CI on these machines);
+2. testcontainers, when a Docker engine answers;
+3. otherwise the run fails and says how to provide them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aio_pika
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from .db import async_url
+from .migrations import create_database_if_missing
+
+ROOT = Path(__file__).resolve().parents[4]
+
+HOW_TO = (
+    "integration tests need a real RabbitMQ and PostgreSQL: set AMQP_URL "
+    "(e.g. amqp://guest:guest@127.0.0.1:5672/) and DATABASE_URL "
+    "(e.g. postgresql://postgres@127.0.0.1:5432/postgres), or run a Docker engine "
+    "so testcontainers can start them"
+)
+
+
+@dataclass
+class Infra:
+    amqp_url: str
+    #: A URL of the Postgres server; tests make their own databases on it.
+    database_url: str
+    how: str
+    _containers: list[object] = field(default_factory=list)
+
+    def database(self, name: str) -> str:
+        """URL of database `name` on the same server."""
+        return str(make_url(async_url(self.database_url)).set(database=name).render_as_string(hide_password=False))
+
+    def stop(self) -> None:
+        for container in self._containers:
+            container.stop()  # type: ignore[attr-defined]
+
+
+def docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def provide_infra() -> Infra:
+    amqp, db = os.environ.get("AMQP_URL"), os.environ.get("DATABASE_URL")
+    if amqp and db:
+        return Infra(amqp, db, how=f"from the environment: AMQP_URL={amqp} DATABASE_URL={db}")
+    if docker_available():
+        from testcontainers.core.container import DockerContainer
+        from testcontainers.core.waiting_utils import wait_for_logs
+
+        rabbit = DockerContainer("rabbitmq:3.13-management").with_exposed_ports(5672)
+        postgres = (
+            DockerContainer("postgres:16")
+            .with_env("POSTGRES_HOST_AUTH_METHOD", "trust")
+            .with_exposed_ports(5432)
+        )
+        rabbit.start()
+        postgres.start()
+        wait_for_logs(rabbit, "Server startup complete", timeout=120)
+        wait_for_logs(postgres, "database system is ready to accept connections", timeout=60)
+        infra = Infra(
+            f"amqp://guest:guest@{rabbit.get_container_host_ip()}:{rabbit.get_exposed_port(5672)}/",
+            f"postgresql://postgres@{postgres.get_container_host_ip()}:{postgres.get_exposed_port(5432)}/postgres",
+            how="testcontainers (Docker)",
+            _containers=[rabbit, postgres],
+        )
+        return infra
+    raise RuntimeError(HOW_TO)
+
+
+def unique_namespace(prefix: str = "t") -> str:
+    """A bus namespace of its own, so a test run never meets another's queues."""
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+async def fresh_database(infra: Infra, name: str) -> str:
+    """Drop and create database `name`; return its URL."""
+    url = infra.database(name)
+    parsed = make_url(async_url(infra.database_url))
+    conn = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username or "postgres",
+        password=parsed.password, database=parsed.database or "postgres",
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+    await create_database_if_missing(url)
+    return url
+
+
+def migrate(service: str, database_url: str) -> None:
+    """Run a service's Alembic migrations in a subprocess (Alembic's env runs its own loop)."""
+    subprocess.run(
+        ["python", "-m", "crm_kit.migrations", str(ROOT / "services" / service), "--database-url", database_url],
+        check=True,
+        capture_output=True,
+    )
+
+
+async def delete_namespace(amqp_url: str, namespace: str, services: list[str]) -> None:
+    """Remove a test run's exchanges and queues."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        for service in services:
+            for suffix in ("", ".retry", ".dlq"):
+                await channel.queue_delete(f"{namespace}.{service}{suffix}")
+        for exchange in ("events", "dlx"):
+            await channel.exchange_delete(f"{namespace}.{exchange}")
+    finally:
+        await connection.close()
+
+
+async def queue_depth(amqp_url: str, queue: str) -> int:
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue, passive=True)
+        return declared.declaration_result.message_count or 0
+    finally:
+        await connection.close()
+

@@ -1,0 +1,89 @@
+"""Fixtures of the kit's integration tests: a database and a bus namespace per module.
+
+A test module may define `TEST_METADATA` (its own tiny tables, created beside the
+kit's outbox and inbox) and `SERVICES` (the service names whose queues it creates,
+deleted with the namespace at the end).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+import pytest
+from sqlalchemy import MetaData
+from sqlalchemy.engine import make_url
+
+from crm_kit.db import Database, async_url, kit_metadata
+from crm_kit.testing import Infra, delete_namespace, fresh_database, unique_namespace
+
+T = TypeVar("T")
+
+#: How long any test waits for something to happen before it fails.
+DEADLINE_S = 20.0
+
+
+async def _eventually(
+    probe: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool] = bool,
+    *,
+    timeout: float = DEADLINE_S,
+    every: float = 0.05,
+    what: str = "condition",
+) -> T:
+    """Poll `probe` until `done(result)`; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if done(result):
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not reached within {timeout:.0f}s; last: {result!r}")
+        await asyncio.sleep(every)
+
+
+@pytest.fixture(scope="session")
+def eventually() -> Callable[..., Awaitable[object]]:
+    """`await eventually(probe, done, what=...)`: poll with a deadline, fail after it."""
+    return _eventually
+
+
+async def _drop_database(infra: Infra, name: str) -> None:
+    parsed = make_url(async_url(infra.database_url))
+    conn = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username or "postgres",
+        password=parsed.password, database=parsed.database or "postgres",
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+async def database(infra: Infra, request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """A database of the module's own with the kit's tables and the module's test tables."""
+    module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    name = f"kit_{module}_{uuid.uuid4().hex[:8]}"
+    url = await fresh_database(infra, name)
+    db = Database(url)
+    extra: MetaData | None = getattr(request.module, "TEST_METADATA", None)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(kit_metadata.create_all)
+        if extra is not None:
+            await conn.run_sync(extra.create_all)
+    yield db
+    await db.dispose()
+    await _drop_database(infra, name)
+
+
+@pytest.fixture(scope="module")
+async def namespace(infra: Infra, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """A bus namespace of the module's own, deleted with its queues at the end."""
+    ns = unique_namespace("kt")
+    yield ns
+    await delete_namespace(infra.amqp_url, ns, list(getattr(request.module, "SERVICES", [])))

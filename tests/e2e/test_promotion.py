@@ -1,0 +1,117 @@
+"""The first real flow: a prospect promoted to traditional reaches sales and accounting."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import aio_pika
+import pytest
+
+from crm_kit.auth import Role
+
+from .helpers import eventually, metric_total
+
+pytestmark = pytest.mark.e2e
+
+PROMOTED = "customers.customer.promoted_to_traditional.v1"
+
+
+async def create_prospect(api, name: str = "Công ty TNHH Thiết bị Hòa Bình") -> dict:
+    response = await api.client.post(
+        "/api/customers", json={"name": name, "phone": "0912 345 678", "region_code": "01"}
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["lifecycle_stage"] == "prospect"
+    return body
+
+
+async def promotion_event(databases, customer_id: str) -> bytes:
+    return await databases.fetchval(
+        "customers",
+        "SELECT body FROM outbox WHERE routing_key = $1 AND convert_from(body, 'UTF8')::jsonb -> 'data' ->> 'customer_id' = $2",
+        PROMOTED,
+        customer_id,
+    )
+
+
+async def test_promotion_reaches_sales_and_accounting_once(stack, new_user, databases):
+    seller = await new_user(Role.SALESPERSON)
+    customer = await create_prospect(seller)
+    cid = customer["id"]
+
+    promoted = await seller.client.post(f"/api/customers/{cid}/promote")
+    assert promoted.status_code == 200, promoted.text
+    assert promoted.json()["lifecycle_stage"] == "traditional"
+
+    account = await eventually(
+        lambda: seller.client.get(f"/api/accounts/{cid}"),
+        until=lambda r: r.status_code == 200,
+        what="account opened",
+    )
+    assert account.json()["balance"] == 0
+    assert account.json()["owner_id"] == str(seller.user_id)
+    sales_customer = await eventually(
+        lambda: seller.client.get(f"/api/sales/customers/{cid}"),
+        until=lambda r: r.status_code == 200,
+        what="customer open in sales",
+    )
+    assert sales_customer.json()["name"] == customer["name"]
+
+    again = await seller.client.post(f"/api/customers/{cid}/promote")
+    assert again.status_code == 200
+    assert again.json()["promoted_at"] == promoted.json()["promoted_at"]
+    await asyncio.sleep(1.5)  # time for a wrongly emitted second event to arrive
+    promotions = await databases.fetchval(
+        "customers",
+        "SELECT count(*) FROM outbox WHERE routing_key = $1 AND convert_from(body, 'UTF8')::jsonb -> 'data' ->> 'customer_id' = $2",
+        PROMOTED,
+        cid,
+    )
+    assert promotions == 1
+    accounts = await databases.fetchval(
+        "accounting", "SELECT count(*) FROM accounts WHERE customer_id = $1", uuid.UUID(cid)
+    )
+    assert accounts == 1
+    timeline = (await seller.client.get(f"/api/customers/{cid}/timeline")).json()
+    assert [entry["kind"] for entry in timeline] == ["registered", "stage_changed"]
+
+
+async def test_the_same_event_twice_has_one_effect(stack, new_user, databases, infra):
+    """Redeliver the promotion event by hand: accounting's inbox skips both copies."""
+    seller = await new_user(Role.SALESPERSON)
+    cid = (await create_prospect(seller, "Đại lý Minh Long"))["id"]
+    await seller.client.post(f"/api/customers/{cid}/promote")
+    await eventually(
+        lambda: seller.client.get(f"/api/accounts/{cid}"), until=lambda r: r.status_code == 200
+    )
+    body = await promotion_event(databases, cid)
+    event_id = json.loads(body)["event_id"]
+    skipped_before = await metric_total(stack.url("accounting"), "crm_messages_duplicate_total")
+
+    connection = await aio_pika.connect(infra.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.get_exchange(f"{stack.namespace}.events")
+        for _ in range(2):
+            await exchange.publish(
+                aio_pika.Message(
+                    body, message_id=event_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                ),
+                routing_key=PROMOTED,
+            )
+
+    await eventually(
+        lambda: metric_total(stack.url("accounting"), "crm_messages_duplicate_total"),
+        until=lambda n: n >= skipped_before + 2,
+        what="accounting skipped both copies",
+    )
+    accounts = await databases.fetchval(
+        "accounting", "SELECT count(*) FROM accounts WHERE customer_id = $1", uuid.UUID(cid)
+    )
+    handled = await databases.fetchval(
+        "accounting", "SELECT count(*) FROM inbox WHERE event_id = $1", uuid.UUID(event_id)
+    )
+    assert (accounts, handled) == (1, 1)
