@@ -106,9 +106,17 @@ class Stack:
 
     def migrate(self, service: str) -> None:
         result = subprocess.run(
-            [sys.executable, "-m", "crm_kit.migrations", str(ROOT / "services" / service),
-             "--database-url", self.database(service)],
-            capture_output=True, text=True, env=self.env(service),
+            [
+                sys.executable,
+                "-m",
+                "crm_kit.migrations",
+                str(ROOT / "services" / service),
+                "--database-url",
+                self.database(service),
+            ],
+            capture_output=True,
+            text=True,
+            env=self.env(service),
         )
         if result.returncode != 0:
             raise RuntimeError(f"migrating {service} failed:\n{result.stderr[-3000:]}")
@@ -124,11 +132,21 @@ class Stack:
         output: IO[bytes] | int | None = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            self._logs[service] = output = open(self.log_dir / f"{service}.log", "ab")  # noqa: SIM115
+            self._logs[service] = output = open(self.log_dir / f"{service}.log", "ab")
         self.processes[service] = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", f"{service}.app:app",
-             "--host", "127.0.0.1", "--port", str(self.port(service)),
-             "--no-access-log", "--timeout-graceful-shutdown", "25"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"{service}.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port(service)),
+                "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "25",
+            ],
             env=self.env(service),
             stdout=output,
             stderr=subprocess.STDOUT if output is not None else None,
@@ -222,8 +240,10 @@ def main() -> None:
         stack.start_all()
         stack.wait_ready(timeout=90)
         say("all six services are ready")
-        say(f"web UI and API: {stack.url('gateway')}  (user admin, password {admin_password!r}"
-            f"{' from CRM_ADMIN_PASSWORD' if 'CRM_ADMIN_PASSWORD' in os.environ else ', the default'})")
+        say(
+            f"web UI and API: {stack.url('gateway')}  (user admin, password {admin_password!r}"
+            f"{' from CRM_ADMIN_PASSWORD' if 'CRM_ADMIN_PASSWORD' in os.environ else ', the default'})"
+        )
         say("Ctrl-C stops everything")
         stack.supervise()
     except KeyboardInterrupt:

@@ -44,8 +44,10 @@ async def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Async
     running.start_all()
     try:
         running.wait_ready(timeout=90)
-        print(f"\n[e2e] six services up on ports 18100-18105, bus namespace {namespace}, "
-              f"logs in {running.log_dir}")
+        print(
+            f"\n[e2e] six services up on ports 18100-18105, bus namespace {namespace}, "
+            f"logs in {running.log_dir}"
+        )
         yield running
     finally:
         running.stop_all()

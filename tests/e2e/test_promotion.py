@@ -16,6 +16,7 @@ from .helpers import eventually, metric_total
 pytestmark = pytest.mark.e2e
 
 PROMOTED = "customers.customer.promoted_to_traditional.v1"
+OF_CUSTOMER = "convert_from(body, 'UTF8')::jsonb -> 'data' ->> 'customer_id' = $2"
 
 
 async def create_prospect(api, name: str = "Công ty TNHH Thiết bị Hòa Bình") -> dict:
@@ -31,7 +32,7 @@ async def create_prospect(api, name: str = "Công ty TNHH Thiết bị Hòa Bìn
 async def promotion_event(databases, customer_id: str) -> bytes:
     return await databases.fetchval(
         "customers",
-        "SELECT body FROM outbox WHERE routing_key = $1 AND convert_from(body, 'UTF8')::jsonb -> 'data' ->> 'customer_id' = $2",
+        f"SELECT body FROM outbox WHERE routing_key = $1 AND {OF_CUSTOMER}",
         PROMOTED,
         customer_id,
     )
@@ -66,7 +67,7 @@ async def test_promotion_reaches_sales_and_accounting_once(stack, new_user, data
     await asyncio.sleep(1.5)  # time for a wrongly emitted second event to arrive
     promotions = await databases.fetchval(
         "customers",
-        "SELECT count(*) FROM outbox WHERE routing_key = $1 AND convert_from(body, 'UTF8')::jsonb -> 'data' ->> 'customer_id' = $2",
+        f"SELECT count(*) FROM outbox WHERE routing_key = $1 AND {OF_CUSTOMER}",
         PROMOTED,
         cid,
     )
@@ -84,9 +85,7 @@ async def test_the_same_event_twice_has_one_effect(stack, new_user, databases, i
     seller = await new_user(Role.SALESPERSON)
     cid = (await create_prospect(seller, "Đại lý Minh Long"))["id"]
     await seller.client.post(f"/api/customers/{cid}/promote")
-    await eventually(
-        lambda: seller.client.get(f"/api/accounts/{cid}"), until=lambda r: r.status_code == 200
-    )
+    await eventually(lambda: seller.client.get(f"/api/accounts/{cid}"), until=lambda r: r.status_code == 200)
     body = await promotion_event(databases, cid)
     event_id = json.loads(body)["event_id"]
     skipped_before = await metric_total(stack.url("accounting"), "crm_messages_duplicate_total")
@@ -97,9 +96,7 @@ async def test_the_same_event_twice_has_one_effect(stack, new_user, databases, i
         exchange = await channel.get_exchange(f"{stack.namespace}.events")
         for _ in range(2):
             await exchange.publish(
-                aio_pika.Message(
-                    body, message_id=event_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
-                ),
+                aio_pika.Message(body, message_id=event_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
                 routing_key=PROMOTED,
             )
 

@@ -89,7 +89,9 @@ async def test_kill_9_accounting_during_300_promotions(stack, new_user, database
     stack.wait_ready(("accounting",))
     started = time.monotonic()
     final = await eventually(
-        lambda: count_accounts(databases, ids), until=lambda n: n == 300, timeout=60,
+        lambda: count_accounts(databases, ids),
+        until=lambda n: n == 300,
+        timeout=60,
         what="all 300 accounts after restart",
     )
     event_ids = await databases.fetchval(
@@ -104,8 +106,10 @@ async def test_kill_9_accounting_during_300_promotions(stack, new_user, database
     )
     dead = await queue_depth(infra.amqp_url, f"{stack.namespace}.accounting.dlq")
     left = await queue_depth(infra.amqp_url, f"{stack.namespace}.accounting")
-    print(f"[kill -9] sent 300, accounts {final}, duplicates 0 (one row per customer id), "
-          f"dead-lettered {dead}, left in queue {left}, recovered in {time.monotonic() - started:.1f}s")
+    print(
+        f"[kill -9] sent 300, accounts {final}, duplicates 0 (one row per customer id), "
+        f"dead-lettered {dead}, left in queue {left}, recovered in {time.monotonic() - started:.1f}s"
+    )
     assert final == 300
     assert (len(event_ids), handled) == (300, 300)
     assert (dead, left) == (0, 0)

@@ -1,5 +1,4 @@
-from crm_kit.migrations import run_env
-
 from accounting.models import Base
+from crm_kit.migrations import run_env
 
 run_env(Base.metadata)

@@ -131,9 +131,7 @@ def test_settings_refuse_a_public_key_of_another_pair(monkeypatch: pytest.Monkey
         GatewaySettings()
 
 
-def test_settings_read_the_private_key_from_a_file(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_settings_read_the_private_key_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     private, _ = generate_keypair()
     key_file = tmp_path / "jwt.pem"
     key_file.write_text(private)

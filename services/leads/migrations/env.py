@@ -1,5 +1,4 @@
 from crm_kit.migrations import run_env
-
 from leads.models import Base
 
 run_env(Base.metadata)

@@ -61,12 +61,12 @@ def test_a_contract_takes_type_and_version_from_its_routing_key(fresh_key: str) 
 @pytest.mark.parametrize(
     "bad_key",
     [
-        "CustomerRegistered",                      # a class name, not a key
-        "customers.customer.registered",           # no version
-        "customers.customer.registered.v0",        # versions start at 1
-        "customers.customer.registered.V1",        # upper case
+        "CustomerRegistered",  # a class name, not a key
+        "customers.customer.registered",  # no version
+        "customers.customer.registered.v0",  # versions start at 1
+        "customers.customer.registered.V1",  # upper case
         "Customers.customer.registered.v1",
-        "customers.customer.v1",                   # missing the entity or event
+        "customers.customer.v1",  # missing the entity or event
         "customers.customer.registered.extra.v1",  # one part too many
         "customers.customer.registered.v1 ",
     ],
@@ -98,10 +98,7 @@ def test_a_second_contract_with_a_taken_routing_key_is_refused(fresh_key: str) -
 def test_the_shipped_contracts_keep_their_routing_keys() -> None:
     # Consumers bind to these strings: renaming a class must not change them.
     assert CustomerRegistered.routing_key == "customers.customer.registered.v1"
-    assert (
-        CustomerPromotedToTraditional.routing_key
-        == "customers.customer.promoted_to_traditional.v1"
-    )
+    assert CustomerPromotedToTraditional.routing_key == "customers.customer.promoted_to_traditional.v1"
     assert REGISTRY["customers.customer.registered.v1"] is CustomerRegistered
 
 
@@ -111,9 +108,7 @@ def test_the_shipped_contracts_keep_their_routing_keys() -> None:
 def test_an_envelope_survives_the_wire_with_every_attribute() -> None:
     event = registered()
     cause, actor, event_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    sent = Envelope.wrap(
-        event, correlation_id="flow-42", causation_id=cause, actor=actor, event_id=event_id
-    )
+    sent = Envelope.wrap(event, correlation_id="flow-42", causation_id=cause, actor=actor, event_id=event_id)
 
     received = decode(sent.model_dump_json().encode())
 
@@ -187,8 +182,7 @@ def test_optional_fields_an_older_producer_did_not_send_take_their_defaults() ->
         (b"{}", "event_type"),
         (b'{"event_type": "a.b.c", "version": 1, "source": "a", "data": {}}', "correlation_id"),
         (
-            b'{"event_type": "a.b.c", "version": "one", "source": "a", '
-            b'"correlation_id": "c", "data": {}}',
+            b'{"event_type": "a.b.c", "version": "one", "source": "a", "correlation_id": "c", "data": {}}',
             "version",
         ),
         (

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import MetaData
 from sqlalchemy.engine import make_url
 
+from crm_kit import inbox, outbox  # noqa: F401  (their tables join kit_metadata on import)
 from crm_kit.db import Database, async_url, kit_metadata
 from crm_kit.testing import Infra, delete_namespace, fresh_database, unique_namespace
 
@@ -55,8 +56,11 @@ def eventually() -> Callable[..., Awaitable[object]]:
 async def _drop_database(infra: Infra, name: str) -> None:
     parsed = make_url(async_url(infra.database_url))
     conn = await asyncpg.connect(
-        host=parsed.host, port=parsed.port or 5432, user=parsed.username or "postgres",
-        password=parsed.password, database=parsed.database or "postgres",
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        database=parsed.database or "postgres",
     )
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

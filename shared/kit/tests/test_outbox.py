@@ -128,9 +128,7 @@ async def start_relay(database: Database, bus: EventBus) -> AsyncIterator[StartR
 
 async def outbox_row(database: Database, event_id: uuid.UUID) -> Any:
     async with database.transaction() as session:
-        return (
-            await session.execute(select(outbox).where(outbox.c.event_id == event_id))
-        ).one_or_none()
+        return (await session.execute(select(outbox).where(outbox.c.event_id == event_id))).one_or_none()
 
 
 async def pending(database: Database) -> int:
@@ -200,7 +198,8 @@ async def test_a_rolled_back_transaction_leaves_no_row_and_publishes_nothing(
     # A later committed event shows the relay has had its chance to publish.
     marker = await emit_committed(database, ThingPinged(n=3))
     await eventually(
-        probe.collect, lambda ms: any(m.message_id == str(marker.event_id) for m in ms),
+        probe.collect,
+        lambda ms: any(m.message_id == str(marker.event_id) for m in ms),
         what="the committed marker event",
     )
 
@@ -267,7 +266,8 @@ async def test_an_unroutable_event_stays_pending_with_backoff_then_is_delivered_
     assert row.next_attempt_at is not None
     # One refused event does not hold up the others.
     await eventually(
-        probe.collect, lambda ms: any(m.message_id == str(routable.event_id) for m in ms),
+        probe.collect,
+        lambda ms: any(m.message_id == str(routable.event_id) for m in ms),
         what="the routable event",
     )
 
@@ -294,7 +294,10 @@ async def test_an_unroutable_event_stays_pending_with_backoff_then_is_delivered_
 
 
 async def test_two_relays_publish_each_of_1000_rows_exactly_once(
-    database: Database, probe: Probe, bus: EventBus, start_relay: StartRelay,
+    database: Database,
+    probe: Probe,
+    bus: EventBus,
+    start_relay: StartRelay,
     eventually: Eventually,
 ) -> None:
     emitted: set[str] = set()
@@ -344,8 +347,5 @@ async def test_a_commit_wakes_the_relay_long_before_its_poll_interval(
     envelope = await emit_committed(database, ThingPinged(n=8))
 
     # Functional, not a benchmark: without the NOTIFY it would wait ~30 s.
-    await eventually(
-        probe.collect, lambda ms: len(ms) >= 1, timeout=10.0, what="the event, woken by NOTIFY"
-    )
+    await eventually(probe.collect, lambda ms: len(ms) >= 1, timeout=10.0, what="the event, woken by NOTIFY")
     assert len(probe.copies_of(envelope.event_id)) == 1
-

@@ -41,6 +41,7 @@ async def login(
     async with db.transaction() as session:
         account = await service.authenticate(session, form.username, form.password)
         if account is None:
+            log.warning("failed login for %r", form.username[:50])
             # One answer for every failure, so it does not tell which names exist.
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
@@ -52,9 +53,7 @@ async def login(
     return TokenOut(access_token=issuer.issue(principal))
 
 
-@users_router.post(
-    "", status_code=status.HTTP_201_CREATED, dependencies=[require_roles(Role.ADMIN)]
-)
+@users_router.post("", status_code=status.HTTP_201_CREATED, dependencies=[require_roles(Role.ADMIN)])
 async def create_user(body: UserCreate, db: DbDep) -> UserOut:
     try:
         async with db.transaction() as session:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -47,26 +45,11 @@ def create_app(
         routers=[api.auth_router, api.users_router, proxy.router],
         handlers=consumers.handlers,
         on_startup=[seed_admin, upstreams.start],
+        on_shutdown=[upstreams.close],
     )
     app.state.issuer = issuer
     app.state.upstreams = upstreams
-    _close_on_shutdown(app, upstreams)
     return app
-
-
-def _close_on_shutdown(app: FastAPI, upstreams: proxy.Upstreams) -> None:
-    """The kit has startup hooks but no shutdown hooks: wrap its lifespan to close the client."""
-    kit_lifespan = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        try:
-            async with kit_lifespan(app):
-                yield
-        finally:
-            await upstreams.close()
-
-    app.router.lifespan_context = lifespan
 
 
 def __getattr__(name: str) -> Any:

@@ -41,9 +41,7 @@ def normalise_username(raw: str) -> str:
     """Usernames are compared case-insensitively, so they are stored lower-case."""
     username = raw.strip().lower()
     if not USERNAME.match(username):
-        raise ValueError(
-            "username must be 3-50 characters of lower-case letters, digits, '.', '_' or '-'"
-        )
+        raise ValueError("username must be 3-50 characters of lower-case letters, digits, '.', '_' or '-'")
     return username
 
 

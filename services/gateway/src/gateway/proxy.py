@@ -12,7 +12,7 @@ from typing import Annotated
 import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
-from crm_kit.auth import CurrentUser
+from crm_kit.auth import current_user
 from crm_kit.context import current_correlation_id
 from crm_kit.http import CORRELATION_HEADER
 from crm_kit.service import Runtime
@@ -31,9 +31,7 @@ RETURNED_RESPONSE_HEADERS = ("content-type", "location", "retry-after", "www-aut
 class Upstreams:
     """One HTTP client (and its connection pool) for the app's lifetime."""
 
-    def __init__(
-        self, settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
+    def __init__(self, settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
@@ -51,7 +49,7 @@ class Upstreams:
             trust_env=False,
         )
 
-    async def close(self) -> None:
+    async def close(self, runtime: Runtime | None = None) -> None:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -77,8 +75,10 @@ router = APIRouter()
     "/api/{path:path}",
     methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
     include_in_schema=False,
+    # Verified here first: a request without a valid token never reaches a service.
+    dependencies=[Depends(current_user)],
 )
-async def forward(request: Request, user: CurrentUser, upstreams: UpstreamsDep) -> Response:
+async def forward(request: Request, upstreams: UpstreamsDep) -> Response:
     target = domain.owning_service(request.url.path)
     if target is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route for {request.url.path}")
@@ -121,7 +121,5 @@ async def _read_body(request: Request, limit: int) -> bytes:
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > limit:
-            raise HTTPException(
-                status.HTTP_413_CONTENT_TOO_LARGE, f"request body is over {limit} bytes"
-            )
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"request body is over {limit} bytes")
     return bytes(body)

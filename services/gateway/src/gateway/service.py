@@ -93,9 +93,7 @@ async def ensure_admin(session: AsyncSession, password: str) -> bool:
     Safe when several replicas start at once: the unique username decides, and the
     losers' inserts do nothing.
     """
-    exists = await session.execute(
-        select(UserAccount.id).where(UserAccount.username == ADMIN_USERNAME)
-    )
+    exists = await session.execute(select(UserAccount.id).where(UserAccount.username == ADMIN_USERNAME))
     if exists.first() is not None:
         return False  # skip hashing: it costs CPU at every start
     stmt = (
@@ -127,9 +125,6 @@ async def get_visible(session: AsyncSession, user_id: uuid.UUID, caller: User) -
 async def list_users(session: AsyncSession, page: PageParams) -> tuple[list[UserAccount], int]:
     total = (await session.execute(select(func.count()).select_from(UserAccount))).scalar_one()
     rows = await session.execute(
-        select(UserAccount)
-        .order_by(UserAccount.username)
-        .limit(page.limit)
-        .offset(page.offset)
+        select(UserAccount).order_by(UserAccount.username).limit(page.limit).offset(page.offset)
     )
     return list(rows.scalars()), total

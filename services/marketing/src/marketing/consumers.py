@@ -11,9 +11,7 @@ handlers = Handlers()
 
 
 @handlers.handles(CustomerRegistered)
-async def customer_registered(
-    session: AsyncSession, event: CustomerRegistered, envelope: Envelope
-) -> None:
+async def customer_registered(session: AsyncSession, event: CustomerRegistered, envelope: Envelope) -> None:
     await service.customer_registered(session, event)
 
 

@@ -46,8 +46,7 @@ class Event(BaseModel):
         match = _ROUTING_KEY.match(routing_key)
         if match is None:
             raise ValueError(
-                f"{cls.__name__}: routing key {routing_key!r} is not "
-                "'<service>.<entity>.<event>.v<N>'"
+                f"{cls.__name__}: routing key {routing_key!r} is not '<service>.<entity>.<event>.v<N>'"
             )
         if routing_key in REGISTRY:
             raise ValueError(f"routing key {routing_key!r} is taken by {REGISTRY[routing_key]}")

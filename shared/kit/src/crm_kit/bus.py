@@ -120,6 +120,10 @@ class Handlers:
         return register
 
 
+async def _undecoded(message: RabbitMessage) -> bytes:
+    return message.body
+
+
 class EventBus:
     """One per service process: publishes the outbox and consumes the service's queue."""
 
@@ -172,7 +176,10 @@ class EventBus:
             self.topology.dead_letter_queue, queue_type=QueueType.QUORUM, durable=True
         )
         self.subscriber = self.broker.subscriber(self.queue, title=f"{self.topology.queue}")
-        self.subscriber(self._on_message)
+        # `_on_message` decodes the body itself. FastStream's default decoder parses
+        # JSON before any of our code runs, so a malformed body raised there, was
+        # requeued in a hot loop and dead-lettered by the delivery limit with no reason.
+        self.subscriber(self._on_message, decoder=_undecoded)
 
     # -- lifecycle -----------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from . import inbox, outbox  # noqa: F401  (their tables join kit_metadata on import)
 from .db import async_url, kit_metadata
 
 

@@ -52,7 +52,7 @@ def get_db(request: Request) -> Database:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 DbDep = Annotated[Database, Depends(get_db)]
 
-StartupHook = Callable[[Runtime], Awaitable[None]]
+Hook = Callable[[Runtime], Awaitable[None]]
 
 
 def create_service_app(
@@ -61,7 +61,8 @@ def create_service_app(
     title: str,
     routers: Sequence[APIRouter] = (),
     handlers: Handlers | None = None,
-    on_startup: Sequence[StartupHook] = (),
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
     version: str = "0.1.0",
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
@@ -91,6 +92,8 @@ def create_service_app(
             # let the relay finish its pass, then close the pool.
             await bus.stop()
             await relay.stop()
+            for hook in on_shutdown:
+                await hook(runtime)
             await db.dispose()
             log.info("%s stopped", settings.service_name)
 

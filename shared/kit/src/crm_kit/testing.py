@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,11 +110,14 @@ async def fresh_database(infra: Infra, name: str) -> str:
 
 def migrate(service: str, database_url: str) -> None:
     """Run a service's Alembic migrations in a subprocess (Alembic's env runs its own loop)."""
-    subprocess.run(
-        ["python", "-m", "crm_kit.migrations", str(ROOT / "services" / service), "--database-url", database_url],
-        check=True,
+    result = subprocess.run(
+        [sys.executable, "-m", "crm_kit.migrations", str(ROOT / "services" / service),
+         "--database-url", database_url],
         capture_output=True,
+        text=True,
     )
+    if result.returncode != 0:
+        raise RuntimeError(f"migrating {service} failed:\n{result.stderr[-3000:]}")
 
 
 async def delete_namespace(amqp_url: str, namespace: str, services: list[str]) -> None:
