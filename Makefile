@@ -37,7 +37,7 @@ lint: install
 	.venv/bin/ruff format --check shared services tests deploy
 
 typecheck: install
-	.venv/bin/mypy shared/contracts/src shared/kit/src
+	.venv/bin/mypy -p crm_contracts -p crm_kit -p gateway -p leads -p customers -p sales -p accounting -p marketing
 
 clean:
 	rm -rf .venv .local .pytest_cache .ruff_cache .mypy_cache

@@ -116,12 +116,19 @@ def mount_source(service: dict[str, Any], path: str) -> str | None:
 
 
 def settings_class(name: str) -> type[ServiceSettings] | None:
-    """The service's own settings class, once its engineer has written one."""
+    """The settings class defined in `<name>.settings`, once the service has one."""
     if importlib.util.find_spec(name) is None or importlib.util.find_spec(f"{name}.settings") is None:
         return None
     module = importlib.import_module(f"{name}.settings")
-    found = getattr(module, "Settings", None)
-    return found if isinstance(found, type) and issubclass(found, ServiceSettings) else None
+    found = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, ServiceSettings)
+        and value.__module__ == module.__name__
+    ]
+    assert len(found) <= 1, f"{name}.settings defines several settings classes: {found}"
+    return found[0] if found else None
 
 
 def env_names(settings_cls: type[ServiceSettings]) -> set[str]:
@@ -192,6 +199,9 @@ def test_service_is_built_for_itself_and_listens_on_its_port(
     assert (ROOT / build.get("context", ".")).resolve() == ROOT, (
         f"{name}: the build context must be the repository root (the image needs shared/)"
     )
+    # The entrypoint migrates with services/<name>/alembic.ini before it serves.
+    assert (ROOT / "services" / name / "alembic.ini").is_file(), f"services/{name}/alembic.ini is missing"
+    assert (ROOT / "services" / name / "src" / name / "app.py").is_file(), f"{name}.app is missing"
     args = {key: str(value) for key, value in (build.get("args") or {}).items()}
     assert args.get("SERVICE") == name, f"{name}: build arg SERVICE is {args.get('SERVICE')!r}"
     assert args.get("PORT") == str(PORTS[name]), f"{name}: build arg PORT is {args.get('PORT')!r}"
@@ -204,9 +214,9 @@ def test_service_is_built_for_itself_and_listens_on_its_port(
             targets.add(int(str(port).split("/")[0].rsplit(":", 1)[-1]))
     assert PORTS[name] in targets, f"{name}: container port {PORTS[name]} is not published"
     if name == "gateway":
-        assert any(
-            str(p) in {"8000:8000", "0.0.0.0:8000:8000"} for p in service.get("ports") or []
-        ), "the gateway must be published on port 8000"
+        assert any(str(p) in {"8000:8000", "0.0.0.0:8000:8000"} for p in service.get("ports") or []), (
+            "the gateway must be published on port 8000"
+        )
 
 
 def test_the_shared_dockerfile_uses_its_build_args_and_entrypoint() -> None:
@@ -222,9 +232,7 @@ def test_the_shared_dockerfile_uses_its_build_args_and_entrypoint() -> None:
 
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_service_gets_every_setting_a_real_run_needs(
-    services: dict[str, dict[str, Any]], name: str
-) -> None:
+def test_service_gets_every_setting_a_real_run_needs(services: dict[str, dict[str, Any]], name: str) -> None:
     env = environment(services[name])
     needed = REQUIRED_ENV + (GATEWAY_ENV if name == "gateway" else ())
     missing = [key for key in needed if not env.get(key)]
@@ -315,7 +323,9 @@ def test_every_long_running_container_has_a_healthcheck(
 def test_service_database_and_role_are_created_by_init_sql(
     services: dict[str, dict[str, Any]], init_sql: str, name: str
 ) -> None:
-    url = make_url(environment(services[name])["DATABASE_URL"])
+    raw = environment(services[name]).get("DATABASE_URL")
+    assert raw, f"{name}: DATABASE_URL is not set"
+    url = make_url(raw)
     assert url.drivername == "postgresql+asyncpg", f"{name}: DATABASE_URL driver {url.drivername}"
     assert url.host == "postgres", f"{name}: DATABASE_URL must point at the postgres service"
     database, user, password = url.database, url.username, url.password
@@ -328,9 +338,8 @@ def test_service_database_and_role_are_created_by_init_sql(
     assert re.search(
         rf"CREATE\s+DATABASE\s+{re.escape(database)}\s+OWNER\s+{re.escape(user or '')}\s*;", init_sql, re.I
     ), f"{name}: deploy/postgres/init.sql does not create database {database} owned by {user}"
-    assert re.search(rf"REVOKE\s+ALL\s+ON\s+DATABASE\s+{re.escape(database)}\s+FROM\s+PUBLIC", init_sql, re.I), (
-        f"{name}: other roles may still connect to {database}"
-    )
+    revoke = rf"REVOKE\s+ALL\s+ON\s+DATABASE\s+{re.escape(database)}\s+FROM\s+PUBLIC"
+    assert re.search(revoke, init_sql, re.I), f"{name}: other roles may still connect to {database}"
 
 
 def test_postgres_runs_init_sql_and_no_two_services_share_a_database(
@@ -354,7 +363,9 @@ def test_postgres_runs_init_sql_and_no_two_services_share_a_database(
 def test_service_connects_to_rabbitmq_as_its_own_user(
     services: dict[str, dict[str, Any]], definitions: dict[str, Any], name: str
 ) -> None:
-    url = urlsplit(environment(services[name])["AMQP_URL"])
+    raw = environment(services[name]).get("AMQP_URL")
+    assert raw, f"{name}: AMQP_URL is not set"
+    url = urlsplit(raw)
     assert url.scheme == "amqp" and url.hostname == "rabbitmq", f"{name}: AMQP_URL {url.geturl()!r}"
     assert url.username == name, f"{name}: connects as {url.username!r}, not its own user {name!r}"
     vhost = unquote(url.path[1:]) or "/"
@@ -378,12 +389,8 @@ def test_permissions_let_the_kit_run_and_confine_the_user_to_its_own_queues(
     # What the kit does (crm_kit.bus.EventBus): declare its exchanges and queues, bind
     # its queue to the events and its DLQ to the DLX, consume, publish events, publish
     # retries through the default exchange and dead letters through the DLX.
-    needed = {
-        "configure": [own.exchange, own.dead_letter_exchange, own.queue, own.retry_queue, own.dead_letter_queue],
-        "write": [own.exchange, own.dead_letter_exchange, "amq.default", own.queue, own.retry_queue,
-                  own.dead_letter_queue],
-        "read": [own.exchange, own.dead_letter_exchange, own.queue, own.retry_queue, own.dead_letter_queue],
-    }
+    mine = [own.exchange, own.dead_letter_exchange, own.queue, own.retry_queue, own.dead_letter_queue]
+    needed = {"configure": mine, "write": [*mine, "amq.default"], "read": mine}
     for kind, resources in needed.items():
         refused = [r for r in resources if not grants(perm[kind], r)]
         assert not refused, f"{name}: {kind} permission {perm[kind]!r} refuses {refused}"
@@ -435,7 +442,10 @@ def test_definitions_declare_the_exchanges_the_kit_declares_and_an_admin(
         assert found, f"definitions.json does not declare exchange {exchange}"
         # Must equal the kit's declaration, or its declare fails with PRECONDITION_FAILED.
         assert (found["type"], found["durable"], found["auto_delete"], found["internal"]) == (
-            kind, True, False, False
+            kind,
+            True,
+            False,
+            False,
         ), f"exchange {exchange} differs from the kit's declaration: {found}"
         assert not found.get("arguments"), f"exchange {exchange} has arguments the kit does not set"
     assert {"name": "/"} in [{"name": v["name"]} for v in definitions.get("vhosts", [])]
@@ -452,7 +462,8 @@ def test_rabbitmq_loads_the_definitions_at_boot(services: dict[str, dict[str, An
     config = dict(
         (key.strip(), value.strip())
         for key, _, value in (
-            line.partition("=") for line in RABBITMQ_CONF.read_text().splitlines()
+            line.partition("=")
+            for line in RABBITMQ_CONF.read_text().splitlines()
             if line.strip() and not line.lstrip().startswith("#")
         )
     )
@@ -489,7 +500,8 @@ def test_jwt_keys_reach_every_service_and_the_private_key_only_the_gateway(
     assert gateway_env["JWT_PRIVATE_KEY_FILE"] == keys_env["JWT_PRIVATE_KEY_FILE"]
     assert mount_source(services["gateway"], gateway_env["JWT_PRIVATE_KEY_FILE"]) == private_volume
     holders = sorted(
-        name for name, service in services.items()
+        name
+        for name, service in services.items()
         if name != "keys" and private_volume in volume_mounts(service).values()
     )
     assert holders == ["gateway"], f"the private signing key is mounted in {holders}"

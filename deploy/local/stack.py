@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -122,8 +123,9 @@ class Stack:
             raise RuntimeError(f"migrating {service} failed:\n{result.stderr[-3000:]}")
 
     def prepare(self) -> None:
-        for service in SERVICES:
-            self.migrate(service)
+        ensure_keys(self.state_dir)
+        with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
+            list(pool.map(self.migrate, SERVICES))
         say(f"databases {self.database_prefix}<service> created if missing and migrated")
 
     # -- processes -------------------------------------------------------------------
@@ -235,7 +237,9 @@ def main() -> None:
     def interrupted(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    # Explicit for SIGINT too: a shell that starts us in the background ignores it.
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
     try:
         stack.start_all()
         stack.wait_ready(timeout=90)

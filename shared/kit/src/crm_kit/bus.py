@@ -249,7 +249,7 @@ class EventBus:
         raw = message.raw_message
         headers = dict(raw.headers or {})
         attempt = int(str(headers.get("x-attempt", 1)))
-        routing_key = headers.get("x-original-routing-key") or raw.routing_key or ""
+        routing_key = str(headers.get("x-original-routing-key") or raw.routing_key or "")
         context.correlation_id.set(raw.correlation_id or context.new_correlation_id())
         context.event_id.set(None)
 

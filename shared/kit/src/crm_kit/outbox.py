@@ -151,6 +151,7 @@ class OutboxRelay:
         try:
             raw = await self.db.engine.raw_connection()
             conn = raw.driver_connection
+            assert conn is not None
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
             self._listen_conn = raw
         except Exception as exc:  # the relay still works by polling
