@@ -388,13 +388,15 @@ def test_permissions_let_the_kit_run_and_confine_the_user_to_its_own_queues(
     own = Topology(NAMESPACE, name)
     # What the kit does (crm_kit.bus.EventBus): declare its exchanges and queues, bind
     # its queue to the events and its DLQ to the DLX, consume, publish events, publish
-    # retries through the default exchange and dead letters through the DLX.
+    # retries through its own retry exchange (named like its retry queue) and dead
+    # letters through the DLX. Never the default exchange, which reaches every queue.
     mine = [own.exchange, own.dead_letter_exchange, own.queue, own.retry_queue, own.dead_letter_queue]
-    needed = {"configure": mine, "write": [*mine, "amq.default"], "read": mine}
+    needed = {"configure": mine, "write": mine, "read": mine}
     for kind, resources in needed.items():
         refused = [r for r in resources if not grants(perm[kind], r)]
         assert not refused, f"{name}: {kind} permission {perm[kind]!r} refuses {refused}"
 
+    assert not grants(perm["write"], "amq.default"), f"{name} may write to the default exchange"
     for other in SERVICES:
         if other == name:
             continue

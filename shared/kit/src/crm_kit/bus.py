@@ -5,8 +5,11 @@ Topology (names carry the namespace, `crm` unless a test run sets another):
 - `crm.events`      durable topic exchange; every event, routing key `<svc>.<entity>.<event>.vN`
 - `crm.<service>`   the service's durable quorum queue, bound to the keys it handles,
                     dead-lettering to `crm.dlx` after `delivery_limit` redeliveries
-- `crm.<service>.retry`  quorum queue with a message TTL; expired messages go back to
-                    `crm.<service>` through the default exchange (a delayed retry)
+- `crm.<service>.retry`  the service's own direct exchange for delayed retries: key
+                    `wait` -> queue `crm.<service>.retry` (message TTL), whose expired
+                    messages dead-letter back through it with key `back` -> `crm.<service>`.
+                    Only the service's own names are involved, so its RabbitMQ user
+                    needs no right on the default exchange (which reaches every queue).
 - `crm.dlx` -> `crm.<service>.dlq`  what could not be processed, with the reason
 
 Acks: a handler that returns acks its message. A transient failure is republished
@@ -166,11 +169,14 @@ class EventBus:
             durable=True,
             arguments={
                 "x-message-ttl": int(settings.retry_delay_s * 1000),
-                "x-dead-letter-exchange": "",
-                "x-dead-letter-routing-key": self.topology.queue,
+                "x-dead-letter-exchange": self.topology.retry_queue,
+                "x-dead-letter-routing-key": "back",
                 "x-dead-letter-strategy": "at-least-once",
                 "x-overflow": "reject-publish",
             },
+        )
+        self.retry_exchange = RabbitExchange(
+            self.topology.retry_queue, type=ExchangeType.DIRECT, durable=True
         )
         self.dead_letter_queue = RabbitQueue(
             self.topology.dead_letter_queue, queue_type=QueueType.QUORUM, durable=True
@@ -196,7 +202,10 @@ class EventBus:
         exchange = await self.broker.declare_exchange(self.exchange)
         dlx = await self.broker.declare_exchange(self.dlx)
         queue = await self.broker.declare_queue(self.queue)
-        await self.broker.declare_queue(self.retry_queue)
+        retry_exchange = await self.broker.declare_exchange(self.retry_exchange)
+        retry_queue = await self.broker.declare_queue(self.retry_queue)
+        await retry_queue.bind(retry_exchange, routing_key="wait")
+        await queue.bind(retry_exchange, routing_key="back")
         dlq = await self.broker.declare_queue(self.dead_letter_queue)
         await dlq.bind(dlx, routing_key=self.topology.queue)
         for routing_key in self.handlers:
@@ -304,7 +313,8 @@ class EventBus:
             raw,
             {**headers, "x-attempt": attempt + 1, "x-last-error": reason,
              "x-original-routing-key": routing_key},
-            queue=self.topology.retry_queue,
+            exchange=self.retry_exchange,
+            routing_key="wait",
         )
 
     async def _dead_letter(

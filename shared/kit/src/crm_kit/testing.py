@@ -128,6 +128,7 @@ async def delete_namespace(amqp_url: str, namespace: str, services: list[str]) -
         for service in services:
             for suffix in ("", ".retry", ".dlq"):
                 await channel.queue_delete(f"{namespace}.{service}{suffix}")
+            await channel.exchange_delete(f"{namespace}.{service}.retry")
         for exchange in ("events", "dlx"):
             await channel.exchange_delete(f"{namespace}.{exchange}")
     finally:
