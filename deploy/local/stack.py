@@ -37,14 +37,6 @@ def say(message: str) -> None:
     print(f"[stack] {message}", flush=True)
 
 
-def database_url(server_url: str, name: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    from crm_kit.db import async_url
-
-    return make_url(async_url(server_url)).set(database=name).render_as_string(hide_password=False)
-
-
 def ensure_keys(state_dir: Path) -> tuple[Path, Path]:
     """The gateway's Ed25519 signing pair, made once and kept in `state_dir`."""
     from crm_kit.auth import generate_keypair
@@ -82,7 +74,9 @@ class Stack:
         return f"http://127.0.0.1:{self.port(service)}"
 
     def database(self, service: str) -> str:
-        return database_url(self.database_server_url, f"{self.database_prefix}{service}")
+        from crm_kit.db import with_database
+
+        return with_database(self.database_server_url, f"{self.database_prefix}{service}")
 
     def env(self, service: str) -> dict[str, str]:
         private, public = ensure_keys(self.state_dir)

@@ -478,7 +478,9 @@ async def test_the_queue_is_quorum_and_dead_letters_past_its_delivery_limit(
 ) -> None:
     """What the broker itself guarantees when a consumer keeps returning a message."""
     settings = settings_for(infra, database, namespace, "testsvcidle")
-    bus = EventBus(settings, database, idle)  # its queue, declared by the test above
+    bus = EventBus(settings, database, idle)
+    await bus.start()  # declares the topology...
+    await bus.stop()  # ...and leaves no consumer, so the test plays it
     envelope = await publisher.event(Echoed(label="hot potato"))
     connection = await aio_pika.connect(infra.amqp_url)
     try:

@@ -6,7 +6,7 @@ on the topic exchange; see `docs/events.md` for the catalogue.
 """
 
 from .customers import CustomerPromotedToTraditional, CustomerRegistered
-from .envelope import REGISTRY, Envelope, Event, MalformedEvent, decode
+from .envelope import REGISTRY, Envelope, Event, MalformedEvent, decode, published_contracts
 
 __all__ = [
     "REGISTRY",
@@ -16,4 +16,5 @@ __all__ = [
     "Event",
     "MalformedEvent",
     "decode",
+    "published_contracts",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import REGISTRY, Event
+from . import Event, published_contracts
 
 HEADER = """# Event catalogue
 
@@ -42,7 +42,7 @@ published as a new `.vN+1` beside the old one. Install the `crm-contracts` packa
 def render() -> str:
     parts = [HEADER]
     by_source: dict[str, list[type[Event]]] = {}
-    for contract in REGISTRY.values():
+    for contract in published_contracts():
         by_source.setdefault(contract.source_service(), []).append(contract)
     for source in sorted(by_source):
         parts.append(f"\n## Published by {source}\n")

@@ -113,6 +113,14 @@ class Envelope(BaseModel):
             raise MalformedEvent(f"{self.routing_key} payload: {_first_errors(exc)}") from exc
 
 
+def published_contracts() -> list[type[Event]]:
+    """The CRM's own contracts, by routing key (tests and subscribers may register more)."""
+    return sorted(
+        (c for c in REGISTRY.values() if c.__module__.startswith("crm_contracts.")),
+        key=lambda c: c.routing_key,
+    )
+
+
 class MalformedEvent(ValueError):
     """A message that can never be processed as it is: it belongs in the dead-letter queue."""
 

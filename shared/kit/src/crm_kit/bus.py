@@ -148,9 +148,7 @@ class EventBus:
             log_level=logging.DEBUG,
         )
         self.exchange = RabbitExchange(self.topology.exchange, type=ExchangeType.TOPIC, durable=True)
-        self.dlx = RabbitExchange(
-            self.topology.dead_letter_exchange, type=ExchangeType.DIRECT, durable=True
-        )
+        self.dlx = RabbitExchange(self.topology.dead_letter_exchange, type=ExchangeType.DIRECT, durable=True)
         self.queue = RabbitQueue(
             self.topology.queue,
             queue_type=QueueType.QUORUM,
@@ -277,9 +275,7 @@ class EventBus:
         routing_key = envelope.routing_key
         try:
             async with self.db.transaction() as session:
-                fresh = await inbox.claim(
-                    session, self.topology.service, envelope.event_id, routing_key
-                )
+                fresh = await inbox.claim(session, self.topology.service, envelope.event_id, routing_key)
                 if fresh:
                     await handler.fn(session, event, envelope)
         except MalformedEvent as exc:
@@ -305,23 +301,30 @@ class EventBus:
     ) -> None:
         log.warning(
             "%s failed (try %d), retrying in %.1fs: %s",
-            routing_key, attempt, self.settings.retry_delay_s, reason,
+            routing_key,
+            attempt,
+            self.settings.retry_delay_s,
+            reason,
             extra={"routing_key": routing_key, "attempt": attempt, "reason": reason},
         )
         metrics.MESSAGES_RETRIED.labels(self.topology.service, routing_key).inc()
         await self._republish(
             raw,
-            {**headers, "x-attempt": attempt + 1, "x-last-error": reason,
-             "x-original-routing-key": routing_key},
+            {
+                **headers,
+                "x-attempt": attempt + 1,
+                "x-last-error": reason,
+                "x-original-routing-key": routing_key,
+            },
             exchange=self.retry_exchange,
             routing_key="wait",
         )
 
-    async def _dead_letter(
-        self, raw: Any, headers: dict[str, Any], routing_key: str, reason: str
-    ) -> None:
+    async def _dead_letter(self, raw: Any, headers: dict[str, Any], routing_key: str, reason: str) -> None:
         log.error(
-            "%s dead-lettered: %s", routing_key or "message", reason,
+            "%s dead-lettered: %s",
+            routing_key or "message",
+            reason,
             extra={"routing_key": routing_key, "reason": reason},
         )
         metrics.MESSAGES_DEAD_LETTERED.labels(self.topology.service, routing_key or "?").inc()

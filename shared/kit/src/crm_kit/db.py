@@ -21,6 +21,13 @@ def async_url(url: str) -> str:
     return url
 
 
+def with_database(url: str, name: str) -> str:
+    """The URL of database `name` on the same server as `url`."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(async_url(url)).set(database=name).render_as_string(hide_password=False)
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = async_url(url)

@@ -74,9 +74,9 @@ class RequestContextMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            metrics.HTTP_REQUESTS.labels(
-                self.service, scope["method"], template, str(status_code)
-            ).observe(time.perf_counter() - started)
+            metrics.HTTP_REQUESTS.labels(self.service, scope["method"], template, str(status_code)).observe(
+                time.perf_counter() - started
+            )
             context.correlation_id.reset(token)
 
 

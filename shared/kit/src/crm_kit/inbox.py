@@ -34,4 +34,3 @@ async def claim(session: AsyncSession, consumer: str, event_id: uuid.UUID, routi
         .returning(inbox.c.event_id)
     )
     return result.first() is not None
-

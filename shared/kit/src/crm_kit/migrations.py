@@ -58,16 +58,16 @@ def create_kit_tables() -> None:
         sa.Column("routing_key", sa.String(200), nullable=False),
         sa.Column("correlation_id", sa.String(100), nullable=False),
         sa.Column("body", sa.LargeBinary, nullable=False),
-        sa.Column("headers", sa.dialects.postgresql.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+        sa.Column(
+            "headers", sa.dialects.postgresql.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")
+        ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.Column("published_at", sa.DateTime(timezone=True)),
         sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
         sa.Column("last_error", sa.Text),
     )
-    op.create_index(
-        "ix_outbox_pending", "outbox", ["id"], postgresql_where=sa.text("published_at IS NULL")
-    )
+    op.create_index("ix_outbox_pending", "outbox", ["id"], postgresql_where=sa.text("published_at IS NULL"))
     op.create_table(
         "inbox",
         sa.Column("consumer", sa.String(100), nullable=False),

@@ -191,8 +191,14 @@ class OutboxRelay:
         async with self.db.transaction() as session:
             rows = (
                 await session.execute(
-                    select(outbox.c.id, outbox.c.routing_key, outbox.c.body, outbox.c.event_id,
-                           outbox.c.correlation_id, outbox.c.headers)
+                    select(
+                        outbox.c.id,
+                        outbox.c.routing_key,
+                        outbox.c.body,
+                        outbox.c.event_id,
+                        outbox.c.correlation_id,
+                        outbox.c.headers,
+                    )
                     .where(
                         outbox.c.published_at.is_(None),
                         or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= func.now()),
@@ -219,7 +225,9 @@ class OutboxRelay:
             for row, error in failed:
                 log.warning(
                     "outbox row %s (%s) not published, will retry: %s",
-                    row.event_id, row.routing_key, error,
+                    row.event_id,
+                    row.routing_key,
+                    error,
                     extra={"routing_key": row.routing_key, "reason": str(error)},
                 )
                 await session.execute(
@@ -231,7 +239,9 @@ class OutboxRelay:
                         # Back off per row (1, 2, 4 ... 60 s) so one refused event
                         # does not hold up the others or spin the relay.
                         next_attempt_at=func.now()
-                        + func.make_interval(0, 0, 0, 0, 0, 0, func.least(60, func.power(2, outbox.c.attempts))),
+                        + func.make_interval(
+                            0, 0, 0, 0, 0, 0, func.least(60, func.power(2, outbox.c.attempts))
+                        ),
                     )
                 )
             metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
@@ -256,4 +266,3 @@ async def backlog(session: AsyncSession) -> tuple[int, float]:
     ).one()
     age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
     return int(count), age
-

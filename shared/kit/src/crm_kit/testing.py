@@ -20,7 +20,7 @@ import aio_pika
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from .db import async_url
+from .db import async_url, with_database
 from .migrations import create_database_if_missing
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -43,7 +43,7 @@ class Infra:
 
     def database(self, name: str) -> str:
         """URL of database `name` on the same server."""
-        return str(make_url(async_url(self.database_url)).set(database=name).render_as_string(hide_password=False))
+        return with_database(self.database_url, name)
 
     def stop(self) -> None:
         for container in self._containers:
@@ -97,8 +97,11 @@ async def fresh_database(infra: Infra, name: str) -> str:
     url = infra.database(name)
     parsed = make_url(async_url(infra.database_url))
     conn = await asyncpg.connect(
-        host=parsed.host, port=parsed.port or 5432, user=parsed.username or "postgres",
-        password=parsed.password, database=parsed.database or "postgres",
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        database=parsed.database or "postgres",
     )
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -111,8 +114,14 @@ async def fresh_database(infra: Infra, name: str) -> str:
 def migrate(service: str, database_url: str) -> None:
     """Run a service's Alembic migrations in a subprocess (Alembic's env runs its own loop)."""
     result = subprocess.run(
-        [sys.executable, "-m", "crm_kit.migrations", str(ROOT / "services" / service),
-         "--database-url", database_url],
+        [
+            sys.executable,
+            "-m",
+            "crm_kit.migrations",
+            str(ROOT / "services" / service),
+            "--database-url",
+            database_url,
+        ],
         capture_output=True,
         text=True,
     )
@@ -143,4 +152,3 @@ async def queue_depth(amqp_url: str, queue: str) -> int:
         return declared.declaration_result.message_count or 0
     finally:
         await connection.close()
-
