@@ -100,21 +100,9 @@ class Stack:
     # -- preparing -------------------------------------------------------------------
 
     def migrate(self, service: str) -> None:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "crm_kit.migrations",
-                str(ROOT / "services" / service),
-                "--database-url",
-                self.database(service),
-            ],
-            capture_output=True,
-            text=True,
-            env=self.env(service),
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"migrating {service} failed:\n{result.stderr[-3000:]}")
+        from crm_kit.migrations import upgrade_in_subprocess
+
+        upgrade_in_subprocess(ROOT / "services" / service, self.database(service), env=self.env(service))
 
     def prepare(self) -> None:
         ensure_keys(self.state_dir)

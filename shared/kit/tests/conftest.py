@@ -13,13 +13,12 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-import asyncpg
 import pytest
 from sqlalchemy import MetaData
-from sqlalchemy.engine import make_url
 
 from crm_kit import inbox, outbox  # noqa: F401  (their tables join kit_metadata on import)
-from crm_kit.db import Database, async_url, kit_metadata
+from crm_kit.db import Database, kit_metadata
+from crm_kit.migrations import drop_database
 from crm_kit.testing import Infra, delete_namespace, fresh_database, unique_namespace
 
 T = TypeVar("T")
@@ -53,21 +52,6 @@ def eventually() -> Callable[..., Awaitable[object]]:
     return _eventually
 
 
-async def _drop_database(infra: Infra, name: str) -> None:
-    parsed = make_url(async_url(infra.database_url))
-    conn = await asyncpg.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database=parsed.database or "postgres",
-    )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module")
 async def database(infra: Infra, request: pytest.FixtureRequest) -> AsyncIterator[Database]:
     """A database of the module's own with the kit's tables and the module's test tables."""
@@ -82,7 +66,7 @@ async def database(infra: Infra, request: pytest.FixtureRequest) -> AsyncIterato
             await conn.run_sync(extra.create_all)
     yield db
     await db.dispose()
-    await _drop_database(infra, name)
+    await drop_database(infra.database(name))
 
 
 @pytest.fixture(scope="module")

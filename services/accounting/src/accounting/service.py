@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import CustomerPromotedToTraditional
 from crm_kit.auth import User
 from crm_kit.http import PageParams
+from crm_kit.queries import fetch_page, visible_to
 
 from .models import Account
 
@@ -50,14 +51,8 @@ async def get_visible(
 
 
 async def list_visible(session: AsyncSession, user: User, page: PageParams) -> tuple[list[Account], int]:
-    stmt = select(Account)
-    if not user.sees_all:
-        stmt = stmt.where(Account.owner_id == user.id)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = await session.execute(
-        stmt.order_by(Account.opened_at.desc(), Account.customer_id).limit(page.limit).offset(page.offset)
-    )
-    return list(rows.scalars()), total
+    stmt = visible_to(select(Account), Account.owner_id, user)
+    return await fetch_page(session, stmt, page, Account.opened_at.desc(), Account.customer_id)
 
 
 async def set_credit_limit(

@@ -7,13 +7,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import CustomerPromotedToTraditional, CustomerRegistered
 from crm_kit.auth import User
 from crm_kit.http import PageParams
 from crm_kit.outbox import emit
+from crm_kit.queries import fetch_page, visible_to
 
 from . import domain
 from .models import Customer, TimelineEntry
@@ -70,18 +71,12 @@ async def list_visible(
     stage: domain.Stage | None = None,
     q: str | None = None,
 ) -> tuple[list[Customer], int]:
-    stmt = select(Customer)
-    if not user.sees_all:
-        stmt = stmt.where(Customer.owner_id == user.id)
+    stmt = visible_to(select(Customer), Customer.owner_id, user)
     if stage is not None:
         stmt = stmt.where(Customer.lifecycle_stage == stage)
     if q:
         stmt = stmt.where(Customer.name.ilike(f"%{q}%"))
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = await session.execute(
-        stmt.order_by(Customer.created_at.desc(), Customer.id).limit(page.limit).offset(page.offset)
-    )
-    return list(rows.scalars()), total
+    return await fetch_page(session, stmt, page, Customer.created_at.desc(), Customer.id)
 
 
 async def promote(session: AsyncSession, customer_id: uuid.UUID, user: User) -> Customer:

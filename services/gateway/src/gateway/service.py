@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_kit.auth import Role, User
 from crm_kit.http import PageParams
+from crm_kit.queries import fetch_page
 
 from . import domain, passwords
 from .models import UserAccount
@@ -123,8 +124,4 @@ async def get_visible(session: AsyncSession, user_id: uuid.UUID, caller: User) -
 
 
 async def list_users(session: AsyncSession, page: PageParams) -> tuple[list[UserAccount], int]:
-    total = (await session.execute(select(func.count()).select_from(UserAccount))).scalar_one()
-    rows = await session.execute(
-        select(UserAccount).order_by(UserAccount.username).limit(page.limit).offset(page.offset)
-    )
-    return list(rows.scalars()), total
+    return await fetch_page(session, select(UserAccount), page, UserAccount.username)

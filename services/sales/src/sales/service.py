@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import CustomerPromotedToTraditional
 from crm_kit.auth import User
 from crm_kit.http import PageParams
+from crm_kit.queries import fetch_page, visible_to
 
 from .models import SalesCustomer
 
@@ -45,11 +46,5 @@ async def get_customer(session: AsyncSession, customer_id: uuid.UUID, user: User
 async def list_customers(
     session: AsyncSession, user: User, page: PageParams
 ) -> tuple[list[SalesCustomer], int]:
-    stmt = select(SalesCustomer)
-    if not user.sees_all:
-        stmt = stmt.where(SalesCustomer.owner_id == user.id)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = await session.execute(
-        stmt.order_by(SalesCustomer.opened_at.desc(), SalesCustomer.id).limit(page.limit).offset(page.offset)
-    )
-    return list(rows.scalars()), total
+    stmt = visible_to(select(SalesCustomer), SalesCustomer.owner_id, user)
+    return await fetch_page(session, stmt, page, SalesCustomer.opened_at.desc(), SalesCustomer.id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -84,11 +85,10 @@ def drop_kit_tables() -> None:
     op.drop_table("outbox")
 
 
-async def create_database_if_missing(url: str) -> bool:
-    """Create the database named in `url` on its server; True if it was created."""
+async def _connect_to_server(url: str) -> tuple[asyncpg.Connection, str]:
+    """A connection to the maintenance database of `url`'s server, and `url`'s database name."""
     parsed = make_url(async_url(url))
-    name = parsed.database
-    if not name:
+    if not parsed.database:
         raise ValueError(f"no database name in {url!r}")
     conn = await asyncpg.connect(
         host=parsed.host or "127.0.0.1",
@@ -97,9 +97,14 @@ async def create_database_if_missing(url: str) -> bool:
         password=parsed.password,
         database="postgres",
     )
+    return conn, parsed.database
+
+
+async def create_database_if_missing(url: str) -> bool:
+    """Create the database named in `url` on its server; True if it was created."""
+    conn, name = await _connect_to_server(url)
     try:
-        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if exists:
+        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
             return False
         await conn.execute(f'CREATE DATABASE "{name}"')
         return True
@@ -107,6 +112,27 @@ async def create_database_if_missing(url: str) -> bool:
         return False
     finally:
         await conn.close()
+
+
+async def drop_database(url: str) -> None:
+    """Drop the database named in `url`, closing its connections (tests only)."""
+    conn, name = await _connect_to_server(url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def upgrade_in_subprocess(service_dir: Path, database_url: str, env: dict[str, str] | None = None) -> None:
+    """`upgrade` in a fresh interpreter: Alembic's env runs its own event loop."""
+    result = subprocess.run(
+        [sys.executable, "-m", "crm_kit.migrations", str(service_dir), "--database-url", database_url],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"migrating {service_dir.name} failed:\n{result.stderr[-3000:]}")
 
 
 def upgrade(service_dir: Path, database_url: str) -> None:

@@ -11,17 +11,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aio_pika
-import asyncpg
-from sqlalchemy.engine import make_url
 
-from .db import async_url, with_database
-from .migrations import create_database_if_missing
+from .db import with_database
+from .migrations import create_database_if_missing, drop_database, upgrade_in_subprocess
 
 ROOT = Path(__file__).resolve().parents[4]
 
@@ -95,38 +92,14 @@ def unique_namespace(prefix: str = "t") -> str:
 async def fresh_database(infra: Infra, name: str) -> str:
     """Drop and create database `name`; return its URL."""
     url = infra.database(name)
-    parsed = make_url(async_url(infra.database_url))
-    conn = await asyncpg.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database=parsed.database or "postgres",
-    )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await drop_database(url)
     await create_database_if_missing(url)
     return url
 
 
 def migrate(service: str, database_url: str) -> None:
-    """Run a service's Alembic migrations in a subprocess (Alembic's env runs its own loop)."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "crm_kit.migrations",
-            str(ROOT / "services" / service),
-            "--database-url",
-            database_url,
-        ],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"migrating {service} failed:\n{result.stderr[-3000:]}")
+    """Run a service's Alembic migrations."""
+    upgrade_in_subprocess(ROOT / "services" / service, database_url)
 
 
 async def delete_namespace(amqp_url: str, namespace: str, services: list[str]) -> None:

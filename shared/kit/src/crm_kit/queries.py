@@ -1,0 +1,26 @@
+"""Query helpers every service's lists share: who may see what, and paging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from .auth import User
+from .http import PageParams
+
+
+def visible_to(stmt: Select[Any], owner_column: InstrumentedAttribute[Any], user: User) -> Select[Any]:
+    """Only the caller's own records, unless their role sees all (object-level authorization)."""
+    return stmt if user.sees_all else stmt.where(owner_column == user.id)
+
+
+async def fetch_page(
+    session: AsyncSession, stmt: Select[Any], page: PageParams, *order_by: Any
+) -> tuple[list[Any], int]:
+    """One page of `stmt`'s rows in a stable order, and how many rows there are in all."""
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    rows = await session.execute(stmt.order_by(*order_by).limit(page.limit).offset(page.offset))
+    return list(rows.scalars()), total
