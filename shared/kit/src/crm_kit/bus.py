@@ -21,6 +21,7 @@ bounded by the quorum queue's delivery limit.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -179,6 +180,8 @@ class EventBus:
         self.dead_letter_queue = RabbitQueue(
             self.topology.dead_letter_queue, queue_type=QueueType.QUORUM, durable=True
         )
+        #: A channel of its own for readiness probes, so a probe never disturbs consuming.
+        self._probe_channel = Channel(publisher_confirms=False)
         self.subscriber = self.broker.subscriber(self.queue, title=f"{self.topology.queue}")
         # `_on_message` decodes the body itself. FastStream's default decoder parses
         # JSON before any of our code runs, so a malformed body raised there, was
@@ -210,17 +213,24 @@ class EventBus:
             await queue.bind(exchange, routing_key=routing_key)
 
     async def ready(self) -> bool:
-        """Connected, and this process has a live consumer on its queue."""
+        """Connected, consuming, and RabbitMQ itself counts a consumer on the queue.
+
+        The broker's count matters after a reconnect: the connection comes back a
+        moment before the consumers are restored on it.
+        """
         if not await self.broker.ping(timeout=1.0):
             return False
-        queue_obj = getattr(self.subscriber, "_queue_obj", None)
-        if queue_obj is None or getattr(self.subscriber, "_consumer_tag", None) is None:
+        if getattr(self.subscriber, "_consumer_tag", None) is None:
             return False
         try:
-            channel = await queue_obj.channel.get_underlay_channel()
+            channel = await self.broker.config.channel_manager.get_channel(self._probe_channel)
+            underlay = await channel.get_underlay_channel()
+            declared = await asyncio.wait_for(
+                underlay.queue_declare(self.topology.queue, passive=True), timeout=2.0
+            )
         except Exception:
             return False
-        return not channel.is_closed
+        return bool(declared.consumer_count)
 
     # -- publishing ----------------------------------------------------------------
 
