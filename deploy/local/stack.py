@@ -3,7 +3,7 @@
 Without Docker: uses the RabbitMQ and Postgres of this machine (AMQP_URL,
 DATABASE_URL; defaults from the design), creates each service's database if it is
 missing, migrates it, makes the gateway's signing keys once (in `.local/`),
-starts the six services, prints where the web UI is, restarts a service that
+starts the six services, prints where the gateway is, restarts a service that
 dies (like compose's `restart: unless-stopped`) and stops them all on Ctrl-C.
 
 The end-to-end tests use the same `Stack` with their own ports, databases and
@@ -227,7 +227,7 @@ def main() -> None:
         stack.wait_ready(timeout=90)
         say("all six services are ready")
         say(
-            f"web UI and API: {stack.url('gateway')}  (user admin, password {admin_password!r}"
+            f"gateway (API, docs at /docs): {stack.url('gateway')}  (user admin, password {admin_password!r}"
             f"{' from CRM_ADMIN_PASSWORD' if 'CRM_ADMIN_PASSWORD' in os.environ else ', the default'})"
         )
         say("Ctrl-C stops everything")

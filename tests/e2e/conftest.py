@@ -39,6 +39,7 @@ async def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Async
         state_dir=tmp_path_factory.mktemp("keys"),
         admin_password=ADMIN_PASSWORD,
         log_dir=ROOT / ".local" / "test-logs" / namespace,
+        env_overrides={"accounting": {"LOG_LEVEL": "DEBUG"}},
     )
     running.prepare()
     running.start_all()

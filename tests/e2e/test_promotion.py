@@ -112,3 +112,28 @@ async def test_the_same_event_twice_has_one_effect(stack, new_user, databases, i
         "accounting", "SELECT count(*) FROM inbox WHERE event_id = $1", uuid.UUID(event_id)
     )
     assert (accounts, handled) == (1, 1)
+
+
+async def test_the_correlation_id_follows_the_flow_into_events_and_logs(stack, new_user, databases):
+    seller = await new_user(Role.SALESPERSON)
+    cid = (await create_prospect(seller, "Cửa hàng Điện máy Sao Mai"))["id"]
+    flow = f"flow-{uuid.uuid4().hex[:12]}"
+
+    promoted = await seller.client.post(f"/api/customers/{cid}/promote", headers={"X-Correlation-ID": flow})
+    assert promoted.headers["x-correlation-id"] == flow
+    await eventually(
+        lambda: seller.client.get(f"/api/accounts/{cid}"), until=lambda r: r.status_code == 200
+    )
+    envelope = json.loads(await promotion_event(databases, cid))
+    assert envelope["correlation_id"] == flow
+    assert envelope["actor"] == str(seller.user_id)
+    assert envelope["source"] == "customers"
+    # Accounting runs at DEBUG in these tests, so it logs each event it handles.
+    handled = [
+        json.loads(line)
+        for line in (stack.log_dir / "accounting.log").read_text().splitlines()
+        if line.startswith("{") and flow in line
+    ]
+    assert [(h["correlation_id"], h["event_id"]) for h in handled if h["msg"].startswith("handled")] == [
+        (flow, envelope["event_id"])
+    ]

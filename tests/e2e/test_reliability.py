@@ -40,7 +40,7 @@ async def count_accounts(databases, ids: list[str]) -> int:
 async def test_a_commit_whose_relay_crashed_is_delivered_after_restart(stack, new_user, databases):
     """Customers commits the promotion, then dies before its relay publishes."""
     stack.stop("customers")
-    stack.env_overrides["customers"] = {"RELAY_ENABLED": "false"}
+    stack.env_overrides["customers"] = {"RELAY_ENABLED": "false"}  # as if it died before relaying
     stack.start("customers")
     stack.wait_ready(("customers",))
     try:
