@@ -35,3 +35,34 @@ class CustomerPromotedToTraditional(Event, routing_key="customers.customer.promo
     region_code: str | None = None
     channel_id: uuid.UUID | None = None
     promoted_at: datetime
+
+
+class CustomerGraded(Event, routing_key="customers.customer.graded.v1"):
+    """A questionnaire assessment gave the customer a grade (first grading or a review).
+
+    Marketing uses it for campaign audiences, sales for priorities.
+    """
+
+    customer_id: uuid.UUID
+    assessment_id: uuid.UUID
+    questionnaire_id: uuid.UUID
+    questionnaire_version: int
+    #: The weighted score, 0-100.
+    score: float
+    grade: str
+    previous_grade: str | None = None
+    owner_id: uuid.UUID | None = None
+    graded_at: datetime
+    next_review_on: datetime | None = None
+
+
+class CustomerReassigned(Event, routing_key="customers.customer.reassigned.v1"):
+    """The customer has a new owner (one move, or part of a portfolio hand-over).
+
+    Services that keep a copy of the customer move their copy's owner with it.
+    """
+
+    customer_id: uuid.UUID
+    from_owner_id: uuid.UUID | None = None
+    to_owner_id: uuid.UUID
+    reassigned_at: datetime

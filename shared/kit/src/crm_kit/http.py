@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, HTTPException, Query, status
@@ -84,3 +85,13 @@ def not_found(kind: str, key: object) -> HTTPException:
     """404 for a record that does not exist *or* that the caller may not see
     (answering 403 would tell a stranger that it exists)."""
     return HTTPException(status.HTTP_404_NOT_FOUND, f"{kind} {key} not found")
+
+
+class Holdings(BaseModel):
+    """What one service still holds for a member of staff: `GET /api/portfolio/{user_id}`
+    on each service (admin, sales_manager), summed by the gateway's
+    `GET /api/users/{id}/portfolio`. Zero everywhere once a hand-over is done."""
+
+    service: str
+    user_id: uuid.UUID
+    holdings: dict[str, int]

@@ -25,10 +25,12 @@ from . import inbox, outbox  # noqa: F401  (their tables join kit_metadata on im
 from .db import async_url, kit_metadata
 
 
-def run_env(service_metadata: MetaData) -> None:
-    """Body of a service's Alembic `env.py`: migrate the database in DATABASE_URL."""
+def run_env(service_metadata: MetaData, *more: MetaData) -> None:
+    """Body of a service's Alembic `env.py`: migrate the database in DATABASE_URL.
+
+    `more`: other metadata the service's database holds (e.g. `directory.metadata`)."""
     url = async_url(os.environ.get("DATABASE_URL") or context.config.get_main_option("sqlalchemy.url") or "")
-    targets = [service_metadata, kit_metadata]
+    targets = [service_metadata, kit_metadata, *more]
 
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=targets, literal_binds=True)

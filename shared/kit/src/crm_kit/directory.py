@@ -1,0 +1,99 @@
+"""A service's own copy of the staff directory, kept from the gateway's user events.
+
+Services that need to know staff by username (imports that name owners) or to
+refuse a deactivated owner use it instead of calling the gateway:
+
+    from crm_kit import directory
+    directory.register(handlers)                 # in consumers.py
+    run_env(Base.metadata, directory.metadata)   # in migrations/env.py
+    directory.create_table()                     # in a migration
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_contracts import Envelope, UserDeactivated, UserRegistered
+
+from .bus import Handlers
+
+metadata = sa.MetaData()
+
+staff = sa.Table(
+    "staff_directory",
+    metadata,
+    sa.Column("user_id", sa.Uuid, primary_key=True),
+    sa.Column("username", sa.String(50), nullable=False, unique=True),
+    sa.Column("full_name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(30), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    user_id: uuid.UUID
+    username: str
+    full_name: str
+    role: str
+    active: bool
+
+
+def create_table() -> None:
+    """Create the directory table (call from a service's migration)."""
+    op.create_table(
+        "staff_directory",
+        sa.Column("user_id", sa.Uuid, primary_key=True),
+        sa.Column("username", sa.String(50), nullable=False, unique=True),
+        sa.Column("full_name", sa.String(200), nullable=False),
+        sa.Column("role", sa.String(30), nullable=False),
+        sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+
+
+def register(handlers: Handlers) -> None:
+    """Keep the directory from UserRegistered and UserDeactivated."""
+
+    @handlers.handles(UserRegistered)
+    async def user_registered(session: AsyncSession, event: UserRegistered, envelope: Envelope) -> None:
+        values = {"username": event.username, "full_name": event.full_name, "role": event.role}
+        await session.execute(
+            insert(staff)
+            .values(user_id=event.user_id, active=True, **values)
+            .on_conflict_do_update(index_elements=[staff.c.user_id], set_=values)
+        )
+
+    @handlers.handles(UserDeactivated)
+    async def user_deactivated(session: AsyncSession, event: UserDeactivated, envelope: Envelope) -> None:
+        # The deactivation may arrive before the registration (different order across
+        # queues): keep a placeholder row so the later registration cannot reactivate.
+        await session.execute(
+            insert(staff)
+            .values(user_id=event.user_id, username=f"~{event.user_id}", full_name="", role="", active=False)
+            .on_conflict_do_update(index_elements=[staff.c.user_id], set_={"active": False})
+        )
+
+
+_MEMBER = (staff.c.user_id, staff.c.username, staff.c.full_name, staff.c.role, staff.c.active)
+
+
+async def by_username(session: AsyncSession, username: str) -> StaffMember | None:
+    """The staff member with this username (case-insensitive), if the directory knows them."""
+    return await _one(session, staff.c.username == username.strip().lower())
+
+
+async def by_id(session: AsyncSession, user_id: uuid.UUID) -> StaffMember | None:
+    return await _one(session, staff.c.user_id == user_id)
+
+
+async def _one(session: AsyncSession, where: sa.ColumnElement[bool]) -> StaffMember | None:
+    row = (await session.execute(sa.select(*_MEMBER).where(where))).first()
+    return StaffMember(*row) if row else None
