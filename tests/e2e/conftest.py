@@ -22,6 +22,8 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 from stack import SERVICES, Stack  # noqa: E402
 
 ADMIN_PASSWORD = "e2e-admin-password"
+#: Every user the tests make has this password.
+PASSWORD = "correct-horse-9"
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +64,7 @@ class Api:
     client: httpx.AsyncClient
     user_id: uuid.UUID
     token: str
+    username: str
 
 
 async def login(stack: Stack, username: str, password: str) -> Api:
@@ -71,7 +74,7 @@ async def login(stack: Stack, username: str, password: str) -> Api:
     token = response.json()["access_token"]
     client.headers["Authorization"] = f"Bearer {token}"
     me = (await client.get("/api/users/me")).json()
-    return Api(client, uuid.UUID(me["id"]), token)
+    return Api(client, uuid.UUID(me["id"]), token, username)
 
 
 @pytest.fixture(scope="session")
@@ -90,10 +93,10 @@ async def new_user(stack: Stack, admin: Api) -> AsyncIterator[object]:
         username = f"{role.value[:5]}{uuid.uuid4().hex[:8]}"
         response = await admin.client.post(
             "/api/users",
-            json={"username": username, "password": "correct-horse-9", "full_name": username, "role": role},
+            json={"username": username, "password": PASSWORD, "full_name": username, "role": role},
         )
         assert response.status_code == 201, response.text
-        api = await login(stack, username, "correct-horse-9")
+        api = await login(stack, username, PASSWORD)
         made.append(api)
         return api
 

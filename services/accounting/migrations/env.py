@@ -1,4 +1,5 @@
 from accounting.models import Base
+from crm_kit import ownership
 from crm_kit.migrations import run_env
 
-run_env(Base.metadata)
+run_env(Base.metadata, ownership.metadata)

@@ -1,4 +1,5 @@
+from crm_kit import ownership
 from crm_kit.migrations import run_env
 from sales.models import Base
 
-run_env(Base.metadata)
+run_env(Base.metadata, ownership.metadata)

@@ -1,8 +1,17 @@
-"""Events marketing reacts to: customer events feed its campaign audiences."""
+"""Events marketing reacts to: customer and lead events feed campaign audiences and results."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_contracts import CustomerPromotedToTraditional, CustomerRegistered, Envelope
+from crm_contracts import (
+    CustomerGraded,
+    CustomerPromotedToTraditional,
+    CustomerReassigned,
+    CustomerRegistered,
+    Envelope,
+    LeadCaptured,
+    LeadDisqualified,
+    LeadQualified,
+)
 from crm_kit.bus import Handlers
 
 from . import service
@@ -20,3 +29,28 @@ async def customer_promoted(
     session: AsyncSession, event: CustomerPromotedToTraditional, envelope: Envelope
 ) -> None:
     await service.customer_promoted(session, event)
+
+
+@handlers.handles(CustomerGraded)
+async def customer_graded(session: AsyncSession, event: CustomerGraded, envelope: Envelope) -> None:
+    await service.customer_graded(session, event)
+
+
+@handlers.handles(CustomerReassigned)
+async def customer_reassigned(session: AsyncSession, event: CustomerReassigned, envelope: Envelope) -> None:
+    await service.customer_reassigned(session, event)
+
+
+@handlers.handles(LeadCaptured)
+async def lead_captured(session: AsyncSession, event: LeadCaptured, envelope: Envelope) -> None:
+    await service.lead_captured(session, event)
+
+
+@handlers.handles(LeadQualified)
+async def lead_qualified(session: AsyncSession, event: LeadQualified, envelope: Envelope) -> None:
+    await service.lead_decided(session, event)
+
+
+@handlers.handles(LeadDisqualified)
+async def lead_disqualified(session: AsyncSession, event: LeadDisqualified, envelope: Envelope) -> None:
+    await service.lead_decided(session, event)

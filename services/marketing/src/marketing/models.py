@@ -29,3 +29,22 @@ class CustomerProfile(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class LeadFact(Base):
+    """What marketing knows of a lead, from the leads service's events: enough to
+    count a campaign's leads and conversions, never the person's contact data."""
+
+    __tablename__ = "lead_facts"
+
+    lead_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    owner_id: Mapped[uuid.UUID | None]
+    source: Mapped[str | None] = mapped_column(String(30))
+    region_code: Mapped[str | None] = mapped_column(String(10))
+    channel_id: Mapped[uuid.UUID | None]
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    #: captured, qualified or disqualified.
+    outcome: Mapped[str] = mapped_column(String(20))
+    customer_id: Mapped[uuid.UUID | None]
+    captured_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,8 +1,13 @@
 """The sales service process: `uvicorn sales.app:app`."""
 
-from crm_kit.service import create_service_app
+from crm_kit.service import create_service_app, portfolio_router
 
-from . import api, consumers
+from . import api, consumers, service
 from .settings import Settings
 
-app = create_service_app(Settings(), title="CRM sales", routers=[api.router], handlers=consumers.handlers)
+app = create_service_app(
+    Settings(),
+    title="CRM sales",
+    routers=[api.router, portfolio_router("sales", service.holdings)],
+    handlers=consumers.handlers,
+)

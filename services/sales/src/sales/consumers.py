@@ -2,7 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_contracts import CustomerPromotedToTraditional, Envelope
+from crm_contracts import CustomerPromotedToTraditional, CustomerReassigned, Envelope
 from crm_kit.bus import Handlers
 
 from . import service
@@ -15,3 +15,8 @@ async def open_customer(
     session: AsyncSession, event: CustomerPromotedToTraditional, envelope: Envelope
 ) -> None:
     await service.open_customer(session, event)
+
+
+@handlers.handles(CustomerReassigned)
+async def customer_reassigned(session: AsyncSession, event: CustomerReassigned, envelope: Envelope) -> None:
+    await service.customer_reassigned(session, event)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,12 +19,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import metrics, outbox
-from .auth import TokenVerifier
+from .auth import Role, TokenVerifier, require_roles
 from .bus import EventBus, Handlers
 from .db import Database
-from .http import RequestContextMiddleware
+from .http import Holdings, RequestContextMiddleware
 from .logs import configure_logging
 from .settings import ServiceSettings
 
@@ -145,5 +147,21 @@ def health_router(runtime: Runtime) -> APIRouter:
         except Exception as exc:  # metrics must answer even when the database does not
             log.debug("outbox backlog unavailable: %s", exc)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+HoldingsCount = Callable[[AsyncSession, uuid.UUID], Awaitable[dict[str, int]]]
+
+
+def portfolio_router(service: str, count: HoldingsCount) -> APIRouter:
+    """`GET /api/portfolio/{user_id}`: what this service still holds for a member of staff
+    (admin, sales_manager); the gateway sums every service's answer."""
+    router = APIRouter(tags=["portfolio"])
+
+    @router.get("/api/portfolio/{user_id}", dependencies=[require_roles(Role.ADMIN, Role.SALES_MANAGER)])
+    async def portfolio(user_id: uuid.UUID, db: DbDep) -> Holdings:
+        async with db.transaction() as session:
+            return Holdings(service=service, user_id=user_id, holdings=await count(session, user_id))
 
     return router
