@@ -5,6 +5,7 @@ only. Every contract has an explicit routing key `<service>.<entity>.<event>.v<N
 on the topic exchange; see `docs/events.md` for the catalogue.
 """
 
+from .accounting import CreditChecked
 from .customers import (
     CustomerGraded,
     CustomerPromotedToTraditional,
@@ -14,9 +15,18 @@ from .customers import (
 from .envelope import REGISTRY, Envelope, Event, MalformedEvent, decode, published_contracts
 from .gateway import PortfolioReassigned, UserDeactivated, UserRegistered
 from .leads import LeadCaptured, LeadDisqualified, LeadQualified
+from .sales import (
+    OrderLine,
+    OrderPlaced,
+    QuoteAccepted,
+    QuoteApproved,
+    QuoteRejected,
+    QuoteSubmittedForApproval,
+)
 
 __all__ = [
     "REGISTRY",
+    "CreditChecked",
     "CustomerGraded",
     "CustomerPromotedToTraditional",
     "CustomerReassigned",
@@ -27,7 +37,13 @@ __all__ = [
     "LeadDisqualified",
     "LeadQualified",
     "MalformedEvent",
+    "OrderLine",
+    "OrderPlaced",
     "PortfolioReassigned",
+    "QuoteAccepted",
+    "QuoteApproved",
+    "QuoteRejected",
+    "QuoteSubmittedForApproval",
     "UserDeactivated",
     "UserRegistered",
     "decode",

@@ -1,0 +1,106 @@
+"""Events published by the sales service. Money is integer dong (VND)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from .envelope import Event
+
+
+class QuoteSubmittedForApproval(Event, routing_key="sales.quote.submitted_for_approval.v1"):
+    """A quote waits for a manager; accounting checks the customer's credit against it.
+
+    `submission` counts the quote's submissions, so a CreditChecked answer is matched
+    to the submission it was made for (an edited and resubmitted quote is checked again).
+    """
+
+    quote_id: uuid.UUID
+    quote_number: str
+    submission: int
+    customer_id: uuid.UUID
+    customer_name: str
+    owner_id: uuid.UUID
+    total: int
+    currency: str = "VND"
+    submitted_at: datetime
+
+
+class QuoteApproved(Event, routing_key="sales.quote.approved.v1"):
+    """A sales manager approved the quote; it may now be sent to the customer."""
+
+    quote_id: uuid.UUID
+    quote_number: str
+    customer_id: uuid.UUID
+    owner_id: uuid.UUID
+    approved_by: uuid.UUID
+    total: int
+    currency: str = "VND"
+    #: Set when the manager approved although the credit check failed.
+    override_reason: str | None = None
+    approved_at: datetime
+
+
+class QuoteRejected(Event, routing_key="sales.quote.rejected.v1"):
+    """A sales manager rejected the quote with a reason; it can be revised and resubmitted."""
+
+    quote_id: uuid.UUID
+    quote_number: str
+    customer_id: uuid.UUID
+    owner_id: uuid.UUID
+    rejected_by: uuid.UUID
+    reason: str
+    rejected_at: datetime
+
+
+class QuoteAccepted(Event, routing_key="sales.quote.accepted.v1"):
+    """The customer accepted the quote: customers promotes a prospect to traditional,
+    and sales places the order once the customer is traditional in its own records."""
+
+    quote_id: uuid.UUID
+    quote_number: str
+    customer_id: uuid.UUID
+    opportunity_id: uuid.UUID | None = None
+    owner_id: uuid.UUID
+    total: int
+    currency: str = "VND"
+    accepted_at: datetime
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    product_code: str
+    product_name: str
+    product_group: str
+    quantity: int
+    unit_price: int
+    discount_pct: float
+    #: VAT rate of the product, in percent (e.g. 8 or 10).
+    vat_rate_pct: float
+    #: quantity x unit price less the discount, before VAT.
+    net_amount: int
+    vat_amount: int
+
+
+class OrderPlaced(Event, routing_key="sales.order.placed.v1"):
+    """An order was placed from an accepted quote: accounting invoices it, marketing adds
+    its revenue to the region x channel figures, customers records the purchase."""
+
+    order_id: uuid.UUID
+    order_number: str
+    quote_id: uuid.UUID
+    customer_id: uuid.UUID
+    owner_id: uuid.UUID
+    region_code: str | None = None
+    channel_id: uuid.UUID | None = None
+    lines: list[OrderLine]
+    net_total: int
+    vat_total: int
+    total: int
+    currency: str = "VND"
+    payment_terms_days: int = 30
+    placed_at: datetime
+    order_date: date
