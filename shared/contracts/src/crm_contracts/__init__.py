@@ -15,6 +15,7 @@ from .customers import (
 from .envelope import REGISTRY, Envelope, Event, MalformedEvent, decode, published_contracts
 from .gateway import PortfolioReassigned, UserDeactivated, UserRegistered
 from .leads import LeadCaptured, LeadDisqualified, LeadQualified
+from .marketing import CampaignLaunched
 from .sales import (
     OrderLine,
     OrderPlaced,
@@ -26,6 +27,7 @@ from .sales import (
 
 __all__ = [
     "REGISTRY",
+    "CampaignLaunched",
     "CreditChecked",
     "CustomerGraded",
     "CustomerPromotedToTraditional",
