@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_contracts import Envelope, MalformedEvent, decode
 from crm_contracts.envelope import E
 
-from . import context, inbox, metrics
+from . import context, inbox, metrics, tracing
 from .db import Database
 from .settings import ServiceSettings
 
@@ -284,10 +284,11 @@ class EventBus:
         context.event_id.set(envelope.event_id)
         routing_key = envelope.routing_key
         try:
-            async with self.db.transaction() as session:
-                fresh = await inbox.claim(session, self.topology.service, envelope.event_id, routing_key)
-                if fresh:
-                    await handler.fn(session, event, envelope)
+            with tracing.consuming(routing_key, headers):
+                async with self.db.transaction() as session:
+                    fresh = await inbox.claim(session, self.topology.service, envelope.event_id, routing_key)
+                    if fresh:
+                        await handler.fn(session, event, envelope)
         except MalformedEvent as exc:
             await self._dead_letter(raw, headers, routing_key, str(exc))
             return

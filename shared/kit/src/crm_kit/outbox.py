@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import Envelope, Event
 
-from . import context, metrics
+from . import context, metrics, tracing
 from .db import Database, kit_metadata
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ async def emit(
             routing_key=event.routing_key,
             correlation_id=envelope.correlation_id,
             body=envelope.model_dump_json().encode(),
+            headers=tracing.current_headers(),
         )
     )
     # Delivered to listeners only if and when the transaction commits.

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import metrics, outbox
+from . import metrics, outbox, tracing
 from .auth import Role, TokenVerifier, require_roles
 from .bus import EventBus, Handlers
 from .db import Database
@@ -68,6 +68,7 @@ def create_service_app(
     version: str = "0.1.0",
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
+    tracing.configure(settings.service_name)
     db = Database(settings.database_url)
     bus = EventBus(settings, db, handlers)
     relay = outbox.OutboxRelay(
@@ -105,6 +106,10 @@ def create_service_app(
         settings.jwt_public_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
+    if tracing.enabled():
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+        app.add_middleware(OpenTelemetryMiddleware, exclude_spans=["receive", "send"])
     app.include_router(health_router(runtime))
     for router in routers:
         app.include_router(router)
