@@ -7,6 +7,7 @@ for the leads and sales services, so the proxy is tested over a real socket.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import sys
@@ -127,6 +128,17 @@ class Gateway:
     async def scalar(self, sql: str, **params: Any) -> Any:
         async with self.db.transaction() as session:
             return (await session.execute(text(sql), params)).scalar_one()
+
+    async def events(self, routing_key: str, **data: Any) -> list[dict[str, Any]]:
+        """Envelopes in the outbox with this routing key whose payload has these values, oldest first."""
+        async with self.db.transaction() as session:
+            bodies = (
+                await session.execute(
+                    text("SELECT body FROM outbox WHERE routing_key = :key ORDER BY id"), {"key": routing_key}
+                )
+            ).scalars()
+            envelopes = [json.loads(body) for body in bodies]
+        return [e for e in envelopes if all(e["data"].get(k) == v for k, v in data.items())]
 
     async def login(self, username: str, password: str) -> dict[str, str]:
         response = await self.http.post("/api/auth/token", data={"username": username, "password": password})
@@ -519,3 +531,643 @@ async def test_oversized_body_is_413(gateway: Gateway, admin: dict[str, str]) ->
     response = await gateway.http.post("/api/leads", headers=admin, content=too_big)
     assert response.status_code == 413
     assert "request body" in response.json()["detail"]
+
+
+# -- staff events ------------------------------------------------------------------
+
+REGISTERED = "gateway.user.registered.v1"
+DEACTIVATED = "gateway.user.deactivated.v1"
+REASSIGNED = "gateway.portfolio.reassigned.v1"
+
+
+async def user_id_of(gateway: Gateway, headers: dict[str, str]) -> str:
+    me: str = (await gateway.http.get("/api/users/me", headers=headers)).json()["id"]
+    return me
+
+
+async def outbox_size(gateway: Gateway) -> int:
+    count: int = await gateway.scalar("SELECT count(*) FROM outbox")
+    return count
+
+
+def same_instant(a: str, b: str) -> bool:
+    return datetime.fromisoformat(a) == datetime.fromisoformat(b)
+
+
+async def test_creating_a_user_announces_it_in_the_same_transaction(
+    gateway: Gateway, admin: dict[str, str]
+) -> None:
+    admin_id = await user_id_of(gateway, admin)
+    response = await gateway.http.post(
+        "/api/users",
+        headers={**admin, "X-Correlation-ID": "flow-register-1"},
+        json={
+            "username": "hoa.le",
+            "password": "password-1",
+            "full_name": "Lê Thị Hoa",
+            "role": "salesperson",
+        },
+    )
+    assert response.status_code == 201
+    created = response.json()
+
+    [event] = await gateway.events(REGISTERED, user_id=created["id"])
+    assert event["event_type"] == "gateway.user.registered"
+    assert event["version"] == 1
+    assert event["source"] == "gateway"
+    assert event["actor"] == admin_id
+    assert event["correlation_id"] == "flow-register-1"
+    data = event["data"]
+    assert set(data) == {"user_id", "username", "full_name", "role", "registered_at"}
+    assert (data["username"], data["full_name"], data["role"]) == ("hoa.le", "Lê Thị Hoa", "salesperson")
+    assert same_instant(data["registered_at"], created["created_at"])
+
+    audit = await gateway.http.get(f"/api/users/{created['id']}/audit", headers=admin)
+    assert audit.status_code == 200
+    [entry] = audit.json()["items"]
+    assert entry["action"] == "created"
+    assert entry["actor_id"] == admin_id
+    assert entry["changes"] == {
+        "username": [None, "hoa.le"],
+        "full_name": [None, "Lê Thị Hoa"],
+        "role": [None, "salesperson"],
+    }
+
+
+async def test_a_refused_user_announces_nothing(gateway: Gateway, admin: dict[str, str]) -> None:
+    existing = await gateway.create_user(admin, Role.SALESPERSON)
+    seller = await gateway.login(existing["username"], "password-1")
+    before = await outbox_size(gateway)
+    body = {"username": existing["username"], "password": "password-1", "full_name": "X", "role": "marketing"}
+    assert (await gateway.http.post("/api/users", headers=admin, json=body)).status_code == 409
+    body["username"] = "fresh.name"
+    assert (await gateway.http.post("/api/users", headers=seller, json=body)).status_code == 403
+    assert (await gateway.http.post("/api/users", headers=admin, json={**body, "x": 1})).status_code == 422
+    assert await outbox_size(gateway) == before
+    assert (
+        await gateway.scalar("SELECT count(*) FROM user_audit WHERE changes->'username'->>1 = 'fresh.name'")
+        == 0
+    )
+
+
+async def test_the_seed_announces_the_admin_only_when_it_inserts_it(
+    gateway: Gateway, admin: dict[str, str]
+) -> None:
+    admin_id = await user_id_of(gateway, admin)
+    [seeded] = await gateway.events(REGISTERED, user_id=admin_id)
+    assert seeded["actor"] is None
+    assert seeded["data"]["username"] == "admin"
+    assert seeded["data"]["role"] == "admin"
+    assert seeded["data"]["full_name"] == "Administrator"
+    before = len(await gateway.events(REGISTERED))
+
+    # A second start (a restart, or another replica) finds the admin and stays quiet.
+    again = create_app(gateway.settings)
+    async with again.router.lifespan_context(again):
+        pass
+    assert len(await gateway.events(REGISTERED)) == before
+    assert len(await gateway.events(REGISTERED, user_id=admin_id)) == 1
+
+
+# -- changing a user ---------------------------------------------------------------
+
+
+async def test_admin_changes_name_and_role_audited_and_announced(
+    gateway: Gateway, admin: dict[str, str]
+) -> None:
+    admin_id = await user_id_of(gateway, admin)
+    user = await gateway.create_user(admin, Role.SALESPERSON)
+    response = await gateway.http.patch(
+        f"/api/users/{user['id']}",
+        headers={**admin, "X-Correlation-ID": "flow-patch-1"},
+        json={"full_name": "  Phạm Minh Tuấn ", "role": "sales_manager"},
+    )
+    assert response.status_code == 200, response.text
+    updated = response.json()
+    assert updated == {**user, "full_name": "Phạm Minh Tuấn", "role": "sales_manager"}
+
+    trail = (await gateway.http.get(f"/api/users/{user['id']}/audit", headers=admin)).json()
+    assert trail["total"] == 2
+    latest = trail["items"][0]
+    assert latest["action"] == "updated"
+    assert latest["actor_id"] == admin_id
+    assert latest["changes"] == {
+        "full_name": [user["full_name"], "Phạm Minh Tuấn"],
+        "role": ["salesperson", "sales_manager"],
+    }
+
+    first, second = await gateway.events(REGISTERED, user_id=user["id"])
+    assert first["data"]["role"] == "salesperson"
+    assert second["actor"] == admin_id
+    assert second["correlation_id"] == "flow-patch-1"
+    assert second["data"]["full_name"] == "Phạm Minh Tuấn"
+    assert second["data"]["role"] == "sales_manager"
+    assert second["data"]["username"] == user["username"]
+    assert same_instant(second["data"]["registered_at"], user["created_at"])
+
+    # Only one field, and sending the values it already has, changes and announces nothing.
+    before = await outbox_size(gateway)
+    for body in ({"role": "sales_manager"}, {"full_name": "Phạm Minh Tuấn"}, {}):
+        same = await gateway.http.patch(f"/api/users/{user['id']}", headers=admin, json=body)
+        assert same.status_code == 200
+        assert same.json() == updated
+    assert await outbox_size(gateway) == before
+    assert (await gateway.http.get(f"/api/users/{user['id']}/audit", headers=admin)).json()["total"] == 2
+
+    renamed = await gateway.http.patch(f"/api/users/{user['id']}", headers=admin, json={"full_name": "Tuấn"})
+    assert renamed.json()["role"] == "sales_manager"
+    assert (await gateway.events(REGISTERED, user_id=user["id"]))[-1]["data"]["full_name"] == "Tuấn"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"active": False}, "active"),
+        ({"username": "new.name"}, "username"),
+        ({"password": "new-password"}, "password"),
+        ({"id": str(uuid.uuid4())}, "id"),
+        ({"role": "superuser"}, "role"),
+        ({"role": None}, "role"),
+        ({"full_name": None}, "full_name"),
+        ({"full_name": "   "}, "full_name"),
+        ({"full_name": "x" * 201}, "full_name"),
+    ],
+)
+async def test_a_bad_patch_is_422_naming_the_field_and_changes_nothing(
+    gateway: Gateway, admin: dict[str, str], body: dict[str, Any], field: str
+) -> None:
+    user = await gateway.create_user(admin, Role.SALESPERSON)
+    before = await outbox_size(gateway)
+    response = await gateway.http.patch(f"/api/users/{user['id']}", headers=admin, json=body)
+    assert response.status_code == 422
+    assert [e["loc"] for e in response.json()["detail"]] == [["body", field]]
+    assert (await gateway.http.get(f"/api/users/{user['id']}", headers=admin)).json() == user
+    assert await outbox_size(gateway) == before
+
+
+async def test_patch_is_for_admins_and_known_active_users(gateway: Gateway, admin: dict[str, str]) -> None:
+    user = await gateway.create_user(admin, Role.SALESPERSON)
+    manager = await gateway.login(
+        (await gateway.create_user(admin, Role.SALES_MANAGER))["username"], "password-1"
+    )
+    seller = await gateway.login(user["username"], "password-1")
+    before = await outbox_size(gateway)
+    for headers in (manager, seller):
+        response = await gateway.http.patch(
+            f"/api/users/{user['id']}", headers=headers, json={"role": "admin"}
+        )
+        assert response.status_code == 403
+    assert (await gateway.http.get(f"/api/users/{user['id']}/audit", headers=manager)).status_code == 403
+    missing = await gateway.http.patch(f"/api/users/{uuid.uuid4()}", headers=admin, json={"full_name": "X"})
+    assert missing.status_code == 404
+    assert "not found" in missing.json()["detail"]
+    assert (await gateway.http.get(f"/api/users/{user['id']}", headers=admin)).json() == user
+    assert await outbox_size(gateway) == before
+
+
+async def test_a_demoted_admin_cannot_use_their_old_token_for_user_changes(
+    gateway: Gateway, admin: dict[str, str]
+) -> None:
+    other = await gateway.create_user(admin, Role.ADMIN)
+    as_other = await gateway.login(other["username"], "password-1")
+    demoted = await gateway.http.patch(f"/api/users/{other['id']}", headers=admin, json={"role": "marketing"})
+    assert demoted.status_code == 200
+    body = {"username": "via.old.token", "password": "password-1", "full_name": "X", "role": "admin"}
+    response = await gateway.http.post("/api/users", headers=as_other, json=body)
+    assert response.status_code == 403
+    assert await gateway.scalar("SELECT count(*) FROM users WHERE username = 'via.old.token'") == 0
+
+
+# -- offboarding -------------------------------------------------------------------
+
+
+async def test_offboarding_deactivates_and_hands_the_portfolio_over(
+    gateway: Gateway, admin: dict[str, str]
+) -> None:
+    admin_id = await user_id_of(gateway, admin)
+    leaving = await gateway.create_user(admin, Role.SALESPERSON)
+    taking_over = await gateway.create_user(admin, Role.SALESPERSON)
+    manager = await gateway.login(
+        (await gateway.create_user(admin, Role.SALES_MANAGER))["username"], "password-1"
+    )
+    await gateway.login(leaving["username"], "password-1")
+
+    response = await gateway.http.post(
+        f"/api/users/{leaving['id']}/offboard",
+        headers={**admin, "X-Correlation-ID": "flow-offboard-1"},
+        json={"reassign_to": taking_over["id"]},
+    )
+    assert response.status_code == 202, response.text
+    assert response.json() == {
+        "user_id": leaving["id"],
+        "reassign_to": taking_over["id"],
+        "status": "reassigning",
+    }
+    assert response.headers["location"] == f"/api/users/{leaving['id']}/handovers"
+
+    # They can no longer log in, and are told exactly what a wrong password is told.
+    login = await gateway.http.post(
+        "/api/auth/token", data={"username": leaving["username"], "password": "password-1"}
+    )
+    assert login.status_code == 401
+    assert login.json() == BAD_CREDENTIALS
+    record = (await gateway.http.get(f"/api/users/{leaving['id']}", headers=admin)).json()
+    assert record["active"] is False
+
+    [deactivated] = await gateway.events(DEACTIVATED, user_id=leaving["id"])
+    [reassigned] = await gateway.events(REASSIGNED, from_user_id=leaving["id"])
+    assert reassigned["data"]["to_user_id"] == taking_over["id"]
+    for event in (deactivated, reassigned):
+        assert event["actor"] == admin_id
+        assert event["correlation_id"] == "flow-offboard-1"
+        assert event["source"] == "gateway"
+    assert same_instant(deactivated["data"]["deactivated_at"], reassigned["data"]["reassigned_at"])
+    order = await gateway.scalar(
+        "SELECT array_agg(routing_key ORDER BY id) FROM outbox WHERE event_id IN (:a, :b)",
+        a=uuid.UUID(deactivated["event_id"]),
+        b=uuid.UUID(reassigned["event_id"]),
+    )
+    assert order == [DEACTIVATED, REASSIGNED]
+
+    handovers = await gateway.http.get(f"/api/users/{leaving['id']}/handovers", headers=manager)
+    assert handovers.status_code == 200
+    [handover] = handovers.json()["items"]
+    assert handovers.json()["total"] == 1
+    assert handover["from_user_id"] == leaving["id"]
+    assert handover["to_user_id"] == taking_over["id"]
+    assert handover["requested_by"] == admin_id
+    assert same_instant(handover["requested_at"], reassigned["data"]["reassigned_at"])
+    received = (await gateway.http.get(f"/api/users/{taking_over['id']}/handovers", headers=admin)).json()
+    assert [h["id"] for h in received["items"]] == [handover["id"]]
+
+    trail = (await gateway.http.get(f"/api/users/{leaving['id']}/audit", headers=admin)).json()
+    assert trail["items"][0]["action"] == "offboarded"
+    assert trail["items"][0]["actor_id"] == admin_id
+    assert trail["items"][0]["changes"] == {"active": [True, False]}
+
+    # Once is enough: a second offboarding is refused and writes nothing.
+    before = await outbox_size(gateway)
+    again = await gateway.http.post(
+        f"/api/users/{leaving['id']}/offboard", headers=admin, json={"reassign_to": taking_over["id"]}
+    )
+    assert again.status_code == 409
+    assert again.json() == {"detail": f"user {leaving['id']} is already offboarded"}
+    assert await outbox_size(gateway) == before
+    assert (await gateway.http.get(f"/api/users/{leaving['id']}/handovers", headers=admin)).json()[
+        "total"
+    ] == 1
+    # An offboarded user is not edited either.
+    renamed = await gateway.http.patch(f"/api/users/{leaving['id']}", headers=admin, json={"full_name": "X"})
+    assert renamed.status_code == 409
+
+
+@pytest.mark.parametrize("target", ["self", "unknown", "offboarded", "not-a-uuid", "missing", "extra"])
+async def test_offboarding_to_a_bad_target_is_422_and_changes_nothing(
+    gateway: Gateway, admin: dict[str, str], target: str
+) -> None:
+    leaving = await gateway.create_user(admin, Role.SALESPERSON)
+    gone = await gateway.create_user(admin, Role.SALESPERSON)
+    keeper = await gateway.create_user(admin, Role.SALESPERSON)
+    done = await gateway.http.post(
+        f"/api/users/{gone['id']}/offboard", headers=admin, json={"reassign_to": keeper["id"]}
+    )
+    assert done.status_code == 202
+    body: dict[str, Any] = {
+        "self": {"reassign_to": leaving["id"]},
+        "unknown": {"reassign_to": str(uuid.uuid4())},
+        "offboarded": {"reassign_to": gone["id"]},
+        "not-a-uuid": {"reassign_to": "bob"},
+        "missing": {},
+        "extra": {"reassign_to": keeper["id"], "keep_open_quotes": True},
+    }[target]
+    before = (await outbox_size(gateway), await gateway.scalar("SELECT count(*) FROM handovers"))
+
+    response = await gateway.http.post(f"/api/users/{leaving['id']}/offboard", headers=admin, json=body)
+    assert response.status_code == 422
+    field = "keep_open_quotes" if target == "extra" else "reassign_to"
+    assert [e["loc"] for e in response.json()["detail"]] == [["body", field]]
+    assert (await gateway.http.get(f"/api/users/{leaving['id']}", headers=admin)).json()["active"] is True
+    assert (await outbox_size(gateway), await gateway.scalar("SELECT count(*) FROM handovers")) == before
+    await gateway.login(leaving["username"], "password-1")
+
+
+async def test_only_an_admin_offboards(gateway: Gateway, admin: dict[str, str]) -> None:
+    leaving = await gateway.create_user(admin, Role.SALESPERSON)
+    keeper = await gateway.create_user(admin, Role.SALESPERSON)
+    before = await outbox_size(gateway)
+    for role in (Role.SALESPERSON, Role.SALES_MANAGER, Role.MARKETING, Role.ACCOUNTANT):
+        headers = await gateway.login((await gateway.create_user(admin, role))["username"], "password-1")
+        response = await gateway.http.post(
+            f"/api/users/{leaving['id']}/offboard", headers=headers, json={"reassign_to": keeper["id"]}
+        )
+        assert response.status_code == 403, role
+        assert response.json() == {"detail": "needs role admin"}
+    before = await outbox_size(gateway)
+    # Not even themselves.
+    as_leaving = await gateway.login(leaving["username"], "password-1")
+    response = await gateway.http.post(
+        f"/api/users/{leaving['id']}/offboard", headers=as_leaving, json={"reassign_to": keeper["id"]}
+    )
+    assert response.status_code == 403
+    anonymous = await gateway.http.post(
+        f"/api/users/{leaving['id']}/offboard", json={"reassign_to": keeper["id"]}
+    )
+    assert anonymous.status_code == 401
+    assert await outbox_size(gateway) == before
+    assert (await gateway.http.get(f"/api/users/{leaving['id']}", headers=admin)).json()["active"] is True
+    assert (
+        await gateway.http.get(f"/api/users/{leaving['id']}/handovers", headers=as_leaving)
+    ).status_code == 403
+
+
+async def test_offboarding_an_unknown_user_is_404(gateway: Gateway, admin: dict[str, str]) -> None:
+    keeper = await gateway.create_user(admin, Role.SALESPERSON)
+    before = await outbox_size(gateway)
+    unknown = uuid.uuid4()
+    response = await gateway.http.post(
+        f"/api/users/{unknown}/offboard", headers=admin, json={"reassign_to": keeper["id"]}
+    )
+    assert response.status_code == 404
+    assert response.json() == {"detail": f"user {unknown} not found"}
+    assert (await gateway.http.get(f"/api/users/{unknown}/handovers", headers=admin)).status_code == 404
+    assert await outbox_size(gateway) == before
+
+
+async def test_the_last_active_admin_stays(gateway: Gateway, admin: dict[str, str]) -> None:
+    admin_id = await user_id_of(gateway, admin)
+    keeper = await gateway.create_user(admin, Role.SALES_MANAGER)
+    # Another admin may leave, even by their own hand, while one remains.
+    other = await gateway.create_user(admin, Role.ADMIN)
+    as_other = await gateway.login(other["username"], "password-1")
+    response = await gateway.http.post(
+        f"/api/users/{other['id']}/offboard", headers=as_other, json={"reassign_to": keeper["id"]}
+    )
+    assert response.status_code == 202
+    # ... and their token, though unexpired, no longer changes users.
+    again = await gateway.http.post(
+        "/api/users",
+        headers=as_other,
+        json={"username": "after.leaving", "password": "password-1", "full_name": "X", "role": "admin"},
+    )
+    assert again.status_code == 401
+    assert again.json() == {"detail": "account deactivated"}
+
+    async with gateway.db.transaction() as session:
+        # Other tests' admins are someone else's business: set them aside for this one.
+        parked = (
+            (
+                await session.execute(
+                    text(
+                        "UPDATE users SET active = false"
+                        " WHERE role = 'admin' AND active AND id <> :id RETURNING id"
+                    ),
+                    {"id": uuid.UUID(admin_id)},
+                )
+            )
+            .scalars()
+            .all()
+        )
+    try:
+        before = await outbox_size(gateway)
+        response = await gateway.http.post(
+            f"/api/users/{admin_id}/offboard", headers=admin, json={"reassign_to": keeper["id"]}
+        )
+        assert response.status_code == 409
+        assert "last active admin" in response.json()["detail"]
+        demote = await gateway.http.patch(
+            f"/api/users/{admin_id}", headers=admin, json={"role": "sales_manager"}
+        )
+        assert demote.status_code == 409
+        assert "last active admin" in demote.json()["detail"]
+        assert await outbox_size(gateway) == before
+        me = (await gateway.http.get("/api/users/me", headers=admin)).json()
+        assert (me["active"], me["role"]) == (True, "admin")
+    finally:
+        async with gateway.db.transaction() as session:
+            await session.execute(
+                text("UPDATE users SET active = true WHERE id = ANY(:ids)"), {"ids": list(parked)}
+            )
+
+
+async def test_concurrent_offboardings_leave_one_admin(gateway: Gateway, admin: dict[str, str]) -> None:
+    """Two admins offboarding each other at once: one wins, the other finds the target gone."""
+    keeper = await gateway.create_user(admin, Role.SALES_MANAGER)
+    first = await gateway.create_user(admin, Role.ADMIN)
+    second = await gateway.create_user(admin, Role.ADMIN)
+    as_first = await gateway.login(first["username"], "password-1")
+    as_second = await gateway.login(second["username"], "password-1")
+    results = await asyncio.gather(
+        gateway.http.post(
+            f"/api/users/{second['id']}/offboard", headers=as_first, json={"reassign_to": keeper["id"]}
+        ),
+        gateway.http.post(
+            f"/api/users/{first['id']}/offboard", headers=as_second, json={"reassign_to": keeper["id"]}
+        ),
+    )
+    assert sorted(r.status_code for r in results) == [202, 401]
+    active = await gateway.scalar(
+        "SELECT count(*) FROM users WHERE id IN (:a, :b) AND active",
+        a=uuid.UUID(first["id"]),
+        b=uuid.UUID(second["id"]),
+    )
+    assert active == 1
+
+
+# -- portfolio ---------------------------------------------------------------------
+
+#: Service -> what its fake answers to a portfolio request (set per test).
+Behaviour = dict[str, Any]
+
+
+@dataclass
+class Portfolio:
+    http: httpx.AsyncClient
+    behaviour: Behaviour
+    seen: list[httpx.Request]
+
+
+PORTFOLIO_HOSTS = {f"{s}.test": s for s in ("leads", "customers", "sales", "accounting", "marketing")}
+
+
+@pytest.fixture(scope="module")
+async def portfolio(gateway: Gateway) -> AsyncIterator[Portfolio]:
+    """A second gateway on the same database whose upstreams are an in-process fake."""
+    behaviour: Behaviour = {}
+    seen: list[httpx.Request] = []
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        service_name = PORTFOLIO_HOSTS[request.url.host]
+        answer = behaviour.get(service_name, 404)
+        if callable(answer):
+            answer = await answer(request)
+        if isinstance(answer, Exception):
+            raise answer
+        if isinstance(answer, int):
+            return httpx.Response(answer, json={"detail": "Not Found"})
+        if isinstance(answer, httpx.Response):
+            return answer
+        user_id = request.url.path.rsplit("/", 1)[-1]
+        return httpx.Response(200, json={"service": service_name, "user_id": user_id, "holdings": answer})
+
+    settings = GatewaySettings(
+        leads_url="http://leads.test",
+        customers_url="http://customers.test",
+        sales_url="http://sales.test",
+        accounting_url="http://accounting.test",
+        marketing_url="http://marketing.test",
+    )
+    app = create_app(settings, upstream_transport=httpx.MockTransport(handle))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gateway") as http:
+            yield Portfolio(http, behaviour, seen)
+
+
+@pytest.fixture
+def fake(portfolio: Portfolio) -> Portfolio:
+    portfolio.behaviour.clear()
+    portfolio.seen.clear()
+    return portfolio
+
+
+async def test_portfolio_sums_what_every_service_holds(
+    gateway: Gateway, admin: dict[str, str], fake: Portfolio
+) -> None:
+    seller = await gateway.create_user(admin, Role.SALESPERSON)
+    barrier = asyncio.Barrier(5)
+
+    def after_all_asked(answer: Any) -> Any:
+        async def wait(request: httpx.Request) -> Any:
+            try:  # every service is asked before any answers, or this times out
+                await asyncio.wait_for(barrier.wait(), timeout=5)
+            except TimeoutError:
+                return httpx.Response(599)
+            return answer
+
+        return wait
+
+    fake.behaviour.update(
+        {
+            "leads": after_all_asked({"leads": 3, "open_leads": 1}),
+            "customers": after_all_asked({"customers": 2, "planned_activities": 4}),
+            "sales": after_all_asked({"opportunities": 1, "open_quotes": 0}),
+            "accounting": after_all_asked(404),  # no portfolio route yet
+            "marketing": after_all_asked({}),
+        }
+    )
+    response = await fake.http.get(
+        f"/api/users/{seller['id']}/portfolio", headers={**admin, "X-Correlation-ID": "flow-portfolio-1"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "user_id": seller["id"],
+        "services": {
+            "leads": {"leads": 3, "open_leads": 1},
+            "customers": {"customers": 2, "planned_activities": 4},
+            "sales": {"opportunities": 1, "open_quotes": 0},
+            "marketing": {},
+        },
+        "total": 11,
+        "complete": True,
+        "unavailable": [],
+        "not_tracked": ["accounting"],
+    }
+    assert sorted(r.url.host for r in fake.seen) == sorted(PORTFOLIO_HOSTS)
+    for request in fake.seen:
+        assert request.method == "GET"
+        assert request.url.path == f"/api/portfolio/{seller['id']}"
+        assert request.headers["authorization"] == admin["Authorization"]
+        assert request.headers["x-correlation-id"] == "flow-portfolio-1"
+
+
+async def test_portfolio_of_services_without_the_route_is_complete_and_empty(
+    gateway: Gateway, admin: dict[str, str], fake: Portfolio
+) -> None:
+    seller = await gateway.create_user(admin, Role.SALESPERSON)
+    fake.behaviour.update({"leads": {"leads": 0}, "customers": {"customers": 0}})
+    response = await fake.http.get(f"/api/users/{seller['id']}/portfolio", headers=admin)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["total"] == 0
+    assert body["complete"] is True
+    assert body["services"] == {"leads": {"leads": 0}, "customers": {"customers": 0}}
+    assert body["not_tracked"] == ["sales", "accounting", "marketing"]
+    assert body["unavailable"] == []
+
+
+async def test_portfolio_marks_services_that_are_down_or_wrong_unavailable(
+    gateway: Gateway, admin: dict[str, str], fake: Portfolio
+) -> None:
+    seller = await gateway.create_user(admin, Role.SALESPERSON)
+    other_user = str(uuid.uuid4())
+    fake.behaviour.update(
+        {
+            "leads": {"leads": 2},
+            "customers": httpx.ConnectError("connection refused"),
+            "sales": 503,
+            "accounting": httpx.Response(
+                200, json={"service": "accounting", "user_id": other_user, "holdings": {}}
+            ),
+            "marketing": httpx.Response(200, text="<html>oops</html>"),
+        }
+    )
+    response = await fake.http.get(f"/api/users/{seller['id']}/portfolio", headers=admin)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["services"] == {"leads": {"leads": 2}}
+    assert body["total"] == 2
+    assert body["complete"] is False
+    assert body["unavailable"] == ["customers", "sales", "accounting", "marketing"]
+    assert body["not_tracked"] == []
+
+    fake.behaviour.update(
+        {
+            "customers": httpx.ReadTimeout("too slow"),
+            "sales": httpx.Response(
+                200, json={"service": "leads", "user_id": seller["id"], "holdings": {"x": 1}}
+            ),
+            "accounting": httpx.Response(
+                200, json={"service": "accounting", "user_id": seller["id"], "holdings": {"x": -1}}
+            ),
+            "marketing": 401,
+        }
+    )
+    body = (await fake.http.get(f"/api/users/{seller['id']}/portfolio", headers=admin)).json()
+    assert body["unavailable"] == ["customers", "sales", "accounting", "marketing"]
+    assert body["complete"] is False
+
+
+async def test_portfolio_for_admins_and_sales_managers_only(
+    gateway: Gateway, admin: dict[str, str], fake: Portfolio
+) -> None:
+    seller = await gateway.create_user(admin, Role.SALESPERSON)
+    manager = await gateway.login(
+        (await gateway.create_user(admin, Role.SALES_MANAGER))["username"], "password-1"
+    )
+    assert (await fake.http.get(f"/api/users/{seller['id']}/portfolio", headers=manager)).status_code == 200
+    fake.seen.clear()
+    for role in (Role.SALESPERSON, Role.MARKETING, Role.ACCOUNTANT):
+        headers = await gateway.login((await gateway.create_user(admin, role))["username"], "password-1")
+        response = await fake.http.get(f"/api/users/{seller['id']}/portfolio", headers=headers)
+        assert response.status_code == 403
+        assert response.json() == {"detail": "needs role admin or sales_manager"}
+    as_seller = await gateway.login(seller["username"], "password-1")
+    own = await fake.http.get(f"/api/users/{seller['id']}/portfolio", headers=as_seller)
+    assert own.status_code == 403
+    unknown = await fake.http.get(f"/api/users/{uuid.uuid4()}/portfolio", headers=admin)
+    assert unknown.status_code == 404
+    assert fake.seen == []
+
+
+async def test_portfolio_of_an_offboarded_user_is_still_shown(
+    gateway: Gateway, admin: dict[str, str], fake: Portfolio
+) -> None:
+    leaving = await gateway.create_user(admin, Role.SALESPERSON)
+    keeper = await gateway.create_user(admin, Role.SALESPERSON)
+    done = await gateway.http.post(
+        f"/api/users/{leaving['id']}/offboard", headers=admin, json={"reassign_to": keeper["id"]}
+    )
+    assert done.status_code == 202
+    fake.behaviour.update({"leads": {"leads": 1}})
+    body = (await fake.http.get(f"/api/users/{leaving['id']}/portfolio", headers=admin)).json()
+    assert (body["total"], body["complete"]) == (1, True)

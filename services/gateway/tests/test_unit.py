@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from crm_kit.auth import generate_keypair
-from gateway import domain
-from gateway.schemas import UserCreate
+from gateway import domain, portfolio
+from gateway.schemas import OffboardRequest, UserCreate, UserUpdate
 from gateway.settings import GatewaySettings
 
 pytestmark = pytest.mark.unit
@@ -65,6 +66,57 @@ def test_user_create_names_the_bad_field_and_forbids_extra_fields() -> None:
         with pytest.raises(ValidationError) as caught:
             UserCreate.model_validate({**good, field: value})
         assert [e["loc"] for e in caught.value.errors()] == [(field,)]
+
+
+def test_user_update_takes_only_name_and_role_and_never_null() -> None:
+    assert UserUpdate.model_validate({}).model_dump() == {"full_name": None, "role": None}
+    assert UserUpdate.model_validate({"full_name": " Lan "}).full_name == "Lan"
+    assert UserUpdate.model_validate({"role": "accountant"}).role == "accountant"
+    for field, value in [
+        ("full_name", None),
+        ("full_name", "   "),
+        ("role", None),
+        ("role", "owner"),
+        ("active", True),
+        ("username", "x.y"),
+        ("password", "long enough"),
+    ]:
+        with pytest.raises(ValidationError) as caught:
+            UserUpdate.model_validate({field: value})
+        assert [e["loc"] for e in caught.value.errors()] == [(field,)]
+
+
+def test_offboard_request_needs_one_user_id_and_nothing_else() -> None:
+    target = "6a1d7a5e-30f4-4a55-9a0a-2d3c8f0e9b11"
+    assert str(OffboardRequest.model_validate({"reassign_to": target}).reassign_to) == target
+    for body in ({}, {"reassign_to": "bob"}, {"reassign_to": target, "notify": True}):
+        with pytest.raises(ValidationError):
+            OffboardRequest.model_validate(body)
+
+
+# -- portfolio ---------------------------------------------------------------------
+
+
+def test_portfolio_summary_sums_answers_and_is_incomplete_only_when_a_service_is_unavailable() -> None:
+    user = uuid.uuid4()
+    answers = [
+        portfolio.Answer("leads", {"leads": 3, "open_leads": 1}),
+        portfolio.Answer("customers", {"customers": 2}),
+        portfolio.Answer("sales", not_tracked=True),
+        portfolio.Answer("accounting", {}),
+        portfolio.Answer("marketing", not_tracked=True),
+    ]
+    summary = portfolio.summarise(user, answers)
+    assert summary.total == 6
+    assert summary.complete is True
+    assert summary.unavailable == []
+    assert summary.not_tracked == ["sales", "marketing"]
+    assert set(summary.services) == {"leads", "customers", "accounting"}
+
+    down = portfolio.summarise(user, [*answers[:4], portfolio.Answer("marketing")])
+    assert down.complete is False
+    assert down.unavailable == ["marketing"]
+    assert down.total == 6
 
 
 # -- route table -------------------------------------------------------------------

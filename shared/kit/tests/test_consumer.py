@@ -116,6 +116,20 @@ async def on_wobbled(session: AsyncSession, event: Wobbled, envelope: Envelope) 
         raise ConnectionError("database went away")
 
 
+class Awaited(Event, routing_key="testsvc.thing.awaited.v1"):
+    """Its prerequisite arrives only after more tries than MAX_ATTEMPTS allows a failure."""
+
+    label: str
+
+
+@handlers.handles(Awaited)
+async def on_awaited(session: AsyncSession, event: Awaited, envelope: Envelope) -> None:
+    calls[envelope.event_id].append(time.monotonic())
+    if len(calls[envelope.event_id]) <= MAX_ATTEMPTS + 1:
+        raise Transient("the account is not open yet")
+    await record(session, envelope, event.label)
+
+
 @handlers.handles(Doomed)
 async def on_doomed(session: AsyncSession, event: Doomed, envelope: Envelope) -> None:
     calls[envelope.event_id].append(time.monotonic())
@@ -386,6 +400,25 @@ async def test_a_transient_failure_is_retried_after_the_delay_until_it_succeeds(
     gaps = [later - earlier for earlier, later in itertools.pairwise(tries)]
     assert all(gap >= RETRY_DELAY_S for gap in gaps), gaps  # a delay, not a hot loop
     assert len(await rows(database, envelope.event_id)) == 1
+    await dead_letters.collect()
+    assert str(envelope.event_id) not in dead_letters.by_id
+    assert await settled(infra, bus) == (0, 0)
+
+
+async def test_a_message_waiting_for_a_prerequisite_is_never_dead_lettered(
+    infra: Infra,
+    bus: EventBus,
+    database: Database,
+    publisher: Publisher,
+    dead_letters: DeadLetters,
+    eventually: Eventually,
+) -> None:
+    envelope = await publisher.event(Awaited(label="patient"), correlation_id="flow-a")
+
+    found = await eventually(lambda: rows(database, envelope.event_id), what="handled after waiting")
+
+    assert len(found) == 1
+    assert len(calls[envelope.event_id]) == MAX_ATTEMPTS + 2  # more waits than tries allowed
     await dead_letters.collect()
     assert str(envelope.event_id) not in dead_letters.by_id
     assert await settled(infra, bus) == (0, 0)

@@ -1,24 +1,48 @@
-"""Events accounting reacts to."""
+"""Events accounting reacts to: decode, then hand to the service."""
+
+from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_contracts import CustomerPromotedToTraditional, CustomerReassigned, Envelope
+from crm_contracts import (
+    CustomerPromotedToTraditional,
+    CustomerReassigned,
+    Envelope,
+    OrderPlaced,
+    QuoteSubmittedForApproval,
+)
 from crm_kit.bus import Handlers
 
 from . import service
 from .settings import Settings
 
-handlers = Handlers()
-settings = Settings()
 
+def build_handlers(settings: Settings) -> Handlers:
+    """The handlers of one service process, configured by its settings."""
+    handlers = Handlers()
 
-@handlers.handles(CustomerPromotedToTraditional)
-async def open_account(
-    session: AsyncSession, event: CustomerPromotedToTraditional, envelope: Envelope
-) -> None:
-    await service.open_account(session, event, settings.default_credit_limit)
+    @handlers.handles(CustomerPromotedToTraditional)
+    async def open_account(
+        session: AsyncSession, event: CustomerPromotedToTraditional, envelope: Envelope
+    ) -> None:
+        await service.open_account(session, event, settings.default_credit_limit)
 
+    @handlers.handles(CustomerReassigned)
+    async def customer_reassigned(
+        session: AsyncSession, event: CustomerReassigned, envelope: Envelope
+    ) -> None:
+        await service.customer_reassigned(session, event)
 
-@handlers.handles(CustomerReassigned)
-async def customer_reassigned(session: AsyncSession, event: CustomerReassigned, envelope: Envelope) -> None:
-    await service.customer_reassigned(session, event)
+    @handlers.handles(QuoteSubmittedForApproval)
+    async def check_credit(
+        session: AsyncSession, event: QuoteSubmittedForApproval, envelope: Envelope
+    ) -> None:
+        await service.check_credit(session, event, envelope, settings.default_credit_limit)
+
+    @handlers.handles(OrderPlaced)
+    async def invoice_order(session: AsyncSession, event: OrderPlaced, envelope: Envelope) -> None:
+        # Raises `Transient` while the customer's account is not open: the order
+        # waits in the retry queue and is invoiced once the promotion has arrived.
+        await service.invoice_order(session, event)
+
+    return handlers

@@ -1,10 +1,24 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, String, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 class Base(DeclarativeBase):
@@ -22,8 +36,165 @@ class Account(Base):
     currency: Mapped[str] = mapped_column(String(3), default="VND")
     #: Integer minor units (VND has none: dong).
     credit_limit: Mapped[int] = mapped_column(BigInteger)
+    #: What the customer owes: invoices less payments and credit notes.
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class CreditCheck(Base):
+    """Accounting's answer to one submission of a quote; a redelivery finds it and answers no more."""
+
+    __tablename__ = "credit_checks"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    quote_id: Mapped[uuid.UUID]
+    quote_number: Mapped[str] = mapped_column(String(50))
+    submission: Mapped[int] = mapped_column(Integer)
+    customer_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    quote_owner_id: Mapped[uuid.UUID | None]
+    quote_total: Mapped[int] = mapped_column(BigInteger)
+    open_receivables: Mapped[int] = mapped_column(BigInteger)
+    exposure: Mapped[int] = mapped_column(BigInteger)
+    credit_limit: Mapped[int] = mapped_column(BigInteger)
+    #: The customer had no account (a prospect): the default limit applied.
+    default_limit: Mapped[bool] = mapped_column(Boolean)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    currency: Mapped[str] = mapped_column(String(3))
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("quote_id", "submission", name="uq_credit_checks_submission"),)
+
+
+class InvoiceCounter(Base):
+    """The last invoice number taken in a year; locked by whoever takes the next."""
+
+    __tablename__ = "invoice_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class CreditNoteCounter(Base):
+    __tablename__ = "credit_note_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class Invoice(Base):
+    """One per order. Totals are fixed at issue; the balance moves by payments and credit notes."""
+
+    __tablename__ = "invoices"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    order_number: Mapped[str] = mapped_column(String(50))
+    quote_id: Mapped[uuid.UUID]
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.customer_id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    payment_terms_days: Mapped[int] = mapped_column(Integer)
+    net_total: Mapped[int] = mapped_column(BigInteger)
+    vat_total: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    paid_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    credited_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    balance: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        order_by="InvoiceLine.line_no", lazy="raise", cascade="all"
+    )
+
+    __table_args__ = (
+        CheckConstraint(
+            "balance >= 0 AND balance = total - paid_total - credited_total", name="ck_invoices_balance"
+        ),
+        Index("ix_invoices_status", "status"),
+    )
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    product_code: Mapped[str] = mapped_column(String(50))
+    product_name: Mapped[str] = mapped_column(String(200))
+    product_group: Mapped[str] = mapped_column(String(100))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    discount_pct: Mapped[Decimal] = mapped_column(Numeric(7, 4))
+    vat_rate_pct: Mapped[Decimal] = mapped_column(Numeric(7, 4))
+    net_amount: Mapped[int] = mapped_column(BigInteger)
+    vat_amount: Mapped[int] = mapped_column(BigInteger)
+    gross_amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(20))
+    reference: Mapped[str | None] = mapped_column(String(100))
+    recorded_by: Mapped[uuid.UUID]
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (CheckConstraint("amount > 0", name="ck_payments_amount"),)
+
+
+class CreditNote(Base):
+    """A correction of an invoice: it lowers what the customer owes, and is never deleted."""
+
+    __tablename__ = "credit_notes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(500))
+    issued_on: Mapped[date] = mapped_column(Date)
+    issued_by: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (CheckConstraint("amount > 0", name="ck_credit_notes_amount"),)
+
+
+class LedgerEntry(Base):
+    """The revenue ledger: one row per invoice, payment and credit note, never changed.
+
+    `amount` is the entry's effect on what the customer owes: an invoice adds its
+    total, a payment or credit note subtracts. The sum of an invoice's entries up to
+    a day is what it still owed that day.
+    """
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    entry_date: Mapped[date] = mapped_column(Date)
+    customer_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    #: The invoice, payment or credit note this entry records.
+    document_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    #: The document's number (a payment: the invoice's number and the bank reference).
+    reference: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("ix_ledger_entries_date", "entry_date", "id"),)

@@ -5,17 +5,29 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 
-from crm_kit.auth import CurrentUser, Role, TokenIssuer, require_roles
+from crm_kit.auth import CurrentUser, Role, TokenIssuer, User, require_roles
 from crm_kit.http import Page, Paging
 from crm_kit.service import DbDep
 
-from . import service
-from .schemas import TokenOut, UserCreate, UserOut
+from . import portfolio, service
+from .proxy import UpstreamsDep
+from .schemas import (
+    AuditOut,
+    HandoverOut,
+    OffboardAccepted,
+    OffboardRequest,
+    PortfolioOut,
+    TokenOut,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +43,26 @@ def get_issuer(request: Request) -> TokenIssuer:
 
 
 IssuerDep = Annotated[TokenIssuer, Depends(get_issuer)]
+Admin = Annotated[User, require_roles(Role.ADMIN)]
+Manager = Annotated[User, require_roles(Role.ADMIN, Role.SALES_MANAGER)]
+
+
+def _caller_refused(exc: Exception) -> HTTPException:
+    """The token is valid but its account was offboarded or lost the role since."""
+    if isinstance(exc, service.CallerDeactivated):
+        return HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "account deactivated", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return HTTPException(status.HTTP_403_FORBIDDEN, "needs role admin")
+
+
+def _errors(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the `{"detail": ...}` answers a route gives besides 422."""
+    return {code: {"description": text} for code, text in codes}
+
+
+def _user_not_found(user_id: uuid.UUID) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found")
 
 
 @auth_router.post("/token")
@@ -53,14 +85,18 @@ async def login(
     return TokenOut(access_token=issuer.issue(principal))
 
 
-@users_router.post("", status_code=status.HTTP_201_CREATED, dependencies=[require_roles(Role.ADMIN)])
-async def create_user(body: UserCreate, db: DbDep) -> UserOut:
+@users_router.post("", status_code=status.HTTP_201_CREATED)
+async def create_user(body: UserCreate, caller: Admin, db: DbDep) -> UserOut:
+    """A new user; announced to every service (`UserRegistered`) with the same commit."""
     try:
         async with db.transaction() as session:
-            account = await service.create_user(session, body)
+            await service.require_active(session, caller, Role.ADMIN)
+            account = await service.create_user(session, body, actor=caller.id)
             created = UserOut.model_validate(account)
     except service.UsernameTaken as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except (service.CallerDeactivated, service.CallerLacksRole) as exc:
+        raise _caller_refused(exc) from exc
     log.info("user %s created with role %s", created.username, created.role)
     return created
 
@@ -86,3 +122,100 @@ async def get_user(user_id: uuid.UUID, user: CurrentUser, db: DbDep) -> UserOut:
             return UserOut.model_validate(await service.get_visible(session, user_id, user))
         except service.NotFound as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found") from exc
+
+
+@users_router.patch(
+    "/{user_id}",
+    responses=_errors(
+        (403, "not an admin"), (404, "no such user"), (409, "offboarded, or the last active admin's role")
+    ),
+)
+async def update_user(user_id: uuid.UUID, body: UserUpdate, caller: Admin, db: DbDep) -> UserOut:
+    """Change a user's full name or role (audited; announced again as `UserRegistered`).
+    Offboarding is `POST /api/users/{id}/offboard`, not this."""
+    try:
+        async with db.transaction() as session:
+            account = await service.update_user(session, user_id, body, caller)
+            updated = UserOut.model_validate(account)
+    except service.NotFound as exc:
+        raise _user_not_found(user_id) from exc
+    except service.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except (service.CallerDeactivated, service.CallerLacksRole) as exc:
+        raise _caller_refused(exc) from exc
+    return updated
+
+
+@users_router.post(
+    "/{user_id}/offboard",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_errors(
+        (403, "not an admin"), (404, "no such user"), (409, "already offboarded, or the last active admin")
+    ),
+)
+async def offboard_user(
+    user_id: uuid.UUID, body: OffboardRequest, caller: Admin, db: DbDep, response: Response
+) -> OffboardAccepted:
+    """Deactivate a leaving user and hand their whole portfolio to `reassign_to`.
+
+    Accepted, not done: each service moves its records when it gets
+    `PortfolioReassigned`; `GET /api/users/{id}/portfolio` shows what is left.
+    """
+    try:
+        async with db.transaction() as session:
+            handover = await service.offboard(session, user_id, body.reassign_to, caller)
+    except service.NotFound as exc:
+        raise _user_not_found(user_id) from exc
+    except service.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except service.InvalidTarget as exc:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("body", "reassign_to"),
+                    "msg": str(exc),
+                    "input": str(body.reassign_to),
+                }
+            ]
+        ) from exc
+    except (service.CallerDeactivated, service.CallerLacksRole) as exc:
+        raise _caller_refused(exc) from exc
+    log.info("user %s offboarded, portfolio to %s (handover %s)", user_id, body.reassign_to, handover.id)
+    response.headers["Location"] = f"/api/users/{user_id}/handovers"
+    return OffboardAccepted(user_id=user_id, reassign_to=body.reassign_to)
+
+
+@users_router.get("/{user_id}/handovers")
+async def list_handovers(user_id: uuid.UUID, caller: Manager, db: DbDep, paging: Paging) -> Page[HandoverOut]:
+    """Portfolio hand-overs from or to the user, newest first."""
+    async with db.transaction() as session:
+        try:
+            rows, total = await service.list_handovers(session, user_id, paging)
+        except service.NotFound as exc:
+            raise _user_not_found(user_id) from exc
+        return Page(items=[HandoverOut.model_validate(h) for h in rows], total=total)
+
+
+@users_router.get("/{user_id}/audit")
+async def list_audit(user_id: uuid.UUID, caller: Admin, db: DbDep, paging: Paging) -> Page[AuditOut]:
+    """Every change to the user (created, updated, offboarded): who, when, `{field: [old, new]}`."""
+    async with db.transaction() as session:
+        try:
+            rows, total = await service.list_audit(session, user_id, paging)
+        except service.NotFound as exc:
+            raise _user_not_found(user_id) from exc
+        return Page(items=[AuditOut.model_validate(a) for a in rows], total=total)
+
+
+@users_router.get("/{user_id}/portfolio")
+async def get_portfolio(
+    user_id: uuid.UUID, caller: Manager, db: DbDep, upstreams: UpstreamsDep, request: Request
+) -> PortfolioOut:
+    """What each service still holds for the user, asked of all of them at once."""
+    async with db.transaction() as session:
+        try:
+            await service.get_existing(session, user_id)
+        except service.NotFound as exc:
+            raise _user_not_found(user_id) from exc
+    return await portfolio.gather(upstreams, user_id, portfolio.portfolio_headers(request))

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from crm_kit import context
 from crm_kit.auth import TokenIssuer
 from crm_kit.service import Runtime, create_service_app
 
@@ -31,8 +32,13 @@ def create_app(
     upstreams = proxy.Upstreams(settings, upstream_transport)
 
     async def seed_admin(runtime: Runtime) -> None:
-        async with runtime.db.transaction() as session:
-            created = await service.ensure_admin(session, settings.crm_admin_password)
+        # A flow of its own: the UserRegistered it may emit gets a fresh correlation id.
+        token = context.correlation_id.set(context.new_correlation_id())
+        try:
+            async with runtime.db.transaction() as session:
+                created = await service.ensure_admin(session, settings.crm_admin_password)
+        finally:
+            context.correlation_id.reset(token)
         if created:
             log.info("created user %r (role admin)", service.ADMIN_USERNAME)
         if settings.crm_admin_password == DEFAULT_ADMIN_PASSWORD:

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, String, UniqueConstraint, func
+from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -27,3 +29,40 @@ class UserAccount(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (UniqueConstraint("username", name="uq_users_username"),)
+
+
+class UserAudit(Base):
+    """One change to a user: who made it, when, and `{field: [old, new]}`.
+
+    The actor is not a foreign key: the trail outlives any account, and the seed
+    (no actor) writes it too.
+    """
+
+    __tablename__ = "user_audit"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID]
+    actor_id: Mapped[uuid.UUID | None]
+    action: Mapped[str] = mapped_column(String(20))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("ix_user_audit_user_at", "user_id", "at"),)
+
+
+class Handover(Base):
+    """A leaving user's portfolio handed to another: requested at offboarding; every
+    service moves its own records when it gets `PortfolioReassigned`."""
+
+    __tablename__ = "handovers"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    from_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    to_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    requested_by: Mapped[uuid.UUID]
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_handovers_from_user", "from_user_id"),
+        Index("ix_handovers_to_user", "to_user_id"),
+    )

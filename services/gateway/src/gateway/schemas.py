@@ -2,13 +2,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crm_kit.auth import Role
 
 from . import domain
+
+
+def _clean_full_name(value: str) -> str:
+    if not value.strip():
+        raise ValueError("full_name must not be blank")
+    return value.strip()
 
 
 class UserCreate(BaseModel):
@@ -34,9 +40,7 @@ class UserCreate(BaseModel):
     @field_validator("full_name")
     @classmethod
     def _full_name(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("full_name must not be blank")
-        return value.strip()
+        return _clean_full_name(value)
 
 
 class UserOut(BaseModel):
@@ -55,3 +59,76 @@ class UserOut(BaseModel):
 class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
+
+
+class UserUpdate(BaseModel):
+    """What an admin may change on a user. Username, password, `active` and the id
+    are not here: offboarding is its own operation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: Role | None = None
+
+    @field_validator("full_name", "role", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Leaving a field out keeps it; sending null is a mistake, not "clear it".
+        if value is None:
+            raise ValueError("must not be null (leave the field out to keep it)")
+        return value
+
+    @field_validator("full_name")
+    @classmethod
+    def _full_name(cls, value: str | None) -> str | None:
+        return None if value is None else _clean_full_name(value)
+
+
+class OffboardRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: Who takes over everything the leaving user owns.
+    reassign_to: uuid.UUID
+
+
+class OffboardAccepted(BaseModel):
+    user_id: uuid.UUID
+    reassign_to: uuid.UUID
+    status: Literal["reassigning"] = "reassigning"
+
+
+class HandoverOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    from_user_id: uuid.UUID
+    to_user_id: uuid.UUID
+    requested_by: uuid.UUID
+    requested_at: datetime
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    actor_id: uuid.UUID | None
+    action: str
+    changes: dict[str, list[Any]]
+    at: datetime
+
+
+class PortfolioOut(BaseModel):
+    """What every service still holds for a user (`GET /api/users/{id}/portfolio`)."""
+
+    user_id: uuid.UUID
+    #: Counts by kind from each service that answered, e.g. `{"leads": {"leads": 3}}`.
+    services: dict[str, dict[str, int]]
+    #: Every count of every service that answered, summed: 0 once a hand-over is done.
+    total: int
+    #: True when every service answered (or has no portfolio route yet).
+    complete: bool
+    #: Services that did not answer, errored or answered something unreadable.
+    unavailable: list[str]
+    #: Services without a portfolio route (yet): they hold nothing that is counted.
+    not_tracked: list[str]

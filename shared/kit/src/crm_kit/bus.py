@@ -39,6 +39,7 @@ from faststream.rabbit import (
     RabbitQueue,
 )
 from faststream.rabbit.annotations import RabbitMessage
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import Envelope, MalformedEvent, decode
@@ -84,10 +85,24 @@ class PublishFailed(Exception):
 class Transient(Exception):
     """Raise from a handler when it cannot act *yet* (a prerequisite has not arrived).
 
-    The message is retried after the retry delay, never dropped. Any other
-    exception is treated the same way, up to `max_attempts`; `MalformedEvent`
+    The message is retried after the retry delay for as long as it takes, never
+    dropped and never dead-lettered; so is one that failed because the database
+    or the network was unreachable. Any other exception is retried the same way
+    up to `max_attempts`, then dead-lettered with the reason; `MalformedEvent`
     goes to the dead-letter queue at once.
     """
+
+
+def is_waiting(exc: BaseException) -> bool:
+    """Whether a failure says "not yet" (a prerequisite, the database, the network)
+    rather than "never"; such a message waits without using up its tries."""
+    if isinstance(exc, Transient | ConnectionError | TimeoutError | OSError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(
+            exc, sa_exc.InterfaceError | sa_exc.OperationalError
+        )
+    return isinstance(exc, sa_exc.TimeoutError)
 
 
 HandlerFn = Callable[[AsyncSession, E, Envelope], Awaitable[None]]
@@ -294,7 +309,10 @@ class EventBus:
             return
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"[:1000]
-            if attempt >= self.settings.max_attempts:
+            if is_waiting(exc):
+                # Not the message's fault: it waits as long as it takes, never dead-lettered.
+                await self._retry_later(raw, headers, routing_key, attempt, reason, counts=False)
+            elif attempt >= self.settings.max_attempts:
                 await self._dead_letter(raw, headers, routing_key, f"gave up after {attempt} tries: {reason}")
             else:
                 await self._retry_later(raw, headers, routing_key, attempt, reason)
@@ -308,22 +326,33 @@ class EventBus:
             log.debug("duplicate %s skipped", routing_key, extra={"routing_key": routing_key})
 
     async def _retry_later(
-        self, raw: Any, headers: dict[str, Any], routing_key: str, attempt: int, reason: str
+        self,
+        raw: Any,
+        headers: dict[str, Any],
+        routing_key: str,
+        attempt: int,
+        reason: str,
+        *,
+        counts: bool = True,
     ) -> None:
-        log.warning(
-            "%s failed (try %d), retrying in %.1fs: %s",
-            routing_key,
-            attempt,
-            self.settings.retry_delay_s,
-            reason,
-            extra={"routing_key": routing_key, "attempt": attempt, "reason": reason},
-        )
+        waits = int(str(headers.get("x-waits", 0))) + (0 if counts else 1)
+        # A message waiting for a prerequisite says so once a minute, not every try.
+        if counts or waits % max(1, int(60 / self.settings.retry_delay_s)) == 1:
+            log.warning(
+                "%s %s, retrying in %.1fs: %s",
+                routing_key,
+                f"failed (try {attempt})" if counts else f"waits (wait {waits})",
+                self.settings.retry_delay_s,
+                reason,
+                extra={"routing_key": routing_key, "attempt": attempt, "reason": reason},
+            )
         metrics.MESSAGES_RETRIED.labels(self.topology.service, routing_key).inc()
         await self._republish(
             raw,
             {
                 **headers,
-                "x-attempt": attempt + 1,
+                "x-attempt": attempt + 1 if counts else attempt,
+                "x-waits": waits,
                 "x-last-error": reason,
                 "x-original-routing-key": routing_key,
             },

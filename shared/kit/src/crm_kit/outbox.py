@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -97,6 +97,37 @@ async def emit(
     # Delivered to listeners only if and when the transaction commits.
     await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
     return envelope
+
+
+async def emit_many(
+    session: AsyncSession, events: Sequence[Event], *, actor: uuid.UUID | None = None
+) -> list[Envelope]:
+    """`emit` for many events at once (an import): one statement instead of one per event,
+    the same envelopes, all in the session's current transaction."""
+    if not events:
+        return []
+    correlation_id = context.current_correlation_id()
+    causation_id = context.event_id.get()
+    headers = tracing.current_headers()
+    envelopes = [
+        Envelope.wrap(event, correlation_id=correlation_id, causation_id=causation_id, actor=actor)
+        for event in events
+    ]
+    await session.execute(
+        outbox.insert(),
+        [
+            {
+                "event_id": envelope.event_id,
+                "routing_key": event.routing_key,
+                "correlation_id": correlation_id,
+                "body": envelope.model_dump_json().encode(),
+                "headers": headers,
+            }
+            for event, envelope in zip(events, envelopes, strict=True)
+        ],
+    )
+    await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
+    return envelopes
 
 
 #: Publishes one message: (routing_key, body, properties); raises unless the broker

@@ -1,0 +1,262 @@
+"""Accounting's rules: invoice arithmetic, the credit rule, settlement, aging. No I/O.
+
+Money is integer dong throughout; percentages arrive as floats on the wire and are
+read through their decimal text (`8.0` -> `Decimal("8.0")`) so no binary-float
+error creeps into a comparison.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from crm_contracts import MalformedEvent, OrderPlaced
+
+INVOICE_PREFIX = "INV"
+CREDIT_NOTE_PREFIX = "CN"
+
+
+class InvoiceStatus(StrEnum):
+    OPEN = "open"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    #: Settled by credit notes alone: nothing was paid, nothing is owed.
+    CREDITED = "credited"
+
+
+class LedgerKind(StrEnum):
+    INVOICE = "invoice"
+    PAYMENT = "payment"
+    CREDIT_NOTE = "credit_note"
+
+
+class PaymentMethod(StrEnum):
+    BANK_TRANSFER = "bank_transfer"
+    CASH = "cash"
+    CARD = "card"
+
+
+def document_number(prefix: str, year: int, seq: int) -> str:
+    """`INV-2026-000001`: the series, the year, and the place in that year's sequence."""
+    return f"{prefix}-{year:04d}-{seq:06d}"
+
+
+# -- invoices from orders -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineFigures:
+    product_code: str
+    product_name: str
+    product_group: str
+    quantity: int
+    unit_price: int
+    discount_pct: Decimal
+    vat_rate_pct: Decimal
+    net_amount: int
+    vat_amount: int
+
+    @property
+    def gross_amount(self) -> int:
+        return self.net_amount + self.vat_amount
+
+
+@dataclass(frozen=True)
+class InvoiceFigures:
+    lines: tuple[LineFigures, ...]
+    net_total: int
+    vat_total: int
+
+    @property
+    def total(self) -> int:
+        return self.net_total + self.vat_total
+
+
+def _pct(value: float) -> Decimal:
+    return Decimal(str(value))
+
+
+def exact_net(quantity: int, unit_price: int, discount_pct: Decimal) -> Decimal:
+    """Quantity x unit price less the discount, before any rounding."""
+    return Decimal(quantity * unit_price) * (100 - discount_pct) / 100
+
+
+def exact_vat(net_amount: int, vat_rate_pct: Decimal) -> Decimal:
+    """VAT on a line's net at the line's rate, before rounding to whole dong."""
+    return Decimal(net_amount) * vat_rate_pct / 100
+
+
+def invoice_figures(order: OrderPlaced) -> InvoiceFigures:
+    """The invoice's lines and totals from an order; `MalformedEvent` if the order does not add up.
+
+    Sales prices the order, so its rounded figures stand as long as they are the
+    order's own arithmetic within rounding: a line's net within 1 dong per unit of
+    quantity x unit price less the discount (rounding per unit or per line), its VAT
+    within 1 dong of the net at the line's rate (rounded either way). The totals
+    must then be exactly the sums, so the invoice's total is the order's total.
+    """
+    if not order.lines:
+        raise MalformedEvent(f"order {order.order_number} has no lines")
+    lines = []
+    for n, line in enumerate(order.lines, start=1):
+        where = f"order {order.order_number} line {n} ({line.product_code})"
+        discount, rate = _pct(line.discount_pct), _pct(line.vat_rate_pct)
+        if line.quantity <= 0:
+            raise MalformedEvent(f"{where}: quantity {line.quantity} is not positive")
+        if line.unit_price < 0 or line.net_amount < 0 or line.vat_amount < 0:
+            raise MalformedEvent(f"{where}: negative amount")
+        if not 0 <= discount <= 100:
+            raise MalformedEvent(f"{where}: discount_pct {line.discount_pct} is not 0-100")
+        if not 0 <= rate <= 100:
+            raise MalformedEvent(f"{where}: vat_rate_pct {line.vat_rate_pct} is not 0-100")
+        expected_net = exact_net(line.quantity, line.unit_price, discount)
+        if abs(line.net_amount - expected_net) > max(1, line.quantity):
+            raise MalformedEvent(
+                f"{where}: net_amount {line.net_amount} is not quantity x unit_price "
+                f"less {discount}% ({expected_net})"
+            )
+        expected_vat = exact_vat(line.net_amount, rate)
+        if abs(line.vat_amount - expected_vat) >= 1:
+            raise MalformedEvent(
+                f"{where}: vat_amount {line.vat_amount} is not {rate}% of {line.net_amount} ({expected_vat})"
+            )
+        lines.append(
+            LineFigures(
+                product_code=line.product_code,
+                product_name=line.product_name,
+                product_group=line.product_group,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount_pct=discount,
+                vat_rate_pct=rate,
+                net_amount=line.net_amount,
+                vat_amount=line.vat_amount,
+            )
+        )
+    figures = InvoiceFigures(
+        lines=tuple(lines),
+        net_total=sum(li.net_amount for li in lines),
+        vat_total=sum(li.vat_amount for li in lines),
+    )
+    for name, stated, summed in (
+        ("net_total", order.net_total, figures.net_total),
+        ("vat_total", order.vat_total, figures.vat_total),
+        ("total", order.total, figures.total),
+    ):
+        if stated != summed:
+            raise MalformedEvent(f"order {order.order_number}: {name} {stated} is not the lines' {summed}")
+    if order.payment_terms_days < 0:
+        raise MalformedEvent(f"order {order.order_number}: payment_terms_days is negative")
+    return figures
+
+
+def due_date(issue_date: date, payment_terms_days: int) -> date:
+    return issue_date + timedelta(days=payment_terms_days)
+
+
+# -- settlement ------------------------------------------------------------------------
+
+
+class ExceedsBalance(ValueError):
+    """A payment or credit note larger than what the invoice still owes."""
+
+    def __init__(self, amount: int, balance: int, invoice_number: str) -> None:
+        super().__init__(f"amount {amount} exceeds the open balance {balance} of invoice {invoice_number}")
+
+
+def check_settlement(amount: int, balance: int, invoice_number: str) -> None:
+    if amount > balance:
+        raise ExceedsBalance(amount, balance, invoice_number)
+
+
+def invoice_status(balance: int, paid_total: int, credited_total: int) -> InvoiceStatus:
+    """What is left to pay decides the status; how it was settled names it."""
+    if balance == 0:
+        return InvoiceStatus.PAID if paid_total > 0 or credited_total == 0 else InvoiceStatus.CREDITED
+    return InvoiceStatus.PARTIALLY_PAID if paid_total > 0 else InvoiceStatus.OPEN
+
+
+# -- credit ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreditDecision:
+    open_receivables: int
+    exposure: int
+    credit_limit: int
+
+    @property
+    def passed(self) -> bool:
+        return self.exposure <= self.credit_limit
+
+
+def credit_decision(open_receivables: int, quote_total: int, credit_limit: int) -> CreditDecision:
+    """The customer may owe up to the limit: open receivables plus this quote against it."""
+    return CreditDecision(
+        open_receivables=open_receivables,
+        exposure=open_receivables + quote_total,
+        credit_limit=credit_limit,
+    )
+
+
+# -- aging -----------------------------------------------------------------------------
+
+#: (bucket, first, last day overdue); `None` is open-ended. Not yet due counts as current.
+BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
+    ("current", None, 0),
+    ("days_1_30", 1, 30),
+    ("days_31_60", 31, 60),
+    ("days_61_90", 61, 90),
+    ("over_90", 91, None),
+)
+
+
+def days_overdue(due: date, as_of: date) -> int:
+    """Days past the due date (0 or less: not overdue)."""
+    return (as_of - due).days
+
+
+def bucket_of(due: date, as_of: date) -> str:
+    days = days_overdue(due, as_of)
+    for name, first, last in BUCKETS:
+        if (first is None or days >= first) and (last is None or days <= last):
+            return name
+    raise AssertionError(f"no aging bucket for {days} days")  # the buckets cover every integer
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    """What one invoice still owed on a day."""
+
+    customer_id: uuid.UUID
+    due_date: date
+    balance: int
+
+
+@dataclass
+class Aging:
+    customer_id: uuid.UUID
+    buckets: dict[str, int] = field(default_factory=lambda: {name: 0 for name, _, _ in BUCKETS})
+
+    @property
+    def total(self) -> int:
+        return sum(self.buckets.values())
+
+    @property
+    def overdue(self) -> int:
+        return self.total - self.buckets["current"]
+
+
+def age(items: Iterable[OpenItem], as_of: date) -> list[Aging]:
+    """Per customer, what is owed by how long it is overdue; largest total first."""
+    by_customer: dict[uuid.UUID, Aging] = {}
+    for item in items:
+        if item.balance <= 0:
+            continue
+        aging = by_customer.setdefault(item.customer_id, Aging(item.customer_id))
+        aging.buckets[bucket_of(item.due_date, as_of)] += item.balance
+    return sorted(by_customer.values(), key=lambda a: (-a.total, str(a.customer_id)))
