@@ -1,8 +1,31 @@
 """The marketing service process: `uvicorn marketing.app:app`."""
 
-from crm_kit.service import create_service_app
+from __future__ import annotations
 
-from . import consumers
+from typing import Any
+
+from fastapi import FastAPI
+
+from crm_kit.service import create_service_app, portfolio_router
+
+from . import api, channels, consumers
 from .settings import Settings
 
-app = create_service_app(Settings(), title="CRM marketing", handlers=consumers.handlers)
+
+def create_app(settings: Settings) -> FastAPI:
+    """The marketing app; tests pass their own settings."""
+    return create_service_app(
+        settings,
+        title="CRM marketing",
+        routers=[*api.routers, portfolio_router("marketing", channels.holdings)],
+        handlers=consumers.handlers,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    # `app` is built on first access (uvicorn's `marketing.app:app` does that) rather than
+    # at import, so tests and tools can import `create_app` without a configured environment.
+    if name == "app":
+        globals()["app"] = built = create_app(Settings())
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

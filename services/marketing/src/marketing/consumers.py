@@ -1,4 +1,5 @@
-"""Events marketing reacts to: customer and lead events feed campaign audiences and results."""
+"""Events marketing reacts to: customer and lead events feed campaign audiences and
+results, orders feed revenue, staff events keep the directory and hand assignments over."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,12 +12,16 @@ from crm_contracts import (
     LeadCaptured,
     LeadDisqualified,
     LeadQualified,
+    OrderPlaced,
+    PortfolioReassigned,
 )
+from crm_kit import directory
 from crm_kit.bus import Handlers
 
 from . import service
 
 handlers = Handlers()
+directory.register(handlers)
 
 
 @handlers.handles(CustomerRegistered)
@@ -54,3 +59,13 @@ async def lead_qualified(session: AsyncSession, event: LeadQualified, envelope: 
 @handlers.handles(LeadDisqualified)
 async def lead_disqualified(session: AsyncSession, event: LeadDisqualified, envelope: Envelope) -> None:
     await service.lead_decided(session, event)
+
+
+@handlers.handles(OrderPlaced)
+async def order_placed(session: AsyncSession, event: OrderPlaced, envelope: Envelope) -> None:
+    await service.order_placed(session, event)
+
+
+@handlers.handles(PortfolioReassigned)
+async def portfolio_reassigned(session: AsyncSession, event: PortfolioReassigned, envelope: Envelope) -> None:
+    await service.portfolio_reassigned(session, event)

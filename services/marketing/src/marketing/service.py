@@ -1,4 +1,5 @@
-"""Marketing's read models, kept from other services' events (never their databases).
+"""Marketing's read models, kept from other services' events (never their databases):
+customers and leads for campaigns, order lines for revenue, and staff hand-overs.
 
 Events from different queues arrive in any order, so each write is an upsert that
 never moves a record backwards (a registration after a promotion leaves the
@@ -21,9 +22,13 @@ from crm_contracts import (
     LeadCaptured,
     LeadDisqualified,
     LeadQualified,
+    OrderPlaced,
+    PortfolioReassigned,
 )
 
-from .models import CustomerProfile, LeadFact
+from . import channels, regions
+from .domain import Period
+from .models import CustomerProfile, LeadFact, RevenueFact
 
 
 async def customer_registered(session: AsyncSession, event: CustomerRegistered) -> None:
@@ -120,3 +125,43 @@ async def lead_decided(session: AsyncSession, event: LeadQualified | LeadDisqual
         .values(lead_id=event.lead_id, **decision)
         .on_conflict_do_update(index_elements=[LeadFact.lead_id], set_=decision)
     )
+
+
+async def order_placed(session: AsyncSession, event: OrderPlaced) -> None:
+    """Each line's net revenue under the order's region (a former code is mapped to the
+    province it is part of now), channel, product group and quarter. Keyed by order and
+    line, so an order sent twice (even as two events) counts once."""
+    if not event.lines:
+        return
+    quarter = Period.of_quarter(event.order_date)
+    region_code = regions.index().current_code(event.region_code)
+    await session.execute(
+        insert(RevenueFact)
+        .values(
+            [
+                {
+                    "order_id": event.order_id,
+                    "line_no": line_no,
+                    "customer_id": event.customer_id,
+                    "region_code": region_code,
+                    # Sized to fit: a malformed value must not make the order fail for ever.
+                    "source_region_code": event.region_code[:10] if event.region_code else None,
+                    "channel_id": event.channel_id,
+                    "product_group": line.product_group[:100],
+                    "year": quarter.year,
+                    "quarter": quarter.quarter,
+                    "order_date": event.order_date,
+                    "net_amount": line.net_amount,
+                    "currency": event.currency,
+                    "placed_at": event.placed_at,
+                }
+                for line_no, line in enumerate(event.lines, start=1)
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=[RevenueFact.order_id, RevenueFact.line_no])
+    )
+
+
+async def portfolio_reassigned(session: AsyncSession, event: PortfolioReassigned) -> None:
+    """A leaving salesperson's channel x region assignments go to their successor."""
+    await channels.move_assignments(session, event.from_user_id, event.to_user_id)

@@ -1,0 +1,366 @@
+"""HTTP routes: parse, authorize, call the use case in one transaction, shape the answer.
+
+Any error is raised inside the transaction, so a refused request changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, File, HTTPException, Query, UploadFile, status
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_kit.auth import CurrentUser, Role, User, require_roles
+from crm_kit.http import Page, Paging
+from crm_kit.service import DbDep
+
+from . import campaigns, channels, domain, regions, share, volumes
+from .domain import CampaignStatus, ChannelKind, Period
+from .schemas import (
+    AssignmentIn,
+    AssignmentOut,
+    AudienceMemberOut,
+    CampaignCreate,
+    CampaignOut,
+    CampaignPatch,
+    ChannelCreate,
+    ChannelOut,
+    ChannelPatch,
+    CoverageIn,
+    FormerProvinceOut,
+    ImportReport,
+    MarketShareOut,
+    MarketVolumeCreate,
+    MarketVolumeDetailOut,
+    MarketVolumeOut,
+    MarketVolumeRevise,
+    RegionDetailOut,
+    RegionGroupOut,
+    RegionOut,
+    ResolvedOut,
+    RevisionOut,
+)
+
+#: Who plans the market: channels, volumes, share, campaigns.
+PLANNERS = require_roles(Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
+Planner = Annotated[User, PLANNERS]
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+CodeQuery = Annotated[str | None, Query(min_length=1, max_length=100)]
+ProductGroupQuery = Annotated[str | None, Query(min_length=1, max_length=100)]
+
+
+@asynccontextmanager
+async def transaction(db: DbDep) -> AsyncIterator[AsyncSession]:
+    """One transaction; the domain's errors become 4xx answers after the rollback."""
+    try:
+        async with db.transaction() as session:
+            yield session
+    except domain.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except domain.Invalid as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    except domain.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except IntegrityError as exc:
+        # A race another request won (the same name, the same estimate at once).
+        raise HTTPException(status.HTTP_409_CONFLICT, "changed by someone else at the same moment") from exc
+
+
+def region_param(code: str | None) -> str | None:
+    """A region filter: a code or a name, former or new, to the new code; 422 if none matches."""
+    if code is None:
+        return None
+    resolved = regions.index().resolve(code)
+    if resolved is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"no province matches {code!r}")
+    return resolved.region.code
+
+
+def period_param(period: str) -> Period:
+    try:
+        return Period.parse(period)
+    except domain.InvalidPeriod as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+
+# -- regions ----------------------------------------------------------------------------
+
+regions_router = APIRouter(prefix="/api/regions", tags=["regions"])
+
+
+@regions_router.get("", response_model=Page[RegionOut] | Page[RegionGroupOut])
+async def list_regions(
+    user: CurrentUser, grouping: regions.Grouping | None = None
+) -> Page[RegionOut] | Page[RegionGroupOut]:
+    """The 34 provinces and centrally-run cities since 1 July 2025; with `grouping`
+    (`macro_region` or `socio_economic_region`), the groups with their provinces."""
+    index = regions.index()
+    all_regions = [RegionOut.model_validate(r, from_attributes=True) for r in index.regions.values()]
+    if grouping is None:
+        return Page[RegionOut](items=all_regions, total=len(all_regions))
+    groups = [
+        RegionGroupOut(
+            grouping=g.grouping,
+            code=g.code,
+            name=g.name,
+            name_ascii=g.name_ascii,
+            name_en=g.name_en,
+            regions=[r for r in all_regions if getattr(r, grouping) == g.code],
+        )
+        for g in index.groups.values()
+        if g.grouping == grouping
+    ]
+    return Page[RegionGroupOut](items=groups, total=len(groups))
+
+
+@regions_router.get("/resolve")
+async def resolve_region(
+    user: CurrentUser, q: Annotated[str, Query(min_length=1, max_length=100)]
+) -> ResolvedOut:
+    """A code or a name, former or new, with or without diacritics, to the province it is now."""
+    resolved = regions.index().resolve(q)
+    if resolved is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no province matches {q!r}")
+    return ResolvedOut(
+        query=q,
+        matched=resolved.matched,
+        region=RegionOut.model_validate(resolved.region, from_attributes=True),
+        former=FormerProvinceOut.model_validate(resolved.former, from_attributes=True)
+        if resolved.former
+        else None,
+    )
+
+
+@regions_router.get("/{code}")
+async def get_region(code: str, user: CurrentUser) -> RegionDetailOut:
+    index = regions.index()
+    region = index.get(code)
+    if region is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"region {code} not found")
+    former = [f for f in index.former.values() if f.region_code == code]
+    return RegionDetailOut(
+        **RegionOut.model_validate(region, from_attributes=True).model_dump(),
+        former_provinces=[FormerProvinceOut.model_validate(f, from_attributes=True) for f in former],
+    )
+
+
+# -- channels ---------------------------------------------------------------------------
+
+channels_router = APIRouter(prefix="/api/channels", tags=["channels"])
+
+
+def channel_out(record: channels.ChannelRecord) -> ChannelOut:
+    c = record.channel
+    return ChannelOut(
+        id=c.id,
+        name=c.name,
+        kind=c.kind,  # type: ignore[arg-type]
+        parent_id=c.parent_id,
+        active=c.active,
+        region_codes=record.region_codes,
+        assignments=[AssignmentOut.model_validate(a) for a in record.assignments],
+        created_at=c.created_at,
+        updated_at=c.updated_at,
+    )
+
+
+@channels_router.post("", status_code=status.HTTP_201_CREATED)
+async def create_channel(body: ChannelCreate, user: Planner, db: DbDep) -> ChannelOut:
+    async with transaction(db) as session:
+        return channel_out(await channels.create(session, body, user))
+
+
+@channels_router.get("")
+async def list_channels(
+    user: CurrentUser,
+    db: DbDep,
+    paging: Paging,
+    kind: ChannelKind | None = None,
+    active: bool | None = None,
+    region_code: CodeQuery = None,
+    parent_id: uuid.UUID | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> Page[ChannelOut]:
+    region = region_param(region_code)
+    async with transaction(db) as session:
+        records, total = await channels.list_page(
+            session, paging, kind=kind, active=active, region_code=region, parent_id=parent_id, q=q
+        )
+        return Page(items=[channel_out(r) for r in records], total=total)
+
+
+@channels_router.get("/{channel_id}")
+async def get_channel(channel_id: uuid.UUID, user: CurrentUser, db: DbDep) -> ChannelOut:
+    async with transaction(db) as session:
+        return channel_out(await channels.get(session, channel_id))
+
+
+@channels_router.patch("/{channel_id}", dependencies=[PLANNERS])
+async def update_channel(channel_id: uuid.UUID, body: ChannelPatch, db: DbDep) -> ChannelOut:
+    async with transaction(db) as session:
+        return channel_out(await channels.update(session, channel_id, body))
+
+
+@channels_router.put("/{channel_id}/coverage", dependencies=[PLANNERS])
+async def set_coverage(channel_id: uuid.UUID, body: CoverageIn, db: DbDep) -> ChannelOut:
+    """Replace the regions the channel covers."""
+    async with transaction(db) as session:
+        return channel_out(await channels.set_coverage(session, channel_id, body.region_codes))
+
+
+@channels_router.put("/{channel_id}/assignments", dependencies=[PLANNERS])
+async def set_assignments(channel_id: uuid.UUID, body: list[AssignmentIn], db: DbDep) -> ChannelOut:
+    """Replace the salespeople assigned to the channel, per region it covers."""
+    if len(body) > 1000:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "at most 1000 assignments")
+    async with transaction(db) as session:
+        return channel_out(await channels.set_assignments(session, channel_id, body))
+
+
+# -- market volumes ---------------------------------------------------------------------
+
+volumes_router = APIRouter(prefix="/api/market-volumes", tags=["market volumes"], dependencies=[PLANNERS])
+
+
+@volumes_router.post("", status_code=status.HTTP_201_CREATED)
+async def create_volume(body: MarketVolumeCreate, user: CurrentUser, db: DbDep) -> MarketVolumeOut:
+    """Estimate a region's market for a product group and period (one per such key)."""
+    async with transaction(db) as session:
+        return MarketVolumeOut.model_validate(await volumes.create(session, body, user))
+
+
+@volumes_router.get("")
+async def list_volumes(
+    user: CurrentUser,
+    db: DbDep,
+    paging: Paging,
+    period: Annotated[str | None, Query(max_length=10)] = None,
+    region_code: CodeQuery = None,
+    product_group: ProductGroupQuery = None,
+) -> Page[MarketVolumeOut]:
+    region = region_param(region_code)
+    normal_period = str(period_param(period)) if period is not None else None
+    async with transaction(db) as session:
+        rows, total = await volumes.list_page(
+            session, paging, period=normal_period, region_code=region, product_group=product_group
+        )
+        return Page(items=[MarketVolumeOut.model_validate(v) for v in rows], total=total)
+
+
+@volumes_router.post("/import")
+async def import_volumes(
+    user: CurrentUser, db: DbDep, file: Annotated[UploadFile, File(description="CSV, UTF-8")]
+) -> ImportReport:
+    """Columns region_code (a code or name, former or new), product_group, period, amount,
+    source, note. Every row is reported; a bad row never stops the good ones."""
+    data = await file.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise HTTPException(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"the file is over {MAX_IMPORT_BYTES // 1024**2} MB"
+        )
+    async with transaction(db) as session:
+        return await volumes.import_csv(session, data, user)
+
+
+@volumes_router.get("/{volume_id}")
+async def get_volume(volume_id: uuid.UUID, user: CurrentUser, db: DbDep) -> MarketVolumeDetailOut:
+    async with transaction(db) as session:
+        volume, history = await volumes.get(session, volume_id)
+        return MarketVolumeDetailOut(
+            **MarketVolumeOut.model_validate(volume).model_dump(),
+            revisions=[RevisionOut.model_validate(r) for r in history],
+        )
+
+
+@volumes_router.put("/{volume_id}")
+async def revise_volume(
+    volume_id: uuid.UUID, body: MarketVolumeRevise, user: CurrentUser, db: DbDep
+) -> MarketVolumeOut:
+    """A new value for the estimate; the previous ones stay in its revisions."""
+    async with transaction(db) as session:
+        return MarketVolumeOut.model_validate(await volumes.revise(session, volume_id, body, user))
+
+
+# -- market share -----------------------------------------------------------------------
+
+share_router = APIRouter(prefix="/api/market-share", tags=["market share"], dependencies=[PLANNERS])
+
+
+@share_router.get("")
+async def market_share(
+    db: DbDep,
+    period: Annotated[str, Query(max_length=10, description="2026 or 2026-Q3")],
+    region_code: CodeQuery = None,
+    channel_id: uuid.UUID | None = None,
+    product_group: ProductGroupQuery = None,
+) -> MarketShareOut:
+    """Revenue, market volume and share per region x channel (a channel's revenue
+    includes the channels selling through it), the change against the previous period
+    of the same length, and the regions with a market but no channel (white space)."""
+    parsed = period_param(period)
+    region = region_param(region_code)
+    async with transaction(db) as session:
+        return await share.report(
+            session, parsed, region_code=region, channel_id=channel_id, product_group=product_group
+        )
+
+
+# -- campaigns --------------------------------------------------------------------------
+
+campaigns_router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
+
+
+@campaigns_router.post("", status_code=status.HTTP_201_CREATED)
+async def create_campaign(body: CampaignCreate, user: Planner, db: DbDep) -> CampaignOut:
+    """A draft campaign; its audience is live until launch."""
+    async with transaction(db) as session:
+        campaign = await campaigns.create(session, body, user)
+        return (await campaigns.describe(session, [campaign]))[0]
+
+
+@campaigns_router.get("")
+async def list_campaigns(
+    user: CurrentUser, db: DbDep, paging: Paging, status: CampaignStatus | None = None
+) -> Page[CampaignOut]:
+    async with transaction(db) as session:
+        rows, total = await campaigns.list_page(session, paging, status=status)
+        return Page(items=await campaigns.describe(session, rows), total=total)
+
+
+@campaigns_router.get("/{campaign_id}")
+async def get_campaign(campaign_id: uuid.UUID, user: CurrentUser, db: DbDep) -> CampaignOut:
+    async with transaction(db) as session:
+        return (await campaigns.describe(session, [await campaigns.get(session, campaign_id)]))[0]
+
+
+@campaigns_router.patch("/{campaign_id}", dependencies=[PLANNERS])
+async def update_campaign(campaign_id: uuid.UUID, body: CampaignPatch, db: DbDep) -> CampaignOut:
+    async with transaction(db) as session:
+        campaign = await campaigns.update(session, campaign_id, body)
+        return (await campaigns.describe(session, [campaign]))[0]
+
+
+@campaigns_router.get("/{campaign_id}/audience")
+async def campaign_audience(
+    campaign_id: uuid.UUID, user: CurrentUser, db: DbDep, paging: Paging
+) -> Page[AudienceMemberOut]:
+    """The customers the campaign reaches (fixed at launch); a salesperson sees their own."""
+    async with transaction(db) as session:
+        items, total = await campaigns.audience_page(session, campaign_id, paging, user)
+        return Page(items=items, total=total)
+
+
+@campaigns_router.post("/{campaign_id}/launch")
+async def launch_campaign(campaign_id: uuid.UUID, user: Planner, db: DbDep) -> CampaignOut:
+    """Fix the audience and announce the campaign (`CampaignLaunched`)."""
+    async with transaction(db) as session:
+        campaign = await campaigns.launch(session, campaign_id, user)
+        return (await campaigns.describe(session, [campaign]))[0]
+
+
+routers = [regions_router, channels_router, volumes_router, share_router, campaigns_router]

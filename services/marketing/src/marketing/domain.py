@@ -1,0 +1,134 @@
+"""Marketing's rules, without I/O: periods, share arithmetic, the channel tree."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+ChannelKind = Literal["distributor", "dealer", "retail", "agent", "online", "project"]
+VolumeSource = Literal["survey", "industry_report", "estimate"]
+LifecycleStage = Literal["prospect", "traditional", "inactive"]
+CampaignStatus = Literal["draft", "launched"]
+
+_PERIOD = re.compile(r"^(?P<year>[0-9]{4})(?:-Q(?P<quarter>[1-4]))?$")
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+class NotFound(LookupError):
+    """The record does not exist (404)."""
+
+
+class Invalid(ValueError):
+    """The request cannot be carried out as asked (422); the message says why."""
+
+
+class Conflict(Exception):
+    """The request clashes with what is stored (409)."""
+
+
+class InvalidPeriod(Invalid):
+    pass
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A year (`2026`) or a quarter of one (`2026-Q3`)."""
+
+    year: int
+    quarter: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        match = _PERIOD.match(text.strip().upper())
+        if match is None:
+            raise InvalidPeriod(f"period {text!r} is not a year (2026) or a quarter (2026-Q3)")
+        year = int(match["year"])
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            raise InvalidPeriod(f"period {text!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
+        return cls(year, int(match["quarter"]) if match["quarter"] else None)
+
+    @classmethod
+    def of_quarter(cls, day: date) -> Period:
+        return cls(day.year, (day.month - 1) // 3 + 1)
+
+    def __str__(self) -> str:
+        return f"{self.year}" if self.quarter is None else f"{self.year}-Q{self.quarter}"
+
+    def previous(self) -> Period:
+        """The period of the same length just before: 2026 -> 2025, 2026-Q1 -> 2025-Q4."""
+        if self.quarter is None:
+            return Period(self.year - 1)
+        if self.quarter == 1:
+            return Period(self.year - 1, 4)
+        return Period(self.year, self.quarter - 1)
+
+
+def share(revenue: int, market_volume: int | None) -> float | None:
+    """Revenue as a fraction of the market; unknown when there is no (or a zero) volume."""
+    if not market_volume:
+        return None
+    return revenue / market_volume
+
+
+def change(current: float | None, previous: float | None) -> float | None:
+    """The change in share (in fraction points) against the previous period."""
+    if current is None or previous is None:
+        return None
+    return current - previous
+
+
+# -- the channel tree -------------------------------------------------------------------
+
+Parents = Mapping[uuid.UUID, uuid.UUID | None]
+
+
+def would_loop(channel_id: uuid.UUID, new_parent_id: uuid.UUID | None, parents: Parents) -> bool:
+    """Whether making `new_parent_id` the parent of `channel_id` closes a loop
+    (the new parent is the channel itself or one of its descendants)."""
+    seen: set[uuid.UUID] = set()
+    current = new_parent_id
+    while current is not None:
+        if current == channel_id or current in seen:
+            return True
+        seen.add(current)
+        current = parents.get(current)
+    return False
+
+
+def ancestors_and_self(channel_id: uuid.UUID, parents: Parents) -> list[uuid.UUID]:
+    """The channel, its parent, its parent's parent ... (stops at a loop, should one exist)."""
+    chain: list[uuid.UUID] = []
+    current: uuid.UUID | None = channel_id
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = parents.get(current)
+    return chain
+
+
+def descendants_and_self(channel_ids: Iterable[uuid.UUID], parents: Parents) -> set[uuid.UUID]:
+    """The channels and every channel that sells through them, at any depth."""
+    wanted = set(channel_ids)
+    return {c for c in parents if wanted.intersection(ancestors_and_self(c, parents))} | wanted
+
+
+RegionChannel = tuple[str, uuid.UUID | None]
+
+
+def roll_up(revenue: Mapping[RegionChannel, int], parents: Parents) -> dict[RegionChannel, int]:
+    """Revenue per region x channel where each channel also counts its descendants'.
+
+    Revenue without a channel stays under `None`; a channel sells through its parent,
+    so what a dealer sells in a region is the distributor's revenue there too.
+    """
+    rolled: dict[RegionChannel, int] = {}
+    for (region, channel), amount in revenue.items():
+        chain: list[uuid.UUID | None] = (
+            list(ancestors_and_self(channel, parents)) if channel is not None else [None]
+        )
+        for holder in chain:
+            rolled[(region, holder)] = rolled.get((region, holder), 0) + amount
+    return rolled

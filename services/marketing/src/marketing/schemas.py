@@ -1,0 +1,339 @@
+"""Request and response models. Requests forbid unknown fields: owner, status, totals,
+revision numbers and who entered what are set by their own operations only."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from .domain import CampaignStatus, ChannelKind, InvalidPeriod, LifecycleStage, Period, VolumeSource
+from .regions import Grouping, Kind, MatchKind
+
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ProductGroup = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Grade = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+#: Integer dong; up to a quadrillion, far beyond any market and safely inside BIGINT.
+Dong = Annotated[int, Field(ge=0, le=10**15)]
+MAX_REGIONS = 200
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+# -- regions ----------------------------------------------------------------------------
+
+
+class RegionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    official_name: str
+    name_ascii: str
+    kind: Kind
+    macro_region: str
+    socio_economic_region: str
+
+
+class FormerProvinceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    name_ascii: str
+    kind: Kind
+    region_code: str
+
+
+class RegionDetailOut(RegionOut):
+    #: The provinces before 1 July 2025 that it was formed from.
+    former_provinces: list[FormerProvinceOut]
+
+
+class RegionGroupOut(BaseModel):
+    grouping: Grouping
+    code: str
+    name: str
+    name_ascii: str
+    name_en: str
+    regions: list[RegionOut]
+
+
+class ResolvedOut(BaseModel):
+    query: str
+    matched: MatchKind
+    region: RegionOut
+    #: The former province the query named, when it named one.
+    former: FormerProvinceOut | None = None
+
+
+# -- channels ---------------------------------------------------------------------------
+
+
+class ChannelCreate(Request):
+    name: Name
+    kind: ChannelKind
+    parent_id: uuid.UUID | None = None
+    region_codes: list[Code] = Field(default_factory=list, max_length=MAX_REGIONS)
+
+    @field_validator("region_codes")
+    @classmethod
+    def _dedupe(cls, value: list[str]) -> list[str]:
+        return _unique(value)
+
+
+class ChannelPatch(Request):
+    """Only the fields sent change; `"parent_id": null` detaches a channel from its parent."""
+
+    name: Name | None = None
+    parent_id: uuid.UUID | None = None
+    active: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> ChannelPatch:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: send name, parent_id or active")
+        if "name" in self.model_fields_set and self.name is None:
+            raise ValueError("name cannot be null")
+        if "active" in self.model_fields_set and self.active is None:
+            raise ValueError("active cannot be null")
+        return self
+
+
+class CoverageIn(Request):
+    region_codes: list[Code] = Field(max_length=MAX_REGIONS)
+
+    @field_validator("region_codes")
+    @classmethod
+    def _dedupe(cls, value: list[str]) -> list[str]:
+        return _unique(value)
+
+
+class AssignmentIn(Request):
+    region_code: Code
+    user_id: uuid.UUID
+
+
+class AssignmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    region_code: str
+    user_id: uuid.UUID
+
+
+class ChannelOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    kind: ChannelKind
+    parent_id: uuid.UUID | None
+    active: bool
+    region_codes: list[str]
+    assignments: list[AssignmentOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+# -- market volumes ---------------------------------------------------------------------
+
+
+def _period(value: str) -> str:
+    try:
+        return str(Period.parse(value))
+    except InvalidPeriod as exc:
+        raise ValueError(str(exc)) from exc
+
+
+class MarketVolumeCreate(Request):
+    region_code: Code
+    product_group: ProductGroup
+    #: `2026` or `2026-Q3`.
+    period: Annotated[str, StringConstraints(max_length=10)]
+    amount: Dong
+    #: Where the figure comes from; a figure without one is an estimate.
+    source: VolumeSource = "estimate"
+    note: Note | None = None
+
+    @field_validator("period")
+    @classmethod
+    def _normal_period(cls, value: str) -> str:
+        return _period(value)
+
+
+class MarketVolumeRevise(Request):
+    """A new value for an estimate; the old one stays in its history. `source` and
+    `note` stay as they are unless sent (`"note": null` clears the note)."""
+
+    amount: Dong
+    source: VolumeSource | None = None
+    note: Note | None = None
+
+
+class RevisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    revision: int
+    amount: int
+    source: VolumeSource
+    note: str | None
+    entered_by: uuid.UUID
+    entered_at: datetime
+
+
+class MarketVolumeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    region_code: str
+    product_group: str
+    period: str
+    amount: int
+    currency: Literal["VND"] = "VND"
+    source: VolumeSource
+    note: str | None
+    revision: int
+    entered_by: uuid.UUID
+    entered_at: datetime
+    updated_at: datetime
+
+
+class MarketVolumeDetailOut(MarketVolumeOut):
+    revisions: list[RevisionOut]
+
+
+class RejectedRow(BaseModel):
+    #: The line of the file, counting the header as line 1 (as a spreadsheet numbers it).
+    row: int
+    errors: list[str]
+
+
+class ImportReport(BaseModel):
+    imported: int
+    updated: int
+    #: Rows equal to what was already stored (no new revision).
+    unchanged: int
+    rejected: list[RejectedRow]
+
+
+# -- market share -----------------------------------------------------------------------
+
+
+class MarketShareRow(BaseModel):
+    region_code: str
+    region_name: str
+    #: None for revenue sold without a channel.
+    channel_id: uuid.UUID | None
+    channel_name: str | None
+    revenue: int
+    market_volume: int | None
+    share: float | None
+    previous_revenue: int
+    previous_market_volume: int | None
+    previous_share: float | None
+    share_change: float | None
+
+
+class WhiteSpaceRow(BaseModel):
+    region_code: str
+    region_name: str
+    market_volume: int
+
+
+class MarketShareOut(BaseModel):
+    period: str
+    previous_period: str
+    product_group: str | None
+    currency: Literal["VND"] = "VND"
+    rows: list[MarketShareRow]
+    white_space: list[WhiteSpaceRow]
+
+
+# -- campaigns --------------------------------------------------------------------------
+
+
+class CampaignTarget(Request):
+    """Who a campaign is for; an empty list means "any". Fields combine with AND.
+
+    `macro_regions` takes group codes of either grouping (`south`, `mekong_delta`);
+    `channel_ids` includes the channels selling through them.
+    """
+
+    grades: list[Grade] = Field(default_factory=list, max_length=50)
+    lifecycle_stages: list[LifecycleStage] = Field(default_factory=list, max_length=3)
+    region_codes: list[Code] = Field(default_factory=list, max_length=MAX_REGIONS)
+    macro_regions: list[Code] = Field(default_factory=list, max_length=20)
+    channel_ids: list[uuid.UUID] = Field(default_factory=list, max_length=200)
+
+
+class CampaignCreate(Request):
+    name: Name
+    target: CampaignTarget = Field(default_factory=CampaignTarget)
+    starts_on: date
+    ends_on: date
+
+    @model_validator(mode="after")
+    def _dates(self) -> CampaignCreate:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+
+class CampaignPatch(Request):
+    """Changes to a draft; a launched campaign no longer changes."""
+
+    name: Name | None = None
+    target: CampaignTarget | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> CampaignPatch:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change")
+        for field in self.model_fields_set:
+            if getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
+        return self
+
+
+class CampaignOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    status: CampaignStatus
+    target: CampaignTarget
+    starts_on: date
+    ends_on: date
+    #: Live for a draft, fixed at launch.
+    audience_size: int
+    leads: int
+    conversions: int
+    disqualified: int
+    conversion_rate: float | None
+    orders: int
+    #: Net (before VAT), integer dong.
+    revenue: int
+    currency: Literal["VND"] = "VND"
+    created_by: uuid.UUID
+    created_at: datetime
+    launched_by: uuid.UUID | None
+    launched_at: datetime | None
+
+
+class AudienceMemberOut(BaseModel):
+    customer_id: uuid.UUID
+    name: str
+    lifecycle_stage: str
+    grade: str | None
+    region_code: str | None
+    region_name: str | None
+    channel_id: uuid.UUID | None
+    owner_id: uuid.UUID | None

@@ -1,0 +1,122 @@
+"""The market-share report: revenue per region x channel against the market's size."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from . import domain, regions
+from .channels import parent_map
+from .domain import Period, RegionChannel
+from .models import Channel, ChannelRegion, MarketVolume, RevenueFact
+from .schemas import MarketShareOut, MarketShareRow, WhiteSpaceRow
+
+
+async def report(
+    session: AsyncSession,
+    period: Period,
+    *,
+    region_code: str | None = None,
+    channel_id: uuid.UUID | None = None,
+    product_group: str | None = None,
+) -> MarketShareOut:
+    """Revenue per region x channel in `period` (a channel's includes every channel selling
+    through it), the region's market volume (for `product_group`, or summed over all
+    groups), the share, and the change against the period before; plus the regions with
+    a market but no active channel covering them (white space)."""
+    index = regions.index()
+    if channel_id is not None and await session.get(Channel, channel_id) is None:
+        raise domain.NotFound(f"channel {channel_id} not found")
+    previous = period.previous()
+    parents = await parent_map(session)
+    names = dict((await session.execute(select(Channel.id, Channel.name))).all())
+    revenue = domain.roll_up(await _revenue(session, period, product_group), parents)
+    revenue_before = domain.roll_up(await _revenue(session, previous, product_group), parents)
+    volume = await _volumes(session, period, product_group)
+    volume_before = await _volumes(session, previous, product_group)
+    covered = await _coverage(session)
+
+    keys: set[RegionChannel] = set(revenue) | set(revenue_before) | covered
+    if region_code is not None:
+        keys = {k for k in keys if k[0] == region_code}
+    if channel_id is not None:
+        keys = {k for k in keys if k[1] == channel_id}
+
+    rows = []
+    for region, channel in keys:
+        amount, amount_before = revenue.get((region, channel), 0), revenue_before.get((region, channel), 0)
+        share = domain.share(amount, volume.get(region))
+        share_before = domain.share(amount_before, volume_before.get(region))
+        rows.append(
+            MarketShareRow(
+                region_code=region,
+                region_name=_name(index, region),
+                channel_id=channel,
+                channel_name=names.get(channel) if channel is not None else None,
+                revenue=amount,
+                market_volume=volume.get(region),
+                share=share,
+                previous_revenue=amount_before,
+                previous_market_volume=volume_before.get(region),
+                previous_share=share_before,
+                share_change=domain.change(share, share_before),
+            )
+        )
+    rows.sort(key=lambda r: (r.region_code, r.channel_name is None, (r.channel_name or "").lower()))
+
+    covered_regions = {region for region, _ in covered}
+    white_space = [
+        WhiteSpaceRow(region_code=region, region_name=_name(index, region), market_volume=amount)
+        for region, amount in sorted(volume.items())
+        if amount and region not in covered_regions and region_code in (None, region)
+    ]
+    return MarketShareOut(
+        period=str(period),
+        previous_period=str(previous),
+        product_group=product_group,
+        rows=rows,
+        white_space=white_space,
+    )
+
+
+async def _revenue(
+    session: AsyncSession, period: Period, product_group: str | None
+) -> dict[RegionChannel, int]:
+    stmt = (
+        select(RevenueFact.region_code, RevenueFact.channel_id, func.sum(RevenueFact.net_amount))
+        .where(RevenueFact.year == period.year, RevenueFact.region_code.is_not(None))
+        .group_by(RevenueFact.region_code, RevenueFact.channel_id)
+    )
+    if period.quarter is not None:
+        stmt = stmt.where(RevenueFact.quarter == period.quarter)
+    if product_group is not None:
+        stmt = stmt.where(RevenueFact.product_group == product_group)
+    return {(str(region), channel): int(amount) for region, channel, amount in (await session.execute(stmt))}
+
+
+async def _volumes(session: AsyncSession, period: Period, product_group: str | None) -> dict[str, int]:
+    stmt = (
+        select(MarketVolume.region_code, func.sum(MarketVolume.amount))
+        .where(MarketVolume.period == str(period))
+        .group_by(MarketVolume.region_code)
+    )
+    if product_group is not None:
+        stmt = stmt.where(MarketVolume.product_group == product_group)
+    return {region: int(amount) for region, amount in (await session.execute(stmt))}
+
+
+async def _coverage(session: AsyncSession) -> set[RegionChannel]:
+    """Region x channel pairs that active channels cover."""
+    rows = await session.execute(
+        select(ChannelRegion.region_code, ChannelRegion.channel_id)
+        .join(Channel, Channel.id == ChannelRegion.channel_id)
+        .where(Channel.active.is_(True))
+    )
+    return {(region, channel) for region, channel in rows}
+
+
+def _name(index: regions.RegionIndex, code: str) -> str:
+    region = index.get(code)
+    return region.name if region is not None else code

@@ -1,0 +1,294 @@
+"""Use cases of market volume estimates: enter, revise (keeping the history), list, import."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_kit.auth import User
+from crm_kit.http import PageParams
+from crm_kit.queries import fetch_page
+
+from . import domain, regions
+from .models import MarketVolume, MarketVolumeRevision
+from .schemas import ImportReport, MarketVolumeCreate, MarketVolumeRevise, RejectedRow
+
+SOURCES = ("survey", "industry_report", "estimate")
+IMPORT_COLUMNS = ("region_code", "product_group", "period", "amount", "source", "note")
+REQUIRED_COLUMNS = ("region_code", "product_group", "period", "amount")
+MAX_IMPORT_ROWS = 20_000
+MAX_AMOUNT = 10**15
+
+
+@dataclass(frozen=True)
+class Estimate:
+    region_code: str
+    product_group: str
+    period: str
+    amount: int
+    source: str
+    note: str | None
+
+
+async def create(session: AsyncSession, body: MarketVolumeCreate, user: User) -> MarketVolume:
+    region = _region(body.region_code)
+    existing = await _find(session, region, body.product_group, body.period)
+    if existing is not None:
+        raise domain.Conflict(
+            f"{body.product_group} in {region} for {body.period} has an estimate already "
+            f"({existing.id}); revise it with PUT /api/market-volumes/{existing.id}"
+        )
+    return await _insert(
+        session,
+        Estimate(region, body.product_group, body.period, body.amount, body.source, body.note),
+        user,
+    )
+
+
+async def revise(
+    session: AsyncSession, volume_id: uuid.UUID, body: MarketVolumeRevise, user: User
+) -> MarketVolume:
+    volume = await session.get(MarketVolume, volume_id, with_for_update=True)
+    if volume is None:
+        raise domain.NotFound(f"market volume {volume_id} not found")
+    note = body.note if "note" in body.model_fields_set else volume.note
+    await _revise(session, volume, body.amount, body.source or volume.source, note, user)
+    return volume
+
+
+async def get(session: AsyncSession, volume_id: uuid.UUID) -> tuple[MarketVolume, list[MarketVolumeRevision]]:
+    volume = await session.get(MarketVolume, volume_id)
+    if volume is None:
+        raise domain.NotFound(f"market volume {volume_id} not found")
+    history = await session.scalars(
+        select(MarketVolumeRevision)
+        .where(MarketVolumeRevision.volume_id == volume_id)
+        .order_by(MarketVolumeRevision.revision)
+    )
+    return volume, list(history)
+
+
+async def list_page(
+    session: AsyncSession,
+    page: PageParams,
+    *,
+    period: str | None = None,
+    region_code: str | None = None,
+    product_group: str | None = None,
+) -> tuple[list[MarketVolume], int]:
+    stmt = select(MarketVolume)
+    if period is not None:
+        stmt = stmt.where(MarketVolume.period == period)
+    if region_code is not None:
+        stmt = stmt.where(MarketVolume.region_code == region_code)
+    if product_group is not None:
+        stmt = stmt.where(MarketVolume.product_group == product_group)
+    return await fetch_page(
+        session,
+        stmt,
+        page,
+        MarketVolume.period,
+        MarketVolume.region_code,
+        MarketVolume.product_group,
+        MarketVolume.id,
+    )
+
+
+async def import_csv(session: AsyncSession, data: bytes, user: User) -> ImportReport:
+    """Enter or revise estimates from a CSV file, row by row; a bad row is reported, the
+    good ones are kept. Raises `Invalid` only when the file as a whole is unreadable."""
+    imported = updated = unchanged = 0
+    rejected: list[RejectedRow] = []
+    for line, estimate, errors in parse_csv(data):
+        if estimate is None:
+            rejected.append(RejectedRow(row=line, errors=errors))
+            continue
+        # A savepoint per row: whatever a row runs into, the rows before it stay.
+        try:
+            async with session.begin_nested():
+                volume = await _find(session, estimate.region_code, estimate.product_group, estimate.period)
+                if volume is None:
+                    await _insert(session, estimate, user)
+                    imported += 1
+                elif await _revise(session, volume, estimate.amount, estimate.source, estimate.note, user):
+                    updated += 1
+                else:
+                    unchanged += 1
+        except IntegrityError:
+            rejected.append(
+                RejectedRow(row=line, errors=["entered by someone else at the same moment: import it again"])
+            )
+    return ImportReport(imported=imported, updated=updated, unchanged=unchanged, rejected=rejected)
+
+
+def parse_csv(data: bytes) -> Iterator[tuple[int, Estimate | None, list[str]]]:
+    """(line, estimate or None, errors) per data row of an import file."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise domain.Invalid(f"the file is not UTF-8 text (byte {exc.start})") from exc
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise domain.Invalid("the file is empty: expected a header row " + ",".join(IMPORT_COLUMNS))
+    if len(lines) > MAX_IMPORT_ROWS + 1:
+        raise domain.Invalid(f"the file has more than {MAX_IMPORT_ROWS} rows: split it")
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(lines[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    header = [h.strip().lower() for h in next(reader)]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise domain.Invalid(f"the header lacks the column(s) {', '.join(missing)}")
+    unexpected = [h for h in header if h and h not in IMPORT_COLUMNS]
+    if unexpected:
+        raise domain.Invalid(
+            f"unknown column(s) {', '.join(unexpected)}; the columns are {', '.join(IMPORT_COLUMNS)}"
+        )
+    seen: dict[tuple[str, str, str], int] = {}
+    for values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        row = {name: (values[i].strip() if i < len(values) else "") for i, name in enumerate(header)}
+        estimate, errors = parse_row(row)
+        if estimate is not None:
+            key = (estimate.region_code, estimate.product_group, estimate.period)
+            if key in seen:
+                estimate, errors = None, [f"repeats row {seen[key]} (same region, product group and period)"]
+            else:
+                seen[key] = line
+        yield line, estimate, errors
+
+
+_GROUPED = re.compile(r"^[0-9]{1,3}([., ][0-9]{3})+$")
+
+
+def parse_row(row: dict[str, str]) -> tuple[Estimate | None, list[str]]:
+    errors: list[str] = []
+    raw_region = row.get("region_code", "")
+    resolved = regions.index().resolve(raw_region)
+    if resolved is None:
+        errors.append(f"region_code: no province is {raw_region!r}" if raw_region else "region_code: missing")
+    product_group = row.get("product_group", "")
+    if not product_group:
+        errors.append("product_group: missing")
+    elif len(product_group) > 100:
+        errors.append("product_group: longer than 100 characters")
+    period = ""
+    try:
+        period = str(domain.Period.parse(row.get("period", "")))
+    except domain.InvalidPeriod as exc:
+        errors.append(f"period: {exc}")
+    amount = parse_amount(row.get("amount", ""))
+    if amount is None:
+        errors.append(f"amount: {row.get('amount', '')!r} is not a whole number of dong >= 0")
+    source = re.sub(r"[\s-]+", "_", row.get("source", "").lower()) or "estimate"
+    if source not in SOURCES:
+        errors.append(f"source: {row.get('source', '')!r} is not one of {', '.join(SOURCES)}")
+    note = row.get("note") or None
+    if note is not None and len(note) > 1000:
+        errors.append("note: longer than 1000 characters")
+    if errors or resolved is None or amount is None:
+        return None, errors
+    return Estimate(resolved.region.code, product_group, period, amount, source, note), []
+
+
+def parse_amount(text: str) -> int | None:
+    """Whole dong: `1200000`, or grouped by thousands as people type it (`1.200.000`,
+    `1,200,000`, `1 200 000`). Decimals are refused: dong has no minor unit."""
+    text = text.strip()
+    if _GROUPED.match(text) and len({c for c in text if not c.isdigit()}) == 1:
+        text = re.sub(r"[., ]", "", text)
+    if not text.isdigit():
+        return None
+    value = int(text)
+    return value if value <= MAX_AMOUNT else None
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _region(code: str) -> str:
+    index = regions.index()
+    if index.get(code) is None:
+        raise domain.Invalid(f"unknown region code {index.describe_unknown([code])}")
+    return code
+
+
+async def _find(
+    session: AsyncSession, region_code: str, product_group: str, period: str
+) -> MarketVolume | None:
+    volume: MarketVolume | None = await session.scalar(
+        select(MarketVolume)
+        .where(
+            MarketVolume.region_code == region_code,
+            MarketVolume.product_group == product_group,
+            MarketVolume.period == period,
+        )
+        .with_for_update()
+    )
+    return volume
+
+
+async def _insert(session: AsyncSession, estimate: Estimate, user: User) -> MarketVolume:
+    volume = MarketVolume(
+        id=uuid.uuid4(),
+        region_code=estimate.region_code,
+        product_group=estimate.product_group,
+        period=estimate.period,
+        amount=estimate.amount,
+        source=estimate.source,
+        note=estimate.note,
+        revision=1,
+        entered_by=user.id,
+    )
+    session.add(volume)
+    await session.flush()
+    session.add(
+        MarketVolumeRevision(
+            volume_id=volume.id,
+            revision=1,
+            amount=volume.amount,
+            source=volume.source,
+            note=volume.note,
+            entered_by=user.id,
+            entered_at=volume.entered_at,
+        )
+    )
+    await session.flush()
+    return volume
+
+
+async def _revise(
+    session: AsyncSession, volume: MarketVolume, amount: int, source: str, note: str | None, user: User
+) -> bool:
+    """A new revision unless nothing changes; True if one was written."""
+    if (volume.amount, volume.source, volume.note) == (amount, source, note):
+        return False
+    volume.amount, volume.source, volume.note = amount, source, note
+    volume.revision += 1
+    volume.entered_by = user.id
+    await session.flush()
+    revision = MarketVolumeRevision(
+        volume_id=volume.id,
+        revision=volume.revision,
+        amount=amount,
+        source=source,
+        note=note,
+        entered_by=user.id,
+    )
+    session.add(revision)
+    await session.flush()
+    volume.entered_at = revision.entered_at
+    await session.flush()
+    return True
