@@ -1,22 +1,73 @@
-"""Events sales reacts to."""
+"""Events sales reacts to: small handlers that decode and delegate to the service layer."""
+
+from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_contracts import CustomerPromotedToTraditional, CustomerReassigned, Envelope
+from crm_contracts import (
+    CreditChecked,
+    CustomerGraded,
+    CustomerPromotedToTraditional,
+    CustomerReassigned,
+    CustomerRegistered,
+    Envelope,
+    LeadCaptured,
+    LeadDisqualified,
+    LeadQualified,
+    PortfolioReassigned,
+)
 from crm_kit.bus import Handlers
 
-from . import service
-
-handlers = Handlers()
-
-
-@handlers.handles(CustomerPromotedToTraditional)
-async def open_customer(
-    session: AsyncSession, event: CustomerPromotedToTraditional, envelope: Envelope
-) -> None:
-    await service.open_customer(session, event)
+from . import performance, service
+from .settings import Settings
 
 
-@handlers.handles(CustomerReassigned)
-async def customer_reassigned(session: AsyncSession, event: CustomerReassigned, envelope: Envelope) -> None:
-    await service.customer_reassigned(session, event)
+def build_handlers(settings: Settings) -> Handlers:
+    handlers = Handlers()
+
+    @handlers.handles(CustomerRegistered)
+    async def customer_registered(
+        session: AsyncSession, event: CustomerRegistered, envelope: Envelope
+    ) -> None:
+        await service.register_customer(session, event, envelope.occurred_at)
+
+    @handlers.handles(CustomerPromotedToTraditional)
+    async def open_customer(
+        session: AsyncSession, event: CustomerPromotedToTraditional, envelope: Envelope
+    ) -> None:
+        await service.open_customer(session, event, settings, actor=envelope.actor)
+
+    @handlers.handles(CustomerGraded)
+    async def customer_graded(session: AsyncSession, event: CustomerGraded, envelope: Envelope) -> None:
+        await service.grade_customer(session, event)
+
+    @handlers.handles(CustomerReassigned)
+    async def customer_reassigned(
+        session: AsyncSession, event: CustomerReassigned, envelope: Envelope
+    ) -> None:
+        await service.customer_reassigned(session, event)
+
+    @handlers.handles(LeadCaptured)
+    async def lead_captured(session: AsyncSession, event: LeadCaptured, envelope: Envelope) -> None:
+        await performance.lead_captured(session, event)
+
+    @handlers.handles(LeadQualified)
+    async def lead_qualified(session: AsyncSession, event: LeadQualified, envelope: Envelope) -> None:
+        await service.open_opportunity(session, event)
+        await performance.lead_qualified(session, event)
+
+    @handlers.handles(LeadDisqualified)
+    async def lead_disqualified(session: AsyncSession, event: LeadDisqualified, envelope: Envelope) -> None:
+        await performance.lead_disqualified(session, event)
+
+    @handlers.handles(CreditChecked)
+    async def credit_checked(session: AsyncSession, event: CreditChecked, envelope: Envelope) -> None:
+        await service.record_credit_check(session, event)
+
+    @handlers.handles(PortfolioReassigned)
+    async def portfolio_reassigned(
+        session: AsyncSession, event: PortfolioReassigned, envelope: Envelope
+    ) -> None:
+        await service.reassign_portfolio(session, event, envelope.actor)
+
+    return handlers

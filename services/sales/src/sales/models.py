@@ -1,10 +1,26 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import DateTime, String, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 class Base(DeclarativeBase):
@@ -12,17 +28,279 @@ class Base(DeclarativeBase):
 
 
 class SalesCustomer(Base):
-    """Sales' own record of a customer open for ordering (a traditional customer).
-
-    Built from CustomerPromotedToTraditional; sales never reads the customers database.
-    """
+    """Sales' own record of a customer: a prospect (quotable) or a traditional customer
+    (open for ordering). Built from the customers service's events; sales never reads
+    the customers database."""
 
     __tablename__ = "sales_customers"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    lifecycle_stage: Mapped[str] = mapped_column(String(20), default="traditional")
     owner_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     region_code: Mapped[str | None] = mapped_column(String(10))
     channel_id: Mapped[uuid.UUID | None]
-    promoted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    grade: Mapped[str | None] = mapped_column(String(40))
+    registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    promoted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: When sales opened the customer for ordering (its promotion arrived); None for a prospect.
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CustomerGrade(Base):
+    """The newest grade of each customer, whichever arrives first: the grade or the customer."""
+
+    __tablename__ = "customer_grades"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    grade: Mapped[str] = mapped_column(String(40))
+    score: Mapped[float]
+    graded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: `fold(code + name)` for search whatever the diacritics.
+    search_text: Mapped[str] = mapped_column(String(300), server_default="")
+    product_group: Mapped[str] = mapped_column(String(100), index=True)
+    #: The current list price in dong, VAT excluded; its history is in `product_prices`.
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    vat_rate_pct: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ProductPrice(Base):
+    """The price list over time: a row per price (and VAT rate) from `valid_from` on."""
+
+    __tablename__ = "product_prices"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    product_code: Mapped[str] = mapped_column(ForeignKey("products.code"), index=True)
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    vat_rate_pct: Mapped[int] = mapped_column(Integer)
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    set_by: Mapped[uuid.UUID | None]
+
+
+class Opportunity(Base):
+    __tablename__ = "opportunities"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    customer_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    lead_id: Mapped[uuid.UUID | None]
+    owner_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    expected_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    stage: Mapped[str] = mapped_column(String(20), default="qualification")
+    lost_reason: Mapped[str | None] = mapped_column(Text)
+    #: The accepted quote that won it, when a quote did.
+    won_quote_id: Mapped[uuid.UUID | None]
+    stage_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ApprovalRule(Base):
+    """Which quotes need a sales manager: one row (id 1)."""
+
+    __tablename__ = "approval_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mode: Mapped[str] = mapped_column(String(20), default="all")
+    min_total: Mapped[int | None] = mapped_column(BigInteger)
+    max_discount_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    updated_by: Mapped[uuid.UUID | None]
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Quote(Base):
+    __tablename__ = "quotes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    customer_name: Mapped[str] = mapped_column(String(200))
+    opportunity_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    valid_until: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(String(3), default="VND")
+    net_total: Mapped[int] = mapped_column(BigInteger)
+    vat_total: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    max_discount_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    #: How many times the quote was submitted; a credit check answers one submission.
+    submission: Mapped[int] = mapped_column(Integer, default=0)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Whether the approval rules asked for a manager at the last submission.
+    needs_manager: Mapped[bool | None]
+    credit_status: Mapped[str | None] = mapped_column(String(10))
+    credit_exposure: Mapped[int | None] = mapped_column(BigInteger)
+    credit_open_receivables: Mapped[int | None] = mapped_column(BigInteger)
+    credit_limit: Mapped[int | None] = mapped_column(BigInteger)
+    credit_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: `manager` or `automatic` (below the thresholds with a passed credit check).
+    approval_mode: Mapped[str | None] = mapped_column(String(10))
+    approved_by: Mapped[uuid.UUID | None]
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    #: The last rejection, kept while the quote is revised.
+    rejected_by: Mapped[uuid.UUID | None]
+    rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    declined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    expired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    copied_from_id: Mapped[uuid.UUID | None]
+    created_by: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    lines: Mapped[list[QuoteLine]] = relationship(
+        order_by="QuoteLine.position", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (Index("ix_quotes_status", "status"),)
+
+
+class QuoteLine(Base):
+    __tablename__ = "quote_lines"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    quote_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("quotes.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    product_code: Mapped[str] = mapped_column(String(40))
+    product_name: Mapped[str] = mapped_column(String(200))
+    product_group: Mapped[str] = mapped_column(String(100))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    discount_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    vat_rate_pct: Mapped[int] = mapped_column(Integer)
+    gross_amount: Mapped[int] = mapped_column(BigInteger)
+    discount_amount: Mapped[int] = mapped_column(BigInteger)
+    net_amount: Mapped[int] = mapped_column(BigInteger)
+    vat_amount: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    #: One order per quote, however often the events behind it repeat.
+    quote_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    customer_name: Mapped[str] = mapped_column(String(200))
+    opportunity_id: Mapped[uuid.UUID | None]
+    owner_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    region_code: Mapped[str | None] = mapped_column(String(10))
+    channel_id: Mapped[uuid.UUID | None]
+    currency: Mapped[str] = mapped_column(String(3), default="VND")
+    net_total: Mapped[int] = mapped_column(BigInteger)
+    vat_total: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20), default="placed")
+    needs_contract: Mapped[bool]
+    payment_terms_days: Mapped[int] = mapped_column(Integer)
+    order_date: Mapped[date] = mapped_column(Date)
+    placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.position", lazy="selectin")
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    product_code: Mapped[str] = mapped_column(String(40))
+    product_name: Mapped[str] = mapped_column(String(200))
+    product_group: Mapped[str] = mapped_column(String(100))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    discount_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    vat_rate_pct: Mapped[int] = mapped_column(Integer)
+    net_amount: Mapped[int] = mapped_column(BigInteger)
+    vat_amount: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+
+
+class Contract(Base):
+    __tablename__ = "contracts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"), index=True)
+    customer_id: Mapped[uuid.UUID]
+    #: The order's owner: who may see and change the contract besides managers.
+    owner_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    terms: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    terminated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    termination_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class NumberSequence(Base):
+    """The last number given per document kind and year; numbers come without gaps."""
+
+    __tablename__ = "number_sequences"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class AuditEntry(Base):
+    """Who changed what: quote transitions, hand-overs of opportunities and quotes."""
+
+    __tablename__ = "sales_audit"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[uuid.UUID]
+    action: Mapped[str] = mapped_column(String(30))
+    actor_id: Mapped[uuid.UUID | None]
+    #: Field -> [before, after], or details of the action.
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("ix_sales_audit_entity", "entity", "entity_id"),)
+
+
+class PerformanceFact(Base):
+    """One thing a salesperson did, when, in which channel: performance is counted from these.
+
+    Lead and customer facts come from events (the time is the one the event states);
+    quote and order facts from sales' own operations. One fact per (kind, subject).
+    """
+
+    __tablename__ = "performance_facts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[uuid.UUID]
+    owner_id: Mapped[uuid.UUID | None]
+    channel_id: Mapped[uuid.UUID | None]
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("kind", "subject_id", name="uq_performance_facts_kind_subject"),
+        Index("ix_performance_facts_occurred_at", "occurred_at"),
+    )

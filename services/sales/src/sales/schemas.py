@@ -1,18 +1,415 @@
+"""Request and response models. Requests forbid unknown fields: status, totals, owner
+and approval change only through their own operations, never through a body."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from . import domain
+
+Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+Money = Annotated[int, Field(ge=0, le=10**12)]
+DiscountPct = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
+VatRate = Literal[0, 5, 8, 10]
 
 
-class SalesCustomerOut(BaseModel):
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Response(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+
+# -- customers -----------------------------------------------------------------------
+
+
+class SalesCustomerOut(Response):
     id: uuid.UUID
     name: str
+    lifecycle_stage: str
+    grade: str | None
     owner_id: uuid.UUID | None
     region_code: str | None
     channel_id: uuid.UUID | None
-    promoted_at: datetime
-    opened_at: datetime
+    registered_at: datetime | None
+    promoted_at: datetime | None
+    opened_at: datetime | None
+
+
+# -- products ------------------------------------------------------------------------
+
+
+class ProductCreate(Request):
+    code: Annotated[str, Field(min_length=1, max_length=40)]
+    name: Text200
+    product_group: Annotated[str, Field(min_length=1, max_length=100)]
+    unit_price: Money
+    vat_rate_pct: VatRate = 10
+    active: bool = True
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        return domain.product_code(value)
+
+
+class ProductUpdate(Request):
+    name: Text200 | None = None
+    product_group: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    unit_price: Money | None = None
+    vat_rate_pct: VatRate | None = None
+    active: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> ProductUpdate:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change")
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class ProductOut(Response):
+    code: str
+    name: str
+    product_group: str
+    unit_price: int
+    vat_rate_pct: int
+    currency: str = domain.CURRENCY
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductPriceOut(Response):
+    unit_price: int
+    vat_rate_pct: int
+    valid_from: datetime
+    set_by: uuid.UUID | None
+
+
+# -- opportunities -------------------------------------------------------------------
+
+
+class OpportunityOut(Response):
+    id: uuid.UUID
+    name: str
+    customer_id: uuid.UUID
+    lead_id: uuid.UUID | None
+    owner_id: uuid.UUID
+    expected_amount: int
+    currency: str = domain.CURRENCY
+    stage: domain.OpportunityStage
+    probability_pct: int
+    lost_reason: str | None
+    won_quote_id: uuid.UUID | None
+    stage_changed_at: datetime
+    closed_at: datetime | None
+    created_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _probability(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return data
+        values = {name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)}
+        values["probability_pct"] = domain.STAGE_PROBABILITY_PCT[domain.OpportunityStage(data.stage)]
+        return values
+
+
+class StageMove(Request):
+    stage: domain.OpportunityStage
+    lost_reason: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+
+
+class PipelineStage(BaseModel):
+    stage: domain.OpportunityStage
+    probability_pct: int
+    count: int
+    amount: int
+    weighted_amount: int
+
+
+class Pipeline(BaseModel):
+    currency: str = domain.CURRENCY
+    stages: list[PipelineStage]
+    #: Open stages only (not won, not lost).
+    open_count: int
+    open_amount: int
+    weighted_total: int
+
+
+# -- approval rules ------------------------------------------------------------------
+
+
+class ApprovalRulesIn(Request):
+    mode: domain.ApprovalMode
+    min_total: Money | None = None
+    max_discount_pct: DiscountPct | None = None
+
+
+class ApprovalRulesOut(Response):
+    mode: domain.ApprovalMode
+    min_total: int | None
+    max_discount_pct: Decimal | None
+    updated_by: uuid.UUID | None
+    updated_at: datetime
+
+
+# -- quotes --------------------------------------------------------------------------
+
+
+class QuoteLineIn(Request):
+    product_code: Annotated[str, Field(min_length=1, max_length=40)]
+    quantity: Annotated[int, Field(gt=0, le=1_000_000)]
+    #: Defaults to the product's current list price.
+    unit_price: Money | None = None
+    discount_pct: DiscountPct = Decimal(0)
+
+    @field_validator("product_code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        return value.strip().upper()
+
+
+Lines = Annotated[list[QuoteLineIn], Field(min_length=1, max_length=200)]
+
+
+class QuoteCreate(Request):
+    customer_id: uuid.UUID
+    opportunity_id: uuid.UUID | None = None
+    #: Defaults to 30 days from today.
+    valid_until: date | None = None
+    lines: Lines
+    note: Annotated[str, Field(max_length=4000)] | None = None
+
+
+class QuoteUpdate(Request):
+    lines: Lines | None = None
+    valid_until: date | None = None
+    note: Annotated[str, Field(max_length=4000)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> QuoteUpdate:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give lines, valid_until or note")
+        for name in ("lines", "valid_until"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class ApproveIn(Request):
+    override_reason: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+
+
+class RejectIn(Request):
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class DeclineIn(Request):
+    reason: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+
+
+class QuoteLineOut(Response):
+    position: int
+    product_code: str
+    product_name: str
+    product_group: str
+    quantity: int
+    unit_price: int
+    discount_pct: Decimal
+    vat_rate_pct: int
+    gross_amount: int
+    discount_amount: int
+    net_amount: int
+    vat_amount: int
+    total: int
+
+
+class CreditCheckOut(BaseModel):
+    status: domain.CreditStatus
+    exposure: int | None
+    open_receivables: int | None
+    credit_limit: int | None
+    checked_at: datetime | None
+
+
+class QuoteOut(Response):
+    id: uuid.UUID
+    number: str
+    customer_id: uuid.UUID
+    customer_name: str
+    opportunity_id: uuid.UUID | None
+    owner_id: uuid.UUID
+    status: domain.QuoteStatus
+    valid_until: date
+    note: str | None
+    currency: str
+    lines: list[QuoteLineOut]
+    net_total: int
+    vat_total: int
+    total: int
+    submission: int
+    submitted_at: datetime | None
+    needs_manager: bool | None
+    credit_check: CreditCheckOut | None
+    approval_mode: str | None
+    approved_by: uuid.UUID | None
+    approved_at: datetime | None
+    override_reason: str | None
+    rejected_by: uuid.UUID | None
+    rejected_at: datetime | None
+    rejection_reason: str | None
+    sent_at: datetime | None
+    accepted_at: datetime | None
+    declined_at: datetime | None
+    decline_reason: str | None
+    expired_at: datetime | None
+    copied_from_id: uuid.UUID | None
+    created_by: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _credit_check(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return data
+        values = {name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)}
+        values["credit_check"] = (
+            None
+            if data.credit_status is None
+            else CreditCheckOut(
+                status=data.credit_status,
+                exposure=data.credit_exposure,
+                open_receivables=data.credit_open_receivables,
+                credit_limit=data.credit_limit,
+                checked_at=data.credit_checked_at,
+            )
+        )
+        return values
+
+
+class ExpiredOut(BaseModel):
+    expired: int
+
+
+class AuditOut(Response):
+    entity: str
+    entity_id: uuid.UUID
+    action: str
+    actor_id: uuid.UUID | None
+    changes: dict[str, Any]
+    at: datetime
+
+
+# -- orders and contracts ------------------------------------------------------------
+
+
+class OrderLineOut(Response):
+    position: int
+    product_code: str
+    product_name: str
+    product_group: str
+    quantity: int
+    unit_price: int
+    discount_pct: Decimal
+    vat_rate_pct: int
+    net_amount: int
+    vat_amount: int
+    total: int
+
+
+class OrderOut(Response):
+    id: uuid.UUID
+    number: str
+    quote_id: uuid.UUID
+    customer_id: uuid.UUID
+    customer_name: str
+    opportunity_id: uuid.UUID | None
+    owner_id: uuid.UUID
+    region_code: str | None
+    channel_id: uuid.UUID | None
+    currency: str
+    lines: list[OrderLineOut]
+    net_total: int
+    vat_total: int
+    total: int
+    status: str
+    needs_contract: bool
+    payment_terms_days: int
+    order_date: date
+    placed_at: datetime
+
+
+class ContractCreate(Request):
+    starts_on: date
+    ends_on: date
+    terms: Annotated[str, Field(min_length=1, max_length=20000)]
+
+    @model_validator(mode="after")
+    def _dates(self) -> ContractCreate:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on cannot be before starts_on")
+        return self
+
+
+class TerminateIn(Request):
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class ContractOut(Response):
+    id: uuid.UUID
+    number: str
+    order_id: uuid.UUID
+    customer_id: uuid.UUID
+    owner_id: uuid.UUID
+    status: domain.ContractStatus
+    starts_on: date
+    ends_on: date
+    terms: str
+    signed_at: datetime | None
+    completed_at: datetime | None
+    terminated_at: datetime | None
+    termination_reason: str | None
+    created_by: uuid.UUID
+    created_at: datetime
+
+
+# -- performance ---------------------------------------------------------------------
+
+
+class PerformanceRow(BaseModel):
+    owner_id: uuid.UUID | None = None
+    channel_id: uuid.UUID | None = None
+    leads_worked: int
+    converted: int
+    disqualified: int
+    conversion_rate: float | None
+    prospects_gained: int
+    quotes_sent: int
+    quotes_accepted: int
+    orders: int
+    revenue: int
+    previous_revenue: int
+    #: (revenue - previous_revenue) / previous_revenue; null when the previous period had none.
+    revenue_growth: float | None
+
+
+class PerformanceReport(BaseModel):
+    period: str
+    starts_on: date
+    ends_before: date
+    previous_period: str
+    by: Literal["salesperson", "channel", "salesperson_channel"]
+    currency: str = domain.CURRENCY
+    items: list[PerformanceRow]
+    total: int

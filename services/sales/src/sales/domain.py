@@ -1,0 +1,439 @@
+"""The sales service's rules: money arithmetic, quote and opportunity states, approval
+rules, contracts, periods and performance arithmetic. No I/O."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+
+# -- money -----------------------------------------------------------------------------
+
+CURRENCY = "VND"
+#: VAT rates a product may carry, in percent (Vietnam: 0, 5, 8 (reduced), 10).
+VAT_RATES: tuple[int, ...] = (0, 5, 8, 10)
+
+
+def round_half_up(amount: Fraction) -> int:
+    """To the nearest dong, halves away from zero (not banker's rounding)."""
+    half = Fraction(1, 2)
+    return math.floor(amount + half) if amount >= 0 else -math.floor(-amount + half)
+
+
+@dataclass(frozen=True)
+class LineAmounts:
+    """One quote or order line in integer dong. Rounded once, here, per line."""
+
+    gross: int
+    discount: int
+    net: int
+    vat: int
+
+    @property
+    def total(self) -> int:
+        return self.net + self.vat
+
+
+def line_amounts(quantity: int, unit_price: int, discount_pct: Decimal, vat_rate_pct: int) -> LineAmounts:
+    """quantity x unit price, less the discount (rounded), plus VAT on the net (rounded)."""
+    if quantity <= 0:
+        raise ValueError("quantity must be positive")
+    if unit_price < 0:
+        raise ValueError("unit price cannot be negative")
+    if not Decimal(0) <= discount_pct <= Decimal(100):
+        raise ValueError("discount must be 0-100%")
+    if vat_rate_pct not in VAT_RATES:
+        raise ValueError(f"VAT rate must be one of {VAT_RATES}")
+    gross = quantity * unit_price
+    discount = round_half_up(Fraction(gross) * Fraction(discount_pct) / 100)
+    net = gross - discount
+    vat = round_half_up(Fraction(net) * vat_rate_pct / 100)
+    return LineAmounts(gross=gross, discount=discount, net=net, vat=vat)
+
+
+@dataclass(frozen=True)
+class Totals:
+    net_total: int
+    vat_total: int
+    total: int
+
+
+def totals(lines: Iterable[LineAmounts]) -> Totals:
+    """The sum of the lines as rounded: a total never re-rounds what the lines show."""
+    items = list(lines)
+    net = sum(line.net for line in items)
+    vat = sum(line.vat for line in items)
+    return Totals(net_total=net, vat_total=vat, total=net + vat)
+
+
+# -- quote states ------------------------------------------------------------------------
+
+
+class QuoteStatus(StrEnum):
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+class QuoteAction(StrEnum):
+    EDIT = "edit"
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    REJECT = "reject"
+    SEND = "send"
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    EXPIRE = "expire"
+
+
+S, A = QuoteStatus, QuoteAction
+
+#: (current status, action) -> next status. Anything not listed is refused.
+#: An edit of a submitted, approved or rejected quote sends it back to draft, so
+#: approval can never be bypassed; sent and later quotes are frozen.
+QUOTE_TRANSITIONS: Mapping[tuple[QuoteStatus, QuoteAction], QuoteStatus] = {
+    (S.DRAFT, A.EDIT): S.DRAFT,
+    (S.DRAFT, A.SUBMIT): S.PENDING_APPROVAL,
+    (S.PENDING_APPROVAL, A.EDIT): S.DRAFT,
+    (S.PENDING_APPROVAL, A.APPROVE): S.APPROVED,
+    (S.PENDING_APPROVAL, A.REJECT): S.REJECTED,
+    (S.APPROVED, A.EDIT): S.DRAFT,
+    (S.APPROVED, A.SEND): S.SENT,
+    (S.REJECTED, A.EDIT): S.DRAFT,
+    (S.SENT, A.ACCEPT): S.ACCEPTED,
+    (S.SENT, A.DECLINE): S.DECLINED,
+    (S.SENT, A.EXPIRE): S.EXPIRED,
+}
+
+#: Quotes still in play: they move with their owner's portfolio.
+OPEN_QUOTE_STATUSES = frozenset({S.DRAFT, S.PENDING_APPROVAL, S.APPROVED, S.REJECTED, S.SENT})
+
+del S, A
+
+
+class IllegalTransition(Exception):
+    """An operation the record's current state does not allow (HTTP 409)."""
+
+
+def allowed_actions(current: QuoteStatus) -> list[QuoteAction]:
+    return [action for (status, action) in QUOTE_TRANSITIONS if status == current]
+
+
+def quote_transition(current: QuoteStatus, action: QuoteAction) -> QuoteStatus:
+    """The status after `action`; `IllegalTransition` naming what is allowed otherwise."""
+    try:
+        return QUOTE_TRANSITIONS[(current, action)]
+    except KeyError:
+        allowed = ", ".join(allowed_actions(current)) or "nothing (the quote is final)"
+        raise IllegalTransition(
+            f"cannot {action} a quote that is {current}; allowed from {current}: {allowed}"
+        ) from None
+
+
+def is_past_validity(valid_until: date, today: date) -> bool:
+    """A quote is valid through its `valid_until` day."""
+    return today > valid_until
+
+
+# -- credit check and approval -----------------------------------------------------------
+
+
+class CreditStatus(StrEnum):
+    PENDING = "pending"
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+class ApprovalMode(StrEnum):
+    #: Every quote needs a sales manager.
+    ALL = "all"
+    #: Only quotes at or above `min_total`, or with a line discount above `max_discount_pct`.
+    THRESHOLD = "threshold"
+
+
+@dataclass(frozen=True)
+class ApprovalRules:
+    mode: ApprovalMode = ApprovalMode.ALL
+    #: Quotes with a total (VAT included) of at least this need a manager.
+    min_total: int | None = None
+    #: Quotes with any line discount above this percentage need a manager.
+    max_discount_pct: Decimal | None = None
+
+    def problem(self) -> str | None:
+        """What is wrong with these rules, or None."""
+        if self.mode == ApprovalMode.ALL:
+            if self.min_total is not None or self.max_discount_pct is not None:
+                return "mode 'all' takes no min_total or max_discount_pct"
+            return None
+        if self.min_total is None and self.max_discount_pct is None:
+            return "mode 'threshold' needs min_total, max_discount_pct or both"
+        return None
+
+    def needs_manager(self, total: int, max_line_discount_pct: Decimal) -> bool:
+        if self.mode == ApprovalMode.ALL:
+            return True
+        if self.min_total is not None and total >= self.min_total:
+            return True
+        return self.max_discount_pct is not None and max_line_discount_pct > self.max_discount_pct
+
+
+def approves_automatically(needs_manager: bool, credit: CreditStatus) -> bool:
+    """A quote below the approval thresholds is approved as soon as its credit check passes;
+    a failed check always waits for a manager (who must override it)."""
+    return not needs_manager and credit == CreditStatus.PASSED
+
+
+def approval_refusal(credit: CreditStatus | None, override_reason: str | None) -> str | None:
+    """Why a manager may not approve now, or None when they may."""
+    if credit is None or credit == CreditStatus.PENDING:
+        return "the credit check has not answered yet; approve once it has"
+    if credit == CreditStatus.FAILED and not (override_reason and override_reason.strip()):
+        return "the credit check failed: approving needs an override_reason"
+    return None
+
+
+# -- opportunities ---------------------------------------------------------------------
+
+
+class OpportunityStage(StrEnum):
+    QUALIFICATION = "qualification"
+    NEEDS_ANALYSIS = "needs_analysis"
+    PROPOSAL = "proposal"
+    NEGOTIATION = "negotiation"
+    WON = "won"
+    LOST = "lost"
+
+
+#: Probability of winning, in percent, that weights each stage's pipeline value.
+STAGE_PROBABILITY_PCT: Mapping[OpportunityStage, int] = {
+    OpportunityStage.QUALIFICATION: 10,
+    OpportunityStage.NEEDS_ANALYSIS: 25,
+    OpportunityStage.PROPOSAL: 50,
+    OpportunityStage.NEGOTIATION: 75,
+    OpportunityStage.WON: 100,
+    OpportunityStage.LOST: 0,
+}
+
+#: Stages in the order an opportunity moves through them (lost may happen from any open one).
+STAGE_ORDER: tuple[OpportunityStage, ...] = (
+    OpportunityStage.QUALIFICATION,
+    OpportunityStage.NEEDS_ANALYSIS,
+    OpportunityStage.PROPOSAL,
+    OpportunityStage.NEGOTIATION,
+    OpportunityStage.WON,
+)
+CLOSED_STAGES = frozenset({OpportunityStage.WON, OpportunityStage.LOST})
+
+
+def stage_move(current: OpportunityStage, wanted: OpportunityStage, lost_reason: str | None) -> None:
+    """Allow forward moves (skipping is fine) and `lost` with a reason, from open stages only."""
+    if current in CLOSED_STAGES:
+        raise IllegalTransition(f"the opportunity is {current}; a closed opportunity does not move")
+    if wanted == OpportunityStage.LOST:
+        if not (lost_reason and lost_reason.strip()):
+            raise ValueError("moving an opportunity to lost needs a lost_reason")
+        return
+    if lost_reason is not None:
+        raise ValueError("lost_reason is only for the stage lost")
+    if STAGE_ORDER.index(wanted) <= STAGE_ORDER.index(current):
+        later = ", ".join(s.value for s in STAGE_ORDER[STAGE_ORDER.index(current) + 1 :])
+        raise IllegalTransition(f"an opportunity moves forward only: from {current} to {later} or lost")
+
+
+def weighted_amount(stage: OpportunityStage, amount: int) -> int:
+    return round_half_up(Fraction(amount) * STAGE_PROBABILITY_PCT[stage] / 100)
+
+
+# -- contracts -------------------------------------------------------------------------
+
+
+class ContractStatus(StrEnum):
+    DRAFT = "draft"
+    SIGNED = "signed"
+    COMPLETED = "completed"
+    TERMINATED = "terminated"
+
+
+class ContractAction(StrEnum):
+    SIGN = "sign"
+    COMPLETE = "complete"
+    TERMINATE = "terminate"
+
+
+#: A draft that was never signed may be terminated too (abandoned), so it never lingers.
+CONTRACT_TRANSITIONS: Mapping[tuple[ContractStatus, ContractAction], ContractStatus] = {
+    (ContractStatus.DRAFT, ContractAction.SIGN): ContractStatus.SIGNED,
+    (ContractStatus.DRAFT, ContractAction.TERMINATE): ContractStatus.TERMINATED,
+    (ContractStatus.SIGNED, ContractAction.COMPLETE): ContractStatus.COMPLETED,
+    (ContractStatus.SIGNED, ContractAction.TERMINATE): ContractStatus.TERMINATED,
+}
+
+
+def contract_transition(current: ContractStatus, action: ContractAction) -> ContractStatus:
+    try:
+        return CONTRACT_TRANSITIONS[(current, action)]
+    except KeyError:
+        allowed = ", ".join(a for (s, a) in CONTRACT_TRANSITIONS if s == current) or "nothing"
+        raise IllegalTransition(
+            f"cannot {action} a contract that is {current}; allowed from {current}: {allowed}"
+        ) from None
+
+
+def needs_contract(total: int, threshold: int) -> bool:
+    return total >= threshold
+
+
+# -- document numbers ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    prefix: str
+    width: int
+
+    def render(self, year: int, sequence: int) -> str:
+        return f"{self.prefix}-{year}-{sequence:0{self.width}d}"
+
+
+QUOTE_NUMBER = NumberFormat("Q", 5)
+ORDER_NUMBER = NumberFormat("O", 5)
+CONTRACT_NUMBER = NumberFormat("HD", 4)
+
+_PRODUCT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,39}$")
+
+
+def product_code(raw: str) -> str:
+    """Product codes are compared upper-case: `pump-01` and `PUMP-01` are one product."""
+    code = raw.strip().upper()
+    if not _PRODUCT_CODE.match(code):
+        raise ValueError(
+            "code must be 1-40 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return code
+
+
+# -- periods and performance -----------------------------------------------------------
+
+_YEAR = re.compile(r"^(\d{4})$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A calendar year, quarter or month: `start` inclusive, `end` exclusive."""
+
+    label: str
+    start: date
+    end: date
+    months: int
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one (2026-Q1 -> 2025-Q4)."""
+        start = _add_months(self.start, -self.months)
+        return _period_at(start, self.months)
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + (day.month - 1) + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _period_at(start: date, months: int) -> Period:
+    if months == 12:
+        label = f"{start.year}"
+    elif months == 3:
+        label = f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    else:
+        label = f"{start.year}-{start.month:02d}"
+    return Period(label, start, _add_months(start, months), months)
+
+
+def parse_period(text: str) -> Period:
+    """`2026`, `2026-Q3` or `2026-09`; ValueError otherwise."""
+    raw = text.strip().upper()
+    if match := _YEAR.match(raw):
+        return _period_at(date(int(match[1]), 1, 1), 12)
+    if match := _QUARTER.match(raw):
+        return _period_at(date(int(match[1]), (int(match[2]) - 1) * 3 + 1, 1), 3)
+    if match := _MONTH.match(raw):
+        return _period_at(date(int(match[1]), int(match[2]), 1), 1)
+    raise ValueError(f"period must look like 2026, 2026-Q3 or 2026-09, not {text!r}")
+
+
+class FactKind(StrEnum):
+    """What performance counts; one fact per (kind, subject)."""
+
+    LEAD_CAPTURED = "lead_captured"
+    LEAD_QUALIFIED = "lead_qualified"
+    LEAD_DISQUALIFIED = "lead_disqualified"
+    PROSPECT_GAINED = "prospect_gained"
+    QUOTE_SENT = "quote_sent"
+    QUOTE_ACCEPTED = "quote_accepted"
+    ORDER_PLACED = "order_placed"
+
+
+@dataclass(frozen=True)
+class Performance:
+    leads_worked: int = 0
+    converted: int = 0
+    disqualified: int = 0
+    prospects_gained: int = 0
+    quotes_sent: int = 0
+    quotes_accepted: int = 0
+    orders: int = 0
+    #: Net (before VAT) totals of the orders placed in the period.
+    revenue: int = 0
+    previous_revenue: int = 0
+
+    @property
+    def conversion_rate(self) -> float | None:
+        return conversion_rate(self.converted, self.disqualified)
+
+    @property
+    def revenue_growth(self) -> float | None:
+        return growth(self.revenue, self.previous_revenue)
+
+
+def conversion_rate(converted: int, disqualified: int) -> float | None:
+    """Converted / (converted + disqualified): of the leads decided, the share that converted."""
+    decided = converted + disqualified
+    return None if decided == 0 else round(converted / decided, 4)
+
+
+def growth(current: int, previous: int) -> float | None:
+    """(current - previous) / previous, e.g. 0.25 for +25%; None when there is nothing to compare."""
+    return None if previous == 0 else round((current - previous) / previous, 4)
+
+
+def performance(counts: Mapping[FactKind, tuple[int, int]], previous_revenue: int) -> Performance:
+    """One row from (count, amount) per fact kind in the period."""
+
+    def count(kind: FactKind) -> int:
+        return counts.get(kind, (0, 0))[0]
+
+    return Performance(
+        leads_worked=count(FactKind.LEAD_CAPTURED),
+        converted=count(FactKind.LEAD_QUALIFIED),
+        disqualified=count(FactKind.LEAD_DISQUALIFIED),
+        prospects_gained=count(FactKind.PROSPECT_GAINED),
+        quotes_sent=count(FactKind.QUOTE_SENT),
+        quotes_accepted=count(FactKind.QUOTE_ACCEPTED),
+        orders=count(FactKind.ORDER_PLACED),
+        revenue=counts.get(FactKind.ORDER_PLACED, (0, 0))[1],
+        previous_revenue=previous_revenue,
+    )
+
+
+def max_discount(discounts: Sequence[Decimal]) -> Decimal:
+    return max(discounts, default=Decimal(0))

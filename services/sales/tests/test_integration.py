@@ -1,0 +1,1283 @@
+"""Sales against real Postgres and RabbitMQ, driven over HTTP as a client would.
+
+Other services are simulated by publishing their real event envelopes to the test
+namespace's exchange; what sales emits is read from its outbox (the relay is off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aio_pika
+import httpx
+import pytest
+from sqlalchemy import text
+
+from crm_contracts import (
+    CreditChecked,
+    CustomerGraded,
+    CustomerPromotedToTraditional,
+    CustomerRegistered,
+    Envelope,
+    Event,
+    LeadCaptured,
+    LeadDisqualified,
+    LeadQualified,
+    PortfolioReassigned,
+)
+from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
+from crm_kit.db import Database
+from crm_kit.testing import Infra, delete_namespace, fresh_database, migrate, unique_namespace
+from sales import domain
+from sales.app import create_app
+from sales.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
+DEADLINE_S = 20.0
+
+
+# -- harness ---------------------------------------------------------------------------
+
+
+@dataclass
+class Actor:
+    id: uuid.UUID
+    role: Role
+    headers: dict[str, str]
+
+
+@dataclass
+class Sales:
+    http: httpx.AsyncClient
+    db: Database
+    settings: Settings
+    issuer: TokenIssuer
+    exchange: aio_pika.abc.AbstractExchange
+
+    def actor(self, role: Role) -> Actor:
+        user = User(id=uuid.uuid4(), username=f"u{uuid.uuid4().hex[:8]}", role=role)
+        return Actor(user.id, role, {"Authorization": f"Bearer {self.issuer.issue(user)}"})
+
+    async def publish(self, event: Event, *, actor: uuid.UUID | None = None) -> uuid.UUID:
+        """Publish `event` as its owning service would; returns the event id."""
+        envelope = Envelope.wrap(event, correlation_id=f"t-{uuid.uuid4().hex[:8]}", actor=actor)
+        await self.exchange.publish(
+            aio_pika.Message(
+                envelope.model_dump_json().encode(),
+                message_id=str(envelope.event_id),
+                correlation_id=envelope.correlation_id,
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=event.routing_key,
+        )
+        return envelope.event_id
+
+    async def handled(self, event_id: uuid.UUID) -> None:
+        """Wait until sales' inbox recorded the event (its effect is committed with it)."""
+        await eventually(
+            lambda: self.scalar("SELECT count(*) FROM inbox WHERE event_id = :id", id=event_id),
+            lambda n: n == 1,
+            what=f"event {event_id} handled",
+        )
+
+    async def scalar(self, sql: str, **params: Any) -> Any:
+        async with self.db.transaction() as session:
+            return (await session.execute(text(sql), params)).scalar_one()
+
+    async def execute(self, sql: str, **params: Any) -> None:
+        async with self.db.transaction() as session:
+            await session.execute(text(sql), params)
+
+    async def emitted(self, routing_key: str, **data: Any) -> list[dict[str, Any]]:
+        """Envelopes sales wrote to its outbox with `routing_key` whose data match `data`."""
+        async with self.db.transaction() as session:
+            rows = await session.execute(
+                text("SELECT body FROM outbox WHERE routing_key = :rk ORDER BY id"), {"rk": routing_key}
+            )
+            envelopes = [json.loads(bytes(row.body)) for row in rows]
+        return [e for e in envelopes if all(e["data"].get(k) == v for k, v in data.items())]
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool] = bool,
+    *,
+    timeout: float = DEADLINE_S,
+    what: str = "condition",
+) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if done(result):
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not reached within {timeout:.0f}s; last: {result!r}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def env() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+@pytest.fixture(scope="module")
+async def sales(infra: Infra, env: pytest.MonkeyPatch) -> AsyncIterator[Sales]:
+    # crm_kit.testing.migrate runs `python` from PATH: make it this venv's.
+    env.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    url = await fresh_database(infra, "crm_test_sales")
+    await asyncio.to_thread(migrate, "sales", url)
+    namespace = unique_namespace("tsa")
+    private, public = generate_keypair()
+    settings = Settings(
+        database_url=url,
+        amqp_url=infra.amqp_url,
+        bus_namespace=namespace,
+        jwt_public_key=public,
+        # What sales emits is read from the outbox: nothing here consumes it.
+        relay_enabled=False,
+        retry_delay_s=0.5,
+    )
+    issuer = TokenIssuer(
+        private, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=timedelta(hours=2)
+    )
+    app = create_app(settings)
+    connection = await aio_pika.connect(infra.amqp_url)
+    try:
+        async with app.router.lifespan_context(app):
+            channel = await connection.channel()
+            exchange = await channel.get_exchange(f"{namespace}.events")
+            transport = httpx.ASGITransport(app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://sales") as http:
+                yield Sales(http, app.state.runtime.db, settings, issuer, exchange)
+    finally:
+        await connection.close()
+        await delete_namespace(infra.amqp_url, namespace, ["sales"])
+
+
+@pytest.fixture(scope="module")
+def manager(sales: Sales) -> Actor:
+    return sales.actor(Role.SALES_MANAGER)
+
+
+@pytest.fixture
+def seller(sales: Sales) -> Actor:
+    return sales.actor(Role.SALESPERSON)
+
+
+@pytest.fixture(scope="module")
+async def catalogue(sales: Sales, manager: Actor) -> dict[str, dict[str, Any]]:
+    """Two products: a pump at 10% VAT and a valve at 8%."""
+    suffix = uuid.uuid4().hex[:6].upper()
+    made = {}
+    for key, name, price, vat in (
+        ("pump", "Máy bơm công nghiệp", 12_345_000, 10),
+        ("valve", "Van điều khiển", 333_333, 8),
+    ):
+        response = await sales.http.post(
+            "/api/products",
+            headers=manager.headers,
+            json={
+                "code": f"{key}-{suffix}".lower(),
+                "name": name,
+                "product_group": f"group-{key}",
+                "unit_price": price,
+                "vat_rate_pct": vat,
+            },
+        )
+        assert response.status_code == 201, response.text
+        made[key] = response.json()
+    return made
+
+
+# -- helpers that act as the other services ------------------------------------------------
+
+
+async def prospect(sales: Sales, owner: Actor, *, channel_id: uuid.UUID | None = None) -> uuid.UUID:
+    customer_id = uuid.uuid4()
+    event_id = await sales.publish(
+        CustomerRegistered(
+            customer_id=customer_id,
+            name=f"Công ty TNHH {customer_id.hex[:6]}",
+            lifecycle_stage="prospect",
+            owner_id=owner.id,
+            region_code="79",
+            channel_id=channel_id,
+        )
+    )
+    await sales.handled(event_id)
+    return customer_id
+
+
+async def promote(
+    sales: Sales, customer_id: uuid.UUID, owner: Actor, channel_id: uuid.UUID | None = None
+) -> None:
+    event_id = await sales.publish(
+        CustomerPromotedToTraditional(
+            customer_id=customer_id,
+            name=f"Công ty TNHH {customer_id.hex[:6]}",
+            owner_id=owner.id,
+            region_code="79",
+            channel_id=channel_id,
+            promoted_at=datetime.now(UTC),
+        )
+    )
+    await sales.handled(event_id)
+
+
+async def traditional(sales: Sales, owner: Actor, *, channel_id: uuid.UUID | None = None) -> uuid.UUID:
+    customer_id = await prospect(sales, owner, channel_id=channel_id)
+    await promote(sales, customer_id, owner, channel_id)
+    return customer_id
+
+
+async def credit_check(
+    sales: Sales, quote: dict[str, Any], *, passed: bool = True, submission: int | None = None
+) -> None:
+    event_id = await sales.publish(
+        CreditChecked(
+            quote_id=uuid.UUID(quote["id"]),
+            submission=quote["submission"] if submission is None else submission,
+            customer_id=uuid.UUID(quote["customer_id"]),
+            passed=passed,
+            exposure=quote["total"] + 1_000_000,
+            open_receivables=1_000_000,
+            credit_limit=quote["total"] * 2 if passed else quote["total"] // 2,
+            checked_at=datetime.now(UTC),
+        )
+    )
+    await sales.handled(event_id)
+
+
+def lines(catalogue: dict[str, dict[str, Any]], pumps: int = 2, valves: int = 3) -> list[dict[str, Any]]:
+    return [
+        {"product_code": catalogue["pump"]["code"], "quantity": pumps, "discount_pct": 5},
+        {"product_code": catalogue["valve"]["code"], "quantity": valves, "discount_pct": 12.5},
+    ]
+
+
+async def new_quote(
+    sales: Sales, actor: Actor, customer_id: uuid.UUID, quote_lines: list[dict[str, Any]], **extra: Any
+) -> dict[str, Any]:
+    response = await sales.http.post(
+        "/api/quotes",
+        headers=actor.headers,
+        json={"customer_id": str(customer_id), "lines": quote_lines, **extra},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def act(sales: Sales, actor: Actor, quote: dict[str, Any], action: str, **body: Any) -> dict[str, Any]:
+    response = await sales.http.post(f"/api/quotes/{quote['id']}/{action}", headers=actor.headers, json=body)
+    assert response.status_code == 200, f"{action}: {response.status_code} {response.text}"
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def get_quote(sales: Sales, actor: Actor, quote: dict[str, Any]) -> dict[str, Any]:
+    response = await sales.http.get(f"/api/quotes/{quote['id']}", headers=actor.headers)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def checked(
+    sales: Sales, actor: Actor, quote: dict[str, Any], *, passed: bool = True
+) -> dict[str, Any]:
+    await credit_check(sales, quote, passed=passed)
+    return await get_quote(sales, actor, quote)
+
+
+async def approved_quote(
+    sales: Sales,
+    seller: Actor,
+    manager: Actor,
+    customer_id: uuid.UUID,
+    quote_lines: list[dict[str, Any]],
+    **extra: Any,
+) -> dict[str, Any]:
+    quote = await act(
+        sales, seller, await new_quote(sales, seller, customer_id, quote_lines, **extra), "submit"
+    )
+    await checked(sales, seller, quote)
+    return await act(sales, manager, quote, "approve")
+
+
+async def orders_of(sales: Sales, actor: Actor, customer_id: uuid.UUID) -> list[dict[str, Any]]:
+    response = await sales.http.get(
+        "/api/orders", headers=actor.headers, params={"customer_id": str(customer_id)}
+    )
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+# -- the flow --------------------------------------------------------------------------------
+
+
+async def test_prospect_quote_approval_acceptance_then_order_on_promotion(
+    sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    customer_id = await prospect(sales, seller)
+    listed = await sales.http.get(
+        "/api/sales/customers", headers=seller.headers, params={"stage": "prospect"}
+    )
+    assert [c["id"] for c in listed.json()["items"]] == [str(customer_id)]
+    # Not open for ordering until the promotion arrives.
+    assert (
+        await sales.http.get(f"/api/sales/customers/{customer_id}", headers=seller.headers)
+    ).status_code == 404
+
+    quote = await new_quote(sales, seller, customer_id, lines(catalogue))
+    assert quote["status"] == "draft"
+    assert quote["number"].startswith(f"Q-{sales.settings.local_date(datetime.now(UTC)).year}-")
+    assert len(quote["number"]) == len("Q-2026-00001")
+    expected = [
+        domain.line_amounts(2, 12_345_000, Decimal(5), 10),
+        domain.line_amounts(3, 333_333, Decimal("12.5"), 8),
+    ]
+    assert [(ln["net_amount"], ln["vat_amount"]) for ln in quote["lines"]] == [
+        (e.net, e.vat) for e in expected
+    ]
+    assert quote["lines"][1]["net_amount"] == 874_999 and quote["lines"][1]["vat_amount"] == 70_000
+    totals = domain.totals(expected)
+    assert (quote["net_total"], quote["vat_total"], quote["total"]) == (
+        totals.net_total,
+        totals.vat_total,
+        totals.total,
+    )
+    assert quote["owner_id"] == str(seller.id)
+    assert quote["valid_until"] == str(sales.settings.local_date(datetime.now(UTC)) + timedelta(days=30))
+
+    submitted = await act(sales, seller, quote, "submit")
+    assert (submitted["status"], submitted["submission"]) == ("pending_approval", 1)
+    assert submitted["credit_check"]["status"] == "pending"
+    [asked] = await sales.emitted("sales.quote.submitted_for_approval.v1", quote_id=quote["id"])
+    assert asked["data"]["submission"] == 1
+    assert asked["data"]["total"] == quote["total"]
+    assert asked["actor"] == str(seller.id)
+
+    early = await sales.http.post(f"/api/quotes/{quote['id']}/approve", headers=manager.headers, json={})
+    assert early.status_code == 409 and "credit check" in early.json()["detail"]
+
+    queue = await sales.http.get(
+        "/api/quotes", headers=manager.headers, params={"status": "pending_approval"}
+    )
+    assert quote["id"] in [q["id"] for q in queue.json()["items"]]
+
+    after_check = await checked(sales, seller, submitted)
+    assert after_check["status"] == "pending_approval"  # every quote needs a manager by default
+    assert after_check["credit_check"]["status"] == "passed"
+    assert after_check["credit_check"]["credit_limit"] == quote["total"] * 2
+
+    forbidden = await sales.http.post(f"/api/quotes/{quote['id']}/approve", headers=seller.headers, json={})
+    assert forbidden.status_code == 403
+    approved = await act(sales, manager, quote, "approve")
+    assert (approved["status"], approved["approved_by"], approved["approval_mode"]) == (
+        "approved",
+        str(manager.id),
+        "manager",
+    )
+    assert len(await sales.emitted("sales.quote.approved.v1", quote_id=quote["id"])) == 1
+
+    assert (await act(sales, seller, quote, "send"))["status"] == "sent"
+    accepted = await act(sales, seller, quote, "accept")
+    assert accepted["status"] == "accepted"
+    [acceptance] = await sales.emitted("sales.quote.accepted.v1", quote_id=quote["id"])
+    assert acceptance["data"]["total"] == quote["total"]
+
+    assert await orders_of(sales, seller, customer_id) == []  # a prospect: no order yet
+    assert await sales.emitted("sales.order.placed.v1", quote_id=quote["id"]) == []
+
+    await promote(sales, customer_id, seller)
+    await promote(sales, customer_id, seller)  # a second promotion event places nothing more
+    [order] = await orders_of(sales, seller, customer_id)
+    assert (order["total"], order["net_total"], order["vat_total"]) == (
+        quote["total"],
+        quote["net_total"],
+        quote["vat_total"],
+    )
+    assert order["quote_id"] == quote["id"]
+    assert order["number"].startswith("O-")
+    assert order["needs_contract"] is False
+    assert [ln["product_name"] for ln in order["lines"]] == ["Máy bơm công nghiệp", "Van điều khiển"]
+    [placed] = await sales.emitted("sales.order.placed.v1", quote_id=quote["id"])
+    assert placed["data"]["total"] == quote["total"]
+    assert placed["data"]["order_id"] == order["id"]
+    assert [ln["vat_rate_pct"] for ln in placed["data"]["lines"]] == [10, 8]
+    opened = await sales.http.get(f"/api/sales/customers/{customer_id}", headers=seller.headers)
+    assert opened.status_code == 200 and opened.json()["lifecycle_stage"] == "traditional"
+
+
+async def test_a_traditional_customer_gets_the_order_at_once_and_a_contract_when_large(
+    sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    customer_id = await traditional(sales, seller)
+    big = [{"product_code": catalogue["pump"]["code"], "quantity": 50}]  # 617,250,000 net: a contract
+    quote = await approved_quote(sales, seller, manager, customer_id, big)
+    await act(sales, seller, quote, "send")
+    await act(sales, seller, quote, "accept")
+
+    [order] = await orders_of(sales, seller, customer_id)
+    assert order["total"] == quote["total"] and order["needs_contract"] is True
+    assert len(await sales.emitted("sales.order.placed.v1", quote_id=quote["id"])) == 1
+
+    starts = date.today()
+    made = await sales.http.post(
+        f"/api/orders/{order['id']}/contract",
+        headers=seller.headers,
+        json={
+            "starts_on": str(starts),
+            "ends_on": str(starts + timedelta(days=365)),
+            "terms": "Giao hàng 30 ngày",
+        },
+    )
+    assert made.status_code == 201, made.text
+    contract = made.json()
+    assert contract["status"] == "draft" and contract["number"].startswith("HD-")
+    again = await sales.http.post(
+        f"/api/orders/{order['id']}/contract",
+        headers=seller.headers,
+        json={"starts_on": str(starts), "ends_on": str(starts), "terms": "again"},
+    )
+    assert again.status_code == 409
+    early = await sales.http.post(f"/api/contracts/{contract['id']}/complete", headers=seller.headers)
+    assert early.status_code == 409 and "allowed from draft: sign" in early.json()["detail"]
+    signed = await sales.http.post(f"/api/contracts/{contract['id']}/sign", headers=seller.headers)
+    assert signed.json()["status"] == "signed"
+    done = await sales.http.post(f"/api/contracts/{contract['id']}/complete", headers=seller.headers)
+    assert done.json()["status"] == "completed"
+    listed = await sales.http.get("/api/contracts", headers=seller.headers, params={"order_id": order["id"]})
+    assert [c["id"] for c in listed.json()["items"]] == [contract["id"]]
+
+    small = await approved_quote(sales, seller, manager, customer_id, lines(catalogue, 1, 1))
+    await act(sales, seller, small, "send")
+    await act(sales, seller, small, "accept")
+    small_order = next(o for o in await orders_of(sales, seller, customer_id) if o["quote_id"] == small["id"])
+    refused = await sales.http.post(
+        f"/api/orders/{small_order['id']}/contract",
+        headers=seller.headers,
+        json={"starts_on": str(starts), "ends_on": str(starts), "terms": "x"},
+    )
+    assert refused.status_code == 409 and "needs no contract" in refused.json()["detail"]
+
+
+async def test_an_edit_after_approval_goes_back_to_draft_and_a_stale_check_is_ignored(
+    sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    customer_id = await prospect(sales, seller)
+    quote = await approved_quote(sales, seller, manager, customer_id, lines(catalogue))
+    edited = await sales.http.patch(
+        f"/api/quotes/{quote['id']}", headers=seller.headers, json={"lines": lines(catalogue, 1, 1)}
+    )
+    assert edited.status_code == 200, edited.text
+    draft = edited.json()
+    assert draft["status"] == "draft"
+    assert (draft["approved_by"], draft["approved_at"], draft["approval_mode"], draft["credit_check"]) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert draft["total"] < quote["total"]
+    cannot_send = await sales.http.post(f"/api/quotes/{quote['id']}/send", headers=seller.headers)
+    assert cannot_send.status_code == 409
+    assert "allowed from draft: edit, submit" in cannot_send.json()["detail"]
+
+    resubmitted = await act(sales, seller, quote, "submit")
+    assert resubmitted["submission"] == 2
+    asked = await sales.emitted("sales.quote.submitted_for_approval.v1", quote_id=quote["id"])
+    assert [e["data"]["submission"] for e in asked] == [1, 2]
+    assert asked[1]["data"]["total"] == draft["total"]
+
+    await credit_check(sales, resubmitted, passed=True, submission=1)  # stale: ignored
+    still = await get_quote(sales, seller, quote)
+    assert (still["status"], still["credit_check"]["status"]) == ("pending_approval", "pending")
+
+    failed = await checked(sales, seller, resubmitted, passed=False)
+    assert failed["credit_check"]["status"] == "failed"
+    no_override = await sales.http.post(
+        f"/api/quotes/{quote['id']}/approve", headers=manager.headers, json={}
+    )
+    assert no_override.status_code == 409 and "override_reason" in no_override.json()["detail"]
+    assert (await get_quote(sales, seller, quote))["status"] == "pending_approval"
+    overridden = await act(
+        sales, manager, quote, "approve", override_reason="Khách hàng lâu năm, luôn thanh toán đúng hạn"
+    )
+    assert overridden["status"] == "approved"
+    assert overridden["override_reason"] == "Khách hàng lâu năm, luôn thanh toán đúng hạn"
+    approvals = await sales.emitted("sales.quote.approved.v1", quote_id=quote["id"])
+    assert [a["data"]["override_reason"] for a in approvals] == [None, overridden["override_reason"]]
+
+    history = await sales.http.get(f"/api/quotes/{quote['id']}/history", headers=seller.headers)
+    actions = [h["action"] for h in history.json()["items"]]
+    assert actions[:2] == ["created", "submitted"] and actions[-1] == "approved" and "edited" in actions
+
+
+async def test_edits_of_a_pending_quote_and_frozen_quotes(
+    sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    customer_id = await prospect(sales, seller)
+    quote = await act(sales, seller, await new_quote(sales, seller, customer_id, lines(catalogue)), "submit")
+    note = await sales.http.patch(
+        f"/api/quotes/{quote['id']}", headers=seller.headers, json={"note": "Giảm giá"}
+    )
+    assert note.json()["status"] == "draft" and note.json()["credit_check"] is None
+    # The check for the withdrawn submission arrives late: the draft ignores it.
+    await credit_check(sales, quote, passed=True, submission=1)
+    assert (await get_quote(sales, seller, quote))["credit_check"] is None
+
+    sent = await approved_quote(sales, seller, manager, customer_id, lines(catalogue))
+    await act(sales, seller, sent, "send")
+    frozen = await sales.http.patch(f"/api/quotes/{sent['id']}", headers=seller.headers, json={"note": "x"})
+    assert frozen.status_code == 409
+    assert frozen.json()["detail"] == (
+        "cannot edit a quote that is sent; allowed from sent: accept, decline, expire"
+    )
+    declined = await act(sales, seller, sent, "decline", reason="Chọn nhà cung cấp khác")
+    assert (declined["status"], declined["decline_reason"]) == ("declined", "Chọn nhà cung cấp khác")
+    final = await sales.http.post(f"/api/quotes/{sent['id']}/accept", headers=seller.headers)
+    assert final.status_code == 409 and "final" in final.json()["detail"]
+
+
+async def test_a_rejected_quote_is_revised_and_resubmitted(
+    sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    customer_id = await prospect(sales, seller)
+    quote = await act(sales, seller, await new_quote(sales, seller, customer_id, lines(catalogue)), "submit")
+    no_reason = await sales.http.post(f"/api/quotes/{quote['id']}/reject", headers=manager.headers, json={})
+    assert no_reason.status_code == 422
+    rejected = await act(sales, manager, quote, "reject", reason="Chiết khấu quá cao")
+    assert (rejected["status"], rejected["rejection_reason"], rejected["rejected_by"]) == (
+        "rejected",
+        "Chiết khấu quá cao",
+        str(manager.id),
+    )
+    [event] = await sales.emitted("sales.quote.rejected.v1", quote_id=quote["id"])
+    assert event["data"]["reason"] == "Chiết khấu quá cao"
+    again = await sales.http.post(f"/api/quotes/{quote['id']}/submit", headers=seller.headers)
+    assert again.status_code == 409 and "allowed from rejected: edit" in again.json()["detail"]
+
+    revised = await sales.http.patch(
+        f"/api/quotes/{quote['id']}", headers=seller.headers, json={"lines": lines(catalogue, 1, 1)}
+    )
+    assert revised.json()["status"] == "draft"
+    assert revised.json()["rejection_reason"] == "Chiết khấu quá cao"  # kept while revising
+    assert (await act(sales, seller, quote, "submit"))["submission"] == 2
+
+
+async def test_a_copy_of_an_approved_quote_starts_in_draft(
+    sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    customer_id = await prospect(sales, seller)
+    quote = await approved_quote(sales, seller, manager, customer_id, lines(catalogue), note="Bản gốc")
+    response = await sales.http.post(f"/api/quotes/{quote['id']}/copy", headers=seller.headers)
+    assert response.status_code == 201, response.text
+    copy = response.json()
+    assert copy["id"] != quote["id"] and copy["number"] != quote["number"]
+    assert (copy["status"], copy["submission"], copy["approved_by"], copy["credit_check"]) == (
+        "draft",
+        0,
+        None,
+        None,
+    )
+    assert (copy["total"], copy["note"], copy["copied_from_id"]) == (quote["total"], "Bản gốc", quote["id"])
+    not_sendable = await sales.http.post(f"/api/quotes/{copy['id']}/send", headers=seller.headers)
+    assert not_sendable.status_code == 409
+    assert (await get_quote(sales, seller, quote))["status"] == "approved"
+
+
+async def test_threshold_rules_approve_small_quotes_on_a_passed_check(
+    sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    bad = await sales.http.put("/api/approval-rules", headers=manager.headers, json={"mode": "threshold"})
+    assert bad.status_code == 422
+    ruled = await sales.http.put(
+        "/api/approval-rules",
+        headers=manager.headers,
+        json={"mode": "threshold", "min_total": 100_000_000, "max_discount_pct": 10},
+    )
+    assert ruled.status_code == 200, ruled.text
+    try:
+        customer_id = await prospect(sales, seller)
+        small = await act(
+            sales, seller, await new_quote(sales, seller, customer_id, lines(catalogue, 1, 1)[:1]), "submit"
+        )
+        assert small["needs_manager"] is False and small["status"] == "pending_approval"
+        assert len(await sales.emitted("sales.quote.submitted_for_approval.v1", quote_id=small["id"])) == 1
+        auto = await checked(sales, seller, small)
+        assert (auto["status"], auto["approval_mode"], auto["approved_by"]) == ("approved", "automatic", None)
+
+        failing = await act(
+            sales, seller, await new_quote(sales, seller, customer_id, lines(catalogue, 1, 1)[:1]), "submit"
+        )
+        waits = await checked(sales, seller, failing, passed=False)
+        assert (waits["status"], waits["credit_check"]["status"]) == ("pending_approval", "failed")
+
+        discounted = [{"product_code": catalogue["valve"]["code"], "quantity": 1, "discount_pct": 10.5}]
+        needs = await act(sales, seller, await new_quote(sales, seller, customer_id, discounted), "submit")
+        assert needs["needs_manager"] is True
+        assert (await checked(sales, seller, needs))["status"] == "pending_approval"
+    finally:
+        reset = await sales.http.put("/api/approval-rules", headers=manager.headers, json={"mode": "all"})
+        assert reset.status_code == 200
+
+
+async def test_a_sent_quote_past_its_validity_expires_instead_of_being_accepted(
+    sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    customer_id = await traditional(sales, seller)
+    quote = await approved_quote(sales, seller, manager, customer_id, lines(catalogue))
+    await act(sales, seller, quote, "send")
+    yesterday = sales.settings.local_date(datetime.now(UTC)) - timedelta(days=1)
+    await sales.execute(
+        "UPDATE quotes SET valid_until = :d WHERE id = :id", d=yesterday, id=uuid.UUID(quote["id"])
+    )
+
+    late = await sales.http.post(f"/api/quotes/{quote['id']}/accept", headers=seller.headers)
+    assert late.status_code == 409 and "expired" in late.json()["detail"]
+    assert (await get_quote(sales, seller, quote))["status"] == "expired"
+    assert await orders_of(sales, seller, customer_id) == []
+    assert await sales.emitted("sales.quote.accepted.v1", quote_id=quote["id"]) == []
+
+    other = await approved_quote(sales, seller, manager, customer_id, lines(catalogue))
+    await act(sales, seller, other, "send")
+    await sales.execute(
+        "UPDATE quotes SET valid_until = :d WHERE id = :id", d=yesterday, id=uuid.UUID(other["id"])
+    )
+    swept = await sales.http.post("/api/quotes/expire-due", headers=manager.headers)
+    assert swept.status_code == 200 and swept.json()["expired"] >= 1
+    assert (await get_quote(sales, seller, other))["status"] == "expired"
+    refused = await sales.http.post("/api/quotes/expire-due", headers=seller.headers)
+    assert refused.status_code == 403
+
+
+# -- products ----------------------------------------------------------------------------------
+
+
+async def test_a_price_change_keeps_history_and_old_quotes_keep_their_prices(
+    sales: Sales, seller: Actor, manager: Actor
+) -> None:
+    code = f"mtr-{uuid.uuid4().hex[:6]}"
+    made = await sales.http.post(
+        "/api/products",
+        headers=manager.headers,
+        json={
+            "code": code,
+            "name": "Động cơ điện",
+            "product_group": "motors",
+            "unit_price": 1_000_000,
+            "vat_rate_pct": 8,
+        },
+    )
+    assert made.status_code == 201 and made.json()["code"] == code.upper()
+    dup = await sales.http.post(
+        "/api/products",
+        headers=manager.headers,
+        json={"code": code.upper(), "name": "x", "product_group": "motors", "unit_price": 1},
+    )
+    assert dup.status_code == 409
+    customer_id = await prospect(sales, seller)
+    old = await new_quote(sales, seller, customer_id, [{"product_code": code, "quantity": 1}])
+    assert old["lines"][0]["unit_price"] == 1_000_000
+
+    changed = await sales.http.patch(
+        f"/api/products/{code}", headers=manager.headers, json={"unit_price": 1_200_000}
+    )
+    assert changed.status_code == 200 and changed.json()["unit_price"] == 1_200_000
+    prices = (await sales.http.get(f"/api/products/{code}/prices", headers=seller.headers)).json()["items"]
+    assert [p["unit_price"] for p in prices] == [1_200_000, 1_000_000]
+    assert (await get_quote(sales, seller, old))["lines"][0]["unit_price"] == 1_000_000
+    new = await new_quote(sales, seller, customer_id, [{"product_code": code, "quantity": 1}])
+    assert new["lines"][0]["unit_price"] == 1_200_000
+
+    found = await sales.http.get(
+        "/api/products", headers=seller.headers, params={"q": "dong co", "group": "motors"}
+    )
+    assert [p["code"] for p in found.json()["items"]] == [code.upper()]
+    await sales.http.patch(f"/api/products/{code}", headers=manager.headers, json={"active": False})
+    inactive = await sales.http.post(
+        "/api/quotes",
+        headers=seller.headers,
+        json={"customer_id": str(customer_id), "lines": [{"product_code": code, "quantity": 1}]},
+    )
+    assert inactive.status_code == 422 and "inactive" in inactive.json()["detail"]
+    listed = await sales.http.get(
+        "/api/products", headers=seller.headers, params={"active": "false", "group": "motors"}
+    )
+    assert [p["code"] for p in listed.json()["items"]] == [code.upper()]
+
+
+async def test_bad_input_gets_a_4xx_and_changes_nothing(
+    sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    customer_id = await prospect(sales, seller)
+    pump = catalogue["pump"]["code"]
+    before = await sales.scalar("SELECT count(*) FROM quotes")
+    for body, status in [
+        ({"customer_id": str(uuid.uuid4()), "lines": [{"product_code": pump, "quantity": 1}]}, 422),
+        ({"customer_id": str(customer_id), "lines": [{"product_code": "NOPE", "quantity": 1}]}, 422),
+        ({"customer_id": str(customer_id), "lines": [{"product_code": pump, "quantity": 0}]}, 422),
+        (
+            {
+                "customer_id": str(customer_id),
+                "lines": [{"product_code": pump, "quantity": 1, "discount_pct": 101}],
+            },
+            422,
+        ),
+        ({"customer_id": str(customer_id), "lines": []}, 422),
+        (
+            {
+                "customer_id": str(customer_id),
+                "lines": [{"product_code": pump, "quantity": 1}],
+                "status": "approved",
+            },
+            422,
+        ),
+        (
+            {"customer_id": str(customer_id), "lines": [{"product_code": pump, "quantity": 1}], "total": 1},
+            422,
+        ),
+        (
+            {
+                "customer_id": str(customer_id),
+                "lines": [{"product_code": pump, "quantity": 1}],
+                "owner_id": str(manager.id),
+            },
+            422,
+        ),
+        (
+            {
+                "customer_id": str(customer_id),
+                "lines": [{"product_code": pump, "quantity": 1}],
+                "valid_until": "2000-01-01",
+            },
+            422,
+        ),
+        (
+            {
+                "customer_id": str(customer_id),
+                "opportunity_id": str(uuid.uuid4()),
+                "lines": [{"product_code": pump, "quantity": 1}],
+            },
+            422,
+        ),
+    ]:
+        response = await sales.http.post("/api/quotes", headers=seller.headers, json=body)
+        assert response.status_code == status, (body, response.text)
+        assert "detail" in response.json()
+    assert await sales.scalar("SELECT count(*) FROM quotes") == before
+
+    quote = await new_quote(sales, seller, customer_id, lines(catalogue))
+    for body in ({"status": "approved"}, {"approved_by": str(manager.id)}, {}, {"lines": None}):
+        response = await sales.http.patch(f"/api/quotes/{quote['id']}", headers=seller.headers, json=body)
+        assert response.status_code == 422, (body, response.text)
+    assert (await get_quote(sales, seller, quote))["updated_at"] == quote["updated_at"]
+    bad_product = await sales.http.post(
+        "/api/products",
+        headers=manager.headers,
+        json={"code": "X1", "name": "x", "product_group": "g", "unit_price": 1, "vat_rate_pct": 7},
+    )
+    assert bad_product.status_code == 422
+    bad_period = await sales.http.get(
+        "/api/performance", headers=manager.headers, params={"period": "2026-13"}
+    )
+    assert bad_period.status_code == 422
+
+
+# -- opportunities -------------------------------------------------------------------------------
+
+
+async def qualified_lead(
+    sales: Sales,
+    owner: Actor,
+    *,
+    amount: int = 200_000_000,
+    at: datetime | None = None,
+    channel_id: uuid.UUID | None = None,
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """(customer id, opportunity id) of a converted lead, as leads and customers announce it."""
+    customer_id, opportunity_id = uuid.uuid4(), uuid.uuid4()
+    when = at or datetime.now(UTC)
+    event = LeadQualified(
+        lead_id=uuid.uuid4(),
+        customer_id=customer_id,
+        opportunity_id=opportunity_id,
+        opportunity_name="Cung cấp máy bơm nhà máy",
+        expected_amount=amount,
+        name=f"Công ty {customer_id.hex[:6]}",
+        contact_name="Nguyễn Văn A",
+        owner_id=owner.id,
+        source="trade_fair",
+        channel_id=channel_id,
+        qualified_at=when,
+    )
+    await sales.handled(await sales.publish(event))
+    await sales.handled(await sales.publish(event))  # a second copy (new event id) opens nothing more
+    await sales.handled(
+        await sales.publish(
+            CustomerRegistered(
+                customer_id=customer_id,
+                name=event.name,
+                lifecycle_stage="prospect",
+                owner_id=owner.id,
+                channel_id=channel_id,
+            )
+        )
+    )
+    return customer_id, opportunity_id
+
+
+async def test_opportunities_from_qualified_leads_stages_and_pipeline(
+    sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    customer_id, opportunity_id = await qualified_lead(sales, seller, amount=200_000_000)
+    assert await sales.scalar("SELECT count(*) FROM opportunities WHERE id = :id", id=opportunity_id) == 1
+    got = await sales.http.get(f"/api/opportunities/{opportunity_id}", headers=seller.headers)
+    assert got.status_code == 200
+    assert (got.json()["stage"], got.json()["probability_pct"], got.json()["expected_amount"]) == (
+        "qualification",
+        10,
+        200_000_000,
+    )
+    _, other_id = await qualified_lead(sales, seller, amount=100_000_000)
+    lost = await sales.http.post(
+        f"/api/opportunities/{other_id}/stage", headers=seller.headers, json={"stage": "lost"}
+    )
+    assert lost.status_code == 422
+    lost = await sales.http.post(
+        f"/api/opportunities/{other_id}/stage",
+        headers=seller.headers,
+        json={"stage": "lost", "lost_reason": "Giá"},
+    )
+    assert lost.json()["stage"] == "lost" and lost.json()["probability_pct"] == 0
+
+    moved = await sales.http.post(
+        f"/api/opportunities/{opportunity_id}/stage", headers=seller.headers, json={"stage": "negotiation"}
+    )
+    assert moved.json()["stage"] == "negotiation"
+    back = await sales.http.post(
+        f"/api/opportunities/{opportunity_id}/stage", headers=seller.headers, json={"stage": "proposal"}
+    )
+    assert back.status_code == 409
+
+    pipeline = (await sales.http.get("/api/opportunities/pipeline", headers=seller.headers)).json()
+    stages = {s["stage"]: s for s in pipeline["stages"]}
+    assert (stages["negotiation"]["count"], stages["negotiation"]["amount"]) == (1, 200_000_000)
+    assert stages["negotiation"]["weighted_amount"] == 150_000_000
+    assert (stages["lost"]["count"], stages["lost"]["weighted_amount"]) == (1, 0)
+    assert (pipeline["open_count"], pipeline["open_amount"], pipeline["weighted_total"]) == (
+        1,
+        200_000_000,
+        150_000_000,
+    )
+
+    quote = await approved_quote(
+        sales, seller, manager, customer_id, lines(catalogue), opportunity_id=str(opportunity_id)
+    )
+    await act(sales, seller, quote, "send")
+    await act(sales, seller, quote, "accept")
+    won = (await sales.http.get(f"/api/opportunities/{opportunity_id}", headers=seller.headers)).json()
+    assert (won["stage"], won["won_quote_id"], won["probability_pct"]) == ("won", quote["id"], 100)
+    [accepted] = await sales.emitted("sales.quote.accepted.v1", quote_id=quote["id"])
+    assert accepted["data"]["opportunity_id"] == str(opportunity_id)
+    closed = await sales.http.post(
+        "/api/quotes",
+        headers=seller.headers,
+        json={
+            "customer_id": str(customer_id),
+            "opportunity_id": str(opportunity_id),
+            "lines": lines(catalogue),
+        },
+    )
+    assert closed.status_code == 422
+
+
+# -- offboarding ---------------------------------------------------------------------------------
+
+
+async def test_portfolio_reassigned_moves_open_opportunities_and_quotes(
+    sales: Sales, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    leaving, taking = sales.actor(Role.SALESPERSON), sales.actor(Role.SALESPERSON)
+    admin = sales.actor(Role.ADMIN)
+    customer_id, _ = await qualified_lead(sales, leaving)
+    _, lost_opportunity = await qualified_lead(sales, leaving)
+    await sales.http.post(
+        f"/api/opportunities/{lost_opportunity}/stage",
+        headers=leaving.headers,
+        json={"stage": "lost", "lost_reason": "Hủy dự án"},
+    )
+    draft = await new_quote(sales, leaving, customer_id, lines(catalogue))
+    pending = await act(
+        sales, leaving, await new_quote(sales, leaving, customer_id, lines(catalogue)), "submit"
+    )
+    sent = await approved_quote(sales, leaving, manager, customer_id, lines(catalogue))
+    await act(sales, leaving, sent, "send")
+    declined = await approved_quote(sales, leaving, manager, customer_id, lines(catalogue))
+    await act(sales, leaving, declined, "send")
+    await act(sales, leaving, declined, "decline")
+
+    held = await sales.http.get(f"/api/portfolio/{leaving.id}", headers=admin.headers)
+    assert held.json()["holdings"] == {"customers": 2, "opportunities": 1, "open_quotes": 3}
+    assert (await sales.http.get(f"/api/portfolio/{leaving.id}", headers=leaving.headers)).status_code == 403
+
+    await sales.handled(
+        await sales.publish(
+            PortfolioReassigned(
+                from_user_id=leaving.id, to_user_id=taking.id, reassigned_at=datetime.now(UTC)
+            ),
+            actor=admin.id,
+        )
+    )
+    left = (await sales.http.get(f"/api/portfolio/{leaving.id}", headers=admin.headers)).json()["holdings"]
+    assert (left["opportunities"], left["open_quotes"]) == (0, 0)  # customers move on CustomerReassigned
+    taken = (await sales.http.get(f"/api/portfolio/{taking.id}", headers=manager.headers)).json()["holdings"]
+    assert (taken["opportunities"], taken["open_quotes"]) == (1, 3)
+
+    mine = await sales.http.get(
+        "/api/quotes", headers=taking.headers, params={"customer_id": str(customer_id)}
+    )
+    assert {q["id"] for q in mine.json()["items"]} == {draft["id"], pending["id"], sent["id"]}
+    gone = await sales.http.get(f"/api/quotes/{draft['id']}", headers=leaving.headers)
+    assert gone.status_code == 404
+    assert (await get_quote(sales, manager, declined))["owner_id"] == str(leaving.id)  # closed: stays
+    lost = (await sales.http.get(f"/api/opportunities/{lost_opportunity}", headers=manager.headers)).json()
+    assert lost["owner_id"] == str(leaving.id)
+    audited = await sales.scalar(
+        "SELECT count(*) FROM sales_audit WHERE action = 'reassigned' AND actor_id = :a"
+        " AND changes -> 'owner_id' ->> 1 = :to",
+        a=admin.id,
+        to=str(taking.id),
+    )
+    assert audited == 4
+    # The new owner carries on with the sent quote.
+    assert (await act(sales, taking, sent, "accept"))["status"] == "accepted"
+
+
+# -- customers' facts -------------------------------------------------------------------------------
+
+
+async def test_grades_reach_sales_in_either_order(sales: Sales, seller: Actor) -> None:
+    customer_id = uuid.uuid4()
+    graded = CustomerGraded(
+        customer_id=customer_id,
+        assessment_id=uuid.uuid4(),
+        questionnaire_id=uuid.uuid4(),
+        questionnaire_version=1,
+        score=82.5,
+        grade="A",
+        owner_id=seller.id,
+        graded_at=datetime.now(UTC),
+    )
+    await sales.handled(await sales.publish(graded))  # before the customer is known
+    await sales.handled(
+        await sales.publish(
+            CustomerRegistered(
+                customer_id=customer_id, name="Đại lý Sao Mai", lifecycle_stage="prospect", owner_id=seller.id
+            )
+        )
+    )
+    listed = await sales.http.get("/api/sales/customers", headers=seller.headers)
+    [customer] = listed.json()["items"]
+    assert (customer["grade"], customer["lifecycle_stage"]) == ("A", "prospect")
+    older = graded.model_copy(update={"grade": "C", "graded_at": graded.graded_at - timedelta(days=30)})
+    await sales.handled(await sales.publish(older))
+    listed = await sales.http.get("/api/sales/customers", headers=seller.headers)
+    assert listed.json()["items"][0]["grade"] == "A"
+
+
+# -- performance ----------------------------------------------------------------------------------
+
+
+async def test_performance_for_a_scripted_month(
+    sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    channel_id = uuid.uuid4()
+    now = datetime.now(UTC)
+    month = domain.parse_period(sales.settings.local_date(now).strftime("%Y-%m"))
+    before_month = sales.settings.start_of(month.start) - timedelta(days=3)
+    for at in (now, now, now, before_month):
+        await sales.handled(
+            await sales.publish(
+                LeadCaptured(
+                    lead_id=uuid.uuid4(),
+                    owner_id=seller.id,
+                    source="internet",
+                    full_name="Trần Thị B",
+                    channel_id=channel_id,
+                    captured_at=at,
+                )
+            )
+        )
+    customer_id, _ = await qualified_lead(sales, seller, channel_id=channel_id)  # converted + prospect gained
+    await sales.handled(
+        await sales.publish(
+            LeadDisqualified(
+                lead_id=uuid.uuid4(),
+                owner_id=seller.id,
+                reason="no budget",
+                source="internet",
+                channel_id=channel_id,
+                disqualified_at=now,
+            )
+        )
+    )
+    await promote(sales, customer_id, seller, channel_id)
+    won = await approved_quote(sales, seller, manager, customer_id, lines(catalogue))
+    await act(sales, seller, won, "send")
+    await act(sales, seller, won, "accept")
+    other = await approved_quote(sales, seller, manager, customer_id, lines(catalogue, 1, 0)[:1])
+    await act(sales, seller, other, "send")
+
+    response = await sales.http.get(
+        "/api/performance", headers=seller.headers, params={"period": month.label}
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["period"], report["previous_period"], report["total"]) == (
+        month.label,
+        month.previous().label,
+        1,
+    )
+    [row] = report["items"]
+    assert row["owner_id"] == str(seller.id)
+    assert (row["leads_worked"], row["converted"], row["disqualified"], row["conversion_rate"]) == (
+        3,
+        1,
+        1,
+        0.5,
+    )
+    assert (row["prospects_gained"], row["quotes_sent"], row["quotes_accepted"], row["orders"]) == (
+        1,
+        2,
+        1,
+        1,
+    )
+    assert (row["revenue"], row["previous_revenue"], row["revenue_growth"]) == (won["net_total"], 0, None)
+
+    by_channel = await sales.http.get(
+        "/api/performance", headers=manager.headers, params={"period": month.label, "by": "channel"}
+    )
+    [channel_row] = [r for r in by_channel.json()["items"] if r["channel_id"] == str(channel_id)]
+    assert (channel_row["leads_worked"], channel_row["orders"], channel_row["revenue"]) == (
+        3,
+        1,
+        won["net_total"],
+    )
+    everyone = await sales.http.get(
+        "/api/performance", headers=manager.headers, params={"period": month.label}
+    )
+    assert str(seller.id) in [r["owner_id"] for r in everyone.json()["items"]]
+    someone_else = await sales.http.get(
+        "/api/performance",
+        headers=seller.headers,
+        params={"period": month.label, "owner_id": str(manager.id)},
+    )
+    assert [r["owner_id"] for r in someone_else.json()["items"]] == [str(seller.id)]
+
+    # Move the order into the previous month: growth compares the two.
+    await sales.execute(
+        "UPDATE performance_facts SET occurred_at = :at WHERE kind = 'order_placed' AND owner_id = :o",
+        at=before_month,
+        o=seller.id,
+    )
+    previous = await sales.http.get(
+        "/api/performance", headers=seller.headers, params={"period": month.previous().label}
+    )
+    assert previous.json()["items"][0]["leads_worked"] == 1
+    assert previous.json()["items"][0]["revenue"] == won["net_total"]
+    [after] = (
+        await sales.http.get("/api/performance", headers=seller.headers, params={"period": month.label})
+    ).json()["items"]
+    assert (after["revenue"], after["previous_revenue"], after["revenue_growth"]) == (
+        0,
+        won["net_total"],
+        -1.0,
+    )
+    assert (
+        await sales.http.get(
+            "/api/performance", headers=sales.actor(Role.ACCOUNTANT).headers, params={"period": "2026"}
+        )
+    ).status_code == 403
+
+
+# -- authorization ------------------------------------------------------------------------------
+
+
+async def test_authorization_per_route_and_role(
+    sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    other = sales.actor(Role.SALESPERSON)
+    admin = sales.actor(Role.ADMIN)
+    accountant = sales.actor(Role.ACCOUNTANT)
+    marketing = sales.actor(Role.MARKETING)
+    customer_id = await traditional(sales, seller)
+    _, opportunity_id = await qualified_lead(sales, seller)
+    pending = await act(
+        sales, seller, await new_quote(sales, seller, customer_id, lines(catalogue)), "submit"
+    )
+    await credit_check(sales, pending)
+    ordered = await approved_quote(sales, seller, manager, customer_id, lines(catalogue))
+    await act(sales, seller, ordered, "send")
+    await act(sales, seller, ordered, "accept")
+    [order] = await orders_of(sales, seller, customer_id)
+    q, o = pending["id"], order["id"]
+    line = lines(catalogue)
+
+    # (method, path, body) -> expected status per role; 404 hides others' records.
+    table: list[tuple[str, str, Any, dict[str, int]]] = [
+        ("GET", f"/api/quotes/{q}", None, {"seller": 200, "other": 404, "accountant": 200, "marketing": 200}),
+        ("PATCH", f"/api/quotes/{q}", {"note": "x"}, {"other": 404, "accountant": 403, "marketing": 403}),
+        ("POST", f"/api/quotes/{q}/submit", None, {"other": 404, "accountant": 403, "marketing": 403}),
+        ("POST", f"/api/quotes/{q}/copy", None, {"other": 404, "accountant": 403}),
+        (
+            "POST",
+            f"/api/quotes/{q}/approve",
+            {},
+            {"seller": 403, "other": 403, "accountant": 403, "marketing": 403},
+        ),
+        ("POST", f"/api/quotes/{q}/reject", {"reason": "x"}, {"seller": 403, "accountant": 403}),
+        ("POST", f"/api/quotes/{q}/send", None, {"other": 404, "marketing": 403}),
+        ("POST", f"/api/quotes/{q}/accept", None, {"other": 404, "accountant": 403}),
+        (
+            "POST",
+            "/api/quotes",
+            {"customer_id": str(customer_id), "lines": line},
+            {"other": 422, "accountant": 403, "marketing": 403},
+        ),
+        (
+            "GET",
+            f"/api/orders/{o}",
+            None,
+            {"seller": 200, "other": 404, "accountant": 200, "marketing": 200, "admin": 200},
+        ),
+        (
+            "POST",
+            f"/api/orders/{o}/contract",
+            {"starts_on": "2026-01-01", "ends_on": "2026-12-31", "terms": "x"},
+            {"other": 404, "accountant": 403},
+        ),
+        (
+            "GET",
+            f"/api/opportunities/{opportunity_id}",
+            None,
+            {"seller": 200, "other": 404, "manager": 200, "accountant": 403, "marketing": 403},
+        ),
+        (
+            "POST",
+            f"/api/opportunities/{opportunity_id}/stage",
+            {"stage": "proposal"},
+            {"other": 404, "marketing": 403},
+        ),
+        (
+            "GET",
+            f"/api/sales/customers/{customer_id}",
+            None,
+            {"seller": 200, "other": 404, "accountant": 200},
+        ),
+        (
+            "POST",
+            "/api/products",
+            {"code": "Z", "name": "z", "product_group": "g", "unit_price": 1},
+            {"seller": 403, "accountant": 403, "marketing": 403},
+        ),
+        (
+            "PATCH",
+            f"/api/products/{catalogue['pump']['code']}",
+            {"name": "x"},
+            {"seller": 403, "marketing": 403},
+        ),
+        ("GET", "/api/products", None, {"seller": 200, "accountant": 200, "marketing": 200}),
+        ("PUT", "/api/approval-rules", {"mode": "all"}, {"seller": 403, "accountant": 403, "marketing": 403}),
+        ("GET", "/api/approval-rules", None, {"seller": 200}),
+        ("GET", "/api/performance?period=2026", None, {"seller": 200, "marketing": 403, "accountant": 403}),
+        ("GET", f"/api/portfolio/{seller.id}", None, {"seller": 403, "manager": 200, "admin": 200}),
+    ]
+    actors = {
+        "seller": seller,
+        "other": other,
+        "manager": manager,
+        "admin": admin,
+        "accountant": accountant,
+        "marketing": marketing,
+    }
+    failures = []
+    for method, path, body, expected in table:
+        for name, status in expected.items():
+            kwargs: dict[str, Any] = {"headers": actors[name].headers}
+            if body is not None:
+                kwargs["json"] = body
+            response = await sales.http.request(method, path, **kwargs)
+            if response.status_code != status:
+                failures.append(
+                    f"{name} {method} {path}: {response.status_code} (wanted {status}) {response.text[:120]}"
+                )
+        anonymous = await sales.http.request(method, path, json=body)
+        if anonymous.status_code != 401:
+            failures.append(f"anonymous {method} {path}: {anonymous.status_code}")
+    assert not failures, "\n".join(failures)
+
+    # Nothing above changed the pending quote or the order.
+    still = await get_quote(sales, seller, pending)
+    assert (still["status"], still["note"], still["submission"]) == ("pending_approval", None, 1)
+    # An admin may approve (the manager's right), and lists scope per role.
+    assert (await act(sales, admin, pending, "approve"))["approved_by"] == str(admin.id)
+    mine = (await sales.http.get("/api/quotes", headers=other.headers)).json()
+    assert mine["total"] == 0
+    theirs = (
+        await sales.http.get(
+            "/api/orders", headers=accountant.headers, params={"customer_id": str(customer_id)}
+        )
+    ).json()
+    assert [x["id"] for x in theirs["items"]] == [o]
+    assert (
+        await sales.http.get("/api/orders", headers=other.headers, params={"customer_id": str(customer_id)})
+    ).json()["total"] == 0
+
+
+async def test_acceptance_racing_the_promotion_places_exactly_one_order_each(
+    sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    """Accept and promote at the same moment, many times: whichever commits first, the
+    other sees it (both lock the customer first), so no order is lost or doubled."""
+    customers = [await prospect(sales, seller) for _ in range(8)]
+    quotes = []
+    for customer_id in customers:
+        quote = await approved_quote(sales, seller, manager, customer_id, lines(catalogue, 1, 1))
+        quotes.append(await act(sales, seller, quote, "send"))
+
+    async def accept(quote: dict[str, Any]) -> None:
+        await act(sales, seller, quote, "accept")
+
+    async def promote_now(customer_id: uuid.UUID) -> uuid.UUID:
+        return await sales.publish(
+            CustomerPromotedToTraditional(
+                customer_id=customer_id, name="x", owner_id=seller.id, promoted_at=datetime.now(UTC)
+            )
+        )
+
+    results = await asyncio.gather(*(accept(q) for q in quotes), *(promote_now(c) for c in customers))
+    for event_id in results[len(quotes) :]:
+        assert isinstance(event_id, uuid.UUID)
+        await sales.handled(event_id)
+    for customer_id, quote in zip(customers, quotes, strict=True):
+        orders = await orders_of(sales, seller, customer_id)
+        assert [o["quote_id"] for o in orders] == [quote["id"]]
+        assert len(await sales.emitted("sales.order.placed.v1", quote_id=quote["id"])) == 1
