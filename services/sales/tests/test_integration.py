@@ -623,6 +623,8 @@ async def test_threshold_rules_approve_small_quotes_on_a_passed_check(
         assert len(await sales.emitted("sales.quote.submitted_for_approval.v1", quote_id=small["id"])) == 1
         auto = await checked(sales, seller, small)
         assert (auto["status"], auto["approval_mode"], auto["approved_by"]) == ("approved", "automatic", None)
+        [announced] = await sales.emitted("sales.quote.approved.v1", quote_id=small["id"])
+        assert (announced["data"]["automatic"], announced["data"]["approved_by"]) == (True, None)
 
         failing = await act(
             sales, seller, await new_quote(sales, seller, customer_id, lines(catalogue, 1, 1)[:1]), "submit"

@@ -897,8 +897,19 @@ async def record_credit_check(session: AsyncSession, event: CreditChecked) -> No
         quote.approval_mode = "automatic"
         quote.approved_by = None
         quote.approved_at = _now()
-        # QuoteApproved names a manager (`approved_by` is required), so an automatic
-        # approval is recorded here and in the audit, not published.
+        await outbox.emit(
+            session,
+            QuoteApproved(
+                quote_id=quote.id,
+                quote_number=quote.number,
+                customer_id=quote.customer_id,
+                owner_id=quote.owner_id,
+                automatic=True,
+                total=quote.total,
+                currency=quote.currency,
+                approved_at=quote.approved_at,
+            ),
+        )
         automatic = {"status": ["pending_approval", "approved"], "mode": "automatic"}
         await _audit(session, "quote", quote.id, "approved", None, automatic)
 

@@ -29,13 +29,16 @@ class QuoteSubmittedForApproval(Event, routing_key="sales.quote.submitted_for_ap
 
 
 class QuoteApproved(Event, routing_key="sales.quote.approved.v1"):
-    """A sales manager approved the quote; it may now be sent to the customer."""
+    """The quote was approved and may now be sent to the customer: by a sales manager,
+    or automatically when the approval rules did not require one and credit passed."""
 
     quote_id: uuid.UUID
     quote_number: str
     customer_id: uuid.UUID
     owner_id: uuid.UUID
-    approved_by: uuid.UUID
+    #: The manager who approved; None when `automatic`.
+    approved_by: uuid.UUID | None = None
+    automatic: bool = False
     total: int
     currency: str = "VND"
     #: Set when the manager approved although the credit check failed.
