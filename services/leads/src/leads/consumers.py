@@ -1,5 +1,38 @@
-"""Events leads reacts to (none yet; its own issue brings capture and conversion)."""
+"""Events the leads service reacts to: staff joining and leaving (the kit's directory)
+and portfolio hand-overs."""
 
-from crm_kit.bus import Handlers
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_contracts import Envelope, PortfolioReassigned
+from crm_kit import directory
+from crm_kit.bus import Handlers, Transient
+
+from . import service
+
+log = logging.getLogger(__name__)
 
 handlers = Handlers()
+directory.register(handlers)
+
+
+@handlers.handles(PortfolioReassigned)
+async def portfolio_reassigned(session: AsyncSession, event: PortfolioReassigned, envelope: Envelope) -> None:
+    """Every lead of the leaving person moves to the new owner, in this one transaction."""
+    try:
+        moved = await service.reassign_portfolio(
+            session, event.from_user_id, event.to_user_id, actor=envelope.actor
+        )
+    except service.UnknownStaff as exc:
+        # The new owner's UserRegistered travels on its own and may not be here yet.
+        raise Transient(str(exc)) from exc
+    log.info(
+        "moved %d leads from %s to %s",
+        moved,
+        event.from_user_id,
+        event.to_user_id,
+        extra={"moved": moved},
+    )

@@ -1,0 +1,259 @@
+"""HTTP routes: parse, authorize, call the service, shape the answer.
+
+Function-level rules are here (who may call a route at all); object-level ones
+(a salesperson's own leads only, strangers' leads are 'not found') are in
+`service.get_visible`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, FastAPI, File, HTTPException, Query, Request, UploadFile, status
+from fastapi.responses import JSONResponse
+
+from crm_kit.auth import CurrentUser, Role, require_roles
+from crm_kit.http import Holdings, Page, Paging
+from crm_kit.service import DbDep
+
+from . import domain, importing, service
+from .schemas import (
+    AssignRequest,
+    ContactRequest,
+    ConvertOut,
+    ConvertRequest,
+    DisqualifyRequest,
+    EvaluateRequest,
+    HistoryOut,
+    ImportReport,
+    LeadCreate,
+    LeadOut,
+    LeadUpdate,
+    MergeRequest,
+    ReasonCreate,
+    ReasonOut,
+    ReasonUpdate,
+)
+
+#: Everyone but accounting uses leads; accountants get 403 on the whole API.
+READERS = require_roles(Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN, Role.MARKETING)
+#: Marketing captures (campaign leads) and imports, but changes nothing after that.
+CAPTURERS = READERS
+WORKERS = require_roles(Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN)
+MANAGERS = require_roles(Role.SALES_MANAGER, Role.ADMIN)
+
+reasons_router = APIRouter(
+    prefix="/api/leads/disqualify-reasons", tags=["disqualification reasons"], dependencies=[READERS]
+)
+router = APIRouter(prefix="/api/leads", tags=["leads"], dependencies=[READERS])
+portfolio_router = APIRouter(prefix="/api/portfolio", tags=["portfolio"], dependencies=[MANAGERS])
+
+
+# -- disqualification reasons (before /{lead_id}, which would take their path) ----------
+
+
+@reasons_router.get("")
+async def list_reasons(db: DbDep, paging: Paging, active: bool | None = None) -> Page[ReasonOut]:
+    """The managed list of reasons a lead is disqualified for; `?active=true` for the current ones."""
+    async with db.transaction() as session:
+        rows, total = await service.list_reasons(session, paging, active=active)
+        return Page(items=[ReasonOut.of(r) for r in rows], total=total)
+
+
+@reasons_router.post("", status_code=status.HTTP_201_CREATED, dependencies=[MANAGERS])
+async def add_reason(body: ReasonCreate, db: DbDep) -> ReasonOut:
+    async with db.transaction() as session:
+        return ReasonOut.of(await service.add_reason(session, body))
+
+
+@reasons_router.patch("/{code}", dependencies=[MANAGERS])
+async def change_reason(code: str, body: ReasonUpdate, db: DbDep) -> ReasonOut:
+    """Retire (`{"active": false}`) or restore a reason, or correct its labels."""
+    async with db.transaction() as session:
+        return ReasonOut.of(await service.change_reason(session, code, body))
+
+
+# -- leads ---------------------------------------------------------------------------
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[CAPTURERS])
+async def capture_lead(body: LeadCreate, user: CurrentUser, db: DbDep) -> LeadOut:
+    """Capture a lead owned by the caller (a manager may name the owner). A lead that
+    looks like an existing one is refused with 409 and the look-alikes, unless
+    `confirm_duplicate` is true."""
+    async with db.transaction() as session:
+        return LeadOut.of(await service.capture(session, body, user))
+
+
+@router.get("")
+async def list_leads(
+    user: CurrentUser,
+    db: DbDep,
+    paging: Paging,
+    status: Annotated[list[domain.Status] | None, Query()] = None,
+    source: domain.Source | None = None,
+    owner_id: uuid.UUID | None = None,
+    campaign_id: uuid.UUID | None = None,
+    region_code: Annotated[str | None, Query(max_length=10)] = None,
+    q: Annotated[str | None, Query(max_length=100, description="name, company, phone or email")] = None,
+) -> Page[LeadOut]:
+    """Leads the caller may see: a salesperson their own, managers and marketing all.
+    Merged leads only with `?status=merged`."""
+    filters = service.LeadFilters(
+        statuses=status or (),
+        source=source,
+        owner_id=owner_id,
+        campaign_id=campaign_id,
+        region_code=region_code,
+        q=q,
+    )
+    async with db.transaction() as session:
+        rows, total = await service.list_leads(session, user, paging, filters)
+        return Page(items=[LeadOut.of(lead) for lead in rows], total=total)
+
+
+@router.post("/import", dependencies=[CAPTURERS])
+async def import_leads(
+    user: CurrentUser,
+    db: DbDep,
+    file: Annotated[UploadFile, File(description="UTF-8 CSV with a header row; at most 5 MB")],
+) -> ImportReport:
+    """Import leads from CSV; answers what was imported and, by line number, what was not."""
+    content = await file.read(importing.MAX_BYTES + 1)
+    if len(content) > importing.MAX_BYTES:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, f"file: larger than {importing.MAX_BYTES // (1024 * 1024)} MB"
+        )
+    async with db.transaction() as session:
+        return await service.import_leads(session, content, user)
+
+
+@router.get("/{lead_id}")
+async def get_lead(lead_id: uuid.UUID, user: CurrentUser, db: DbDep) -> LeadOut:
+    async with db.transaction() as session:
+        return LeadOut.of(await service.get_visible(session, lead_id, user))
+
+
+@router.patch("/{lead_id}", dependencies=[WORKERS])
+async def edit_lead(lead_id: uuid.UUID, body: LeadUpdate, user: CurrentUser, db: DbDep) -> LeadOut:
+    """Change contact data or the approach plan of an open lead."""
+    async with db.transaction() as session:
+        return LeadOut.of(await service.edit(session, lead_id, body, user))
+
+
+@router.get("/{lead_id}/history")
+async def lead_history(lead_id: uuid.UUID, user: CurrentUser, db: DbDep, paging: Paging) -> Page[HistoryOut]:
+    """What was done to the lead, oldest first: `changes` is `{field: [old, new]}`."""
+    async with db.transaction() as session:
+        rows, total = await service.history(session, lead_id, user, paging)
+        return Page(items=[HistoryOut.model_validate(h) for h in rows], total=total)
+
+
+@router.post("/{lead_id}/contact", dependencies=[WORKERS])
+async def contact_lead(
+    lead_id: uuid.UUID,
+    user: CurrentUser,
+    db: DbDep,
+    body: Annotated[ContactRequest | None, Body()] = None,
+) -> LeadOut:
+    """new -> contacting."""
+    async with db.transaction() as session:
+        return LeadOut.of(await service.contact(session, lead_id, body or ContactRequest(), user))
+
+
+@router.post("/{lead_id}/evaluate", dependencies=[WORKERS])
+async def evaluate_lead(lead_id: uuid.UUID, body: EvaluateRequest, user: CurrentUser, db: DbDep) -> LeadOut:
+    """contacting -> evaluated, promising or not."""
+    async with db.transaction() as session:
+        return LeadOut.of(await service.evaluate(session, lead_id, body, user))
+
+
+@router.post("/{lead_id}/disqualify", dependencies=[WORKERS])
+async def disqualify_lead(
+    lead_id: uuid.UUID, body: DisqualifyRequest, user: CurrentUser, db: DbDep
+) -> LeadOut:
+    """new, contacting or evaluated -> closed, with a reason from the managed list."""
+    async with db.transaction() as session:
+        return LeadOut.of(await service.disqualify(session, lead_id, body, user))
+
+
+@router.post("/{lead_id}/convert", dependencies=[WORKERS])
+async def convert_lead(
+    lead_id: uuid.UUID,
+    user: CurrentUser,
+    db: DbDep,
+    body: Annotated[ConvertRequest | None, Body()] = None,
+) -> ConvertOut:
+    """evaluated (promising) -> converted: mints the prospect customer's id, and the
+    opportunity's when one is given; customers and sales create them from LeadQualified."""
+    async with db.transaction() as session:
+        lead = await service.convert(session, lead_id, body or ConvertRequest(), user)
+        return ConvertOut.model_validate(lead, from_attributes=True)
+
+
+@router.post("/{lead_id}/assign", dependencies=[MANAGERS])
+async def assign_lead(lead_id: uuid.UUID, body: AssignRequest, user: CurrentUser, db: DbDep) -> LeadOut:
+    async with db.transaction() as session:
+        return LeadOut.of(await service.assign(session, lead_id, body, user))
+
+
+@router.post("/{lead_id}/merge", dependencies=[WORKERS])
+async def merge_leads(lead_id: uuid.UUID, body: MergeRequest, user: CurrentUser, db: DbDep) -> LeadOut:
+    """Fold `duplicate_id` into this lead; answers the kept lead."""
+    async with db.transaction() as session:
+        return LeadOut.of(await service.merge(session, lead_id, body, user))
+
+
+# -- portfolio -----------------------------------------------------------------------
+
+
+@portfolio_router.get("/{user_id}")
+async def portfolio(user_id: uuid.UUID, db: DbDep) -> Holdings:
+    """What leads still holds for a member of staff (zero everywhere after a hand-over)."""
+    async with db.transaction() as session:
+        return Holdings(service="leads", user_id=user_id, holdings=await service.holdings(session, user_id))
+
+
+routers = [reasons_router, router, portfolio_router]
+
+
+# -- errors --------------------------------------------------------------------------
+
+
+def _answer(exc: Exception) -> tuple[int, Any]:
+    if isinstance(exc, service.NotFound):
+        return status.HTTP_404_NOT_FOUND, str(exc)
+    if isinstance(exc, service.Forbidden):
+        return status.HTTP_403_FORBIDDEN, str(exc)
+    if isinstance(exc, service.Invalid):
+        return status.HTTP_422_UNPROCESSABLE_CONTENT, [
+            {"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}
+        ]
+    if isinstance(exc, importing.FileRejected):
+        return status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)
+    if isinstance(exc, service.DuplicatesFound):
+        return status.HTTP_409_CONFLICT, {
+            "message": "possible duplicates",
+            "duplicates": exc.duplicates,
+        }
+    return status.HTTP_409_CONFLICT, str(exc)  # Conflict, IllegalTransition
+
+
+async def _handle(request: Request, exc: Exception) -> JSONResponse:
+    # The transaction was rolled back as the error left it: nothing changed.
+    code, detail = _answer(exc)
+    return JSONResponse({"detail": detail}, status_code=code)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    for error in (
+        service.NotFound,
+        service.Forbidden,
+        service.Invalid,
+        service.Conflict,
+        service.DuplicatesFound,
+        domain.IllegalTransition,
+        importing.FileRejected,
+    ):
+        app.add_exception_handler(error, _handle)

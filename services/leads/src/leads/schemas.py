@@ -1,0 +1,297 @@
+"""Request and response models. Requests refuse unknown fields: owner, status and
+ids change only through their own operations (no mass assignment)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator
+
+from crm_kit.text import normalize_email, normalize_vn_phone
+
+from .domain import MatchKind, PlannedChannel, Source, Status
+from .models import DisqualifyReason, Lead
+
+
+def _blank_is_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _vn_phone(value: str | None) -> str | None:
+    if value is not None and normalize_vn_phone(value) is None:
+        raise ValueError("not a Vietnamese phone number")
+    return value
+
+
+def _email(value: str | None) -> str | None:
+    return normalize_email(value)
+
+
+def _upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+Text200 = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_blank_is_none)]
+Note = Annotated[Annotated[str, Field(max_length=2000)] | None, BeforeValidator(_blank_is_none)]
+#: Stored as typed; must be a Vietnamese number (`normalize_vn_phone`).
+Phone = Annotated[
+    Annotated[str, Field(max_length=40)] | None, BeforeValidator(_blank_is_none), AfterValidator(_vn_phone)
+]
+Email = Annotated[
+    Annotated[EmailStr, Field(max_length=254)] | None, BeforeValidator(_blank_is_none), AfterValidator(_email)
+]
+RegionCode = Annotated[
+    Annotated[str, Field(pattern=r"^[0-9A-Z]{1,10}$", description="province code")] | None,
+    BeforeValidator(_blank_is_none),
+    BeforeValidator(_upper),
+]
+FullName = Annotated[str, Field(min_length=1, max_length=200)]
+ReasonCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,49}$")]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ApproachPlan(Request):
+    planned_contact_on: date | None = None
+    planned_channel: PlannedChannel | None = None
+    note: Note = None
+
+
+class LeadCreate(Request):
+    full_name: FullName
+    company: Text200 = None
+    phone: Phone = None
+    email: Email = None
+    source: Source
+    region_code: RegionCode = None
+    channel_id: uuid.UUID | None = None
+    campaign_id: uuid.UUID | None = None
+    #: Managers may capture for someone else; everyone else captures for themselves.
+    owner_id: uuid.UUID | None = None
+    approach_plan: ApproachPlan | None = None
+    #: Create even though the lead looks like one that exists (after a 409).
+    confirm_duplicate: bool = False
+
+
+class LeadUpdate(Request):
+    """Only what is set is changed; `null` clears an optional field."""
+
+    full_name: FullName | None = None
+    company: Text200 = None
+    phone: Phone = None
+    email: Email = None
+    region_code: RegionCode = None
+    channel_id: uuid.UUID | None = None
+    campaign_id: uuid.UUID | None = None
+    approach_plan: ApproachPlan | None = None
+    confirm_duplicate: bool = False
+
+    @field_validator("full_name")
+    @classmethod
+    def _full_name_stays(cls, value: str | None) -> str:
+        # Runs only when the field was sent: `null` would clear a required field.
+        if value is None:
+            raise ValueError("a lead needs a full name")
+        return value
+
+
+class ContactRequest(Request):
+    note: Note = None
+
+
+class EvaluateRequest(Request):
+    promising: bool
+    note: Note = None
+
+
+class DisqualifyRequest(Request):
+    reason: str = Field(min_length=1, max_length=50)
+    note: Note = None
+
+
+class OpportunityDraft(Request):
+    name: str = Field(min_length=1, max_length=200)
+    #: Integer dong.
+    expected_amount: int = Field(ge=0)
+
+
+class ConvertRequest(Request):
+    opportunity: OpportunityDraft | None = None
+
+
+class AssignRequest(Request):
+    owner_id: uuid.UUID
+
+
+class MergeRequest(Request):
+    duplicate_id: uuid.UUID
+
+
+class ReasonCreate(Request):
+    code: ReasonCode
+    label_vi: str = Field(min_length=1, max_length=200)
+    label_en: str = Field(min_length=1, max_length=200)
+
+
+class ReasonUpdate(Request):
+    active: bool | None = None
+    label_vi: str | None = Field(default=None, min_length=1, max_length=200)
+    label_en: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+# -- responses ---------------------------------------------------------------------
+
+
+class ApproachPlanOut(BaseModel):
+    planned_contact_on: date | None
+    planned_channel: str | None
+    note: str | None
+
+
+class EvaluationOut(BaseModel):
+    promising: bool | None
+    note: str | None
+    evaluated_at: datetime | None
+
+
+class LeadOut(BaseModel):
+    id: uuid.UUID
+    full_name: str
+    company: str | None
+    phone: str | None
+    phone_normalized: str | None
+    email: str | None
+    source: Source
+    region_code: str | None
+    channel_id: uuid.UUID | None
+    campaign_id: uuid.UUID | None
+    owner_id: uuid.UUID
+    status: Status
+    approach_plan: ApproachPlanOut | None
+    contacted_at: datetime | None
+    contact_note: str | None
+    evaluation: EvaluationOut | None
+    disqualify_reason: str | None
+    disqualify_note: str | None
+    customer_id: uuid.UUID | None
+    opportunity_id: uuid.UUID | None
+    merged_into_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    converted_at: datetime | None
+    merged_at: datetime | None
+
+    @classmethod
+    def of(cls, lead: Lead) -> LeadOut:
+        plan = None
+        if lead.planned_contact_on or lead.planned_channel or lead.plan_note:
+            plan = ApproachPlanOut(
+                planned_contact_on=lead.planned_contact_on,
+                planned_channel=lead.planned_channel,
+                note=lead.plan_note,
+            )
+        evaluation = None
+        if lead.evaluated_at is not None:
+            evaluation = EvaluationOut(
+                promising=lead.promising, note=lead.evaluation_note, evaluated_at=lead.evaluated_at
+            )
+        return cls(
+            id=lead.id,
+            full_name=lead.full_name,
+            company=lead.company,
+            phone=lead.phone,
+            phone_normalized=lead.phone_normalized,
+            email=lead.email,
+            source=lead.source,  # type: ignore[arg-type]
+            region_code=lead.region_code,
+            channel_id=lead.channel_id,
+            campaign_id=lead.campaign_id,
+            owner_id=lead.owner_id,
+            status=Status(lead.status),
+            approach_plan=plan,
+            contacted_at=lead.contacted_at,
+            contact_note=lead.contact_note,
+            evaluation=evaluation,
+            disqualify_reason=lead.disqualify_reason,
+            disqualify_note=lead.disqualify_note,
+            customer_id=lead.customer_id,
+            opportunity_id=lead.opportunity_id,
+            merged_into_id=lead.merged_into_id,
+            created_at=lead.created_at,
+            updated_at=lead.updated_at,
+            closed_at=lead.closed_at,
+            converted_at=lead.converted_at,
+            merged_at=lead.merged_at,
+        )
+
+
+class ConvertOut(BaseModel):
+    customer_id: uuid.UUID
+    opportunity_id: uuid.UUID | None
+
+
+class HistoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    lead_id: uuid.UUID
+    at: datetime
+    actor_id: uuid.UUID | None
+    action: str
+    changes: dict[str, Any]
+
+
+class ReasonOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    label_vi: str
+    label_en: str
+    active: bool
+
+    @classmethod
+    def of(cls, reason: DisqualifyReason) -> ReasonOut:
+        return cls.model_validate(reason)
+
+
+class DuplicateOut(BaseModel):
+    """A lead the new one looks like. For a lead the caller may not see, only
+    `id`, `status` and `matched_on` are given."""
+
+    id: uuid.UUID
+    status: Status
+    matched_on: list[MatchKind]
+    full_name: str | None = None
+    company: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    owner_id: uuid.UUID | None = None
+
+
+class ImportDuplicate(BaseModel):
+    row: int
+    matched_on: list[MatchKind]
+    #: The lead it duplicates: one already in the database, or one this file just imported.
+    duplicate_of: uuid.UUID
+    #: The earlier row of the same file, when the duplicate is within the file.
+    duplicate_of_row: int | None = None
+
+
+class ImportRejected(BaseModel):
+    row: int
+    errors: list[str]
+
+
+class ImportReport(BaseModel):
+    total_rows: int
+    imported: int
+    imported_ids: list[uuid.UUID]
+    duplicates: list[ImportDuplicate]
+    rejected: list[ImportRejected]
