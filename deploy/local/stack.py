@@ -137,8 +137,14 @@ class Stack:
         )
 
     def start_all(self) -> None:
-        for service in SERVICES:
+        """The services first, the gateway once their queues are bound: it publishes at
+        start (the seeded admin's UserRegistered), and a queue bound after an event was
+        published never receives it."""
+        consumers = tuple(s for s in SERVICES if s != "gateway")
+        for service in consumers:
             self.start(service)
+        self.wait_ready(consumers, timeout=90)
+        self.start("gateway")
 
     def stop(self, service: str, sig: int = signal.SIGTERM, timeout: float = 30) -> int | None:
         process = self.processes.pop(service, None)

@@ -54,7 +54,7 @@ async def test_every_lead_of_a_leaving_salesperson_moves_once(leads: LeadsServic
         f"/api/leads/{ids[5]}/merge", headers=manager.headers, json={"duplicate_id": ids[6]}
     )
     holdings = (await leads.http.get(f"/api/portfolio/{leaving.id}", headers=admin.headers)).json()
-    assert holdings["holdings"] == {"leads": 200, "open_leads": 194}
+    assert holdings["holdings"] == {"leads": 200}
 
     # The leaving person is deactivated first, as the gateway does.
     async with leads.db.transaction() as session:
@@ -83,10 +83,10 @@ async def test_every_lead_of_a_leaving_salesperson_moves_once(leads: LeadsServic
     assert response.json() == {
         "service": "leads",
         "user_id": str(leaving.id),
-        "holdings": {"leads": 0, "open_leads": 0},
+        "holdings": {"leads": 0},
     }
     response = await leads.http.get(f"/api/portfolio/{successor.id}", headers=manager.headers)
-    assert response.json()["holdings"] == {"leads": 200, "open_leads": 194}
+    assert response.json()["holdings"] == {"leads": 200}
 
     # The successor now works them; the history shows the hand-over.
     response = await leads.http.post(f"/api/leads/{ids[10]}/contact", headers=successor.headers)

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Body, FastAPI, File, HTTPException, Query, Reques
 from fastapi.responses import JSONResponse
 
 from crm_kit.auth import CurrentUser, Role, require_roles
-from crm_kit.http import Holdings, Page, Paging
-from crm_kit.service import DbDep
+from crm_kit.http import Page, Paging
+from crm_kit.service import DbDep, portfolio_router
 
 from . import domain, importing, service
 from .schemas import (
@@ -47,7 +47,6 @@ reasons_router = APIRouter(
     prefix="/api/leads/disqualify-reasons", tags=["disqualification reasons"], dependencies=[READERS]
 )
 router = APIRouter(prefix="/api/leads", tags=["leads"], dependencies=[READERS])
-portfolio_router = APIRouter(prefix="/api/portfolio", tags=["portfolio"], dependencies=[MANAGERS])
 
 
 # -- disqualification reasons (before /{lead_id}, which would take their path) ----------
@@ -205,17 +204,7 @@ async def merge_leads(lead_id: uuid.UUID, body: MergeRequest, user: CurrentUser,
         return LeadOut.of(await service.merge(session, lead_id, body, user))
 
 
-# -- portfolio -----------------------------------------------------------------------
-
-
-@portfolio_router.get("/{user_id}")
-async def portfolio(user_id: uuid.UUID, db: DbDep) -> Holdings:
-    """What leads still holds for a member of staff (zero everywhere after a hand-over)."""
-    async with db.transaction() as session:
-        return Holdings(service="leads", user_id=user_id, holdings=await service.holdings(session, user_id))
-
-
-routers = [reasons_router, router, portfolio_router]
+routers = [reasons_router, router, portfolio_router("leads", service.holdings)]
 
 
 # -- errors --------------------------------------------------------------------------

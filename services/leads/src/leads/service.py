@@ -803,12 +803,7 @@ async def reassign_portfolio(
 
 
 async def holdings(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
-    total, still_open = (
-        await session.execute(
-            select(
-                func.count(),
-                func.count().filter(Lead.status.in_([s.value for s in domain.OPEN])),
-            ).where(Lead.owner_id == user_id)
-        )
-    ).one()
-    return {"leads": int(total), "open_leads": int(still_open)}
+    """Every lead the person owns, whatever its status (kinds must not overlap: the
+    gateway adds them up)."""
+    total = await session.scalar(select(func.count()).where(Lead.owner_id == user_id))
+    return {"leads": int(total or 0)}

@@ -90,7 +90,8 @@ def not_found(kind: str, key: object) -> HTTPException:
 class Holdings(BaseModel):
     """What one service still holds for a member of staff: `GET /api/portfolio/{user_id}`
     on each service (admin, sales_manager), summed by the gateway's
-    `GET /api/users/{id}/portfolio`. Zero everywhere once a hand-over is done."""
+    `GET /api/users/{id}/portfolio`. Zero everywhere once a hand-over is done.
+    The kinds must not overlap (the gateway adds them up)."""
 
     service: str
     user_id: uuid.UUID
