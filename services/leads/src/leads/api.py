@@ -8,7 +8,9 @@ Function-level rules are here (who may call a route at all); object-level ones
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, FastAPI, File, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse
@@ -20,6 +22,7 @@ from crm_kit.service import DbDep, portfolio_router
 from . import domain, importing, service
 from .schemas import (
     AssignRequest,
+    CampaignOut,
     ContactRequest,
     ConvertOut,
     ConvertRequest,
@@ -47,6 +50,15 @@ reasons_router = APIRouter(
     prefix="/api/leads/disqualify-reasons", tags=["disqualification reasons"], dependencies=[READERS]
 )
 router = APIRouter(prefix="/api/leads", tags=["leads"], dependencies=[READERS])
+campaigns_router = APIRouter(prefix="/api/leads/campaigns", tags=["campaigns"], dependencies=[READERS])
+
+
+@campaigns_router.get("")
+async def running_campaigns(db: DbDep) -> list[CampaignOut]:
+    """Campaigns running today (launched by marketing), for a lead's `campaign_id`."""
+    today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    async with db.transaction() as session:
+        return [CampaignOut.model_validate(c) for c in await service.running_campaigns(session, today)]
 
 
 # -- disqualification reasons (before /{lead_id}, which would take their path) ----------
@@ -204,7 +216,7 @@ async def merge_leads(lead_id: uuid.UUID, body: MergeRequest, user: CurrentUser,
         return LeadOut.of(await service.merge(session, lead_id, body, user))
 
 
-routers = [reasons_router, router, portfolio_router("leads", service.holdings)]
+routers = [reasons_router, campaigns_router, router, portfolio_router("leads", service.holdings)]
 
 
 # -- errors --------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_contracts import Envelope, PortfolioReassigned
+from crm_contracts import CampaignLaunched, Envelope, PortfolioReassigned
 from crm_kit import directory
 from crm_kit.bus import Handlers, Transient
 
@@ -36,3 +36,8 @@ async def portfolio_reassigned(session: AsyncSession, event: PortfolioReassigned
         event.to_user_id,
         extra={"moved": moved},
     )
+
+
+@handlers.handles(CampaignLaunched)
+async def campaign_launched(session: AsyncSession, event: CampaignLaunched, envelope: Envelope) -> None:
+    await service.campaign_launched(session, event)

@@ -97,3 +97,15 @@ class DisqualifyReason(Base):
     label_en: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Campaign(Base):
+    """Campaigns marketing launched, from CampaignLaunched: what a lead can be captured for."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date | None]
+    launched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -295,3 +295,12 @@ class ImportReport(BaseModel):
     imported_ids: list[uuid.UUID]
     duplicates: list[ImportDuplicate]
     rejected: list[ImportRejected]
+
+
+class CampaignOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    starts_on: date
+    ends_on: date | None

@@ -23,9 +23,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_contracts import LeadCaptured, LeadDisqualified, LeadQualified
+from crm_contracts import CampaignLaunched, LeadCaptured, LeadDisqualified, LeadQualified
 from crm_kit import directory
 from crm_kit.auth import Role, User
 from crm_kit.http import PageParams
@@ -35,7 +36,7 @@ from crm_kit.text import fold, normalize_vn_phone
 
 from . import domain, importing
 from .domain import MatchKeys, MatchKind, Status
-from .models import DisqualifyReason, Lead, LeadHistory
+from .models import Campaign, DisqualifyReason, Lead, LeadHistory
 from .schemas import (
     AssignRequest,
     ContactRequest,
@@ -807,3 +808,22 @@ async def holdings(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
     gateway adds them up)."""
     total = await session.scalar(select(func.count()).where(Lead.owner_id == user_id))
     return {"leads": int(total or 0)}
+
+
+async def campaign_launched(session: AsyncSession, event: CampaignLaunched) -> None:
+    values = {"name": event.name, "starts_on": event.starts_on, "ends_on": event.ends_on}
+    await session.execute(
+        pg_insert(Campaign)
+        .values(id=event.campaign_id, launched_at=event.launched_at, **values)
+        .on_conflict_do_update(index_elements=[Campaign.id], set_=values)
+    )
+
+
+async def running_campaigns(session: AsyncSession, today: date) -> list[Campaign]:
+    """Campaigns a lead may be captured for today: started, and not yet ended."""
+    rows = await session.execute(
+        select(Campaign)
+        .where(Campaign.starts_on <= today, or_(Campaign.ends_on.is_(None), Campaign.ends_on >= today))
+        .order_by(Campaign.starts_on.desc(), Campaign.name)
+    )
+    return list(rows.scalars())
