@@ -232,5 +232,7 @@ async def test_offboarding_hands_the_whole_portfolio_to_the_new_owner(stack, new
         admin.user_id,
     )
     assert customer_audit >= 100
-    relogin = await leaving.client.post("/api/auth/token", data={"username": "x", "password": "y"})
+    relogin = await leaving.client.post(
+        "/api/auth/token", data={"username": leaving.username, "password": PASSWORD}
+    )
     assert relogin.status_code == 401

@@ -121,9 +121,7 @@ async def test_the_correlation_id_follows_the_flow_into_events_and_logs(stack, n
 
     promoted = await seller.client.post(f"/api/customers/{cid}/promote", headers={"X-Correlation-ID": flow})
     assert promoted.headers["x-correlation-id"] == flow
-    await eventually(
-        lambda: seller.client.get(f"/api/accounts/{cid}"), until=lambda r: r.status_code == 200
-    )
+    await eventually(lambda: seller.client.get(f"/api/accounts/{cid}"), until=lambda r: r.status_code == 200)
     envelope = json.loads(await promotion_event(databases, cid))
     assert envelope["correlation_id"] == flow
     assert envelope["actor"] == str(seller.user_id)
