@@ -1,70 +1,399 @@
+"""HTTP routes: parse, authorize, call the use case in one transaction, shape the answer.
+
+Who may do what: a salesperson sees and changes only their own customers (anyone
+else's is "not found"); sales managers and admins see and change all; marketing and
+accountants read all and change nothing (403). Only managers reassign, deactivate,
+and define questionnaires.
+"""
+
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
+from fastapi import status as codes
+from fastapi.responses import JSONResponse
 
 from crm_kit.auth import CurrentUser, Role, require_roles
-from crm_kit.http import Page, Paging, not_found
-from crm_kit.service import DbDep
+from crm_kit.http import Holdings, Page, Paging
+from crm_kit.service import DbDep, RuntimeDep
 
-from . import domain, service
-from .schemas import CustomerCreate, CustomerOut, TimelineOut
-
-router = APIRouter(prefix="/api/customers", tags=["customers"])
+from . import care, domain, grading, imports, service, spreadsheet
+from .schemas import (
+    ActivityCancel,
+    ActivityComplete,
+    ActivityIn,
+    ActivityOut,
+    ActivityStatus,
+    AssessmentIn,
+    AssessmentOut,
+    AssignOwner,
+    CareOverdueOut,
+    CustomerCreate,
+    CustomerOut,
+    CustomerPatch,
+    Deactivate,
+    ImportReport,
+    ImportSummary,
+    QuestionnaireIn,
+    QuestionnaireOut,
+    TimelineOut,
+)
+from .settings import Settings
 
 SELLERS = require_roles(Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN)
+MANAGERS = require_roles(Role.SALES_MANAGER, Role.ADMIN)
+
+customers = APIRouter(prefix="/api/customers", tags=["customers"])
+questionnaires = APIRouter(prefix="/api/questionnaires", tags=["grading"])
+activities = APIRouter(prefix="/api/activities", tags=["care"])
+portfolio = APIRouter(prefix="/api/portfolio", tags=["portfolio"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[SELLERS])
+def settings_of(runtime: RuntimeDep) -> Settings:
+    assert isinstance(runtime.settings, Settings)
+    return runtime.settings
+
+
+SettingsDep = Annotated[Settings, Depends(settings_of)]
+AsOf = Annotated[date | None, Query(description="the day to look from (YYYY-MM-DD); default today")]
+
+
+# -- errors ----------------------------------------------------------------------------
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """The use cases' errors as `{"detail": ...}` answers; their transaction is rolled back."""
+
+    def detail(code: int, body: Any) -> JSONResponse:
+        return JSONResponse({"detail": body}, status_code=code)
+
+    async def not_found(request: Request, exc: Exception) -> JSONResponse:
+        return detail(codes.HTTP_404_NOT_FOUND, str(exc))
+
+    async def conflict(request: Request, exc: Exception) -> JSONResponse:
+        return detail(codes.HTTP_409_CONFLICT, str(exc))
+
+    async def unprocessable(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, service.Unprocessable)
+        return detail(
+            codes.HTTP_422_UNPROCESSABLE_CONTENT,
+            [{"loc": list(loc), "msg": msg, "type": "value_error"} for loc, msg in exc.problems],
+        )
+
+    async def bad_file(request: Request, exc: Exception) -> JSONResponse:
+        code = (
+            codes.HTTP_413_CONTENT_TOO_LARGE
+            if isinstance(exc, spreadsheet.TooLarge)
+            else codes.HTTP_422_UNPROCESSABLE_CONTENT
+        )
+        return detail(code, [{"loc": ["body", "file"], "msg": str(exc), "type": "value_error"}])
+
+    app.add_exception_handler(service.NotFound, not_found)
+    app.add_exception_handler(service.Conflict, conflict)
+    app.add_exception_handler(domain.IllegalTransition, conflict)
+    app.add_exception_handler(service.Unprocessable, unprocessable)
+    app.add_exception_handler(spreadsheet.FileProblem, bad_file)
+
+
+# -- lists that are not one customer (before /{customer_id}, so they are not taken for ids)
+
+
+@customers.get("/reviews-due")
+async def reviews_due(
+    user: CurrentUser, db: DbDep, paging: Paging, settings: SettingsDep, as_of: AsOf = None
+) -> Page[CustomerOut]:
+    """Customers whose re-grading is due on or before `as_of`, the longest due first."""
+    async with db.transaction() as session:
+        rows, total = await grading.reviews_due(session, user, paging, as_of=as_of or settings.today())
+        return Page(items=[CustomerOut.model_validate(c) for c in rows], total=total)
+
+
+@customers.get("/care-overdue")
+async def care_overdue(
+    user: CurrentUser, db: DbDep, paging: Paging, settings: SettingsDep, as_of: AsOf = None
+) -> Page[CareOverdueOut]:
+    """Customers not contacted within their grade's care cadence (ungraded: the default)."""
+    async with db.transaction() as session:
+        rows, total = await care.care_overdue(
+            session,
+            user,
+            paging,
+            as_of=as_of or settings.today(),
+            default_cadence_days=settings.default_care_cadence_days,
+            zone=settings.zone,
+        )
+        items = [
+            CareOverdueOut.model_validate(
+                {**CustomerOut.model_validate(c).model_dump(), "care_due_on": due, "care_cadence_days": days}
+            )
+            for c, due, days in rows
+        ]
+        return Page(items=items, total=total)
+
+
+@customers.post("/imports", status_code=codes.HTTP_201_CREATED, dependencies=[SELLERS])
+async def preview_import(
+    file: Annotated[UploadFile, File(description=".csv (UTF-8) or .xlsx, at most 5 MB / 10,000 rows")],
+    user: CurrentUser,
+    db: DbDep,
+    settings: SettingsDep,
+) -> ImportReport:
+    """Check a file of customers and report row by row; writes no customer until committed."""
+    content = await file.read(settings.import_max_bytes + 1)
+    if len(content) > settings.import_max_bytes:
+        raise spreadsheet.TooLarge(f"the file is larger than {settings.import_max_bytes // (1024 * 1024)} MB")
+    async with db.transaction() as session:
+        upload = await imports.preview(
+            session, file.filename or "upload.csv", content, user, max_rows=settings.import_max_rows
+        )
+        return ImportReport.model_validate(imports.report_out(upload))
+
+
+@customers.get("/imports")
+async def list_imports(user: CurrentUser, db: DbDep, paging: Paging) -> Page[ImportSummary]:
+    async with db.transaction() as session:
+        rows, total = await imports.list_imports(session, user, paging)
+        return Page(items=[ImportSummary.model_validate(imports.summary_out(u)) for u in rows], total=total)
+
+
+@customers.get("/imports/{import_id}")
+async def get_import(import_id: uuid.UUID, user: CurrentUser, db: DbDep) -> ImportReport:
+    async with db.transaction() as session:
+        return ImportReport.model_validate(imports.report_out(await imports.get(session, import_id, user)))
+
+
+@customers.post("/imports/{import_id}/commit", dependencies=[SELLERS])
+async def commit_import(import_id: uuid.UUID, user: CurrentUser, db: DbDep) -> ImportReport:
+    """Write the rows that still pass; the answer is the final report. Once only (409 after)."""
+    async with db.transaction() as session:
+        return ImportReport.model_validate(imports.report_out(await imports.commit(session, import_id, user)))
+
+
+# -- customers -------------------------------------------------------------------------
+
+
+@customers.post("", status_code=codes.HTTP_201_CREATED, dependencies=[SELLERS])
 async def create_customer(body: CustomerCreate, user: CurrentUser, db: DbDep) -> CustomerOut:
     """Register a prospect owned by the caller."""
     async with db.transaction() as session:
-        customer = await service.register_prospect(session, body, user)
-        return CustomerOut.model_validate(customer)
+        return CustomerOut.model_validate(await service.register_prospect(session, body, user))
 
 
-@router.get("")
+@customers.get("")
 async def list_customers(
     user: CurrentUser,
     db: DbDep,
     paging: Paging,
     lifecycle_stage: domain.Stage | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    grade: Annotated[str | None, Query(max_length=40)] = None,
+    owner_id: uuid.UUID | None = None,
+    region_code: Annotated[str | None, Query(max_length=10)] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="name (any diacritics), phone or e-mail")
+    ] = None,
 ) -> Page[CustomerOut]:
-    """Customers the caller may see: a salesperson their own, managers all."""
+    """Customers the caller may see: a salesperson their own, other roles all."""
     async with db.transaction() as session:
-        rows, total = await service.list_visible(session, user, paging, stage=lifecycle_stage, q=q)
+        rows, total = await service.list_visible(
+            session,
+            user,
+            paging,
+            stage=lifecycle_stage,
+            grade=grade,
+            owner_id=owner_id,
+            region_code=region_code,
+            q=q,
+        )
         return Page(items=[CustomerOut.model_validate(c) for c in rows], total=total)
 
 
-@router.get("/{customer_id}")
+@customers.get("/{customer_id}")
 async def get_customer(customer_id: uuid.UUID, user: CurrentUser, db: DbDep) -> CustomerOut:
     async with db.transaction() as session:
-        try:
-            return CustomerOut.model_validate(await service.get_visible(session, customer_id, user))
-        except service.NotFound as exc:
-            raise not_found("customer", customer_id) from exc
+        return CustomerOut.model_validate(await service.get_visible(session, customer_id, user))
 
 
-@router.get("/{customer_id}/timeline")
+@customers.patch("/{customer_id}", dependencies=[SELLERS])
+async def update_customer(
+    customer_id: uuid.UUID, body: CustomerPatch, user: CurrentUser, db: DbDep
+) -> CustomerOut:
+    """Edit contact data; each change is audited in the timeline as `{field: [old, new]}`."""
+    async with db.transaction() as session:
+        return CustomerOut.model_validate(await service.update_customer(session, customer_id, body, user))
+
+
+@customers.get("/{customer_id}/timeline")
 async def get_timeline(customer_id: uuid.UUID, user: CurrentUser, db: DbDep) -> list[TimelineOut]:
     async with db.transaction() as session:
-        try:
-            entries = await service.timeline(session, customer_id, user)
-        except service.NotFound as exc:
-            raise not_found("customer", customer_id) from exc
+        entries = await service.timeline(session, customer_id, user)
         return [TimelineOut.model_validate(e) for e in entries]
 
 
-@router.post("/{customer_id}/promote", dependencies=[SELLERS])
+@customers.post("/{customer_id}/promote", dependencies=[SELLERS])
 async def promote_customer(customer_id: uuid.UUID, user: CurrentUser, db: DbDep) -> CustomerOut:
     """Make a prospect traditional (idempotent); publishes CustomerPromotedToTraditional."""
-    try:
-        async with db.transaction() as session:
-            return CustomerOut.model_validate(await service.promote(session, customer_id, user))
-    except service.NotFound as exc:
-        raise not_found("customer", customer_id) from exc
-    except domain.IllegalTransition as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    async with db.transaction() as session:
+        return CustomerOut.model_validate(await service.promote(session, customer_id, user))
+
+
+@customers.post("/{customer_id}/assign", dependencies=[MANAGERS])
+async def assign_customer(
+    customer_id: uuid.UUID, body: AssignOwner, user: CurrentUser, db: DbDep
+) -> CustomerOut:
+    """Give the customer and its planned activities to another active member of staff."""
+    async with db.transaction() as session:
+        return CustomerOut.model_validate(await service.assign(session, customer_id, body.owner_id, user))
+
+
+@customers.post("/{customer_id}/deactivate", dependencies=[MANAGERS])
+async def deactivate_customer(
+    customer_id: uuid.UUID, body: Deactivate, user: CurrentUser, db: DbDep
+) -> CustomerOut:
+    """Mark the customer inactive (kept, never deleted); its planned activities are cancelled."""
+    async with db.transaction() as session:
+        return CustomerOut.model_validate(await service.deactivate(session, customer_id, body.reason, user))
+
+
+# -- grading ---------------------------------------------------------------------------
+
+
+@customers.post("/{customer_id}/assessments", status_code=codes.HTTP_201_CREATED, dependencies=[SELLERS])
+async def assess_customer(
+    customer_id: uuid.UUID,
+    body: AssessmentIn,
+    user: CurrentUser,
+    db: DbDep,
+    settings: SettingsDep,
+) -> AssessmentOut:
+    """Grade the customer with the latest version of a questionnaire."""
+    async with db.transaction() as session:
+        assessment = await grading.assess(session, customer_id, body, user, today=settings.today())
+        return AssessmentOut.model_validate(assessment)
+
+
+@customers.get("/{customer_id}/assessments")
+async def list_assessments(
+    customer_id: uuid.UUID, user: CurrentUser, db: DbDep, paging: Paging
+) -> Page[AssessmentOut]:
+    """The customer's assessments, newest first, each with the questionnaire version used."""
+    async with db.transaction() as session:
+        rows, total = await grading.list_assessments(session, customer_id, user, paging)
+        return Page(items=[AssessmentOut.model_validate(a) for a in rows], total=total)
+
+
+@questionnaires.post("", status_code=codes.HTTP_201_CREATED, dependencies=[MANAGERS])
+async def create_questionnaire(body: QuestionnaireIn, user: CurrentUser, db: DbDep) -> QuestionnaireOut:
+    """Version 1 of a new questionnaire."""
+    async with db.transaction() as session:
+        return grading.questionnaire_out(await grading.create_questionnaire(session, body, user))
+
+
+@questionnaires.post(
+    "/{questionnaire_id}/versions", status_code=codes.HTTP_201_CREATED, dependencies=[MANAGERS]
+)
+async def new_questionnaire_version(
+    questionnaire_id: uuid.UUID, body: QuestionnaireIn, user: CurrentUser, db: DbDep
+) -> QuestionnaireOut:
+    """The next version of the questionnaire, from its full new definition; earlier
+    versions stay as they were, with their assessments."""
+    async with db.transaction() as session:
+        return grading.questionnaire_out(await grading.new_version(session, questionnaire_id, body, user))
+
+
+@questionnaires.get("")
+async def list_questionnaires(
+    user: CurrentUser, db: DbDep, paging: Paging, all_versions: bool = False
+) -> Page[QuestionnaireOut]:
+    """The latest version of each questionnaire (every version with `all_versions=true`)."""
+    async with db.transaction() as session:
+        rows, total = await grading.list_questionnaires(session, paging, all_versions=all_versions)
+        return Page(items=[grading.questionnaire_out(q) for q in rows], total=total)
+
+
+@questionnaires.get("/{questionnaire_id}")
+async def get_questionnaire(questionnaire_id: uuid.UUID, user: CurrentUser, db: DbDep) -> QuestionnaireOut:
+    async with db.transaction() as session:
+        return grading.questionnaire_out(await grading.get_questionnaire(session, questionnaire_id))
+
+
+# -- care ------------------------------------------------------------------------------
+
+
+@customers.post("/{customer_id}/activities", status_code=codes.HTTP_201_CREATED, dependencies=[SELLERS])
+async def plan_activity(
+    customer_id: uuid.UUID, body: ActivityIn, user: CurrentUser, db: DbDep
+) -> ActivityOut:
+    """Plan a call, visit, e-mail, meeting or demo; it is the customer owner's task."""
+    async with db.transaction() as session:
+        return ActivityOut.model_validate(await care.plan(session, customer_id, body, user))
+
+
+@customers.get("/{customer_id}/activities")
+async def list_customer_activities(
+    customer_id: uuid.UUID,
+    user: CurrentUser,
+    db: DbDep,
+    paging: Paging,
+    status: ActivityStatus | None = None,
+) -> Page[ActivityOut]:
+    async with db.transaction() as session:
+        rows, total = await care.list_for_customer(session, customer_id, user, paging, status=status)
+        return Page(items=[ActivityOut.model_validate(a) for a in rows], total=total)
+
+
+@customers.post("/{customer_id}/activities/{activity_id}/complete", dependencies=[SELLERS])
+async def complete_activity(
+    customer_id: uuid.UUID,
+    activity_id: uuid.UUID,
+    body: ActivityComplete,
+    user: CurrentUser,
+    db: DbDep,
+    settings: SettingsDep,
+) -> ActivityOut:
+    """Done, with its outcome; the customer's last contact moves to that day."""
+    async with db.transaction() as session:
+        activity = await care.complete(
+            session, customer_id, activity_id, body, user, today=settings.today(), zone=settings.zone
+        )
+        return ActivityOut.model_validate(activity)
+
+
+@customers.post("/{customer_id}/activities/{activity_id}/cancel", dependencies=[SELLERS])
+async def cancel_activity(
+    customer_id: uuid.UUID, activity_id: uuid.UUID, body: ActivityCancel, user: CurrentUser, db: DbDep
+) -> ActivityOut:
+    async with db.transaction() as session:
+        return ActivityOut.model_validate(await care.cancel(session, customer_id, activity_id, body, user))
+
+
+@activities.get("")
+async def list_activities(
+    user: CurrentUser,
+    db: DbDep,
+    paging: Paging,
+    status: ActivityStatus | None = None,
+    due_before: Annotated[date | None, Query(description="due on or before this day (YYYY-MM-DD)")] = None,
+) -> Page[ActivityOut]:
+    """The caller's activities (everyone's for managers), soonest due first:
+    `?status=planned&due_before=<today>` is today's to-do list, overdue ones included."""
+    async with db.transaction() as session:
+        rows, total = await care.list_activities(session, user, paging, status=status, due_before=due_before)
+        return Page(items=[ActivityOut.model_validate(a) for a in rows], total=total)
+
+
+# -- portfolio -------------------------------------------------------------------------
+
+
+@portfolio.get("/{user_id}", dependencies=[MANAGERS])
+async def holdings(user_id: uuid.UUID, db: DbDep) -> Holdings:
+    """What this service still holds for the member of staff (zero after a hand-over)."""
+    async with db.transaction() as session:
+        return Holdings(
+            service="customers", user_id=user_id, holdings=await service.holdings(session, user_id)
+        )
+
+
+routers = [customers, questionnaires, activities, portfolio]

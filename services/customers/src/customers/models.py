@@ -1,10 +1,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, func
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -20,13 +32,30 @@ class Customer(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(40))
-    email: Mapped[str | None] = mapped_column(String(254))
+    #: `fold(name)`: how duplicates and searches match names, whatever the diacritics.
+    name_folded: Mapped[str] = mapped_column(String(200), index=True, server_default="")
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    #: Normalised (`0` + national number) when it is a Vietnamese number.
+    phone: Mapped[str | None] = mapped_column(String(40), index=True)
+    #: Lower-case.
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    address: Mapped[str | None] = mapped_column(String(500))
     region_code: Mapped[str | None] = mapped_column(String(10))
     channel_id: Mapped[uuid.UUID | None]
     owner_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     lifecycle_stage: Mapped[str] = mapped_column(String(20), default="prospect")
+    #: Where the customer came from: a lead's source, `import`, or none when typed in.
+    source: Mapped[str | None] = mapped_column(String(30))
+    lead_id: Mapped[uuid.UUID | None]
     grade: Mapped[str | None] = mapped_column(String(40))
+    graded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_review_on: Mapped[date | None] = mapped_column(Date, index=True)
+    #: The questionnaire version that gave the current grade.
+    grade_questionnaire_id: Mapped[uuid.UUID | None]
+    grade_questionnaire_version: Mapped[int | None]
+    #: The current grade's care cadence, copied from that (immutable) questionnaire version.
+    care_cadence_days: Mapped[int | None]
+    last_contact_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     promoted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
@@ -47,3 +76,90 @@ class TimelineEntry(Base):
     kind: Mapped[str] = mapped_column(String(50))
     actor_id: Mapped[uuid.UUID | None]
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class Questionnaire(Base):
+    """One version of a grading questionnaire; versions of one family share `family_id`.
+
+    A version never changes once written: a new definition is a new version, so
+    every assessment keeps the exact questions, weights and thresholds it was made with.
+    """
+
+    __tablename__ = "questionnaires"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    scheme_kind: Mapped[str] = mapped_column(String(20))
+    #: [{name, min_score, review_interval_days, care_cadence_days}], best grade first.
+    grades: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    #: [{key, question, weight, options: [{value, label, points}] | None, range: {...} | None}]
+    criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    created_by: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: The next version, once there is one (then this one is read-only history).
+    superseded_by: Mapped[uuid.UUID | None]
+
+    __table_args__ = (UniqueConstraint("family_id", "version", name="uq_questionnaires_family_version"),)
+
+
+class AssessmentRecord(Base):
+    __tablename__ = "assessments"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
+    questionnaire_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("questionnaires.id"))
+    questionnaire_family_id: Mapped[uuid.UUID]
+    questionnaire_version: Mapped[int]
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    points: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    score: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    grade: Mapped[str] = mapped_column(String(40))
+    previous_grade: Mapped[str | None] = mapped_column(String(40))
+    graded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_review_on: Mapped[date] = mapped_column(Date)
+    assessed_by: Mapped[uuid.UUID]
+
+
+class Activity(Base):
+    """A planned piece of care (call, visit, ...) for a customer, then done or cancelled."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+    due_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    assignee_id: Mapped[uuid.UUID | None]
+    created_by: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    outcome: Mapped[str | None] = mapped_column(Text)
+    done_on: Mapped[date | None] = mapped_column(Date)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[uuid.UUID | None]
+
+    __table_args__ = (Index("ix_activities_assignee_status_due", "assignee_id", "status", "due_on"),)
+
+
+class CustomerImport(Base):
+    """An uploaded file of customers: previewed first, written only when committed."""
+
+    __tablename__ = "customer_imports"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    uploaded_by: Mapped[uuid.UUID] = mapped_column(index=True)
+    #: The uploader's role decides whether rows may name other owners, at commit too.
+    uploader_role: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), default="previewed")
+    #: The parsed rows: [{row, values: {column: text}}].
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    #: The preview's report, replaced by the final one at commit.
+    report: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    committed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    committed_by: Mapped[uuid.UUID | None]

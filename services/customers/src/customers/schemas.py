@@ -1,26 +1,90 @@
+"""Request and response models. Requests refuse unknown fields: owner, stage and grade
+change only through their own operations (no mass assignment)."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from .domain import Stage
+from crm_kit.text import normalize_email, normalize_vn_phone
 
-RegionCode = Field(default=None, pattern=r"^[0-9A-Z]{1,10}$", description="province code")
+from .domain import FIXED_SCHEMES, SchemeKind, Stage, threshold_problem
 
 
-class CustomerCreate(BaseModel):
-    """A new prospect. Owner, stage and grade are not settable here (no mass assignment)."""
-
+class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+
+def _vn_phone(value: str | None) -> str | None:
+    if value is None or not value:
+        return None
+    normalized = normalize_vn_phone(value)
+    if normalized is None:
+        raise ValueError("not a Vietnamese phone number (e.g. 0912 345 678, +84 912 345 678)")
+    return normalized
+
+
+VnPhone = Annotated[str | None, Field(max_length=40), AfterValidator(_vn_phone)]
+Email = Annotated[EmailStr | None, AfterValidator(normalize_email)]
+RegionCode = Annotated[str | None, Field(pattern=r"^[0-9A-Z]{1,10}$", description="province code")]
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+
+# -- customers -------------------------------------------------------------------------
+
+
+class CustomerCreate(Request):
+    """A new prospect, owned by the caller."""
+
     name: str = Field(min_length=1, max_length=200)
-    phone: str | None = Field(default=None, max_length=40, pattern=r"^[0-9+ ().-]{6,40}$")
-    email: EmailStr | None = None
-    region_code: str | None = RegionCode
+    contact_name: str | None = Field(default=None, max_length=200)
+    phone: VnPhone = None
+    email: Email = None
+    address: str | None = Field(default=None, max_length=500)
+    region_code: RegionCode = None
     channel_id: uuid.UUID | None = None
+
+
+class CustomerPatch(Request):
+    """Only the fields sent change; `null` clears one (except the name)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    contact_name: str | None = Field(default=None, max_length=200)
+    phone: VnPhone = None
+    email: Email = None
+    address: str | None = Field(default=None, max_length=500)
+    region_code: RegionCode = None
+    channel_id: uuid.UUID | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_stays(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("a customer's name cannot be removed")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        return {field: getattr(self, field) for field in self.model_fields_set}
+
+
+class AssignOwner(Request):
+    owner_id: uuid.UUID
+
+
+class Deactivate(Request):
+    reason: Reason
 
 
 class CustomerOut(BaseModel):
@@ -28,16 +92,31 @@ class CustomerOut(BaseModel):
 
     id: uuid.UUID
     name: str
+    contact_name: str | None
     phone: str | None
     email: str | None
+    address: str | None
     region_code: str | None
     channel_id: uuid.UUID | None
     owner_id: uuid.UUID | None
     lifecycle_stage: Stage
+    source: str | None
+    lead_id: uuid.UUID | None
     grade: str | None
+    graded_at: datetime | None
+    next_review_on: date | None
+    grade_questionnaire_id: uuid.UUID | None
+    grade_questionnaire_version: int | None
+    last_contact_at: datetime | None
     promoted_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class CareOverdueOut(CustomerOut):
+    #: The day the next contact was due; overdue since the day after.
+    care_due_on: date
+    care_cadence_days: int
 
 
 class TimelineOut(BaseModel):
@@ -47,3 +126,271 @@ class TimelineOut(BaseModel):
     kind: str
     actor_id: uuid.UUID | None
     detail: dict[str, Any]
+
+
+# -- questionnaires --------------------------------------------------------------------
+
+
+class GradeIn(Request):
+    #: Optional for the fixed schemes (filled from the scheme), required for `custom`.
+    name: str | None = Field(default=None, min_length=1, max_length=40)
+    min_score: float = Field(ge=0, le=100, allow_inf_nan=False)
+    review_interval_days: int = Field(ge=1, le=3650)
+    care_cadence_days: int = Field(ge=1, le=3650)
+
+
+class SchemeIn(Request):
+    kind: SchemeKind
+    #: Best grade first; thresholds strictly descending, the lowest at 0.
+    grades: list[GradeIn] = Field(min_length=1, max_length=10)
+
+    @field_validator("grades")
+    @classmethod
+    def _names_and_thresholds(cls, grades: list[GradeIn], info: ValidationInfo) -> list[GradeIn]:
+        kind = info.data.get("kind")
+        if kind is None:  # `kind` itself was invalid and is reported
+            return grades
+        fixed = FIXED_SCHEMES.get(kind)
+        if fixed is not None:
+            if len(grades) != len(fixed):
+                raise ValueError(f"the {kind} scheme has {len(fixed)} grades, best first: {', '.join(fixed)}")
+            for grade, name in zip(grades, fixed, strict=True):
+                if grade.name is not None and grade.name.casefold() != name.casefold():
+                    raise ValueError(f"the {kind} scheme's grades are, best first: {', '.join(fixed)}")
+                grade.name = name
+        else:
+            names = [g.name for g in grades]
+            if any(n is None for n in names):
+                raise ValueError("every grade of a custom scheme needs a name")
+            folded = [n.casefold() for n in names if n is not None]
+            if len(set(folded)) != len(folded):
+                raise ValueError("grade names must be unique")
+            if len(grades) < 2:
+                raise ValueError("a scheme needs at least two grades")
+        problem = threshold_problem([g.min_score for g in grades])
+        if problem:
+            raise ValueError(problem)
+        return grades
+
+
+class OptionIn(Request):
+    value: str = Field(min_length=1, max_length=100)
+    label: str = Field(min_length=1, max_length=200)
+    points: float = Field(ge=0, le=100, allow_inf_nan=False)
+
+
+class RangeIn(Request):
+    """Points rise linearly from 0 at `min` to 100 at `max` (or fall, if `descending`)."""
+
+    min: float = Field(allow_inf_nan=False)
+    max: float = Field(allow_inf_nan=False)
+    descending: bool = False
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> RangeIn:
+        if not self.min < self.max:
+            raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+        return self
+
+
+class CriterionIn(Request):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,49}$")
+    question: str = Field(min_length=1, max_length=500)
+    weight: float = Field(gt=0, le=1000, allow_inf_nan=False)
+    options: list[OptionIn] | None = Field(default=None, min_length=1, max_length=50)
+    range: RangeIn | None = None
+
+    @field_validator("options")
+    @classmethod
+    def _unique_values(cls, options: list[OptionIn] | None) -> list[OptionIn] | None:
+        values = [o.value for o in options or []]
+        duplicated = sorted({v for v in values if values.count(v) > 1})
+        if duplicated:
+            raise ValueError(f"option values must be unique: {', '.join(duplicated)} repeated")
+        return options
+
+    @model_validator(mode="after")
+    def _options_or_range(self) -> CriterionIn:
+        if (self.options is None) == (self.range is None):
+            raise ValueError(f"criterion {self.key!r} needs either options or a range (not both)")
+        return self
+
+
+class QuestionnaireIn(Request):
+    """A full questionnaire definition (a new questionnaire, or the next version of one)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    scheme: SchemeIn
+    criteria: list[CriterionIn] = Field(min_length=1, max_length=100)
+
+    @field_validator("criteria")
+    @classmethod
+    def _unique_keys(cls, criteria: list[CriterionIn]) -> list[CriterionIn]:
+        keys = [c.key for c in criteria]
+        duplicated = sorted({k for k in keys if keys.count(k) > 1})
+        if duplicated:
+            raise ValueError(f"criterion keys must be unique: {', '.join(duplicated)} repeated")
+        return criteria
+
+
+class GradeOut(BaseModel):
+    name: str
+    min_score: float
+    review_interval_days: int
+    care_cadence_days: int
+
+
+class SchemeOut(BaseModel):
+    kind: SchemeKind
+    grades: list[GradeOut]
+
+
+class QuestionnaireOut(BaseModel):
+    id: uuid.UUID
+    family_id: uuid.UUID
+    version: int
+    name: str
+    scheme: SchemeOut
+    criteria: list[dict[str, Any]]
+    created_by: uuid.UUID
+    created_at: datetime
+    superseded_by: uuid.UUID | None
+    #: Whether this is the version new assessments use.
+    latest: bool
+
+
+# -- assessments -----------------------------------------------------------------------
+
+
+class AssessmentIn(Request):
+    questionnaire_id: uuid.UUID
+    #: criterion key -> option value, or a number for a range criterion.
+    answers: dict[str, Any] = Field(max_length=100)
+
+
+class AssessmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    questionnaire_id: uuid.UUID
+    questionnaire_family_id: uuid.UUID
+    questionnaire_version: int
+    answers: dict[str, Any]
+    points: dict[str, float]
+    score: float
+    grade: str
+    previous_grade: str | None
+    graded_at: datetime
+    next_review_on: date
+    assessed_by: uuid.UUID
+
+
+# -- care activities -------------------------------------------------------------------
+
+
+class ActivityKind(StrEnum):
+    CALL = "call"
+    VISIT = "visit"
+    EMAIL = "email"
+    MEETING = "meeting"
+    DEMO = "demo"
+
+
+class ActivityStatus(StrEnum):
+    PLANNED = "planned"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class ActivityIn(Request):
+    kind: ActivityKind
+    due_on: date
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ActivityComplete(Request):
+    outcome: str = Field(min_length=1, max_length=2000)
+    #: Defaults to today; never in the future.
+    done_on: date | None = None
+
+
+class ActivityCancel(Request):
+    reason: Reason
+
+
+class ActivityOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    kind: ActivityKind
+    status: ActivityStatus
+    due_on: date
+    note: str | None
+    assignee_id: uuid.UUID | None
+    created_by: uuid.UUID
+    created_at: datetime
+    outcome: str | None
+    done_on: date | None
+    cancel_reason: str | None
+    closed_at: datetime | None
+    closed_by: uuid.UUID | None
+
+
+# -- imports ---------------------------------------------------------------------------
+
+
+class ImportRowOut(BaseModel):
+    row: int
+    name: str
+
+
+class ImportDuplicateOut(BaseModel):
+    row: int
+    matched_on: Literal["phone", "email", "name"]
+    #: The existing customer's id, or the number of an earlier row of the same file.
+    duplicate_of: uuid.UUID | int
+
+
+class ImportRejectedOut(BaseModel):
+    row: int
+    #: "column: what is wrong", one per problem.
+    errors: list[str]
+
+
+class ImportedOut(BaseModel):
+    row: int
+    customer_id: uuid.UUID
+
+
+class ImportReport(BaseModel):
+    id: uuid.UUID
+    file_name: str
+    status: Literal["previewed", "committed"]
+    uploaded_by: uuid.UUID
+    created_at: datetime
+    committed_at: datetime | None
+    committed_by: uuid.UUID | None
+    total_rows: int
+    #: Columns of the file that are not imported.
+    ignored_columns: list[str]
+    to_import: list[ImportRowOut]
+    duplicates: list[ImportDuplicateOut]
+    rejected: list[ImportRejectedOut]
+    #: The customers written, once committed.
+    imported: list[ImportedOut]
+
+
+class ImportSummary(BaseModel):
+    id: uuid.UUID
+    file_name: str
+    status: Literal["previewed", "committed"]
+    uploaded_by: uuid.UUID
+    created_at: datetime
+    committed_at: datetime | None
+    total_rows: int
+    to_import: int
+    duplicates: int
+    rejected: int
+    imported: int

@@ -1,0 +1,190 @@
+"""Use cases of customer care: planned activities, their outcome, and overdue care."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, Integer, cast, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_kit.auth import User
+from crm_kit.http import PageParams
+from crm_kit.queries import fetch_page, visible_to
+
+from . import domain
+from .models import Activity, Customer
+from .schemas import ActivityCancel, ActivityComplete, ActivityIn, ActivityStatus
+from .service import Conflict, NotFound, Unprocessable, get_visible, now, record
+
+
+async def plan(session: AsyncSession, customer_id: uuid.UUID, body: ActivityIn, user: User) -> Activity:
+    """A planned activity, assigned to whoever owns the customer."""
+    customer = await get_visible(session, customer_id, user, for_update=True)
+    if customer.lifecycle_stage == domain.Stage.INACTIVE:
+        raise Conflict(f"customer {customer.id} is inactive")
+    activity = Activity(
+        id=uuid.uuid4(),
+        customer_id=customer.id,
+        kind=body.kind.value,
+        status=ActivityStatus.PLANNED.value,
+        due_on=body.due_on,
+        note=body.note,
+        assignee_id=customer.owner_id or user.id,
+        created_by=user.id,
+    )
+    session.add(activity)
+    record(
+        session,
+        customer.id,
+        "activity_planned",
+        user.id,
+        {"activity_id": str(activity.id), "kind": activity.kind, "due_on": body.due_on.isoformat()},
+    )
+    await session.flush()
+    return activity
+
+
+async def _planned(
+    session: AsyncSession, customer_id: uuid.UUID, activity_id: uuid.UUID, user: User
+) -> tuple[Customer, Activity]:
+    customer = await get_visible(session, customer_id, user, for_update=True)
+    activity = (
+        await session.execute(
+            select(Activity)
+            .where(Activity.id == activity_id, Activity.customer_id == customer.id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if activity is None:
+        raise NotFound("activity", activity_id)
+    if activity.status != ActivityStatus.PLANNED:
+        raise Conflict(f"activity {activity.id} is {activity.status}, not planned")
+    return customer, activity
+
+
+def contact_moment(done_on: date, *, today: date, zone: ZoneInfo) -> datetime:
+    """When a contact on `done_on` happened: now if today, else midday of that day locally
+    (so the day stays the same day in the business's calendar)."""
+    if done_on == today:
+        return now()
+    return datetime.combine(done_on, time(12), tzinfo=zone)
+
+
+async def complete(
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    activity_id: uuid.UUID,
+    body: ActivityComplete,
+    user: User,
+    *,
+    today: date,
+    zone: ZoneInfo,
+) -> Activity:
+    """Done: the outcome is kept and the customer's last contact moves forward."""
+    done_on = body.done_on or today
+    if done_on > today:
+        raise Unprocessable([(("body", "done_on"), f"{done_on} is in the future")])
+    customer, activity = await _planned(session, customer_id, activity_id, user)
+    activity.status = ActivityStatus.DONE.value
+    activity.outcome = body.outcome
+    activity.done_on = done_on
+    activity.closed_at = now()
+    activity.closed_by = user.id
+    contact = contact_moment(done_on, today=today, zone=zone)
+    # A late report of an older contact never moves the last contact back.
+    if customer.last_contact_at is None or contact > customer.last_contact_at:
+        customer.last_contact_at = contact
+        customer.updated_at = now()
+    record(
+        session,
+        customer.id,
+        "activity_done",
+        user.id,
+        {"activity_id": str(activity.id), "outcome": body.outcome, "done_on": done_on.isoformat()},
+    )
+    await session.flush()
+    return activity
+
+
+async def cancel(
+    session: AsyncSession, customer_id: uuid.UUID, activity_id: uuid.UUID, body: ActivityCancel, user: User
+) -> Activity:
+    customer, activity = await _planned(session, customer_id, activity_id, user)
+    activity.status = ActivityStatus.CANCELLED.value
+    activity.cancel_reason = body.reason
+    activity.closed_at = now()
+    activity.closed_by = user.id
+    record(
+        session,
+        customer.id,
+        "activity_cancelled",
+        user.id,
+        {"activity_id": str(activity.id), "reason": body.reason},
+    )
+    await session.flush()
+    return activity
+
+
+async def list_for_customer(
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    user: User,
+    page: PageParams,
+    *,
+    status: ActivityStatus | None = None,
+) -> tuple[list[Activity], int]:
+    await get_visible(session, customer_id, user)
+    stmt = select(Activity).where(Activity.customer_id == customer_id)
+    if status is not None:
+        stmt = stmt.where(Activity.status == status)
+    return await fetch_page(session, stmt, page, Activity.due_on, Activity.created_at, Activity.id)
+
+
+async def list_activities(
+    session: AsyncSession,
+    user: User,
+    page: PageParams,
+    *,
+    status: ActivityStatus | None = None,
+    due_before: date | None = None,
+) -> tuple[list[Activity], int]:
+    """The caller's own activities (everyone's for roles that see all)."""
+    stmt = visible_to(select(Activity), Activity.assignee_id, user)
+    if status is not None:
+        stmt = stmt.where(Activity.status == status)
+    if due_before is not None:
+        stmt = stmt.where(Activity.due_on <= due_before)
+    return await fetch_page(session, stmt, page, Activity.due_on, Activity.created_at, Activity.id)
+
+
+async def care_overdue(
+    session: AsyncSession,
+    user: User,
+    page: PageParams,
+    *,
+    as_of: date,
+    default_cadence_days: int,
+    zone: ZoneInfo,
+) -> tuple[list[tuple[Customer, date, int]], int]:
+    """Active customers not contacted within their grade's care cadence, longest overdue first.
+
+    The same rule as `domain.care_overdue`, in SQL: the last contact (or the
+    creation) as a day in the business's calendar, plus the cadence, before `as_of`.
+    """
+    since = cast(func.timezone(zone.key, func.coalesce(Customer.last_contact_at, Customer.created_at)), Date)
+    cadence = func.coalesce(Customer.care_cadence_days, literal(default_cadence_days, Integer))
+    due_on = (since + cadence).label("care_due_on")
+    stmt: Any = visible_to(select(Customer), Customer.owner_id, user).where(
+        Customer.lifecycle_stage != domain.Stage.INACTIVE, since + cadence < as_of
+    )
+    total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    rows = await session.execute(
+        stmt.add_columns(due_on, cadence.label("cadence"))
+        .order_by(due_on, Customer.id)
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    return [(customer, due, days) for customer, due, days in rows.all()], total
