@@ -8,13 +8,10 @@ Each test makes its own members of staff, so their leads are theirs alone.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -110,30 +107,22 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0
 
 
 @pytest.fixture(scope="session")
-def leads_env() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as mp:
-        yield mp
-
-
-@pytest.fixture(scope="session")
-async def leads(infra: Infra, leads_env: pytest.MonkeyPatch) -> AsyncIterator[LeadsService]:
-    # crm_kit.testing.migrate runs `python` from PATH; make that this venv's python.
-    leads_env.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+async def leads(infra: Infra) -> AsyncIterator[LeadsService]:
     url = await fresh_database(infra, DATABASE)
     await asyncio.to_thread(migrate, "leads", url)
     namespace = unique_namespace("tleads")
     private, public = generate_keypair()
-    for name, value in {
-        "DATABASE_URL": url,
-        "AMQP_URL": infra.amqp_url,
-        "BUS_NAMESPACE": namespace,
-        "JWT_PUBLIC_KEY": public,
+    # Settings given directly, not through the environment: other services' tests run
+    # in the same process and must not inherit them.
+    settings = Settings(
+        database_url=url,
+        amqp_url=infra.amqp_url,
+        bus_namespace=namespace,
+        jwt_public_key=public,
         # Nothing consumes leads' events in this namespace; the outbox rows are what we check.
-        "RELAY_ENABLED": "false",
-        "RETRY_DELAY_S": "0.5",
-    }.items():
-        leads_env.setenv(name, value)
-    settings = Settings()
+        relay_enabled=False,
+        retry_delay_s=0.5,
+    )
     issuer = TokenIssuer(
         private, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=timedelta(hours=2)
     )

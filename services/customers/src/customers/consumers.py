@@ -5,7 +5,15 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_contracts import Envelope, LeadQualified, PortfolioReassigned
+from crm_contracts import (
+    Envelope,
+    LeadQualified,
+    OrderPlaced,
+    PortfolioReassigned,
+    QuoteAccepted,
+    QuoteApproved,
+    QuoteRejected,
+)
 from crm_kit import directory
 from crm_kit.bus import Handlers
 
@@ -34,3 +42,33 @@ async def portfolio_reassigned(session: AsyncSession, event: PortfolioReassigned
         moved.customers,
         moved.planned_activities,
     )
+
+
+@handlers.handles(QuoteAccepted)
+async def quote_accepted(session: AsyncSession, event: QuoteAccepted, envelope: Envelope) -> None:
+    """A successful sale makes the customer traditional."""
+    await service.promote_on_acceptance(session, event, envelope)
+
+
+@handlers.handles(QuoteApproved)
+async def quote_approved(session: AsyncSession, event: QuoteApproved, envelope: Envelope) -> None:
+    detail = {
+        "quote_id": str(event.quote_id),
+        "quote_number": event.quote_number,
+        "total": event.total,
+        "automatic": event.automatic,
+        "override_reason": event.override_reason,
+    }
+    await service.record_sales_event(session, event.customer_id, "quote_approved", envelope.actor, detail)
+
+
+@handlers.handles(QuoteRejected)
+async def quote_rejected(session: AsyncSession, event: QuoteRejected, envelope: Envelope) -> None:
+    detail = {"quote_id": str(event.quote_id), "quote_number": event.quote_number, "reason": event.reason}
+    await service.record_sales_event(session, event.customer_id, "quote_rejected", envelope.actor, detail)
+
+
+@handlers.handles(OrderPlaced)
+async def order_placed(session: AsyncSession, event: OrderPlaced, envelope: Envelope) -> None:
+    """The customer's last purchase, and the order in its timeline."""
+    await service.record_purchase(session, event, envelope)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -138,10 +138,6 @@ def criteria(q: Questionnaire) -> list[domain.Criterion]:
 # -- assessments -----------------------------------------------------------------------
 
 
-def _midnight_utc(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 async def assess(
     session: AsyncSession, customer_id: uuid.UUID, body: AssessmentIn, user: User, *, today: date
 ) -> AssessmentRecord:
@@ -208,7 +204,7 @@ async def assess(
             owner_id=customer.owner_id,
             graded_at=graded_at,
             # The contract types it as a datetime: the review day, at midnight UTC.
-            next_review_on=_midnight_utc(next_review),
+            next_review_on=next_review,
         ),
         actor=user.id,
     )

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     DateTime,
     ForeignKey,
@@ -57,6 +58,9 @@ class Customer(Base):
     care_cadence_days: Mapped[int | None]
     last_contact_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     promoted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: The last order sales placed for the customer (from OrderPlaced).
+    last_purchase_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_order_total: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -109,6 +109,8 @@ class CustomerOut(BaseModel):
     grade_questionnaire_version: int | None
     last_contact_at: datetime | None
     promoted_at: datetime | None
+    last_purchase_at: datetime | None = None
+    last_order_total: int | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -23,10 +23,13 @@ from crm_contracts import (
     CustomerRegistered,
     Envelope,
     LeadQualified,
+    OrderPlaced,
     PortfolioReassigned,
+    QuoteAccepted,
 )
 from crm_kit import directory
 from crm_kit.auth import Role, User
+from crm_kit.bus import Transient
 from crm_kit.http import PageParams
 from crm_kit.outbox import emit
 from crm_kit.queries import fetch_page, visible_to
@@ -308,16 +311,63 @@ async def deactivate(session: AsyncSession, customer_id: uuid.UUID, reason: str,
 async def promote(session: AsyncSession, customer_id: uuid.UUID, user: User) -> Customer:
     """Make the customer traditional; idempotent (a second call changes nothing)."""
     customer = await get_visible(session, customer_id, user, for_update=True)
+    await _promote(session, customer, user.id, {})
+    return customer
+
+
+async def promote_on_acceptance(session: AsyncSession, event: QuoteAccepted, envelope: Envelope) -> None:
+    """A customer who accepted a quote is traditional (a successful sale): promote a
+    prospect, or bring back an inactive one. Sales places the order on the promotion."""
+    customer = await session.get(Customer, event.customer_id, with_for_update=True)
+    if customer is None:
+        raise Transient(f"customer {event.customer_id} is not known here yet")
+    record(
+        session,
+        customer.id,
+        "quote_accepted",
+        envelope.actor,
+        {"quote_id": str(event.quote_id), "quote_number": event.quote_number, "total": event.total},
+    )
+    await _promote(session, customer, envelope.actor, {"quote_id": str(event.quote_id)})
+
+
+async def _promote(
+    session: AsyncSession, customer: Customer, actor: uuid.UUID | None, why: dict[str, Any]
+) -> None:
     if not domain.promotion(domain.Stage(customer.lifecycle_stage)):
-        return customer
+        return
     previous = customer.lifecycle_stage
     customer.lifecycle_stage = domain.Stage.TRADITIONAL
     customer.promoted_at = now()
     customer.updated_at = customer.promoted_at
-    record(session, customer.id, "stage_changed", user.id, {"from": previous, "to": "traditional"})
-    await emit(session, promoted_event(customer), actor=user.id)
+    record(session, customer.id, "stage_changed", actor, {"from": previous, "to": "traditional", **why})
+    await emit(session, promoted_event(customer), actor=actor)
     await session.flush()
-    return customer
+
+
+async def record_sales_event(
+    session: AsyncSession, customer_id: uuid.UUID, kind: str, actor: uuid.UUID | None, detail: dict[str, Any]
+) -> None:
+    """A quote decision or an order in the customer's timeline (the customer 360 view)."""
+    if await session.get(Customer, customer_id) is None:
+        raise Transient(f"customer {customer_id} is not known here yet")
+    record(session, customer_id, kind, actor, detail)
+
+
+async def record_purchase(session: AsyncSession, event: OrderPlaced, envelope: Envelope) -> None:
+    customer = await session.get(Customer, event.customer_id, with_for_update=True)
+    if customer is None:
+        raise Transient(f"customer {event.customer_id} is not known here yet")
+    if customer.last_purchase_at is None or customer.last_purchase_at < event.placed_at:
+        customer.last_purchase_at = event.placed_at
+        customer.last_order_total = event.total
+    record(
+        session,
+        customer.id,
+        "order_placed",
+        envelope.actor,
+        {"order_id": str(event.order_id), "order_number": event.order_number, "total": event.total},
+    )
 
 
 # -- portfolio -------------------------------------------------------------------------

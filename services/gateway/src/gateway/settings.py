@@ -34,7 +34,8 @@ class GatewaySettings(ServiceSettings):
     upstream_timeout_s: float = Field(default=30.0, gt=0)
     upstream_connect_timeout_s: float = Field(default=5.0, gt=0)
     #: Largest request body the gateway forwards (413 above it).
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    #: Large enough for a 5 MB CSV or .xlsx import in a multipart body.
+    max_body_bytes: int = Field(default=6 * 1024 * 1024, ge=1)
 
     @model_validator(mode="after")
     def _load_private_key(self) -> GatewaySettings:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from .envelope import Event
@@ -53,7 +53,7 @@ class CustomerGraded(Event, routing_key="customers.customer.graded.v1"):
     previous_grade: str | None = None
     owner_id: uuid.UUID | None = None
     graded_at: datetime
-    next_review_on: datetime | None = None
+    next_review_on: date | None = None
 
 
 class CustomerReassigned(Event, routing_key="customers.customer.reassigned.v1"):
