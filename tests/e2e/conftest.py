@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import random
+import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +17,7 @@ import httpx
 import pytest
 
 from crm_kit.auth import Role, TokenIssuer, User
+from crm_kit.migrations import drop_database
 from crm_kit.testing import Infra, delete_namespace, fresh_database, unique_namespace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,13 +33,16 @@ PASSWORD = "correct-horse-9"
 @pytest.fixture(scope="session")
 async def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     namespace = unique_namespace("e2e")
-    prefix = "crm_e2e_"
+    # Everything of this run's own (ports, databases, queues), so runs side by side
+    # (two developers, or CI beside a `make run`) never meet.
+    prefix = f"crm_{namespace}_"
     for service in SERVICES:
         await fresh_database(infra, f"{prefix}{service}")
+    port_base = int(os.environ.get("E2E_PORT_BASE") or free_port_block(len(SERVICES)))
     running = Stack(
         amqp_url=infra.amqp_url,
         database_server_url=infra.database_url,
-        port_base=18100,
+        port_base=port_base,
         namespace=namespace,
         database_prefix=prefix,
         state_dir=tmp_path_factory.mktemp("keys"),
@@ -48,13 +55,34 @@ async def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Async
     try:
         running.wait_ready(timeout=90)
         print(
-            f"\n[e2e] six services up on ports 18100-18105, bus namespace {namespace}, "
+            f"\n[e2e] six services up on ports {port_base}-{port_base + 5}, bus namespace {namespace}, "
             f"logs in {running.log_dir}"
         )
         yield running
     finally:
         running.stop_all()
         await delete_namespace(infra.amqp_url, namespace, list(SERVICES))
+        for service in SERVICES:
+            await drop_database(infra.database(f"{prefix}{service}"))
+
+
+def free_port_block(size: int) -> int:
+    """The first of `size` consecutive free ports, picked at random from a high range."""
+    for _ in range(200):
+        base = random.randrange(20000, 60000 - size)
+        sockets = []
+        try:
+            for port in range(base, base + size):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError("no block of free ports")
 
 
 @dataclass
@@ -118,11 +146,12 @@ def any_user() -> User:
 
 
 class Databases:
-    def __init__(self, infra: Infra) -> None:
+    def __init__(self, infra: Infra, prefix: str) -> None:
         self.infra = infra
+        self.prefix = prefix
 
     async def fetchval(self, service: str, query: str, *args: object) -> object:
-        conn = await asyncpg.connect(self.infra.database(f"crm_e2e_{service}").replace("+asyncpg", ""))
+        conn = await asyncpg.connect(self.infra.database(f"{self.prefix}{service}").replace("+asyncpg", ""))
         try:
             return await conn.fetchval(query, *args)
         finally:
@@ -132,4 +161,4 @@ class Databases:
 @pytest.fixture(scope="session")
 def databases(infra: Infra, stack: Stack) -> Iterator[Databases]:
     """Read-only peeks into the services' databases, to count what a user cannot see."""
-    yield Databases(infra)
+    yield Databases(infra, stack.database_prefix)
