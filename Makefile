@@ -7,7 +7,7 @@ PYTEST := .venv/bin/pytest
 # (testcontainers), else the ones running on this machine; see deploy/local/test-infra.sh.
 WITH_INFRA := deploy/local/test-infra.sh
 
-.PHONY: install run test test-unit test-integration test-e2e lint typecheck clean
+.PHONY: install run test test-unit test-integration test-e2e lint typecheck docs clean
 
 install: .venv/.installed
 .venv/.installed: uv.lock pyproject.toml $(wildcard shared/*/pyproject.toml services/*/pyproject.toml)
@@ -38,6 +38,10 @@ lint: install
 
 typecheck: install
 	.venv/bin/mypy -p crm_contracts -p crm_kit -p gateway -p leads -p customers -p sales -p accounting -p marketing
+
+## Regenerate docs/events.md and docs/asyncapi/*.json from the code (a test checks them).
+docs: install
+	$(PY) docs/generate.py
 
 clean:
 	rm -rf .venv .local .pytest_cache .ruff_cache .mypy_cache

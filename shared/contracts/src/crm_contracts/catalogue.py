@@ -1,19 +1,20 @@
-"""Writes the event catalogue (`docs/events.md`) from the contracts themselves.
+"""Renders the event catalogue (`docs/events.md`) from the contracts themselves.
 
-    python -m crm_contracts.catalogue > docs/events.md
-
-A test fails when the committed catalogue and the code differ.
+`docs/generate.py` writes it, with which service consumes each event (read from the
+services' handler registries); a test fails when the committed file and the code differ.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import Event, published_contracts
 
 HEADER = """# Event catalogue
 
-Generated from `shared/contracts` by `python -m crm_contracts.catalogue`; do not edit by hand.
+Generated from the code by `python docs/generate.py`; do not edit by hand. Each
+service's AsyncAPI document is in [asyncapi/](asyncapi/).
 
 Every event is published to the durable topic exchange `crm.events` with the routing
 key below, as a persistent JSON message whose AMQP `message_id` is the envelope's
@@ -39,7 +40,8 @@ published as a new `.vN+1` beside the old one. Install the `crm-contracts` packa
 """
 
 
-def render() -> str:
+def render(consumers: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The catalogue; `consumers` maps a routing key to the services that consume it."""
     parts = [HEADER]
     by_source: dict[str, list[type[Event]]] = {}
     for contract in published_contracts():
@@ -47,17 +49,20 @@ def render() -> str:
     for source in sorted(by_source):
         parts.append(f"\n## Published by {source}\n")
         for contract in sorted(by_source[source], key=lambda c: c.routing_key):
-            parts.append(_render_one(contract))
+            parts.append(_render_one(contract, (consumers or {}).get(contract.routing_key)))
+    parts.append(EXAMPLE)
     return "".join(parts)
 
 
-def _render_one(contract: type[Event]) -> str:
+def _render_one(contract: type[Event], consumers: Sequence[str] | None) -> str:
     schema = contract.model_json_schema()
     required = set(schema.get("required", []))
     doc = " ".join((contract.__doc__ or "").split())
+    consumed = ", ".join(consumers) if consumers else "no CRM service yet"
     lines = [
         f"\n### {contract.__name__}\n",
-        f"\nRouting key `{contract.routing_key}`. {doc}\n",
+        f"\nRouting key `{contract.routing_key}`. Producer: {contract.source_service()}. "
+        f"Consumers: {consumed}.\n\n{doc}\n",
         "\n| field | type | required |\n|---|---|---|\n",
     ]
     for name, prop in schema.get("properties", {}).items():
@@ -75,5 +80,29 @@ def _type(prop: dict[str, Any]) -> str:
     return f"{kind} ({fmt})" if fmt else kind
 
 
-if __name__ == "__main__":
-    print(render(), end="")
+EXAMPLE = """
+## Subscribing from another system
+
+A system outside the CRM binds a queue of its own to the routing keys it needs and
+decodes with the contracts package alone (`pip install crm-contracts aio-pika`).
+`docs/examples/subscriber.py` (run by the test suite against a running system):
+
+```python
+async def main(amqp_url: str, queue_name: str) -> None:
+    connection = await aio_pika.connect_robust(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=50)
+        exchange = await channel.declare_exchange("crm.events", aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(queue_name, durable=True, arguments={"x-queue-type": "quorum"})
+        await queue.bind(exchange, routing_key=CustomerPromotedToTraditional.routing_key)
+        async with queue.iterator() as messages:
+            async for message in messages:
+                async with message.process(requeue=True):  # ack after handling
+                    event = decode(message.body).payload(CustomerPromotedToTraditional)
+                    print(f"{event.customer_id} {event.name} is now a traditional customer")
+```
+
+Keep the `event_id` of what you handled: a message may come twice (at-least-once).
+"""
+
