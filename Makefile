@@ -7,7 +7,7 @@ PYTEST := .venv/bin/pytest
 # (testcontainers), else the ones running on this machine; see deploy/local/test-infra.sh.
 WITH_INFRA := deploy/local/test-infra.sh
 
-.PHONY: install run test test-unit test-integration test-e2e lint typecheck docs clean
+.PHONY: install run test test-unit test-integration test-e2e lint typecheck docs bench clean
 
 install: .venv/.installed
 .venv/.installed: uv.lock pyproject.toml $(wildcard shared/*/pyproject.toml services/*/pyproject.toml)
@@ -38,6 +38,11 @@ lint: install
 
 typecheck: install
 	.venv/bin/mypy -p crm_contracts -p crm_kit -p gateway -p leads -p customers -p sales -p accounting -p marketing
+
+## Measure the system against this machine's own limit (see bench/README.md).
+bench: install
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null 2>&1 || echo "[bench] no wrk: the gateway is loaded by an asyncio client"
+	$(WITH_INFRA) $(PY) bench/run.py
 
 ## Regenerate docs/events.md and docs/asyncapi/*.json from the code (a test checks them).
 docs: install
