@@ -326,7 +326,7 @@ async def test_admin_creates_a_user_who_can_log_in(gateway: Gateway, admin: dict
     )
     assert response.status_code == 201
     created = response.json()
-    assert set(created) == {"id", "username", "full_name", "role", "active", "created_at"}
+    assert set(created) == {"id", "username", "full_name", "role", "active", "created_at", "language"}
     assert created["username"] == "lan.tran"
     assert created["full_name"] == "Trần Thị Lan"
     assert created["role"] == "sales_manager"

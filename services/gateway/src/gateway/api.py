@@ -17,9 +17,11 @@ from crm_kit.service import DbDep
 
 from . import portfolio, service
 from .proxy import UpstreamsDep
+from .ratelimit import LoginThrottle
 from .schemas import (
     AuditOut,
     HandoverOut,
+    LanguageIn,
     OffboardAccepted,
     OffboardRequest,
     PortfolioOut,
@@ -67,12 +69,22 @@ def _user_not_found(user_id: uuid.UUID) -> HTTPException:
 
 @auth_router.post("/token")
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], db: DbDep, issuer: IssuerDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], db: DbDep, issuer: IssuerDep, request: Request
 ) -> TokenOut:
-    """OAuth2 password flow: a bearer token for an active user's username and password."""
+    """OAuth2 password flow: a bearer token for an active user's username and password.
+    Repeated failures for one username from one address get 429 for a while."""
+    throttle: LoginThrottle = request.app.state.login_throttle
+    attempt = throttle.key(form.username, request.client.host if request.client else None)
+    if (wait := throttle.retry_after(attempt)) is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many failed logins; try again later",
+            headers={"Retry-After": str(wait)},
+        )
     async with db.transaction() as session:
         account = await service.authenticate(session, form.username, form.password)
         if account is None:
+            throttle.failed(attempt)
             log.warning("failed login for %r", form.username[:50])
             # One answer for every failure, so it does not tell which names exist.
             raise HTTPException(
@@ -81,6 +93,7 @@ async def login(
                 headers={"WWW-Authenticate": "Bearer"},
             )
         principal = service.as_principal(account)
+    throttle.succeeded(attempt)
     log.info("user %s logged in", principal.username)
     return TokenOut(access_token=issuer.issue(principal))
 
@@ -112,6 +125,17 @@ async def list_users(db: DbDep, paging: Paging) -> Page[UserOut]:
 @users_router.get("/me")
 async def get_me(user: CurrentUser, db: DbDep) -> UserOut:
     return await get_user(user.id, user, db)
+
+
+@users_router.put("/me/language")
+async def set_my_language(body: LanguageIn, user: CurrentUser, db: DbDep) -> UserOut:
+    """The caller's web UI language, remembered across logins."""
+    async with db.transaction() as session:
+        try:
+            account = await service.set_language(session, user, body.language)
+        except service.CallerDeactivated as exc:
+            raise _caller_refused(exc) from exc
+        return UserOut.model_validate(account)
 
 
 @users_router.get("/{user_id}")

@@ -6,14 +6,19 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import uuid
+
 import httpx
 from fastapi import FastAPI
 
 from crm_kit import context
-from crm_kit.auth import TokenIssuer
+from crm_kit.auth import StaffCheck, TokenIssuer
+from crm_kit.db import Database
 from crm_kit.service import Runtime, create_service_app
 
-from . import api, consumers, proxy, service
+from . import api, consumers, notifications, proxy, service, ui
+from .models import UserAccount
+from .ratelimit import LoginThrottle
 from .settings import DEFAULT_ADMIN_PASSWORD, GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -48,14 +53,29 @@ def create_app(
         settings,
         title="CRM gateway",
         # The proxy's catch-all goes last so the gateway's own routes win.
-        routers=[api.auth_router, api.users_router, proxy.router],
+        routers=[api.auth_router, api.users_router, notifications.router, proxy.router],
         handlers=consumers.handlers,
         on_startup=[seed_admin, upstreams.start],
         on_shutdown=[upstreams.close],
     )
     app.state.issuer = issuer
     app.state.upstreams = upstreams
+    app.state.staff_check = staff_check(app.state.runtime.db)
+    app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
+    ui.install(app)
     return app
+
+
+def staff_check(db: Database) -> StaffCheck:
+    """The gateway refuses a deactivated account's token at once (401), before any
+    service has heard of the deactivation; unknown ids pass as in the services."""
+
+    async def active(user_id: uuid.UUID) -> bool:
+        async with db.transaction() as session:
+            account = await session.get(UserAccount, user_id)
+            return account is None or account.active
+
+    return active
 
 
 def __getattr__(name: str) -> Any:

@@ -1,5 +1,103 @@
-"""Events the gateway reacts to (none yet; portfolio hand-over reports come with offboarding)."""
+"""Events the gateway reacts to: each one that concerns a person becomes a notification
+for them (shown in the web UI's header). Handlers decode and delegate; the inbox makes
+each event's notification happen once."""
 
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_contracts import (
+    CustomerGraded,
+    Envelope,
+    LeadCaptured,
+    QuoteApproved,
+    QuoteRejected,
+    QuoteSubmittedForApproval,
+)
+from crm_kit.auth import Role
 from crm_kit.bus import Handlers
 
+from .notifications import active_users_with_role, notify
+
 handlers = Handlers()
+
+#: Reminders become due at the start of the business day in Vietnam.
+BUSINESS_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@handlers.handles(QuoteSubmittedForApproval)
+async def quote_waiting(session: AsyncSession, event: QuoteSubmittedForApproval, envelope: Envelope) -> None:
+    """Every sales manager: a quote waits for approval (unless the rules approve it on a passed check)."""
+    if not event.needs_manager:
+        return
+    managers = await active_users_with_role(session, Role.SALES_MANAGER)
+    await notify(
+        session,
+        managers,
+        "quote_waiting",
+        {"number": event.quote_number, "customer": event.customer_name, "total": event.total},
+        link=f"/quotes/{event.quote_id}",
+        event_id=envelope.event_id,
+        # A resubmitted quote replaces its earlier "waiting" notice.
+        dedupe_key=f"quote_waiting:{event.quote_id}",
+    )
+
+
+@handlers.handles(QuoteApproved)
+async def quote_approved(session: AsyncSession, event: QuoteApproved, envelope: Envelope) -> None:
+    await notify(
+        session,
+        [event.owner_id],
+        "quote_approved",
+        {"number": event.quote_number, "total": event.total, "automatic": event.automatic},
+        link=f"/quotes/{event.quote_id}",
+        event_id=envelope.event_id,
+    )
+
+
+@handlers.handles(QuoteRejected)
+async def quote_rejected(session: AsyncSession, event: QuoteRejected, envelope: Envelope) -> None:
+    await notify(
+        session,
+        [event.owner_id],
+        "quote_rejected",
+        {"number": event.quote_number, "reason": event.reason},
+        link=f"/quotes/{event.quote_id}",
+        event_id=envelope.event_id,
+    )
+
+
+@handlers.handles(LeadCaptured)
+async def lead_assigned(session: AsyncSession, event: LeadCaptured, envelope: Envelope) -> None:
+    """The owner, when someone else gave them the lead (a manager, an import)."""
+    if envelope.actor == event.owner_id:
+        return
+    await notify(
+        session,
+        [event.owner_id],
+        "lead_assigned",
+        {"name": event.full_name, "company": event.company},
+        link=f"/leads/{event.lead_id}",
+        event_id=envelope.event_id,
+    )
+
+
+@handlers.handles(CustomerGraded)
+async def review_reminder(session: AsyncSession, event: CustomerGraded, envelope: Envelope) -> None:
+    """The owner, on the day the customer's re-grading is due; a later grading moves it."""
+    if event.owner_id is None or event.next_review_on is None:
+        return
+    due = datetime.combine(event.next_review_on, time(0), BUSINESS_ZONE).astimezone(UTC)
+    await notify(
+        session,
+        [event.owner_id],
+        "review_due",
+        {"grade": event.grade, "due_on": event.next_review_on.isoformat()},
+        link=f"/customers/{event.customer_id}",
+        event_id=envelope.event_id,
+        visible_from=due,
+        dedupe_key=f"review_due:{event.customer_id}",
+    )

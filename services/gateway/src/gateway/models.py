@@ -27,6 +27,8 @@ class UserAccount(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: The web UI's language ("vi" or "en"), remembered across logins.
+    language: Mapped[str] = mapped_column(String(2), server_default="vi")
 
     __table_args__ = (UniqueConstraint("username", name="uq_users_username"),)
 
@@ -65,4 +67,30 @@ class Handover(Base):
     __table_args__ = (
         Index("ix_handovers_from_user", "from_user_id"),
         Index("ix_handovers_to_user", "to_user_id"),
+    )
+
+
+class Notification(Base):
+    """Something a person should know (a quote waits for their approval, their quote
+    was decided, a lead was assigned to them, a review is due), filled from events.
+
+    `params` holds what the text is made of, so it is shown in the reader's language.
+    """
+
+    __tablename__ = "notifications"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    link: Mapped[str | None] = mapped_column(String(300))
+    dedupe_key: Mapped[str | None] = mapped_column(String(120))
+    event_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    visible_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "dedupe_key", name="uq_notifications_user_key"),
+        Index("ix_notifications_user_visible", "user_id", "visible_from"),
     )

@@ -10,6 +10,9 @@ from crm_kit.auth import Role
 
 from . import domain
 
+#: The web UI's languages; Vietnamese is the default.
+Language = Literal["vi", "en"]
+
 
 def _clean_full_name(value: str) -> str:
     if not value.strip():
@@ -54,6 +57,14 @@ class UserOut(BaseModel):
     role: Role
     active: bool
     created_at: datetime
+    #: The web UI's language.
+    language: Language = "vi"
+
+
+class LanguageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    language: Language
 
 
 class TokenOut(BaseModel):

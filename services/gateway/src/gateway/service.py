@@ -314,6 +314,15 @@ async def offboard(
     return handover
 
 
+async def set_language(session: AsyncSession, caller: User, language: str) -> UserAccount:
+    """A preference, not a change to the person: not audited, not announced."""
+    account = await session.get(UserAccount, caller.id, with_for_update=True)
+    if account is None or not account.active:
+        raise CallerDeactivated(caller.id)
+    account.language = language
+    return account
+
+
 async def get_existing(session: AsyncSession, user_id: uuid.UUID) -> UserAccount:
     account = await session.get(UserAccount, user_id)
     if account is None:

@@ -20,6 +20,9 @@ class GatewaySettings(ServiceSettings):
     jwt_private_key: str = ""
     jwt_private_key_file: Path | None = None
     token_ttl_s: int = Field(default=8 * 3600, ge=60)
+    #: Failed logins for one username from one address within the window before 429.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: float = Field(default=300, gt=0)
 
     #: Password of the `admin` user seeded at first start (env CRM_ADMIN_PASSWORD).
     crm_admin_password: str = DEFAULT_ADMIN_PASSWORD

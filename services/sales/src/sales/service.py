@@ -851,6 +851,7 @@ async def submit_quote(session: AsyncSession, quote_id: uuid.UUID, user: User, s
             total=quote.total,
             currency=quote.currency,
             submitted_at=now,
+            needs_manager=bool(quote.needs_manager),
         ),
         actor=user.id,
     )

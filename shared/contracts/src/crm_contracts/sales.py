@@ -26,6 +26,8 @@ class QuoteSubmittedForApproval(Event, routing_key="sales.quote.submitted_for_ap
     total: int
     currency: str = "VND"
     submitted_at: datetime
+    #: False when the approval rules let a passed credit check approve it without a manager.
+    needs_manager: bool = True
 
 
 class QuoteApproved(Event, routing_key="sales.quote.approved.v1"):

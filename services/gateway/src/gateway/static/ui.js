@@ -1,0 +1,150 @@
+// The little JavaScript the UI needs: kanban drag-and-drop, live quote totals, charts.
+// Everything works without it too (forms post as usual); this only makes it quicker.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  // -- kanban ---------------------------------------------------------------------------
+  function initBoard(board) {
+    var message = document.getElementById("board-message");
+    var dragged = null;
+    board.querySelectorAll(".lead-card").forEach(function (card) {
+      card.addEventListener("dragstart", function (e) {
+        dragged = card;
+        card.classList.add("dragging");
+        e.dataTransfer.setData("text/plain", card.dataset.id);
+        e.dataTransfer.effectAllowed = "move";
+      });
+      card.addEventListener("dragend", function () { card.classList.remove("dragging"); });
+    });
+    board.querySelectorAll(".column").forEach(function (column) {
+      column.addEventListener("dragover", function (e) { e.preventDefault(); column.classList.add("over"); });
+      column.addEventListener("dragleave", function () { column.classList.remove("over"); });
+      column.addEventListener("drop", function (e) {
+        e.preventDefault();
+        column.classList.remove("over");
+        var card = dragged;
+        if (!card || card.closest(".column") === column) { return; }
+        var body = new FormData();
+        body.append("to", column.dataset.status);
+        fetch("/leads/" + card.dataset.id + "/move", {
+          method: "POST",
+          body: body,
+          headers: { "X-CSRF-Token": csrfToken(), "Accept": "application/json" },
+          credentials: "same-origin"
+        }).then(function (r) { return r.json(); }).then(function (answer) {
+          message.textContent = answer.message || "";
+          message.className = answer.ok ? "flash" : "alert";
+          if (answer.ok) {
+            column.querySelector(".cards").appendChild(card);
+            card.dataset.status = column.dataset.status;
+            var select = card.querySelector("select");
+            if (select) { select.value = column.dataset.status; }
+          } else if (answer.redirect) {
+            window.location.href = answer.redirect;
+          }
+        }).catch(function () { message.textContent = "…"; message.className = "alert"; });
+      });
+    });
+  }
+
+  // -- live quote totals ------------------------------------------------------------------
+  function parseAmount(text) {
+    var cleaned = String(text || "").replace(/[\s.,]/g, "");
+    var n = parseInt(cleaned, 10);
+    return isNaN(n) ? 0 : n;
+  }
+  function parsePct(text) {
+    var n = parseFloat(String(text || "").replace(",", "."));
+    return isNaN(n) ? 0 : n;
+  }
+  function initQuote(form) {
+    var lang = document.documentElement.lang;
+    var format = function (n) {
+      var s = Math.round(n).toLocaleString(lang === "en" ? "en-US" : "de-DE");
+      return lang === "en" ? "₫" + s : s + " ₫";
+    };
+    var body = form.querySelector("tbody.lines");
+    var template = document.getElementById("line-template");
+    function recompute() {
+      var net = 0, vat = 0;
+      body.querySelectorAll("tr.line").forEach(function (row) {
+        var select = row.querySelector("select.product");
+        var option = select.options[select.selectedIndex];
+        var listPrice = option && option.dataset.price ? parseInt(option.dataset.price, 10) : 0;
+        var rate = option && option.dataset.vat ? parseFloat(option.dataset.vat) : 0;
+        var priceInput = row.querySelector("input.price");
+        priceInput.placeholder = listPrice ? format(listPrice) : "";
+        var price = priceInput.value ? parseAmount(priceInput.value) : listPrice;
+        var qty = parseInt(row.querySelector("input.qty").value, 10) || 0;
+        var disc = parsePct(row.querySelector("input.disc").value);
+        var lineNet = Math.round(qty * price * (1 - disc / 100));
+        var lineVat = Math.round(lineNet * rate / 100);
+        net += lineNet; vat += lineVat;
+        row.querySelector("output.line-total").textContent = option && option.value ? format(lineNet + lineVat) : "—";
+        var vatCell = row.querySelector(".vat-rate");
+        if (vatCell) { vatCell.textContent = option && option.value ? rate + "%" : "—"; }
+      });
+      form.querySelector("#net-total").textContent = format(net);
+      form.querySelector("#vat-total").textContent = format(vat);
+      form.querySelector("#grand-total").textContent = format(net + vat);
+    }
+    function renumber() {
+      body.querySelectorAll("tr.line").forEach(function (row, i) {
+        row.querySelectorAll("[data-name]").forEach(function (input) {
+          input.name = "lines." + i + "." + input.dataset.name;
+          input.id = "lines-" + i + "-" + input.dataset.name;
+        });
+        row.querySelectorAll("label[data-for]").forEach(function (label) {
+          label.htmlFor = "lines-" + i + "-" + label.dataset.for;
+        });
+      });
+    }
+    form.addEventListener("input", recompute);
+    form.addEventListener("change", recompute);
+    form.addEventListener("click", function (e) {
+      if (e.target.matches("button.remove-line")) {
+        e.preventDefault();
+        if (body.querySelectorAll("tr.line").length > 1) { e.target.closest("tr").remove(); }
+        renumber(); recompute();
+      }
+    });
+    var add = form.querySelector("button.add-line");
+    if (add && template) {
+      add.addEventListener("click", function (e) {
+        e.preventDefault();
+        body.appendChild(template.content.cloneNode(true));
+        renumber(); recompute();
+        var rows = body.querySelectorAll("tr.line");
+        rows[rows.length - 1].querySelector("select").focus();
+      });
+    }
+    renumber(); recompute();
+  }
+
+  // -- charts -----------------------------------------------------------------------------
+  function initChart(canvas) {
+    if (typeof Chart === "undefined") { return; }
+    var source = document.getElementById(canvas.dataset.chart);
+    if (!source) { return; }
+    var config = JSON.parse(source.textContent);
+    var palette = ["#0b5cad", "#d9822b", "#1c6b37", "#8e44ad", "#b3261e", "#00838f", "#6d4c41", "#546e7a"];
+    (config.data.datasets || []).forEach(function (d, i) {
+      d.backgroundColor = d.backgroundColor || palette[i % palette.length];
+    });
+    config.options = config.options || {};
+    config.options.animation = false;
+    new Chart(canvas, config);
+  }
+
+  function init() {
+    document.querySelectorAll(".board").forEach(initBoard);
+    document.querySelectorAll("form.quote-builder").forEach(initQuote);
+    document.querySelectorAll("canvas[data-chart]").forEach(initChart);
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
+})();

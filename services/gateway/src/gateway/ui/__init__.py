@@ -1,0 +1,29 @@
+"""The web UI, served by the gateway: server-rendered pages (Jinja2 + HTMX) over the
+public JSON API. `install(app)` adds its routes, its static files and its error pages."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from . import admin, core, customers, home, leads, marketing, quotes
+
+
+def install(app: FastAPI) -> None:
+    for module in (home, leads, customers, quotes, marketing, admin):
+        app.include_router(module.router, include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=core.STATIC), name="static")
+
+    async def login_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, core.LoginRequired)
+        return core.login_redirect(request, exc)
+
+    async def csrf_refused(request: Request, exc: Exception) -> Response:
+        ui = core.anonymous_ui(request)
+        if request.headers.get("hx-request") or request.headers.get(core.CSRF_HEADER):
+            return HTMLResponse(ui.t("errors.csrf"), status_code=403)
+        return ui.render("error.html", status_code=403, message=ui.t("errors.csrf"))
+
+    app.add_exception_handler(core.LoginRequired, login_required)
+    app.add_exception_handler(core.CsrfRefused, csrf_refused)

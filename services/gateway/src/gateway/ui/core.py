@@ -1,0 +1,366 @@
+"""The web UI's plumbing: who is logged in (a cookie), CSRF, the language, rendering,
+and the client every page uses to call the public JSON API.
+
+The UI holds no business rule: each page calls the same `/api/...` routes any client
+would, with the user's own token, through the gateway app itself (an in-process ASGI
+client), so the gateway's checks and its proxy apply exactly as for anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import FormData, UploadFile
+
+from crm_kit.auth import InvalidToken, Role, TokenVerifier, User
+from crm_kit.context import current_correlation_id
+from crm_kit.http import CORRELATION_HEADER
+
+from . import i18n
+
+TOKEN_COOKIE = "crm_token"
+CSRF_COOKIE = "crm_csrf"
+LANG_COOKIE = "crm_lang"
+FLASH_COOKIE = "crm_flash"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+PACKAGE = Path(__file__).resolve().parents[1]
+TEMPLATES = PACKAGE / "templates"
+STATIC = PACKAGE / "static"
+
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+class LoginRequired(Exception):
+    """No valid session: the browser goes to the login page (and comes back after)."""
+
+    def __init__(self, next_url: str = "/") -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+class CsrfRefused(Exception):
+    pass
+
+
+# -- the public API, called as the user ---------------------------------------------------
+
+
+@dataclass
+class ApiResult:
+    status: int
+    data: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def detail(self) -> Any:
+        return self.data.get("detail") if isinstance(self.data, dict) else self.data
+
+
+class Api:
+    """`/api/...` of this very gateway, with the user's bearer token."""
+
+    def __init__(self, request: Request, token: str | None, lang: str) -> None:
+        self._client: httpx.AsyncClient = _internal_client(request)
+        self._headers = {"accept": "application/json", "accept-language": lang}
+        if token:
+            self._headers["authorization"] = f"Bearer {token}"
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | list[tuple[str, Any]] | None = None,
+        json_body: Any = None,
+        data: dict[str, Any] | None = None,
+        files: dict[str, Any] | None = None,
+    ) -> ApiResult:
+        headers = {**self._headers, CORRELATION_HEADER: current_correlation_id()}
+        if isinstance(params, dict):
+            params = {k: v for k, v in params.items() if v not in (None, "")}
+        response = await self._client.request(
+            method, path, params=params, json=json_body, data=data, files=files, headers=headers
+        )
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"detail": response.text}
+        if response.status_code == 401:
+            raise LoginRequired()
+        return ApiResult(response.status_code, body)
+
+    async def get(self, path: str, **params: Any) -> ApiResult:
+        return await self.call("GET", path, params=params)
+
+    async def post(self, path: str, body: Any = None) -> ApiResult:
+        return await self.call("POST", path, json_body=body if body is not None else {})
+
+    async def items(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        """The items of a list route, or none when the caller may not see it (403/404)."""
+        result = await self.get(path, **params)
+        if not result.ok or not isinstance(result.data, dict):
+            return []
+        items = result.data.get("items", [])
+        return items if isinstance(items, list) else []
+
+
+def _internal_client(request: Request) -> httpx.AsyncClient:
+    """An in-process client of the gateway app, one per browser request: it carries the
+    browser's own address, so what the API does per caller (login throttling) still
+    tells callers apart."""
+    client = request.client
+    transport = httpx.ASGITransport(
+        app=request.app, client=(client.host, client.port) if client else ("127.0.0.1", 0)
+    )
+    return httpx.AsyncClient(transport=transport, base_url="http://gateway.internal", timeout=60)
+
+
+# -- the page's context --------------------------------------------------------------------
+
+
+@dataclass
+class Ui:
+    """Everything a page needs: who, in which language, the API as them, and rendering."""
+
+    request: Request
+    user: User | None
+    token: str | None
+    lang: str
+    csrf: str
+    api: Api
+    full_name: str = ""
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    def t(self, key: str, **params: Any) -> str:
+        return i18n.translate(self.lang, key, **params)
+
+    @property
+    def role(self) -> str:
+        return self.user.role.value if self.user else ""
+
+    def is_(self, *roles: Role) -> bool:
+        return self.user is not None and self.user.role in roles
+
+    def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        flash = self.request.cookies.get(FLASH_COOKIE)
+        html = env.get_template(template).render(
+            ui=self,
+            t=self.t,
+            lang=self.lang,
+            csrf=self.csrf,
+            user=self.user,
+            flash=self.t(flash) if flash in i18n.MESSAGES else None,
+            money=lambda v: i18n.money(self.lang, v),
+            number=lambda v, digits=0: i18n.number(self.lang, v, digits),
+            percent=lambda v, digits=1: i18n.percent(self.lang, v, digits),
+            fdate=lambda v: i18n.format_date(self.lang, v),
+            fdatetime=lambda v: i18n.format_datetime(self.lang, v),
+            path=self.request.url.path,
+            known=i18n.MESSAGES,
+            **context,
+        )
+        response = HTMLResponse(html, status_code=status_code)
+        if flash:
+            response.delete_cookie(FLASH_COOKIE, path="/")
+        self._set_cookies(response)
+        return response
+
+    def redirect(self, url: str, flash: str | None = None) -> Response:
+        """After a POST: 303 to the next page (HTMX follows `HX-Redirect`)."""
+        if self.request.headers.get("hx-request"):
+            response: Response = Response(status_code=204, headers={"HX-Redirect": url})
+        else:
+            response = RedirectResponse(url, status_code=303)
+        if flash:
+            response.set_cookie(FLASH_COOKIE, flash, path="/", httponly=True, samesite="lax", max_age=60)
+        self._set_cookies(response)
+        return response
+
+    def _set_cookies(self, response: Response) -> None:
+        secure = self.request.url.scheme == "https"
+        if self.request.cookies.get(CSRF_COOKIE) != self.csrf:
+            response.set_cookie(
+                CSRF_COOKIE, self.csrf, path="/", httponly=True, samesite="lax", secure=secure
+            )
+        for name, value in self.cookies.items():
+            response.set_cookie(name, value, path="/", httponly=True, samesite="lax", secure=secure)
+
+    def remember_language(self, lang: str) -> None:
+        self.lang = lang
+        self.cookies[LANG_COOKIE] = lang
+
+
+def _verifier(request: Request) -> TokenVerifier:
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier
+
+
+def _next_url(request: Request) -> str:
+    target = request.url.path
+    if request.url.query:
+        target += f"?{request.url.query}"
+    return target
+
+
+def anonymous_ui(request: Request) -> Ui:
+    """The context of the login page: no user yet, but a language and a CSRF token."""
+    lang = i18n.language_or_default(request.cookies.get(LANG_COOKIE))
+    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    return Ui(request, None, None, lang, csrf, Api(request, None, lang))
+
+
+async def check_csrf(request: Request) -> None:
+    """Double-submit: the form field (or HTMX's header) must equal the cookie, and a
+    browser-sent Origin must be this site. A cross-site form has neither."""
+    expected = request.cookies.get(CSRF_COOKIE)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not expected or not sent or not secrets.compare_digest(expected, sent):
+        raise CsrfRefused()
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        host = request.headers.get("host", "")
+        if urlsplit(origin).netloc != host:
+            raise CsrfRefused()
+
+
+async def current_ui(request: Request) -> Ui:
+    """A logged-in user's page context; anyone else is sent to the login page.
+    Every POST must carry the CSRF token."""
+    token = request.cookies.get(TOKEN_COOKIE)
+    if not token:
+        raise LoginRequired(_next_url(request))
+    try:
+        user = _verifier(request).verify(token)
+    except InvalidToken as exc:
+        raise LoginRequired(_next_url(request)) from exc
+    if request.method == "POST":
+        await check_csrf(request)
+    lang = i18n.language_or_default(request.cookies.get(LANG_COOKIE))
+    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    return Ui(request, user, token, lang, csrf, Api(request, token, lang), full_name=user.username)
+
+
+UiDep = Annotated[Ui, Depends(current_ui)]
+
+
+def login_redirect(request: Request, exc: LoginRequired) -> Response:
+    target = exc.next_url if exc.next_url.startswith("/") and not exc.next_url.startswith("//") else "/"
+    url = "/login" if target in ("/", "/login") else f"/login?next={quote(target, safe='')}"
+    if request.headers.get("hx-request"):
+        response: Response = Response(status_code=204, headers={"HX-Redirect": url})
+    else:
+        response = RedirectResponse(url, status_code=303)
+    response.delete_cookie(TOKEN_COOKIE, path="/")
+    return response
+
+
+# -- forms and the API's answers ---------------------------------------------------------
+
+
+def form_values(form: FormData) -> dict[str, str]:
+    """What the user typed, to show again; files are left out."""
+    return {k: v.strip() for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
+
+
+def blank_to_none(values: dict[str, str], *names: str) -> dict[str, Any]:
+    """The named fields the user filled in (the API treats a missing field as "not given")."""
+    return {name: values[name] for name in names if values.get(name)}
+
+
+@dataclass
+class Problems:
+    """The API's refusal, for the form: messages by field (`loc` without `body`) and the rest."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    general: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.fields or self.general)
+
+    def get(self, name: str) -> str | None:
+        return self.fields.get(name)
+
+
+def problems_of(ui: Ui, result: ApiResult, known_fields: tuple[str, ...] = ()) -> Problems:
+    """Map a 4xx answer's `detail` to fields: a 422's `detail[].loc` like
+    `["body", "approach_plan", "note"]` becomes `approach_plan.note`."""
+    found = Problems()
+    detail = result.detail
+    if result.status >= 500 or result.status in (502, 504):
+        found.general.append(ui.t("errors.unavailable"))
+        return found
+    if result.status == 403:
+        found.general.append(ui.t("errors.forbidden") + (f" ({detail})" if isinstance(detail, str) else ""))
+        return found
+    if isinstance(detail, list):
+        for item in detail:
+            if not isinstance(item, dict):
+                found.general.append(str(item))
+                continue
+            loc = [str(p) for p in item.get("loc", []) if p not in ("body", "query", "path")]
+            name = ".".join(loc)
+            message = _message(ui, item)
+            if name and (not known_fields or name in known_fields or name.split(".")[0] in known_fields):
+                found.fields.setdefault(name, message)
+            else:
+                found.general.append(f"{name}: {message}" if name else message)
+        return found
+    if isinstance(detail, dict):
+        found.general.append(str(detail.get("message") or json.dumps(detail, ensure_ascii=False)))
+        return found
+    found.general.append(str(detail))
+    return found
+
+
+def _message(ui: Ui, item: dict[str, Any]) -> str:
+    kind = str(item.get("type", ""))
+    msg = str(item.get("msg", ""))
+    ctx = item.get("ctx") or {}
+    if "phone" in msg.lower():
+        return ui.t("err.phone")
+    if kind == "value_error" and "email" in msg.lower():
+        return ui.t("err.value_error.email")
+    key = f"err.{kind}"
+    if key in i18n.MESSAGES:
+        limit = next((ctx[k] for k in ("gt", "ge", "le", "lt") if k in ctx), "")
+        return ui.t(key, limit=limit)
+    return msg.removeprefix("Value error, ")
+
+
+async def upload_part(form: FormData, name: str) -> tuple[str, bytes, str] | None:
+    value = form.get(name)
+    if not isinstance(value, UploadFile) or not value.filename:
+        return None
+    return (value.filename, await value.read(), value.content_type or "application/octet-stream")
+
+
+async def gather(*calls: Any) -> list[Any]:
+    return list(await asyncio.gather(*calls))
+
+
+def names_by_id(users: list[dict[str, Any]]) -> dict[str, str]:
+    return {u["id"]: u.get("full_name") or u.get("username", "") for u in users}

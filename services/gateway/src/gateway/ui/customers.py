@@ -1,0 +1,198 @@
+"""Customers: the list, and the customer 360 (details, grade and its history, the
+questionnaire, activities and care, quotes, orders, invoices, the timeline)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from . import core, i18n
+from .core import UiDep
+
+router = APIRouter(prefix="/customers")
+
+STAGES = ("prospect", "traditional", "inactive")
+ACTIVITY_KINDS = ("call", "visit", "email", "meeting", "demo")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@router.get("")
+async def list_customers(
+    ui: UiDep,
+    q: str | None = None,
+    lifecycle_stage: str | None = None,
+    grade: str | None = None,
+    offset: int = 0,
+) -> Response:
+    result = await ui.api.get(
+        "/api/customers", q=q, lifecycle_stage=lifecycle_stage, grade=grade, limit=50, offset=max(offset, 0)
+    )
+    page = result.data if result.ok else {"items": [], "total": 0}
+    return ui.render(
+        "customers/list.html",
+        customers=page["items"],
+        total=page["total"],
+        offset=max(offset, 0),
+        filters={"q": q or "", "lifecycle_stage": lifecycle_stage or "", "grade": grade or ""},
+        stages=STAGES,
+        problems=None if result.ok else core.problems_of(ui, result),
+    )
+
+
+async def _customer_page(
+    ui: core.Ui,
+    customer_id: str,
+    problems: core.Problems | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    customer = await ui.api.get(f"/api/customers/{customer_id}")
+    if customer.status == 404:
+        # Just converted from a lead: customers creates it from the event in a moment.
+        return ui.render("customers/pending.html", status_code=404, customer_id=customer_id)
+    if not customer.ok:
+        return ui.render("error.html", status_code=customer.status, message=str(customer.detail))
+    (
+        assessments,
+        questionnaires,
+        activities,
+        quotes,
+        orders,
+        invoices,
+        timeline,
+        account,
+    ) = await core.gather(
+        ui.api.items(f"/api/customers/{customer_id}/assessments", limit=20),
+        ui.api.items("/api/questionnaires", limit=20),
+        ui.api.items(f"/api/customers/{customer_id}/activities", limit=50),
+        ui.api.items("/api/quotes", customer_id=customer_id, limit=50),
+        ui.api.items("/api/orders", customer_id=customer_id, limit=50),
+        ui.api.items("/api/invoices", customer_id=customer_id, limit=50),
+        ui.api.get(f"/api/customers/{customer_id}/timeline"),
+        ui.api.get(f"/api/accounts/{customer_id}"),
+    )
+    chosen = (values or {}).get("questionnaire_id")
+    questionnaire = next(
+        (q for q in questionnaires if q["id"] == chosen), questionnaires[0] if questionnaires else None
+    )
+    entries = [
+        {**e, "text": describe(ui, e.get("detail") or {})}
+        for e in (timeline.data if timeline.ok and isinstance(timeline.data, list) else [])
+    ]
+    return ui.render(
+        "customers/detail.html",
+        status_code=status_code,
+        customer=customer.data,
+        assessments=assessments,
+        questionnaires=questionnaires,
+        questionnaire=questionnaire,
+        activities=activities,
+        quotes=quotes,
+        orders=orders,
+        invoices=invoices,
+        timeline=list(reversed(entries)),
+        account=account.data if account.ok else None,
+        activity_kinds=ACTIVITY_KINDS,
+        today=datetime.now(i18n.ZONE).date().isoformat(),
+        problems=problems or core.Problems(),
+        values=values or {},
+    )
+
+
+def describe(ui: core.Ui, detail: dict[str, Any]) -> str:
+    """A timeline entry's detail for a person: no ids, money as money, changes as old → new."""
+    parts = []
+    for key, value in detail.items():
+        if value is None or key == "id" or key.endswith(("_id", "_ids")) or _UUID.fullmatch(str(value)):
+            continue
+        if isinstance(value, bool):
+            shown = ui.t("yes") if value else ui.t("no")
+        elif isinstance(value, int) and (key.endswith("total") or key.endswith("amount")):
+            shown = i18n.money(ui.lang, value)
+        elif isinstance(value, float):
+            shown = i18n.number(ui.lang, value, 1)
+        elif isinstance(value, list) and len(value) == 2:
+            shown = " → ".join("—" if v is None else str(v) for v in value)
+        elif isinstance(value, dict):
+            continue
+        else:
+            shown = str(value)
+        parts.append(f"{key.replace('_', ' ')}: {shown}")
+    return "; ".join(parts)
+
+
+@router.get("/{customer_id}")
+async def customer_page(customer_id: str, ui: UiDep) -> Response:
+    return await _customer_page(ui, customer_id)
+
+
+@router.post("/{customer_id}/assess")
+async def assess(customer_id: str, ui: UiDep) -> Response:
+    values = core.form_values(await ui.request.form())
+    questionnaire_id = values.get("questionnaire_id", "")
+    found = await ui.api.get(f"/api/questionnaires/{questionnaire_id}")
+    ranges = {
+        c["key"] for c in (found.data.get("criteria", []) if found.ok else []) if c.get("range") is not None
+    }
+    answers: dict[str, Any] = {}
+    for name, value in values.items():
+        if not name.startswith("answers.") or value == "":
+            continue
+        key = name.removeprefix("answers.")
+        answers[key] = _number(value) if key in ranges else value
+    result = await ui.api.post(
+        f"/api/customers/{customer_id}/assessments",
+        {"questionnaire_id": questionnaire_id, "answers": answers},
+    )
+    if result.ok:
+        return ui.redirect(f"/customers/{customer_id}#grading", flash="flash.saved")
+    return await _customer_page(
+        ui, customer_id, core.problems_of(ui, result), values, status_code=result.status
+    )
+
+
+def _number(text: str) -> float | str:
+    """A number typed the Vietnamese way (`1.234,5`) or the English way (`1,234.5`)."""
+    cleaned = text.replace(" ", "")
+    if "," in cleaned and "." in cleaned:
+        cleaned = (
+            cleaned.replace(".", "").replace(",", ".")
+            if cleaned.rfind(",") > cleaned.rfind(".")
+            else cleaned.replace(",", "")
+        )
+    elif "," in cleaned:
+        cleaned = cleaned.replace(",", ".")
+    try:
+        return float(cleaned)
+    except ValueError:
+        return text  # the API says what is wrong with it
+
+
+@router.post("/{customer_id}/activities")
+async def plan_activity(customer_id: str, ui: UiDep) -> Response:
+    values = core.form_values(await ui.request.form())
+    body = core.blank_to_none(values, "kind", "due_on", "note")
+    result = await ui.api.post(f"/api/customers/{customer_id}/activities", body)
+    if result.ok:
+        return ui.redirect(f"/customers/{customer_id}#activities", flash="flash.saved")
+    return await _customer_page(
+        ui, customer_id, core.problems_of(ui, result), values, status_code=result.status
+    )
+
+
+@router.post("/{customer_id}/activities/{activity_id}/complete")
+async def complete_activity(customer_id: str, activity_id: str, ui: UiDep) -> Response:
+    values = core.form_values(await ui.request.form())
+    result = await ui.api.post(
+        f"/api/customers/{customer_id}/activities/{activity_id}/complete",
+        core.blank_to_none(values, "outcome"),
+    )
+    if result.ok:
+        return ui.redirect(f"/customers/{customer_id}#activities", flash="flash.saved")
+    problems = core.problems_of(ui, result)
+    problems.fields = {f"{k}.{activity_id}": v for k, v in problems.fields.items()}
+    return await _customer_page(ui, customer_id, problems, status_code=result.status)

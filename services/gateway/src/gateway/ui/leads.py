@@ -1,0 +1,267 @@
+"""Leads: the list with filters, the kanban board, capture (with the duplicate warning),
+the lead's page with its actions, and the CSV import with its report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
+
+from crm_kit.auth import Role
+
+from . import core
+from .core import UiDep
+
+router = APIRouter(prefix="/leads")
+
+STATUSES = ("new", "contacting", "evaluated", "converted", "closed")
+SOURCES = ("internet", "press", "partner_referral", "trade_fair", "walk_in", "campaign", "other")
+PLANNED_CHANNELS = ("call", "visit", "email", "meeting", "message")
+CAPTURE_FIELDS = (
+    "full_name",
+    "company",
+    "phone",
+    "email",
+    "source",
+    "region_code",
+    "campaign_id",
+    "approach_plan.planned_contact_on",
+    "approach_plan.planned_channel",
+    "approach_plan.note",
+)
+
+
+async def _people(ui: core.Ui) -> dict[str, str]:
+    """Names of staff for owner columns: managers and admins may list users, others see "me"."""
+    assert ui.user is not None
+    if ui.is_(Role.ADMIN, Role.SALES_MANAGER):
+        return core.names_by_id(await ui.api.items("/api/users", limit=200))
+    return {str(ui.user.id): ui.t("me")}
+
+
+@router.get("")
+async def list_leads(
+    ui: UiDep,
+    status: list[str] = Query(default=[]),  # noqa: B008
+    source: str | None = None,
+    q: str | None = None,
+    offset: int = 0,
+) -> Response:
+    params: list[tuple[str, Any]] = [("limit", 50), ("offset", max(offset, 0))]
+    params += [("status", s) for s in status if s]
+    if source:
+        params.append(("source", source))
+    if q:
+        params.append(("q", q))
+    result = await ui.api.call("GET", "/api/leads", params=params)
+    people = await _people(ui)
+    page = result.data if result.ok else {"items": [], "total": 0}
+    return ui.render(
+        "leads/list.html",
+        leads=page["items"],
+        total=page["total"],
+        offset=max(offset, 0),
+        filters={"status": status, "source": source or "", "q": q or ""},
+        statuses=STATUSES,
+        sources=SOURCES,
+        people=people,
+        problems=None if result.ok else core.problems_of(ui, result),
+    )
+
+
+@router.get("/board")
+async def board(ui: UiDep) -> Response:
+    columns = await core.gather(*(ui.api.items("/api/leads", status=s, limit=50) for s in STATUSES))
+    return ui.render("leads/board.html", columns=list(zip(STATUSES, columns, strict=True)), statuses=STATUSES)
+
+
+#: A move on the board is the API action that leads there (closing needs a reason: the lead's page).
+MOVES = {"contacting": ("contact", {}), "evaluated": ("evaluate", {"promising": True})}
+
+
+@router.post("/{lead_id}/move")
+async def move(lead_id: str, ui: UiDep) -> Response:
+    form = await ui.request.form()
+    target = str(form.get("to") or "")
+    wants_json = "application/json" in ui.request.headers.get("accept", "")
+    if target == "converted":
+        result = await ui.api.post(f"/api/leads/{lead_id}/convert")
+    elif target in MOVES:
+        action, body = MOVES[target]
+        result = await ui.api.post(f"/api/leads/{lead_id}/{action}", body)
+    elif target == "closed":
+        message = ui.t("lead.closed_needs_reason")
+        if wants_json:
+            return JSONResponse({"ok": False, "message": message, "redirect": f"/leads/{lead_id}#disqualify"})
+        return ui.redirect(f"/leads/{lead_id}#disqualify")
+    else:
+        result = core.ApiResult(409, {"detail": f"cannot move a lead to {target!r}"})
+    if result.ok:
+        if wants_json:
+            return JSONResponse({"ok": True, "message": ui.t("lead.moved"), "status": target})
+        return ui.redirect("/leads/board", flash="flash.done")
+    problems = core.problems_of(ui, result)
+    message = "; ".join([*problems.general, *problems.fields.values()])
+    if wants_json:
+        return JSONResponse({"ok": False, "message": message}, status_code=result.status)
+    # Without JavaScript: the board again, with the API's answer on top.
+    columns = await core.gather(*(ui.api.items("/api/leads", status=s, limit=50) for s in STATUSES))
+    return ui.render(
+        "leads/board.html",
+        status_code=result.status,
+        columns=list(zip(STATUSES, columns, strict=True)),
+        statuses=STATUSES,
+        board_error=message,
+    )
+
+
+# -- capture ---------------------------------------------------------------------------
+
+
+async def _capture_page(
+    ui: core.Ui,
+    values: dict[str, str],
+    problems: core.Problems | None = None,
+    duplicates: list[dict[str, Any]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    campaigns = await ui.api.get("/api/leads/campaigns")
+    return ui.render(
+        "leads/new.html",
+        status_code=status_code,
+        values=values,
+        problems=problems or core.Problems(),
+        duplicates=duplicates,
+        sources=SOURCES,
+        planned_channels=PLANNED_CHANNELS,
+        campaigns=campaigns.data if campaigns.ok and isinstance(campaigns.data, list) else [],
+    )
+
+
+@router.get("/new")
+async def capture_form(ui: UiDep) -> Response:
+    return await _capture_page(ui, {"source": "trade_fair"})
+
+
+@router.post("/new")
+async def capture(ui: UiDep) -> Response:
+    values = core.form_values(await ui.request.form())
+    body: dict[str, Any] = core.blank_to_none(
+        values, "full_name", "company", "phone", "email", "source", "region_code", "campaign_id"
+    )
+    body.setdefault("full_name", values.get("full_name", ""))
+    plan = {
+        key: values[f"approach_plan.{key}"]
+        for key in ("planned_contact_on", "planned_channel", "note")
+        if values.get(f"approach_plan.{key}")
+    }
+    if plan:
+        body["approach_plan"] = plan
+    if values.get("confirm_duplicate") == "1":
+        body["confirm_duplicate"] = True
+    result = await ui.api.post("/api/leads", body)
+    if result.ok:
+        return ui.redirect(f"/leads/{result.data['id']}", flash="flash.lead_created")
+    detail = result.detail
+    if result.status == 409 and isinstance(detail, dict) and "duplicates" in detail:
+        return await _capture_page(ui, values, duplicates=detail["duplicates"], status_code=409)
+    return await _capture_page(
+        ui, values, core.problems_of(ui, result, CAPTURE_FIELDS), status_code=result.status
+    )
+
+
+# -- import ----------------------------------------------------------------------------
+
+
+@router.get("/import")
+async def import_form(ui: UiDep) -> Response:
+    return ui.render("leads/import.html", report=None, problems=core.Problems())
+
+
+@router.post("/import")
+async def import_file(ui: UiDep) -> Response:
+    form = await ui.request.form()
+    part = await core.upload_part(form, "file")
+    if part is None:
+        problems = core.Problems(fields={"file": ui.t("err.missing")})
+        return ui.render("leads/import.html", status_code=422, report=None, problems=problems)
+    result = await ui.api.call("POST", "/api/leads/import", files={"file": part})
+    if not result.ok:
+        return ui.render(
+            "leads/import.html",
+            status_code=result.status,
+            report=None,
+            problems=core.problems_of(ui, result, ("file",)),
+        )
+    return ui.render("leads/import.html", report=result.data, problems=core.Problems())
+
+
+# -- one lead --------------------------------------------------------------------------
+
+
+async def _lead_page(
+    ui: core.Ui,
+    lead_id: str,
+    problems: core.Problems | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    lead, history, reasons = await core.gather(
+        ui.api.get(f"/api/leads/{lead_id}"),
+        ui.api.items(f"/api/leads/{lead_id}/history", limit=100),
+        ui.api.items("/api/leads/disqualify-reasons", active="true", limit=100),
+    )
+    if not lead.ok:
+        return ui.render("error.html", status_code=lead.status, message=ui.t("errors.not_found"))
+    return ui.render(
+        "leads/detail.html",
+        status_code=status_code,
+        lead=lead.data,
+        history=history,
+        reasons=reasons,
+        people=await _people(ui),
+        problems=problems or core.Problems(),
+        values=values or {},
+    )
+
+
+@router.get("/{lead_id}")
+async def lead_page(lead_id: str, ui: UiDep) -> Response:
+    return await _lead_page(ui, lead_id)
+
+
+@router.post("/{lead_id}/{action}")
+async def lead_action(lead_id: str, action: str, ui: UiDep) -> Response:
+    # Each action's form names its fields `<action>.<field>`, so errors land at the right form.
+    values = {k.removeprefix(f"{action}."): v for k, v in core.form_values(await ui.request.form()).items()}
+    body: dict[str, Any]
+    if action == "contact":
+        body = core.blank_to_none(values, "note")
+    elif action == "evaluate":
+        body = {"promising": values.get("promising") == "yes", **core.blank_to_none(values, "note")}
+    elif action == "disqualify":
+        body = core.blank_to_none(values, "reason", "note")
+    elif action == "convert":
+        body = {}
+        if values.get("opportunity.name") or values.get("opportunity.expected_amount"):
+            body["opportunity"] = {
+                "name": values.get("opportunity.name", ""),
+                "expected_amount": values.get("opportunity.expected_amount", "")
+                .replace(".", "")
+                .replace(",", "")
+                or "0",
+            }
+    else:
+        return ui.render("error.html", status_code=404, message=ui.t("errors.not_found"))
+    result = await ui.api.post(f"/api/leads/{lead_id}/{action}", body)
+    if result.ok:
+        if action == "convert":
+            return ui.redirect(f"/customers/{result.data['customer_id']}", flash="flash.done")
+        return ui.redirect(f"/leads/{lead_id}", flash="flash.done")
+    problems = core.problems_of(ui, result)
+    # Field errors of an action form are keyed by the action, so they show at its own form.
+    problems.fields = {f"{action}.{k}": v for k, v in problems.fields.items()}
+    return await _lead_page(
+        ui, lead_id, problems, {f"{action}.{k}": v for k, v in values.items()}, status_code=result.status
+    )

@@ -1,0 +1,94 @@
+"""How the UI writes money, dates and the API's refusals (no I/O)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from gateway.ui import i18n
+from gateway.ui.core import ApiResult, Problems, problems_of
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("lang", "amount", "shown"),
+    [
+        ("vi", 1_234_567, "1.234.567 ₫"),
+        ("en", 1_234_567, "₫1,234,567"),
+        ("vi", 0, "0 ₫"),
+        ("en", -25_080_000, "-₫25,080,000"),
+        ("vi", None, "—"),
+    ],
+)
+def test_money_reads_the_way_each_language_writes_it(lang: str, amount: int | None, shown: str) -> None:
+    assert i18n.money(lang, amount) == shown
+
+
+def test_dates_are_day_first_in_vietnamese_and_spelled_in_english() -> None:
+    assert i18n.format_date("vi", date(2026, 11, 26)) == "26/11/2026"
+    assert i18n.format_date("en", "2026-11-26") == "26 Nov 2026"
+
+
+def test_a_moment_is_shown_in_vietnams_zone() -> None:
+    late_evening_utc = datetime(2026, 11, 26, 20, 30, tzinfo=UTC)  # 03:30 the next day in Hanoi
+    assert i18n.format_datetime("vi", late_evening_utc) == "27/11/2026 03:30"
+    assert i18n.format_datetime("en", "2026-11-26T20:30:00Z") == "27 Nov 2026, 03:30"
+    assert i18n.format_date("vi", late_evening_utc) == "27/11/2026"
+
+
+def test_percentages_use_the_languages_decimal_mark() -> None:
+    assert i18n.percent("vi", 0.125) == "12,5%"
+    assert i18n.percent("en", 0.125) == "12.5%"
+    assert i18n.number("vi", 1234.5, 1) == "1.234,5"
+
+
+def test_every_message_has_both_languages_and_an_unknown_key_shows_itself() -> None:
+    assert all(vi and en for vi, en in i18n.MESSAGES.values())
+    assert i18n.translate("en", "no.such.key") == "no.such.key"
+    assert i18n.translate("xx", "login.title") == "Đăng nhập"  # unknown language: the default
+
+
+class _Ui:
+    lang = "en"
+
+    def t(self, key: str, **params: object) -> str:
+        return i18n.translate(self.lang, key, **params)
+
+
+def test_a_422_lands_on_its_fields_by_loc() -> None:
+    answer = ApiResult(
+        422,
+        {
+            "detail": [
+                {
+                    "loc": ["body", "email"],
+                    "msg": "value is not a valid email address",
+                    "type": "value_error",
+                },
+                {"loc": ["body", "approach_plan", "note"], "msg": "too long", "type": "string_too_long"},
+                {
+                    "loc": ["body", "lines", 0, "quantity"],
+                    "msg": "x",
+                    "type": "greater_than",
+                    "ctx": {"gt": 0},
+                },
+                {"loc": ["body"], "msg": "Value error, nothing to change", "type": "value_error"},
+            ]
+        },
+    )
+    found = problems_of(_Ui(), answer)  # type: ignore[arg-type]
+    assert found.fields == {
+        "email": "Not a valid e-mail address.",
+        "approach_plan.note": "Too long.",
+        "lines.0.quantity": "Must be greater than 0.",
+    }
+    assert found.general == ["nothing to change"]
+
+
+def test_a_409_message_and_an_unavailable_service_are_general_problems() -> None:
+    assert problems_of(_Ui(), ApiResult(409, {"detail": "cannot move"})).general == ["cannot move"]  # type: ignore[arg-type]
+    down = problems_of(_Ui(), ApiResult(502, {"detail": "sales is unavailable"}))  # type: ignore[arg-type]
+    assert down.general == [i18n.translate("en", "errors.unavailable")]
+    assert not Problems()
