@@ -7,7 +7,7 @@ PYTEST := .venv/bin/pytest
 # (testcontainers), else the ones running on this machine; see deploy/local/test-infra.sh.
 WITH_INFRA := deploy/local/test-infra.sh
 
-.PHONY: install run test test-unit test-integration test-e2e lint typecheck docs bench clean
+.PHONY: install run test test-unit test-integration test-e2e test-faults lint typecheck docs bench clean
 
 install: .venv/.installed
 .venv/.installed: uv.lock pyproject.toml $(wildcard shared/*/pyproject.toml services/*/pyproject.toml)
@@ -19,9 +19,15 @@ install: .venv/.installed
 run: install
 	$(PY) deploy/local/stack.py
 
-## Every test level; fails when no test ran.
+## Every test level; fails when no test ran. The fault suite (several minutes; it
+## restarts this machine's RabbitMQ twice) runs last, as `make test-faults`.
 test: install
-	$(WITH_INFRA) $(PYTEST) shared services tests
+	$(WITH_INFRA) $(PYTEST) -m "not faults" shared services tests
+	$(MAKE) test-faults
+
+## Fault injection against real processes: crashes, outages, broker restarts (tests/faults).
+test-faults: install
+	$(WITH_INFRA) $(PYTEST) -m faults tests/faults
 
 test-unit: install
 	$(PYTEST) -m unit shared services tests

@@ -6,24 +6,36 @@ missing, migrates it, makes the gateway's signing keys once (in `.local/`),
 starts the six services, prints where the gateway is, restarts a service that
 dies (like compose's `restart: unless-stopped`) and stops them all on Ctrl-C.
 
-The end-to-end tests use the same `Stack` with their own ports, databases and
-bus namespace, without the restarts.
+Each service connects to RabbitMQ as its own user, with the rights of
+`deploy/rabbitmq/definitions.json` (its own queues, its own events), when the broker
+is this machine's and `rabbitmqctl` can create the users; otherwise every service uses
+AMQP_URL as it is, and the run says so.
+
+The end-to-end tests use the same `Stack` with their own ports, databases, bus
+namespace and RabbitMQ users, without the restarts.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import json
 import os
+import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("gateway", "leads", "customers", "sales", "accounting", "marketing")
@@ -52,6 +64,63 @@ def ensure_keys(state_dir: Path) -> tuple[Path, Path]:
     return private, public
 
 
+def broker_definitions(namespace: str, users: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """RabbitMQ users, permissions and topic permissions confining each service to its own
+    queues and its own events, for `rabbitmqctl import_definitions`.
+
+    `users`: service -> (user name, password). For namespace `crm` these are exactly
+    the rights of `deploy/rabbitmq/definitions.json` (tests/security checks they agree).
+    """
+    ns = namespace.replace(".", "\\.")
+    definitions: dict[str, Any] = {"users": [], "permissions": [], "topic_permissions": []}
+    for service, (user, password) in users.items():
+        salt = secrets.token_bytes(4)
+        digest = hashlib.sha256(salt + password.encode()).digest()
+        definitions["users"].append(
+            {
+                "name": user,
+                "password_hash": base64.b64encode(salt + digest).decode(),
+                "hashing_algorithm": "rabbit_password_hashing_sha256",
+                "tags": [],
+            }
+        )
+        own = f"^({ns}\\.{service}(\\.retry|\\.dlq)?|{ns}\\.events|{ns}\\.dlx)$"
+        definitions["permissions"].append(
+            {"user": user, "vhost": "/", "configure": own, "write": own, "read": own}
+        )
+        definitions["topic_permissions"].append(
+            {
+                "user": user,
+                "vhost": "/",
+                "exchange": f"{namespace}.events",
+                "write": f"^{service}\\.",
+                "read": ".*",
+            }
+        )
+    return definitions
+
+
+def with_credentials(url: str, user: str, password: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}" + (
+        f":{parts.port}" if parts.port else ""
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def rabbitmqctl(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def local_broker(url: str) -> bool:
+    """Whether `url`'s broker is this machine's, so `rabbitmqctl` manages it."""
+    return (
+        urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+        and shutil.which("rabbitmqctl") is not None
+    )
+
+
 @dataclass
 class Stack:
     amqp_url: str = DEFAULT_AMQP_URL
@@ -64,6 +133,10 @@ class Stack:
     log_dir: Path | None = None
     #: Extra environment per service (tests use it to inject faults).
     env_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Connect each service as its own RabbitMQ user (made by `provision_broker_users`).
+    broker_users: bool = False
+    #: service -> (RabbitMQ user, password), once provisioned.
+    broker_credentials: dict[str, tuple[str, str]] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: dict[str, IO[bytes]] = field(default_factory=dict)
 
@@ -84,7 +157,7 @@ class Stack:
             **os.environ,
             "SERVICE_NAME": service,
             "DATABASE_URL": self.database(service),
-            "AMQP_URL": self.amqp_url,
+            "AMQP_URL": self.service_amqp_url(service),
             "BUS_NAMESPACE": self.namespace,
             "JWT_PUBLIC_KEY_FILE": str(public),
             "PYTHONUNBUFFERED": "1",
@@ -97,6 +170,69 @@ class Stack:
             }
         return env | self.env_overrides.get(service, {})
 
+    def service_amqp_url(self, service: str) -> str:
+        """The AMQP URL a service connects with: its own user once provisioned."""
+        if service in self.broker_credentials:
+            return with_credentials(self.amqp_url, *self.broker_credentials[service])
+        return self.amqp_url
+
+    # -- RabbitMQ users ----------------------------------------------------------------
+
+    def provision_broker_users(self) -> bool:
+        """Give each service its own RabbitMQ user with only its own rights.
+
+        Namespace `crm` (`make run`) gets the users of deploy/rabbitmq/definitions.json
+        (password = name, the development default); any other namespace (a test run)
+        gets users `<namespace>.<service>` with random passwords, removed by
+        `remove_broker_users`. False (and nothing changed) when the broker is not this
+        machine's or `rabbitmqctl` cannot reach it.
+        """
+        if not local_broker(self.amqp_url):
+            return False
+        if self.namespace == "crm":
+            users = {s: (s, s) for s in SERVICES}
+        else:
+            users = {s: (f"{self.namespace}.{s}", secrets.token_urlsafe(16)) for s in SERVICES}
+        # The broker reads the file as its own OS user: a private temporary file it owns.
+        fd, name = tempfile.mkstemp(prefix="crm-rabbitmq-users-", suffix=".json")
+        with os.fdopen(fd, "w") as file:
+            json.dump(broker_definitions(self.namespace, users), file)
+        try:
+            shutil.chown(name, "rabbitmq")
+        except (LookupError, PermissionError):
+            os.chmod(name, 0o644)
+        try:
+            result = rabbitmqctl("import_definitions", name)
+            # The import finishes in the background: wait until the users exist.
+            deadline = time.monotonic() + 30
+            while result.returncode == 0 and not self._users_exist(users):
+                if time.monotonic() > deadline:
+                    say("the RabbitMQ users did not appear within 30s; every service uses AMQP_URL")
+                    return False
+                time.sleep(0.3)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            say(f"cannot make RabbitMQ users ({exc}); every service uses AMQP_URL")
+            return False
+        finally:
+            os.unlink(name)
+        if result.returncode != 0:
+            say(f"cannot make RabbitMQ users: {result.stderr.strip()[-300:]}; every service uses AMQP_URL")
+            return False
+        self.broker_credentials = users
+        return True
+
+    @staticmethod
+    def _users_exist(users: dict[str, tuple[str, str]]) -> bool:
+        listed = rabbitmqctl("list_users", "-q").stdout.split()
+        return all(user in listed for user, _ in users.values())
+
+    def remove_broker_users(self) -> None:
+        if self.namespace == "crm" or not self.broker_credentials:
+            return
+        with ThreadPoolExecutor(max_workers=len(self.broker_credentials)) as pool:
+            list(pool.map(lambda c: rabbitmqctl("delete_user", c[0]), self.broker_credentials.values()))
+        self.broker_credentials = {}
+
     # -- preparing -------------------------------------------------------------------
 
     def migrate(self, service: str) -> None:
@@ -106,6 +242,12 @@ class Stack:
 
     def prepare(self) -> None:
         ensure_keys(self.state_dir)
+        if self.broker_users:
+            if self.provision_broker_users():
+                example = self.broker_credentials["sales"][0]
+                say(f"each service connects to RabbitMQ as its own user ({example}, ...)")
+            else:
+                say("no RabbitMQ user per service: every service connects as AMQP_URL's user")
         with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
             list(pool.map(self.migrate, SERVICES))
         say(f"databases {self.database_prefix}<service> created if missing and migrated")
@@ -218,6 +360,7 @@ def main() -> None:
         port_base=args.port_base,
         namespace=os.environ.get("BUS_NAMESPACE", "crm"),
         admin_password=admin_password,
+        broker_users=True,
     )
     say(f"RabbitMQ {stack.amqp_url}, Postgres {stack.database_server_url}")
     stack.prepare()

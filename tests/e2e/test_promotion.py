@@ -6,12 +6,11 @@ import asyncio
 import json
 import uuid
 
-import aio_pika
 import pytest
 
 from crm_kit.auth import Role
 
-from .helpers import eventually, metric_total
+from .helpers import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -78,40 +77,6 @@ async def test_promotion_reaches_sales_and_accounting_once(stack, new_user, data
     assert accounts == 1
     timeline = (await seller.client.get(f"/api/customers/{cid}/timeline")).json()
     assert [entry["kind"] for entry in timeline] == ["registered", "stage_changed"]
-
-
-async def test_the_same_event_twice_has_one_effect(stack, new_user, databases, infra):
-    """Redeliver the promotion event by hand: accounting's inbox skips both copies."""
-    seller = await new_user(Role.SALESPERSON)
-    cid = (await create_prospect(seller, "Đại lý Minh Long"))["id"]
-    await seller.client.post(f"/api/customers/{cid}/promote")
-    await eventually(lambda: seller.client.get(f"/api/accounts/{cid}"), until=lambda r: r.status_code == 200)
-    body = await promotion_event(databases, cid)
-    event_id = json.loads(body)["event_id"]
-    skipped_before = await metric_total(stack.url("accounting"), "crm_messages_duplicate_total")
-
-    connection = await aio_pika.connect(infra.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        exchange = await channel.get_exchange(f"{stack.namespace}.events")
-        for _ in range(2):
-            await exchange.publish(
-                aio_pika.Message(body, message_id=event_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                routing_key=PROMOTED,
-            )
-
-    await eventually(
-        lambda: metric_total(stack.url("accounting"), "crm_messages_duplicate_total"),
-        until=lambda n: n >= skipped_before + 2,
-        what="accounting skipped both copies",
-    )
-    accounts = await databases.fetchval(
-        "accounting", "SELECT count(*) FROM accounts WHERE customer_id = $1", uuid.UUID(cid)
-    )
-    handled = await databases.fetchval(
-        "accounting", "SELECT count(*) FROM inbox WHERE event_id = $1", uuid.UUID(event_id)
-    )
-    assert (accounts, handled) == (1, 1)
 
 
 async def test_the_correlation_id_follows_the_flow_into_events_and_logs(stack, new_user, databases):

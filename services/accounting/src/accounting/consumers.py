@@ -11,6 +11,7 @@ from crm_contracts import (
     OrderPlaced,
     QuoteSubmittedForApproval,
 )
+from crm_kit import directory
 from crm_kit.bus import Handlers
 
 from . import service
@@ -20,6 +21,8 @@ from .settings import Settings
 def build_handlers(settings: Settings) -> Handlers:
     """The handlers of one service process, configured by its settings."""
     handlers = Handlers()
+    # The staff directory: a deactivated member of staff's token is refused (401).
+    directory.register(handlers)
 
     @handlers.handles(CustomerPromotedToTraditional)
     async def open_account(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 from typing import Any
-
-import uuid
 
 import httpx
 from fastapi import FastAPI

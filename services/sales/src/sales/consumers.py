@@ -16,6 +16,7 @@ from crm_contracts import (
     LeadQualified,
     PortfolioReassigned,
 )
+from crm_kit import directory
 from crm_kit.bus import Handlers
 
 from . import performance, service
@@ -24,6 +25,8 @@ from .settings import Settings
 
 def build_handlers(settings: Settings) -> Handlers:
     handlers = Handlers()
+    # The staff directory: a deactivated member of staff's token is refused (401).
+    directory.register(handlers)
 
     @handlers.handles(CustomerRegistered)
     async def customer_registered(

@@ -105,4 +105,3 @@ async def main(amqp_url: str, queue_name: str) -> None:
 
 Keep the `event_id` of what you handled: a message may come twice (at-least-once).
 """
-

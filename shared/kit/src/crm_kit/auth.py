@@ -7,6 +7,7 @@ issuer and audience with the gateway's public key.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -119,8 +120,15 @@ class TokenVerifier:
 
 _bearer = HTTPBearer(auto_error=False)
 
+#: Whether the holder of a valid token may still act (False: the account was
+#: deactivated since the token was issued). A token outlives an offboarding until it
+#: expires, so a service that knows its staff sets one as `app.state.staff_check`:
+#: `create_service_app` does for a service keeping the staff directory, the gateway
+#: for its own users.
+StaffCheck = Callable[[uuid.UUID], Awaitable[bool]]
 
-def current_user(
+
+async def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
@@ -132,11 +140,17 @@ def current_user(
         )
     verifier: TokenVerifier = request.app.state.verifier
     try:
-        return verifier.verify(credentials.credentials)
+        user = verifier.verify(credentials.credentials)
     except InvalidToken as exc:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
         ) from exc
+    check: StaffCheck | None = getattr(request.app.state, "staff_check", None)
+    if check is not None and not await check(user.id):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "account deactivated", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -7,6 +7,9 @@ refuse a deactivated owner use it instead of calling the gateway:
     directory.register(handlers)                 # in consumers.py
     run_env(Base.metadata, directory.metadata)   # in migrations/env.py
     directory.create_table()                     # in a migration
+
+A service that keeps the directory also refuses the tokens of deactivated staff
+(401): `create_service_app` installs `staff_check` for it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import Envelope, UserDeactivated, UserRegistered
 
+from .auth import StaffCheck
 from .bus import Handlers
+from .db import Database
 
 metadata = sa.MetaData()
 
@@ -80,6 +85,25 @@ def register(handlers: Handlers) -> None:
             .values(user_id=event.user_id, username=f"~{event.user_id}", full_name="", role="", active=False)
             .on_conflict_do_update(index_elements=[staff.c.user_id], set_={"active": False})
         )
+
+
+def kept_by(handlers: Handlers) -> bool:
+    """Whether a service keeps the directory (it called `register(handlers)`)."""
+    return UserDeactivated.routing_key in handlers.by_key
+
+
+def staff_check(db: Database) -> StaffCheck:
+    """`app.state.staff_check` of a service keeping the directory: refuses only staff it
+    knows to be deactivated. Someone it has not heard of yet may act: their
+    `UserRegistered` may still be on its way, and the token itself was verified."""
+
+    async def active(user_id: uuid.UUID) -> bool:
+        async with db.transaction() as session:
+            return (
+                await session.scalar(sa.select(staff.c.active).where(staff.c.user_id == user_id)) is not False
+            )
+
+    return active
 
 
 _MEMBER = (staff.c.user_id, staff.c.username, staff.c.full_name, staff.c.role, staff.c.active)

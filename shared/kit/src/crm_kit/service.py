@@ -14,18 +14,20 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import metrics, outbox, tracing
+from . import directory, metrics, outbox, tracing
 from .auth import Role, TokenVerifier, require_roles
 from .bus import EventBus, Handlers
 from .db import Database
-from .http import Holdings, RequestContextMiddleware
+from .http import BodySizeLimitMiddleware, Holdings, RequestContextMiddleware
 from .logs import configure_logging
 from .settings import ServiceSettings
 
@@ -105,7 +107,14 @@ def create_service_app(
     app.state.verifier = TokenVerifier(
         settings.jwt_public_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
+    if handlers is not None and directory.kept_by(handlers):
+        # A deactivated member of staff's token is refused (401) as soon as their
+        # UserDeactivated has arrived, not only when it expires.
+        app.state.staff_check = directory.staff_check(db)
+    app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_refused)
+    _document_plain_422(app)
     if tracing.enabled():
         from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
@@ -114,6 +123,47 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+async def _database_refused(request: Request, exc: Exception) -> Response:
+    """A value the database cannot take (an integer past 64 bits, a NUL character in
+    text, ...) is the caller's bad input: 422, not 500 (found by schemathesis). The
+    transaction was rolled back, so nothing changed. Any other database error stays a 500."""
+    assert isinstance(exc, sa_exc.DBAPIError)
+    cause = exc.orig.__cause__ if exc.orig is not None else None
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None) or "")
+    # Class 22 is "data exception"; asyncpg's DataError is a value it could not encode.
+    if isinstance(cause, asyncpg.exceptions.DataError) or sqlstate.startswith("22"):
+        reason = str(cause or exc.orig).split("\n")[0][:300]
+        return JSONResponse(
+            {
+                "detail": [
+                    {"loc": ["request"], "msg": f"a value cannot be stored: {reason}", "type": "value_error"}
+                ]
+            },
+            status_code=422,
+        )
+    log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    return PlainTextResponse("Internal Server Error", status_code=500)
+
+
+def _document_plain_422(app: FastAPI) -> None:
+    """Services answer some 422s with a sentence in `detail` (a rule of the domain, not
+    a field's type): say so in the OpenAPI document, which otherwise promises FastAPI's
+    list of field errors only, so clients and schemathesis know both shapes."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            detail = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError", {})
+            listed = detail.get("properties", {}).get("detail")
+            if listed is not None:
+                detail["properties"]["detail"] = {"anyOf": [listed, {"type": "string"}], "title": "Detail"}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def health_router(runtime: Runtime) -> APIRouter:

@@ -1,0 +1,25 @@
+"""the staff directory (kit): a deactivated member of staff's token is refused here too
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-05
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from crm_kit import directory
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    directory.create_table()
+
+
+def downgrade() -> None:
+    op.drop_table("staff_directory")
