@@ -375,9 +375,12 @@ def main() -> None:
         stack.start_all()
         stack.wait_ready(timeout=90)
         say("all six services are ready")
+        say(f"web UI and API (docs at /docs): {stack.url('gateway')}")
+        # The seed only creates `admin`; a later CRM_ADMIN_PASSWORD does not change it.
         say(
-            f"gateway (API, docs at /docs): {stack.url('gateway')}  (user admin, password {admin_password!r}"
-            f"{' from CRM_ADMIN_PASSWORD' if 'CRM_ADMIN_PASSWORD' in os.environ else ', the default'})"
+            f"user admin: created on the first start with password {admin_password!r}"
+            f"{' (CRM_ADMIN_PASSWORD)' if 'CRM_ADMIN_PASSWORD' in os.environ else ' (the default)'}; "
+            "an existing admin keeps its password"
         )
         say("Ctrl-C stops everything")
         stack.supervise()
