@@ -29,7 +29,7 @@ from crm_kit import outbox, ownership
 from crm_kit.auth import User
 from crm_kit.bus import Transient
 from crm_kit.http import PageParams
-from crm_kit.queries import fetch_page, visible_to
+from crm_kit.queries import fetch_page, one_visible, visible_to
 
 from . import domain
 from .models import (
@@ -80,11 +80,10 @@ async def open_account(
 async def get_visible(
     session: AsyncSession, customer_id: uuid.UUID, user: User, *, for_update: bool = False
 ) -> Account:
-    stmt = select(Account).where(Account.customer_id == customer_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    account = (await session.execute(stmt)).scalar_one_or_none()
-    if account is None or not user.can_see(account.owner_id):
+    account = await one_visible(
+        session, select(Account).where(Account.customer_id == customer_id), user, lock=for_update
+    )
+    if account is None:
         raise NotFound(customer_id)
     return account
 

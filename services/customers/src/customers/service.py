@@ -32,7 +32,7 @@ from crm_kit.auth import Role, User
 from crm_kit.bus import Transient
 from crm_kit.http import PageParams
 from crm_kit.outbox import emit
-from crm_kit.queries import fetch_page, visible_to
+from crm_kit.queries import fetch_page, one_visible, visible_to
 from crm_kit.text import fold, normalize_email, normalize_vn_phone
 
 from . import domain
@@ -75,11 +75,10 @@ async def get_visible(
     session: AsyncSession, customer_id: uuid.UUID, user: User, *, for_update: bool = False
 ) -> Customer:
     """The customer if the caller may see it; a stranger's record is 'not found'."""
-    stmt = select(Customer).where(Customer.id == customer_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    customer = (await session.execute(stmt)).scalar_one_or_none()
-    if customer is None or not user.can_see(customer.owner_id):
+    customer = await one_visible(
+        session, select(Customer).where(Customer.id == customer_id), user, lock=for_update
+    )
+    if customer is None:
         raise NotFound("customer", customer_id)
     return customer
 

@@ -31,7 +31,7 @@ from crm_kit import directory
 from crm_kit.auth import Role, User
 from crm_kit.http import PageParams
 from crm_kit.outbox import emit, emit_many
-from crm_kit.queries import fetch_page, visible_to
+from crm_kit.queries import fetch_page, one_visible, visible_to
 from crm_kit.text import fold, normalize_vn_phone
 
 from . import domain, importing
@@ -253,11 +253,8 @@ async def get_visible(
     session: AsyncSession, lead_id: uuid.UUID, user: User, *, for_update: bool = False
 ) -> Lead:
     """The lead if the caller may see it; a stranger's lead is 'not found'."""
-    stmt = select(Lead).where(Lead.id == lead_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    lead = (await session.execute(stmt)).scalar_one_or_none()
-    if lead is None or not user.can_see(lead.owner_id):
+    lead = await one_visible(session, select(Lead).where(Lead.id == lead_id), user, lock=for_update)
+    if lead is None:
         raise NotFound("lead", lead_id)
     return lead
 

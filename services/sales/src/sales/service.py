@@ -31,7 +31,7 @@ from crm_contracts import OrderLine as OrderLineEvent
 from crm_kit import outbox, ownership
 from crm_kit.auth import User
 from crm_kit.http import PageParams
-from crm_kit.queries import fetch_page, visible_to
+from crm_kit.queries import fetch_page, one_visible, visible_to
 from crm_kit.text import fold
 
 from . import domain, performance
@@ -392,11 +392,10 @@ async def open_opportunity(session: AsyncSession, event: LeadQualified) -> None:
 async def _opportunity(
     session: AsyncSession, opportunity_id: uuid.UUID, user: User, *, lock: bool = False
 ) -> Opportunity:
-    stmt = select(Opportunity).where(Opportunity.id == opportunity_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    opportunity = (await session.execute(stmt)).scalar_one_or_none()
-    if opportunity is None or not user.can_see(opportunity.owner_id):
+    opportunity = await one_visible(
+        session, select(Opportunity).where(Opportunity.id == opportunity_id), user, lock=lock
+    )
+    if opportunity is None:
         raise NotFound("opportunity", opportunity_id)
     return opportunity
 
@@ -664,10 +663,8 @@ async def create_quote(session: AsyncSession, body: QuoteCreate, user: User, set
 
 async def _quote(session: AsyncSession, quote_id: uuid.UUID, user: User, *, lock: bool = False) -> Quote:
     stmt = select(Quote).where(Quote.id == quote_id).execution_options(populate_existing=True)
-    if lock:
-        stmt = stmt.with_for_update()
-    quote = (await session.execute(stmt)).scalar_one_or_none()
-    if quote is None or not user.can_see(quote.owner_id):
+    quote = await one_visible(session, stmt, user, lock=lock)
+    if quote is None:
         raise NotFound("quote", quote_id)
     return quote
 

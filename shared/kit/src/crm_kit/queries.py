@@ -24,3 +24,15 @@ async def fetch_page(
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = await session.execute(stmt.order_by(*order_by).limit(page.limit).offset(page.offset))
     return list(rows.scalars()), total
+
+
+async def one_visible(
+    session: AsyncSession, stmt: Select[Any], user: User, *, lock: bool = False
+) -> Any | None:
+    """The one record `stmt` selects if the caller may see it (by its `owner_id`), else None:
+    a stranger's record is "not found" (a 403 would tell them it exists). `lock` takes
+    the row FOR UPDATE, for a change."""
+    if lock:
+        stmt = stmt.with_for_update()
+    record = (await session.execute(stmt)).scalar_one_or_none()
+    return record if record is not None and user.can_see(record.owner_id) else None
