@@ -473,6 +473,52 @@ async def test_the_handler_runs_in_the_events_flow_and_what_it_emits_is_caused_b
     assert echoed.payload(Echoed) == Echoed(label="follow me")
 
 
+def batches() -> tuple[float, float]:
+    """(batches, messages in them) the consumer has handled so far."""
+    labels = {"service": SERVICE}
+    return (
+        METRICS.get_sample_value("crm_consume_batch_size_count", labels) or 0.0,
+        METRICS.get_sample_value("crm_consume_batch_size_sum", labels) or 0.0,
+    )
+
+
+async def test_a_burst_is_committed_in_batches_and_one_failing_event_holds_back_none_of_the_others(
+    infra: Infra,
+    bus: EventBus,
+    database: Database,
+    publisher: Publisher,
+    dead_letters: DeadLetters,
+    eventually: Eventually,
+) -> None:
+    batches_before, messages_before = batches()
+    good = [Envelope.wrap(Pinged(label=f"burst {i}"), correlation_id=f"burst-{i}") for i in range(60)]
+    bad = Envelope.wrap(Doomed(label="in the burst"), correlation_id="burst-bad")
+    burst = [*good[:30], bad, *good[30:]]
+
+    await asyncio.gather(*(publisher.envelope(envelope) for envelope in burst))
+
+    async def handled_rows() -> list[Any]:
+        async with database.transaction() as session:
+            ids = [envelope.event_id for envelope in good]
+            return list((await session.execute(select(handled).where(handled.c.event_id.in_(ids)))).all())
+
+    found = await eventually(handled_rows, lambda r: len(r) >= len(good), what="every good event's row")
+    await eventually(dead_letters.collect, lambda d: str(bad.event_id) in d, what="the failing event")
+
+    # Each good event once, with its own flow; the failing one rolled back every time.
+    assert sorted(row.event_id for row in found) == sorted(envelope.event_id for envelope in good)
+    assert {row.label: row.correlation_id for row in found} == {
+        f"burst {i}": f"burst-{i}" for i in range(len(good))
+    }
+    assert await rows(database, bad.event_id) == []
+    assert dead_letters.reason(str(bad.event_id)).startswith(f"gave up after {MAX_ATTEMPTS} tries")
+    # Fewer transactions than messages: the burst was handled in batches.
+    batches_after, messages_after = batches()
+    assert messages_after - messages_before >= len(burst)
+    assert batches_after - batches_before < messages_after - messages_before
+    assert await settled(infra, bus) == (0, 0)
+
+
 async def test_nothing_from_one_message_leaks_into_the_next(
     database: Database, publisher: Publisher, eventually: Eventually
 ) -> None:

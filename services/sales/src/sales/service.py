@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import ScalarSelect, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -132,8 +132,9 @@ async def _next_number(session: AsyncSession, kind: str, year: int) -> int:
 # -- customers -----------------------------------------------------------------------
 
 
-async def _known_grade(session: AsyncSession, customer_id: uuid.UUID) -> str | None:
-    return await session.scalar(select(CustomerGrade.grade).where(CustomerGrade.customer_id == customer_id))
+def _known_grade(customer_id: uuid.UUID) -> ScalarSelect[str | None]:
+    """The customer's newest grade as sales knows it, inside a statement (NULL if none)."""
+    return select(CustomerGrade.grade).where(CustomerGrade.customer_id == customer_id).scalar_subquery()
 
 
 async def register_customer(session: AsyncSession, event: CustomerRegistered, occurred_at: datetime) -> None:
@@ -147,7 +148,7 @@ async def register_customer(session: AsyncSession, event: CustomerRegistered, oc
         owner_id=owner_id,
         region_code=event.region_code,
         channel_id=event.channel_id,
-        grade=await _known_grade(session, event.customer_id) or event.grade,
+        grade=func.coalesce(_known_grade(event.customer_id), event.grade),
         registered_at=occurred_at,
         opened_at=_now() if traditional else None,
     )
@@ -184,13 +185,13 @@ async def open_customer(
         owner_id=owner_id,
         region_code=event.region_code,
         channel_id=event.channel_id,
-        grade=await _known_grade(session, event.customer_id),
+        grade=_known_grade(event.customer_id),
         promoted_at=event.promoted_at,
         opened_at=_now(),
     )
     # The upsert locks the customer's row: a quote accepted concurrently waits for this
     # transaction and then sees the customer traditional (or this one sees its quote).
-    await session.execute(
+    upsert = (
         stmt.on_conflict_do_update(
             index_elements=[SalesCustomer.id],
             set_={
@@ -203,9 +204,10 @@ async def open_customer(
                 "opened_at": func.coalesce(SalesCustomer.opened_at, stmt.excluded.opened_at),
             },
         )
+        .returning(SalesCustomer)
+        .execution_options(populate_existing=True)
     )
-    customer = await session.get(SalesCustomer, event.customer_id, populate_existing=True)
-    assert customer is not None
+    customer = (await session.scalars(upsert)).one()
     waiting = await session.scalars(
         select(Quote)
         .where(
@@ -238,7 +240,7 @@ async def grade_customer(session: AsyncSession, event: CustomerGraded) -> None:
     await session.execute(
         update(SalesCustomer)
         .where(SalesCustomer.id == event.customer_id)
-        .values(grade=await _known_grade(session, event.customer_id))
+        .values(grade=_known_grade(event.customer_id))
     )
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic
 
@@ -46,6 +46,7 @@ from crm_contracts import Envelope, MalformedEvent, decode
 from crm_contracts.envelope import E
 
 from . import context, inbox, metrics, tracing
+from .batching import Batcher
 from .db import Database
 from .settings import ServiceSettings
 
@@ -114,6 +115,16 @@ class Handler(Generic[E]):
     fn: HandlerFn[E]
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """A decoded message on its way to its handler."""
+
+    envelope: Envelope
+    event: Any
+    handler: Handler[Any]
+    headers: dict[str, Any]
+
+
 class Handlers:
     """A service's event handlers, one per contract; its `consumers.py` fills one.
 
@@ -139,8 +150,9 @@ class Handlers:
         return register
 
 
-async def _undecoded(message: RabbitMessage) -> bytes:
-    return message.body
+async def _undecoded(message: RabbitMessage) -> RabbitMessage:
+    """The message itself, for `EventBus._on_message` (which decodes the body itself)."""
+    return message
 
 
 class EventBus:
@@ -159,6 +171,9 @@ class EventBus:
                 on_return_raises=False,
             ),
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            # The one handler takes the message itself (see `_undecoded`): no dependency
+            # injection, which would resolve the message in a worker thread every time.
+            apply_types=False,
             graceful_timeout=20.0,
             reconnect_interval=1.0,
             log_level=logging.DEBUG,
@@ -197,6 +212,8 @@ class EventBus:
         )
         #: A channel of its own for readiness probes, so a probe never disturbs consuming.
         self._probe_channel = Channel(publisher_confirms=False)
+        #: Deliveries handled together, one transaction per batch (see `_handle`).
+        self._batcher: Batcher[Delivery, bool] = Batcher(self._handle, max_size=settings.consume_batch_size)
         self.subscriber = self.broker.subscriber(self.queue, title=f"{self.topology.queue}")
         # `_on_message` decodes the body itself. FastStream's default decoder parses
         # JSON before any of our code runs, so a malformed body raised there, was
@@ -299,11 +316,7 @@ class EventBus:
         context.event_id.set(envelope.event_id)
         routing_key = envelope.routing_key
         try:
-            with tracing.consuming(routing_key, headers):
-                async with self.db.transaction() as session:
-                    fresh = await inbox.claim(session, self.topology.service, envelope.event_id, routing_key)
-                    if fresh:
-                        await handler.fn(session, event, envelope)
+            fresh = await self._batcher.submit(Delivery(envelope, event, handler, headers))
         except MalformedEvent as exc:
             await self._dead_letter(raw, headers, routing_key, str(exc))
             return
@@ -324,6 +337,46 @@ class EventBus:
         else:
             metrics.MESSAGES_DUPLICATE.labels(self.topology.service, routing_key).inc()
             log.debug("duplicate %s skipped", routing_key, extra={"routing_key": routing_key})
+
+    async def _handle(self, batch: Sequence[Delivery]) -> list[bool | BaseException]:
+        """Handle a batch of deliveries: whether each was fresh, or why it failed.
+
+        All of them in one transaction first (one inbox statement, one commit). If
+        any of them fails, that transaction is rolled back and each is handled in a
+        transaction of its own, so only the failing one is retried or dead-lettered.
+        """
+        metrics.CONSUME_BATCH.labels(self.topology.service).observe(len(batch))
+        if len(batch) > 1:
+            try:
+                return list(await self._in_one_transaction(batch))
+            except Exception as exc:
+                log.debug("a batch of %d failed (%s); handling each on its own", len(batch), exc)
+        outcomes: list[bool | BaseException] = []
+        for delivery in batch:
+            try:
+                outcomes.extend(await self._in_one_transaction([delivery]))
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    async def _in_one_transaction(self, batch: Sequence[Delivery]) -> list[bool]:
+        async with self.db.transaction() as session:
+            fresh = await inbox.claim_many(
+                session, self.topology.service, [(d.envelope.event_id, d.envelope.routing_key) for d in batch]
+            )
+            outcomes = []
+            for delivery in batch:
+                envelope = delivery.envelope
+                is_fresh = envelope.event_id in fresh
+                fresh.discard(envelope.event_id)  # a second copy in the same batch is a duplicate
+                if is_fresh:
+                    with (
+                        context.handling(envelope.correlation_id, envelope.event_id),
+                        tracing.consuming(envelope.routing_key, delivery.headers),
+                    ):
+                        await delivery.handler.fn(session, delivery.event, envelope)
+                outcomes.append(is_fresh)
+        return outcomes
 
     async def _retry_later(
         self,

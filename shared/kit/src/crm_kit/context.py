@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
@@ -21,3 +23,16 @@ def current_correlation_id() -> str:
 
 def new_correlation_id() -> str:
     return uuid.uuid4().hex
+
+
+@contextmanager
+def handling(correlation: str, event: uuid.UUID) -> Iterator[None]:
+    """While handling event `event` of flow `correlation`: what the events it emits and
+    the lines it logs carry. Restores the previous values after."""
+    correlation_token = correlation_id.set(correlation)
+    event_token = event_id.set(event)
+    try:
+        yield
+    finally:
+        event_id.reset(event_token)
+        correlation_id.reset(correlation_token)

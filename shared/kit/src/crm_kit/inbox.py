@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy import Column, DateTime, PrimaryKeyConstraint, String, Table, Uuid, func
 from sqlalchemy.dialects.postgresql import insert
@@ -22,15 +23,29 @@ inbox = Table(
 
 
 async def claim(session: AsyncSession, consumer: str, event_id: uuid.UUID, routing_key: str) -> bool:
-    """Record the event in the caller's transaction; False if it was handled before.
+    """Record the event in the caller's transaction; False if it was handled before."""
+    return event_id in await claim_many(session, consumer, [(event_id, routing_key)])
+
+
+async def claim_many(
+    session: AsyncSession, consumer: str, events: Iterable[tuple[uuid.UUID, str]]
+) -> set[uuid.UUID]:
+    """Record events `(event_id, routing_key)` in the caller's transaction, in one
+    statement; return the ids not handled before (each once, however often it is given).
 
     Two replicas handling the same redelivered event race on the primary key: the
-    second blocks until the first commits, then sees the conflict and skips.
+    second blocks until the first commits, then sees the conflict and skips. Rows go
+    in in event-id order, so two replicas claiming overlapping batches lock them in
+    the same order and cannot deadlock on the inbox.
     """
+    rows = [
+        {"consumer": consumer, "event_id": event_id, "routing_key": routing_key}
+        for event_id, routing_key in sorted(dict(events).items())
+    ]
     result = await session.execute(
         insert(inbox)
-        .values(consumer=consumer, event_id=event_id, routing_key=routing_key)
+        .values(rows)
         .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
         .returning(inbox.c.event_id)
     )
-    return result.first() is not None
+    return set(result.scalars())

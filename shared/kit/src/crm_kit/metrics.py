@@ -27,3 +27,9 @@ OUTBOX_PENDING = Gauge("crm_outbox_pending", "Outbox rows not yet published", ["
 OUTBOX_OLDEST_AGE = Gauge(
     "crm_outbox_oldest_pending_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
+CONSUME_BATCH = Histogram(
+    "crm_consume_batch_size",
+    "Messages handled in one transaction",
+    ["service"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+)

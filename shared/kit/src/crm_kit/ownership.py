@@ -44,15 +44,18 @@ def create_table() -> None:
 async def record_owner(
     session: AsyncSession, customer_id: uuid.UUID, owner_id: uuid.UUID | None, as_of: datetime
 ) -> uuid.UUID | None:
-    """Record that `owner_id` owned the customer at `as_of`; return the newest known owner."""
+    """Record that `owner_id` owned the customer at `as_of`; return the newest known owner.
+
+    One statement: the row is inserted, or updated to this owner only if `as_of` is
+    newer than what it has, and the row's owner comes back either way.
+    """
     stmt = insert(customer_owners).values(customer_id=customer_id, owner_id=owner_id, as_of=as_of)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[customer_owners.c.customer_id],
-            set_={"owner_id": stmt.excluded.owner_id, "as_of": stmt.excluded.as_of},
-            where=customer_owners.c.as_of < stmt.excluded.as_of,
-        )
-    )
-    return await session.scalar(
-        sa.select(customer_owners.c.owner_id).where(customer_owners.c.customer_id == customer_id)
-    )
+    newer = customer_owners.c.as_of < stmt.excluded.as_of
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[customer_owners.c.customer_id],
+        set_={
+            "owner_id": sa.case((newer, stmt.excluded.owner_id), else_=customer_owners.c.owner_id),
+            "as_of": sa.func.greatest(customer_owners.c.as_of, stmt.excluded.as_of),
+        },
+    ).returning(customer_owners.c.owner_id)
+    return (await session.execute(upsert)).scalar_one()

@@ -24,7 +24,10 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "crm-gateway"
     jwt_audience: str = "crm"
 
-    prefetch: int = Field(default=64, ge=1, le=2000)
+    #: Unacknowledged messages RabbitMQ hands this consumer at once.
+    prefetch: int = Field(default=256, ge=1, le=2000)
+    #: At most this many of them are handled in one transaction (crm_kit.batching).
+    consume_batch_size: int = Field(default=100, ge=1, le=1000)
     #: How long a message that failed for a transient reason waits before its next try.
     retry_delay_s: float = Field(default=5.0, gt=0)
     #: Tries before a message that keeps failing is dead-lettered with its last error.
