@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import httpx
 import pytest
 
@@ -66,3 +69,61 @@ async def test_the_language_is_remembered_for_the_user_across_logins(stack: Stac
         refused = await browser.post("/language", data={"language": "vi"})
         assert refused.status_code == 403
     assert (await seller.client.get("/api/users/me")).json()["language"] == "en"
+
+
+async def test_care_planned_for_today_rings_the_owners_bell_until_it_is_done(stack: Stack, new_user) -> None:
+    seller: Api = await new_user(Role.SALESPERSON)
+    other: Api = await new_user(Role.SALESPERSON)
+    made = await seller.client.post("/api/customers", json={"name": "Công ty TNHH Thiết bị Nam Việt"})
+    assert made.status_code == 201, made.text
+    customer_id = made.json()["id"]
+    today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date().isoformat()
+    planned = await seller.client.post(
+        f"/api/customers/{customer_id}/activities",
+        json={"kind": "call", "due_on": today, "note": "Hỏi lại báo giá máy nén khí"},
+    )
+    assert planned.status_code == 201, planned.text
+
+    told = await eventually(
+        lambda: seller.client.get("/api/notifications"),
+        until=lambda r: r.json()["unread"] == 1,
+        what="the owner reminded of today's call",
+    )
+    [notice] = told.json()["items"]
+    assert (notice["kind"], notice["link"]) == ("care_due", f"/customers/{customer_id}")
+    assert notice["params"] == {
+        "customer": "Công ty TNHH Thiết bị Nam Việt",
+        "activity_kind": "call",
+        "due_on": today,
+    }
+    assert (await other.client.get("/api/notifications")).json()["total"] == 0
+
+    # The bell in the page header says it in the user's language (Vietnamese by default).
+    async with httpx.AsyncClient(base_url=stack.url("gateway"), follow_redirects=True) as browser:
+        await browser.get("/login")
+        await browser.post(
+            "/login",
+            data={
+                "username": seller.username,
+                "password": PASSWORD,
+                "csrf_token": browser.cookies["crm_csrf"],
+            },
+        )
+        ringing = await browser.get("/notifications/bell")
+        assert ringing.status_code == 200
+        assert 'data-testid="unread-count">1<' in ringing.text
+        assert "Đến hạn chăm sóc khách hàng Công ty TNHH Thiết bị Nam Việt: Gọi điện" in ringing.text
+
+        done = await seller.client.post(
+            f"/api/customers/{customer_id}/activities/{planned.json()['id']}/complete",
+            json={"outcome": "Khách đồng ý giá"},
+        )
+        assert done.status_code == 200, done.text
+        await eventually(
+            lambda: seller.client.get("/api/notifications"),
+            until=lambda r: r.json()["total"] == 0,
+            what="the reminder of done work gone",
+        )
+        quiet = await browser.get("/notifications/bell")
+        assert "unread-count" not in quiet.text
+        assert "Nam Việt" not in quiet.text

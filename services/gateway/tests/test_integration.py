@@ -14,10 +14,12 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import aio_pika
 import httpx
 import pytest
 import uvicorn
@@ -26,6 +28,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from crm_contracts import CareActivityClosed, CareActivityPlanned, Envelope, Event
 from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
 from crm_kit.db import Database
 from crm_kit.testing import Infra, delete_namespace, fresh_database, migrate, unique_namespace
@@ -1171,3 +1174,150 @@ async def test_portfolio_of_an_offboarded_user_is_still_shown(
     fake.behaviour.update({"leads": {"leads": 1}})
     body = (await fake.http.get(f"/api/users/{leaving['id']}/portfolio", headers=admin)).json()
     assert (body["total"], body["complete"]) == (1, True)
+
+
+# -- care reminders (from the customers service's care events) -------------------------
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+async def publish(gateway: Gateway, event: Event) -> Envelope:
+    """Publish an event to the gateway's exchange, as the customers service's relay would."""
+    envelope = Envelope.wrap(event, correlation_id=f"test-{uuid.uuid4().hex[:8]}")
+    connection = await aio_pika.connect(gateway.settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.get_exchange(f"{gateway.settings.bus_namespace}.events")
+        await exchange.publish(
+            aio_pika.Message(
+                envelope.model_dump_json().encode(),
+                message_id=str(envelope.event_id),
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=event.routing_key,
+        )
+    return envelope
+
+
+async def handled(gateway: Gateway, envelope: Envelope) -> None:
+    for _ in range(400):
+        if await gateway.scalar("SELECT count(*) FROM inbox WHERE event_id = :id", id=envelope.event_id):
+            return
+        await asyncio.sleep(0.05)
+    pytest.fail(f"{envelope.routing_key} {envelope.event_id} not handled within 20s")
+
+
+def care_planned(
+    activity_id: uuid.UUID, owner: dict[str, Any], due_on: date, **fields: Any
+) -> CareActivityPlanned:
+    return CareActivityPlanned.model_validate(
+        {
+            "customer_id": fields.pop("customer_id", uuid.UUID(int=7)),
+            "activity_id": activity_id,
+            "customer_name": "Công ty Cơ điện Hòa Phát",
+            "kind": "call",
+            "due_on": due_on,
+            "owner_id": owner["id"],
+            **fields,
+        }
+    )
+
+
+def care_closed(activity_id: uuid.UUID, status: str = "done") -> CareActivityClosed:
+    return CareActivityClosed.model_validate(
+        {
+            "customer_id": uuid.UUID(int=7),
+            "activity_id": activity_id,
+            "status": status,
+            "closed_at": datetime.now(UTC),
+        }
+    )
+
+
+async def bell(gateway: Gateway, headers: dict[str, str]) -> dict[str, Any]:
+    response = await gateway.http.get("/api/notifications", headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_a_care_reminder_shows_from_its_due_day_and_a_reschedule_replaces_it(
+    gateway: Gateway, admin: dict[str, str]
+) -> None:
+    seller = await gateway.create_user(admin, Role.SALESPERSON)
+    headers = await gateway.login(seller["username"], "password-1")
+    today = datetime.now(VIETNAM).date()
+    activity_id, customer_id = uuid.uuid4(), uuid.uuid4()
+    key = f"care_due:{activity_id}"
+
+    await handled(
+        gateway, await publish(gateway, care_planned(activity_id, seller, today + timedelta(days=1)))
+    )
+    # Kept for its day, not shown before it; "mark all read" does not touch it either.
+    starts = await gateway.scalar("SELECT visible_from FROM notifications WHERE dedupe_key = :key", key=key)
+    assert starts == datetime.combine(today + timedelta(days=1), time(0), VIETNAM)
+    assert (await bell(gateway, headers))["total"] == 0
+    assert (await gateway.http.post("/api/notifications/read-all", headers=headers)).json() == {"marked": 0}
+
+    # Moved to today: the same one reminder, now due.
+    moved = care_planned(activity_id, seller, today, customer_id=customer_id, kind="visit")
+    await handled(gateway, await publish(gateway, moved))
+    shown = await bell(gateway, headers)
+    assert (shown["total"], shown["unread"]) == (1, 1)
+    [notice] = shown["items"]
+    assert notice["kind"] == "care_due"
+    assert notice["params"] == {
+        "customer": "Công ty Cơ điện Hòa Phát",
+        "activity_kind": "visit",
+        "due_on": today.isoformat(),
+    }
+    assert notice["link"] == f"/customers/{customer_id}"
+    assert await gateway.scalar("SELECT count(*) FROM notifications WHERE dedupe_key = :key", key=key) == 1
+
+    # Done: nobody is reminded of it any more.
+    await handled(gateway, await publish(gateway, care_closed(activity_id)))
+    assert (await bell(gateway, headers))["total"] == 0
+    assert await gateway.scalar("SELECT count(*) FROM notifications WHERE dedupe_key = :key", key=key) == 0
+
+
+async def test_a_care_reminder_follows_the_work_and_a_read_one_stays_as_history(
+    gateway: Gateway, admin: dict[str, str]
+) -> None:
+    leaving = await gateway.create_user(admin, Role.SALESPERSON)
+    taking_over = await gateway.create_user(admin, Role.SALESPERSON)
+    leaving_headers = await gateway.login(leaving["username"], "password-1")
+    taking_over_headers = await gateway.login(taking_over["username"], "password-1")
+    today = datetime.now(VIETNAM).date()
+    overdue, later = uuid.uuid4(), uuid.uuid4()
+    await handled(gateway, await publish(gateway, care_planned(overdue, leaving, today - timedelta(days=2))))
+    await handled(gateway, await publish(gateway, care_planned(later, leaving, today + timedelta(days=5))))
+    assert [n["params"]["due_on"] for n in (await bell(gateway, leaving_headers))["items"]] == [
+        (today - timedelta(days=2)).isoformat()
+    ]
+
+    # The customer changes hands: each reminder moves with its work, overdue or not.
+    for activity_id, due in ((overdue, today - timedelta(days=2)), (later, today + timedelta(days=5))):
+        again = care_planned(activity_id, taking_over, due, previous_owner_id=leaving["id"])
+        await handled(gateway, await publish(gateway, again))
+    assert (await bell(gateway, leaving_headers))["total"] == 0
+    owners = await gateway.scalar(
+        "SELECT array_agg(DISTINCT user_id::text) FROM notifications WHERE dedupe_key IN (:a, :b)",
+        a=f"care_due:{overdue}",
+        b=f"care_due:{later}",
+    )
+    assert owners == [taking_over["id"]]
+    [notice] = (await bell(gateway, taking_over_headers))["items"]
+    read = await gateway.http.post(f"/api/notifications/{notice['id']}/read", headers=taking_over_headers)
+    assert read.json() == {"marked": 1}
+
+    # Closing it leaves what was read as history; the future one that nobody saw goes.
+    await handled(gateway, await publish(gateway, care_closed(overdue)))
+    await handled(gateway, await publish(gateway, care_closed(later, "cancelled")))
+    after = await bell(gateway, taking_over_headers)
+    assert (after["total"], after["unread"], after["items"][0]["id"]) == (1, 0, notice["id"])
+    assert (
+        await gateway.scalar(
+            "SELECT count(*) FROM notifications WHERE dedupe_key = :key", key=f"care_due:{later}"
+        )
+        == 0
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from pydantic import ValidationError
@@ -12,6 +13,7 @@ from crm_kit.auth import generate_keypair
 from gateway import domain, portfolio
 from gateway.schemas import OffboardRequest, UserCreate, UserUpdate
 from gateway.settings import GatewaySettings
+from gateway.ui import home, i18n
 
 pytestmark = pytest.mark.unit
 
@@ -194,3 +196,22 @@ def test_settings_read_the_private_key_from_a_file(monkeypatch: pytest.MonkeyPat
     settings = GatewaySettings()
     assert settings.jwt_private_key == private
     assert settings.service_url("customers") == "http://customers:8002"
+
+
+# -- notifications ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("vi", "Đến hạn chăm sóc khách hàng Công ty Hòa Phát: Thăm, hạn 05/03/2027"),
+        ("en", "Care due for Công ty Hòa Phát: Visit, due 5 Mar 2027"),
+    ],
+)
+def test_a_care_reminder_reads_in_the_users_language(lang: str, text: str) -> None:
+    ui = SimpleNamespace(lang=lang, t=lambda key, **params: i18n.translate(lang, key, **params))
+    item = {
+        "kind": "care_due",
+        "params": {"customer": "Công ty Hòa Phát", "activity_kind": "visit", "due_on": "2027-03-05"},
+    }
+    assert home.notification_text(ui, item) == text  # type: ignore[arg-type]

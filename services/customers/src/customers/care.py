@@ -12,16 +12,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_kit.auth import User
 from crm_kit.http import PageParams
+from crm_kit.outbox import emit
 from crm_kit.queries import fetch_page, visible_to
 
 from . import domain
 from .models import Activity, Customer
 from .schemas import ActivityCancel, ActivityComplete, ActivityIn, ActivityStatus
-from .service import Conflict, NotFound, Unprocessable, get_visible, now, record
+from .service import (
+    Conflict,
+    NotFound,
+    Unprocessable,
+    activity_closed_event,
+    activity_planned_event,
+    get_visible,
+    now,
+    record,
+)
 
 
 async def plan(session: AsyncSession, customer_id: uuid.UUID, body: ActivityIn, user: User) -> Activity:
-    """A planned activity, assigned to whoever owns the customer."""
+    """A planned activity, assigned to whoever owns the customer (who is reminded on the due day)."""
     customer = await get_visible(session, customer_id, user, for_update=True)
     if customer.lifecycle_stage == domain.Stage.INACTIVE:
         raise Conflict(f"customer {customer.id} is inactive")
@@ -43,6 +53,7 @@ async def plan(session: AsyncSession, customer_id: uuid.UUID, body: ActivityIn, 
         user.id,
         {"activity_id": str(activity.id), "kind": activity.kind, "due_on": body.due_on.isoformat()},
     )
+    await emit(session, activity_planned_event(activity, customer.name), actor=user.id)
     await session.flush()
     return activity
 
@@ -105,6 +116,7 @@ async def complete(
         user.id,
         {"activity_id": str(activity.id), "outcome": body.outcome, "done_on": done_on.isoformat()},
     )
+    await emit(session, activity_closed_event(activity), actor=user.id)
     await session.flush()
     return activity
 
@@ -124,6 +136,7 @@ async def cancel(
         user.id,
         {"activity_id": str(activity.id), "reason": body.reason},
     )
+    await emit(session, activity_closed_event(activity), actor=user.id)
     await session.flush()
     return activity
 

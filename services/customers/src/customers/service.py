@@ -18,6 +18,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
+    CareActivityClosed,
+    CareActivityPlanned,
     CustomerPromotedToTraditional,
     CustomerReassigned,
     CustomerRegistered,
@@ -31,7 +33,7 @@ from crm_kit import directory
 from crm_kit.auth import Role, User
 from crm_kit.bus import Transient
 from crm_kit.http import PageParams
-from crm_kit.outbox import emit
+from crm_kit.outbox import emit, emit_many
 from crm_kit.queries import fetch_page, one_visible, visible_to
 from crm_kit.text import fold, normalize_email, normalize_vn_phone
 
@@ -155,6 +157,42 @@ def promoted_event(customer: Customer) -> CustomerPromotedToTraditional:
     )
 
 
+#: How much of an activity's note its events carry.
+NOTE_SUMMARY_CHARS = 200
+
+
+def activity_planned_event(
+    activity: Activity, customer_name: str, *, previous_owner_id: uuid.UUID | None = None
+) -> CareActivityPlanned:
+    note = activity.note[:NOTE_SUMMARY_CHARS] if activity.note else None
+    return CareActivityPlanned.model_validate(
+        {
+            "customer_id": activity.customer_id,
+            "activity_id": activity.id,
+            "customer_name": customer_name,
+            "kind": activity.kind,
+            "due_on": activity.due_on,
+            "owner_id": activity.assignee_id,
+            "previous_owner_id": previous_owner_id,
+            "note": note,
+        }
+    )
+
+
+def activity_closed_event(activity: Activity) -> CareActivityClosed:
+    assert activity.closed_at is not None
+    return CareActivityClosed.model_validate(
+        {
+            "customer_id": activity.customer_id,
+            "activity_id": activity.id,
+            "owner_id": activity.assignee_id,
+            "status": activity.status,
+            "done_on": activity.done_on,
+            "closed_at": activity.closed_at,
+        }
+    )
+
+
 async def register_prospect(session: AsyncSession, data: CustomerCreate, user: User) -> Customer:
     customer = new_customer(**data.model_dump(), owner_id=user.id, lifecycle_stage=domain.Stage.PROSPECT)
     session.add(customer)
@@ -247,16 +285,24 @@ async def assign(session: AsyncSession, customer_id: uuid.UUID, owner_id: uuid.U
     customer.updated_at = at
     move = {"from": _jsonable(previous), "to": str(owner_id)}
     record(session, customer.id, "owner_changed", user.id, move)
-    moved = await session.execute(
-        update(Activity)
-        .where(Activity.customer_id == customer.id, Activity.status == "planned")
-        .values(assignee_id=owner_id)
-        .returning(Activity.id)
-    )
-    for activity_id in moved.scalars():
-        record(
-            session, customer.id, "activity_reassigned", user.id, {**move, "activity_id": str(activity_id)}
+    planned = (
+        await session.execute(
+            select(Activity)
+            .where(Activity.customer_id == customer.id, Activity.status == "planned")
+            .order_by(Activity.due_on, Activity.id)
+            .with_for_update()
         )
+    ).scalars()
+    moved: list[CareActivityPlanned] = []
+    for activity in planned:
+        before = activity.assignee_id
+        activity.assignee_id = owner_id
+        record(
+            session, customer.id, "activity_reassigned", user.id, {**move, "activity_id": str(activity.id)}
+        )
+        # The reminder follows the work to its new owner.
+        moved.append(activity_planned_event(activity, customer.name, previous_owner_id=before))
+    await emit_many(session, moved, actor=user.id)
     await emit(
         session,
         CustomerReassigned(
@@ -293,9 +339,10 @@ async def deactivate(session: AsyncSession, customer_id: uuid.UUID, reason: str,
             closed_at=at,
             closed_by=user.id,
         )
-        .returning(Activity.id)
+        .returning(Activity.id, Activity.assignee_id)
     )
-    for activity_id in cancelled.scalars():
+    closed: list[CareActivityClosed] = []
+    for activity_id, assignee_id in cancelled.all():
         record(
             session,
             customer.id,
@@ -303,6 +350,16 @@ async def deactivate(session: AsyncSession, customer_id: uuid.UUID, reason: str,
             user.id,
             {"activity_id": str(activity_id), "reason": "customer deactivated"},
         )
+        closed.append(
+            CareActivityClosed(
+                customer_id=customer.id,
+                activity_id=activity_id,
+                owner_id=assignee_id,
+                status="cancelled",
+                closed_at=at,
+            )
+        )
+    await emit_many(session, closed, actor=user.id)
     await session.flush()
     return customer
 
@@ -396,26 +453,25 @@ async def reassign_portfolio(session: AsyncSession, event: PortfolioReassigned, 
             )
         ).scalars()
     )
-    activities = (
-        await session.execute(
-            update(Activity)
-            .where(Activity.assignee_id == source, Activity.status == "planned")
-            .values(assignee_id=target)
-            .returning(Activity.id, Activity.customer_id)
-            .execution_options(synchronize_session=False)
-        )
-    ).all()
+    moved = await session.execute(
+        update(Activity)
+        .where(Activity.assignee_id == source, Activity.status == "planned")
+        .values(assignee_id=target)
+        .returning(Activity)
+        .execution_options(synchronize_session=False)
+    )
+    activities = list(moved.scalars())
     moves = {"from": str(source), "to": str(target), "via": "portfolio_reassigned"}
     entries = [
         {"customer_id": cid, "kind": "owner_changed", "actor_id": actor, "detail": moves} for cid in customers
     ] + [
         {
-            "customer_id": customer_id,
+            "customer_id": activity.customer_id,
             "kind": "activity_reassigned",
             "actor_id": actor,
-            "detail": {**moves, "activity_id": str(activity_id)},
+            "detail": {**moves, "activity_id": str(activity.id)},
         }
-        for activity_id, customer_id in activities
+        for activity in activities
     ]
     if entries:
         await session.execute(insert(TimelineEntry), entries)
@@ -425,6 +481,17 @@ async def reassign_portfolio(session: AsyncSession, event: PortfolioReassigned, 
             CustomerReassigned(
                 customer_id=cid, from_owner_id=source, to_owner_id=target, reassigned_at=event.reassigned_at
             ),
+            actor=actor,
+        )
+    if activities:
+        # The reminders follow the work to its new owner.
+        named = await session.execute(
+            select(Customer.id, Customer.name).where(Customer.id.in_({a.customer_id for a in activities}))
+        )
+        names = {customer_id: name for customer_id, name in named.all()}
+        await emit_many(
+            session,
+            [activity_planned_event(a, names[a.customer_id], previous_owner_id=source) for a in activities],
             actor=actor,
         )
     return Moved(customers=len(customers), planned_activities=len(activities))

@@ -4,12 +4,15 @@ each event's notification happen once."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+import uuid
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
+    CareActivityClosed,
+    CareActivityPlanned,
     CustomerGraded,
     Envelope,
     LeadCaptured,
@@ -20,12 +23,16 @@ from crm_contracts import (
 from crm_kit.auth import Role
 from crm_kit.bus import Handlers
 
-from .notifications import active_users_with_role, notify
+from .notifications import active_users_with_role, notify, withdraw
 
 handlers = Handlers()
 
 #: Reminders become due at the start of the business day in Vietnam.
 BUSINESS_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def start_of_business_day(day: date) -> datetime:
+    return datetime.combine(day, time(0), BUSINESS_ZONE).astimezone(UTC)
 
 
 @handlers.handles(QuoteSubmittedForApproval)
@@ -90,7 +97,7 @@ async def review_reminder(session: AsyncSession, event: CustomerGraded, envelope
     """The owner, on the day the customer's re-grading is due; a later grading moves it."""
     if event.owner_id is None or event.next_review_on is None:
         return
-    due = datetime.combine(event.next_review_on, time(0), BUSINESS_ZONE).astimezone(UTC)
+    due = start_of_business_day(event.next_review_on)
     await notify(
         session,
         [event.owner_id],
@@ -101,3 +108,33 @@ async def review_reminder(session: AsyncSession, event: CustomerGraded, envelope
         visible_from=due,
         dedupe_key=f"review_due:{event.customer_id}",
     )
+
+
+def care_due_key(activity_id: uuid.UUID) -> str:
+    return f"care_due:{activity_id}"
+
+
+@handlers.handles(CareActivityPlanned)
+async def care_reminder(session: AsyncSession, event: CareActivityPlanned, envelope: Envelope) -> None:
+    """The person who should do the care, from its due day on; when the work moves to
+    someone else, their reminder replaces the previous person's (if still unread)."""
+    key = care_due_key(event.activity_id)
+    await withdraw(session, key, keep_for=event.owner_id)
+    if event.owner_id is None:
+        return
+    await notify(
+        session,
+        [event.owner_id],
+        "care_due",
+        {"customer": event.customer_name, "activity_kind": event.kind, "due_on": event.due_on.isoformat()},
+        link=f"/customers/{event.customer_id}",
+        event_id=envelope.event_id,
+        visible_from=start_of_business_day(event.due_on),
+        dedupe_key=key,
+    )
+
+
+@handlers.handles(CareActivityClosed)
+async def care_closed(session: AsyncSession, event: CareActivityClosed, envelope: Envelope) -> None:
+    """Done or cancelled care reminds nobody: an unread reminder of it goes."""
+    await withdraw(session, care_due_key(event.activity_id))

@@ -72,7 +72,8 @@ class Handover(Base):
 
 class Notification(Base):
     """Something a person should know (a quote waits for their approval, their quote
-    was decided, a lead was assigned to them, a review is due), filled from events.
+    was decided, a lead was assigned to them, a review or a care activity is due),
+    filled from events.
 
     `params` holds what the text is made of, so it is shown in the reader's language.
     """

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -91,6 +91,16 @@ async def notify(
                 | {"read_at": None},
             )
         await session.execute(stmt)
+
+
+async def withdraw(session: AsyncSession, dedupe_key: str, *, keep_for: uuid.UUID | None = None) -> int:
+    """Remove the unread notifications with `dedupe_key` (what they announce is no longer
+    so), except `keep_for`'s; one already read stays as history. Returns how many went."""
+    where = (Notification.dedupe_key == dedupe_key) & Notification.read_at.is_(None)
+    if keep_for is not None:
+        where = where & (Notification.user_id != keep_for)
+    result = await session.execute(delete(Notification).where(where))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def active_users_with_role(session: AsyncSession, role: Role) -> list[uuid.UUID]:

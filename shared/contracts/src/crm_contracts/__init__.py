@@ -7,6 +7,8 @@ on the topic exchange; see `docs/events.md` for the catalogue.
 
 from .accounting import CreditChecked
 from .customers import (
+    CareActivityClosed,
+    CareActivityPlanned,
     CustomerGraded,
     CustomerPromotedToTraditional,
     CustomerReassigned,
@@ -28,6 +30,8 @@ from .sales import (
 __all__ = [
     "REGISTRY",
     "CampaignLaunched",
+    "CareActivityClosed",
+    "CareActivityPlanned",
     "CreditChecked",
     "CustomerGraded",
     "CustomerPromotedToTraditional",

@@ -9,6 +9,7 @@ from typing import Literal
 from .envelope import Event
 
 LifecycleStage = Literal["prospect", "traditional", "inactive"]
+CareActivityKind = Literal["call", "visit", "email", "meeting", "demo"]
 
 
 class CustomerRegistered(Event, routing_key="customers.customer.registered.v1"):
@@ -66,3 +67,41 @@ class CustomerReassigned(Event, routing_key="customers.customer.reassigned.v1"):
     from_owner_id: uuid.UUID | None = None
     to_owner_id: uuid.UUID
     reassigned_at: datetime
+
+
+class CareActivityPlanned(Event, routing_key="customers.activity.planned.v1"):
+    """A piece of customer care (call, visit, ...) is planned for `owner_id` to do by `due_on`.
+
+    Published when it is planned, and again, with the same `activity_id`, when the
+    work moves to another person (the customer or the whole portfolio changes hands):
+    the latest one for an activity says who should do it. The gateway reminds that
+    person on the due day.
+    """
+
+    customer_id: uuid.UUID
+    activity_id: uuid.UUID
+    #: The customer's name when the activity was planned or moved.
+    customer_name: str
+    kind: CareActivityKind
+    #: The day it should be done, in the business's calendar (Asia/Ho_Chi_Minh).
+    due_on: date
+    #: Who should do it (the customer's owner).
+    owner_id: uuid.UUID | None = None
+    #: Who had it before, when it moved to `owner_id` in a hand-over.
+    previous_owner_id: uuid.UUID | None = None
+    #: The first 200 characters of the activity's note.
+    note: str | None = None
+
+
+class CareActivityClosed(Event, routing_key="customers.activity.closed.v1"):
+    """A planned care activity is over: `done` (with its outcome) or `cancelled` (by hand,
+    or because the customer was deactivated). Nobody needs reminding of it any more."""
+
+    customer_id: uuid.UUID
+    activity_id: uuid.UUID
+    #: Who it was planned for.
+    owner_id: uuid.UUID | None = None
+    status: Literal["done", "cancelled"]
+    #: The day it was done (`done` only; may be earlier than the report).
+    done_on: date | None = None
+    closed_at: datetime

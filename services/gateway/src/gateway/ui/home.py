@@ -148,6 +148,9 @@ def notification_text(ui: core.Ui, item: dict[str, Any]) -> str:
         params["total"] = i18n.money(ui.lang, params["total"])
     if item.get("kind") == "lead_assigned" and params.get("company"):
         params["name"] = f"{params['name']} ({params['company']})"
+    if item.get("kind") == "care_due":
+        params["activity"] = ui.t(f"kind.{params.get('activity_kind')}")
+        params["due_on"] = i18n.format_date(ui.lang, params.get("due_on"))
     return ui.t(f"notify.{item.get('kind')}", **params)
 
 
