@@ -7,11 +7,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from . import admin, core, customers, home, leads, marketing, quotes
+from . import admin, core, customers, home, imports, leads, marketing, pricing, questionnaires, quotes
 
 
 def install(app: FastAPI) -> None:
-    for module in (home, leads, customers, quotes, marketing, admin):
+    # `imports` (/customers/imports) before `customers`, whose /customers/{id} would take it.
+    for module in (home, leads, imports, customers, quotes, marketing, pricing, questionnaires, admin):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=core.STATIC), name="static")
 

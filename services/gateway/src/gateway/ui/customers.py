@@ -1,5 +1,6 @@
-"""Customers: the list, and the customer 360 (details, grade and its history, the
-questionnaire, activities and care, quotes, orders, invoices, the timeline)."""
+"""Customers: the list, the customer 360 (details, grade and its history, the
+questionnaire, activities and care, quotes, orders, invoices, the timeline), editing a
+customer, and the managers' reassign and deactivate."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from . import core, i18n
+from crm_kit.auth import Role
+
+from . import core, i18n, marketing
 from .core import UiDep
 
 router = APIRouter(prefix="/customers")
@@ -18,6 +21,10 @@ router = APIRouter(prefix="/customers")
 STAGES = ("prospect", "traditional", "inactive")
 ACTIVITY_KINDS = ("call", "visit", "email", "meeting", "demo")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+#: What an edit may change (`PATCH /api/customers/{id}`).
+EDITABLE = ("name", "contact_name", "phone", "email", "address", "region_code", "channel_id")
+SELLERS = (Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN)
+MANAGERS = (Role.SALES_MANAGER, Role.ADMIN)
 
 
 @router.get("")
@@ -56,6 +63,7 @@ async def _customer_page(
         return ui.render("customers/pending.html", status_code=404, customer_id=customer_id)
     if not customer.ok:
         return ui.render("error.html", status_code=customer.status, message=str(customer.detail))
+    channel_id = customer.data.get("channel_id")
     (
         assessments,
         questionnaires,
@@ -65,6 +73,9 @@ async def _customer_page(
         invoices,
         timeline,
         account,
+        names,
+        owners,
+        channel,
     ) = await core.gather(
         ui.api.items(f"/api/customers/{customer_id}/assessments", limit=20),
         ui.api.items("/api/questionnaires", limit=20),
@@ -74,6 +85,9 @@ async def _customer_page(
         ui.api.items("/api/invoices", customer_id=customer_id, limit=50),
         ui.api.get(f"/api/customers/{customer_id}/timeline"),
         ui.api.get(f"/api/accounts/{customer_id}"),
+        marketing.staff_names(ui),
+        marketing.salespeople(ui),
+        ui.api.get(f"/api/channels/{channel_id}") if channel_id else _nothing(),
     )
     chosen = (values or {}).get("questionnaire_id")
     questionnaire = next(
@@ -98,9 +112,18 @@ async def _customer_page(
         account=account.data if account.ok else None,
         activity_kinds=ACTIVITY_KINDS,
         today=datetime.now(i18n.ZONE).date().isoformat(),
+        names=names,
+        owners=owners,
+        channel_name=channel.data["name"] if channel and channel.ok else channel_id,
+        can_edit=ui.is_(*SELLERS),
+        is_manager=ui.is_(*MANAGERS),
         problems=problems or core.Problems(),
         values=values or {},
     )
+
+
+async def _nothing() -> None:
+    return None
 
 
 def describe(ui: core.Ui, detail: dict[str, Any]) -> str:
@@ -196,3 +219,84 @@ async def complete_activity(customer_id: str, activity_id: str, ui: UiDep) -> Re
     problems = core.problems_of(ui, result)
     problems.fields = {f"{k}.{activity_id}": v for k, v in problems.fields.items()}
     return await _customer_page(ui, customer_id, problems, status_code=result.status)
+
+
+# -- editing, reassigning, deactivating -----------------------------------------------
+
+
+async def _edit_page(
+    ui: core.Ui,
+    customer: dict[str, Any],
+    values: dict[str, str],
+    problems: core.Problems | None = None,
+    status_code: int = 200,
+) -> Response:
+    channels, groups = await core.gather(
+        ui.api.items("/api/channels", limit=200), marketing.region_groups(ui)
+    )
+    return ui.render(
+        "customers/edit.html",
+        status_code=status_code,
+        customer=customer,
+        values=values,
+        channels=channels,
+        groups=groups,
+        problems=problems or core.Problems(),
+    )
+
+
+@router.get("/{customer_id}/edit")
+async def edit_form(customer_id: str, ui: UiDep) -> Response:
+    customer = await ui.api.get(f"/api/customers/{customer_id}")
+    if not customer.ok:
+        return ui.render("error.html", status_code=customer.status, message=ui.t("errors.not_found"))
+    values = {name: str(customer.data.get(name) or "") for name in EDITABLE}
+    return await _edit_page(ui, customer.data, values)
+
+
+@router.post("/{customer_id}/edit")
+async def edit(customer_id: str, ui: UiDep) -> Response:
+    values = core.form_values(await ui.request.form())
+    # Every field is sent: one left empty is cleared (the name is refused, not cleared).
+    body: dict[str, Any] = {name: values.get(name) or None for name in EDITABLE}
+    body["name"] = values.get("name", "")
+    result = await ui.api.call("PATCH", f"/api/customers/{customer_id}", json_body=body)
+    if result.ok:
+        return ui.redirect(f"/customers/{customer_id}", flash="flash.saved")
+    customer = await ui.api.get(f"/api/customers/{customer_id}")
+    if not customer.ok:
+        return ui.render("error.html", status_code=customer.status, message=ui.t("errors.not_found"))
+    problems = core.problems_of(ui, result, EDITABLE)
+    return await _edit_page(ui, customer.data, values, problems, status_code=result.status)
+
+
+@router.post("/{customer_id}/assign")
+async def assign(customer_id: str, ui: UiDep) -> Response:
+    values = core.form_values(await ui.request.form())
+    owner_id = values.get("assign.owner_id", "")
+    if not owner_id:
+        problems = core.Problems(fields={"assign.owner_id": ui.t("err.missing")})
+        return await _customer_page(ui, customer_id, problems, values, status_code=422)
+    result = await ui.api.post(f"/api/customers/{customer_id}/assign", {"owner_id": owner_id})
+    if result.ok:
+        return ui.redirect(f"/customers/{customer_id}", flash="flash.saved")
+    problems = core.problems_of(ui, result)
+    problems.fields = {f"assign.{k}": v for k, v in problems.fields.items()}
+    return await _customer_page(ui, customer_id, problems, values, status_code=result.status)
+
+
+@router.post("/{customer_id}/deactivate")
+async def deactivate(customer_id: str, ui: UiDep) -> Response:
+    values = core.form_values(await ui.request.form())
+    if values.get("deactivate.confirm") != "1":
+        # The box is the "are you sure?": nothing is sent without it.
+        problems = core.Problems(fields={"deactivate.confirm": ui.t("customer.confirm_needed")})
+        return await _customer_page(ui, customer_id, problems, values, status_code=422)
+    result = await ui.api.post(
+        f"/api/customers/{customer_id}/deactivate", {"reason": values.get("deactivate.reason", "")}
+    )
+    if result.ok:
+        return ui.redirect(f"/customers/{customer_id}", flash="flash.done")
+    problems = core.problems_of(ui, result)
+    problems.fields = {f"deactivate.{k}": v for k, v in problems.fields.items()}
+    return await _customer_page(ui, customer_id, problems, values, status_code=result.status)

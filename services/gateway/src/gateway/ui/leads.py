@@ -1,5 +1,5 @@
 """Leads: the list with filters, the kanban board, capture (with the duplicate warning),
-the lead's page with its actions, and the CSV import with its report."""
+the lead's page with its actions, editing a lead, and the CSV import with its report."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from crm_kit.auth import Role
 
-from . import core
+from . import core, i18n, marketing
 from .core import UiDep
 
 router = APIRouter(prefix="/leads")
@@ -18,6 +18,11 @@ router = APIRouter(prefix="/leads")
 STATUSES = ("new", "contacting", "evaluated", "converted", "closed")
 SOURCES = ("internet", "press", "partner_referral", "trade_fair", "walk_in", "campaign", "other")
 PLANNED_CHANNELS = ("call", "visit", "email", "meeting", "message")
+OPEN_STATUSES = ("new", "contacting", "evaluated")
+PLAN_KEYS = ("planned_contact_on", "planned_channel", "note")
+#: What an edit may change (`PATCH /api/leads/{id}`), besides the approach plan.
+EDITABLE = ("full_name", "company", "phone", "email", "region_code", "channel_id", "campaign_id")
+EDIT_FIELDS = (*EDITABLE, *(f"approach_plan.{k}" for k in PLAN_KEYS))
 CAPTURE_FIELDS = (
     "full_name",
     "company",
@@ -214,21 +219,148 @@ async def _lead_page(
     )
     if not lead.ok:
         return ui.render("error.html", status_code=lead.status, message=ui.t("errors.not_found"))
+    channel_id, campaign_id = lead.data.get("channel_id"), lead.data.get("campaign_id")
+    channel, campaign = await core.gather(
+        ui.api.get(f"/api/channels/{channel_id}") if channel_id else _nothing(),
+        ui.api.get(f"/api/campaigns/{campaign_id}") if campaign_id else _nothing(),
+    )
     return ui.render(
         "leads/detail.html",
         status_code=status_code,
         lead=lead.data,
-        history=history,
+        channel_name=channel.data["name"] if channel and channel.ok else channel_id,
+        campaign_name=campaign.data["name"] if campaign and campaign.ok else campaign_id,
+        history=[{**h, "text": describe_changes(ui, h.get("changes") or {})} for h in history],
         reasons=reasons,
         people=await _people(ui),
+        can_work=ui.is_(Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN),
         problems=problems or core.Problems(),
         values=values or {},
     )
 
 
+async def _nothing() -> None:
+    return None
+
+
+#: A history entry's fields, by the words the lead's page uses for them.
+FIELD_LABELS = {
+    "full_name": "lead.full_name",
+    "company": "lead.company",
+    "phone": "lead.phone",
+    "email": "lead.email",
+    "source": "lead.source",
+    "region_code": "lead.region_code",
+    "status": "status",
+    "planned_contact_on": "lead.planned_contact_on",
+    "planned_channel": "lead.planned_channel",
+    "plan_note": "lead.plan",
+    "contact_note": "note",
+    "evaluation_note": "note",
+    "promising": "lead.promising",
+    "disqualify_reason": "reason",
+    "disqualify_note": "note",
+}
+#: Fields whose values are codes with words of their own.
+VALUE_KEYS = {"status": "status.", "source": "source.", "planned_channel": "pchannel."}
+
+
+def describe_changes(ui: core.Ui, changes: dict[str, Any]) -> str:
+    """`{field: [old, new]}` for a person: the field's label, values in words, no ids."""
+    parts = []
+    for name, change in changes.items():
+        if name not in FIELD_LABELS:
+            continue  # ids (owner, channel, customer…) mean nothing on screen
+        pair = change if isinstance(change, list) and len(change) == 2 else [None, change]
+        shown = [_value(ui, name, v) for v in pair]
+        parts.append(f"{ui.t(FIELD_LABELS[name])}: {shown[0]} → {shown[1]}")
+    return "; ".join(parts)
+
+
+def _value(ui: core.Ui, name: str, value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return ui.t("yes") if value else ui.t("no")
+    if name in VALUE_KEYS:
+        return ui.t(f"{VALUE_KEYS[name]}{value}")
+    if name == "planned_contact_on":
+        return i18n.format_date(ui.lang, str(value))
+    return str(value)
+
+
 @router.get("/{lead_id}")
 async def lead_page(lead_id: str, ui: UiDep) -> Response:
     return await _lead_page(ui, lead_id)
+
+
+# -- editing a lead --------------------------------------------------------------------
+
+
+def _lead_values(lead: dict[str, Any]) -> dict[str, str]:
+    """The lead as the edit form's fields."""
+    plan = lead.get("approach_plan") or {}
+    return {name: str(lead.get(name) or "") for name in EDITABLE} | {
+        f"approach_plan.{key}": str(plan.get(key) or "") for key in PLAN_KEYS
+    }
+
+
+async def _edit_page(
+    ui: core.Ui,
+    lead: dict[str, Any],
+    values: dict[str, str],
+    problems: core.Problems | None = None,
+    duplicates: list[dict[str, Any]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    campaigns, channels, groups = await core.gather(
+        ui.api.get("/api/leads/campaigns"),
+        ui.api.items("/api/channels", limit=200),
+        marketing.region_groups(ui),
+    )
+    return ui.render(
+        "leads/edit.html",
+        status_code=status_code,
+        lead=lead,
+        values=values,
+        problems=problems or core.Problems(),
+        duplicates=duplicates,
+        planned_channels=PLANNED_CHANNELS,
+        campaigns=campaigns.data if campaigns.ok and isinstance(campaigns.data, list) else [],
+        channels=channels,
+        groups=groups,
+    )
+
+
+@router.get("/{lead_id}/edit")
+async def edit_form(lead_id: str, ui: UiDep) -> Response:
+    lead = await ui.api.get(f"/api/leads/{lead_id}")
+    if not lead.ok:
+        return ui.render("error.html", status_code=lead.status, message=ui.t("errors.not_found"))
+    return await _edit_page(ui, lead.data, _lead_values(lead.data))
+
+
+@router.post("/{lead_id}/edit")
+async def edit(lead_id: str, ui: UiDep) -> Response:
+    values = core.form_values(await ui.request.form())
+    # Every field is sent: one left empty is cleared (the name is refused, not cleared).
+    body: dict[str, Any] = {name: values.get(name) or None for name in EDITABLE}
+    body["full_name"] = values.get("full_name", "")
+    plan = {key: values.get(f"approach_plan.{key}") or None for key in PLAN_KEYS}
+    body["approach_plan"] = plan if any(plan.values()) else None
+    if values.get("confirm_duplicate") == "1":
+        body["confirm_duplicate"] = True
+    result = await ui.api.call("PATCH", f"/api/leads/{lead_id}", json_body=body)
+    if result.ok:
+        return ui.redirect(f"/leads/{lead_id}", flash="flash.saved")
+    lead = await ui.api.get(f"/api/leads/{lead_id}")
+    if not lead.ok:
+        return ui.render("error.html", status_code=lead.status, message=ui.t("errors.not_found"))
+    detail = result.detail
+    if result.status == 409 and isinstance(detail, dict) and "duplicates" in detail:
+        return await _edit_page(ui, lead.data, values, duplicates=detail["duplicates"], status_code=409)
+    problems = core.problems_of(ui, result, EDIT_FIELDS)
+    return await _edit_page(ui, lead.data, values, problems, status_code=result.status)
 
 
 @router.post("/{lead_id}/{action}")

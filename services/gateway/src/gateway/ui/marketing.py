@@ -1,13 +1,19 @@
-"""Marketing: channels and the provinces they cover, market volumes, the market-share
-dashboard (bar charts by province x channel, against the previous period), campaigns."""
+"""Marketing: channels and the provinces they cover (a channel's page: its parent, its
+provinces, its salespeople per province), market volumes, the market-share dashboard
+(bar charts by province x channel, against the previous period), campaigns (a
+campaign's page: its targeting, its audience, the launch)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from crm_kit.auth import Role
 
 from . import core, i18n
 from .core import UiDep
@@ -15,6 +21,12 @@ from .core import UiDep
 router = APIRouter(prefix="/marketing")
 
 CHANNEL_KINDS = ("distributor", "dealer", "retail", "agent", "online", "project")
+LIFECYCLE_STAGES = ("prospect", "traditional", "inactive")
+#: Who may change channels and campaigns (the API says so too; this only hides forms).
+PLANNERS = (Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
+#: Staff the API lets own customers and work channels.
+SELLING_ROLES = ("salesperson", "sales_manager")
+AUDIENCE_PAGE = 50
 
 
 def _this_year() -> str:
@@ -27,6 +39,48 @@ def _codes(text: str) -> list[str]:
 
 async def _regions(ui: core.Ui) -> dict[str, str]:
     return {r["code"]: r["name"] for r in await ui.api.items("/api/regions")}
+
+
+async def region_groups(ui: core.Ui) -> list[dict[str, Any]]:
+    """The 34 provinces grouped by macro-region, the groups named in the page's language."""
+    groups = await ui.api.items("/api/regions", grouping="macro_region")
+    return [
+        {
+            "code": g["code"],
+            "name": g["name"] if ui.lang == "vi" else g["name_en"],
+            "regions": g["regions"],
+        }
+        for g in groups
+    ]
+
+
+def region_names(groups: list[dict[str, Any]]) -> dict[str, str]:
+    return {r["code"]: r["name"] for g in groups for r in g["regions"]}
+
+
+async def salespeople(ui: core.Ui) -> list[dict[str, Any]] | None:
+    """Active staff who sell, to choose from; None when the caller may not list users
+    (only managers and admins may)."""
+    if not ui.is_(Role.ADMIN, Role.SALES_MANAGER):
+        return None
+    return [
+        u for u in await ui.api.items("/api/users", limit=200) if u["active"] and u["role"] in SELLING_ROLES
+    ]
+
+
+async def staff_names(ui: core.Ui) -> dict[str, str]:
+    """Names of staff by id: everyone's for managers and admins, otherwise just "me"."""
+    assert ui.user is not None
+    names = {str(ui.user.id): ui.t("me")}
+    if ui.is_(Role.ADMIN, Role.SALES_MANAGER):
+        names = core.names_by_id(await ui.api.items("/api/users", limit=200)) | names
+    return names
+
+
+def _list_fields(problems: core.Problems) -> core.Problems:
+    """A list's item error (`target.grades.2`) shown at the list's own field."""
+    problems.fields = {re.sub(r"(\.\d+)+(?=\.|$)", "", k): v for k, v in problems.fields.items()}
+    return problems
 
 
 async def _channels_page(
@@ -64,6 +118,126 @@ async def create_channel(ui: UiDep) -> Response:
     if result.ok:
         return ui.redirect("/marketing", flash="flash.saved")
     return await _channels_page(ui, values, core.problems_of(ui, result), status_code=result.status)
+
+
+# -- one channel ------------------------------------------------------------------------
+
+
+async def _channel_page(
+    ui: core.Ui,
+    channel_id: str,
+    *,
+    failed: str | None = None,
+    values: dict[str, str] | None = None,
+    chosen: list[str] | None = None,
+    assigned: dict[str, list[str]] | None = None,
+    problems: core.Problems | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The channel, with three forms (details, coverage, salespeople per province); the
+    one that `failed` shows the API's answer and what was chosen, the others the record."""
+    found = await ui.api.get(f"/api/channels/{channel_id}")
+    if not found.ok:
+        return ui.render("error.html", status_code=found.status, message=ui.t("errors.not_found"))
+    channel = found.data
+    channels, groups, people, names = await core.gather(
+        ui.api.items("/api/channels", limit=200), region_groups(ui), salespeople(ui), staff_names(ui)
+    )
+    channel_names = {c["id"]: c["name"] for c in channels}
+    parent_id = channel["parent_id"]
+    if parent_id and parent_id not in channel_names:
+        parent = await ui.api.get(f"/api/channels/{parent_id}")
+        channel_names[parent_id] = parent.data["name"] if parent.ok else parent_id
+    recorded: dict[str, list[str]] = {}
+    for a in channel["assignments"]:
+        recorded.setdefault(a["region_code"], []).append(a["user_id"])
+    active = "1" if channel["active"] else ""
+    stored = {"name": channel["name"], "parent_id": parent_id or "", "active": active}
+    return ui.render(
+        "marketing/channel.html",
+        status_code=status_code,
+        channel=channel,
+        channel_names=channel_names,
+        parents=[c for c in channels if c["id"] != channel["id"]],
+        children=[c for c in channels if c["parent_id"] == channel["id"]],
+        groups=groups,
+        regions=region_names(groups),
+        people=people,
+        names=names,
+        can_plan=ui.is_(*PLANNERS),
+        failed=failed,
+        values=values if failed == "details" and values is not None else stored,
+        chosen=chosen if failed == "coverage" and chosen is not None else channel["region_codes"],
+        assigned=assigned if failed == "assignments" and assigned is not None else recorded,
+        problems=problems or core.Problems(),
+    )
+
+
+@router.get("/channels/{channel_id}")
+async def channel_page(channel_id: str, ui: UiDep) -> Response:
+    return await _channel_page(ui, channel_id)
+
+
+@router.post("/channels/{channel_id}")
+async def edit_channel(channel_id: str, ui: UiDep) -> Response:
+    values = core.form_values(await ui.request.form())
+    body = {
+        "name": values.get("name", ""),
+        "parent_id": values.get("parent_id") or None,
+        "active": values.get("active") == "1",
+    }
+    result = await ui.api.call("PATCH", f"/api/channels/{channel_id}", json_body=body)
+    if result.ok:
+        return ui.redirect(f"/marketing/channels/{channel_id}", flash="flash.saved")
+    problems = core.problems_of(ui, result, ("name", "parent_id", "active"))
+    return await _channel_page(
+        ui, channel_id, failed="details", values=values, problems=problems, status_code=result.status
+    )
+
+
+@router.post("/channels/{channel_id}/coverage")
+async def set_coverage(channel_id: str, ui: UiDep) -> Response:
+    chosen = [str(c) for c in (await ui.request.form()).getlist("region_codes")]
+    result = await ui.api.call(
+        "PUT", f"/api/channels/{channel_id}/coverage", json_body={"region_codes": chosen}
+    )
+    if result.ok:
+        return ui.redirect(f"/marketing/channels/{channel_id}#coverage", flash="flash.saved")
+    problems = _list_fields(core.problems_of(ui, result, ("region_codes",)))
+    return await _channel_page(
+        ui, channel_id, failed="coverage", chosen=chosen, problems=problems, status_code=result.status
+    )
+
+
+def _assignments_of(form: FormData) -> dict[str, list[str]]:
+    """`assign.<province>` holds the ids of the salespeople chosen there."""
+    return {
+        name.removeprefix("assign."): [str(v) for v in form.getlist(name) if v]
+        for name in dict.fromkeys(form.keys())
+        if name.startswith("assign.")
+    }
+
+
+@router.post("/channels/{channel_id}/assignments")
+async def set_assignments(channel_id: str, ui: UiDep) -> Response:
+    assigned = _assignments_of(await ui.request.form())
+    body = [{"region_code": code, "user_id": uid} for code, ids in assigned.items() for uid in ids]
+    result = await ui.api.call("PUT", f"/api/channels/{channel_id}/assignments", json_body=body)
+    if result.ok:
+        return ui.redirect(f"/marketing/channels/{channel_id}#assignments", flash="flash.saved")
+    problems = core.problems_of(ui, result)
+    # An item's error (`3.user_id`) goes to its province's field.
+    fields: dict[str, str] = {}
+    for name, message in problems.fields.items():
+        index = name.split(".")[0]
+        if index.isdigit() and int(index) < len(body):
+            fields.setdefault(f"assign.{body[int(index)]['region_code']}", message)
+        else:
+            problems.general.append(message)
+    problems.fields = fields
+    return await _channel_page(
+        ui, channel_id, failed="assignments", assigned=assigned, problems=problems, status_code=result.status
+    )
 
 
 async def _volumes_page(
@@ -198,7 +372,101 @@ async def create_campaign(ui: UiDep) -> Response:
 
 @router.post("/campaigns/{campaign_id}/launch")
 async def launch(campaign_id: str, ui: UiDep) -> Response:
+    # Launched from the campaign's own page, the answer shows there.
+    on_its_page = core.form_values(await ui.request.form()).get("next") == "campaign"
     result = await ui.api.post(f"/api/campaigns/{campaign_id}/launch")
     if result.ok:
-        return ui.redirect("/marketing/campaigns", flash="flash.done")
-    return await _campaigns_page(ui, problems=core.problems_of(ui, result), status_code=result.status)
+        back = f"/marketing/campaigns/{campaign_id}" if on_its_page else "/marketing/campaigns"
+        return ui.redirect(back, flash="flash.done")
+    problems = core.problems_of(ui, result)
+    if on_its_page:
+        return await _campaign_page(ui, campaign_id, problems=problems, status_code=result.status)
+    return await _campaigns_page(ui, problems=problems, status_code=result.status)
+
+
+# -- one campaign -----------------------------------------------------------------------
+
+#: The targeting's lists chosen by ticking boxes (grades are typed).
+TARGET_CHOICES = ("lifecycle_stages", "region_codes", "macro_regions", "channel_ids")
+CAMPAIGN_FIELDS = ("name", "starts_on", "ends_on", "target")
+
+
+def _split(text: str) -> list[str]:
+    """Grades as typed, comma-separated (a custom grade may be any word, so no upper-casing)."""
+    return list(dict.fromkeys(part.strip() for part in text.replace(";", ",").split(",") if part.strip()))
+
+
+async def _campaign_page(
+    ui: core.Ui,
+    campaign_id: str,
+    *,
+    values: dict[str, str] | None = None,
+    chosen: dict[str, list[str]] | None = None,
+    problems: core.Problems | None = None,
+    offset: int = 0,
+    status_code: int = 200,
+) -> Response:
+    found = await ui.api.get(f"/api/campaigns/{campaign_id}")
+    if not found.ok:
+        return ui.render("error.html", status_code=found.status, message=ui.t("errors.not_found"))
+    campaign = found.data
+    target = campaign["target"]
+    audience, groups, channels, names = await core.gather(
+        ui.api.get(f"/api/campaigns/{campaign_id}/audience", limit=AUDIENCE_PAGE, offset=offset),
+        region_groups(ui),
+        ui.api.items("/api/channels", limit=200),
+        staff_names(ui),
+    )
+    page = audience.data if audience.ok else {"items": [], "total": 0}
+    channel_names = {c["id"]: c["name"] for c in channels}
+    return ui.render(
+        "marketing/campaign.html",
+        status_code=status_code,
+        campaign=campaign,
+        target=target,
+        audience=page["items"],
+        audience_total=page["total"],
+        offset=offset,
+        page_size=AUDIENCE_PAGE,
+        groups=groups,
+        regions=region_names(groups),
+        channels=channels,
+        channel_names=channel_names,
+        names=names,
+        stages=LIFECYCLE_STAGES,
+        can_plan=ui.is_(*PLANNERS),
+        values=values
+        or {
+            "name": campaign["name"],
+            "starts_on": campaign["starts_on"],
+            "ends_on": campaign["ends_on"],
+            "target.grades": ", ".join(target["grades"]),
+        },
+        chosen=chosen or {key: target[key] for key in TARGET_CHOICES},
+        problems=problems or core.Problems(),
+    )
+
+
+@router.get("/campaigns/{campaign_id}")
+async def campaign_page(campaign_id: str, ui: UiDep, offset: int = 0) -> Response:
+    return await _campaign_page(ui, campaign_id, offset=max(offset, 0))
+
+
+@router.post("/campaigns/{campaign_id}")
+async def edit_campaign(campaign_id: str, ui: UiDep) -> Response:
+    form = await ui.request.form()
+    values = core.form_values(form)
+    chosen = {key: [str(v) for v in form.getlist(f"target.{key}")] for key in TARGET_CHOICES}
+    body = {
+        "name": values.get("name", ""),
+        "starts_on": values.get("starts_on") or None,
+        "ends_on": values.get("ends_on") or None,
+        "target": {"grades": _split(values.get("target.grades", "")), **chosen},
+    }
+    result = await ui.api.call("PATCH", f"/api/campaigns/{campaign_id}", json_body=body)
+    if result.ok:
+        return ui.redirect(f"/marketing/campaigns/{campaign_id}", flash="flash.saved")
+    problems = _list_fields(core.problems_of(ui, result, CAMPAIGN_FIELDS))
+    return await _campaign_page(
+        ui, campaign_id, values=values, chosen=chosen, problems=problems, status_code=result.status
+    )

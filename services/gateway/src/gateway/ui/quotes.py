@@ -1,10 +1,11 @@
 """Quotes: build one with product lines (live totals in the browser, the official ones
-from the API), submit, the managers' approval queue with the credit check, approve or
-reject with a reason, send, and the customer's answer."""
+from the API), edit or copy one, submit, the managers' approval queue with the credit
+check, approve or reject with a reason, send, and the customer's answer."""
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,7 +13,7 @@ from fastapi.responses import Response
 
 from crm_kit.auth import Role
 
-from . import core
+from . import core, i18n, marketing
 from .core import UiDep
 
 router = APIRouter()
@@ -28,6 +29,9 @@ QUOTE_STATUSES = (
     "expired",
 )
 ACTIONS = ("submit", "approve", "reject", "send", "accept", "decline")
+#: Where the API takes an edit (anything but a draft goes back to draft).
+EDITABLE_STATUSES = ("draft", "pending_approval", "approved", "rejected")
+SELLERS = (Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN)
 _LINE_FIELD = re.compile(r"^lines\.(\d+)\.(product_code|quantity|unit_price|discount_pct)$")
 
 
@@ -60,22 +64,38 @@ def _amount(text: str) -> str:
     return re.sub(r"[.,\s]", "", text)
 
 
+def _lines_body(lines: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The form's lines as the API takes them; a line without a price takes the list price."""
+    return [
+        {
+            "product_code": row["product_code"],
+            "quantity": row.get("quantity") or "0",
+            **({"unit_price": _amount(row["unit_price"])} if row.get("unit_price") else {}),
+            **({"discount_pct": row["discount_pct"].replace(",", ".")} if row.get("discount_pct") else {}),
+        }
+        for row in lines
+    ]
+
+
 async def _builder(
     ui: core.Ui,
     values: dict[str, str],
     lines: list[dict[str, str]],
     problems: core.Problems | None = None,
     status_code: int = 200,
+    quote: dict[str, Any] | None = None,
 ) -> Response:
-    customer_id = values.get("customer_id") or None
+    """The quote builder: a new quote, or (with `quote`) the lines and validity of one."""
+    customer_id = None if quote else values.get("customer_id") or None
     products, customers, opportunities = await core.gather(
         ui.api.items("/api/products", active="true", limit=200),
-        ui.api.items("/api/sales/customers", limit=200),
+        _none() if quote else ui.api.items("/api/sales/customers", limit=200),
         ui.api.items("/api/opportunities", customer_id=customer_id, limit=50) if customer_id else _none(),
     )
     return ui.render(
         "quotes/new.html",
         status_code=status_code,
+        quote=quote,
         values=values,
         lines=lines or [{"product_code": "", "quantity": "1", "discount_pct": "0"}],
         products=products,
@@ -110,17 +130,7 @@ async def create_quote(ui: UiDep) -> Response:
     lines = _lines_from(values)
     body: dict[str, Any] = {
         **core.blank_to_none(values, "customer_id", "opportunity_id", "valid_until", "note"),
-        "lines": [
-            {
-                "product_code": row["product_code"],
-                "quantity": row.get("quantity") or "0",
-                **({"unit_price": _amount(row["unit_price"])} if row.get("unit_price") else {}),
-                **(
-                    {"discount_pct": row["discount_pct"].replace(",", ".")} if row.get("discount_pct") else {}
-                ),
-            }
-            for row in lines
-        ],
+        "lines": _lines_body(lines),
     }
     body.setdefault("customer_id", "")
     result = await ui.api.post("/api/quotes", body)
@@ -132,8 +142,10 @@ async def create_quote(ui: UiDep) -> Response:
 async def _quote_page(
     ui: core.Ui, quote_id: str, problems: core.Problems | None = None, status_code: int = 200
 ) -> Response:
-    quote, history = await core.gather(
-        ui.api.get(f"/api/quotes/{quote_id}"), ui.api.items(f"/api/quotes/{quote_id}/history", limit=100)
+    quote, history, names = await core.gather(
+        ui.api.get(f"/api/quotes/{quote_id}"),
+        ui.api.items(f"/api/quotes/{quote_id}/history", limit=100),
+        marketing.staff_names(ui),
     )
     if not quote.ok:
         return ui.render("error.html", status_code=quote.status, message=ui.t("errors.not_found"))
@@ -141,15 +153,105 @@ async def _quote_page(
         "quotes/detail.html",
         status_code=status_code,
         quote=quote.data,
-        history=history,
+        history=[{**h, "text": describe_changes(ui, h.get("changes") or {})} for h in history],
+        names=names,
         is_manager=ui.is_(Role.SALES_MANAGER, Role.ADMIN),
+        can_sell=ui.is_(*SELLERS),
+        editable=quote.data["status"] in EDITABLE_STATUSES,
         problems=problems or core.Problems(),
     )
+
+
+def describe_changes(ui: core.Ui, changes: dict[str, Any]) -> str:
+    """A history entry's `{field: [old, new]}` in words: statuses named, money as money."""
+    parts = []
+    for name, change in changes.items():
+        if not (isinstance(change, list) and len(change) == 2):
+            continue  # a credit check's answer, an automatic approval's reason: not a change
+        old, new = (_shown(ui, name, v) for v in change)
+        label = ui.t(QUOTE_FIELDS[name]) if name in QUOTE_FIELDS else name.replace("_", " ")
+        parts.append(f"{label}: {old} → {new}")
+    return "; ".join(parts)
+
+
+QUOTE_FIELDS = {"status": "status", "total": "total", "valid_until": "quote.valid_until", "note": "note"}
+
+
+def _shown(ui: core.Ui, name: str, value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if name == "status":
+        return ui.t(f"qstatus.{value}")
+    if name == "total" and isinstance(value, int):
+        return i18n.money(ui.lang, value)
+    if name == "valid_until":
+        return i18n.format_date(ui.lang, str(value))
+    return str(value)
 
 
 @router.get("/quotes/{quote_id}")
 async def quote_page(quote_id: str, ui: UiDep) -> Response:
     return await _quote_page(ui, quote_id)
+
+
+# -- editing and copying ----------------------------------------------------------------
+
+
+def _pct(value: Any) -> str:
+    """`5.00` as `5`, `2.50` as `2.5`: the discount as a person would type it."""
+    try:
+        return format(Decimal(str(value)).normalize(), "f")
+    except InvalidOperation:
+        return str(value)
+
+
+def _quote_form(lang: str, quote: dict[str, Any]) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """The quote as the builder's fields; each line keeps its quoted price."""
+    values = {"valid_until": str(quote["valid_until"]), "note": quote.get("note") or ""}
+    lines = [
+        {
+            "product_code": line["product_code"],
+            "quantity": str(line["quantity"]),
+            "unit_price": i18n.number(lang, line["unit_price"]),
+            "discount_pct": _pct(line["discount_pct"]),
+        }
+        for line in quote["lines"]
+    ]
+    return values, lines
+
+
+@router.get("/quotes/{quote_id}/edit")
+async def edit_form(quote_id: str, ui: UiDep) -> Response:
+    quote = await ui.api.get(f"/api/quotes/{quote_id}")
+    if not quote.ok:
+        return ui.render("error.html", status_code=quote.status, message=ui.t("errors.not_found"))
+    values, lines = _quote_form(ui.lang, quote.data)
+    return await _builder(ui, values, lines, quote=quote.data)
+
+
+@router.post("/quotes/{quote_id}/edit")
+async def edit(quote_id: str, ui: UiDep) -> Response:
+    values = core.form_values(await ui.request.form())
+    lines = _lines_from(values)
+    body: dict[str, Any] = {"lines": _lines_body(lines), "note": values.get("note") or None}
+    if values.get("valid_until"):
+        body["valid_until"] = values["valid_until"]
+    result = await ui.api.call("PATCH", f"/api/quotes/{quote_id}", json_body=body)
+    if result.ok:
+        return ui.redirect(f"/quotes/{quote_id}", flash="flash.saved")
+    quote = await ui.api.get(f"/api/quotes/{quote_id}")
+    if not quote.ok:
+        return ui.render("error.html", status_code=quote.status, message=ui.t("errors.not_found"))
+    problems = core.problems_of(ui, result)
+    return await _builder(ui, values, lines, problems, status_code=result.status, quote=quote.data)
+
+
+@router.post("/quotes/{quote_id}/copy")
+async def copy(quote_id: str, ui: UiDep) -> Response:
+    result = await ui.api.post(f"/api/quotes/{quote_id}/copy")
+    if result.ok:
+        return ui.redirect(f"/quotes/{result.data['id']}", flash="flash.quote_copied")
+    return await _quote_page(ui, quote_id, core.problems_of(ui, result), status_code=result.status)
 
 
 @router.post("/quotes/{quote_id}/{action}")
