@@ -530,12 +530,14 @@ async def test_concurrent_invoicing_and_rollbacks_leave_no_gap(books: Books) -> 
     after taking a number; the numbers taken are still 1..N."""
     customers = [uuid.uuid4() for _ in range(30)]
     async with books.db.transaction() as session:
-        for c in customers:
-            await service.open_account(
-                session,
-                CustomerPromotedToTraditional(customer_id=c, name="C", promoted_at=datetime.now(UTC)),
-                DEFAULT_LIMIT,
-            )
+        await service.open_accounts(
+            session,
+            [
+                CustomerPromotedToTraditional(customer_id=c, name="C", promoted_at=datetime.now(UTC))
+                for c in customers
+            ],
+            DEFAULT_LIMIT,
+        )
 
     class Abandoned(Exception):
         pass

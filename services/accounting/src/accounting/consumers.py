@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
@@ -24,11 +26,13 @@ def build_handlers(settings: Settings) -> Handlers:
     # The staff directory: a deactivated member of staff's token is refused (401).
     directory.register(handlers)
 
-    @handlers.handles(CustomerPromotedToTraditional)
-    async def open_account(
-        session: AsyncSession, event: CustomerPromotedToTraditional, envelope: Envelope
+    @handlers.handles_many(CustomerPromotedToTraditional)
+    async def open_accounts(
+        session: AsyncSession, promotions: Sequence[tuple[CustomerPromotedToTraditional, Envelope]]
     ) -> None:
-        await service.open_account(session, event, settings.default_credit_limit)
+        await service.open_accounts(
+            session, [event for event, _ in promotions], settings.default_credit_limit
+        )
 
     @handlers.handles(CustomerReassigned)
     async def customer_reassigned(

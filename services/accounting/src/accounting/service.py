@@ -7,6 +7,7 @@ account), so two use cases can never wait on each other in a circle.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -58,22 +59,33 @@ class InvalidRequest(ValueError):
 # -- accounts --------------------------------------------------------------------------
 
 
-async def open_account(
-    session: AsyncSession, event: CustomerPromotedToTraditional, default_credit_limit: int
+async def open_accounts(
+    session: AsyncSession, events: Sequence[CustomerPromotedToTraditional], default_credit_limit: int
 ) -> None:
-    """Open the customer's account once; a second promotion leaves it as it is."""
-    owner_id = await ownership.record_owner(session, event.customer_id, event.owner_id, event.promoted_at)
+    """Open each promoted customer's account once; a second promotion leaves it as it is.
+
+    Set-based (two statements however many promotions arrived together): accounts are
+    opened where a promotion arrives, so this is accounting's busiest path.
+    """
+    if not events:
+        return
+    owners = await ownership.record_owners(
+        session, [(event.customer_id, event.owner_id, event.promoted_at) for event in events]
+    )
+    first = {event.customer_id: event for event in reversed(events)}  # the first promotion names it
     await session.execute(
-        insert(Account)
-        .values(
-            customer_id=event.customer_id,
-            customer_name=event.name,
-            owner_id=owner_id,
-            currency=CURRENCY,
-            credit_limit=default_credit_limit,
-            balance=0,
-        )
-        .on_conflict_do_nothing(index_elements=[Account.customer_id])
+        insert(Account).on_conflict_do_nothing(index_elements=[Account.customer_id]),
+        [
+            {
+                "customer_id": customer_id,
+                "customer_name": event.name,
+                "owner_id": owners[customer_id],
+                "currency": CURRENCY,
+                "credit_limit": default_credit_limit,
+                "balance": 0,
+            }
+            for customer_id, event in sorted(first.items())
+        ],
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
@@ -34,11 +36,11 @@ def build_handlers(settings: Settings) -> Handlers:
     ) -> None:
         await service.register_customer(session, event, envelope.occurred_at)
 
-    @handlers.handles(CustomerPromotedToTraditional)
-    async def open_customer(
-        session: AsyncSession, event: CustomerPromotedToTraditional, envelope: Envelope
+    @handlers.handles_many(CustomerPromotedToTraditional)
+    async def open_customers(
+        session: AsyncSession, promotions: Sequence[tuple[CustomerPromotedToTraditional, Envelope]]
     ) -> None:
-        await service.open_customer(session, event, settings, actor=envelope.actor)
+        await service.open_customers(session, promotions, settings)
 
     @handlers.handles(CustomerGraded)
     async def customer_graded(session: AsyncSession, event: CustomerGraded, envelope: Envelope) -> None:

@@ -18,6 +18,7 @@ from crm_contracts import (
     CustomerPromotedToTraditional,
     CustomerReassigned,
     CustomerRegistered,
+    Envelope,
     LeadQualified,
     MalformedEvent,
     OrderPlaced,
@@ -28,8 +29,9 @@ from crm_contracts import (
     QuoteSubmittedForApproval,
 )
 from crm_contracts import OrderLine as OrderLineEvent
-from crm_kit import outbox, ownership
+from crm_kit import context, outbox, ownership
 from crm_kit.auth import User
+from crm_kit.batching import distinct_runs
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page, one_visible, visible_to
 from crm_kit.text import fold
@@ -169,56 +171,95 @@ async def register_customer(session: AsyncSession, event: CustomerRegistered, oc
         )
 
 
-async def open_customer(
+def _open_customers_statement() -> Any:
+    stmt = insert(SalesCustomer)
+    return stmt.on_conflict_do_update(
+        index_elements=[SalesCustomer.id],
+        set_={
+            "lifecycle_stage": "traditional",
+            "name": stmt.excluded.name,
+            "owner_id": stmt.excluded.owner_id,
+            "region_code": func.coalesce(stmt.excluded.region_code, SalesCustomer.region_code),
+            "channel_id": func.coalesce(stmt.excluded.channel_id, SalesCustomer.channel_id),
+            "promoted_at": func.coalesce(SalesCustomer.promoted_at, stmt.excluded.promoted_at),
+            "opened_at": func.coalesce(SalesCustomer.opened_at, stmt.excluded.opened_at),
+        },
+    ).returning(SalesCustomer)
+
+
+#: Built once (its rows come with each call), so it is compiled once whatever their number.
+_OPEN_CUSTOMERS = _open_customers_statement()
+
+
+async def open_customers(
     session: AsyncSession,
-    event: CustomerPromotedToTraditional,
+    promotions: Sequence[tuple[CustomerPromotedToTraditional, Envelope]],
     settings: Settings,
-    actor: uuid.UUID | None = None,
 ) -> list[Order]:
-    """Open a traditional customer for ordering, and place the orders its accepted quotes
-    were waiting for (one per quote, however often the promotion arrives)."""
-    owner_id = await ownership.record_owner(session, event.customer_id, event.owner_id, event.promoted_at)
-    stmt = insert(SalesCustomer).values(
-        id=event.customer_id,
-        name=event.name,
-        lifecycle_stage="traditional",
-        owner_id=owner_id,
-        region_code=event.region_code,
-        channel_id=event.channel_id,
-        grade=_known_grade(event.customer_id),
-        promoted_at=event.promoted_at,
-        opened_at=_now(),
+    """Open traditional customers for ordering, and place the orders their accepted
+    quotes were waiting for (one per quote, however often a promotion arrives).
+
+    Set-based (a few statements for all promotions that arrived together): this is
+    sales' busiest path. A customer promoted twice in one batch is handled in order.
+    """
+    orders: list[Order] = []
+    for run in distinct_runs(promotions, key=lambda promotion: promotion[0].customer_id):
+        orders += await _open_customers(session, run, settings)
+    return orders
+
+
+async def _open_customers(
+    session: AsyncSession,
+    promotions: Sequence[tuple[CustomerPromotedToTraditional, Envelope]],
+    settings: Settings,
+) -> list[Order]:
+    by_customer = {event.customer_id: (event, envelope) for event, envelope in promotions}
+    ids = sorted(by_customer)
+    owners = await ownership.record_owners(
+        session, [(event.customer_id, event.owner_id, event.promoted_at) for event, _ in promotions]
     )
-    # The upsert locks the customer's row: a quote accepted concurrently waits for this
+    known_grades = select(CustomerGrade.customer_id, CustomerGrade.grade).where(
+        CustomerGrade.customer_id.in_(ids)
+    )
+    grades = {row.customer_id: row.grade for row in await session.execute(known_grades)}
+    opened_at = _now()
+    rows = [
+        {
+            "id": customer_id,
+            "name": event.name,
+            "lifecycle_stage": "traditional",
+            "owner_id": owners[customer_id],
+            "region_code": event.region_code,
+            "channel_id": event.channel_id,
+            "grade": grades.get(customer_id),
+            "promoted_at": event.promoted_at,
+            "opened_at": opened_at,
+        }
+        for customer_id in ids
+        for event, _ in [by_customer[customer_id]]
+    ]
+    # The upsert locks the customers' rows: a quote accepted concurrently waits for this
     # transaction and then sees the customer traditional (or this one sees its quote).
-    upsert = (
-        stmt.on_conflict_do_update(
-            index_elements=[SalesCustomer.id],
-            set_={
-                "lifecycle_stage": "traditional",
-                "name": stmt.excluded.name,
-                "owner_id": stmt.excluded.owner_id,
-                "region_code": func.coalesce(stmt.excluded.region_code, SalesCustomer.region_code),
-                "channel_id": func.coalesce(stmt.excluded.channel_id, SalesCustomer.channel_id),
-                "promoted_at": func.coalesce(SalesCustomer.promoted_at, stmt.excluded.promoted_at),
-                "opened_at": func.coalesce(SalesCustomer.opened_at, stmt.excluded.opened_at),
-            },
-        )
-        .returning(SalesCustomer)
-        .execution_options(populate_existing=True)
-    )
-    customer = (await session.scalars(upsert)).one()
+    upsert = _OPEN_CUSTOMERS.execution_options(populate_existing=True)
+    customers = {customer.id: customer for customer in (await session.scalars(upsert, rows)).all()}
     waiting = await session.scalars(
         select(Quote)
         .where(
-            Quote.customer_id == event.customer_id,
+            Quote.customer_id.in_(ids),
             Quote.status == QuoteStatus.ACCEPTED,
             ~exists().where(Order.quote_id == Quote.id),
         )
         .order_by(Quote.accepted_at, Quote.id)
         .with_for_update()
     )
-    return [await _place_order(session, quote, customer, settings, actor) for quote in waiting.all()]
+    orders = []
+    for quote in waiting.all():
+        _, envelope = by_customer[quote.customer_id]
+        with context.handling(envelope.correlation_id, envelope.event_id):
+            orders.append(
+                await _place_order(session, quote, customers[quote.customer_id], settings, envelope.actor)
+            )
+    return orders
 
 
 async def grade_customer(session: AsyncSession, event: CustomerGraded) -> None:

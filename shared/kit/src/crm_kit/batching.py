@@ -12,11 +12,12 @@ commits.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+K = TypeVar("K", bound=Hashable)
 
 #: Runs a batch; returns one outcome per item, in order: a result, or the exception
 #: that item's submitter should see.
@@ -78,3 +79,22 @@ class Batcher(Generic[T, R]):
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
+
+
+def distinct_runs(items: Sequence[T], key: Callable[[T], K]) -> Iterator[list[T]]:
+    """Consecutive runs of `items`, in order, none with two items of the same key.
+
+    A set-based statement can act on each key once (an upsert cannot touch one row
+    twice); splitting where a key repeats keeps the effect of one-by-one handling.
+    """
+    run: list[T] = []
+    seen: set[K] = set()
+    for item in items:
+        k = key(item)
+        if k in seen:
+            yield run
+            run, seen = [], set()
+        run.append(item)
+        seen.add(k)
+    if run:
+        yield run

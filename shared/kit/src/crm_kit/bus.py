@@ -22,6 +22,7 @@ bounded by the quorum queue's delivery limit.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -107,12 +108,8 @@ def is_waiting(exc: BaseException) -> bool:
 
 
 HandlerFn = Callable[[AsyncSession, E, Envelope], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Handler(Generic[E]):
-    contract: type[E]
-    fn: HandlerFn[E]
+#: Handles several events of one contract at once, in one transaction (set-based SQL).
+ManyHandlerFn = Callable[[AsyncSession, Sequence[tuple[E, Envelope]]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -123,6 +120,30 @@ class Delivery:
     event: Any
     handler: Handler[Any]
     headers: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Handler(Generic[E]):
+    """How a service handles one contract: event by event, or several at once."""
+
+    contract: type[E]
+    one: HandlerFn[E] | None = None
+    many: ManyHandlerFn[E] | None = None
+
+    async def run(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> None:
+        """Handle fresh deliveries of this contract, in order, in the caller's transaction."""
+        if self.many is not None:
+            with tracing.consuming_many(self.contract.routing_key, [d.headers for d in deliveries]):
+                await self.many(session, [(d.event, d.envelope) for d in deliveries])
+            return
+        assert self.one is not None
+        for delivery in deliveries:
+            envelope = delivery.envelope
+            with (
+                context.handling(envelope.correlation_id, envelope.event_id),
+                tracing.consuming(envelope.routing_key, delivery.headers),
+            ):
+                await self.one(session, delivery.event, envelope)
 
 
 class Handlers:
@@ -142,12 +163,30 @@ class Handlers:
 
     def handles(self, contract: type[E]) -> Callable[[HandlerFn[E]], HandlerFn[E]]:
         def register(fn: HandlerFn[E]) -> HandlerFn[E]:
-            if contract.routing_key in self.by_key:
-                raise ValueError(f"{contract.routing_key} already has a handler")
-            self.by_key[contract.routing_key] = Handler(contract, fn)
+            self._add(Handler(contract, one=fn))
             return fn
 
         return register
+
+    def handles_many(self, contract: type[E]) -> Callable[[ManyHandlerFn[E]], ManyHandlerFn[E]]:
+        """For a hot path: the handler gets every fresh event of `contract` that arrived
+        together (one, under a light load), and may act on them in a few statements.
+
+        It must have the effect of handling them one after another in that order;
+        while doing something for one event in particular (emitting an event, say), it
+        says so with `context.handling(envelope.correlation_id, envelope.event_id)`.
+        """
+
+        def register(fn: ManyHandlerFn[E]) -> ManyHandlerFn[E]:
+            self._add(Handler(contract, many=fn))
+            return fn
+
+        return register
+
+    def _add(self, handler: Handler[Any]) -> None:
+        if handler.contract.routing_key in self.by_key:
+            raise ValueError(f"{handler.contract.routing_key} already has a handler")
+        self.by_key[handler.contract.routing_key] = handler
 
 
 async def _undecoded(message: RabbitMessage) -> RabbitMessage:
@@ -365,17 +404,17 @@ class EventBus:
                 session, self.topology.service, [(d.envelope.event_id, d.envelope.routing_key) for d in batch]
             )
             outcomes = []
-            for delivery in batch:
-                envelope = delivery.envelope
-                is_fresh = envelope.event_id in fresh
-                fresh.discard(envelope.event_id)  # a second copy in the same batch is a duplicate
-                if is_fresh:
-                    with (
-                        context.handling(envelope.correlation_id, envelope.event_id),
-                        tracing.consuming(envelope.routing_key, delivery.headers),
-                    ):
-                        await delivery.handler.fn(session, delivery.event, envelope)
-                outcomes.append(is_fresh)
+            # Runs of the same contract go to their handler together, in order of arrival.
+            for handler, run in itertools.groupby(batch, key=lambda d: d.handler):
+                todo = []
+                for delivery in run:
+                    event_id = delivery.envelope.event_id
+                    outcomes.append(event_id in fresh)
+                    if event_id in fresh:
+                        todo.append(delivery)
+                    fresh.discard(event_id)  # a second copy in the same batch is a duplicate
+                if todo:
+                    await handler.run(session, todo)
         return outcomes
 
     async def _retry_later(

@@ -42,10 +42,11 @@ async def claim_many(
         {"consumer": consumer, "event_id": event_id, "routing_key": routing_key}
         for event_id, routing_key in sorted(dict(events).items())
     ]
-    result = await session.execute(
-        insert(inbox)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-        .returning(inbox.c.event_id)
-    )
+    # Parameters apart from the statement: it is compiled once, whatever the batch size.
+    result = await session.execute(_CLAIM, rows)
     return set(result.scalars())
+
+
+_CLAIM = (
+    insert(inbox).on_conflict_do_nothing(index_elements=["consumer", "event_id"]).returning(inbox.c.event_id)
+)
