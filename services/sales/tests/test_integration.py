@@ -1283,3 +1283,45 @@ async def test_acceptance_racing_the_promotion_places_exactly_one_order_each(
         orders = await orders_of(sales, seller, customer_id)
         assert [o["quote_id"] for o in orders] == [quote["id"]]
         assert len(await sales.emitted("sales.order.placed.v1", quote_id=quote["id"])) == 1
+
+
+async def test_a_burst_of_promotions_handled_together_has_the_effect_of_one_by_one(
+    sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    """Promotions arriving together are handled set-based (`open_customers`): the same
+    customer promoted twice in one burst keeps the newest owner whatever the order, each
+    waiting quote gets one order, and each order is caused by its own promotion."""
+    waiting = await prospect(sales, seller)
+    quote = await approved_quote(sales, seller, manager, waiting, lines(catalogue, 1, 1))
+    await act(sales, seller, await act(sales, seller, quote, "send"), "accept")
+    twice = await prospect(sales, seller)
+    others = [uuid.uuid4() for _ in range(40)]
+    now = datetime.now(UTC)
+
+    def promotion(customer_id: uuid.UUID, owner: Actor, at: datetime) -> CustomerPromotedToTraditional:
+        return CustomerPromotedToTraditional(
+            customer_id=customer_id, name=f"KH {customer_id.hex[:6]}", owner_id=owner.id, promoted_at=at
+        )
+
+    burst = [promotion(c, seller, now) for c in others[:20]]
+    # The newer promotion first, the older one (another owner) after it, in the same burst.
+    burst += [promotion(twice, manager, now + timedelta(seconds=1)), promotion(twice, seller, now)]
+    burst += [promotion(waiting, seller, now)] + [promotion(c, seller, now) for c in others[20:]]
+    event_ids = await asyncio.gather(*(sales.publish(event) for event in burst))
+    for event_id in event_ids:
+        await sales.handled(event_id)
+
+    opened = await sales.scalar(
+        "SELECT count(*) FROM sales_customers WHERE id = ANY(:ids) AND lifecycle_stage = 'traditional'",
+        ids=[*others, twice, waiting],
+    )
+    assert opened == len(others) + 2
+    assert await sales.scalar("SELECT owner_id FROM sales_customers WHERE id = :id", id=twice) == manager.id
+    orders = await orders_of(sales, seller, waiting)
+    assert [o["quote_id"] for o in orders] == [quote["id"]]
+    [placed] = await sales.emitted("sales.order.placed.v1", quote_id=quote["id"])
+    assert placed["causation_id"] == str(event_ids[burst.index(promotion(waiting, seller, now))])
+    # More than one promotion went through a transaction: the burst was handled in batches.
+    assert await sales.scalar(
+        "SELECT count(DISTINCT received_at) FROM inbox WHERE event_id = ANY(:ids)", ids=event_ids
+    ) < len(event_ids)

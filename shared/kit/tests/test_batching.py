@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from crm_kit.batching import Batcher
+from crm_kit.batching import Batcher, distinct_runs
 
 pytestmark = pytest.mark.unit
 
@@ -103,3 +103,12 @@ def test_max_size_must_be_positive() -> None:
 
     with pytest.raises(ValueError):
         Batcher(run, max_size=0)
+
+
+def test_distinct_runs_split_where_a_key_repeats_and_keep_the_order() -> None:
+    items = ["a1", "b1", "c1", "a2", "d1", "a3", "b2"]
+
+    runs = list(distinct_runs(items, key=lambda item: item[0]))
+
+    assert runs == [["a1", "b1", "c1"], ["a2", "d1"], ["a3", "b2"]]
+    assert list(distinct_runs([], key=str)) == []
