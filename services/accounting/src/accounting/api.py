@@ -48,7 +48,7 @@ OWNER_READERS = (*READERS, Role.SALESPERSON)
 router = APIRouter()
 
 
-def get_settings(runtime: RuntimeDep) -> Settings:
+async def get_settings(runtime: RuntimeDep) -> Settings:
     settings = runtime.settings
     assert isinstance(settings, Settings), "accounting runs with accounting.settings.Settings"
     return settings

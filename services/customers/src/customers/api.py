@@ -52,7 +52,7 @@ activities = APIRouter(prefix="/api/activities", tags=["care"])
 portfolio = APIRouter(prefix="/api/portfolio", tags=["portfolio"])
 
 
-def settings_of(runtime: RuntimeDep) -> Settings:
+async def settings_of(runtime: RuntimeDep) -> Settings:
     assert isinstance(runtime.settings, Settings)
     return runtime.settings
 

@@ -39,7 +39,7 @@ users_router = APIRouter(prefix="/api/users", tags=["users"])
 BAD_CREDENTIALS = "incorrect username or password"
 
 
-def get_issuer(request: Request) -> TokenIssuer:
+async def get_issuer(request: Request) -> TokenIssuer:
     issuer: TokenIssuer = request.app.state.issuer
     return issuer
 

@@ -56,10 +56,10 @@ def create_app(
         handlers=consumers.handlers,
         on_startup=[seed_admin, upstreams.start],
         on_shutdown=[upstreams.close],
+        staff_check=staff_check,
     )
     app.state.issuer = issuer
     app.state.upstreams = upstreams
-    app.state.staff_check = staff_check(app.state.runtime.db)
     app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
     ui.install(app)
     return app

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import PortfolioReassigned, UserDeactivated, UserRegistered
+from crm_kit import directory
 from crm_kit.auth import Role, User
 from crm_kit.http import PageParams
 from crm_kit.outbox import emit
@@ -295,6 +296,7 @@ async def offboard(
 
     now = datetime.now(UTC)
     leaving.active = False
+    await directory.announce_deactivation(session)
     audit(session, leaving, "offboarded", {"active": [True, False]}, caller.id, at=now)
     handover = Handover(
         id=uuid.uuid4(),

@@ -56,7 +56,7 @@ SELLERS = require_roles(Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN)
 MANAGERS = require_roles(Role.SALES_MANAGER, Role.ADMIN)
 
 
-def get_settings(runtime: RuntimeDep) -> Settings:
+async def get_settings(runtime: RuntimeDep) -> Settings:
     settings = runtime.settings
     assert isinstance(settings, Settings)
     return settings

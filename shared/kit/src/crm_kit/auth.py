@@ -159,7 +159,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def require_roles(*roles: Role) -> Any:
     """Dependency: 403 unless the caller has one of `roles`."""
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if user.role not in roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

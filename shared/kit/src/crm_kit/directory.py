@@ -14,6 +14,7 @@ A service that keeps the directory also refuses the tokens of deactivated staff
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -26,9 +27,13 @@ from crm_contracts import Envelope, UserDeactivated, UserRegistered
 
 from .auth import StaffCheck
 from .bus import Handlers
-from .db import Database
+from .db import Database, Listener
 
 metadata = sa.MetaData()
+
+#: NOTIFYed by every transaction that deactivates staff: each process sharing that
+#: database drops the answers its `CachedStaffCheck` kept.
+STAFF_CHANNEL = "crm_staff"
 
 staff = sa.Table(
     "staff_directory",
@@ -85,6 +90,59 @@ def register(handlers: Handlers) -> None:
             .values(user_id=event.user_id, username=f"~{event.user_id}", full_name="", role="", active=False)
             .on_conflict_do_update(index_elements=[staff.c.user_id], set_={"active": False})
         )
+        await announce_deactivation(session)
+
+
+async def announce_deactivation(session: AsyncSession) -> None:
+    """Tell every `CachedStaffCheck` on this database, when the transaction commits."""
+    await session.execute(sa.select(sa.func.pg_notify(STAFF_CHANNEL, "")))
+
+
+class CachedStaffCheck:
+    """A `StaffCheck` that asks the database once per user and minute, not per request.
+
+    A deactivation anywhere on the same database (`announce_deactivation`) drops every
+    kept answer at once, so a deactivated token is refused from the next request on.
+    While it cannot LISTEN (the connection broke), it keeps nothing and asks every time.
+    """
+
+    def __init__(
+        self, check: StaffCheck, db: Database, *, ttl_s: float = 60.0, max_kept: int = 10_000
+    ) -> None:
+        self.check = check
+        self.ttl_s = ttl_s
+        self.max_kept = max_kept
+        self._kept: dict[uuid.UUID, tuple[bool, float]] = {}
+        #: Bumped by each deactivation; an answer read before one is not kept.
+        self._generation = 0
+        self._listener = Listener(db, STAFF_CHANNEL, self._forget)
+
+    async def start(self) -> None:
+        await self._listener.start()
+
+    async def stop(self) -> None:
+        await self._listener.stop()
+        self._forget()
+
+    def _forget(self) -> None:
+        self._generation += 1
+        self._kept.clear()
+
+    async def __call__(self, user_id: uuid.UUID) -> bool:
+        if not await self._listener.restart_if_dead():
+            self._forget()
+            return await self.check(user_id)
+        now = time.monotonic()
+        kept = self._kept.get(user_id)
+        if kept is not None and kept[1] > now:
+            return kept[0]
+        generation = self._generation
+        answer = await self.check(user_id)
+        if generation == self._generation:
+            if len(self._kept) >= self.max_kept:
+                self._kept.clear()
+            self._kept[user_id] = (answer, now + self.ttl_s)
+        return answer
 
 
 def kept_by(handlers: Handlers) -> bool:

@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_contracts import Envelope, Event
 
 from . import context, metrics, tracing
-from .db import Database, kit_metadata
+from .db import Database, Listener, kit_metadata
 
 log = logging.getLogger(__name__)
 
@@ -154,14 +154,16 @@ class OutboxRelay:
         self.poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._listen_conn: Any = None
+        # Commits that wrote outbox rows wake the relay; polling stays the source of truth.
+        self._listener = Listener(db, NOTIFY_CHANNEL, self._wake.set)
         self._stopping = False
 
     # -- lifecycle -------------------------------------------------------------
 
     async def start(self) -> None:
         self._stopping = False
-        await self._listen()
+        if not await self._listener.start():
+            log.warning("outbox relay polls only until it can LISTEN")
         self._task = asyncio.create_task(self._run(), name=f"{self.service}-outbox-relay")
 
     async def stop(self) -> None:
@@ -173,30 +175,10 @@ class OutboxRelay:
             except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
             self._task = None
-        await self._unlisten()
+        await self._listener.stop()
 
     def wake(self) -> None:
         self._wake.set()
-
-    async def _listen(self) -> None:
-        """LISTEN for commits that wrote outbox rows; polling stays the source of truth."""
-        try:
-            raw = await self.db.engine.raw_connection()
-            conn = raw.driver_connection
-            assert conn is not None
-            await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
-            self._listen_conn = raw
-        except Exception as exc:  # the relay still works by polling
-            log.warning("outbox relay cannot LISTEN, polling only: %s", exc)
-            self._listen_conn = None
-
-    async def _unlisten(self) -> None:
-        if self._listen_conn is not None:
-            try:
-                self._listen_conn.invalidate()
-            except Exception:  # closing a dead connection is not worth a crash
-                pass
-            self._listen_conn = None
 
     # -- work ------------------------------------------------------------------
 
@@ -207,9 +189,7 @@ class OutboxRelay:
             except Exception as exc:
                 log.warning("outbox relay pass failed: %s", exc)
                 published = 0
-                if self._listen_conn is None or self._listen_conn.driver_connection.is_closed():
-                    await self._unlisten()
-                    await self._listen()
+                await self._listener.restart_if_dead()
             if published >= self.batch_size:
                 continue  # a full batch: there may be more right now
             try:

@@ -24,7 +24,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import directory, metrics, outbox, tracing
-from .auth import Role, TokenVerifier, require_roles
+from .auth import Role, StaffCheck, TokenVerifier, require_roles
 from .bus import EventBus, Handlers
 from .db import Database
 from .http import BodySizeLimitMiddleware, Holdings, RequestContextMiddleware
@@ -44,13 +44,16 @@ class Runtime:
     relay: outbox.OutboxRelay
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies are `async def` even with nothing to await: FastAPI runs a plain `def`
+# dependency in a worker thread, a thread hop on every request.
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_db(request: Request) -> Database:
-    return get_runtime(request).db
+async def get_db(request: Request) -> Database:
+    runtime: Runtime = request.app.state.runtime
+    return runtime.db
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -67,8 +70,14 @@ def create_service_app(
     handlers: Handlers | None = None,
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
+    staff_check: Callable[[Database], StaffCheck] | None = None,
     version: str = "0.1.0",
 ) -> FastAPI:
+    """A service's app: its database, bus, outbox relay, health routes and `routers`.
+
+    A deactivated member of staff's token is refused (401) by `staff_check(db)`, by
+    default the staff directory's when the service keeps it (`directory.register`).
+    """
     configure_logging(settings.service_name, settings.log_level)
     tracing.configure(settings.service_name)
     db = Database(settings.database_url)
@@ -81,12 +90,17 @@ def create_service_app(
         poll_interval_s=settings.relay_poll_interval_s,
     )
     runtime = Runtime(settings=settings, db=db, bus=bus, relay=relay)
+    if staff_check is None and handlers is not None and directory.kept_by(handlers):
+        staff_check = directory.staff_check
+    staff = directory.CachedStaffCheck(staff_check(db), db) if staff_check is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await bus.start()
         if settings.relay_enabled:
             await relay.start()
+        if staff is not None:
+            await staff.start()
         for hook in on_startup:
             await hook(runtime)
         log.info("%s started", settings.service_name)
@@ -97,6 +111,8 @@ def create_service_app(
             # let the relay finish its pass, then close the pool.
             await bus.stop()
             await relay.stop()
+            if staff is not None:
+                await staff.stop()
             for hook in on_shutdown:
                 await hook(runtime)
             await db.dispose()
@@ -107,10 +123,10 @@ def create_service_app(
     app.state.verifier = TokenVerifier(
         settings.jwt_public_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
-    if handlers is not None and directory.kept_by(handlers):
+    if staff is not None:
         # A deactivated member of staff's token is refused (401) as soon as their
-        # UserDeactivated has arrived, not only when it expires.
-        app.state.staff_check = directory.staff_check(db)
+        # deactivation is known here, not only when it expires.
+        app.state.staff_check = staff
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     app.add_exception_handler(sa_exc.DBAPIError, _database_refused)

@@ -1,0 +1,87 @@
+"""`directory.CachedStaffCheck`: asks the database once per user, and again at once
+after a deactivation committed by any process on the same database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+
+import pytest
+
+from crm_kit import directory
+from crm_kit.db import Database
+
+pytestmark = pytest.mark.integration
+
+
+class Answers:
+    """A staff check with an answer per user, counting how often it is asked."""
+
+    def __init__(self) -> None:
+        self.inactive: set[uuid.UUID] = set()
+        self.asked: Counter[uuid.UUID] = Counter()
+
+    async def __call__(self, user_id: uuid.UUID) -> bool:
+        self.asked[user_id] += 1
+        return user_id not in self.inactive
+
+
+async def deactivate(database: Database, answers: Answers, user_id: uuid.UUID) -> None:
+    answers.inactive.add(user_id)
+    async with database.transaction() as session:
+        await directory.announce_deactivation(session)
+
+
+async def test_an_answer_is_kept_until_a_deactivation_is_announced(database: Database, eventually) -> None:
+    answers = Answers()
+    cache = directory.CachedStaffCheck(answers, database)
+    await cache.start()
+    try:
+        user = uuid.uuid4()
+        assert [await cache(user) for _ in range(5)] == [True] * 5
+        assert answers.asked[user] == 1
+
+        await deactivate(database, answers, user)
+
+        await eventually(lambda: cache(user), lambda active: active is False, what="the deactivation seen")
+        assert await cache(user) is False
+    finally:
+        await cache.stop()
+
+
+async def test_an_answer_read_while_a_deactivation_arrives_is_not_kept(database: Database) -> None:
+    answers = Answers()
+    cache = directory.CachedStaffCheck(answers, database)
+    user = uuid.uuid4()
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(user_id: uuid.UUID) -> bool:
+        answer = await answers(user_id)  # read before the deactivation...
+        started.set()
+        await release.wait()
+        return answer
+
+    cache.check = slow
+    await cache.start()
+    try:
+        reading = asyncio.create_task(cache(user))
+        await started.wait()
+        cache._forget()  # ...which is announced while the answer is on its way
+        release.set()
+        assert await reading is True
+        cache.check = answers
+        answers.inactive.add(user)
+        assert await cache(user) is False  # asked again, not the stale answer
+    finally:
+        await cache.stop()
+
+
+async def test_without_its_listener_it_keeps_nothing(database: Database) -> None:
+    answers = Answers()
+    cache = directory.CachedStaffCheck(answers, Database("postgresql://postgres@127.0.0.1:1/none"))
+    await cache.start()  # cannot LISTEN: no database there
+    user = uuid.uuid4()
+    assert [await cache(user) for _ in range(3)] == [True] * 3
+    assert answers.asked[user] == 3
+    await cache.stop()
