@@ -284,17 +284,21 @@ async def gateway(stack: Stack, admin: httpx.AsyncClient) -> dict[str, float | s
     try:
         await asyncio.sleep(2)
         bare_url = f"http://127.0.0.1:{stack.port_base + 10}/api/customers/{customer['id']}"
+        service_url = f"{stack.url('customers')}/api/customers/{customer['id']}"
         tool = "wrk" if shutil.which("wrk") else "python"
         if tool == "wrk":
-            through, direct = wrk(url, token), wrk(bare_url, None)
+            through, direct, service = wrk(url, token), wrk(bare_url, None), wrk(service_url, token)
         else:
             through = await python_throughput(url, {"Authorization": f"Bearer {token}"})
             direct = await python_throughput(bare_url, {})
+            service = await python_throughput(service_url, {"Authorization": f"Bearer {token}"})
     finally:
         bare.terminate()
         bare.wait()
-    assert through is not None and direct is not None
+    assert through is not None and direct is not None and service is not None
     return {
+        # The same read from the customers service itself: what the gateway's hop costs.
+        "service_reads_per_s": service,
         "gateway_read_p50_ms": statistics.median(latencies),
         "gateway_read_p99_ms": pct(latencies, 99),
         "gateway_reads_per_s": through,
@@ -364,6 +368,7 @@ async def main() -> None:
         ("gateway read p99 at 200/s", "gateway_read_p99_ms", "ms"),
         (f"gateway reads ({results['load_tool']})", "gateway_reads_per_s", "req/s"),
         (f"bare FastAPI route ({results['load_tool']})", "bare_fastapi_per_s", "req/s"),
+        (f"same read from the service, no gateway ({results['load_tool']})", "service_reads_per_s", "req/s"),
     ):
         value = results[key]
         versus = f"{value / ceiling_rate:10.1%}" if unit in ("msg/s", "ev/s", "flow/s") else ""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 log = logging.getLogger(__name__)
@@ -32,16 +33,22 @@ def with_database(url: str, name: str) -> str:
     return make_url(async_url(url)).set(database=name).render_as_string(hide_password=False)
 
 
+#: A pooled connection idle for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_S = 5.0
+
+
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, ping_after_idle_s: float = PING_AFTER_IDLE_S
+    ) -> None:
         self.url = async_url(url)
         self.engine: AsyncEngine = create_async_engine(
             self.url,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
             pool_timeout=10,
         )
+        _ping_when_idle(self.engine, ping_after_idle_s)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -56,6 +63,36 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_s: float) -> None:
+    """`pool_pre_ping`, for connections that were idle a while only.
+
+    SQLAlchemy's pre-ping costs three round trips on asyncpg (BEGIN, a ping, ROLLBACK)
+    on every checkout: on a busy consumer, relay or API, more than the work itself. A
+    connection used moments ago is as good as proven; one idle longer is pinged, and
+    replaced if dead. One that died in between fails its first statement, which marks
+    the pool's older connections stale too: a consumer retries that message, the relay
+    its pass, and an API request answers 503 (see `crm_kit.service`).
+    """
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(pool, "connect")
+    @event.listens_for(pool, "checkin")
+    def _used(dbapi_connection: Any, record: Any) -> None:
+        record.info["crm_used_at"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        used_at = record.info.get("crm_used_at")
+        if used_at is not None and time.monotonic() - used_at < idle_s:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool drops this connection and checks out another.
+            raise exc.DisconnectionError(f"stale pooled connection: {error}") from error
 
 
 class Listener:

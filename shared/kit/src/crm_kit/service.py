@@ -146,6 +146,14 @@ async def _database_refused(request: Request, exc: Exception) -> Response:
     text, ...) is the caller's bad input: 422, not 500 (found by schemathesis). The
     transaction was rolled back, so nothing changed. Any other database error stays a 500."""
     assert isinstance(exc, sa_exc.DBAPIError)
+    if exc.connection_invalidated:
+        # The database restarted or the connection broke: nothing was done, try again.
+        log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse(
+            {"detail": "the database connection was lost; nothing was changed, try again"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
     cause = exc.orig.__cause__ if exc.orig is not None else None
     sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None) or "")
     # Class 22 is "data exception"; asyncpg's DataError is a value it could not encode.

@@ -1,0 +1,86 @@
+"""`crm_kit.db.Database` when its pooled connections die: an idle one is pinged and
+replaced unseen; one that dies right after use fails once (the caller's retry path),
+and the next statement gets a fresh connection. An API answers 503, not 500."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import exc, text
+
+from crm_kit.db import Database
+from crm_kit.service import _database_refused
+
+pytestmark = pytest.mark.integration
+
+
+async def backend_pid(db: Database) -> int:
+    async with db.transaction() as session:
+        return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def terminate(admin: Database, pid: int) -> None:
+    async with admin.transaction() as session:
+        await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+
+async def test_a_connection_that_died_while_idle_is_replaced_before_use(database: Database) -> None:
+    db = Database(database.url, pool_size=1, ping_after_idle_s=0.2)
+    try:
+        first = await backend_pid(db)
+        await terminate(database, first)
+        await asyncio.sleep(0.3)  # idle longer than the threshold: pinged at checkout
+
+        second = await backend_pid(db)  # no error: the dead one was found and replaced
+
+        assert second != first
+    finally:
+        await db.dispose()
+
+
+async def test_a_connection_that_died_just_after_use_fails_once_then_the_pool_recovers(
+    database: Database,
+) -> None:
+    db = Database(database.url, pool_size=1, ping_after_idle_s=60)
+    try:
+        first = await backend_pid(db)
+        await terminate(database, first)
+        await asyncio.sleep(0.1)
+
+        with pytest.raises(exc.DBAPIError) as failed:
+            await backend_pid(db)  # used a moment ago: not pinged, so its death shows here
+        assert failed.value.connection_invalidated
+
+        assert await backend_pid(db) != first
+    finally:
+        await db.dispose()
+
+
+async def test_an_api_request_that_lost_its_connection_answers_503_and_can_be_retried(
+    database: Database,
+) -> None:
+    db = Database(database.url, pool_size=1, ping_after_idle_s=60)
+    app = FastAPI()
+    app.add_exception_handler(exc.DBAPIError, _database_refused)
+
+    @app.get("/pid")
+    async def pid() -> int:
+        return await backend_pid(db)
+
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            first = (await client.get("/pid")).json()
+            await terminate(database, first)
+            await asyncio.sleep(0.1)
+
+            lost = await client.get("/pid")
+            again = await client.get("/pid")
+
+        assert lost.status_code == 503 and lost.headers["retry-after"] == "1"
+        assert "try again" in lost.json()["detail"]
+        assert again.status_code == 200 and again.json() != first
+    finally:
+        await db.dispose()
