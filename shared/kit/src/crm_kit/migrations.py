@@ -24,6 +24,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from . import inbox, outbox  # noqa: F401  (their tables join kit_metadata on import)
 from .db import async_url, kit_metadata
 
+#: Held (a transaction-level advisory lock) while a database is migrated: replicas that
+#: start together on an empty database take turns instead of creating the same tables.
+MIGRATION_LOCK = 0x63726D5F6D6967  # "crm_mig"
+
 
 def run_env(service_metadata: MetaData, *more: MetaData) -> None:
     """Body of a service's Alembic `env.py`: migrate the database in DATABASE_URL.
@@ -41,6 +45,8 @@ def run_env(service_metadata: MetaData, *more: MetaData) -> None:
     def migrate(connection: Connection) -> None:
         context.configure(connection=connection, target_metadata=targets, compare_type=True)
         with context.begin_transaction():
+            # The second replica waits here, then finds the database at head: nothing to do.
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             context.run_migrations()
 
     async def run() -> None:
@@ -110,7 +116,9 @@ async def create_database_if_missing(url: str) -> bool:
             return False
         await conn.execute(f'CREATE DATABASE "{name}"')
         return True
-    except asyncpg.DuplicateDatabaseError:  # another process won the race
+    except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+        # Another process won the race (Postgres reports a simultaneous CREATE DATABASE
+        # of the same name as a unique violation on pg_database, not as a duplicate).
         return False
     finally:
         await conn.close()
