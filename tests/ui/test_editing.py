@@ -183,11 +183,11 @@ async def test_a_customer_is_edited_and_a_manager_reassigns_and_deactivates_it(
     details = page.locator("dl.facts").first
     await expect(details).to_contain_text("Trần Văn Hải")
     await expect(details).to_contain_text("0912345678")
-    await expect(details).to_contain_text("31")
+    await expect(details).to_contain_text("Hải Phòng")  # the province by name, not its code (31)
     # The customers service records the change in the timeline.
     change = page.locator("tr", has_text=t("timeline.updated"))
     await expect(change).to_contain_text("Trần Văn Hải")
-    await expect(change).to_contain_text("01 → 31")
+    await expect(change).to_contain_text("Hà Nội → Hải Phòng")
 
     # A manager hands the customer to a colleague, then deactivates it (with a confirm).
     boss = await open_as(manager)

@@ -57,10 +57,10 @@ QUESTIONNAIRE = {
 
 
 @pytest.fixture
-async def manager_setup(new_user) -> tuple[Api, str, str]:
+async def manager_setup(new_user) -> tuple[Api, str, str, str]:
     """A sales manager, a product on the price list, the grading questionnaire and the
-    market's size: what a manager defines once (through the API: the UI has no page for
-    products and questionnaires yet)."""
+    market's size: what a manager defines once (set up through the API here; the pages
+    for them, under /settings, have tests of their own)."""
     manager: Api = await new_user(Role.SALES_MANAGER)
     code = f"MNK-{uuid.uuid4().hex[:6].upper()}"
     group = f"compressors-{code[4:].lower()}"
@@ -82,7 +82,7 @@ async def manager_setup(new_user) -> tuple[Api, str, str]:
         json={"region_code": "01", "product_group": group, "period": str(date.today().year), "amount": 10**9},
     )
     assert volume.status_code == 201, volume.text
-    return manager, code, group
+    return manager, code, group, questionnaire.json()["id"]
 
 
 class Screen:
@@ -154,7 +154,7 @@ async def test_a_lead_becomes_a_traditional_customer_in_the_browser(
     lang: str, stack: Stack, new_user, manager_setup, contexts, screenshots: Path
 ) -> None:
     base = stack.url("gateway")
-    manager_api, product_code, product_group = manager_setup
+    manager_api, product_code, product_group, questionnaire_id = manager_setup
     seller_api: Api = await new_user(Role.SALESPERSON)
     seller = await logged_in(await contexts(lang), base, seller_api.username, lang, screenshots)
     page, t = seller.page, seller.t
@@ -189,6 +189,10 @@ async def test_a_lead_becomes_a_traditional_customer_in_the_browser(
     customer_url = page.url
 
     # -- grade with the questionnaire ----------------------------------------------------
+    # Other tests' questionnaires may be listed too: this one is picked by its id.
+    await page.get_by_label(t("customer.pick_questionnaire")).select_option(questionnaire_id)
+    await page.get_by_role("button", name=t("customer.use_questionnaire")).click()
+    await expect(page.get_by_label(t("customer.pick_questionnaire"))).to_have_value(questionnaire_id)
     await page.get_by_label("Doanh thu năm (tỷ đồng)").fill("90")
     await page.get_by_label("Quy mô thiết bị").select_option("large")
     await seller.click("customer.grade_now")

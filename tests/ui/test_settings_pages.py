@@ -185,7 +185,6 @@ async def test_a_manager_defines_a_questionnaire_with_the_dynamic_form(
     manager_page: tuple[Page, Api], stack: Stack, screenshots: Path
 ) -> None:
     page, manager = manager_page
-    # Listed by name: a late letter keeps it after the questionnaires other tests grade with.
     name = f"Xếp hạng đại lý {uuid.uuid4().hex[:6]}"
     await page.goto(f"{stack.url('gateway')}/settings/questionnaires")
     await page.get_by_role("link", name=t("questionnaire.new")).click()

@@ -450,6 +450,47 @@ async def test_a_user_record_is_visible_to_self_managers_and_admins(
     assert (await gateway.http.get(f"/api/users/{uuid.uuid4()}", headers=admin)).status_code == 404
 
 
+async def test_those_who_plan_channels_list_active_salespeople_and_nothing_more(
+    gateway: Gateway, admin: dict[str, str]
+) -> None:
+    seller = await gateway.create_user(admin, Role.SALESPERSON)
+    leaving = await gateway.create_user(admin, Role.SALESPERSON)
+    manager = await gateway.create_user(admin, Role.SALES_MANAGER)
+    marketer = await gateway.create_user(admin, Role.MARKETING)
+    gone = await gateway.http.post(
+        f"/api/users/{leaving['id']}/offboard", headers=admin, json={"reassign_to": seller["id"]}
+    )
+    assert gone.status_code == 202, gone.text
+    active_sellers = await gateway.scalar("SELECT count(*) FROM users WHERE active AND role = 'salesperson'")
+
+    for who in (marketer, manager):
+        headers = await gateway.login(who["username"], "password-1")
+        listed = await gateway.http.get("/api/users/salespeople?limit=200", headers=headers)
+        assert listed.status_code == 200, listed.text
+        page = listed.json()
+        assert page["total"] == len(page["items"]) == active_sellers
+        assert all(set(u) == {"id", "username", "full_name"} for u in page["items"])
+        assert {"id": seller["id"], "username": seller["username"], "full_name": seller["full_name"]} in page[
+            "items"
+        ]
+        ids = {u["id"] for u in page["items"]}
+        assert leaving["id"] not in ids  # offboarded
+        assert manager["id"] not in ids and marketer["id"] not in ids  # active, but not salespeople
+    by_admin = await gateway.http.get("/api/users/salespeople?limit=1", headers=admin)
+    assert by_admin.status_code == 200
+    assert by_admin.json()["total"] == active_sellers and len(by_admin.json()["items"]) == 1
+
+    as_seller = await gateway.login(seller["username"], "password-1")
+    refused = await gateway.http.get("/api/users/salespeople", headers=as_seller)
+    assert refused.status_code == 403
+    assert "items" not in refused.json()
+    assert (await gateway.http.get("/api/users/salespeople")).status_code == 401
+    # Marketing still may not list every user.
+    as_marketer = await gateway.login(marketer["username"], "password-1")
+    assert (await gateway.http.get("/api/users", headers=as_marketer)).status_code == 403
+    assert "/api/users/salespeople" in (await gateway.http.get("/openapi.json")).json()["paths"]
+
+
 # -- the proxy ---------------------------------------------------------------------
 
 

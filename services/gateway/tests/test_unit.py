@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,7 +15,7 @@ from crm_kit.auth import generate_keypair
 from gateway import domain, portfolio
 from gateway.schemas import OffboardRequest, UserCreate, UserUpdate
 from gateway.settings import GatewaySettings
-from gateway.ui import home, i18n
+from gateway.ui import home, i18n, regions
 
 pytestmark = pytest.mark.unit
 
@@ -215,3 +217,60 @@ def test_a_care_reminder_reads_in_the_users_language(lang: str, text: str) -> No
         "params": {"customer": "Công ty Hòa Phát", "activity_kind": "visit", "due_on": "2027-03-05"},
     }
     assert home.notification_text(ui, item) == text  # type: ignore[arg-type]
+
+
+# -- provinces on pages ------------------------------------------------------------
+
+
+class _RegionsApi:
+    """Marketing's `GET /api/regions?grouping=macro_region` as the UI's client gets it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.down = False
+
+    async def items(self, path: str, **params: object) -> list[dict[str, object]]:
+        assert (path, params) == ("/api/regions", {"grouping": "macro_region"})
+        self.calls += 1
+        if self.down:
+            return []  # what the client makes of a 502 or a 504
+        hanoi = {"code": "01", "name": "Hà Nội", "name_ascii": "ha noi"}
+        hcmc = {"code": "79", "name": "Hồ Chí Minh", "name_ascii": "ho chi minh"}
+        return [
+            {"code": "north", "name": "Miền Bắc", "name_en": "North", "regions": [hanoi]},
+            {"code": "south", "name": "Miền Nam", "name_en": "South", "regions": [hcmc]},
+        ]
+
+
+@pytest.fixture
+def regions_api() -> Iterator[_RegionsApi]:
+    regions.forget()
+    yield _RegionsApi()
+    regions.forget()
+
+
+async def test_province_names_are_in_the_pages_language_and_fetched_once_a_while(
+    regions_api: _RegionsApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vi = SimpleNamespace(lang="vi", api=regions_api)
+    en = SimpleNamespace(lang="en", api=regions_api)
+    assert await regions.names(vi) == {"01": "Hà Nội", "79": "Hồ Chí Minh"}  # type: ignore[arg-type]
+    assert await regions.names(en) == {"01": "Ha Noi", "79": "Ho Chi Minh"}  # type: ignore[arg-type]
+    assert [g["name"] for g in await regions.groups(en)] == ["North", "South"]  # type: ignore[arg-type]
+    assert regions_api.calls == 1
+
+    # Once stale, asked for again; marketing down, the last list still serves.
+    later = time.monotonic() + regions.TTL_S + 1
+    monkeypatch.setattr(regions, "clock", lambda: later)
+    regions_api.down = True
+    assert await regions.names(vi) == {"01": "Hà Nội", "79": "Hồ Chí Minh"}  # type: ignore[arg-type]
+    assert regions_api.calls == 2
+
+
+async def test_without_any_list_of_provinces_pages_show_the_codes(regions_api: _RegionsApi) -> None:
+    regions_api.down = True
+    ui = SimpleNamespace(lang="vi", api=regions_api)
+    assert await regions.names(ui) == {}  # type: ignore[arg-type]
+    # A failure is not remembered: the next page asks again.
+    assert await regions.names(ui) == {}  # type: ignore[arg-type]
+    assert regions_api.calls == 2

@@ -25,6 +25,7 @@ from .schemas import (
     OffboardAccepted,
     OffboardRequest,
     PortfolioOut,
+    SalespersonOut,
     TokenOut,
     UserCreate,
     UserOut,
@@ -47,6 +48,8 @@ async def get_issuer(request: Request) -> TokenIssuer:
 IssuerDep = Annotated[TokenIssuer, Depends(get_issuer)]
 Admin = Annotated[User, require_roles(Role.ADMIN)]
 Manager = Annotated[User, require_roles(Role.ADMIN, Role.SALES_MANAGER)]
+#: Who plans channels (marketing's own rule) and so assigns salespeople to them.
+PLANNERS = (Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
 
 
 def _caller_refused(exc: Exception) -> HTTPException:
@@ -119,6 +122,21 @@ async def list_users(db: DbDep, paging: Paging) -> Page[UserOut]:
     async with db.transaction() as session:
         rows, total = await service.list_users(session, paging)
         return Page(items=[UserOut.model_validate(u) for u in rows], total=total)
+
+
+# Declared before /{user_id}, as is /me, so the word is not parsed as an id.
+@users_router.get(
+    "/salespeople",
+    dependencies=[require_roles(*PLANNERS)],
+    responses=_errors((403, "not marketing, a sales manager or an admin")),
+)
+async def list_salespeople(db: DbDep, paging: Paging) -> Page[SalespersonOut]:
+    """Active salespeople by name: only id, username and full name. For those who plan
+    channels and assign salespeople to their provinces, marketing included, who may not
+    list users (`GET /api/users`)."""
+    async with db.transaction() as session:
+        rows, total = await service.list_salespeople(session, paging)
+        return Page(items=[SalespersonOut.model_validate(u) for u in rows], total=total)
 
 
 # Declared before /{user_id} so "me" is not parsed as an id.

@@ -61,6 +61,16 @@ class UserOut(BaseModel):
     language: Language = "vi"
 
 
+class SalespersonOut(BaseModel):
+    """A salesperson as those who plan channels see them: who to assign, nothing more."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    username: str
+    full_name: str
+
+
 class LanguageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -218,6 +218,12 @@ async def list_users(session: AsyncSession, page: PageParams) -> tuple[list[User
     return await fetch_page(session, select(UserAccount), page, UserAccount.username)
 
 
+async def list_salespeople(session: AsyncSession, page: PageParams) -> tuple[list[UserAccount], int]:
+    """Active salespeople, by name."""
+    stmt = select(UserAccount).where(UserAccount.active, UserAccount.role == Role.SALESPERSON.value)
+    return await fetch_page(session, stmt, page, UserAccount.full_name, UserAccount.username)
+
+
 async def _lock_staff(session: AsyncSession) -> None:
     await session.execute(select(func.pg_advisory_xact_lock(STAFF_LOCK)))
 

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from crm_kit.auth import Role
 
-from . import core, i18n, marketing
+from . import core, i18n, marketing, regions
 from .core import UiDep
 
 router = APIRouter(prefix="/customers")
@@ -35,12 +35,21 @@ async def list_customers(
     grade: str | None = None,
     offset: int = 0,
 ) -> Response:
-    result = await ui.api.get(
-        "/api/customers", q=q, lifecycle_stage=lifecycle_stage, grade=grade, limit=50, offset=max(offset, 0)
+    result, names = await core.gather(
+        ui.api.get(
+            "/api/customers",
+            q=q,
+            lifecycle_stage=lifecycle_stage,
+            grade=grade,
+            limit=50,
+            offset=max(offset, 0),
+        ),
+        regions.names(ui),
     )
     page = result.data if result.ok else {"items": [], "total": 0}
     return ui.render(
         "customers/list.html",
+        regions=names,
         customers=page["items"],
         total=page["total"],
         offset=max(offset, 0),
@@ -50,12 +59,29 @@ async def list_customers(
     )
 
 
+def grading_questionnaire(
+    questionnaires: list[dict[str, Any]], assessments: list[dict[str, Any]], wanted: str | None
+) -> dict[str, Any] | None:
+    """The questionnaire the grading form uses: the one the user picked, else the one last
+    used for this customer (its version in use now), else the newest."""
+    picked = next((q for q in questionnaires if q["id"] == wanted), None)
+    if picked is not None or not questionnaires:
+        return picked
+    if assessments:
+        family = assessments[0].get("questionnaire_family_id")
+        last = next((q for q in questionnaires if q["family_id"] == family), None)
+        if last is not None:
+            return last
+    return max(questionnaires, key=lambda q: datetime.fromisoformat(q["created_at"]))
+
+
 async def _customer_page(
     ui: core.Ui,
     customer_id: str,
     problems: core.Problems | None = None,
     values: dict[str, str] | None = None,
     status_code: int = 200,
+    questionnaire_id: str | None = None,
 ) -> Response:
     customer = await ui.api.get(f"/api/customers/{customer_id}")
     if customer.status == 404:
@@ -76,9 +102,11 @@ async def _customer_page(
         names,
         owners,
         channel,
+        region_names,
     ) = await core.gather(
         ui.api.items(f"/api/customers/{customer_id}/assessments", limit=20),
-        ui.api.items("/api/questionnaires", limit=20),
+        # The version in use of each questionnaire: the ones a customer may be graded with.
+        ui.api.items("/api/questionnaires", limit=200),
         ui.api.items(f"/api/customers/{customer_id}/activities", limit=50),
         ui.api.items("/api/quotes", customer_id=customer_id, limit=50),
         ui.api.items("/api/orders", customer_id=customer_id, limit=50),
@@ -88,13 +116,13 @@ async def _customer_page(
         marketing.staff_names(ui),
         marketing.salespeople(ui),
         ui.api.get(f"/api/channels/{channel_id}") if channel_id else _nothing(),
+        regions.names(ui),
     )
-    chosen = (values or {}).get("questionnaire_id")
-    questionnaire = next(
-        (q for q in questionnaires if q["id"] == chosen), questionnaires[0] if questionnaires else None
+    questionnaire = grading_questionnaire(
+        questionnaires, assessments, (values or {}).get("questionnaire_id") or questionnaire_id
     )
     entries = [
-        {**e, "text": describe(ui, e.get("detail") or {})}
+        {**e, "text": describe(ui, e.get("detail") or {}, region_names)}
         for e in (timeline.data if timeline.ok and isinstance(timeline.data, list) else [])
     ]
     return ui.render(
@@ -104,6 +132,8 @@ async def _customer_page(
         assessments=assessments,
         questionnaires=questionnaires,
         questionnaire=questionnaire,
+        questionnaire_names={q["family_id"]: q["name"] for q in questionnaires},
+        regions=region_names,
         activities=activities,
         quotes=quotes,
         orders=orders,
@@ -126,12 +156,15 @@ async def _nothing() -> None:
     return None
 
 
-def describe(ui: core.Ui, detail: dict[str, Any]) -> str:
-    """A timeline entry's detail for a person: no ids, money as money, changes as old → new."""
+def describe(ui: core.Ui, detail: dict[str, Any], region_names: dict[str, str] | None = None) -> str:
+    """A timeline entry's detail for a person: no ids, money as money, provinces by name,
+    changes as old → new."""
     parts = []
     for key, value in detail.items():
         if value is None or key == "id" or key.endswith(("_id", "_ids")) or _UUID.fullmatch(str(value)):
             continue
+        if key == "region_code" and region_names:
+            value = _province(value, region_names)
         if isinstance(value, bool):
             shown = ui.t("yes") if value else ui.t("no")
         elif isinstance(value, int) and (key.endswith("total") or key.endswith("amount")):
@@ -148,9 +181,17 @@ def describe(ui: core.Ui, detail: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _province(value: Any, names: dict[str, str]) -> Any:
+    """A province's code, or an `[old, new]` pair of codes, as names."""
+    if isinstance(value, list):
+        return [None if v is None else names.get(str(v), v) for v in value]
+    return names.get(str(value), value)
+
+
 @router.get("/{customer_id}")
-async def customer_page(customer_id: str, ui: UiDep) -> Response:
-    return await _customer_page(ui, customer_id)
+async def customer_page(customer_id: str, ui: UiDep, questionnaire: str | None = None) -> Response:
+    """The customer 360; `questionnaire` picks the one its grading form uses."""
+    return await _customer_page(ui, customer_id, questionnaire_id=questionnaire)
 
 
 @router.post("/{customer_id}/assess")
@@ -231,9 +272,7 @@ async def _edit_page(
     problems: core.Problems | None = None,
     status_code: int = 200,
 ) -> Response:
-    channels, groups = await core.gather(
-        ui.api.items("/api/channels", limit=200), marketing.region_groups(ui)
-    )
+    channels, groups = await core.gather(ui.api.items("/api/channels", limit=200), regions.groups(ui))
     return ui.render(
         "customers/edit.html",
         status_code=status_code,

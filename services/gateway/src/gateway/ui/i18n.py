@@ -701,10 +701,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Mỗi tỉnh/thành có thể giao nhiều người: giữ Ctrl (hoặc ⌘) khi chọn.",
         "A province may have several people: hold Ctrl (or ⌘) to choose more than one.",
     ),
-    "channel.assign_managers_only": (
-        "Chỉ quản lý kinh doanh và quản trị viên xem được danh sách nhân viên để phân công.",
-        "Only sales managers and admins can see the staff list to assign salespeople.",
-    ),
     "channel.save_assignments": ("Lưu phân công", "Save assignments"),
     "campaign.edit": ("Sửa chiến dịch", "Edit the campaign"),
     "campaign.target": ("Đối tượng nhắm đến", "Targeting"),
@@ -735,6 +731,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "holding.open_quotes": ("Báo giá đang mở", "Open quotes"),
     "holding.accounts": ("Tài khoản công nợ", "Receivable accounts"),
     "holding.channel_assignments": ("Phân công kênh theo tỉnh/thành", "Channel assignments"),
+    # -- everyday fixes: grading with a chosen questionnaire, campaign grades --------------
+    "customer.pick_questionnaire": ("Phiếu dùng để xếp hạng", "Questionnaire to grade with"),
+    "customer.use_questionnaire": ("Dùng phiếu này", "Use this questionnaire"),
+    "campaign.other_grades": ("Hạng khác", "Other grades"),
+    "campaign.other_grades_hint": (
+        "Hạng riêng, cách nhau bởi dấu phẩy; giữ nguyên như đã gõ",
+        "Grades of your own, comma-separated; kept as typed",
+    ),
 }
 
 CATALOGUES: dict[str, dict[str, str]] = {

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from crm_kit.auth import Role
 
-from . import core, i18n, marketing
+from . import core, i18n, regions
 from .core import UiDep
 
 router = APIRouter(prefix="/leads")
@@ -59,11 +59,13 @@ async def list_leads(
         params.append(("source", source))
     if q:
         params.append(("q", q))
-    result = await ui.api.call("GET", "/api/leads", params=params)
-    people = await _people(ui)
+    result, people, names = await core.gather(
+        ui.api.call("GET", "/api/leads", params=params), _people(ui), regions.names(ui)
+    )
     page = result.data if result.ok else {"items": [], "total": 0}
     return ui.render(
         "leads/list.html",
+        regions=names,
         leads=page["items"],
         total=page["total"],
         offset=max(offset, 0),
@@ -212,10 +214,11 @@ async def _lead_page(
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    lead, history, reasons = await core.gather(
+    lead, history, reasons, names = await core.gather(
         ui.api.get(f"/api/leads/{lead_id}"),
         ui.api.items(f"/api/leads/{lead_id}/history", limit=100),
         ui.api.items("/api/leads/disqualify-reasons", active="true", limit=100),
+        regions.names(ui),
     )
     if not lead.ok:
         return ui.render("error.html", status_code=lead.status, message=ui.t("errors.not_found"))
@@ -230,7 +233,8 @@ async def _lead_page(
         lead=lead.data,
         channel_name=channel.data["name"] if channel and channel.ok else channel_id,
         campaign_name=campaign.data["name"] if campaign and campaign.ok else campaign_id,
-        history=[{**h, "text": describe_changes(ui, h.get("changes") or {})} for h in history],
+        regions=names,
+        history=[{**h, "text": describe_changes(ui, h.get("changes") or {}, names)} for h in history],
         reasons=reasons,
         people=await _people(ui),
         can_work=ui.is_(Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN),
@@ -250,7 +254,7 @@ FIELD_LABELS = {
     "phone": "lead.phone",
     "email": "lead.email",
     "source": "lead.source",
-    "region_code": "lead.region_code",
+    "region_code": "region",
     "status": "status",
     "planned_contact_on": "lead.planned_contact_on",
     "planned_channel": "lead.planned_channel",
@@ -265,13 +269,16 @@ FIELD_LABELS = {
 VALUE_KEYS = {"status": "status.", "source": "source.", "planned_channel": "pchannel."}
 
 
-def describe_changes(ui: core.Ui, changes: dict[str, Any]) -> str:
-    """`{field: [old, new]}` for a person: the field's label, values in words, no ids."""
+def describe_changes(ui: core.Ui, changes: dict[str, Any], region_names: dict[str, str] | None = None) -> str:
+    """`{field: [old, new]}` for a person: the field's label, values in words (provinces
+    by name), no ids."""
     parts = []
     for name, change in changes.items():
         if name not in FIELD_LABELS:
             continue  # ids (owner, channel, customer…) mean nothing on screen
         pair = change if isinstance(change, list) and len(change) == 2 else [None, change]
+        if name == "region_code" and region_names:
+            pair = [region_names.get(v, v) if isinstance(v, str) else v for v in pair]
         shown = [_value(ui, name, v) for v in pair]
         parts.append(f"{ui.t(FIELD_LABELS[name])}: {shown[0]} → {shown[1]}")
     return "; ".join(parts)
@@ -316,7 +323,7 @@ async def _edit_page(
     campaigns, channels, groups = await core.gather(
         ui.api.get("/api/leads/campaigns"),
         ui.api.items("/api/channels", limit=200),
-        marketing.region_groups(ui),
+        regions.groups(ui),
     )
     return ui.render(
         "leads/edit.html",

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from crm_kit.auth import Role
 
-from . import core, i18n
+from . import core, i18n, regions
 from .core import UiDep
 
 router = APIRouter(prefix="/marketing")
@@ -27,6 +27,11 @@ PLANNERS = (Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
 #: Staff the API lets own customers and work channels.
 SELLING_ROLES = ("salesperson", "sales_manager")
 AUDIENCE_PAGE = 50
+#: A list route's largest page, and how many of anyone a select offers at most.
+PAGE = 200
+MAX_LISTED = 2000
+#: The grades of the fixed schemes (ABCD, VIP), offered before the questionnaires' own.
+FIXED_GRADES = ("A", "B", "C", "D", "VIP", "Tier I", "Tier II", "Tier III")
 
 
 def _this_year() -> str:
@@ -37,25 +42,18 @@ def _codes(text: str) -> list[str]:
     return [part.strip().upper() for part in text.replace(";", ",").split(",") if part.strip()]
 
 
-async def _regions(ui: core.Ui) -> dict[str, str]:
-    return {r["code"]: r["name"] for r in await ui.api.items("/api/regions")}
-
-
-async def region_groups(ui: core.Ui) -> list[dict[str, Any]]:
-    """The 34 provinces grouped by macro-region, the groups named in the page's language."""
-    groups = await ui.api.items("/api/regions", grouping="macro_region")
-    return [
-        {
-            "code": g["code"],
-            "name": g["name"] if ui.lang == "vi" else g["name_en"],
-            "regions": g["regions"],
-        }
-        for g in groups
-    ]
-
-
-def region_names(groups: list[dict[str, Any]]) -> dict[str, str]:
-    return {r["code"]: r["name"] for g in groups for r in g["regions"]}
+async def _every(ui: core.Ui, path: str) -> list[dict[str, Any]]:
+    """Every item of a list route, page after page (a select must offer everyone)."""
+    found: list[dict[str, Any]] = []
+    while len(found) < MAX_LISTED:
+        result = await ui.api.get(path, limit=PAGE, offset=len(found))
+        if not result.ok or not isinstance(result.data, dict):
+            break
+        page = result.data.get("items") or []
+        found += page
+        if not page or len(found) >= int(result.data.get("total", 0)):
+            break
+    return found
 
 
 async def salespeople(ui: core.Ui) -> list[dict[str, Any]] | None:
@@ -63,9 +61,19 @@ async def salespeople(ui: core.Ui) -> list[dict[str, Any]] | None:
     (only managers and admins may)."""
     if not ui.is_(Role.ADMIN, Role.SALES_MANAGER):
         return None
-    return [
-        u for u in await ui.api.items("/api/users", limit=200) if u["active"] and u["role"] in SELLING_ROLES
-    ]
+    return [u for u in await _every(ui, "/api/users") if u["active"] and u["role"] in SELLING_ROLES]
+
+
+async def channel_staff(ui: core.Ui) -> list[dict[str, Any]] | None:
+    """Whom a planner may assign to a channel's provinces. Managers and admins, who may
+    list every user, choose among the active salespeople and sales managers; marketing
+    among the active salespeople (`GET /api/users/salespeople`, the narrow list made for
+    it). None for anyone who does not plan channels."""
+    if ui.is_(Role.ADMIN, Role.SALES_MANAGER):
+        return await salespeople(ui)
+    if not ui.is_(*PLANNERS):
+        return None
+    return [{**u, "role": "salesperson"} for u in await _every(ui, "/api/users/salespeople")]
 
 
 async def staff_names(ui: core.Ui) -> dict[str, str]:
@@ -89,12 +97,12 @@ async def _channels_page(
     problems: core.Problems | None = None,
     status_code: int = 200,
 ) -> Response:
-    channels, regions = await core.gather(ui.api.items("/api/channels", limit=200), _regions(ui))
+    channels, names = await core.gather(ui.api.items("/api/channels", limit=200), regions.names(ui))
     return ui.render(
         "marketing/channels.html",
         status_code=status_code,
         channels=channels,
-        regions=regions,
+        regions=names,
         kinds=CHANNEL_KINDS,
         values=values or {"kind": "distributor"},
         problems=problems or core.Problems(),
@@ -141,8 +149,10 @@ async def _channel_page(
         return ui.render("error.html", status_code=found.status, message=ui.t("errors.not_found"))
     channel = found.data
     channels, groups, people, names = await core.gather(
-        ui.api.items("/api/channels", limit=200), region_groups(ui), salespeople(ui), staff_names(ui)
+        ui.api.items("/api/channels", limit=200), regions.groups(ui), channel_staff(ui), staff_names(ui)
     )
+    # Marketing cannot list users: the people it may assign are named from their own list.
+    names = {u["id"]: u["full_name"] for u in people or []} | names
     channel_names = {c["id"]: c["name"] for c in channels}
     parent_id = channel["parent_id"]
     if parent_id and parent_id not in channel_names:
@@ -161,7 +171,7 @@ async def _channel_page(
         parents=[c for c in channels if c["id"] != channel["id"]],
         children=[c for c in channels if c["parent_id"] == channel["id"]],
         groups=groups,
-        regions=region_names(groups),
+        regions=regions.names_in(groups),
         people=people,
         names=names,
         can_plan=ui.is_(*PLANNERS),
@@ -247,14 +257,14 @@ async def _volumes_page(
     problems: core.Problems | None = None,
     status_code: int = 200,
 ) -> Response:
-    volumes, regions = await core.gather(
-        ui.api.items("/api/market-volumes", period=period, limit=200), _regions(ui)
+    volumes, names = await core.gather(
+        ui.api.items("/api/market-volumes", period=period, limit=200), regions.names(ui)
     )
     return ui.render(
         "marketing/volumes.html",
         status_code=status_code,
         volumes=volumes,
-        regions=regions,
+        regions=names,
         period=period,
         values=values or {"period": period},
         problems=problems or core.Problems(),
@@ -331,17 +341,39 @@ def _share_chart(ui: core.Ui, report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+CAMPAIGN_FIELDS = ("name", "starts_on", "ends_on", "target")
+
+
+def _split(text: str) -> list[str]:
+    """Grades as typed, comma-separated (a custom grade may be any word, so no upper-casing)."""
+    return list(dict.fromkeys(part.strip() for part in text.replace(";", ",").split(",") if part.strip()))
+
+
+async def grade_choices(ui: core.Ui) -> list[str]:
+    """Grades to tick: the fixed schemes' and those of the questionnaires in use, each
+    once (the API compares grades without regard to case)."""
+    questionnaires = await _every(ui, "/api/questionnaires")
+    named = [*FIXED_GRADES, *(g["name"] for q in questionnaires for g in q["scheme"]["grades"])]
+    seen: dict[str, str] = {}
+    for grade in named:
+        seen.setdefault(grade.casefold(), grade)
+    return list(seen.values())
+
+
 async def _campaigns_page(
     ui: core.Ui,
     values: dict[str, str] | None = None,
+    grades: list[str] | None = None,
     problems: core.Problems | None = None,
     status_code: int = 200,
 ) -> Response:
-    campaigns = await ui.api.items("/api/campaigns", limit=100)
+    campaigns, choices = await core.gather(ui.api.items("/api/campaigns", limit=100), grade_choices(ui))
     return ui.render(
         "marketing/campaigns.html",
         status_code=status_code,
         campaigns=campaigns,
+        grade_choices=choices,
+        grades=grades or [],
         values=values or {},
         problems=problems or core.Problems(),
     )
@@ -354,20 +386,25 @@ async def campaigns(ui: UiDep) -> Response:
 
 @router.post("/campaigns")
 async def create_campaign(ui: UiDep) -> Response:
-    values = core.form_values(await ui.request.form())
+    form = await ui.request.form()
+    values = core.form_values(form)
+    # Ticked grades and typed ones, as they are written: a custom grade may be any word.
+    ticked = [str(v) for v in form.getlist("target.grades")]
+    grades = list(dict.fromkeys([*ticked, *_split(values.get("target.other_grades", ""))]))
     body = {
         "name": values.get("name", ""),
         "starts_on": values.get("starts_on") or None,
         "ends_on": values.get("ends_on") or None,
         "target": {
-            "grades": _codes(values.get("target.grades", "")),
+            "grades": grades,
             "region_codes": _codes(values.get("target.region_codes", "")),
         },
     }
     result = await ui.api.post("/api/campaigns", body)
     if result.ok:
         return ui.redirect("/marketing/campaigns", flash="flash.saved")
-    return await _campaigns_page(ui, values, core.problems_of(ui, result), status_code=result.status)
+    problems = _list_fields(core.problems_of(ui, result, CAMPAIGN_FIELDS))
+    return await _campaigns_page(ui, values, ticked, problems, status_code=result.status)
 
 
 @router.post("/campaigns/{campaign_id}/launch")
@@ -388,12 +425,6 @@ async def launch(campaign_id: str, ui: UiDep) -> Response:
 
 #: The targeting's lists chosen by ticking boxes (grades are typed).
 TARGET_CHOICES = ("lifecycle_stages", "region_codes", "macro_regions", "channel_ids")
-CAMPAIGN_FIELDS = ("name", "starts_on", "ends_on", "target")
-
-
-def _split(text: str) -> list[str]:
-    """Grades as typed, comma-separated (a custom grade may be any word, so no upper-casing)."""
-    return list(dict.fromkeys(part.strip() for part in text.replace(";", ",").split(",") if part.strip()))
 
 
 async def _campaign_page(
@@ -413,7 +444,7 @@ async def _campaign_page(
     target = campaign["target"]
     audience, groups, channels, names = await core.gather(
         ui.api.get(f"/api/campaigns/{campaign_id}/audience", limit=AUDIENCE_PAGE, offset=offset),
-        region_groups(ui),
+        regions.groups(ui),
         ui.api.items("/api/channels", limit=200),
         staff_names(ui),
     )
@@ -429,7 +460,7 @@ async def _campaign_page(
         offset=offset,
         page_size=AUDIENCE_PAGE,
         groups=groups,
-        regions=region_names(groups),
+        regions=regions.names_in(groups),
         channels=channels,
         channel_names=channel_names,
         names=names,
