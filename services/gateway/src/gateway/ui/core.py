@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,12 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def typed_dong(text: str) -> str:
+    """An amount of dong as typed, with thousands separators (`1.200.000`, `1,200,000`,
+    `1 200 000`), as the API takes it; the API judges whether it is a valid amount."""
+    return re.sub(r"[.,\s]", "", text)
 
 
 class LoginRequired(Exception):

@@ -15,7 +15,6 @@ from crm_kit.auth import Role
 
 from . import core, i18n
 from .core import UiDep
-from .quotes import _amount
 
 router = APIRouter(prefix="/settings")
 
@@ -71,7 +70,7 @@ def _product_body(values: dict[str, str]) -> dict[str, Any]:
     out so the API names what is missing."""
     body: dict[str, Any] = core.blank_to_none(values, "code", "name", "product_group")
     if values.get("unit_price"):
-        body["unit_price"] = _amount(values["unit_price"])
+        body["unit_price"] = core.typed_dong(values["unit_price"])
     if values.get("vat_rate_pct"):
         body["vat_rate_pct"] = _vat_rate(values["vat_rate_pct"])
     return body
@@ -156,7 +155,7 @@ async def update_product(code: str, ui: UiDep) -> Response:
     body: dict[str, Any] = {
         "name": values.get("name", ""),
         "product_group": values.get("product_group", ""),
-        "unit_price": _amount(values.get("unit_price", "")),
+        "unit_price": core.typed_dong(values.get("unit_price", "")),
         "vat_rate_pct": _vat_rate(values.get("vat_rate_pct", "")),
     }
     result = await ui.api.call("PATCH", f"/api/products/{code}", json_body=body)
@@ -224,7 +223,7 @@ async def set_approval_rules(ui: UiDep) -> Response:
     # what was typed stays in the form.
     if body["mode"] == "threshold":
         if values.get("min_total"):
-            body["min_total"] = _amount(values["min_total"])
+            body["min_total"] = core.typed_dong(values["min_total"])
         if values.get("max_discount_pct"):
             body["max_discount_pct"] = values["max_discount_pct"].replace(",", ".")
     result = await ui.api.call("PUT", "/api/approval-rules", json_body=body)

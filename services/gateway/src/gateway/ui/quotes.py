@@ -59,18 +59,13 @@ def _lines_from(values: dict[str, str]) -> list[dict[str, str]]:
     return [row for _, row in sorted(rows.items()) if row.get("product_code")]
 
 
-def _amount(text: str) -> str:
-    """Dong typed with thousands separators (`1.200.000` or `1,200,000`)."""
-    return re.sub(r"[.,\s]", "", text)
-
-
 def _lines_body(lines: list[dict[str, str]]) -> list[dict[str, Any]]:
     """The form's lines as the API takes them; a line without a price takes the list price."""
     return [
         {
             "product_code": row["product_code"],
             "quantity": row.get("quantity") or "0",
-            **({"unit_price": _amount(row["unit_price"])} if row.get("unit_price") else {}),
+            **({"unit_price": core.typed_dong(row["unit_price"])} if row.get("unit_price") else {}),
             **({"discount_pct": row["discount_pct"].replace(",", ".")} if row.get("discount_pct") else {}),
         }
         for row in lines
