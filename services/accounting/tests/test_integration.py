@@ -30,6 +30,7 @@ from crm_contracts import (
     CreditChecked,
     CustomerPromotedToTraditional,
     CustomerReassigned,
+    CustomerUpdated,
     Envelope,
     Event,
     OrderLine,
@@ -449,6 +450,52 @@ async def test_an_order_waits_for_the_account_then_is_invoiced(
     listed = await books.http.get(f"/api/invoices?customer_id={customer_id}", headers=accountant)
     assert listed.json()["total"] == 1
     assert listed.json()["items"][0]["number"] == invoice["number"]
+
+
+# -- the customer's name -----------------------------------------------------------------
+
+
+async def inbox_has(books: Books, envelope: Envelope) -> None:
+    """Wait until accounting handled the event (its effect is committed with the inbox row)."""
+    await eventually(
+        lambda: books.scalar("SELECT count(*) FROM inbox WHERE event_id = :e", e=envelope.event_id),
+        lambda n: n == 1,
+        what=f"{envelope.routing_key} handled",
+    )
+
+
+async def test_an_edit_renames_the_account_and_an_older_one_changes_nothing(books: Books) -> None:
+    customer_id = uuid.uuid4()
+    await books.promote(customer_id, name="Công ty TNHH Minh Long")
+    assert (await books.account(customer_id))["customer_name"] == "Công ty TNHH Minh Long"
+
+    edit = CustomerUpdated(customer_id=customer_id, name="Công ty CP Minh Long", updated_at=datetime.now(UTC))
+    await inbox_has(books, await books.publish(edit))
+    assert (await books.account(customer_id))["customer_name"] == "Công ty CP Minh Long"
+
+    older = edit.model_copy(
+        update={"name": "Minh Long (cũ)", "updated_at": edit.updated_at - timedelta(hours=1)}
+    )
+    await inbox_has(books, await books.publish(older))
+    assert (await books.account(customer_id))["customer_name"] == "Công ty CP Minh Long"
+
+
+async def test_an_edit_before_the_account_opens_is_kept_for_it(books: Books) -> None:
+    prospect_id, overtaken_id = uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    # A prospect's edit: no account, and nothing left waiting.
+    prospect_edit = CustomerUpdated(customer_id=prospect_id, name="Cửa hàng Hòa An", updated_at=now)
+    await inbox_has(books, await books.publish(prospect_edit))
+    assert await books.scalar("SELECT count(*) FROM accounts WHERE customer_id = :c", c=prospect_id) == 0
+
+    # An edit made after the promotion overtakes it: the account opens with the edited name.
+    edit = CustomerUpdated(customer_id=overtaken_id, name="Đại lý Sao Việt (mới)", updated_at=now)
+    await inbox_has(books, await books.publish(edit))
+    promotion = CustomerPromotedToTraditional(
+        customer_id=overtaken_id, name="Đại lý Sao Việt", promoted_at=now - timedelta(minutes=1)
+    )
+    await inbox_has(books, await books.publish(promotion))
+    assert (await books.account(overtaken_id))["customer_name"] == "Đại lý Sao Việt (mới)"
 
 
 async def test_an_order_that_does_not_add_up_is_dead_lettered_with_the_reason(books: Books) -> None:

@@ -24,8 +24,11 @@ from aio_pika.abc import AbstractChannel, AbstractExchange
 from sqlalchemy import text
 
 from crm_contracts import (
+    CustomerDeactivated,
     CustomerGraded,
+    CustomerPromotedToTraditional,
     CustomerRegistered,
+    CustomerUpdated,
     Envelope,
     Event,
     LeadCaptured,
@@ -917,3 +920,121 @@ async def test_campaign_results_from_leads_and_orders(marketing: Marketing) -> N
     assert any(c["id"] == str(campaign) and c["revenue"] == 50_000_000 for c in listed["items"])
     missing = await m.http.get(f"/api/campaigns/{uuid.uuid4()}", headers=m.as_(Role.MARKETING))
     assert missing.status_code == 404 and "not found" in missing.json()["detail"]
+
+
+# -- customers' edits and deactivations ----------------------------------------------------------
+
+
+def stamped(event: Event, occurred_at: datetime) -> Envelope:
+    """The envelope the customers service would have written at `occurred_at`."""
+    return Envelope.wrap(event, correlation_id="t").model_copy(update={"occurred_at": occurred_at})
+
+
+async def audience_of(m: Marketing, tag: str, target: dict[str, Any]) -> list[dict[str, Any]]:
+    """A new draft campaign for `target`: its live audience."""
+    created = await m.post(
+        "/api/campaigns",
+        {"name": unique(tag), "target": target, "starts_on": "2026-06-01", "ends_on": "2026-06-30"},
+    )
+    audience = await m.get(f"/api/campaigns/{created['id']}/audience", limit=200)
+    assert created["audience_size"] == audience["total"]
+    items: list[dict[str, Any]] = audience["items"]
+    return items
+
+
+async def names_in(m: Marketing, tag: str, target: dict[str, Any]) -> list[str]:
+    return sorted(a["name"] for a in await audience_of(m, tag, target))
+
+
+async def test_an_edit_moves_the_customer_between_audiences_and_an_older_one_changes_nothing(
+    marketing: Marketing,
+) -> None:
+    m = marketing
+    grade = f"G{uuid.uuid4().hex[:6]}"  # only this test's customer has it
+    t0 = datetime.now(UTC) - timedelta(hours=3)
+    customer = registered("Đại lý Phú Quý", grade, "79")
+    booked = order(("pumps", 5_000_000), channel_id=None, region_code="79", customer_id=customer.customer_id)
+    await m.handled(await m.publish(customer, envelope=stamped(customer, t0)), await m.publish(booked))
+    assert await names_in(m, "south", {"grades": [grade], "region_codes": ["79"]}) == ["Đại lý Phú Quý"]
+
+    channel = await new_channel(m, unique("Đại lý cấp 1"), "distributor", ["01"])
+    edit = CustomerUpdated(
+        customer_id=customer.customer_id,
+        name="Công ty CP Phú Quý",
+        region_code="01",
+        channel_id=uuid.UUID(channel),
+        updated_at=t0 + timedelta(hours=2),
+    )
+    older = edit.model_copy(
+        update={"name": "Phú Quý (cũ)", "region_code": "79", "updated_at": t0 + timedelta(hours=1)}
+    )
+    # The promotion came between the registration and the edit, and arrives last.
+    promotion = CustomerPromotedToTraditional(
+        customer_id=customer.customer_id,
+        name="Đại lý Phú Quý",
+        owner_id=customer.owner_id,
+        region_code="79",
+        promoted_at=t0 + timedelta(minutes=30),
+    )
+    for event in (edit, older, promotion):
+        await m.handled(await m.publish(event))
+
+    assert await names_in(m, "south", {"grades": [grade], "region_codes": ["79"]}) == []
+    [member] = await audience_of(m, "hanoi", {"grades": [grade], "channel_ids": [channel]})
+    assert (member["name"], member["region_code"], member["channel_id"]) == (edit.name, "01", channel)
+    assert member["lifecycle_stage"] == "traditional"
+    # Revenue already booked stays under the order's region.
+    booked_in = await m.scalar(
+        "SELECT region_code FROM revenue_facts WHERE order_id = :id", id=booked.order_id
+    )
+    assert booked_in == "79"
+
+
+async def test_a_deactivated_customer_leaves_the_audiences_whatever_the_order_of_events(
+    marketing: Marketing,
+) -> None:
+    m = marketing
+    grade = f"G{uuid.uuid4().hex[:6]}"
+    t0 = datetime.now(UTC) - timedelta(hours=3)
+    # An edit, then a deactivation, overtake the registration of one customer.
+    early = registered("Cửa hàng Minh Châu", grade, "79")
+    edit = CustomerUpdated(
+        customer_id=early.customer_id,
+        name="Minh Châu JSC",
+        region_code="92",
+        updated_at=t0 + timedelta(hours=1),
+    )
+    await m.handled(await m.publish(edit))
+    await m.handled(await m.publish(early, envelope=stamped(early, t0)))
+    kept = await m.scalar(
+        "SELECT name || ' ' || region_code || ' ' || grade || ' ' || lifecycle_stage"
+        " FROM customer_profiles WHERE customer_id = :id",
+        id=early.customer_id,
+    )
+    assert kept == f"Minh Châu JSC 92 {grade} prospect"
+    other = registered("Cửa hàng Thái Hòa", grade, "79")
+    await m.handled(await m.publish(other, envelope=stamped(other, t0)))
+    assert await names_in(m, "all", {"grades": [grade]}) == ["Cửa hàng Thái Hòa", "Minh Châu JSC"]
+
+    deactivated = CustomerDeactivated(
+        customer_id=early.customer_id, reason="ngừng kinh doanh", deactivated_at=t0 + timedelta(hours=2)
+    )
+    stale = CustomerPromotedToTraditional(
+        customer_id=early.customer_id, name="Minh Châu JSC", promoted_at=t0 + timedelta(minutes=90)
+    )
+    await m.handled(await m.publish(deactivated))
+    await m.handled(await m.publish(stale))  # promoted before the deactivation: stays inactive
+    assert await names_in(m, "all", {"grades": [grade]}) == ["Cửa hàng Thái Hòa"]
+    assert await names_in(m, "bought", {"grades": [grade], "lifecycle_stages": ["traditional"]}) == []
+    # A win-back campaign asks for inactive customers by name.
+    [inactive] = await audience_of(m, "win-back", {"grades": [grade], "lifecycle_stages": ["inactive"]})
+    assert (inactive["name"], inactive["lifecycle_stage"]) == ("Minh Châu JSC", "inactive")
+
+    # A deactivation that overtakes the registration is kept too.
+    gone = registered("Cửa hàng Hải Đăng", grade, "79")
+    first = CustomerDeactivated(
+        customer_id=gone.customer_id, reason="trùng", deactivated_at=t0 + timedelta(hours=1)
+    )
+    await m.handled(await m.publish(first))
+    await m.handled(await m.publish(gone, envelope=stamped(gone, t0)))
+    assert await names_in(m, "all", {"grades": [grade]}) == ["Cửa hàng Thái Hòa"]

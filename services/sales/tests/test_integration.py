@@ -26,9 +26,11 @@ from sqlalchemy import text
 
 from crm_contracts import (
     CreditChecked,
+    CustomerDeactivated,
     CustomerGraded,
     CustomerPromotedToTraditional,
     CustomerRegistered,
+    CustomerUpdated,
     Envelope,
     Event,
     LeadCaptured,
@@ -71,9 +73,13 @@ class Sales:
         user = User(id=uuid.uuid4(), username=f"u{uuid.uuid4().hex[:8]}", role=role)
         return Actor(user.id, role, {"Authorization": f"Bearer {self.issuer.issue(user)}"})
 
-    async def publish(self, event: Event, *, actor: uuid.UUID | None = None) -> uuid.UUID:
-        """Publish `event` as its owning service would; returns the event id."""
+    async def publish(
+        self, event: Event, *, actor: uuid.UUID | None = None, occurred_at: datetime | None = None
+    ) -> uuid.UUID:
+        """Publish `event` as its owning service would (at `occurred_at`); returns the event id."""
         envelope = Envelope.wrap(event, correlation_id=f"t-{uuid.uuid4().hex[:8]}", actor=actor)
+        if occurred_at is not None:
+            envelope = envelope.model_copy(update={"occurred_at": occurred_at})
         await self.exchange.publish(
             aio_pika.Message(
                 envelope.model_dump_json().encode(),
@@ -1003,6 +1009,187 @@ async def test_grades_reach_sales_in_either_order(sales: Sales, seller: Actor) -
     await sales.handled(await sales.publish(older))
     listed = await sales.http.get("/api/sales/customers", headers=seller.headers)
     assert listed.json()["items"][0]["grade"] == "A"
+
+
+async def sales_customer(sales: Sales, actor: Actor, customer_id: uuid.UUID) -> dict[str, Any]:
+    """The customer as sales lists it (any stage)."""
+    listed = await sales.http.get("/api/sales/customers", headers=actor.headers, params={"limit": 200})
+    assert listed.status_code == 200, listed.text
+    [customer] = [c for c in listed.json()["items"] if c["id"] == str(customer_id)]
+    return customer
+
+
+async def test_an_edit_reaches_new_quotes_and_orders_and_an_older_one_changes_nothing(
+    sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    customer_id = await traditional(sales, seller)
+    before = await new_quote(sales, seller, customer_id, lines(catalogue, 1, 1))
+    channel = uuid.uuid4()
+    edit = CustomerUpdated(
+        customer_id=customer_id,
+        name="Công ty CP Thiết bị Phương Nam",
+        region_code="01",
+        channel_id=channel,
+        updated_at=datetime.now(UTC),
+    )
+    await sales.handled(await sales.publish(edit))
+
+    opened = await sales.http.get(f"/api/sales/customers/{customer_id}", headers=seller.headers)
+    assert opened.status_code == 200, opened.text
+    body = opened.json()
+    assert (body["name"], body["region_code"], body["channel_id"]) == (edit.name, "01", str(channel))
+    assert body["lifecycle_stage"] == "traditional"
+
+    # A quote made now carries the new name, and so does its order with the new region and channel.
+    after = await approved_quote(sales, seller, manager, customer_id, lines(catalogue, 1, 1))
+    assert after["customer_name"] == edit.name
+    await act(sales, seller, await act(sales, seller, after, "send"), "accept")
+    [order] = await orders_of(sales, seller, customer_id)
+    assert (order["customer_name"], order["region_code"], order["channel_id"]) == (
+        edit.name,
+        "01",
+        str(channel),
+    )
+    [placed] = await sales.emitted("sales.order.placed.v1", quote_id=after["id"])
+    assert (placed["data"]["region_code"], placed["data"]["channel_id"]) == ("01", str(channel))
+    # The quote made before keeps the name it was made with.
+    assert (await get_quote(sales, seller, before))["customer_name"] == f"Công ty TNHH {customer_id.hex[:6]}"
+
+    # An older edit, and the (older) promotion redelivered late, change nothing.
+    older = edit.model_copy(
+        update={"name": "Tên cũ", "region_code": "79", "updated_at": edit.updated_at - timedelta(hours=1)}
+    )
+    await sales.handled(await sales.publish(older))
+    late = CustomerPromotedToTraditional(
+        customer_id=customer_id,
+        name="Tên lúc nâng hạng",
+        owner_id=seller.id,
+        region_code="79",
+        promoted_at=edit.updated_at - timedelta(minutes=1),
+    )
+    await sales.handled(await sales.publish(late))
+    body = (await sales.http.get(f"/api/sales/customers/{customer_id}", headers=seller.headers)).json()
+    assert (body["name"], body["region_code"], body["channel_id"]) == (edit.name, "01", str(channel))
+
+    # A newer edit may clear the region.
+    cleared = edit.model_copy(update={"region_code": None, "updated_at": datetime.now(UTC)})
+    await sales.handled(await sales.publish(cleared))
+    body = (await sales.http.get(f"/api/sales/customers/{customer_id}", headers=seller.headers)).json()
+    assert (body["name"], body["region_code"]) == (edit.name, None)
+
+
+async def test_an_edit_before_the_customer_is_known_is_kept_for_its_registration_and_promotion(
+    sales: Sales, seller: Actor
+) -> None:
+    customer_id = uuid.uuid4()
+    registered_at = datetime.now(UTC) - timedelta(hours=2)
+    edit = CustomerUpdated(
+        customer_id=customer_id,
+        name="Đại lý Kim Ngân (tên mới)",
+        region_code="48",
+        updated_at=registered_at + timedelta(hours=1),
+    )
+    await sales.handled(await sales.publish(edit))  # overtook the registration
+    assert await sales.scalar("SELECT count(*) FROM sales_customers WHERE id = :id", id=customer_id) == 0
+
+    registration = CustomerRegistered(
+        customer_id=customer_id,
+        name="Đại lý Kim Ngân",
+        lifecycle_stage="prospect",
+        owner_id=seller.id,
+        region_code="79",
+    )
+    await sales.handled(await sales.publish(registration, occurred_at=registered_at))
+    prospect_now = await sales_customer(sales, seller, customer_id)
+    assert (prospect_now["name"], prospect_now["region_code"], prospect_now["lifecycle_stage"]) == (
+        edit.name,
+        "48",
+        "prospect",
+    )
+
+    # Promoted before the edit, the promotion arriving after it: the edit's values stay.
+    promotion = CustomerPromotedToTraditional(
+        customer_id=customer_id,
+        name=registration.name,
+        owner_id=seller.id,
+        region_code="79",
+        promoted_at=registered_at + timedelta(minutes=30),
+    )
+    await sales.handled(await sales.publish(promotion))
+    opened = (await sales.http.get(f"/api/sales/customers/{customer_id}", headers=seller.headers)).json()
+    assert (opened["name"], opened["region_code"], opened["lifecycle_stage"]) == (
+        edit.name,
+        "48",
+        "traditional",
+    )
+
+
+async def test_a_deactivated_customer_gets_no_new_quote_until_it_is_promoted_again(
+    sales: Sales, seller: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    customer_id = await traditional(sales, seller)
+    deactivated_at = datetime.now(UTC)
+    deactivation = CustomerDeactivated(
+        customer_id=customer_id, reason="ngừng kinh doanh", deactivated_at=deactivated_at
+    )
+    await sales.handled(await sales.publish(deactivation))
+    assert (await sales_customer(sales, seller, customer_id))["lifecycle_stage"] == "inactive"
+    inactive = await sales.http.get(
+        "/api/sales/customers", headers=seller.headers, params={"stage": "inactive"}
+    )
+    assert str(customer_id) in [c["id"] for c in inactive.json()["items"]]
+    assert (
+        await sales.http.get(f"/api/sales/customers/{customer_id}", headers=seller.headers)
+    ).status_code == 404
+    quotes_before = await sales.scalar("SELECT count(*) FROM quotes WHERE customer_id = :id", id=customer_id)
+    refused = await sales.http.post(
+        "/api/quotes",
+        headers=seller.headers,
+        json={"customer_id": str(customer_id), "lines": lines(catalogue, 1, 1)},
+    )
+    assert refused.status_code == 422
+    assert "inactive" in refused.text
+    assert await sales.scalar("SELECT count(*) FROM quotes WHERE customer_id = :id", id=customer_id) == (
+        quotes_before
+    )
+
+    # A promotion from before the deactivation, arriving late, does not reopen the customer.
+    stale = CustomerPromotedToTraditional(
+        customer_id=customer_id,
+        name="x",
+        owner_id=seller.id,
+        promoted_at=deactivated_at - timedelta(minutes=5),
+    )
+    await sales.handled(await sales.publish(stale))
+    assert (await sales_customer(sales, seller, customer_id))["lifecycle_stage"] == "inactive"
+
+    # Brought back (promoted again after the deactivation): quotable again.
+    await promote(sales, customer_id, seller)
+    assert (await sales_customer(sales, seller, customer_id))["lifecycle_stage"] == "traditional"
+    await new_quote(sales, seller, customer_id, lines(catalogue, 1, 1))
+
+
+async def test_a_deactivation_before_the_customer_is_known_is_kept(sales: Sales, seller: Actor) -> None:
+    customer_id = uuid.uuid4()
+    registered_at = datetime.now(UTC) - timedelta(hours=1)
+    await sales.handled(
+        await sales.publish(
+            CustomerDeactivated(customer_id=customer_id, reason="trùng", deactivated_at=datetime.now(UTC))
+        )
+    )
+    await sales.handled(
+        await sales.publish(
+            CustomerRegistered(
+                customer_id=customer_id,
+                name="Cửa hàng Bình An",
+                lifecycle_stage="prospect",
+                owner_id=seller.id,
+            ),
+            occurred_at=registered_at,
+        )
+    )
+    customer = await sales_customer(sales, seller, customer_id)
+    assert (customer["name"], customer["lifecycle_stage"]) == ("Cửa hàng Bình An", "inactive")
 
 
 # -- performance ----------------------------------------------------------------------------------

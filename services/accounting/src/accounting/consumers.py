@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_contracts import (
     CustomerPromotedToTraditional,
     CustomerReassigned,
+    CustomerUpdated,
     Envelope,
     OrderPlaced,
     QuoteSubmittedForApproval,
@@ -39,6 +40,10 @@ def build_handlers(settings: Settings) -> Handlers:
         session: AsyncSession, event: CustomerReassigned, envelope: Envelope
     ) -> None:
         await service.customer_reassigned(session, event)
+
+    @handlers.handles(CustomerUpdated)
+    async def customer_updated(session: AsyncSession, event: CustomerUpdated, envelope: Envelope) -> None:
+        await service.customer_updated(session, event)
 
     @handlers.handles(QuoteSubmittedForApproval)
     async def check_credit(

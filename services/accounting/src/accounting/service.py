@@ -7,12 +7,12 @@ account), so two use cases can never wait on each other in a circle.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -21,6 +21,7 @@ from crm_contracts import (
     CreditChecked,
     CustomerPromotedToTraditional,
     CustomerReassigned,
+    CustomerUpdated,
     Envelope,
     MalformedEvent,
     OrderPlaced,
@@ -38,6 +39,7 @@ from .models import (
     CreditCheck,
     CreditNote,
     CreditNoteCounter,
+    CustomerName,
     Invoice,
     InvoiceCounter,
     InvoiceLine,
@@ -72,20 +74,69 @@ async def open_accounts(
     owners = await ownership.record_owners(
         session, [(event.customer_id, event.owner_id, event.promoted_at) for event in events]
     )
-    first = {event.customer_id: event for event in reversed(events)}  # the first promotion names it
+    # The newest name: an edit may have overtaken the promotion. An open account takes
+    # later names from the edits (`customer_updated`), never from another promotion.
+    names = await record_names(
+        session, [(event.customer_id, event.name, event.promoted_at) for event in events]
+    )
     await session.execute(
         insert(Account).on_conflict_do_nothing(index_elements=[Account.customer_id]),
         [
             {
                 "customer_id": customer_id,
-                "customer_name": event.name,
+                "customer_name": names[customer_id],
                 "owner_id": owners[customer_id],
                 "currency": CURRENCY,
                 "credit_limit": default_credit_limit,
                 "balance": 0,
             }
-            for customer_id, event in sorted(first.items())
+            for customer_id in sorted(owners)
         ],
+    )
+
+
+def _record_names_statement() -> Any:
+    stmt = insert(CustomerName)
+    newer = CustomerName.as_of < stmt.excluded.as_of
+    return stmt.on_conflict_do_update(
+        index_elements=[CustomerName.customer_id],
+        set_={
+            "name": case((newer, stmt.excluded.name), else_=CustomerName.name),
+            "as_of": func.greatest(CustomerName.as_of, stmt.excluded.as_of),
+        },
+    ).returning(CustomerName.customer_id, CustomerName.name)
+
+
+#: Built once; its rows come with each call.
+_RECORD_NAMES = _record_names_statement()
+
+
+async def record_names(
+    session: AsyncSession, facts: Iterable[tuple[uuid.UUID, str, datetime]]
+) -> dict[uuid.UUID, str]:
+    """Record `(customer_id, name, as_of)` facts, keeping the newest of each customer by the
+    customers service's time (like `ownership.record_owners`); the newest name of each."""
+    newest: dict[uuid.UUID, tuple[str, datetime]] = {}
+    for customer_id, name, as_of in facts:
+        if customer_id not in newest or newest[customer_id][1] < as_of:
+            newest[customer_id] = (name, as_of)
+    if not newest:
+        return {}
+    rows = [
+        {"customer_id": customer_id, "name": name, "as_of": as_of}
+        for customer_id, (name, as_of) in sorted(newest.items())
+    ]
+    return {row.customer_id: row.name for row in await session.execute(_RECORD_NAMES, rows)}
+
+
+async def customer_updated(session: AsyncSession, event: CustomerUpdated) -> None:
+    """The account takes the customer's new name, unless a newer one is known; the name of a
+    customer without an account yet (a prospect) waits for its opening."""
+    names = await record_names(session, [(event.customer_id, event.name, event.updated_at)])
+    await session.execute(
+        update(Account)
+        .where(Account.customer_id == event.customer_id)
+        .values(customer_name=names[event.customer_id])
     )
 
 

@@ -220,7 +220,8 @@ async def get_customer(customer_id: uuid.UUID, user: CurrentUser, db: DbDep) -> 
 async def update_customer(
     customer_id: uuid.UUID, body: CustomerPatch, user: CurrentUser, db: DbDep
 ) -> CustomerOut:
-    """Edit contact data; each change is audited in the timeline as `{field: [old, new]}`."""
+    """Edit contact data; each change is audited in the timeline as `{field: [old, new]}`.
+    A change of the name, region or channel publishes CustomerUpdated."""
     async with db.transaction() as session:
         return CustomerOut.model_validate(await service.update_customer(session, customer_id, body, user))
 
@@ -252,7 +253,8 @@ async def assign_customer(
 async def deactivate_customer(
     customer_id: uuid.UUID, body: Deactivate, user: CurrentUser, db: DbDep
 ) -> CustomerOut:
-    """Mark the customer inactive (kept, never deleted); its planned activities are cancelled."""
+    """Mark the customer inactive (kept, never deleted); its planned activities are cancelled.
+    Publishes CustomerDeactivated (once: deactivating an inactive customer changes nothing)."""
     async with db.transaction() as session:
         return CustomerOut.model_validate(await service.deactivate(session, customer_id, body.reason, user))
 

@@ -20,9 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_contracts import (
     CareActivityClosed,
     CareActivityPlanned,
+    CustomerDeactivated,
     CustomerPromotedToTraditional,
     CustomerReassigned,
     CustomerRegistered,
+    CustomerUpdated,
     Envelope,
     LeadQualified,
     OrderPlaced,
@@ -243,10 +245,25 @@ def _jsonable(value: Any) -> Any:
     return str(value) if isinstance(value, uuid.UUID) else value
 
 
+#: What other services keep a copy of: an edit of one of these is announced (CustomerUpdated).
+ANNOUNCED_FIELDS = frozenset({"name", "region_code", "channel_id"})
+
+
+def updated_event(customer: Customer) -> CustomerUpdated:
+    return CustomerUpdated(
+        customer_id=customer.id,
+        name=customer.name,
+        region_code=customer.region_code,
+        channel_id=customer.channel_id,
+        updated_at=customer.updated_at,
+    )
+
+
 async def update_customer(
     session: AsyncSession, customer_id: uuid.UUID, patch: CustomerPatch, user: User
 ) -> Customer:
-    """Apply the fields sent; the timeline gets `{field: [old, new]}` for each that changed."""
+    """Apply the fields sent; the timeline gets `{field: [old, new]}` for each that changed,
+    and other services hear of it when their copy changed."""
     customer = await get_visible(session, customer_id, user, for_update=True)
     diff: dict[str, list[Any]] = {}
     for field, new in sorted(patch.changes().items()):
@@ -260,6 +277,8 @@ async def update_customer(
         customer.name_folded = fold(customer.name)[:200]
     customer.updated_at = now()
     record(session, customer.id, "updated", user.id, diff)
+    if ANNOUNCED_FIELDS.intersection(diff):
+        await emit(session, updated_event(customer), actor=user.id)
     await session.flush()
     return customer
 
@@ -360,6 +379,9 @@ async def deactivate(session: AsyncSession, customer_id: uuid.UUID, reason: str,
             )
         )
     await emit_many(session, closed, actor=user.id)
+    await emit(
+        session, CustomerDeactivated(customer_id=customer.id, reason=reason, deactivated_at=at), actor=user.id
+    )
     await session.flush()
     return customer
 

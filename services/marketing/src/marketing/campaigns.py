@@ -226,13 +226,16 @@ async def _check_target(session: AsyncSession, target: CampaignTarget) -> None:
 
 async def _audience(session: AsyncSession, target: CampaignTarget) -> Select[Any]:
     """The customers matching `target` now. Stored region codes may be former ones, so a
-    region filter matches the former codes that mean the same province."""
+    region filter matches the former codes that mean the same province. A deactivated
+    customer is left out unless the target asks for inactive customers by name."""
     index = regions.index()
     conditions: list[ColumnElement[bool]] = []
     if target.grades:
         conditions.append(func.upper(CustomerProfile.grade).in_([g.upper() for g in target.grades]))
     if target.lifecycle_stages:
         conditions.append(CustomerProfile.lifecycle_stage.in_(target.lifecycle_stages))
+    else:
+        conditions.append(CustomerProfile.lifecycle_stage != "inactive")
     if target.region_codes or target.macro_regions:
         wanted = set(target.region_codes) if target.region_codes else set(index.regions)
         if target.macro_regions:

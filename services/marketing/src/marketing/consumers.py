@@ -4,10 +4,12 @@ results, orders feed revenue, staff events keep the directory and hand assignmen
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
+    CustomerDeactivated,
     CustomerGraded,
     CustomerPromotedToTraditional,
     CustomerReassigned,
     CustomerRegistered,
+    CustomerUpdated,
     Envelope,
     LeadCaptured,
     LeadDisqualified,
@@ -26,7 +28,7 @@ directory.register(handlers)
 
 @handlers.handles(CustomerRegistered)
 async def customer_registered(session: AsyncSession, event: CustomerRegistered, envelope: Envelope) -> None:
-    await service.customer_registered(session, event)
+    await service.customer_registered(session, event, envelope.occurred_at)
 
 
 @handlers.handles(CustomerPromotedToTraditional)
@@ -34,6 +36,16 @@ async def customer_promoted(
     session: AsyncSession, event: CustomerPromotedToTraditional, envelope: Envelope
 ) -> None:
     await service.customer_promoted(session, event)
+
+
+@handlers.handles(CustomerUpdated)
+async def customer_updated(session: AsyncSession, event: CustomerUpdated, envelope: Envelope) -> None:
+    await service.customer_updated(session, event)
+
+
+@handlers.handles(CustomerDeactivated)
+async def customer_deactivated(session: AsyncSession, event: CustomerDeactivated, envelope: Envelope) -> None:
+    await service.customer_deactivated(session, event)
 
 
 @handlers.handles(CustomerGraded)

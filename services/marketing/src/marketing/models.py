@@ -38,6 +38,11 @@ class CustomerProfile(Base):
     owner_id: Mapped[uuid.UUID | None]
     region_code: Mapped[str | None] = mapped_column(String(10), index=True)
     channel_id: Mapped[uuid.UUID | None]
+    #: The customers service's time of the registration, promotion or edit that gave the
+    #: name, region and channel: an older one arriving later does not change them.
+    details_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Its time of the registration, promotion or deactivation that gave `lifecycle_stage`.
+    stage_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

@@ -264,7 +264,9 @@ class CampaignTarget(Request):
     """Who a campaign is for; an empty list means "any". Fields combine with AND.
 
     `macro_regions` takes group codes of either grouping (`south`, `mekong_delta`);
-    `channel_ids` includes the channels selling through them.
+    `channel_ids` includes the channels selling through them. Any stage means prospects
+    and traditional customers: inactive (deactivated) ones only when `lifecycle_stages`
+    names `inactive`.
     """
 
     grades: list[Grade] = Field(default_factory=list, max_length=50)

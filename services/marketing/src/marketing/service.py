@@ -3,22 +3,26 @@ customers and leads for campaigns, order lines for revenue, and staff hand-overs
 
 Events from different queues arrive in any order, so each write is an upsert that
 never moves a record backwards (a registration after a promotion leaves the
-customer traditional; a capture after the decision leaves the outcome).
+customer traditional; an edit older than the one the profile holds changes nothing;
+a capture after the decision leaves the outcome).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, case, func, or_
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
+    CustomerDeactivated,
     CustomerGraded,
     CustomerPromotedToTraditional,
     CustomerReassigned,
     CustomerRegistered,
+    CustomerUpdated,
     LeadCaptured,
     LeadDisqualified,
     LeadQualified,
@@ -30,8 +34,23 @@ from . import channels, regions
 from .domain import Period
 from .models import CustomerProfile, LeadFact, RevenueFact
 
+_PROFILE = CustomerProfile.__table__.c
+_DETAILS = ("name", "region_code", "channel_id")
 
-async def customer_registered(session: AsyncSession, event: CustomerRegistered) -> None:
+
+def _if_newer(stmt: Insert, as_of: str, columns: tuple[str, ...]) -> dict[str, ColumnElement[Any]]:
+    """ON CONFLICT assignments taking `columns` from the incoming row only if its `as_of`
+    (the customers service's time) is newer than the stored row's, or the row has none."""
+    newer = or_(_PROFILE[as_of].is_(None), _PROFILE[as_of] < stmt.excluded[as_of])
+    return {
+        **{column: case((newer, stmt.excluded[column]), else_=_PROFILE[column]) for column in columns},
+        as_of: func.greatest(_PROFILE[as_of], stmt.excluded[as_of]),
+    }
+
+
+async def customer_registered(
+    session: AsyncSession, event: CustomerRegistered, occurred_at: datetime
+) -> None:
     stmt = insert(CustomerProfile).values(
         customer_id=event.customer_id,
         name=event.name,
@@ -40,19 +59,18 @@ async def customer_registered(session: AsyncSession, event: CustomerRegistered) 
         owner_id=event.owner_id,
         region_code=event.region_code,
         channel_id=event.channel_id,
+        details_as_of=occurred_at,
+        stage_as_of=occurred_at,
     )
-    # Later events (promotion, grade, new owner) may have come first and made a
-    # placeholder: fill in what it lacks, keep what they said.
-    current = CustomerProfile.__table__.c
+    # Later events (promotion, edit, deactivation, grade, new owner) may have come first
+    # and made a placeholder: fill in what it lacks, keep what they said.
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[CustomerProfile.customer_id],
             set_={
-                "name": stmt.excluded.name,
-                "region_code": func.coalesce(current.region_code, stmt.excluded.region_code),
-                "channel_id": func.coalesce(current.channel_id, stmt.excluded.channel_id),
-                "owner_id": func.coalesce(current.owner_id, stmt.excluded.owner_id),
-                "grade": func.coalesce(current.grade, stmt.excluded.grade),
+                **_if_newer(stmt, "details_as_of", _DETAILS),
+                "owner_id": func.coalesce(_PROFILE.owner_id, stmt.excluded.owner_id),
+                "grade": func.coalesce(_PROFILE.grade, stmt.excluded.grade),
                 "updated_at": func.now(),
             },
         )
@@ -60,15 +78,53 @@ async def customer_registered(session: AsyncSession, event: CustomerRegistered) 
 
 
 async def customer_promoted(session: AsyncSession, event: CustomerPromotedToTraditional) -> None:
-    await _upsert_profile(
+    details = {"name": event.name, "region_code": event.region_code, "channel_id": event.channel_id}
+    await _record(
         session,
         event.customer_id,
-        name=event.name,
-        lifecycle_stage="traditional",
+        event.promoted_at,
+        details=details,
+        stage="traditional",
         owner_id=event.owner_id,
-        region_code=event.region_code,
-        channel_id=event.channel_id,
     )
+
+
+async def customer_updated(session: AsyncSession, event: CustomerUpdated) -> None:
+    """The new name, region and channel count for audiences from now on; revenue already
+    booked stays under the region and channel of its order."""
+    details = {"name": event.name, "region_code": event.region_code, "channel_id": event.channel_id}
+    await _record(session, event.customer_id, event.updated_at, details=details)
+
+
+async def customer_deactivated(session: AsyncSession, event: CustomerDeactivated) -> None:
+    """An inactive customer leaves the campaign audiences (`campaigns._audience`)."""
+    await _record(session, event.customer_id, event.deactivated_at, stage="inactive")
+
+
+async def _record(
+    session: AsyncSession,
+    customer_id: Any,
+    as_of: datetime,
+    *,
+    details: dict[str, Any] | None = None,
+    stage: str | None = None,
+    **always: Any,
+) -> None:
+    """Upsert what the customers service said at `as_of`: the details and the stage each
+    change only if they are newer than the profile's. An unknown customer gets a placeholder
+    that its registration completes."""
+    values: dict[str, Any] = {"name": "", "lifecycle_stage": "prospect", **always}
+    if details is not None:
+        values |= {**details, "details_as_of": as_of}
+    if stage is not None:
+        values |= {"lifecycle_stage": stage, "stage_as_of": as_of}
+    stmt = insert(CustomerProfile).values(customer_id=customer_id, **values)
+    set_: dict[str, Any] = {**always, "updated_at": func.now()}
+    if details is not None:
+        set_ |= _if_newer(stmt, "details_as_of", _DETAILS)
+    if stage is not None:
+        set_ |= _if_newer(stmt, "stage_as_of", ("lifecycle_stage",))
+    await session.execute(stmt.on_conflict_do_update(index_elements=[CustomerProfile.customer_id], set_=set_))
 
 
 async def customer_graded(session: AsyncSession, event: CustomerGraded) -> None:

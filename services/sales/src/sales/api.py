@@ -76,10 +76,11 @@ async def list_customers(
     user: CurrentUser,
     db: DbDep,
     paging: Paging,
-    stage: Annotated[str | None, Query(pattern="^(prospect|traditional)$")] = None,
+    stage: Annotated[str | None, Query(pattern="^(prospect|traditional|inactive)$")] = None,
     q: Search = None,
 ) -> Page[SalesCustomerOut]:
-    """Customers sales knows (prospects and traditional) that the caller may see."""
+    """Customers sales knows (prospects, traditional and inactive ones) that the caller may see;
+    an inactive customer gets no new quote."""
     async with db.transaction() as session:
         rows, total = await service.list_customers(session, user, paging, stage=stage, q=q)
         return Page(items=[SalesCustomerOut.model_validate(c) for c in rows], total=total)

@@ -8,10 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
     CreditChecked,
+    CustomerDeactivated,
     CustomerGraded,
     CustomerPromotedToTraditional,
     CustomerReassigned,
     CustomerRegistered,
+    CustomerUpdated,
     Envelope,
     LeadCaptured,
     LeadDisqualified,
@@ -51,6 +53,16 @@ def build_handlers(settings: Settings) -> Handlers:
         session: AsyncSession, event: CustomerReassigned, envelope: Envelope
     ) -> None:
         await service.customer_reassigned(session, event)
+
+    @handlers.handles(CustomerUpdated)
+    async def customer_updated(session: AsyncSession, event: CustomerUpdated, envelope: Envelope) -> None:
+        await service.customer_updated(session, event)
+
+    @handlers.handles(CustomerDeactivated)
+    async def customer_deactivated(
+        session: AsyncSession, event: CustomerDeactivated, envelope: Envelope
+    ) -> None:
+        await service.customer_deactivated(session, event)
 
     @handlers.handles(LeadCaptured)
     async def lead_captured(session: AsyncSession, event: LeadCaptured, envelope: Envelope) -> None:

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -69,6 +69,17 @@ def totals(lines: Iterable[LineAmounts]) -> Totals:
     net = sum(line.net for line in items)
     vat = sum(line.vat for line in items)
     return Totals(net_total=net, vat_total=vat, total=net + vat)
+
+
+# -- customers ---------------------------------------------------------------------------
+
+
+def stage_after(stage: str, as_of: datetime, deactivated_at: datetime | None) -> tuple[str, datetime]:
+    """A customer's stage (and the time it dates from) after a fact saying `stage` at `as_of`,
+    given its latest known deactivation: one after the fact leaves the customer inactive."""
+    if deactivated_at is not None and deactivated_at > as_of:
+        return "inactive", deactivated_at
+    return stage, as_of
 
 
 # -- quote states ------------------------------------------------------------------------

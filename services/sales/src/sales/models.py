@@ -45,6 +45,25 @@ class SalesCustomer(Base):
     promoted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: When sales opened the customer for ordering (its promotion arrived); None for a prospect.
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: The customers service's time of the registration, promotion or deactivation that
+    #: set `lifecycle_stage`: an older one arriving later does not change it.
+    stage_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CustomerDetails(Base):
+    """The newest name, region and channel of each customer, and its latest deactivation,
+    as the customers service stamped them; kept whichever arrives first: these or the
+    customer (an edit may overtake the registration)."""
+
+    __tablename__ = "customer_details"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    region_code: Mapped[str | None] = mapped_column(String(10))
+    channel_id: Mapped[uuid.UUID | None]
+    #: When the customers service stated the values above; None while only a deactivation is known.
+    as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CustomerGrade(Base):

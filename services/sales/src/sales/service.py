@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ScalarSelect, exists, func, select, update
+from sqlalchemy import Row, ScalarSelect, case, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
     CreditChecked,
+    CustomerDeactivated,
     CustomerGraded,
     CustomerPromotedToTraditional,
     CustomerReassigned,
     CustomerRegistered,
+    CustomerUpdated,
     Envelope,
     LeadQualified,
     MalformedEvent,
@@ -50,6 +52,7 @@ from .models import (
     ApprovalRule,
     AuditEntry,
     Contract,
+    CustomerDetails,
     CustomerGrade,
     NumberSequence,
     Opportunity,
@@ -139,25 +142,88 @@ def _known_grade(customer_id: uuid.UUID) -> ScalarSelect[str | None]:
     return select(CustomerGrade.grade).where(CustomerGrade.customer_id == customer_id).scalar_subquery()
 
 
+#: A customer's name, region and channel: an edit announces them, as do registration and promotion.
+DetailsFact = tuple[uuid.UUID, str, str | None, uuid.UUID | None, datetime]
+
+
+def _record_details_statement() -> Any:
+    stmt = insert(CustomerDetails)
+    current = CustomerDetails.__table__.c
+    newer = or_(current.as_of.is_(None), current.as_of < stmt.excluded.as_of)
+    return stmt.on_conflict_do_update(
+        index_elements=[current.customer_id],
+        set_={
+            **{
+                column: case((newer, stmt.excluded[column]), else_=current[column])
+                for column in ("name", "region_code", "channel_id")
+            },
+            "as_of": func.greatest(current.as_of, stmt.excluded.as_of),
+        },
+    ).returning(
+        current.customer_id, current.name, current.region_code, current.channel_id, current.deactivated_at
+    )
+
+
+#: Built once; its rows come with each call.
+_RECORD_DETAILS = _record_details_statement()
+
+
+async def record_details(session: AsyncSession, facts: Iterable[DetailsFact]) -> dict[uuid.UUID, Row[Any]]:
+    """Record `(customer_id, name, region_code, channel_id, as_of)` facts, keeping the newest
+    of each customer by the customers service's time (like `ownership.record_owners`); the
+    newest known details of each, with its latest known deactivation."""
+    newest: dict[uuid.UUID, DetailsFact] = {}
+    for fact in facts:
+        if fact[0] not in newest or newest[fact[0]][4] < fact[4]:
+            newest[fact[0]] = fact
+    if not newest:
+        return {}
+    rows = [
+        {
+            "customer_id": customer_id,
+            "name": name,
+            "region_code": region,
+            "channel_id": channel,
+            "as_of": as_of,
+        }
+        for customer_id, (_, name, region, channel, as_of) in sorted(newest.items())
+    ]
+    return {row.customer_id: row for row in await session.execute(_RECORD_DETAILS, rows)}
+
+
 async def register_customer(session: AsyncSession, event: CustomerRegistered, occurred_at: datetime) -> None:
     """Know a new customer (usually a prospect: quotable, not yet open for ordering)."""
     owner_id = await ownership.record_owner(session, event.customer_id, event.owner_id, occurred_at)
+    details = await record_details(
+        session, [(event.customer_id, event.name, event.region_code, event.channel_id, occurred_at)]
+    )
+    known = details[event.customer_id]
+    # An edit or a deactivation may have come first: the row starts with what they said.
+    stage, stage_as_of = domain.stage_after(event.lifecycle_stage, occurred_at, known.deactivated_at)
     traditional = event.lifecycle_stage == "traditional"
     stmt = insert(SalesCustomer).values(
         id=event.customer_id,
-        name=event.name,
-        lifecycle_stage=event.lifecycle_stage,
+        name=known.name,
+        lifecycle_stage=stage,
+        stage_as_of=stage_as_of,
         owner_id=owner_id,
-        region_code=event.region_code,
-        channel_id=event.channel_id,
+        region_code=known.region_code,
+        channel_id=known.channel_id,
         grade=func.coalesce(_known_grade(event.customer_id), event.grade),
         registered_at=occurred_at,
         opened_at=_now() if traditional else None,
     )
-    # The promotion may have come first: keep its stage, only learn when it was registered.
+    # The promotion may have come first: keep its stage, only learn when it was registered
+    # (and the newest details, which may be this registration's).
     await session.execute(
         stmt.on_conflict_do_update(
-            index_elements=[SalesCustomer.id], set_={"registered_at": stmt.excluded.registered_at}
+            index_elements=[SalesCustomer.id],
+            set_={
+                "registered_at": stmt.excluded.registered_at,
+                "name": stmt.excluded.name,
+                "region_code": stmt.excluded.region_code,
+                "channel_id": stmt.excluded.channel_id,
+            },
         )
     )
     if event.lifecycle_stage == "prospect":
@@ -173,14 +239,20 @@ async def register_customer(session: AsyncSession, event: CustomerRegistered, oc
 
 def _open_customers_statement() -> Any:
     stmt = insert(SalesCustomer)
+    # A promotion older than the deactivation (or the promotion) the row holds leaves its stage.
+    newer = or_(SalesCustomer.stage_as_of.is_(None), SalesCustomer.stage_as_of < stmt.excluded.stage_as_of)
     return stmt.on_conflict_do_update(
         index_elements=[SalesCustomer.id],
         set_={
-            "lifecycle_stage": "traditional",
+            "lifecycle_stage": case(
+                (newer, stmt.excluded.lifecycle_stage), else_=SalesCustomer.lifecycle_stage
+            ),
+            "stage_as_of": func.greatest(SalesCustomer.stage_as_of, stmt.excluded.stage_as_of),
+            # The newest known details (`record_details`), not necessarily the promotion's.
             "name": stmt.excluded.name,
             "owner_id": stmt.excluded.owner_id,
-            "region_code": func.coalesce(stmt.excluded.region_code, SalesCustomer.region_code),
-            "channel_id": func.coalesce(stmt.excluded.channel_id, SalesCustomer.channel_id),
+            "region_code": stmt.excluded.region_code,
+            "channel_id": stmt.excluded.channel_id,
             "promoted_at": func.coalesce(SalesCustomer.promoted_at, stmt.excluded.promoted_at),
             "opened_at": func.coalesce(SalesCustomer.opened_at, stmt.excluded.opened_at),
         },
@@ -218,34 +290,44 @@ async def _open_customers(
     owners = await ownership.record_owners(
         session, [(event.customer_id, event.owner_id, event.promoted_at) for event, _ in promotions]
     )
+    details = await record_details(
+        session,
+        [(e.customer_id, e.name, e.region_code, e.channel_id, e.promoted_at) for e, _ in promotions],
+    )
     known_grades = select(CustomerGrade.customer_id, CustomerGrade.grade).where(
         CustomerGrade.customer_id.in_(ids)
     )
     grades = {row.customer_id: row.grade for row in await session.execute(known_grades)}
     opened_at = _now()
-    rows = [
-        {
-            "id": customer_id,
-            "name": event.name,
-            "lifecycle_stage": "traditional",
-            "owner_id": owners[customer_id],
-            "region_code": event.region_code,
-            "channel_id": event.channel_id,
-            "grade": grades.get(customer_id),
-            "promoted_at": event.promoted_at,
-            "opened_at": opened_at,
-        }
-        for customer_id in ids
-        for event, _ in [by_customer[customer_id]]
-    ]
+    rows = []
+    for customer_id in ids:
+        event, _ = by_customer[customer_id]
+        known = details[customer_id]
+        stage, stage_as_of = domain.stage_after("traditional", event.promoted_at, known.deactivated_at)
+        rows.append(
+            {
+                "id": customer_id,
+                "name": known.name,
+                "lifecycle_stage": stage,
+                "stage_as_of": stage_as_of,
+                "owner_id": owners[customer_id],
+                "region_code": known.region_code,
+                "channel_id": known.channel_id,
+                "grade": grades.get(customer_id),
+                "promoted_at": event.promoted_at,
+                "opened_at": opened_at if stage == "traditional" else None,
+            }
+        )
     # The upsert locks the customers' rows: a quote accepted concurrently waits for this
     # transaction and then sees the customer traditional (or this one sees its quote).
     upsert = _OPEN_CUSTOMERS.execution_options(populate_existing=True)
     customers = {customer.id: customer for customer in (await session.scalars(upsert, rows)).all()}
+    # A promotion older than the customer's deactivation opens nothing.
+    opened = [c.id for c in customers.values() if c.lifecycle_stage == "traditional"]
     waiting = await session.scalars(
         select(Quote)
         .where(
-            Quote.customer_id.in_(ids),
+            Quote.customer_id.in_(opened),
             Quote.status == QuoteStatus.ACCEPTED,
             ~exists().where(Order.quote_id == Quote.id),
         )
@@ -292,6 +374,43 @@ async def customer_reassigned(session: AsyncSession, event: CustomerReassigned) 
     )
     await session.execute(
         update(SalesCustomer).where(SalesCustomer.id == event.customer_id).values(owner_id=owner_id)
+    )
+
+
+async def customer_updated(session: AsyncSession, event: CustomerUpdated) -> None:
+    """Sales' copy takes the customer's name, region and channel unless it knows newer ones:
+    the quotes and orders made from now on carry them, those made before keep theirs. An
+    edit of a customer sales does not know yet is kept for its registration or promotion."""
+    details = await record_details(
+        session, [(event.customer_id, event.name, event.region_code, event.channel_id, event.updated_at)]
+    )
+    known = details[event.customer_id]
+    await session.execute(
+        update(SalesCustomer)
+        .where(SalesCustomer.id == event.customer_id)
+        .values(name=known.name, region_code=known.region_code, channel_id=known.channel_id)
+    )
+
+
+async def customer_deactivated(session: AsyncSession, event: CustomerDeactivated) -> None:
+    """An inactive customer gets no new quote; a quote it accepts brings it back through its
+    promotion. Kept for a customer sales does not know yet, like an edit."""
+    stmt = insert(CustomerDetails).values(customer_id=event.customer_id, deactivated_at=event.deactivated_at)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[CustomerDetails.customer_id],
+            set_={
+                "deactivated_at": func.greatest(CustomerDetails.deactivated_at, stmt.excluded.deactivated_at)
+            },
+        )
+    )
+    await session.execute(
+        update(SalesCustomer)
+        .where(
+            SalesCustomer.id == event.customer_id,
+            or_(SalesCustomer.stage_as_of.is_(None), SalesCustomer.stage_as_of < event.deactivated_at),
+        )
+        .values(lifecycle_stage="inactive", stage_as_of=event.deactivated_at)
     )
 
 
@@ -568,6 +687,8 @@ async def set_approval_rules(session: AsyncSession, body: ApprovalRulesIn, user:
 
 async def _quotable_customer(session: AsyncSession, customer_id: uuid.UUID, user: User) -> SalesCustomer:
     customer = await session.get(SalesCustomer, customer_id)
+    if customer is not None and customer.lifecycle_stage == "inactive" and user.can_see(customer.owner_id):
+        raise Invalid(f"customer {customer_id} is inactive: no new quote until it is promoted again")
     if (
         customer is None
         or customer.lifecycle_stage not in QUOTABLE_STAGES

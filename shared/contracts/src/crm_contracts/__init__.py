@@ -9,10 +9,12 @@ from .accounting import CreditChecked
 from .customers import (
     CareActivityClosed,
     CareActivityPlanned,
+    CustomerDeactivated,
     CustomerGraded,
     CustomerPromotedToTraditional,
     CustomerReassigned,
     CustomerRegistered,
+    CustomerUpdated,
 )
 from .envelope import REGISTRY, Envelope, Event, MalformedEvent, decode, published_contracts
 from .gateway import PortfolioReassigned, UserDeactivated, UserRegistered
@@ -33,10 +35,12 @@ __all__ = [
     "CareActivityClosed",
     "CareActivityPlanned",
     "CreditChecked",
+    "CustomerDeactivated",
     "CustomerGraded",
     "CustomerPromotedToTraditional",
     "CustomerReassigned",
     "CustomerRegistered",
+    "CustomerUpdated",
     "Envelope",
     "Event",
     "LeadCaptured",

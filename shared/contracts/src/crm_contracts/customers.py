@@ -38,6 +38,36 @@ class CustomerPromotedToTraditional(Event, routing_key="customers.customer.promo
     promoted_at: datetime
 
 
+class CustomerUpdated(Event, routing_key="customers.customer.updated.v1"):
+    """An edit changed what other services keep of the customer: its name, region or channel.
+
+    Carries the current value of each of them (changed or not), so the newest update
+    alone says what a copy should hold. Sales takes them for the quotes and orders it
+    makes from now on (those made before keep theirs), marketing for campaign audiences,
+    accounting for the account's name. Edits of anything else (contacts, address) are
+    not announced.
+    """
+
+    customer_id: uuid.UUID
+    name: str
+    region_code: str | None = None
+    channel_id: uuid.UUID | None = None
+    #: The customers service's time of the edit: a copy holding newer values ignores it.
+    updated_at: datetime
+
+
+class CustomerDeactivated(Event, routing_key="customers.customer.deactivated.v1"):
+    """The customer is inactive (kept, never deleted) and its planned care is cancelled.
+
+    Marketing leaves the customer out of campaign audiences; sales makes no new quote for
+    it. A quote the customer accepts brings it back (CustomerPromotedToTraditional).
+    """
+
+    customer_id: uuid.UUID
+    reason: str
+    deactivated_at: datetime
+
+
 class CustomerGraded(Event, routing_key="customers.customer.graded.v1"):
     """A questionnaire assessment gave the customer a grade (first grading or a review).
 
