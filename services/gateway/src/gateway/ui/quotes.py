@@ -94,7 +94,8 @@ async def _builder(
         values=values,
         lines=lines or [{"product_code": "", "quantity": "1", "discount_pct": "0"}],
         products=products,
-        customers=customers,
+        # The API refuses a new quote for an inactive customer: it is not offered.
+        customers=[c for c in customers if c.get("lifecycle_stage") != "inactive"],
         opportunities=opportunities,
         problems=problems or core.Problems(),
     )
