@@ -105,10 +105,19 @@ def via(url: str, port: int, host: str = "127.0.0.1") -> str:
     return urlunsplit(parts._replace(netloc=f"{credentials}{host}:{port}"))
 
 
+def _ephemeral_ports_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port_block(size: int) -> int:
-    """The first of `size` consecutive free ports, picked at random from a high range."""
+    """The first of `size` consecutive free ports, picked at random below the ephemeral
+    range: probing a port there before its service listens can connect the probe to
+    itself (TCP self-connect), which reads its own request back as the answer."""
     for _ in range(200):
-        base = random.randrange(20000, 60000 - size)
+        base = random.randrange(20000, min(_ephemeral_ports_start(), 60000) - size)
         sockets = []
         try:
             for port in range(base, base + size):

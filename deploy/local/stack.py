@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import http.client
 import json
 import os
 import secrets
@@ -314,7 +315,8 @@ class Stack:
         try:
             with urllib.request.urlopen(f"{self.url(service)}/readyz", timeout=2) as response:
                 return bool(response.status == 200)
-        except (urllib.error.URLError, OSError):
+        except (urllib.error.URLError, OSError, http.client.HTTPException):
+            # Not listening yet, refused, or not speaking HTTP yet: not ready.
             return False
 
     def wait_ready(self, services: tuple[str, ...] = SERVICES, timeout: float = 60) -> None:

@@ -14,22 +14,19 @@ without touching the real server, which other runs on this machine share:
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Coroutine
 from typing import Any
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from ..harness import free_port_block
 
 
 class TcpProxy:
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self.upstream = (upstream_host, upstream_port)
-        self.port = free_port()
+        # Below the ephemeral range: while the proxy is down, a client's own source
+        # port can never be this one (no TCP self-connect, and the port stays ours).
+        self.port = free_port_block(1)
         self.latency = 0.0
         #: Connections accepted so far (a reconnect shows here).
         self.accepted = 0
