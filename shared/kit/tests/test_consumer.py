@@ -145,6 +145,26 @@ async def on_traced(session: AsyncSession, event: Traced, envelope: Envelope) ->
     await emit(session, Echoed(label=event.label))
 
 
+class Stranded(Event, routing_key="testsvc.thing.stranded.v1"):
+    """Its handler fails with ConnectionError while `database_down` is set (an outage)."""
+
+    label: str
+
+
+database_down = False
+#: Tries of `Stranded` events made while the database was down.
+tries_while_down: list[uuid.UUID] = []
+
+
+@handlers.handles(Stranded)
+async def on_stranded(session: AsyncSession, event: Stranded, envelope: Envelope) -> None:
+    if database_down:
+        tries_while_down.append(envelope.event_id)
+        raise ConnectionError("connection refused")
+    calls[envelope.event_id].append(time.monotonic())
+    await record(session, envelope, event.label)
+
+
 #: A second service with one handler; its consumer is started and stopped by a test.
 idle = Handlers()
 
@@ -516,6 +536,32 @@ async def test_a_burst_is_committed_in_batches_and_one_failing_event_holds_back_
     batches_after, messages_after = batches()
     assert messages_after - messages_before >= len(burst)
     assert batches_after - batches_before < messages_after - messages_before
+    assert await settled(infra, bus) == (0, 0)
+
+
+async def test_when_the_database_fails_a_batch_waits_together_instead_of_each_event_trying_alone(
+    infra: Infra, bus: EventBus, database: Database, publisher: Publisher, eventually: Eventually
+) -> None:
+    global database_down
+    burst = [Envelope.wrap(Stranded(label=f"stranded {i}"), correlation_id="outage") for i in range(40)]
+    database_down = True
+    tries_while_down.clear()
+    try:
+        await asyncio.gather(*(publisher.envelope(envelope) for envelope in burst))
+        await eventually(lambda: settled(infra, bus), lambda s: s[1] >= 1, what="events waiting to retry")
+        await asyncio.sleep(0.3)
+    finally:
+        database_down = False
+
+    async def handled_rows() -> list[Any]:
+        async with database.transaction() as session:
+            ids = [envelope.event_id for envelope in burst]
+            return list((await session.execute(select(handled).where(handled.c.event_id.in_(ids)))).all())
+
+    found = await eventually(handled_rows, lambda r: len(r) >= len(burst), what="every event afterwards")
+    assert len(found) == len(burst)
+    # One failed try per batch, not one per event on top of it: fewer tries than events.
+    assert 1 <= len(tries_while_down) < len(burst)
     assert await settled(infra, bus) == (0, 0)
 
 

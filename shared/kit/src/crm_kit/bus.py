@@ -382,13 +382,17 @@ class EventBus:
 
         All of them in one transaction first (one inbox statement, one commit). If
         any of them fails, that transaction is rolled back and each is handled in a
-        transaction of its own, so only the failing one is retried or dead-lettered.
+        transaction of its own, so only the failing one is retried or dead-lettered;
+        unless the database or the network failed, which is no event's fault: then
+        they all wait for a retry, rather than each trying (and timing out) alone.
         """
         metrics.CONSUME_BATCH.labels(self.topology.service).observe(len(batch))
         if len(batch) > 1:
             try:
                 return list(await self._in_one_transaction(batch))
             except Exception as exc:
+                if is_waiting(exc) and not isinstance(exc, Transient):
+                    return [exc] * len(batch)
                 log.debug("a batch of %d failed (%s); handling each on its own", len(batch), exc)
         outcomes: list[bool | BaseException] = []
         for delivery in batch:
