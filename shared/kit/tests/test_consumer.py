@@ -280,6 +280,13 @@ async def dead_letters(infra: Infra, bus: EventBus) -> AsyncIterator[DeadLetters
     await connection.close()
 
 
+async def rows_of(database: Database, envelopes: list[Envelope]) -> list[Any]:
+    """The handled rows of all of `envelopes`."""
+    ids = [envelope.event_id for envelope in envelopes]
+    async with database.transaction() as session:
+        return list((await session.execute(select(handled).where(handled.c.event_id.in_(ids)))).all())
+
+
 async def rows(database: Database, event_id: uuid.UUID | str) -> list[Any]:
     async with database.transaction() as session:
         return list(
@@ -517,12 +524,9 @@ async def test_a_burst_is_committed_in_batches_and_one_failing_event_holds_back_
 
     await asyncio.gather(*(publisher.envelope(envelope) for envelope in burst))
 
-    async def handled_rows() -> list[Any]:
-        async with database.transaction() as session:
-            ids = [envelope.event_id for envelope in good]
-            return list((await session.execute(select(handled).where(handled.c.event_id.in_(ids)))).all())
-
-    found = await eventually(handled_rows, lambda r: len(r) >= len(good), what="every good event's row")
+    found = await eventually(
+        lambda: rows_of(database, good), lambda r: len(r) >= len(good), what="every good event's row"
+    )
     await eventually(dead_letters.collect, lambda d: str(bad.event_id) in d, what="the failing event")
 
     # Each good event once, with its own flow; the failing one rolled back every time.
@@ -553,12 +557,9 @@ async def test_when_the_database_fails_a_batch_waits_together_instead_of_each_ev
     finally:
         database_down = False
 
-    async def handled_rows() -> list[Any]:
-        async with database.transaction() as session:
-            ids = [envelope.event_id for envelope in burst]
-            return list((await session.execute(select(handled).where(handled.c.event_id.in_(ids)))).all())
-
-    found = await eventually(handled_rows, lambda r: len(r) >= len(burst), what="every event afterwards")
+    found = await eventually(
+        lambda: rows_of(database, burst), lambda r: len(r) >= len(burst), what="every event afterwards"
+    )
     assert len(found) == len(burst)
     # One failed try per batch, not one per event on top of it: fewer tries than events.
     assert 1 <= len(tries_while_down) < len(burst)
