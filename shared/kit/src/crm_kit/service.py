@@ -9,6 +9,7 @@ Every service's `app.py` is a few lines::
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -103,6 +104,7 @@ def create_service_app(
             await staff.start()
         for hook in on_startup:
             await hook(runtime)
+        settle_garbage_collector()
         log.info("%s started", settings.service_name)
         try:
             yield
@@ -139,6 +141,27 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+#: Collections of the youngest generation happen after this many new container objects
+#: (CPython's default is 700); see `settle_garbage_collector`.
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def settle_garbage_collector() -> None:
+    """Keep the garbage collector's pauses out of event and request latency.
+
+    A started service holds a few hundred thousand long-lived objects (modules, models,
+    compiled statements). CPython's full collections walked all of them every few
+    seconds under load: 50-80 ms pauses (seen with `gc.callbacks` during `make bench`),
+    which were the p99 of event propagation. `gc.freeze()` moves what exists after
+    start-up out of the collector's sight; what is created later is still collected,
+    in fewer, larger young collections.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 async def _database_refused(request: Request, exc: Exception) -> Response:
