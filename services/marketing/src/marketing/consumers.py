@@ -1,6 +1,8 @@
 """Events marketing reacts to: customer and lead events feed campaign audiences and
 results, orders feed revenue, staff events keep the directory and hand assignments over."""
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
@@ -31,11 +33,11 @@ async def customer_registered(session: AsyncSession, event: CustomerRegistered, 
     await service.customer_registered(session, event, envelope.occurred_at)
 
 
-@handlers.handles(CustomerPromotedToTraditional)
-async def customer_promoted(
-    session: AsyncSession, event: CustomerPromotedToTraditional, envelope: Envelope
+@handlers.handles_many(CustomerPromotedToTraditional)
+async def customers_promoted(
+    session: AsyncSession, promotions: Sequence[tuple[CustomerPromotedToTraditional, Envelope]]
 ) -> None:
-    await service.customer_promoted(session, event)
+    await service.customers_promoted(session, [event for event, _ in promotions])
 
 
 @handlers.handles(CustomerUpdated)

@@ -147,7 +147,8 @@ DetailsFact = tuple[uuid.UUID, str, str | None, uuid.UUID | None, datetime]
 
 
 def _record_details_statement() -> Any:
-    stmt = insert(CustomerDetails)
+    # On the table (Core): an ORM insert of many rows goes through the ORM's bulk machinery.
+    stmt = insert(CustomerDetails.__table__)
     current = CustomerDetails.__table__.c
     newer = or_(current.as_of.is_(None), current.as_of < stmt.excluded.as_of)
     return stmt.on_conflict_do_update(
