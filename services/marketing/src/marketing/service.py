@@ -34,6 +34,7 @@ from crm_contracts import (
     OrderPlaced,
     PortfolioReassigned,
 )
+from crm_kit.db import table_of
 
 from . import channels, regions
 from .domain import Period
@@ -155,7 +156,7 @@ async def _record(session: AsyncSession, facts: Sequence[_ProfileFact]) -> None:
 
 @functools.cache
 def _record_statement(details: bool, stage: bool, always: tuple[str, ...]) -> Executable:
-    stmt = insert(CustomerProfile.__table__)
+    stmt = insert(table_of(CustomerProfile))
     set_: dict[str, Any] = {column: stmt.excluded[column] for column in always}
     set_["updated_at"] = func.now()
     if details:

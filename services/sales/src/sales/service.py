@@ -34,6 +34,7 @@ from crm_contracts import OrderLine as OrderLineEvent
 from crm_kit import context, outbox, ownership
 from crm_kit.auth import User
 from crm_kit.batching import distinct_runs
+from crm_kit.db import table_of
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page, one_visible, visible_to
 from crm_kit.text import fold
@@ -147,9 +148,8 @@ DetailsFact = tuple[uuid.UUID, str, str | None, uuid.UUID | None, datetime]
 
 
 def _record_details_statement() -> Any:
-    # On the table (Core): an ORM insert of many rows goes through the ORM's bulk machinery.
-    stmt = insert(CustomerDetails.__table__)
-    current = CustomerDetails.__table__.c
+    stmt = insert(table_of(CustomerDetails))
+    current = table_of(CustomerDetails).c
     newer = or_(current.as_of.is_(None), current.as_of < stmt.excluded.as_of)
     return stmt.on_conflict_do_update(
         index_elements=[current.customer_id],
