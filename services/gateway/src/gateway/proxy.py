@@ -19,6 +19,7 @@ from crm_kit.service import Runtime
 
 from . import domain
 from .settings import GatewaySettings
+from .transport import AiohttpTransport
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Upstreams:
     async def start(self, runtime: Runtime) -> None:
         """A `create_service_app` startup hook."""
         self._client = httpx.AsyncClient(
-            transport=self._transport,
+            transport=self._transport or AiohttpTransport(),
             timeout=httpx.Timeout(
                 self.settings.upstream_timeout_s, connect=self.settings.upstream_connect_timeout_s
             ),

@@ -46,3 +46,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     logging.getLogger("aio_pika").setLevel(logging.WARNING)
     logging.getLogger("aiormq").setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # httpx logs every request at INFO: a line per proxied request from the gateway
+    # (the services log what they did themselves).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
