@@ -77,6 +77,26 @@ def test_an_expired_token_is_refused_as_expired() -> None:
         VERIFIER.verify(token)
 
 
+def test_a_remembered_token_is_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    verifier = TokenVerifier(PUBLIC, issuer=ISSUER, audience=AUDIENCE)
+    user = a_user()
+    token = issuer().issue(user)
+    assert verifier.verify(token) == user
+    assert verifier.verify(token) == user  # remembered: no second signature check
+    expires_at = jwt.decode(token, options={"verify_signature": False})["exp"]
+    monkeypatch.setattr("crm_kit.auth.time.time", lambda: expires_at + 1)
+    with pytest.raises(InvalidToken, match=r"^token expired$"):
+        verifier.verify(token)
+
+
+def test_remembering_has_a_bound() -> None:
+    verifier = TokenVerifier(PUBLIC, issuer=ISSUER, audience=AUDIENCE, remembered=3)
+    users = [a_user() for _ in range(7)]
+    for user in users:
+        assert verifier.verify(issuer().issue(user)) == user
+    assert len(verifier._verified) <= 3
+
+
 def test_a_token_signed_with_another_key_is_refused() -> None:
     other_private, _ = generate_keypair()
     token = issuer(other_private).issue(a_user())
