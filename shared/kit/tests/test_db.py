@@ -84,3 +84,17 @@ async def test_an_api_request_that_lost_its_connection_answers_503_and_can_be_re
         assert again.status_code == 200 and again.json() != first
     finally:
         await db.dispose()
+
+
+async def test_a_read_runs_each_statement_on_its_own_and_a_transaction_does_not(database: Database) -> None:
+    txid = text("SELECT txid_current()")
+    async with database.reading() as session:
+        first, second = [(await session.execute(txid)).scalar_one() for _ in range(2)]
+    assert first != second  # autocommit: no BEGIN ... COMMIT around them
+    async with database.transaction() as session:
+        first, second = [(await session.execute(txid)).scalar_one() for _ in range(2)]
+    assert first == second
+    # The pooled connection went back as it was: the next transaction is one again.
+    async with database.transaction() as session:
+        first, second = [(await session.execute(txid)).scalar_one() for _ in range(2)]
+    assert first == second
