@@ -372,12 +372,14 @@ async def main() -> None:
     stack.start_all()
     try:
         stack.wait_ready(timeout=120)
-        results["ceiling_msgs_per_s"] = await ceiling(infra.amqp_url)
         results.update(await e2e(stack))
         admin = await login(stack.url("gateway"), "admin", "bench-admin")
         results.update(await flows(stack, admin))
         results.update(await gateway(stack, admin))
         await admin.aclose()
+        # Last: its 20,000 messages, and deleting their queue, kept RabbitMQ busy for
+        # a while, which showed in the latency measured after it.
+        results["ceiling_msgs_per_s"] = await ceiling(infra.amqp_url)
     finally:
         stack.stop_all()
         await delete_namespace(infra.amqp_url, namespace, list(SERVICES))
