@@ -40,7 +40,7 @@ class Upstreams:
     async def start(self, runtime: Runtime) -> None:
         """A `create_service_app` startup hook."""
         self._client = httpx.AsyncClient(
-            transport=self._transport or AiohttpTransport(),
+            transport=self._transport or AiohttpTransport(keepalive_s=self.settings.upstream_keepalive_s),
             timeout=httpx.Timeout(
                 self.settings.upstream_timeout_s, connect=self.settings.upstream_connect_timeout_s
             ),

@@ -36,6 +36,10 @@ class GatewaySettings(ServiceSettings):
     #: Whole-request budget for a proxied call; past it the caller gets 504.
     upstream_timeout_s: float = Field(default=30.0, gt=0)
     upstream_connect_timeout_s: float = Field(default=5.0, gt=0)
+    #: How long an idle pooled connection to a service may be reused. It must stay
+    #: below the services' own idle keep-alive (uvicorn's default, 5 s): a request
+    #: sent on a connection the service is just closing is lost with a 502.
+    upstream_keepalive_s: float = Field(default=4.0, gt=0)
     #: Largest request body the gateway forwards (413 above it).
     #: Large enough for a 5 MB CSV or .xlsx import in a multipart body.
     max_body_bytes: int = Field(default=6 * 1024 * 1024, ge=1)

@@ -7,6 +7,11 @@ pool keeps idle connections per host and hands one out without polling. The gate
 keeps httpx's API (and tests keep injecting `httpx.MockTransport`); only the wire
 underneath changes.
 
+Idle connections are dropped after `keepalive_s`, which must be shorter than the
+services' own idle keep-alive: a service closes an idle connection on its own clock,
+and a request written onto it just then gets no answer. aiohttp resends only idempotent
+requests in that case; a POST would be a 502 for a request the service never saw.
+
 Failures become the httpx exceptions the proxy already maps: no answer in time is a
 `TimeoutException` (504), a refused or broken connection a `TransportError` (502).
 """
@@ -18,14 +23,17 @@ import httpx
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
-    def __init__(self, *, max_connections: int = 100) -> None:
+    def __init__(self, *, keepalive_s: float, max_connections: int = 100) -> None:
+        self._keepalive_s = keepalive_s
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                connector=aiohttp.TCPConnector(
+                    limit=self._max_connections, keepalive_timeout=self._keepalive_s
+                ),
                 # Bodies pass through as the service sent them.
                 auto_decompress=False,
                 # Service-to-service traffic must not go through an HTTP(S)_PROXY.
