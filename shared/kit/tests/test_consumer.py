@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import Envelope, Event, decode
 from crm_kit import context
-from crm_kit.bus import EventBus, Handlers, Transient
+from crm_kit.acks import Ledger, Settle
+from crm_kit.bus import EventBus, Handlers, PublishFailed, Transient
 from crm_kit.db import Database
 from crm_kit.outbox import emit, outbox
 from crm_kit.settings import ServiceSettings
@@ -541,6 +542,67 @@ async def test_a_burst_is_committed_in_batches_and_one_failing_event_holds_back_
     assert messages_after - messages_before >= len(burst)
     assert batches_after - batches_before < messages_after - messages_before
     assert await settled(infra, bus) == (0, 0)
+
+
+async def test_a_burst_is_acked_a_batch_at_a_time(
+    infra: Infra,
+    bus: EventBus,
+    database: Database,
+    publisher: Publisher,
+    eventually: Eventually,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[Settle] = []
+    frames_of = Ledger.frames
+
+    def recorded(ledger: Ledger) -> list[Settle]:
+        frames = frames_of(ledger)
+        sent.extend(frames)
+        return frames
+
+    monkeypatch.setattr(Ledger, "frames", recorded)
+    burst = [Envelope.wrap(Pinged(label=f"acked {i}"), correlation_id="acks") for i in range(50)]
+
+    await asyncio.gather(*(publisher.envelope(envelope) for envelope in burst))
+
+    await eventually(lambda: rows_of(database, burst), lambda r: len(r) >= len(burst), what="the burst")
+    await eventually(lambda: settled(infra, bus), lambda s: s == (0, 0), what="every message acked")
+    assert any(frame.multiple for frame in sent)
+    assert len(sent) < len(burst)
+
+
+async def test_a_message_whose_retry_cannot_be_published_goes_back_to_the_queue(
+    infra: Infra,
+    bus: EventBus,
+    database: Database,
+    publisher: Publisher,
+    eventually: Eventually,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its first try fails and the retry queue refuses the copy: RabbitMQ gets it back
+    (nack) and redelivers it; the messages around it are acked meanwhile."""
+    republish = bus._republish
+    refused: list[str] = []
+
+    async def refuse_once(raw: Any, headers: dict[str, Any], **target: Any) -> None:
+        if raw.message_id == str(wobbly.event_id) and not refused:
+            refused.append(raw.message_id)
+            raise PublishFailed("the retry queue is full")
+        await republish(raw, headers, **target)
+
+    monkeypatch.setattr(bus, "_republish", refuse_once)
+    wobbly = Envelope.wrap(Wobbled(label="given back"), correlation_id="given-back")
+    around = [Envelope.wrap(Pinged(label=f"around {i}"), correlation_id="around") for i in range(20)]
+
+    await asyncio.gather(*(publisher.envelope(e) for e in [*around[:10], wobbly, *around[10:]]))
+
+    await eventually(lambda: rows_of(database, around), lambda r: len(r) >= len(around), what="the others")
+    found = await eventually(lambda: rows(database, wobbly.event_id), what="the given-back event, at last")
+    assert refused == [str(wobbly.event_id)]
+    assert len(found) == 1
+    # Tried on its first delivery, again on RabbitMQ's redelivery, then once more from the retry queue.
+    assert len(calls[wobbly.event_id]) == 3
+    await eventually(lambda: settled(infra, bus), lambda s: s == (0, 0), what="every message settled")
 
 
 async def test_when_the_database_fails_a_batch_waits_together_instead_of_each_event_trying_alone(

@@ -15,8 +15,9 @@ Topology (names carry the namespace, `crm` unless a test run sets another):
 Acks: a handler that returns acks its message. A transient failure is republished
 to the retry queue (then acked); a malformed message is published to the
 dead-letter queue with the reason (then acked). Only if that republish itself
-fails does the message get nacked and requeued (`AckPolicy.NACK_ON_ERROR`),
-bounded by the quorum queue's delivery limit.
+fails does the message get nacked and requeued, bounded by the quorum queue's
+delivery limit. The acks of a batch go out together, as one `multiple` ack where
+that covers only messages already dealt with (`crm_kit.acks`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from crm_contracts import Envelope, MalformedEvent, decode
 from crm_contracts.envelope import E
 
 from . import context, inbox, metrics, tracing
+from .acks import BatchAcks
 from .batching import Batcher
 from .db import Database
 from .settings import ServiceSettings
@@ -253,6 +255,8 @@ class EventBus:
         self._probe_channel = Channel(publisher_confirms=False)
         #: Deliveries handled together, one transaction per batch (see `_handle`).
         self._batcher: Batcher[Delivery, bool] = Batcher(self._handle, max_size=settings.consume_batch_size)
+        #: Acks for what the batches dealt with, several messages per frame (`crm_kit.acks`).
+        self._acks = BatchAcks()
         self.subscriber = self.broker.subscriber(self.queue, title=f"{self.topology.queue}")
         # `_on_message` decodes the body itself. FastStream's default decoder parses
         # JSON before any of our code runs, so a malformed body raised there, was
@@ -267,6 +271,10 @@ class EventBus:
         await self.broker.start()
 
     async def stop(self) -> None:
+        # Stop taking messages, let those in hand finish, and send their acks while
+        # the channel is still open.
+        await self.subscriber.stop()
+        await self._acks.drained()
         await self.broker.stop()
 
     async def declare(self) -> None:
@@ -335,6 +343,22 @@ class EventBus:
 
     async def _on_message(self, message: RabbitMessage) -> None:
         raw = message.raw_message
+        # Settled by `self._acks`, together with the rest of its batch; locked, the
+        # message is left alone by FastStream's own ack (and nack on error).
+        raw.lock()
+        channel, tag = raw.channel, raw.delivery_tag
+        assert tag is not None, "a consumer's deliveries always carry a delivery tag"
+        self._acks.seen(channel, tag)
+        try:
+            await self._consume(raw)
+        except BaseException:
+            self._acks.give_back(channel, tag)
+            raise
+        self._acks.finished(channel, tag)
+
+    async def _consume(self, raw: Any) -> None:
+        """Handle, retry later or dead-letter one message; raise only if none of that
+        could be done (then it goes back to the queue)."""
         headers = dict(raw.headers or {})
         attempt = int(str(headers.get("x-attempt", 1)))
         routing_key = str(headers.get("x-original-routing-key") or raw.routing_key or "")
