@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import exc, text
 
 from crm_kit.db import Database
-from crm_kit.service import _database_refused
+from crm_kit.service import _database_busy, _database_refused
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +98,31 @@ async def test_a_read_runs_each_statement_on_its_own_and_a_transaction_does_not(
     async with database.transaction() as session:
         first, second = [(await session.execute(txid)).scalar_one() for _ in range(2)]
     assert first == second
+
+
+async def test_under_load_work_waits_for_a_pooled_connection_and_never_opens_more(database: Database) -> None:
+    """The pool opens no connection beyond its size; past its timeout an API answers 503."""
+    db = Database(database.url, pool_size=2, pool_timeout_s=0.5)
+    app = FastAPI()
+    app.add_exception_handler(exc.TimeoutError, _database_busy)
+
+    @app.get("/pid")
+    async def pid() -> int:
+        async with db.transaction() as session:
+            await session.execute(text("SELECT pg_sleep(0.05)"))
+            return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            answers = await asyncio.gather(*(client.get("/pid") for _ in range(10)))
+            assert [a.status_code for a in answers] == [200] * 10
+            assert len({a.json() for a in answers}) <= 2  # ten requests, the pool's two connections
+
+            async with db.transaction() as one, db.transaction() as two:  # every connection held
+                await one.execute(text("SELECT 1"))
+                await two.execute(text("SELECT 1"))
+                busy = await client.get("/pid")
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+        assert "try again" in busy.json()["detail"]
+    finally:
+        await db.dispose()

@@ -50,16 +50,36 @@ def table_of(model: Any) -> Table:
 PING_AFTER_IDLE_S = 5.0
 
 
+#: Connections per service process: enough for the two cores' worth of work plus the
+#: two held for LISTEN (the relay's and the staff directory's).
+POOL_SIZE = 12
+#: How long a unit of work waits for a pooled connection before it gives up (503).
+POOL_TIMEOUT_S = 10.0
+
+
 class Database:
+    """A fixed pool: under load, work waits for a connection rather than opening one.
+
+    With overflow connections (SQLAlchemy's default), a saturated API opened and closed
+    a connection every few requests (a new Postgres backend, an SSL probe and a login
+    each time): a fifth of a new connection per read through the gateway under
+    `make bench`. Two cores cannot use more connections than the pool holds anyway.
+    """
+
     def __init__(
-        self, url: str, *, pool_size: int = 10, ping_after_idle_s: float = PING_AFTER_IDLE_S
+        self,
+        url: str,
+        *,
+        pool_size: int = POOL_SIZE,
+        pool_timeout_s: float = POOL_TIMEOUT_S,
+        ping_after_idle_s: float = PING_AFTER_IDLE_S,
     ) -> None:
         self.url = async_url(url)
         self.engine: AsyncEngine = create_async_engine(
             self.url,
             pool_size=pool_size,
-            max_overflow=pool_size,
-            pool_timeout=10,
+            max_overflow=0,
+            pool_timeout=pool_timeout_s,
         )
         _ping_when_idle(self.engine, ping_after_idle_s)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -132,6 +132,7 @@ def create_service_app(
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     app.add_exception_handler(sa_exc.DBAPIError, _database_refused)
+    app.add_exception_handler(sa_exc.TimeoutError, _database_busy)
     _document_plain_422(app)
     if tracing.enabled():
         from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
@@ -192,6 +193,17 @@ async def _database_refused(request: Request, exc: Exception) -> Response:
         )
     log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
     return PlainTextResponse("Internal Server Error", status_code=500)
+
+
+async def _database_busy(request: Request, exc: Exception) -> Response:
+    """Every pooled connection stayed busy for the pool's whole timeout: the service is
+    overloaded. Nothing was done; the caller may try again shortly."""
+    log.warning("no database connection free in time on %s %s", request.method, request.url.path)
+    return JSONResponse(
+        {"detail": "the service is busy; nothing was changed, try again"},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
 
 
 def _document_plain_422(app: FastAPI) -> None:
