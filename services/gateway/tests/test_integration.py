@@ -12,7 +12,7 @@ import os
 import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -32,7 +32,7 @@ from crm_contracts import CareActivityClosed, CareActivityPlanned, Envelope, Eve
 from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
 from crm_kit.db import Database
 from crm_kit.testing import Infra, delete_namespace, fresh_database, migrate, unique_namespace
-from gateway import service
+from gateway import service, transport
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 
@@ -1061,7 +1061,18 @@ async def portfolio(gateway: Gateway) -> AsyncIterator[Portfolio]:
         accounting_url="http://accounting.test",
         marketing_url="http://marketing.test",
     )
-    app = create_app(settings, upstream_transport=httpx.MockTransport(handle))
+
+    async def send(method: str, url: str, headers: Mapping[str, str], body: bytes) -> transport.Answer:
+        """The gateway's upstream client, played by `handle` (httpx models, for its readability)."""
+        try:
+            answer = await handle(httpx.Request(method, url, headers=dict(headers), content=body))
+        except httpx.TimeoutException as exc:
+            raise transport.UpstreamTimeout(str(exc)) from exc
+        except httpx.TransportError as exc:
+            raise transport.UpstreamUnavailable(str(exc)) from exc
+        return transport.Answer(answer.status_code, answer.headers, answer.content)
+
+    app = create_app(settings, upstream=send)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gateway") as http:
             yield Portfolio(http, behaviour, seen)

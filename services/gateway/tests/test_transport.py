@@ -1,4 +1,4 @@
-"""The gateway's upstream transport against a service that closes idle connections.
+"""The gateway's upstream client against a service that closes idle connections.
 
 A service (uvicorn) drops a keep-alive connection that stayed idle past its own
 timeout. A request written onto that connection at that moment is never answered;
@@ -17,12 +17,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 import uvicorn
 
 from gateway.settings import GatewaySettings
-from gateway.transport import AiohttpTransport
+from gateway.transport import AiohttpUpstream, UpstreamUnavailable
 
 pytestmark = pytest.mark.integration
 
@@ -71,10 +70,14 @@ async def service() -> AsyncIterator[ClosingService]:
 
 
 async def two_posts_with_an_idle_gap(service: ClosingService, keepalive_s: float) -> list[int]:
-    async with httpx.AsyncClient(transport=AiohttpTransport(keepalive_s=keepalive_s)) as client:
-        statuses = [(await client.post(f"{service.url}/api/quotes", json={})).status_code]
+    send = AiohttpUpstream(timeout_s=5, connect_timeout_s=5, keepalive_s=keepalive_s)
+    post = ("POST", f"{service.url}/api/quotes", {"content-type": "application/json"}, b"{}")
+    try:
+        statuses = [(await send(*post)).status]
         await asyncio.sleep(SERVICE_IDLE_S + 0.2)
-        statuses.append((await client.post(f"{service.url}/api/quotes", json={})).status_code)
+        statuses.append((await send(*post)).status)
+    finally:
+        await send.close()
     return statuses
 
 
@@ -85,7 +88,7 @@ async def test_a_post_after_the_services_idle_time_goes_on_a_new_connection(serv
 
 async def test_reusing_a_connection_the_service_has_dropped_loses_the_post(service: ClosingService) -> None:
     """The failure the keep-alive setting prevents, shown on purpose."""
-    with pytest.raises(httpx.TransportError):
+    with pytest.raises(UpstreamUnavailable):
         await two_posts_with_an_idle_gap(service, keepalive_s=SERVICE_IDLE_S * 10)
     assert service.dropped == 1
 

@@ -7,7 +7,6 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 
 from crm_kit import context
@@ -15,7 +14,7 @@ from crm_kit.auth import StaffCheck, TokenIssuer
 from crm_kit.db import Database
 from crm_kit.service import Runtime, create_service_app
 
-from . import api, consumers, notifications, proxy, service, ui
+from . import api, consumers, notifications, proxy, service, transport, ui
 from .models import UserAccount
 from .ratelimit import LoginThrottle
 from .settings import DEFAULT_ADMIN_PASSWORD, GatewaySettings
@@ -23,9 +22,7 @@ from .settings import DEFAULT_ADMIN_PASSWORD, GatewaySettings
 log = logging.getLogger(__name__)
 
 
-def create_app(
-    settings: GatewaySettings, *, upstream_transport: httpx.AsyncBaseTransport | None = None
-) -> FastAPI:
+def create_app(settings: GatewaySettings, *, upstream: transport.Send | None = None) -> FastAPI:
     """The gateway app; tests pass their own settings (and may stub the upstreams)."""
     issuer = TokenIssuer(
         settings.jwt_private_key,
@@ -33,7 +30,7 @@ def create_app(
         audience=settings.jwt_audience,
         ttl=timedelta(seconds=settings.token_ttl_s),
     )
-    upstreams = proxy.Upstreams(settings, upstream_transport)
+    upstreams = proxy.Upstreams(settings, upstream)
 
     async def seed_admin(runtime: Runtime) -> None:
         # A flow of its own: the UserRegistered it may emit gets a fresh correlation id.

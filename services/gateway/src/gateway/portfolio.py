@@ -14,14 +14,13 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-import httpx
 from fastapi import Request
 from pydantic import ValidationError
 
 from crm_kit.context import current_correlation_id
 from crm_kit.http import CORRELATION_HEADER, Holdings
 
-from . import domain
+from . import domain, transport
 from .proxy import Upstreams
 from .schemas import PortfolioOut
 
@@ -50,17 +49,17 @@ def portfolio_headers(request: Request) -> dict[str, str]:
 async def ask(upstreams: Upstreams, service: str, user_id: uuid.UUID, headers: dict[str, str]) -> Answer:
     url = f"{upstreams.settings.service_url(service)}/api/portfolio/{user_id}"
     try:
-        response = await upstreams.client.get(url, headers=headers)
-    except httpx.HTTPError as exc:
+        response = await upstreams.request("GET", url, headers)
+    except transport.UpstreamError as exc:
         log.warning("portfolio: %s is unavailable: %s: %s", service, type(exc).__name__, exc)
         return Answer(service)
-    if response.status_code == 404:
+    if response.status == 404:
         return Answer(service, not_tracked=True)
-    if response.status_code != 200:
-        log.warning("portfolio: %s answered %s", service, response.status_code)
+    if response.status != 200:
+        log.warning("portfolio: %s answered %s", service, response.status)
         return Answer(service)
     try:
-        holdings = Holdings.model_validate_json(response.content)
+        holdings = Holdings.model_validate_json(response.body)
     except ValidationError as exc:
         log.warning("portfolio: %s answered an unreadable body: %s", service, exc)
         return Answer(service)

@@ -2,6 +2,11 @@
 
 The gateway checks the token first, so an anonymous caller never reaches a
 service; each service still verifies the forwarded token itself.
+
+Every request a user makes passes here, so the forwarding is a plain ASGI endpoint
+rather than a FastAPI route (no dependency resolution, no request and response
+models: a fifth of the gateway's CPU per proxied read under `make bench`), and the
+client is aiohttp's pool with nothing on top (`transport.py`).
 """
 
 from __future__ import annotations
@@ -9,17 +14,17 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from crm_kit.auth import current_user
+from crm_kit.auth import authenticate
 from crm_kit.context import current_correlation_id
 from crm_kit.http import CORRELATION_HEADER
 from crm_kit.service import Runtime
 
-from . import domain
+from . import domain, transport
 from .settings import GatewaySettings
-from .transport import AiohttpTransport
 
 log = logging.getLogger(__name__)
 
@@ -30,36 +35,36 @@ RETURNED_RESPONSE_HEADERS = ("content-type", "location", "retry-after", "www-aut
 
 
 class Upstreams:
-    """One HTTP client (and its connection pool) for the app's lifetime."""
+    """The services, as the gateway reaches them: one connection pool for the app's lifetime."""
 
-    def __init__(self, settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, settings: GatewaySettings, send: transport.Send | None = None) -> None:
+        """`send` replaces the HTTP client (tests stand in for the services with it)."""
         self.settings = settings
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._given = send
+        self._client: transport.AiohttpUpstream | None = None
 
     async def start(self, runtime: Runtime) -> None:
         """A `create_service_app` startup hook."""
-        self._client = httpx.AsyncClient(
-            transport=self._transport or AiohttpTransport(keepalive_s=self.settings.upstream_keepalive_s),
-            timeout=httpx.Timeout(
-                self.settings.upstream_timeout_s, connect=self.settings.upstream_connect_timeout_s
-            ),
-            follow_redirects=False,
-            # Service-to-service traffic must not go through an HTTP(S)_PROXY
-            # meant for the outside world.
-            trust_env=False,
-        )
+        if self._given is None:
+            self._client = transport.AiohttpUpstream(
+                timeout_s=self.settings.upstream_timeout_s,
+                connect_timeout_s=self.settings.upstream_connect_timeout_s,
+                keepalive_s=self.settings.upstream_keepalive_s,
+            )
 
     async def close(self, runtime: Runtime | None = None) -> None:
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
             self._client = None
 
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            raise RuntimeError("the upstream client is not started")
-        return self._client
+    async def request(
+        self, method: str, url: str, headers: dict[str, str], body: bytes = b""
+    ) -> transport.Answer:
+        """The service's answer; `transport.UpstreamTimeout` or `UpstreamUnavailable` if none came."""
+        send = self._given or self._client
+        if send is None:
+            raise RuntimeError("the upstreams are not started")
+        return await send(method, url, headers, body)
 
 
 async def get_upstreams(request: Request) -> Upstreams:
@@ -69,45 +74,58 @@ async def get_upstreams(request: Request) -> Upstreams:
 
 UpstreamsDep = Annotated[Upstreams, Depends(get_upstreams)]
 
+
+class Forward:
+    """The ASGI endpoint of `/api/{path}` for the paths the gateway does not serve."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        # Verified here first: a request without a valid token never reaches a service
+        # (nor learns which paths exist).
+        await authenticate(request)
+        target = domain.owning_service(request.url.path)
+        if target is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route for {request.url.path}")
+        upstreams: Upstreams = request.app.state.upstreams
+        try:
+            answer = await upstreams.request(
+                request.method,
+                _target_url(upstreams.settings.service_url(target), request),
+                _forwarded_headers(request),
+                await _read_body(request, upstreams.settings.max_body_bytes),
+            )
+        except transport.UpstreamTimeout as exc:
+            log.warning("%s timed out on %s %s", target, request.method, request.url.path)
+            raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"{target} timed out") from exc
+        except transport.UpstreamUnavailable as exc:
+            log.warning("%s is unavailable: %s", target, exc)
+            raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"{target} is unavailable") from exc
+        response = Response(
+            content=answer.body,
+            status_code=answer.status,
+            headers={k: v for k in RETURNED_RESPONSE_HEADERS if (v := answer.headers.get(k))},
+        )
+        await response(scope, receive, send)
+
+
 router = APIRouter()
-
-
-@router.api_route(
-    "/api/{path:path}",
-    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-    include_in_schema=False,
-    # Verified here first: a request without a valid token never reaches a service.
-    dependencies=[Depends(current_user)],
+# The catch-all: the app includes this router last, so the gateway's own routes win.
+router.routes.append(
+    Route(
+        "/api/{path:path}",
+        Forward(),
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+    )
 )
-async def forward(request: Request, upstreams: UpstreamsDep) -> Response:
-    target = domain.owning_service(request.url.path)
-    if target is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route for {request.url.path}")
-    upstream_request = upstreams.client.build_request(
-        request.method,
-        _target_url(upstreams.settings.service_url(target), request),
-        headers=_forwarded_headers(request),
-        content=await _read_body(request, upstreams.settings.max_body_bytes),
-    )
-    try:
-        upstream = await upstreams.client.send(upstream_request)
-    except httpx.TimeoutException as exc:
-        log.warning("%s timed out on %s %s", target, request.method, request.url.path)
-        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"{target} timed out") from exc
-    except httpx.TransportError as exc:
-        log.warning("%s is unavailable: %s: %s", target, type(exc).__name__, exc)
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"{target} is unavailable") from exc
-    return Response(
-        content=upstream.content,
-        status_code=upstream.status_code,
-        headers={k: v for k in RETURNED_RESPONSE_HEADERS if (v := upstream.headers.get(k))},
-    )
 
 
-def _target_url(base: str, request: Request) -> httpx.URL:
+def _target_url(base: str, request: Request) -> str:
     # The raw (still percent-encoded) path, so an encoded "/" inside an id stays one segment.
     raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
-    return httpx.URL(base + raw_path.decode("latin-1"), query=request.scope["query_string"])
+    url = base + raw_path.decode("latin-1")
+    query: bytes = request.scope["query_string"]
+    return f"{url}?{query.decode('latin-1')}" if query else url
 
 
 def _forwarded_headers(request: Request) -> dict[str, str]:

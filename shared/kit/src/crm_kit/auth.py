@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ConfigDict
 
 ALGORITHM = "EdDSA"
@@ -156,9 +157,17 @@ StaffCheck = Callable[[uuid.UUID], Awaitable[bool]]
 
 async def current_user(
     request: Request,
+    # For the OpenAPI document (the bearer scheme); `authenticate` reads the header itself.
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    return await authenticate(request)
+
+
+async def authenticate(request: Request) -> User:
+    """The caller, from the request's bearer token; 401 without a valid one, or when the
+    account was deactivated since the token was issued."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+    if scheme.lower() != "bearer" or not token:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "not authenticated",
@@ -166,7 +175,7 @@ async def current_user(
         )
     verifier: TokenVerifier = request.app.state.verifier
     try:
-        user = verifier.verify(credentials.credentials)
+        user = verifier.verify(token)
     except InvalidToken as exc:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
