@@ -5,7 +5,9 @@ and the next statement gets a fresh connection. An API answers 503, not 500."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -86,18 +88,28 @@ async def test_an_api_request_that_lost_its_connection_answers_503_and_can_be_re
         await db.dispose()
 
 
-async def test_a_read_runs_each_statement_on_its_own_and_a_transaction_does_not(database: Database) -> None:
-    txid = text("SELECT txid_current()")
-    async with database.reading() as session:
-        first, second = [(await session.execute(txid)).scalar_one() for _ in range(2)]
-    assert first != second  # autocommit: no BEGIN ... COMMIT around them
+async def test_a_row_is_read_without_begin_and_commit_and_a_transaction_still_has_them(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    begun: list[object] = []
+    transaction = asyncpg.Connection.transaction
+
+    def spied(self: asyncpg.Connection, *args: Any, **kwargs: Any) -> Any:
+        begun.append(self)
+        return transaction(self, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "transaction", spied)
+    row = await database.read_row(text("SELECT txid_current() AS txid WHERE :id > 0"), {"id": 1})
+    assert row is not None and row.txid > 0
+    assert await database.read_row(text("SELECT 1 WHERE false"), {}) is None
+    assert begun == []  # no BEGIN ... COMMIT around a read
+    # The pooled connection went back as it was: a transaction is one again.
     async with database.transaction() as session:
-        first, second = [(await session.execute(txid)).scalar_one() for _ in range(2)]
+        first, second = [
+            (await session.execute(text("SELECT txid_current()"))).scalar_one() for _ in range(2)
+        ]
     assert first == second
-    # The pooled connection went back as it was: the next transaction is one again.
-    async with database.transaction() as session:
-        first, second = [(await session.execute(txid)).scalar_one() for _ in range(2)]
-    assert first == second
+    assert len(begun) == 1
 
 
 async def test_under_load_work_waits_for_a_pooled_connection_and_never_opens_more(database: Database) -> None:

@@ -212,8 +212,7 @@ async def list_customers(
 
 @customers.get("/{customer_id}")
 async def get_customer(customer_id: uuid.UUID, user: CurrentUser, db: DbDep) -> CustomerOut:
-    async with db.reading() as session:
-        return CustomerOut.model_validate(await service.get_visible(session, customer_id, user))
+    return CustomerOut.model_validate(await service.read_visible(db, customer_id, user))
 
 
 @customers.patch("/{customer_id}", dependencies=[SELLERS])

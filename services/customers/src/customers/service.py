@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Row, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +34,7 @@ from crm_contracts import (
 from crm_kit import directory
 from crm_kit.auth import Role, User
 from crm_kit.bus import Transient
+from crm_kit.db import Database, table_of
 from crm_kit.http import PageParams
 from crm_kit.outbox import emit, emit_many
 from crm_kit.queries import fetch_page, one_visible, visible_to
@@ -73,6 +74,19 @@ def now() -> datetime:
 
 
 # -- reading ---------------------------------------------------------------------------
+
+
+#: A customer by its id: the read behind every customer page (`read_visible`).
+_BY_ID = select(table_of(Customer)).where(table_of(Customer).c.id == bindparam("id"))
+
+
+async def read_visible(db: Database, customer_id: uuid.UUID, user: User) -> Row[Any]:
+    """The customer's row if the caller may see it, read without a transaction or an
+    ORM session (`Database.read_row`); a stranger's record is 'not found'."""
+    row = await db.read_row(_BY_ID, {"id": customer_id})
+    if row is None or not user.can_see(row.owner_id):
+        raise NotFound("customer", customer_id)
+    return row
 
 
 async def get_visible(
