@@ -8,7 +8,9 @@ Starts the six services (their own ports, databases and bus namespace), then mea
                latency p50/p95/p99 at a fixed 200 events/s
 3. flow        lead -> contact -> evaluate -> convert -> prospect visible, through the gateway
 4. gateway     read latency p50/p99 at a fixed rate, and throughput versus a bare FastAPI route
-               (both driven by wrk when installed, else by an asyncio client)
+               that reads the same row (`gateway_ratio`); also versus a route answering a
+               constant, and the service read without the gateway (all driven by wrk when
+               installed, else by an asyncio client)
 
 Prints a table and, last, one machine-readable line; writes bench/results/<time>.json.
 Latency of an event = the later of its two inbox rows' `received_at` (the consuming
@@ -329,16 +331,18 @@ async def gateway(stack: Stack, admin: httpx.AsyncClient) -> dict[str, float | s
         bare.wait()
     assert through is not None and direct is not None and service is not None and bare_read is not None
     return {
-        # The same read done by hand (asyncpg, no token, no proxy, no ORM): the floor.
+        # The bare FastAPI route that reads the same row, by hand (asyncpg, no token, no
+        # proxy, no ORM): what the gateway's reads are measured against.
         "bare_read_per_s": bare_read,
-        "gateway_vs_bare_read": through / bare_read,
+        "gateway_ratio": through / bare_read,
         # The same read from the customers service itself: what the gateway's hop costs.
         "service_reads_per_s": service,
         "gateway_read_p50_ms": statistics.median(latencies),
         "gateway_read_p99_ms": pct(latencies, 99),
         "gateway_reads_per_s": through,
+        # A bare route answering a constant: the HTTP stack alone, no read at all.
         "bare_fastapi_per_s": direct,
-        "gateway_ratio": through / direct,
+        "gateway_vs_bare_constant": through / direct,
         "load_tool": tool,
     }
 
@@ -404,12 +408,14 @@ async def main() -> None:
         ("gateway read p50 at 200/s", "gateway_read_p50_ms", "ms"),
         ("gateway read p99 at 200/s", "gateway_read_p99_ms", "ms"),
         (f"gateway reads ({results['load_tool']})", "gateway_reads_per_s", "req/s"),
-        (f"bare FastAPI route ({results['load_tool']})", "bare_fastapi_per_s", "req/s"),
+        (f"bare FastAPI route, same read by hand ({results['load_tool']})", "bare_read_per_s", "req/s"),
         (f"same read from the service, no gateway ({results['load_tool']})", "service_reads_per_s", "req/s"),
-        (f"same read by hand: FastAPI + asyncpg ({results['load_tool']})", "bare_read_per_s", "req/s"),
+        (f"bare FastAPI route, constant answer ({results['load_tool']})", "bare_fastapi_per_s", "req/s"),
     ):
         value = results[key]
         versus = f"{value / ceiling_rate:10.1%}" if unit in ("msg/s", "ev/s", "flow/s") else ""
+        if key == "gateway_reads_per_s":
+            versus = f"{results['gateway_ratio']:10.1%} of the same read by hand"
         print(f"{label:52} {value:9.1f} {unit:>5} {versus}")
     print(f"results: {out.relative_to(ROOT)}")
     print(
