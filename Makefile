@@ -39,8 +39,8 @@ test-e2e: install
 	$(WITH_INFRA) $(PYTEST) -m e2e tests
 
 lint: install
-	.venv/bin/ruff check shared services tests deploy
-	.venv/bin/ruff format --check shared services tests deploy
+	.venv/bin/ruff check shared services tests deploy bench
+	.venv/bin/ruff format --check shared services tests deploy bench
 
 typecheck: install
 	.venv/bin/mypy -p crm_contracts -p crm_kit -p gateway -p leads -p customers -p sales -p accounting -p marketing

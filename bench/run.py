@@ -29,6 +29,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +44,13 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 from crm_contracts import CustomerPromotedToTraditional, Envelope  # noqa: E402
 from crm_kit.migrations import drop_database  # noqa: E402
-from crm_kit.testing import delete_namespace, fresh_database, provide_infra, unique_namespace  # noqa: E402
+from crm_kit.testing import (  # noqa: E402
+    Infra,
+    delete_namespace,
+    fresh_database,
+    provide_infra,
+    unique_namespace,
+)
 from stack import SERVICES, Stack  # noqa: E402
 
 PROMOTED = CustomerPromotedToTraditional.routing_key
@@ -347,7 +355,9 @@ async def gateway(stack: Stack, admin: httpx.AsyncClient) -> dict[str, float | s
     }
 
 
-async def main() -> None:
+@asynccontextmanager
+async def running_stack(port_base: int) -> AsyncIterator[tuple[Stack, Infra]]:
+    """The six services on their own ports, databases and bus namespace; removed afterwards."""
     infra = provide_infra()
     namespace = unique_namespace("bench")
     prefix = f"crm_{namespace}_"
@@ -356,13 +366,27 @@ async def main() -> None:
     stack = Stack(
         amqp_url=infra.amqp_url,
         database_server_url=infra.database_url,
-        port_base=int(os.environ.get("BENCH_PORT_BASE", "28300")),
+        port_base=port_base,
         namespace=namespace,
         database_prefix=prefix,
         state_dir=ROOT / ".local" / "bench-keys",
         admin_password="bench-admin",
         log_dir=ROOT / ".local" / "bench-logs" / namespace,
     )
+    stack.prepare()
+    stack.start_all()
+    try:
+        stack.wait_ready(timeout=120)
+        yield stack, infra
+    finally:
+        stack.stop_all()
+        await delete_namespace(infra.amqp_url, namespace, list(SERVICES))
+        for service in SERVICES:
+            await drop_database(infra.database(f"{prefix}{service}"))
+        infra.stop()
+
+
+async def main() -> None:
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
@@ -372,10 +396,7 @@ async def main() -> None:
         },
         "burst": BURST,
     }
-    stack.prepare()
-    stack.start_all()
-    try:
-        stack.wait_ready(timeout=120)
+    async with running_stack(int(os.environ.get("BENCH_PORT_BASE", "28300"))) as (stack, infra):
         results.update(await e2e(stack))
         admin = await login(stack.url("gateway"), "admin", "bench-admin")
         results.update(await flows(stack, admin))
@@ -384,12 +405,6 @@ async def main() -> None:
         # Last: its 20,000 messages, and deleting their queue, kept RabbitMQ busy for
         # a while, which showed in the latency measured after it.
         results["ceiling_msgs_per_s"] = await ceiling(infra.amqp_url)
-    finally:
-        stack.stop_all()
-        await delete_namespace(infra.amqp_url, namespace, list(SERVICES))
-        for service in SERVICES:
-            await drop_database(infra.database(f"{prefix}{service}"))
-        infra.stop()
 
     results["ratio"] = results["e2e_events_per_s"] / results["ceiling_msgs_per_s"]
     out = ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
