@@ -84,7 +84,7 @@ async def ceiling(amqp_url: str, n: int = 20_000) -> float:
             if received == n:
                 done.set()
 
-        await queue.consume(on_message)
+        consumer_tag = await queue.consume(on_message)
         body = b'{"x": "' + b"y" * 300 + b'"}'
         started = time.perf_counter()
         for window in range(0, n, 500):
@@ -99,6 +99,7 @@ async def ceiling(amqp_url: str, n: int = 20_000) -> float:
             )
         await asyncio.wait_for(done.wait(), timeout=300)
         elapsed = time.perf_counter() - started
+        await queue.cancel(consumer_tag)
         await consume.queue_delete(queue_name)
     return n / elapsed
 
