@@ -71,11 +71,16 @@ def processes(stack: Stack) -> dict[str, list[int]]:
     return found
 
 
+def cpu_by_process(pids: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds used so far by each named group of processes."""
+    return {name: sum(map(cpu_seconds, group)) for name, group in pids.items()}
+
+
 @contextmanager
 def measured(stack: Stack, phase: str, units: list[float], unit: str) -> Iterator[None]:
     """Print each process's CPU per unit over the block (`units[0]`, known at its end)."""
     pids = processes(stack)
-    before = {k: sum(map(cpu_seconds, v)) for k, v in pids.items()}
+    before = cpu_by_process(pids)
     OUT.mkdir(parents=True, exist_ok=True)
     spies = [
         subprocess.Popen(
@@ -97,7 +102,7 @@ def measured(stack: Stack, phase: str, units: list[float], unit: str) -> Iterato
         for s in SPY
     ]
     yield
-    after = {k: sum(map(cpu_seconds, v)) for k, v in pids.items()}
+    after = cpu_by_process(pids)
     for spy in spies:
         spy.send_signal(2)  # py-spy writes its file on SIGINT
         spy.wait()
@@ -199,9 +204,9 @@ async def gateway(stack: Stack, seconds: int) -> None:
 
 async def idle(stack: Stack, seconds: float) -> None:
     pids = processes(stack)
-    before = {k: sum(map(cpu_seconds, v)) for k, v in pids.items()}
+    before = cpu_by_process(pids)
     await asyncio.sleep(seconds)
-    after = {k: sum(map(cpu_seconds, v)) for k, v in pids.items()}
+    after = cpu_by_process(pids)
     print("idle, % of a core:", {k: round(100 * (after[k] - before[k]) / seconds, 1) for k in before})
 
 

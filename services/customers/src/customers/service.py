@@ -77,7 +77,8 @@ def now() -> datetime:
 
 
 #: A customer by its id: the read behind every customer page (`read_visible`).
-_BY_ID = select(table_of(Customer)).where(table_of(Customer).c.id == bindparam("id"))
+_CUSTOMERS = table_of(Customer)
+_BY_ID = select(_CUSTOMERS).where(_CUSTOMERS.c.id == bindparam("id"))
 
 
 async def read_visible(db: Database, customer_id: uuid.UUID, user: User) -> Row[Any]:

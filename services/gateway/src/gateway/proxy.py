@@ -124,12 +124,13 @@ class _ServicePaths(Route):
 
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+_forward = Forward()
 #: First among the app's routes (`create_app` puts it there; `include_router` would
 #: rebuild it as a plain route): what a service owns goes straight to it.
-service_paths = _ServicePaths("/api/{path:path}", Forward(), methods=METHODS, include_in_schema=False)
+service_paths = _ServicePaths("/api/{path:path}", _forward, methods=METHODS, include_in_schema=False)
 #: Included last: any other `/api/...` path is checked (401 before 404) and refused.
 router = APIRouter()
-router.routes.append(Route("/api/{path:path}", Forward(), methods=METHODS, include_in_schema=False))
+router.routes.append(Route("/api/{path:path}", _forward, methods=METHODS, include_in_schema=False))
 
 
 def _target_url(base: str, request: Request) -> str:
