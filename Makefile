@@ -7,7 +7,7 @@ PYTEST := .venv/bin/pytest
 # (testcontainers), else the ones running on this machine; see deploy/local/test-infra.sh.
 WITH_INFRA := deploy/local/test-infra.sh
 
-.PHONY: install run test test-unit test-integration test-e2e test-faults lint typecheck docs bench clean
+.PHONY: install browser run test test-unit test-integration test-e2e test-faults lint typecheck docs bench clean
 
 install: .venv/.installed
 .venv/.installed: uv.lock pyproject.toml $(wildcard shared/*/pyproject.toml services/*/pyproject.toml)
@@ -15,13 +15,17 @@ install: .venv/.installed
 	$(UV) sync --frozen
 	@touch $@
 
+## Debian's Chromium for the browser tests (tests/ui): Playwright's own download does not work here.
+browser:
+	@[ -x /usr/bin/chromium ] || [ -n "$$CHROMIUM_PATH" ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 ## Start all six services locally against this machine's RabbitMQ and Postgres.
 run: install
 	$(PY) deploy/local/stack.py
 
 ## Every test level; fails when no test ran. The fault suite (several minutes; it
 ## restarts this machine's RabbitMQ twice) runs last, as `make test-faults`.
-test: install
+test: install browser
 	$(WITH_INFRA) $(PYTEST) -m "not faults" shared services tests
 	$(MAKE) test-faults
 
@@ -35,7 +39,7 @@ test-unit: install
 test-integration: install
 	$(WITH_INFRA) $(PYTEST) -m integration shared services tests
 
-test-e2e: install
+test-e2e: install browser
 	$(WITH_INFRA) $(PYTEST) -m e2e tests
 
 lint: install

@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 
 from crm_kit.auth import generate_keypair
 from crm_kit.bus import Topology
-from crm_kit.service import health_router
+from crm_kit.routes import health_router
 from crm_kit.settings import ServiceSettings
 
 pytestmark = pytest.mark.unit
@@ -459,7 +459,7 @@ def test_service_probes_its_health_endpoints(objects: list[dict[str, Any]], name
     endpoints = {route.path for route in health_router(runtime).routes}  # type: ignore[arg-type]
     expected = {"startupProbe": "/healthz", "livenessProbe": "/healthz", "readinessProbe": "/readyz"}
     for probe, path in expected.items():
-        assert path in endpoints, f"crm_kit.service no longer serves {path}"
+        assert path in endpoints, f"crm_kit.routes no longer serves {path}"
         check = container.get(probe)
         assert check, f"{name}: no {probe}"
         assert check["httpGet"] == {"path": path, "port": "http"}, f"{name}: {probe} {check['httpGet']}"

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import exc, text
 
 from crm_kit.db import Database
-from crm_kit.service import _database_busy, _database_refused
+from crm_kit.errors import database_busy, database_refused
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +66,7 @@ async def test_an_api_request_that_lost_its_connection_answers_503_and_can_be_re
 ) -> None:
     db = Database(database.url, pool_size=1, ping_after_idle_s=60)
     app = FastAPI()
-    app.add_exception_handler(exc.DBAPIError, _database_refused)
+    app.add_exception_handler(exc.DBAPIError, database_refused)
 
     @app.get("/pid")
     async def pid() -> int:
@@ -116,7 +116,7 @@ async def test_under_load_work_waits_for_a_pooled_connection_and_never_opens_mor
     """The pool opens no connection beyond its size; past its timeout an API answers 503."""
     db = Database(database.url, pool_size=2, pool_timeout_s=0.5)
     app = FastAPI()
-    app.add_exception_handler(exc.TimeoutError, _database_busy)
+    app.add_exception_handler(exc.TimeoutError, database_busy)
 
     @app.get("/pid")
     async def pid() -> int:

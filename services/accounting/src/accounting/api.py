@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from crm_kit.auth import CurrentUser, Role, require_roles
 from crm_kit.http import Page, Paging, not_found
-from crm_kit.service import DbDep, RuntimeDep
+from crm_kit.runtime import DbDep, RuntimeDep
 
 from . import domain, service
 from .schemas import (

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from crm_kit.auth import CurrentUser, Role, require_roles
 from crm_kit.http import Holdings, Page, Paging
-from crm_kit.service import DbDep, RuntimeDep
+from crm_kit.runtime import DbDep, RuntimeDep
 
 from . import care, domain, grading, imports, service, spreadsheet
 from .schemas import (

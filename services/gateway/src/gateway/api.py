@@ -13,7 +13,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from crm_kit.auth import CurrentUser, Role, TokenIssuer, User, require_roles
 from crm_kit.http import Page, Paging
-from crm_kit.service import DbDep
+from crm_kit.runtime import DbDep
 
 from . import portfolio, service
 from .proxy import UpstreamsDep

@@ -10,9 +10,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from crm_kit import context
+from crm_kit.assembly import create_service_app
 from crm_kit.auth import StaffCheck, TokenIssuer
 from crm_kit.db import Database
-from crm_kit.service import Runtime, create_service_app
+from crm_kit.runtime import Runtime
 
 from . import api, consumers, notifications, proxy, service, transport, ui
 from .models import UserAccount

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_kit.auth import CurrentUser, Role
 from crm_kit.http import Paging
-from crm_kit.service import DbDep
+from crm_kit.runtime import DbDep
 
 from .models import Notification, UserAccount
 

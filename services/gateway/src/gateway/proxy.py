@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 from crm_kit.auth import authenticate
 from crm_kit.context import current_correlation_id
 from crm_kit.http import CORRELATION_HEADER
-from crm_kit.service import Runtime
+from crm_kit.runtime import Runtime
 
 from . import domain, transport
 from .settings import GatewaySettings

@@ -17,7 +17,8 @@ from fastapi.responses import JSONResponse
 
 from crm_kit.auth import CurrentUser, Role, require_roles
 from crm_kit.http import Page, Paging
-from crm_kit.service import DbDep, portfolio_router
+from crm_kit.routes import portfolio_router
+from crm_kit.runtime import DbDep
 
 from . import domain, importing, service
 from .schemas import (

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from crm_kit.service import create_service_app
+from crm_kit.assembly import create_service_app
 
 from . import api, consumers
 from .settings import Settings

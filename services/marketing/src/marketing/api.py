@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_kit.auth import CurrentUser, Role, User, require_roles
 from crm_kit.http import Page, Paging
-from crm_kit.service import DbDep
+from crm_kit.runtime import DbDep
 
 from . import campaigns, channels, domain, regions, share, volumes
 from .domain import CampaignStatus, ChannelKind, Period

@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from crm_kit.service import create_service_app, portfolio_router
+from crm_kit.assembly import create_service_app
+from crm_kit.routes import portfolio_router
 
 from . import api, channels, consumers
 from .settings import Settings

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from crm_kit.auth import CurrentUser, Role, require_roles
 from crm_kit.http import Page, Paging
-from crm_kit.service import DbDep, RuntimeDep
+from crm_kit.runtime import DbDep, RuntimeDep
 
 from . import domain, performance, service
 from .domain import ContractAction, OpportunityStage, QuoteStatus

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from crm_kit.service import create_service_app, portfolio_router
+from crm_kit.assembly import create_service_app
+from crm_kit.routes import portfolio_router
 
 from . import api, consumers, domain, service
 from .settings import Settings

@@ -5,5 +5,7 @@
 - `outbox.emit`               write an event in the caller's transaction
 - `bus.Handlers`              register event handlers (inbox, retry, dead-letter built in)
 - `auth.CurrentUser`          the verified caller
-- `service.create_service_app` assemble a service process
+- `assembly.create_service_app` assemble a service process
+- `errors.NotFound` ...     what a use case raises; answered as 4xx by one handler
+- `spreadsheet.read`        the rows of an uploaded .csv or .xlsx file
 """

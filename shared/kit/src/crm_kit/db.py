@@ -18,6 +18,21 @@ log = logging.getLogger(__name__)
 kit_metadata = MetaData()
 
 
+class Model:
+    """What every service's declarative base shares; a service's `models.py` starts with
+
+        class Base(Model, DeclarativeBase):
+            pass
+
+    Each service keeps a base (and so a `MetaData`) of its own: the test run imports
+    every service into one process, and two services may name a table alike.
+    """
+
+    # Server-side defaults (timestamps) come back with RETURNING on flush, so a response
+    # never lazy-loads them outside the session.
+    __mapper_args__ = {"eager_defaults": True}
+
+
 def async_url(url: str) -> str:
     """Accept plain `postgresql://` URLs from the environment; the services speak asyncpg."""
     for prefix in ("postgresql://", "postgres://", "postgresql+psycopg://"):
@@ -123,7 +138,7 @@ def _ping_when_idle(engine: AsyncEngine, idle_s: float) -> None:
     connection used moments ago is as good as proven; one idle longer is pinged, and
     replaced if dead. One that died in between fails its first statement, which marks
     the pool's older connections stale too: a consumer retries that message, the relay
-    its pass, and an API request answers 503 (see `crm_kit.service`).
+    its pass, and an API request answers 503 (see `crm_kit.errors`).
     """
     pool = engine.sync_engine.pool
     dialect = engine.sync_engine.dialect

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,6 +43,26 @@ class ServiceSettings(BaseSettings):
     publish_timeout_s: float = Field(default=10.0, gt=0)
 
     log_level: str = "INFO"
+
+    #: The zone whose calendar "today", due dates, overdue days and periods follow.
+    business_timezone: str = "Asia/Ho_Chi_Minh"
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)  # fail at start, not at the first request
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.business_timezone)
+
+    def today(self) -> date:
+        """Today on the business's calendar (not the server's, which runs on UTC)."""
+        return datetime.now(self.zone).date()
 
     @model_validator(mode="after")
     def _load_key_file(self) -> ServiceSettings:
