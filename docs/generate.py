@@ -20,7 +20,7 @@ from typing import Any
 
 from crm_contracts import Envelope, Event, published_contracts
 from crm_contracts.catalogue import render
-from crm_kit.bus import Handlers
+from crm_kit.handlers import Handlers
 from crm_kit.settings import ServiceSettings
 
 DOCS = Path(__file__).resolve().parent

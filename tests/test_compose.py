@@ -25,8 +25,8 @@ from pydantic import AliasChoices
 from sqlalchemy.engine import make_url
 
 from crm_contracts import published_contracts
-from crm_kit.bus import Topology
 from crm_kit.settings import ServiceSettings
+from crm_kit.topology import Topology
 
 pytestmark = pytest.mark.unit
 

@@ -31,9 +31,9 @@ from pydantic import AliasChoices
 from sqlalchemy.engine import make_url
 
 from crm_kit.auth import generate_keypair
-from crm_kit.bus import Topology
 from crm_kit.routes import health_router
 from crm_kit.settings import ServiceSettings
+from crm_kit.topology import Topology
 
 pytestmark = pytest.mark.unit
 

@@ -25,9 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_contracts import Envelope, Event, decode
 from crm_kit import context
 from crm_kit.acks import Ledger, Settle
-from crm_kit.bus import EventBus, Handlers, PublishFailed, Transient
+from crm_kit.bus import EventBus
 from crm_kit.db import Database
+from crm_kit.handlers import Handlers, Transient
 from crm_kit.outbox import emit, outbox
+from crm_kit.publishing import PublishFailed
 from crm_kit.settings import ServiceSettings
 from crm_kit.testing import Infra, queue_depth
 
@@ -581,7 +583,7 @@ async def test_a_message_whose_retry_cannot_be_published_goes_back_to_the_queue(
 ) -> None:
     """Its first try fails and the retry queue refuses the copy: RabbitMQ gets it back
     (nack) and redelivers it; the messages around it are acked meanwhile."""
-    republish = bus._republish
+    republish = bus.redelivery._republish
     refused: list[str] = []
 
     async def refuse_once(raw: Any, headers: dict[str, Any], **target: Any) -> None:
@@ -590,7 +592,7 @@ async def test_a_message_whose_retry_cannot_be_published_goes_back_to_the_queue(
             raise PublishFailed("the retry queue is full")
         await republish(raw, headers, **target)
 
-    monkeypatch.setattr(bus, "_republish", refuse_once)
+    monkeypatch.setattr(bus.redelivery, "_republish", refuse_once)
     wobbly = Envelope.wrap(Wobbled(label="given back"), correlation_id="given-back")
     around = [Envelope.wrap(Pinged(label=f"around {i}"), correlation_id="around") for i in range(20)]
 

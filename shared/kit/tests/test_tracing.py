@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import Envelope, Event
 from crm_kit import tracing
-from crm_kit.bus import EventBus, Handlers
+from crm_kit.bus import EventBus
 from crm_kit.db import Database
+from crm_kit.handlers import Handlers
 from crm_kit.outbox import OutboxRelay, emit, outbox
 from crm_kit.settings import ServiceSettings
 from crm_kit.testing import Infra

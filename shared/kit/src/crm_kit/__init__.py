@@ -3,7 +3,8 @@
 - `settings.ServiceSettings`  configuration from the environment
 - `db.Database`               async engine, `transaction()`
 - `outbox.emit`               write an event in the caller's transaction
-- `bus.Handlers`              register event handlers (inbox, retry, dead-letter built in)
+- `handlers.Handlers`         register event handlers (inbox, retry, dead-letter built in)
+- `bus.EventBus`             RabbitMQ: topology, publishing, consuming, redelivery
 - `auth.CurrentUser`          the verified caller
 - `assembly.create_service_app` assemble a service process
 - `errors.NotFound` ...     what a use case raises; answered as 4xx by one handler

@@ -20,8 +20,9 @@ from fastapi import APIRouter, FastAPI
 
 from . import directory, errors, outbox, tracing
 from .auth import StaffCheck, TokenVerifier
-from .bus import EventBus, Handlers
+from .bus import EventBus
 from .db import Database
+from .handlers import Handlers
 from .http import BodySizeLimitMiddleware, RequestContextMiddleware
 from .logs import configure_logging
 from .routes import health_router

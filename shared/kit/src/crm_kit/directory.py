@@ -26,8 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_contracts import Envelope, UserDeactivated, UserRegistered
 
 from .auth import StaffCheck
-from .bus import Handlers
 from .db import Database, Listener
+from .handlers import Handlers
 
 metadata = sa.MetaData()
 
