@@ -12,10 +12,11 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
+from crm_kit import errors
 from crm_kit.auth import CurrentUser, Role, require_roles
-from crm_kit.http import Page, Paging, not_found
+from crm_kit.http import Page, Paging
 from crm_kit.runtime import DbDep, RuntimeDep
 
 from . import domain, service
@@ -58,10 +59,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 AsOf = Annotated[date | None, Query(description="the day to report on (default: today)")]
 
 
-def unprocessable(exc: Exception) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
-
-
 # -- accounts --------------------------------------------------------------------------
 
 
@@ -79,10 +76,7 @@ async def get_account(
     """The customer's account (it exists once the customer is traditional) and what they owe."""
     day = as_of or settings.today()
     async with db.transaction() as session:
-        try:
-            account = await service.get_visible(session, customer_id, user)
-        except service.NotFound as exc:
-            raise not_found("account of customer", customer_id) from exc
+        account = await service.get_visible(session, customer_id, user)
         owed = await service.receivables_of(session, customer_id, day)
         return AccountDetail(
             **AccountOut.model_validate(account).model_dump(),
@@ -101,10 +95,7 @@ async def update_account(
 ) -> AccountOut:
     """Set the credit limit (accountant)."""
     async with db.transaction() as session:
-        try:
-            account = await service.set_credit_limit(session, customer_id, body.credit_limit, user)
-        except service.NotFound as exc:
-            raise not_found("account of customer", customer_id) from exc
+        account = await service.set_credit_limit(session, customer_id, body.credit_limit, user)
         return AccountOut.model_validate(account)
 
 
@@ -147,10 +138,7 @@ async def list_invoices(
 @router.get("/api/invoices/{invoice_id}", tags=["invoices"], dependencies=[require_roles(*OWNER_READERS)])
 async def get_invoice(invoice_id: uuid.UUID, user: CurrentUser, db: DbDep) -> InvoiceDetailOut:
     async with db.transaction() as session:
-        try:
-            detail = await service.get_invoice(session, invoice_id, user)
-        except service.NotFound as exc:
-            raise not_found("invoice", invoice_id) from exc
+        detail = await service.get_invoice(session, invoice_id, user)
         return InvoiceDetailOut(
             **InvoiceOut.model_validate(detail.invoice).model_dump(),
             lines=[InvoiceLineOut.model_validate(line) for line in detail.invoice.lines],
@@ -170,14 +158,9 @@ async def issue_credit_note(
 ) -> CreditNoteOut:
     """Correct an invoice downwards (never more than it still owes); dated today."""
     async with db.transaction() as session:
-        try:
-            note = await service.issue_credit_note(
-                session, invoice_id, body.amount, body.reason, user, settings.today()
-            )
-        except service.NotFound as exc:
-            raise not_found("invoice", invoice_id) from exc
-        except service.InvalidRequest as exc:
-            raise unprocessable(exc) from exc
+        note = await service.issue_credit_note(
+            session, invoice_id, body.amount, body.reason, user, settings.today()
+        )
         return CreditNoteOut.model_validate(note)
 
 
@@ -214,12 +197,7 @@ async def record_payment(body: PaymentIn, user: CurrentUser, db: DbDep, settings
         reference=body.reference,
     )
     async with db.transaction() as session:
-        try:
-            payment = await service.record_payment(session, request, user, settings.today())
-        except service.NotFound as exc:
-            raise not_found("invoice", body.invoice_id) from exc
-        except service.InvalidRequest as exc:
-            raise unprocessable(exc) from exc
+        payment = await service.record_payment(session, request, user, settings.today())
         return PaymentOut.model_validate(payment)
 
 
@@ -272,7 +250,7 @@ async def revenue_ledger(
 ) -> LedgerOut:
     """Invoices, payments and credit notes by date (inclusive range), oldest first."""
     if from_date is not None and to_date is not None and from_date > to_date:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"from {from_date} is after to {to_date}")
+        raise errors.Invalid(f"from {from_date} is after to {to_date}")
     async with db.transaction() as session:
         result = await service.ledger(
             session, paging, from_date=from_date, to_date=to_date, customer_id=customer_id, kind=kind

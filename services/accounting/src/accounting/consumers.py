@@ -15,7 +15,7 @@ from crm_contracts import (
     QuoteSubmittedForApproval,
 )
 from crm_kit import directory
-from crm_kit.bus import Handlers
+from crm_kit.handlers import Handlers
 
 from . import service
 from .settings import Settings

@@ -15,6 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from crm_contracts import MalformedEvent, OrderPlaced
+from crm_kit import errors
 
 INVOICE_PREFIX = "INV"
 CREDIT_NOTE_PREFIX = "CN"
@@ -161,8 +162,8 @@ def due_date(issue_date: date, payment_terms_days: int) -> date:
 # -- settlement ------------------------------------------------------------------------
 
 
-class ExceedsBalance(ValueError):
-    """A payment or credit note larger than what the invoice still owes."""
+class ExceedsBalance(errors.Invalid):
+    """A payment or credit note larger than what the invoice still owes (422; nothing was changed)."""
 
     def __init__(self, amount: int, balance: int, invoice_number: str) -> None:
         super().__init__(f"amount {amount} exceeds the open balance {balance} of invoice {invoice_number}")

@@ -20,9 +20,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from crm_kit.db import Model
 
-class Base(DeclarativeBase):
-    __mapper_args__ = {"eager_defaults": True}
+
+class Base(Model, DeclarativeBase):
+    pass
 
 
 class Account(Base):

@@ -27,10 +27,10 @@ from crm_contracts import (
     OrderPlaced,
     QuoteSubmittedForApproval,
 )
-from crm_kit import outbox, ownership
+from crm_kit import errors, outbox, ownership
 from crm_kit.auth import User
-from crm_kit.bus import Transient
 from crm_kit.db import table_of
+from crm_kit.handlers import Transient
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page, one_visible, visible_to
 
@@ -49,14 +49,6 @@ from .models import (
 )
 
 CURRENCY = "VND"
-
-
-class NotFound(Exception):
-    pass
-
-
-class InvalidRequest(ValueError):
-    """Well-formed, but the books do not allow it (422); nothing was changed."""
 
 
 # -- accounts --------------------------------------------------------------------------
@@ -154,7 +146,7 @@ async def get_visible(
         session, select(Account).where(Account.customer_id == customer_id), user, lock=for_update
     )
     if account is None:
-        raise NotFound(customer_id)
+        raise errors.NotFound("account of customer", customer_id)
     return account
 
 
@@ -476,7 +468,7 @@ async def get_invoice(session: AsyncSession, invoice_id: uuid.UUID, user: User) 
     )
     invoice = (await session.execute(stmt)).scalar_one_or_none()
     if invoice is None:
-        raise NotFound(invoice_id)
+        raise errors.NotFound("invoice", invoice_id)
     payments = await session.scalars(
         select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.paid_on, Payment.recorded_at)
     )
@@ -489,7 +481,7 @@ async def get_invoice(session: AsyncSession, invoice_id: uuid.UUID, user: User) 
 async def _invoice_for_update(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
     invoice = await session.scalar(select(Invoice).where(Invoice.id == invoice_id).with_for_update())
     if invoice is None:
-        raise NotFound(invoice_id)
+        raise errors.NotFound("invoice", invoice_id)
     return invoice
 
 
@@ -509,9 +501,9 @@ async def record_payment(session: AsyncSession, request: PaymentRequest, user: U
     """A payment lowers the invoice's balance and the account's; never more than is owed."""
     invoice = await _invoice_for_update(session, request.invoice_id)
     if request.paid_on > today:
-        raise InvalidRequest(f"paid_on {request.paid_on} is in the future")
+        raise errors.Invalid(f"paid_on {request.paid_on} is in the future")
     if request.paid_on < invoice.issue_date:
-        raise InvalidRequest(
+        raise errors.Invalid(
             f"paid_on {request.paid_on} is before invoice {invoice.number} was issued ({invoice.issue_date})"
         )
     _settle(invoice, request.amount, paid=True)
@@ -563,10 +555,7 @@ async def issue_credit_note(
 
 
 def _settle(invoice: Invoice, amount: int, *, paid: bool) -> None:
-    try:
-        domain.check_settlement(amount, invoice.balance, invoice.number)
-    except domain.ExceedsBalance as exc:
-        raise InvalidRequest(str(exc)) from exc
+    domain.check_settlement(amount, invoice.balance, invoice.number)
     invoice.balance -= amount
     if paid:
         invoice.paid_total += amount
