@@ -25,6 +25,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Select,
     String,
     Table,
     Text,
@@ -201,25 +202,7 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Publish one batch of pending rows; return how many the broker accepted."""
         async with self.db.transaction() as session:
-            rows = (
-                await session.execute(
-                    select(
-                        outbox.c.id,
-                        outbox.c.routing_key,
-                        outbox.c.body,
-                        outbox.c.event_id,
-                        outbox.c.correlation_id,
-                        outbox.c.headers,
-                    )
-                    .where(
-                        outbox.c.published_at.is_(None),
-                        or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= func.now()),
-                    )
-                    .order_by(outbox.c.id)
-                    .limit(self.batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            rows = (await session.execute(self._due)).all()
             if not rows:
                 metrics.OUTBOX_PENDING.labels(self.service).set(0)
                 return 0
@@ -235,30 +218,53 @@ class OutboxRelay:
                     update(outbox).where(outbox.c.id.in_(sent)).values(published_at=func.now())
                 )
             for row, error in failed:
-                log.warning(
-                    "outbox row %s (%s) not published, will retry: %s",
-                    row.event_id,
-                    row.routing_key,
-                    error,
-                    extra={"routing_key": row.routing_key, "reason": str(error)},
-                )
-                await session.execute(
-                    update(outbox)
-                    .where(outbox.c.id == row.id)
-                    .values(
-                        attempts=outbox.c.attempts + 1,
-                        last_error=str(error)[:2000],
-                        # Back off per row (1, 2, 4 ... 60 s) so one refused event
-                        # does not hold up the others or spin the relay.
-                        next_attempt_at=func.now()
-                        + func.make_interval(
-                            0, 0, 0, 0, 0, 0, func.least(60, func.power(2, outbox.c.attempts))
-                        ),
-                    )
-                )
+                await self._postpone(session, row, error)
             metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
             metrics.OUTBOX_FAILED.labels(self.service).inc(len(failed))
         return len(sent)
+
+    @property
+    def _due(self) -> Select[Any]:
+        """The next batch of unpublished rows whose time has come, locked for this relay
+        (another replica's relay skips them and takes the next)."""
+        return (
+            select(
+                outbox.c.id,
+                outbox.c.routing_key,
+                outbox.c.body,
+                outbox.c.event_id,
+                outbox.c.correlation_id,
+                outbox.c.headers,
+            )
+            .where(
+                outbox.c.published_at.is_(None),
+                or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= func.now()),
+            )
+            .order_by(outbox.c.id)
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+
+    async def _postpone(self, session: AsyncSession, row: Any, error: BaseException) -> None:
+        log.warning(
+            "outbox row %s (%s) not published, will retry: %s",
+            row.event_id,
+            row.routing_key,
+            error,
+            extra={"routing_key": row.routing_key, "reason": str(error)},
+        )
+        await session.execute(
+            update(outbox)
+            .where(outbox.c.id == row.id)
+            .values(
+                attempts=outbox.c.attempts + 1,
+                last_error=str(error)[:2000],
+                # Back off per row (1, 2, 4 ... 60 s) so one refused event
+                # does not hold up the others or spin the relay.
+                next_attempt_at=func.now()
+                + func.make_interval(0, 0, 0, 0, 0, 0, func.least(60, func.power(2, outbox.c.attempts))),
+            )
+        )
 
     @staticmethod
     def _properties(row: Any) -> dict[str, Any]:

@@ -123,6 +123,8 @@ def text(value: Any) -> str:
         return "TRUE" if value else "FALSE"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, datetime) and value.time() == datetime.min.time():
+        return value.date().isoformat()  # Excel keeps a date typed into a cell as midnight
     if isinstance(value, datetime | date):
         return value.isoformat()
     return str(value)
@@ -200,7 +202,10 @@ def _xlsx_rows(content: bytes, max_columns: int) -> Grid:
         try:
             sheet = book.worksheets[0]
             for number, values in enumerate(sheet.iter_rows(values_only=True, max_col=max_columns), start=1):
-                yield number, list(values)
+                cells = list(values)
+                while cells and cells[-1] is None:  # read-only sheets pad rows to `max_col`
+                    cells.pop()
+                yield number, cells
         finally:
             book.close()
 
