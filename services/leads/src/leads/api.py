@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Body, FastAPI, File, HTTPException, Query, Request, UploadFile, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, File, HTTPException, Query, UploadFile, status
 
 from crm_kit.auth import CurrentUser, Role, require_roles
 from crm_kit.http import Page, Paging
@@ -218,44 +217,3 @@ async def merge_leads(lead_id: uuid.UUID, body: MergeRequest, user: CurrentUser,
 
 
 routers = [reasons_router, campaigns_router, router, portfolio_router("leads", service.holdings)]
-
-
-# -- errors --------------------------------------------------------------------------
-
-
-def _answer(exc: Exception) -> tuple[int, Any]:
-    if isinstance(exc, service.NotFound):
-        return status.HTTP_404_NOT_FOUND, str(exc)
-    if isinstance(exc, service.Forbidden):
-        return status.HTTP_403_FORBIDDEN, str(exc)
-    if isinstance(exc, service.Invalid):
-        return status.HTTP_422_UNPROCESSABLE_CONTENT, [
-            {"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}
-        ]
-    if isinstance(exc, importing.FileRejected):
-        return status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)
-    if isinstance(exc, service.DuplicatesFound):
-        return status.HTTP_409_CONFLICT, {
-            "message": "possible duplicates",
-            "duplicates": exc.duplicates,
-        }
-    return status.HTTP_409_CONFLICT, str(exc)  # Conflict, IllegalTransition
-
-
-async def _handle(request: Request, exc: Exception) -> JSONResponse:
-    # The transaction was rolled back as the error left it: nothing changed.
-    code, detail = _answer(exc)
-    return JSONResponse({"detail": detail}, status_code=code)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    for error in (
-        service.NotFound,
-        service.Forbidden,
-        service.Invalid,
-        service.Conflict,
-        service.DuplicatesFound,
-        domain.IllegalTransition,
-        importing.FileRejected,
-    ):
-        app.add_exception_handler(error, _handle)

@@ -14,11 +14,9 @@ from .settings import Settings
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The leads app; tests pass their own settings."""
-    app = create_service_app(
+    return create_service_app(
         settings or Settings(), title="CRM leads", routers=api.routers, handlers=consumers.handlers
     )
-    api.install_error_handlers(app)
-    return app
 
 
 def __getattr__(name: str) -> Any:

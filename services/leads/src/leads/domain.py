@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+from crm_kit import errors
 from crm_kit.text import fold, normalize_email, normalize_vn_phone
 
 Source = Literal["internet", "press", "partner_referral", "trade_fair", "walk_in", "campaign", "other"]
@@ -40,7 +41,9 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 OPEN: frozenset[Status] = frozenset({Status.NEW, Status.CONTACTING, Status.EVALUATED})
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(errors.Conflict):
+    """A move the lead's status does not allow: 409 with the moves it does."""
+
     def __init__(
         self,
         current: Status,

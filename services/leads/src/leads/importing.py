@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, ValidationError
 
+from crm_kit import errors
+
 from .domain import PlannedChannel, Source
 from .schemas import ApproachPlan, Email, FullName, LeadCreate, Note, Phone, RegionCode, Request, Text200
 
@@ -41,7 +43,7 @@ COLUMNS = (
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
-class FileRejected(Exception):
+class FileRejected(errors.Invalid):
     """The file as a whole cannot be imported (nothing is)."""
 
 

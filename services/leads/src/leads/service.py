@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import CampaignLaunched, LeadCaptured, LeadDisqualified, LeadQualified
-from crm_kit import directory
+from crm_kit import directory, errors
 from crm_kit.auth import Role, User
 from crm_kit.http import PageParams
 from crm_kit.outbox import emit, emit_many
@@ -105,37 +105,7 @@ FILLABLE = (
 )
 
 
-# -- errors (api.py turns them into HTTP answers) -----------------------------------
-
-
-class NotFound(Exception):
-    def __init__(self, kind: str, key: object) -> None:
-        super().__init__(f"{kind} {key} not found")
-        self.kind = kind
-        self.key = key
-
-
-class Forbidden(Exception):
-    pass
-
-
-class Invalid(Exception):
-    """A value that passed the schema but not the data: an unknown reason, an inactive owner."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-class Conflict(Exception):
-    pass
-
-
-class DuplicatesFound(Exception):
-    def __init__(self, duplicates: list[dict[str, Any]]) -> None:
-        super().__init__("possible duplicates")
-        self.duplicates = duplicates
+# -- errors ------------------------------------------------------------------------
 
 
 class UnknownStaff(Exception):
@@ -244,9 +214,11 @@ def _entry(lead: Lead, action: str, actor: User) -> dict[str, Any]:
 async def _check_owner(session: AsyncSession, owner_id: uuid.UUID, field: str = "owner_id") -> None:
     member = await directory.by_id(session, owner_id)
     if member is None or not member.active:
-        raise Invalid(field, f"{owner_id} is not an active member of staff")
+        raise errors.Invalid.at(("body", field), f"{owner_id} is not an active member of staff")
     if member.role not in OWNER_ROLES:
-        raise Invalid(field, f"{member.username} is {member.role or 'not staff'}, who cannot own leads")
+        raise errors.Invalid.at(
+            ("body", field), f"{member.username} is {member.role or 'not staff'}, who cannot own leads"
+        )
 
 
 async def get_visible(
@@ -255,7 +227,7 @@ async def get_visible(
     """The lead if the caller may see it; a stranger's lead is 'not found'."""
     lead = await one_visible(session, select(Lead).where(Lead.id == lead_id), user, lock=for_update)
     if lead is None:
-        raise NotFound("lead", lead_id)
+        raise errors.NotFound("lead", lead_id)
     return lead
 
 
@@ -316,7 +288,10 @@ async def _refuse_duplicates(
     await _lock_keys(session, keys)
     found = await find_duplicates(session, keys, exclude=exclude)
     if found:
-        raise DuplicatesFound(_shown_to(user, found))
+        duplicates = _shown_to(user, found)
+        raise errors.Conflict(
+            "possible duplicates", detail={"message": "possible duplicates", "duplicates": duplicates}
+        )
 
 
 # -- capture, read, edit -------------------------------------------------------------
@@ -326,7 +301,7 @@ async def capture(session: AsyncSession, data: LeadCreate, user: User) -> Lead:
     """A new lead, owned by the caller unless a manager names someone."""
     owner_id = data.owner_id or user.id
     if owner_id != user.id and user.role not in MANAGERS:
-        raise Forbidden("only a sales manager or an admin may capture a lead for someone else")
+        raise errors.Forbidden("only a sales manager or an admin may capture a lead for someone else")
     await _check_owner(session, owner_id)
     lead = _new_lead(data, owner_id, _now())
     await _refuse_duplicates(session, user, _keys(lead), confirmed=data.confirm_duplicate)
@@ -399,7 +374,9 @@ async def edit(session: AsyncSession, lead_id: uuid.UUID, data: LeadUpdate, user
     """Change what was typed about an open lead; re-checks duplicates on changed keys."""
     lead = await get_visible(session, lead_id, user, for_update=True)
     if not domain.is_open(lead.status):
-        raise Conflict(f"a {lead.status} lead cannot be edited; only new, contacting or evaluated ones")
+        raise errors.Conflict(
+            f"a {lead.status} lead cannot be edited; only new, contacting or evaluated ones"
+        )
     before, old_keys = _snapshot(lead), _keys(lead)
     given = data.model_fields_set
     for name in EDITABLE:
@@ -462,7 +439,9 @@ async def disqualify(session: AsyncSession, lead_id: uuid.UUID, data: Disqualify
     lead = await get_visible(session, lead_id, user, for_update=True)
     reason = await session.get(DisqualifyReason, data.reason)
     if reason is None or not reason.active:
-        raise Invalid("reason", f"{data.reason!r} is not a current disqualification reason")
+        raise errors.Invalid.at(
+            ("body", "reason"), f"{data.reason!r} is not a current disqualification reason"
+        )
     before = _snapshot(lead)
     lead.status = domain.transition(lead.status, Status.CLOSED).value
     lead.disqualify_reason = reason.code
@@ -546,7 +525,7 @@ async def merge(session: AsyncSession, lead_id: uuid.UUID, data: MergeRequest, u
     """Fold `data.duplicate_id` into `lead_id`: the kept lead takes what it lacks and
     the duplicate's history; the duplicate stays, marked merged."""
     if data.duplicate_id == lead_id:
-        raise Invalid("duplicate_id", "a lead cannot be merged into itself")
+        raise errors.Invalid.at(("body", "duplicate_id"), "a lead cannot be merged into itself")
     # Lock both in one order, so two opposite merges cannot deadlock.
     rows = await session.execute(
         select(Lead).where(Lead.id.in_([lead_id, data.duplicate_id])).order_by(Lead.id).with_for_update()
@@ -554,11 +533,13 @@ async def merge(session: AsyncSession, lead_id: uuid.UUID, data: MergeRequest, u
     by_id = {lead.id: lead for lead in rows.scalars()}
     kept, duplicate = by_id.get(lead_id), by_id.get(data.duplicate_id)
     if kept is None or not user.can_see(kept.owner_id):
-        raise NotFound("lead", lead_id)
+        raise errors.NotFound("lead", lead_id)
     if duplicate is None or not user.can_see(duplicate.owner_id):
-        raise NotFound("lead", data.duplicate_id)
+        raise errors.NotFound("lead", data.duplicate_id)
     if not domain.is_open(kept.status):
-        raise Conflict(f"lead {kept.id} is {kept.status}; only new, contacting or evaluated leads merge")
+        raise errors.Conflict(
+            f"lead {kept.id} is {kept.status}; only new, contacting or evaluated leads merge"
+        )
     now = _now()
     dup_before, kept_before = _snapshot(duplicate), _snapshot(kept)
     duplicate.status = domain.transition(duplicate.status, Status.MERGED).value
@@ -744,7 +725,7 @@ async def list_reasons(
 
 async def add_reason(session: AsyncSession, data: ReasonCreate) -> DisqualifyReason:
     if await session.get(DisqualifyReason, data.code) is not None:
-        raise Conflict(f"disqualification reason {data.code!r} exists")
+        raise errors.Conflict(f"disqualification reason {data.code!r} exists")
     reason = DisqualifyReason(code=data.code, label_vi=data.label_vi, label_en=data.label_en, active=True)
     session.add(reason)
     await session.flush()
@@ -755,11 +736,11 @@ async def change_reason(session: AsyncSession, code: str, data: ReasonUpdate) ->
     """Retire or restore a reason (retired ones stay on the leads closed with them)."""
     reason = await session.get(DisqualifyReason, code, with_for_update=True)
     if reason is None:
-        raise NotFound("disqualification reason", code)
+        raise errors.NotFound("disqualification reason", code)
     for name in data.model_fields_set:
         value = getattr(data, name)
         if value is None:
-            raise Invalid(name, "cannot be null")
+            raise errors.Invalid.at(("body", name), "cannot be null")
         setattr(reason, name, value)
     return reason
 
