@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
-from accounting import service
+from accounting import accounts, invoices
 from accounting.app import create_app
 from accounting.settings import Settings
 from crm_contracts import (
@@ -577,7 +577,7 @@ async def test_concurrent_invoicing_and_rollbacks_leave_no_gap(books: Books) -> 
     after taking a number; the numbers taken are still 1..N."""
     customers = [uuid.uuid4() for _ in range(30)]
     async with books.db.transaction() as session:
-        await service.open_accounts(
+        await accounts.open_for(
             session,
             [
                 CustomerPromotedToTraditional(customer_id=c, name="C", promoted_at=datetime.now(UTC))
@@ -593,7 +593,7 @@ async def test_concurrent_invoicing_and_rollbacks_leave_no_gap(books: Books) -> 
         try:
             async with books.db.transaction() as session:
                 placed = order_placed(customer_id, [(1, 100_000, 10.0)], order_date=date(2032, 1, 10))
-                assert await service.invoice_order(session, placed) is not None
+                assert await invoices.invoice_order(session, placed) is not None
                 if roll_back:
                     raise Abandoned
         except Abandoned:

@@ -1,4 +1,4 @@
-"""Accounting's HTTP routes: parse, authorize, call the service, shape the answer.
+"""Accounting's HTTP routes: parse, authorize, call the use case, shape the answer.
 
 Who may do what: accountants and admins keep the books (credit limits, payments,
 credit notes, the ledger); sales managers read everything but the ledger; a
@@ -19,7 +19,7 @@ from crm_kit.auth import CurrentUser, Role, require_roles
 from crm_kit.http import Page, Paging
 from crm_kit.runtime import DbDep, RuntimeDep
 
-from . import domain, service
+from . import accounts, credit, credit_notes, domain, invoices, ledger, payments, receivables
 from .schemas import (
     AccountDetail,
     AccountOut,
@@ -65,7 +65,7 @@ AsOf = Annotated[date | None, Query(description="the day to report on (default: 
 @router.get("/api/accounts", tags=["accounts"], dependencies=[require_roles(*OWNER_READERS)])
 async def list_accounts(user: CurrentUser, db: DbDep, paging: Paging) -> Page[AccountOut]:
     async with db.transaction() as session:
-        rows, total = await service.list_visible(session, user, paging)
+        rows, total = await accounts.list_page(session, user, paging)
         return Page(items=[AccountOut.model_validate(a) for a in rows], total=total)
 
 
@@ -76,8 +76,8 @@ async def get_account(
     """The customer's account (it exists once the customer is traditional) and what they owe."""
     day = as_of or settings.today()
     async with db.transaction() as session:
-        account = await service.get_visible(session, customer_id, user)
-        owed = await service.receivables_of(session, customer_id, day)
+        account = await accounts.get(session, customer_id, user)
+        owed = await receivables.of_customer(session, customer_id, day)
         return AccountDetail(
             **AccountOut.model_validate(account).model_dump(),
             as_of=owed.as_of,
@@ -95,7 +95,7 @@ async def update_account(
 ) -> AccountOut:
     """Set the credit limit (accountant)."""
     async with db.transaction() as session:
-        account = await service.set_credit_limit(session, customer_id, body.credit_limit, user)
+        account = await accounts.set_credit_limit(session, customer_id, body.credit_limit, user)
         return AccountOut.model_validate(account)
 
 
@@ -111,9 +111,7 @@ async def list_credit_checks(
 ) -> Page[CreditCheckOut]:
     """The answers given to quotes submitted for approval, newest first."""
     async with db.transaction() as session:
-        rows, total = await service.list_credit_checks(
-            session, paging, customer_id=customer_id, quote_id=quote_id
-        )
+        rows, total = await credit.list_page(session, paging, customer_id=customer_id, quote_id=quote_id)
         return Page(items=[CreditCheckOut.model_validate(c) for c in rows], total=total)
 
 
@@ -129,7 +127,7 @@ async def list_invoices(
     invoice_status: Annotated[domain.InvoiceStatus | None, Query(alias="status")] = None,
 ) -> Page[InvoiceOut]:
     async with db.transaction() as session:
-        rows, total = await service.list_invoices(
+        rows, total = await invoices.list_page(
             session, user, paging, customer_id=customer_id, status=invoice_status
         )
         return Page(items=[InvoiceOut.model_validate(i) for i in rows], total=total)
@@ -138,7 +136,7 @@ async def list_invoices(
 @router.get("/api/invoices/{invoice_id}", tags=["invoices"], dependencies=[require_roles(*OWNER_READERS)])
 async def get_invoice(invoice_id: uuid.UUID, user: CurrentUser, db: DbDep) -> InvoiceDetailOut:
     async with db.transaction() as session:
-        detail = await service.get_invoice(session, invoice_id, user)
+        detail = await invoices.get(session, invoice_id, user)
         return InvoiceDetailOut(
             **InvoiceOut.model_validate(detail.invoice).model_dump(),
             lines=[InvoiceLineOut.model_validate(line) for line in detail.invoice.lines],
@@ -158,9 +156,7 @@ async def issue_credit_note(
 ) -> CreditNoteOut:
     """Correct an invoice downwards (never more than it still owes); dated today."""
     async with db.transaction() as session:
-        note = await service.issue_credit_note(
-            session, invoice_id, body.amount, body.reason, user, settings.today()
-        )
+        note = await credit_notes.issue(session, invoice_id, body.amount, body.reason, user, settings.today())
         return CreditNoteOut.model_validate(note)
 
 
@@ -172,7 +168,7 @@ async def list_credit_notes(
     customer_id: uuid.UUID | None = None,
 ) -> Page[CreditNoteOut]:
     async with db.transaction() as session:
-        rows, total = await service.list_credit_notes(
+        rows, total = await credit_notes.list_page(
             session, paging, invoice_id=invoice_id, customer_id=customer_id
         )
         return Page(items=[CreditNoteOut.model_validate(n) for n in rows], total=total)
@@ -189,7 +185,7 @@ async def list_credit_notes(
 )
 async def record_payment(body: PaymentIn, user: CurrentUser, db: DbDep, settings: SettingsDep) -> PaymentOut:
     """Record money received against an invoice; it cannot exceed what the invoice still owes."""
-    request = service.PaymentRequest(
+    request = payments.PaymentRequest(
         invoice_id=body.invoice_id,
         amount=body.amount,
         paid_on=body.paid_on,
@@ -197,7 +193,7 @@ async def record_payment(body: PaymentIn, user: CurrentUser, db: DbDep, settings
         reference=body.reference,
     )
     async with db.transaction() as session:
-        payment = await service.record_payment(session, request, user, settings.today())
+        payment = await payments.record(session, request, user, settings.today())
         return PaymentOut.model_validate(payment)
 
 
@@ -209,7 +205,7 @@ async def list_payments(
     customer_id: uuid.UUID | None = None,
 ) -> Page[PaymentOut]:
     async with db.transaction() as session:
-        rows, total = await service.list_payments(
+        rows, total = await payments.list_page(
             session, paging, invoice_id=invoice_id, customer_id=customer_id
         )
         return Page(items=[PaymentOut.model_validate(p) for p in rows], total=total)
@@ -222,7 +218,7 @@ async def list_payments(
 async def receivables_aging(db: DbDep, paging: Paging, settings: SettingsDep, as_of: AsOf = None) -> AgingOut:
     """Per customer, what was owed at the end of `as_of` by days overdue, largest first."""
     async with db.transaction() as session:
-        report = await service.aging(session, as_of or settings.today(), paging)
+        report = await receivables.aging(session, as_of or settings.today(), paging)
     return AgingOut(
         as_of=report.as_of,
         items=[
@@ -252,7 +248,7 @@ async def revenue_ledger(
     if from_date is not None and to_date is not None and from_date > to_date:
         raise errors.Invalid(f"from {from_date} is after to {to_date}")
     async with db.transaction() as session:
-        result = await service.ledger(
+        result = await ledger.list_page(
             session, paging, from_date=from_date, to_date=to_date, customer_id=customer_id, kind=kind
         )
         items = [LedgerEntryOut.model_validate(e) for e in result.entries]

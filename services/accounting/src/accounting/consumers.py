@@ -1,4 +1,4 @@
-"""Events accounting reacts to: decode, then hand to the service."""
+"""Events accounting reacts to: decode, then hand to the use case."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from crm_contracts import (
 from crm_kit import directory
 from crm_kit.handlers import Handlers
 
-from . import service
+from . import accounts, credit, customers, invoices
 from .settings import Settings
 
 
@@ -31,30 +31,28 @@ def build_handlers(settings: Settings) -> Handlers:
     async def open_accounts(
         session: AsyncSession, promotions: Sequence[tuple[CustomerPromotedToTraditional, Envelope]]
     ) -> None:
-        await service.open_accounts(
-            session, [event for event, _ in promotions], settings.default_credit_limit
-        )
+        await accounts.open_for(session, [event for event, _ in promotions], settings.default_credit_limit)
 
     @handlers.handles(CustomerReassigned)
     async def customer_reassigned(
         session: AsyncSession, event: CustomerReassigned, envelope: Envelope
     ) -> None:
-        await service.customer_reassigned(session, event)
+        await customers.customer_reassigned(session, event)
 
     @handlers.handles(CustomerUpdated)
     async def customer_updated(session: AsyncSession, event: CustomerUpdated, envelope: Envelope) -> None:
-        await service.customer_updated(session, event)
+        await customers.customer_updated(session, event)
 
     @handlers.handles(QuoteSubmittedForApproval)
     async def check_credit(
         session: AsyncSession, event: QuoteSubmittedForApproval, envelope: Envelope
     ) -> None:
-        await service.check_credit(session, event, envelope, settings.default_credit_limit)
+        await credit.check(session, event, envelope, settings.default_credit_limit)
 
     @handlers.handles(OrderPlaced)
     async def invoice_order(session: AsyncSession, event: OrderPlaced, envelope: Envelope) -> None:
         # Raises `Transient` while the customer's account is not open: the order
         # waits in the retry queue and is invoiced once the promotion has arrived.
-        await service.invoice_order(session, event)
+        await invoices.invoice_order(session, event)
 
     return handlers

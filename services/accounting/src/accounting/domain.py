@@ -17,6 +17,9 @@ from enum import StrEnum
 from crm_contracts import MalformedEvent, OrderPlaced
 from crm_kit import errors
 
+#: Accounts, invoices and every amount are in dong; an event in another currency is refused.
+CURRENCY = "VND"
+
 INVOICE_PREFIX = "INV"
 CREDIT_NOTE_PREFIX = "CN"
 

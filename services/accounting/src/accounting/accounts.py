@@ -1,0 +1,103 @@
+"""Use cases of accounts: opening one for each promoted customer, reading them, the
+credit limit, the balance the books move, and what a member of staff holds.
+
+Each runs in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_contracts import CustomerPromotedToTraditional
+from crm_kit import errors, ownership
+from crm_kit.auth import User
+from crm_kit.db import table_of
+from crm_kit.http import PageParams
+from crm_kit.queries import fetch_page, one_visible, visible_to
+
+from . import domain
+from .customers import record_names
+from .models import Account
+
+
+async def open_for(
+    session: AsyncSession, promotions: Sequence[CustomerPromotedToTraditional], default_credit_limit: int
+) -> None:
+    """Open each promoted customer's account once; a second promotion leaves it as it is.
+
+    Set-based (two statements however many promotions arrived together): accounts are
+    opened where a promotion arrives, so this is accounting's busiest path.
+    """
+    if not promotions:
+        return
+    owners = await ownership.record_owners(
+        session, [(event.customer_id, event.owner_id, event.promoted_at) for event in promotions]
+    )
+    # The newest name: an edit may have overtaken the promotion. An open account takes
+    # later names from the edits (`customer_updated`), never from another promotion.
+    names = await record_names(
+        session, [(event.customer_id, event.name, event.promoted_at) for event in promotions]
+    )
+    await session.execute(
+        _OPEN_ACCOUNTS,
+        [
+            {
+                "customer_id": customer_id,
+                "customer_name": names[customer_id],
+                "owner_id": owners[customer_id],
+                "currency": domain.CURRENCY,
+                "credit_limit": default_credit_limit,
+                "balance": 0,
+            }
+            for customer_id in sorted(owners)
+        ],
+    )
+
+
+#: Opens accounts; a customer's second promotion leaves its account as it is. Built once,
+#: on the table (`table_of`), like the other hot statements.
+_OPEN_ACCOUNTS = insert(table_of(Account)).on_conflict_do_nothing(index_elements=["customer_id"])
+
+
+async def get(
+    session: AsyncSession, customer_id: uuid.UUID, user: User, *, for_update: bool = False
+) -> Account:
+    account = await one_visible(
+        session, select(Account).where(Account.customer_id == customer_id), user, lock=for_update
+    )
+    if account is None:
+        raise errors.NotFound("account of customer", customer_id)
+    return account
+
+
+async def list_page(session: AsyncSession, user: User, page: PageParams) -> tuple[list[Account], int]:
+    stmt = visible_to(select(Account), Account.owner_id, user)
+    return await fetch_page(session, stmt, page, Account.opened_at.desc(), Account.customer_id)
+
+
+async def set_credit_limit(
+    session: AsyncSession, customer_id: uuid.UUID, credit_limit: int, user: User
+) -> Account:
+    account = await get(session, customer_id, user, for_update=True)
+    account.credit_limit = credit_limit
+    await session.flush()
+    return account
+
+
+async def move_balance(session: AsyncSession, customer_id: uuid.UUID, delta: int) -> None:
+    await session.execute(
+        update(Account)
+        .where(Account.customer_id == customer_id)
+        .values(balance=Account.balance + delta, updated_at=func.now())
+    )
+
+
+async def holdings(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
+    """What the member of staff holds here (`GET /api/portfolio/{user_id}`): the accounts they own."""
+    count = await session.scalar(select(func.count()).where(Account.owner_id == user_id))
+    return {"accounts": int(count or 0)}

@@ -1,0 +1,96 @@
+"""The credit check: accounting's answer to a quote submitted for approval (open
+receivables plus the quote against the customer's credit limit), and the answers given.
+
+Each runs in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_contracts import CreditChecked, Envelope, MalformedEvent, QuoteSubmittedForApproval
+from crm_kit import outbox
+from crm_kit.http import PageParams
+from crm_kit.queries import fetch_page
+
+from . import domain, receivables
+from .domain import CURRENCY
+from .models import Account, CreditCheck
+
+
+async def check(
+    session: AsyncSession,
+    event: QuoteSubmittedForApproval,
+    envelope: Envelope,
+    default_credit_limit: int,
+) -> None:
+    """Answer one submission of a quote once: the same submission again (a redelivery
+    under another event id) finds the stored answer and emits nothing more."""
+    if event.currency != CURRENCY:
+        raise MalformedEvent(f"quote {event.quote_number} is in {event.currency}; accounts are in {CURRENCY}")
+    if event.total < 0:
+        raise MalformedEvent(f"quote {event.quote_number} has a negative total")
+    account = await session.get(Account, event.customer_id)
+    credit_limit = account.credit_limit if account is not None else default_credit_limit
+    decision = domain.credit_decision(
+        await receivables.open_receivables(session, event.customer_id), event.total, credit_limit
+    )
+    checked_at = datetime.now(UTC)
+    stored = await session.execute(
+        insert(CreditCheck)
+        .values(
+            id=uuid.uuid4(),
+            quote_id=event.quote_id,
+            quote_number=event.quote_number,
+            submission=event.submission,
+            customer_id=event.customer_id,
+            quote_owner_id=event.owner_id,
+            quote_total=event.total,
+            open_receivables=decision.open_receivables,
+            exposure=decision.exposure,
+            credit_limit=decision.credit_limit,
+            default_limit=account is None,
+            passed=decision.passed,
+            currency=CURRENCY,
+            checked_at=checked_at,
+        )
+        .on_conflict_do_nothing(constraint="uq_credit_checks_submission")
+        .returning(CreditCheck.id)
+    )
+    if stored.first() is None:
+        return
+    await outbox.emit(
+        session,
+        CreditChecked(
+            quote_id=event.quote_id,
+            submission=event.submission,
+            customer_id=event.customer_id,
+            passed=decision.passed,
+            exposure=decision.exposure,
+            open_receivables=decision.open_receivables,
+            credit_limit=decision.credit_limit,
+            currency=CURRENCY,
+            checked_at=checked_at,
+        ),
+        actor=envelope.actor,
+    )
+
+
+async def list_page(
+    session: AsyncSession,
+    page: PageParams,
+    *,
+    customer_id: uuid.UUID | None = None,
+    quote_id: uuid.UUID | None = None,
+) -> tuple[list[CreditCheck], int]:
+    stmt = select(CreditCheck)
+    if customer_id is not None:
+        stmt = stmt.where(CreditCheck.customer_id == customer_id)
+    if quote_id is not None:
+        stmt = stmt.where(CreditCheck.quote_id == quote_id)
+    return await fetch_page(session, stmt, page, CreditCheck.checked_at.desc(), CreditCheck.id)

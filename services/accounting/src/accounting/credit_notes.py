@@ -1,0 +1,61 @@
+"""Use cases of credit notes: a correction of an invoice downwards, never more than it
+still owes, and the notes issued.
+
+Each runs in the caller's transaction, taking its locks in the order `invoices` gives.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_kit.auth import User
+from crm_kit.http import PageParams
+from crm_kit.queries import fetch_page
+
+from . import accounts, domain, invoices, ledger
+from .models import CreditNote, CreditNoteCounter
+
+
+async def issue(
+    session: AsyncSession, invoice_id: uuid.UUID, amount: int, reason: str, user: User, today: date
+) -> CreditNote:
+    """A credit note corrects an invoice downwards, numbered `CN-YYYY-NNNNNN` without gaps."""
+    invoice = await invoices.for_update(session, invoice_id)
+    invoices.settle(invoice, amount, paid=False)
+    last = await invoices.lock_counter(session, CreditNoteCounter, today.year)
+    seq = await invoices.take_number(session, CreditNoteCounter, today.year, last)
+    note = CreditNote(
+        id=uuid.uuid4(),
+        number=domain.document_number(domain.CREDIT_NOTE_PREFIX, today.year, seq),
+        invoice_id=invoice.id,
+        customer_id=invoice.customer_id,
+        amount=amount,
+        reason=reason,
+        issued_on=today,
+        issued_by=user.id,
+    )
+    session.add(note)
+    await session.flush()
+    ledger.record(session, invoice, domain.LedgerKind.CREDIT_NOTE, note.id, today, -amount, note.number)
+    await accounts.move_balance(session, invoice.customer_id, -amount)
+    await session.flush()
+    return note
+
+
+async def list_page(
+    session: AsyncSession,
+    page: PageParams,
+    *,
+    invoice_id: uuid.UUID | None = None,
+    customer_id: uuid.UUID | None = None,
+) -> tuple[list[CreditNote], int]:
+    stmt = select(CreditNote)
+    if invoice_id is not None:
+        stmt = stmt.where(CreditNote.invoice_id == invoice_id)
+    if customer_id is not None:
+        stmt = stmt.where(CreditNote.customer_id == customer_id)
+    return await fetch_page(session, stmt, page, CreditNote.number.desc())

@@ -1,0 +1,179 @@
+"""Use cases of invoices: one per order placed, numbered `INV-YYYY-NNNNNN` without
+gaps; reading them; and the settlement that payments and credit notes make.
+
+Each runs in the caller's transaction. Locks are always taken in one order (invoice
+row, then a number counter, then the account), so two use cases can never wait on
+each other in a circle.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from crm_contracts import MalformedEvent, OrderPlaced
+from crm_kit import errors
+from crm_kit.auth import User
+from crm_kit.handlers import Transient
+from crm_kit.http import PageParams
+from crm_kit.queries import fetch_page, visible_to
+
+from . import accounts, domain, ledger
+from .domain import CURRENCY
+from .models import Account, CreditNote, CreditNoteCounter, Invoice, InvoiceCounter, InvoiceLine, Payment
+
+
+async def invoice_order(session: AsyncSession, event: OrderPlaced) -> Invoice | None:
+    """Invoice an order once; `Transient` until the customer's account is open.
+
+    The year's counter row stays locked until the transaction ends, so numbers are
+    taken one at a time and a rolled-back transaction gives its number back. The
+    check for an existing invoice comes after the lock, so a second copy of the
+    order (even under another event id, even on another replica) sees the first
+    one's invoice and takes no number.
+    """
+    figures = domain.invoice_figures(event)
+    if event.currency != CURRENCY:
+        raise MalformedEvent(f"order {event.order_number} is in {event.currency}; accounts are in {CURRENCY}")
+    account_exists = await session.scalar(
+        select(func.count()).select_from(Account).where(Account.customer_id == event.customer_id)
+    )
+    if not account_exists:
+        raise Transient(f"customer {event.customer_id} has no account yet (order {event.order_number})")
+
+    year = event.order_date.year
+    last = await lock_counter(session, InvoiceCounter, year)
+    if await session.scalar(select(Invoice.id).where(Invoice.order_id == event.order_id)) is not None:
+        return None
+    seq = await take_number(session, InvoiceCounter, year, last)
+
+    invoice = Invoice(
+        id=uuid.uuid4(),
+        number=domain.document_number(domain.INVOICE_PREFIX, year, seq),
+        order_id=event.order_id,
+        order_number=event.order_number,
+        quote_id=event.quote_id,
+        customer_id=event.customer_id,
+        currency=CURRENCY,
+        issue_date=event.order_date,
+        due_date=domain.due_date(event.order_date, event.payment_terms_days),
+        payment_terms_days=event.payment_terms_days,
+        net_total=figures.net_total,
+        vat_total=figures.vat_total,
+        total=figures.total,
+        paid_total=0,
+        credited_total=0,
+        balance=figures.total,
+        status=domain.invoice_status(figures.total, 0, 0).value,
+        lines=[
+            InvoiceLine(
+                line_no=n,
+                product_code=line.product_code,
+                product_name=line.product_name,
+                product_group=line.product_group,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount_pct=line.discount_pct,
+                vat_rate_pct=line.vat_rate_pct,
+                net_amount=line.net_amount,
+                vat_amount=line.vat_amount,
+                gross_amount=line.gross_amount,
+            )
+            for n, line in enumerate(figures.lines, start=1)
+        ],
+    )
+    session.add(invoice)
+    await session.flush()
+    ledger.record(session, invoice, domain.LedgerKind.INVOICE, invoice.id, invoice.issue_date, invoice.total)
+    await accounts.move_balance(session, invoice.customer_id, invoice.total)
+    await session.flush()
+    return invoice
+
+
+async def lock_counter(
+    session: AsyncSession, counter: type[InvoiceCounter | CreditNoteCounter], year: int
+) -> int:
+    await session.execute(
+        insert(counter).values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"])
+    )
+    last = await session.scalar(select(counter.last).where(counter.year == year).with_for_update())
+    assert last is not None  # the row was inserted above or already there
+    return last
+
+
+async def take_number(
+    session: AsyncSession, counter: type[InvoiceCounter | CreditNoteCounter], year: int, last: int
+) -> int:
+    await session.execute(update(counter).where(counter.year == year).values(last=last + 1))
+    return last + 1
+
+
+def _visible_to(stmt: Select[Any], user: User) -> Select[Any]:
+    """A salesperson sees the invoices of the customers they own now."""
+    if user.sees_all:
+        return stmt
+    return visible_to(stmt.join(Account, Account.customer_id == Invoice.customer_id), Account.owner_id, user)
+
+
+async def list_page(
+    session: AsyncSession,
+    user: User,
+    page: PageParams,
+    *,
+    customer_id: uuid.UUID | None = None,
+    status: domain.InvoiceStatus | None = None,
+) -> tuple[list[Invoice], int]:
+    stmt = _visible_to(select(Invoice), user)
+    if customer_id is not None:
+        stmt = stmt.where(Invoice.customer_id == customer_id)
+    if status is not None:
+        stmt = stmt.where(Invoice.status == status.value)
+    return await fetch_page(session, stmt, page, Invoice.issue_date.desc(), Invoice.number.desc())
+
+
+@dataclass(frozen=True)
+class InvoiceDetail:
+    invoice: Invoice
+    payments: list[Payment]
+    credit_notes: list[CreditNote]
+
+
+async def get(session: AsyncSession, invoice_id: uuid.UUID, user: User) -> InvoiceDetail:
+    stmt = _visible_to(
+        select(Invoice).options(selectinload(Invoice.lines)).where(Invoice.id == invoice_id), user
+    )
+    invoice = (await session.execute(stmt)).scalar_one_or_none()
+    if invoice is None:
+        raise errors.NotFound("invoice", invoice_id)
+    payments = await session.scalars(
+        select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.paid_on, Payment.recorded_at)
+    )
+    notes = await session.scalars(
+        select(CreditNote).where(CreditNote.invoice_id == invoice_id).order_by(CreditNote.number)
+    )
+    return InvoiceDetail(invoice, list(payments), list(notes))
+
+
+async def for_update(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
+    """The invoice, locked: the first lock a payment or a credit note takes."""
+    invoice = await session.scalar(select(Invoice).where(Invoice.id == invoice_id).with_for_update())
+    if invoice is None:
+        raise errors.NotFound("invoice", invoice_id)
+    return invoice
+
+
+def settle(invoice: Invoice, amount: int, *, paid: bool) -> None:
+    """Lower the invoice's balance by a payment (`paid`) or a credit note; never below zero."""
+    domain.check_settlement(amount, invoice.balance, invoice.number)
+    invoice.balance -= amount
+    if paid:
+        invoice.paid_total += amount
+    else:
+        invoice.credited_total += amount
+    invoice.status = domain.invoice_status(invoice.balance, invoice.paid_total, invoice.credited_total).value
