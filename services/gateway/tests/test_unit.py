@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import string
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -198,6 +200,27 @@ def test_settings_read_the_private_key_from_a_file(monkeypatch: pytest.MonkeyPat
     settings = GatewaySettings()
     assert settings.jwt_private_key == private
     assert settings.service_url("customers") == "http://customers:8002"
+
+
+# -- translations ------------------------------------------------------------------
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_every_key_has_a_text_in_both_languages_with_the_same_placeholders() -> None:
+    vi, en = i18n.CATALOGUES["vi"], i18n.CATALOGUES["en"]
+    assert vi.keys() == en.keys()
+    assert all(vi.values()) and all(en.values())
+    assert [key for key in vi if _placeholders(vi[key]) != _placeholders(en[key])] == []
+
+
+def test_a_moment_is_shown_in_the_zone_it_is_given() -> None:
+    moment = "2026-11-26T20:30:00Z"
+    assert i18n.format_datetime("en", moment, ZoneInfo("Asia/Ho_Chi_Minh")) == "27 Nov 2026, 03:30"
+    assert i18n.format_datetime("en", moment, ZoneInfo("Europe/Paris")) == "26 Nov 2026, 21:30"
+    assert i18n.format_date("vi", moment, ZoneInfo("Europe/Paris")) == "26/11/2026"
 
 
 # -- notifications ---------------------------------------------------------------

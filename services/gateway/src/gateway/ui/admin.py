@@ -3,7 +3,6 @@ portfolio still held."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -11,7 +10,7 @@ from fastapi.responses import Response
 
 from crm_kit.auth import Role
 
-from . import core, i18n
+from . import core
 from .core import UiDep
 
 router = APIRouter()
@@ -21,7 +20,7 @@ ROLES = tuple(r.value for r in Role)
 
 @router.get("/performance")
 async def performance(ui: UiDep, period: str | None = None, by: str = "salesperson") -> Response:
-    period = period or str(datetime.now(i18n.ZONE).year)
+    period = period or str(ui.today().year)
     by = by if by in ("salesperson", "channel") else "salesperson"
     result, users, channels = await core.gather(
         ui.api.get("/api/performance", period=period, by=by, limit=200),

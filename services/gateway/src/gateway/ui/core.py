@@ -13,9 +13,11 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import Depends, Request
@@ -26,6 +28,7 @@ from starlette.datastructures import FormData, UploadFile
 from crm_kit.auth import InvalidToken, Role, TokenVerifier, User
 from crm_kit.context import current_correlation_id
 from crm_kit.http import CORRELATION_HEADER
+from crm_kit.runtime import Runtime
 
 from . import i18n
 
@@ -147,7 +150,8 @@ def _internal_client(request: Request) -> httpx.AsyncClient:
 
 @dataclass
 class Ui:
-    """Everything a page needs: who, in which language, the API as them, and rendering."""
+    """Everything a page needs: who, in which language and time zone, the API as them,
+    and rendering."""
 
     request: Request
     user: User | None
@@ -155,11 +159,16 @@ class Ui:
     lang: str
     csrf: str
     api: Api
+    #: The business's zone (the settings'): dates and times on pages follow its calendar.
+    zone: ZoneInfo
     full_name: str = ""
     cookies: dict[str, str] = field(default_factory=dict)
 
     def t(self, key: str, **params: Any) -> str:
         return i18n.translate(self.lang, key, **params)
+
+    def today(self) -> date:
+        return datetime.now(self.zone).date()
 
     @property
     def role(self) -> str:
@@ -180,8 +189,8 @@ class Ui:
             money=lambda v: i18n.money(self.lang, v),
             number=lambda v, digits=0: i18n.number(self.lang, v, digits),
             percent=lambda v, digits=1: i18n.percent(self.lang, v, digits),
-            fdate=lambda v: i18n.format_date(self.lang, v),
-            fdatetime=lambda v: i18n.format_datetime(self.lang, v),
+            fdate=lambda v: i18n.format_date(self.lang, v, self.zone),
+            fdatetime=lambda v: i18n.format_datetime(self.lang, v, self.zone),
             path=self.request.url.path,
             known=i18n.MESSAGES,
             **context,
@@ -222,6 +231,11 @@ def _verifier(request: Request) -> TokenVerifier:
     return verifier
 
 
+def _zone(request: Request) -> ZoneInfo:
+    runtime: Runtime = request.app.state.runtime
+    return runtime.settings.zone
+
+
 def _next_url(request: Request) -> str:
     target = request.url.path
     if request.url.query:
@@ -233,7 +247,7 @@ def anonymous_ui(request: Request) -> Ui:
     """The context of the login page: no user yet, but a language and a CSRF token."""
     lang = i18n.language_or_default(request.cookies.get(LANG_COOKIE))
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
-    return Ui(request, None, None, lang, csrf, Api(request, None, lang))
+    return Ui(request, None, None, lang, csrf, Api(request, None, lang), _zone(request))
 
 
 async def check_csrf(request: Request) -> None:
@@ -268,7 +282,8 @@ async def current_ui(request: Request) -> Ui:
         await check_csrf(request)
     lang = i18n.language_or_default(request.cookies.get(LANG_COOKIE))
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
-    return Ui(request, user, token, lang, csrf, Api(request, token, lang), full_name=user.username)
+    api = Api(request, token, lang)
+    return Ui(request, user, token, lang, csrf, api, _zone(request), full_name=user.username)
 
 
 UiDep = Annotated[Ui, Depends(current_ui)]

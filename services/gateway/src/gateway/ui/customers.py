@@ -141,7 +141,7 @@ async def _customer_page(
         timeline=list(reversed(entries)),
         account=account.data if account.ok else None,
         activity_kinds=ACTIVITY_KINDS,
-        today=datetime.now(i18n.ZONE).date().isoformat(),
+        today=ui.today().isoformat(),
         names=names,
         owners=owners,
         channel_name=channel.data["name"] if channel and channel.ok else channel_id,

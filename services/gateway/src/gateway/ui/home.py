@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -109,7 +108,7 @@ async def switch_language(ui: UiDep) -> Response:
 @router.get("/")
 async def home(ui: UiDep) -> Response:
     assert ui.user is not None
-    today = datetime.now(i18n.ZONE).date().isoformat()
+    today = ui.today().isoformat()
     context: dict[str, Any] = {"today": today}
     me = await ui.api.get("/api/users/me")
     context["me"] = me.data if me.ok else {"full_name": ui.user.username}

@@ -6,7 +6,6 @@ campaign's page: its targeting, its audience, the launch)."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -15,7 +14,7 @@ from starlette.datastructures import FormData
 
 from crm_kit.auth import Role
 
-from . import core, i18n, regions
+from . import core, regions
 from .core import UiDep
 
 router = APIRouter(prefix="/marketing")
@@ -34,8 +33,8 @@ MAX_LISTED = 2000
 FIXED_GRADES = ("A", "B", "C", "D", "VIP", "Tier I", "Tier II", "Tier III")
 
 
-def _this_year() -> str:
-    return str(datetime.now(i18n.ZONE).year)
+def _this_year(ui: core.Ui) -> str:
+    return str(ui.today().year)
 
 
 def _codes(text: str) -> list[str]:
@@ -273,7 +272,7 @@ async def _volumes_page(
 
 @router.get("/volumes")
 async def volumes(ui: UiDep, period: str | None = None) -> Response:
-    return await _volumes_page(ui, period or _this_year())
+    return await _volumes_page(ui, period or _this_year(ui))
 
 
 @router.post("/volumes")
@@ -287,7 +286,7 @@ async def create_volume(ui: UiDep) -> Response:
         **core.blank_to_none(values, "note"),
     }
     result = await ui.api.post("/api/market-volumes", body)
-    period = values.get("period") or _this_year()
+    period = values.get("period") or _this_year(ui)
     if result.ok:
         return ui.redirect(f"/marketing/volumes?period={period}", flash="flash.saved")
     return await _volumes_page(ui, period, values, core.problems_of(ui, result), status_code=result.status)
@@ -295,7 +294,7 @@ async def create_volume(ui: UiDep) -> Response:
 
 @router.get("/share")
 async def share(ui: UiDep, period: str | None = None, product_group: str | None = None) -> Response:
-    period = period or _this_year()
+    period = period or _this_year(ui)
     result = await ui.api.get("/api/market-share", period=period, product_group=product_group)
     report = result.data if result.ok else None
     chart = _share_chart(ui, report) if report else None
