@@ -1,8 +1,8 @@
-"""HTTP routes: parse, authorize, call the service, shape the answer.
+"""HTTP routes: parse, authorize, call the use case, shape the answer.
 
 Function-level rules are here (who may call a route at all); object-level ones
 (a salesperson's own leads only, strangers' leads are 'not found') are in
-`service.get_visible`.
+`search.get_visible`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,19 @@ from crm_kit.http import Page, Paging
 from crm_kit.routes import portfolio_router
 from crm_kit.runtime import DbDep
 
-from . import domain, importing, service
+from . import (
+    campaigns,
+    capture,
+    domain,
+    history,
+    importing,
+    lifecycle,
+    merging,
+    owners,
+    portfolio,
+    reasons,
+    search,
+)
 from .schemas import (
     AssignRequest,
     CampaignOut,
@@ -58,7 +70,7 @@ async def running_campaigns(db: DbDep) -> list[CampaignOut]:
     """Campaigns running today (launched by marketing), for a lead's `campaign_id`."""
     today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
     async with db.transaction() as session:
-        return [CampaignOut.model_validate(c) for c in await service.running_campaigns(session, today)]
+        return [CampaignOut.model_validate(c) for c in await campaigns.running(session, today)]
 
 
 # -- disqualification reasons (before /{lead_id}, which would take their path) ----------
@@ -68,21 +80,21 @@ async def running_campaigns(db: DbDep) -> list[CampaignOut]:
 async def list_reasons(db: DbDep, paging: Paging, active: bool | None = None) -> Page[ReasonOut]:
     """The managed list of reasons a lead is disqualified for; `?active=true` for the current ones."""
     async with db.transaction() as session:
-        rows, total = await service.list_reasons(session, paging, active=active)
+        rows, total = await reasons.list_page(session, paging, active=active)
         return Page(items=[ReasonOut.of(r) for r in rows], total=total)
 
 
 @reasons_router.post("", status_code=status.HTTP_201_CREATED, dependencies=[MANAGERS])
 async def add_reason(body: ReasonCreate, db: DbDep) -> ReasonOut:
     async with db.transaction() as session:
-        return ReasonOut.of(await service.add_reason(session, body))
+        return ReasonOut.of(await reasons.add(session, body))
 
 
 @reasons_router.patch("/{code}", dependencies=[MANAGERS])
 async def change_reason(code: str, body: ReasonUpdate, db: DbDep) -> ReasonOut:
     """Retire (`{"active": false}`) or restore a reason, or correct its labels."""
     async with db.transaction() as session:
-        return ReasonOut.of(await service.change_reason(session, code, body))
+        return ReasonOut.of(await reasons.change(session, code, body))
 
 
 # -- leads ---------------------------------------------------------------------------
@@ -94,7 +106,7 @@ async def capture_lead(body: LeadCreate, user: CurrentUser, db: DbDep) -> LeadOu
     looks like an existing one is refused with 409 and the look-alikes, unless
     `confirm_duplicate` is true."""
     async with db.transaction() as session:
-        return LeadOut.of(await service.capture(session, body, user))
+        return LeadOut.of(await capture.capture(session, body, user))
 
 
 @router.get("")
@@ -111,7 +123,7 @@ async def list_leads(
 ) -> Page[LeadOut]:
     """Leads the caller may see: a salesperson their own, managers and marketing all.
     Merged leads only with `?status=merged`."""
-    filters = service.LeadFilters(
+    filters = search.LeadFilters(
         statuses=status or (),
         source=source,
         owner_id=owner_id,
@@ -120,7 +132,7 @@ async def list_leads(
         q=q,
     )
     async with db.transaction() as session:
-        rows, total = await service.list_leads(session, user, paging, filters)
+        rows, total = await search.list_page(session, user, paging, filters)
         return Page(items=[LeadOut.of(lead) for lead in rows], total=total)
 
 
@@ -137,27 +149,27 @@ async def import_leads(
             status.HTTP_413_CONTENT_TOO_LARGE, f"file: larger than {importing.MAX_BYTES // (1024 * 1024)} MB"
         )
     async with db.transaction() as session:
-        return await service.import_leads(session, content, user)
+        return await importing.import_leads(session, content, user)
 
 
 @router.get("/{lead_id}")
 async def get_lead(lead_id: uuid.UUID, user: CurrentUser, db: DbDep) -> LeadOut:
     async with db.transaction() as session:
-        return LeadOut.of(await service.get_visible(session, lead_id, user))
+        return LeadOut.of(await search.get_visible(session, lead_id, user))
 
 
 @router.patch("/{lead_id}", dependencies=[WORKERS])
 async def edit_lead(lead_id: uuid.UUID, body: LeadUpdate, user: CurrentUser, db: DbDep) -> LeadOut:
     """Change contact data or the approach plan of an open lead."""
     async with db.transaction() as session:
-        return LeadOut.of(await service.edit(session, lead_id, body, user))
+        return LeadOut.of(await capture.edit(session, lead_id, body, user))
 
 
 @router.get("/{lead_id}/history")
 async def lead_history(lead_id: uuid.UUID, user: CurrentUser, db: DbDep, paging: Paging) -> Page[HistoryOut]:
     """What was done to the lead, oldest first: `changes` is `{field: [old, new]}`."""
     async with db.transaction() as session:
-        rows, total = await service.history(session, lead_id, user, paging)
+        rows, total = await history.list_page(session, lead_id, user, paging)
         return Page(items=[HistoryOut.model_validate(h) for h in rows], total=total)
 
 
@@ -170,14 +182,14 @@ async def contact_lead(
 ) -> LeadOut:
     """new -> contacting."""
     async with db.transaction() as session:
-        return LeadOut.of(await service.contact(session, lead_id, body or ContactRequest(), user))
+        return LeadOut.of(await lifecycle.contact(session, lead_id, body or ContactRequest(), user))
 
 
 @router.post("/{lead_id}/evaluate", dependencies=[WORKERS])
 async def evaluate_lead(lead_id: uuid.UUID, body: EvaluateRequest, user: CurrentUser, db: DbDep) -> LeadOut:
     """contacting -> evaluated, promising or not."""
     async with db.transaction() as session:
-        return LeadOut.of(await service.evaluate(session, lead_id, body, user))
+        return LeadOut.of(await lifecycle.evaluate(session, lead_id, body, user))
 
 
 @router.post("/{lead_id}/disqualify", dependencies=[WORKERS])
@@ -186,7 +198,7 @@ async def disqualify_lead(
 ) -> LeadOut:
     """new, contacting or evaluated -> closed, with a reason from the managed list."""
     async with db.transaction() as session:
-        return LeadOut.of(await service.disqualify(session, lead_id, body, user))
+        return LeadOut.of(await lifecycle.disqualify(session, lead_id, body, user))
 
 
 @router.post("/{lead_id}/convert", dependencies=[WORKERS])
@@ -199,21 +211,21 @@ async def convert_lead(
     """evaluated (promising) -> converted: mints the prospect customer's id, and the
     opportunity's when one is given; customers and sales create them from LeadQualified."""
     async with db.transaction() as session:
-        lead = await service.convert(session, lead_id, body or ConvertRequest(), user)
+        lead = await lifecycle.convert(session, lead_id, body or ConvertRequest(), user)
         return ConvertOut.model_validate(lead, from_attributes=True)
 
 
 @router.post("/{lead_id}/assign", dependencies=[MANAGERS])
 async def assign_lead(lead_id: uuid.UUID, body: AssignRequest, user: CurrentUser, db: DbDep) -> LeadOut:
     async with db.transaction() as session:
-        return LeadOut.of(await service.assign(session, lead_id, body, user))
+        return LeadOut.of(await owners.assign(session, lead_id, body, user))
 
 
 @router.post("/{lead_id}/merge", dependencies=[WORKERS])
 async def merge_leads(lead_id: uuid.UUID, body: MergeRequest, user: CurrentUser, db: DbDep) -> LeadOut:
     """Fold `duplicate_id` into this lead; answers the kept lead."""
     async with db.transaction() as session:
-        return LeadOut.of(await service.merge(session, lead_id, body, user))
+        return LeadOut.of(await merging.merge(session, lead_id, body, user))
 
 
-routers = [reasons_router, campaigns_router, router, portfolio_router("leads", service.holdings)]
+routers = [reasons_router, campaigns_router, router, portfolio_router("leads", portfolio.holdings)]

@@ -11,7 +11,7 @@ from crm_contracts import CampaignLaunched, Envelope, PortfolioReassigned
 from crm_kit import directory
 from crm_kit.bus import Handlers, Transient
 
-from . import service
+from . import campaigns, portfolio
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +23,8 @@ directory.register(handlers)
 async def portfolio_reassigned(session: AsyncSession, event: PortfolioReassigned, envelope: Envelope) -> None:
     """Every lead of the leaving person moves to the new owner, in this one transaction."""
     try:
-        moved = await service.reassign_portfolio(
-            session, event.from_user_id, event.to_user_id, actor=envelope.actor
-        )
-    except service.UnknownStaff as exc:
+        moved = await portfolio.reassign(session, event.from_user_id, event.to_user_id, actor=envelope.actor)
+    except portfolio.UnknownStaff as exc:
         # The new owner's UserRegistered travels on its own and may not be here yet.
         raise Transient(str(exc)) from exc
     log.info(
@@ -40,4 +38,4 @@ async def portfolio_reassigned(session: AsyncSession, event: PortfolioReassigned
 
 @handlers.handles(CampaignLaunched)
 async def campaign_launched(session: AsyncSession, event: CampaignLaunched, envelope: Envelope) -> None:
-    await service.campaign_launched(session, event)
+    await campaigns.launched(session, event)

@@ -1,6 +1,8 @@
-"""Reading a CSV file of leads: every row checked with the same rules as a capture.
+"""Importing leads from a CSV file: every row checked with the same rules as a
+capture, then against the leads that exist and the rows above it.
 
-Pure: no database. Owners (usernames) and duplicates are resolved by `service.import_leads`.
+Reading the file (`parse`, `ImportRow`) is pure; `import_leads` resolves the owners
+named in it (usernames) and the duplicates, and writes the good rows.
 """
 
 from __future__ import annotations
@@ -9,16 +11,39 @@ import csv
 import io
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, ValidationError
+from sqlalchemy import String, bindparam, func, insert, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_kit import errors
+from crm_kit.auth import User
+from crm_kit.outbox import emit_many
 
-from .domain import PlannedChannel, Source
-from .schemas import ApproachPlan, Email, FullName, LeadCreate, Note, Phone, RegionCode, Request, Text200
+from . import domain, events, history
+from .capture import keys_of, lock_every_key, new_lead
+from .domain import MatchKeys, MatchKind, PlannedChannel, Source, Status
+from .models import Lead, LeadHistory
+from .owners import import_owners
+from .schemas import (
+    ApproachPlan,
+    Email,
+    FullName,
+    ImportDuplicate,
+    ImportRejected,
+    ImportReport,
+    LeadCreate,
+    Note,
+    Phone,
+    RegionCode,
+    Request,
+    Text200,
+)
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -45,6 +70,127 @@ _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 class FileRejected(errors.Invalid):
     """The file as a whole cannot be imported (nothing is)."""
+
+
+async def import_leads(session: AsyncSession, content: bytes, user: User) -> ImportReport:
+    """Import a CSV file: every good row becomes a lead; bad rows and duplicates are
+    reported by line number and written nowhere. Rows are fully checked before any
+    is inserted, so no row is ever half-written."""
+    parsed = parse(decode(content))
+    rejected: list[ImportRejected] = []
+    candidates: list[tuple[int, LeadCreate, uuid.UUID]] = []
+    owners = await import_owners(session, user, {p.row.owner for p in parsed if p.row and p.row.owner})
+    for p in parsed:
+        if p.row is None:
+            rejected.append(ImportRejected(row=p.line, errors=p.errors))
+            continue
+        owner = owners[p.row.owner or ""]
+        if isinstance(owner, str):
+            rejected.append(ImportRejected(row=p.line, errors=[f"owner: {owner}"]))
+            continue
+        candidates.append((p.line, p.row.capture(), owner))
+
+    # An import checks thousands of keys: it holds the duplicate check to itself.
+    await lock_every_key(session)
+    now = datetime.now(UTC)
+    leads = [(line, new_lead(data, owner_id, now)) for line, data, owner_id in candidates]
+    in_database = await _existing_keys(session, [keys_of(lead) for _, lead in leads])
+    in_file: dict[str, tuple[uuid.UUID, int | None]] = {}
+    duplicates: list[ImportDuplicate] = []
+    accepted: list[Lead] = []
+    for line, lead in leads:
+        keys = keys_of(lead)
+        match = _first_match(keys, in_database) or _first_match(keys, in_file)
+        if match is not None:
+            (duplicate_of, duplicate_of_row), matched_on = match
+            duplicates.append(
+                ImportDuplicate(
+                    row=line,
+                    matched_on=matched_on,
+                    duplicate_of=duplicate_of,
+                    duplicate_of_row=duplicate_of_row,
+                )
+            )
+            continue
+        accepted.append(lead)
+        for lookup in keys.lookups():
+            in_file.setdefault(lookup, (lead.id, line))
+
+    if accepted:
+        session.add_all(accepted)
+        await session.flush()
+        await session.execute(
+            insert(LeadHistory), [history.entered(lead, "imported", user) for lead in accepted]
+        )
+        await emit_many(session, [events.captured(lead) for lead in accepted], actor=user.id)
+    rejected.sort(key=lambda r: r.row)
+    return ImportReport(
+        total_rows=len(parsed),
+        imported=len(accepted),
+        imported_ids=[lead.id for lead in accepted],
+        duplicates=duplicates,
+        rejected=rejected,
+    )
+
+
+async def _existing_keys(
+    session: AsyncSession, keys: list[MatchKeys]
+) -> dict[str, tuple[uuid.UUID, int | None]]:
+    """Every key among `keys` that a lead in the database (not merged) already has, and that lead."""
+    phones = sorted({k.phone for k in keys if k.phone})
+    emails = sorted({k.email for k in keys if k.email})
+    pairs = sorted({k.company_name for k in keys if k.company_name})
+    # Each key kind is one array parameter joined as a table: `IN (thousands of parameters)`
+    # or `= ANY(array)` compare row by row once Postgres settles on a generic plan.
+    conditions = []
+    if phones:
+        wanted = func.unnest(_texts(phones)).table_valued("phone").render_derived()
+        conditions.append(Lead.phone_normalized.in_(select(wanted.c.phone)))
+    if emails:
+        wanted = func.unnest(_texts(emails)).table_valued("email").render_derived()
+        conditions.append(Lead.email.in_(select(wanted.c.email)))
+    if pairs:
+        companies, names = zip(*pairs, strict=True)
+        wanted = func.unnest(_texts(companies), _texts(names)).table_valued("company", "name")
+        wanted = wanted.render_derived()
+        conditions.append(
+            tuple_(Lead.company_folded, Lead.name_folded).in_(select(wanted.c.company, wanted.c.name))
+        )
+    found: dict[str, tuple[uuid.UUID, int | None]] = {}
+    for condition in conditions:
+        rows = await session.execute(
+            select(Lead.id, Lead.phone_normalized, Lead.email, Lead.company_folded, Lead.name_folded)
+            .where(condition, Lead.status != Status.MERGED.value)
+            .order_by(Lead.created_at, Lead.id)
+        )
+        for lead_id, phone, email, company, name in rows:
+            pair = (company, name) if company else None
+            for lookup in MatchKeys(phone=phone, email=email, company_name=pair).lookups():
+                found.setdefault(lookup, (lead_id, None))
+    return found
+
+
+def _texts(items: Iterable[str]) -> Any:
+    return bindparam(None, list(items), type_=ARRAY(String))
+
+
+Hit = tuple[uuid.UUID, int | None]
+
+
+def _first_match(keys: MatchKeys, index: dict[str, Hit]) -> tuple[Hit, list[MatchKind]] | None:
+    """The first lead in `index` this row duplicates, and every key on which it matches it."""
+    for kind in domain.MATCH_KINDS:
+        lookup = keys.lookup(kind)
+        if lookup is not None and lookup in index:
+            hit = index[lookup]
+            matched: list[MatchKind] = [
+                k for k in domain.MATCH_KINDS if (other := keys.lookup(k)) and index.get(other) == hit
+            ]
+            return hit, matched
+    return None
+
+
+# -- reading the file (no database) --------------------------------------------------
 
 
 def _lower(value: Any) -> Any:

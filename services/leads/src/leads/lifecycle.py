@@ -1,0 +1,84 @@
+"""A lead's way through the pipeline: new -> contacting -> evaluated -> converted, or
+closed (disqualified) from any open status. The moves allowed are `domain.TRANSITIONS`.
+
+Each use case takes a session inside the caller's transaction, audits what it changed
+in `lead_history`, and writes its events to the outbox in that same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_kit import errors
+from crm_kit.auth import User
+from crm_kit.outbox import emit
+
+from . import domain, events, history
+from .domain import Status
+from .models import DisqualifyReason, Lead
+from .schemas import ContactRequest, ConvertRequest, DisqualifyRequest, EvaluateRequest
+from .search import get_visible
+
+
+async def contact(session: AsyncSession, lead_id: uuid.UUID, data: ContactRequest, user: User) -> Lead:
+    lead = await get_visible(session, lead_id, user, for_update=True)
+    before = history.snapshot(lead)
+    lead.status = domain.transition(lead.status, Status.CONTACTING).value
+    lead.contacted_at = lead.updated_at = datetime.now(UTC)
+    lead.contact_note = data.note
+    history.record(session, lead.id, "contacted", user.id, history.diff(before, history.snapshot(lead)))
+    return lead
+
+
+async def evaluate(session: AsyncSession, lead_id: uuid.UUID, data: EvaluateRequest, user: User) -> Lead:
+    lead = await get_visible(session, lead_id, user, for_update=True)
+    before = history.snapshot(lead)
+    lead.status = domain.transition(lead.status, Status.EVALUATED).value
+    lead.promising = data.promising
+    lead.evaluation_note = data.note
+    lead.evaluated_at = lead.updated_at = datetime.now(UTC)
+    history.record(session, lead.id, "evaluated", user.id, history.diff(before, history.snapshot(lead)))
+    return lead
+
+
+async def disqualify(session: AsyncSession, lead_id: uuid.UUID, data: DisqualifyRequest, user: User) -> Lead:
+    """Close a lead as not promising, with a reason from the managed list."""
+    lead = await get_visible(session, lead_id, user, for_update=True)
+    reason = await session.get(DisqualifyReason, data.reason)
+    if reason is None or not reason.active:
+        raise errors.Invalid.at(
+            ("body", "reason"), f"{data.reason!r} is not a current disqualification reason"
+        )
+    before = history.snapshot(lead)
+    lead.status = domain.transition(lead.status, Status.CLOSED).value
+    lead.disqualify_reason = reason.code
+    lead.disqualify_note = data.note
+    lead.closed_at = lead.updated_at = datetime.now(UTC)
+    history.record(session, lead.id, "disqualified", user.id, history.diff(before, history.snapshot(lead)))
+    await emit(session, events.disqualified(lead), actor=user.id)
+    return lead
+
+
+async def convert(session: AsyncSession, lead_id: uuid.UUID, data: ConvertRequest, user: User) -> Lead:
+    """A promising lead becomes a prospect customer (and an opportunity, if given).
+
+    The ids are minted here and travel in `LeadQualified`, so customers and sales
+    create them idempotently.
+    """
+    lead = await get_visible(session, lead_id, user, for_update=True)
+    before = history.snapshot(lead)
+    lead.status = domain.conversion(lead.status, lead.promising).value
+    lead.customer_id = uuid.uuid4()
+    opportunity = data.opportunity
+    lead.opportunity_id = uuid.uuid4() if opportunity else None
+    lead.converted_at = lead.updated_at = datetime.now(UTC)
+    changes = history.diff(before, history.snapshot(lead))
+    if opportunity:
+        changes["opportunity_name"] = [None, opportunity.name]
+        changes["expected_amount"] = [None, opportunity.expected_amount]
+    history.record(session, lead.id, "converted", user.id, changes)
+    await emit(session, events.qualified(lead, opportunity), actor=user.id)
+    return lead

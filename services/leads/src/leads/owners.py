@@ -1,0 +1,70 @@
+"""Who may own a lead and who may give one away: the staff lookups (in the kit's
+directory, kept from the users service's events), and assignment."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_kit import directory, errors
+from crm_kit.auth import Role, User
+
+from . import history
+from .models import Lead
+from .schemas import AssignRequest
+from .search import get_visible
+
+#: Roles that give leads to others: capture for someone, assign, import for someone.
+MANAGERS = frozenset({Role.SALES_MANAGER, Role.ADMIN})
+#: Roles that may own a lead (an accountant cannot work one).
+OWNER_ROLES = frozenset({Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN, Role.MARKETING})
+
+
+async def assign(session: AsyncSession, lead_id: uuid.UUID, data: AssignRequest, user: User) -> Lead:
+    """A manager gives the lead to someone else."""
+    lead = await get_visible(session, lead_id, user, for_update=True)
+    await check_owner(session, data.owner_id)
+    if lead.owner_id == data.owner_id:
+        return lead
+    before = history.snapshot(lead)
+    lead.owner_id = data.owner_id
+    lead.updated_at = datetime.now(UTC)
+    history.record(session, lead.id, "assigned", user.id, history.diff(before, history.snapshot(lead)))
+    return lead
+
+
+async def check_owner(session: AsyncSession, owner_id: uuid.UUID, field: str = "owner_id") -> None:
+    member = await directory.by_id(session, owner_id)
+    if member is None or not member.active:
+        raise errors.Invalid.at(("body", field), f"{owner_id} is not an active member of staff")
+    if member.role not in OWNER_ROLES:
+        raise errors.Invalid.at(
+            ("body", field), f"{member.username} is {member.role or 'not staff'}, who cannot own leads"
+        )
+
+
+async def import_owners(session: AsyncSession, user: User, usernames: set[str]) -> dict[str, uuid.UUID | str]:
+    """Each owner named in the file (and "" for the importer): their id, or why not."""
+    owners: dict[str, uuid.UUID | str] = {}
+    for username in ["", *sorted(usernames)]:
+        if username:
+            member, label = await directory.by_username(session, username), repr(username)
+        else:
+            member, label = await directory.by_id(session, user.id), "you"
+        if member is None:
+            owners[username] = (
+                f"no member of staff is called {label}"
+                if username
+                else ("you are not in the staff directory yet")
+            )
+        elif not member.active:
+            owners[username] = f"{label} is no longer active"
+        elif member.role not in OWNER_ROLES:
+            owners[username] = f"{label} ({member.role}) cannot own leads"
+        elif member.user_id != user.id and user.role not in MANAGERS:
+            owners[username] = "only a sales manager or an admin may give leads to someone else"
+        else:
+            owners[username] = member.user_id
+    return owners
