@@ -51,7 +51,7 @@ def create_app(settings: GatewaySettings, *, upstream: transport.Send | None = N
         title="CRM gateway",
         # The proxy's catch-all goes last so the gateway's own routes win.
         routers=[api.auth_router, api.users_router, notifications.router, proxy.router],
-        handlers=consumers.handlers,
+        handlers=consumers.build_handlers(settings),
         on_startup=[seed_admin, upstreams.start],
         on_shutdown=[upstreams.close],
         staff_check=staff_check,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,21 +22,30 @@ from crm_contracts import (
     QuoteSubmittedForApproval,
 )
 from crm_kit.auth import Role
-from crm_kit.bus import Handlers
+from crm_kit.handlers import Handlers
 
 from .notifications import active_users_with_role, notify, withdraw
-
-handlers = Handlers()
-
-#: Reminders become due at the start of the business day in Vietnam.
-BUSINESS_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+from .settings import GatewaySettings
 
 
-def start_of_business_day(day: date) -> datetime:
-    return datetime.combine(day, time(0), BUSINESS_ZONE).astimezone(UTC)
+def build_handlers(settings: GatewaySettings) -> Handlers:
+    """Each contract's handler; reminders fall due on the business zone's calendar."""
+    handlers = Handlers()
+    handlers.handles(QuoteSubmittedForApproval)(quote_waiting)
+    handlers.handles(QuoteApproved)(quote_approved)
+    handlers.handles(QuoteRejected)(quote_rejected)
+    handlers.handles(LeadCaptured)(lead_assigned)
+    handlers.handles(CustomerGraded)(partial(review_reminder, zone=settings.zone))
+    handlers.handles(CareActivityPlanned)(partial(care_reminder, zone=settings.zone))
+    handlers.handles(CareActivityClosed)(care_closed)
+    return handlers
 
 
-@handlers.handles(QuoteSubmittedForApproval)
+def start_of_business_day(day: date, zone: ZoneInfo) -> datetime:
+    """Reminders become due at the start of the business day, in the business's zone."""
+    return datetime.combine(day, time(0), zone).astimezone(UTC)
+
+
 async def quote_waiting(session: AsyncSession, event: QuoteSubmittedForApproval, envelope: Envelope) -> None:
     """Every sales manager: a quote waits for approval (unless the rules approve it on a passed check)."""
     if not event.needs_manager:
@@ -53,7 +63,6 @@ async def quote_waiting(session: AsyncSession, event: QuoteSubmittedForApproval,
     )
 
 
-@handlers.handles(QuoteApproved)
 async def quote_approved(session: AsyncSession, event: QuoteApproved, envelope: Envelope) -> None:
     await notify(
         session,
@@ -65,7 +74,6 @@ async def quote_approved(session: AsyncSession, event: QuoteApproved, envelope: 
     )
 
 
-@handlers.handles(QuoteRejected)
 async def quote_rejected(session: AsyncSession, event: QuoteRejected, envelope: Envelope) -> None:
     await notify(
         session,
@@ -77,7 +85,6 @@ async def quote_rejected(session: AsyncSession, event: QuoteRejected, envelope: 
     )
 
 
-@handlers.handles(LeadCaptured)
 async def lead_assigned(session: AsyncSession, event: LeadCaptured, envelope: Envelope) -> None:
     """The owner, when someone else gave them the lead (a manager, an import)."""
     if envelope.actor == event.owner_id:
@@ -92,12 +99,13 @@ async def lead_assigned(session: AsyncSession, event: LeadCaptured, envelope: En
     )
 
 
-@handlers.handles(CustomerGraded)
-async def review_reminder(session: AsyncSession, event: CustomerGraded, envelope: Envelope) -> None:
+async def review_reminder(
+    session: AsyncSession, event: CustomerGraded, envelope: Envelope, *, zone: ZoneInfo
+) -> None:
     """The owner, on the day the customer's re-grading is due; a later grading moves it."""
     if event.owner_id is None or event.next_review_on is None:
         return
-    due = start_of_business_day(event.next_review_on)
+    due = start_of_business_day(event.next_review_on, zone)
     await notify(
         session,
         [event.owner_id],
@@ -114,8 +122,9 @@ def care_due_key(activity_id: uuid.UUID) -> str:
     return f"care_due:{activity_id}"
 
 
-@handlers.handles(CareActivityPlanned)
-async def care_reminder(session: AsyncSession, event: CareActivityPlanned, envelope: Envelope) -> None:
+async def care_reminder(
+    session: AsyncSession, event: CareActivityPlanned, envelope: Envelope, *, zone: ZoneInfo
+) -> None:
     """The person who should do the care, from its due day on; when the work moves to
     someone else, their reminder replaces the previous person's (if still unread)."""
     key = care_due_key(event.activity_id)
@@ -129,12 +138,11 @@ async def care_reminder(session: AsyncSession, event: CareActivityPlanned, envel
         {"customer": event.customer_name, "activity_kind": event.kind, "due_on": event.due_on.isoformat()},
         link=f"/customers/{event.customer_id}",
         event_id=envelope.event_id,
-        visible_from=start_of_business_day(event.due_on),
+        visible_from=start_of_business_day(event.due_on, zone),
         dedupe_key=key,
     )
 
 
-@handlers.handles(CareActivityClosed)
 async def care_closed(session: AsyncSession, event: CareActivityClosed, envelope: Envelope) -> None:
     """Done or cancelled care reminds nobody: an unread reminder of it goes."""
     await withdraw(session, care_due_key(event.activity_id))

@@ -8,11 +8,11 @@ from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint, fu
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from crm_kit.db import Model
 
-class Base(DeclarativeBase):
-    # Server-side defaults (timestamps) come back with RETURNING on flush, so a
-    # response never lazy-loads them outside the session.
-    __mapper_args__ = {"eager_defaults": True}
+
+class Base(Model, DeclarativeBase):
+    pass
 
 
 class UserAccount(Base):
