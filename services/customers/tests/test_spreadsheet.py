@@ -7,8 +7,10 @@ import io
 import pytest
 from openpyxl import Workbook
 
+from crm_kit.spreadsheet import FileProblem, TooLarge
 from customers.domain import Stage
-from customers.spreadsheet import CleanRow, FileProblem, TooLarge, check_row, read_table
+from customers.imports import read_table
+from customers.spreadsheet import CleanRow, check_row
 
 pytestmark = pytest.mark.unit
 

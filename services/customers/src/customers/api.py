@@ -10,23 +10,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi import status as codes
-from fastapi.responses import JSONResponse
 
 from crm_kit.auth import CurrentUser, Role, require_roles
 from crm_kit.http import Holdings, Page, Paging
 from crm_kit.runtime import DbDep, RuntimeDep
 
-from . import care, domain, grading, imports, service, spreadsheet
+from . import care, grading, imports, lifecycle, ownership, records, timeline
+from .domain import ActivityStatus, Stage
 from .schemas import (
     ActivityCancel,
     ActivityComplete,
     ActivityIn,
     ActivityOut,
-    ActivityStatus,
     AssessmentIn,
     AssessmentOut,
     AssignOwner,
@@ -59,43 +58,6 @@ async def settings_of(runtime: RuntimeDep) -> Settings:
 
 SettingsDep = Annotated[Settings, Depends(settings_of)]
 AsOf = Annotated[date | None, Query(description="the day to look from (YYYY-MM-DD); default today")]
-
-
-# -- errors ----------------------------------------------------------------------------
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """The use cases' errors as `{"detail": ...}` answers; their transaction is rolled back."""
-
-    def detail(code: int, body: Any) -> JSONResponse:
-        return JSONResponse({"detail": body}, status_code=code)
-
-    async def not_found(request: Request, exc: Exception) -> JSONResponse:
-        return detail(codes.HTTP_404_NOT_FOUND, str(exc))
-
-    async def conflict(request: Request, exc: Exception) -> JSONResponse:
-        return detail(codes.HTTP_409_CONFLICT, str(exc))
-
-    async def unprocessable(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, service.Unprocessable)
-        return detail(
-            codes.HTTP_422_UNPROCESSABLE_CONTENT,
-            [{"loc": list(loc), "msg": msg, "type": "value_error"} for loc, msg in exc.problems],
-        )
-
-    async def bad_file(request: Request, exc: Exception) -> JSONResponse:
-        code = (
-            codes.HTTP_413_CONTENT_TOO_LARGE
-            if isinstance(exc, spreadsheet.TooLarge)
-            else codes.HTTP_422_UNPROCESSABLE_CONTENT
-        )
-        return detail(code, [{"loc": ["body", "file"], "msg": str(exc), "type": "value_error"}])
-
-    app.add_exception_handler(service.NotFound, not_found)
-    app.add_exception_handler(service.Conflict, conflict)
-    app.add_exception_handler(domain.IllegalTransition, conflict)
-    app.add_exception_handler(service.Unprocessable, unprocessable)
-    app.add_exception_handler(spreadsheet.FileProblem, bad_file)
 
 
 # -- lists that are not one customer (before /{customer_id}, so they are not taken for ids)
@@ -142,12 +104,16 @@ async def preview_import(
     settings: SettingsDep,
 ) -> ImportReport:
     """Check a file of customers and report row by row; writes no customer until committed."""
+    # One byte past the limit is enough to refuse the file, without reading all of it.
     content = await file.read(settings.import_max_bytes + 1)
-    if len(content) > settings.import_max_bytes:
-        raise spreadsheet.TooLarge(f"the file is larger than {settings.import_max_bytes // (1024 * 1024)} MB")
     async with db.transaction() as session:
         upload = await imports.preview(
-            session, file.filename or "upload.csv", content, user, max_rows=settings.import_max_rows
+            session,
+            file.filename or "upload.csv",
+            content,
+            user,
+            max_rows=settings.import_max_rows,
+            max_bytes=settings.import_max_bytes,
         )
         return ImportReport.model_validate(imports.report_out(upload))
 
@@ -179,7 +145,7 @@ async def commit_import(import_id: uuid.UUID, user: CurrentUser, db: DbDep) -> I
 async def create_customer(body: CustomerCreate, user: CurrentUser, db: DbDep) -> CustomerOut:
     """Register a prospect owned by the caller."""
     async with db.transaction() as session:
-        return CustomerOut.model_validate(await service.register_prospect(session, body, user))
+        return CustomerOut.model_validate(await records.register_prospect(session, body, user))
 
 
 @customers.get("")
@@ -187,7 +153,7 @@ async def list_customers(
     user: CurrentUser,
     db: DbDep,
     paging: Paging,
-    lifecycle_stage: domain.Stage | None = None,
+    lifecycle_stage: Stage | None = None,
     grade: Annotated[str | None, Query(max_length=40)] = None,
     owner_id: uuid.UUID | None = None,
     region_code: Annotated[str | None, Query(max_length=10)] = None,
@@ -197,7 +163,7 @@ async def list_customers(
 ) -> Page[CustomerOut]:
     """Customers the caller may see: a salesperson their own, other roles all."""
     async with db.transaction() as session:
-        rows, total = await service.list_visible(
+        rows, total = await records.list_visible(
             session,
             user,
             paging,
@@ -212,7 +178,7 @@ async def list_customers(
 
 @customers.get("/{customer_id}")
 async def get_customer(customer_id: uuid.UUID, user: CurrentUser, db: DbDep) -> CustomerOut:
-    return CustomerOut.model_validate(await service.read_visible(db, customer_id, user))
+    return CustomerOut.model_validate(await records.read_visible(db, customer_id, user))
 
 
 @customers.patch("/{customer_id}", dependencies=[SELLERS])
@@ -222,13 +188,14 @@ async def update_customer(
     """Edit contact data; each change is audited in the timeline as `{field: [old, new]}`.
     A change of the name, region or channel publishes CustomerUpdated."""
     async with db.transaction() as session:
-        return CustomerOut.model_validate(await service.update_customer(session, customer_id, body, user))
+        return CustomerOut.model_validate(await records.update_customer(session, customer_id, body, user))
 
 
 @customers.get("/{customer_id}/timeline")
 async def get_timeline(customer_id: uuid.UUID, user: CurrentUser, db: DbDep) -> list[TimelineOut]:
     async with db.transaction() as session:
-        entries = await service.timeline(session, customer_id, user)
+        await records.get_visible(session, customer_id, user)
+        entries = await timeline.of_customer(session, customer_id)
         return [TimelineOut.model_validate(e) for e in entries]
 
 
@@ -236,7 +203,7 @@ async def get_timeline(customer_id: uuid.UUID, user: CurrentUser, db: DbDep) -> 
 async def promote_customer(customer_id: uuid.UUID, user: CurrentUser, db: DbDep) -> CustomerOut:
     """Make a prospect traditional (idempotent); publishes CustomerPromotedToTraditional."""
     async with db.transaction() as session:
-        return CustomerOut.model_validate(await service.promote(session, customer_id, user))
+        return CustomerOut.model_validate(await lifecycle.promote(session, customer_id, user))
 
 
 @customers.post("/{customer_id}/assign", dependencies=[MANAGERS])
@@ -245,7 +212,7 @@ async def assign_customer(
 ) -> CustomerOut:
     """Give the customer and its planned activities to another active member of staff."""
     async with db.transaction() as session:
-        return CustomerOut.model_validate(await service.assign(session, customer_id, body.owner_id, user))
+        return CustomerOut.model_validate(await ownership.assign(session, customer_id, body.owner_id, user))
 
 
 @customers.post("/{customer_id}/deactivate", dependencies=[MANAGERS])
@@ -255,7 +222,7 @@ async def deactivate_customer(
     """Mark the customer inactive (kept, never deleted); its planned activities are cancelled.
     Publishes CustomerDeactivated (once: deactivating an inactive customer changes nothing)."""
     async with db.transaction() as session:
-        return CustomerOut.model_validate(await service.deactivate(session, customer_id, body.reason, user))
+        return CustomerOut.model_validate(await records.deactivate(session, customer_id, body.reason, user))
 
 
 # -- grading ---------------------------------------------------------------------------
@@ -393,7 +360,7 @@ async def holdings(user_id: uuid.UUID, db: DbDep) -> Holdings:
     """What this service still holds for the member of staff (zero after a hand-over)."""
     async with db.transaction() as session:
         return Holdings(
-            service="customers", user_id=user_id, holdings=await service.holdings(session, user_id)
+            service="customers", user_id=user_id, holdings=await ownership.holdings(session, user_id)
         )
 
 

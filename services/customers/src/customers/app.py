@@ -14,14 +14,12 @@ from .settings import Settings
 
 def create_app(settings: Settings) -> FastAPI:
     """The customers app; tests pass their own settings."""
-    app = create_service_app(
+    return create_service_app(
         settings,
         title="CRM customers",
         routers=api.routers,
         handlers=consumers.handlers,
     )
-    api.install_error_handlers(app)
-    return app
 
 
 def __getattr__(name: str) -> Any:

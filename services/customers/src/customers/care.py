@@ -10,36 +10,64 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Date, Integer, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_contracts import CareActivityClosed, CareActivityPlanned
+from crm_kit import errors
 from crm_kit.auth import User
 from crm_kit.http import PageParams
 from crm_kit.outbox import emit
 from crm_kit.queries import fetch_page, visible_to
 
-from . import domain
+from .domain import ActivityStatus, Stage, TimelineKind
 from .models import Activity, Customer
-from .schemas import ActivityCancel, ActivityComplete, ActivityIn, ActivityStatus
-from .service import (
-    Conflict,
-    NotFound,
-    Unprocessable,
-    activity_closed_event,
-    activity_planned_event,
-    get_visible,
-    now,
-    record,
-)
+from .records import get_visible, now, refuse_inactive
+from .schemas import ActivityCancel, ActivityComplete, ActivityIn
+from .timeline import record
+
+#: How much of an activity's note its events carry.
+NOTE_SUMMARY_CHARS = 200
+
+
+def activity_planned_event(
+    activity: Activity, customer_name: str, *, previous_owner_id: uuid.UUID | None = None
+) -> CareActivityPlanned:
+    note = activity.note[:NOTE_SUMMARY_CHARS] if activity.note else None
+    return CareActivityPlanned.model_validate(
+        {
+            "customer_id": activity.customer_id,
+            "activity_id": activity.id,
+            "customer_name": customer_name,
+            "kind": activity.kind,
+            "due_on": activity.due_on,
+            "owner_id": activity.assignee_id,
+            "previous_owner_id": previous_owner_id,
+            "note": note,
+        }
+    )
+
+
+def activity_closed_event(activity: Activity) -> CareActivityClosed:
+    assert activity.closed_at is not None
+    return CareActivityClosed.model_validate(
+        {
+            "customer_id": activity.customer_id,
+            "activity_id": activity.id,
+            "owner_id": activity.assignee_id,
+            "status": activity.status,
+            "done_on": activity.done_on,
+            "closed_at": activity.closed_at,
+        }
+    )
 
 
 async def plan(session: AsyncSession, customer_id: uuid.UUID, body: ActivityIn, user: User) -> Activity:
     """A planned activity, assigned to whoever owns the customer (who is reminded on the due day)."""
     customer = await get_visible(session, customer_id, user, for_update=True)
-    if customer.lifecycle_stage == domain.Stage.INACTIVE:
-        raise Conflict(f"customer {customer.id} is inactive")
+    refuse_inactive(customer)
     activity = Activity(
         id=uuid.uuid4(),
         customer_id=customer.id,
         kind=body.kind.value,
-        status=ActivityStatus.PLANNED.value,
+        status=ActivityStatus.PLANNED,
         due_on=body.due_on,
         note=body.note,
         assignee_id=customer.owner_id or user.id,
@@ -49,7 +77,7 @@ async def plan(session: AsyncSession, customer_id: uuid.UUID, body: ActivityIn, 
     record(
         session,
         customer.id,
-        "activity_planned",
+        TimelineKind.ACTIVITY_PLANNED,
         user.id,
         {"activity_id": str(activity.id), "kind": activity.kind, "due_on": body.due_on.isoformat()},
     )
@@ -70,9 +98,9 @@ async def _planned(
         )
     ).scalar_one_or_none()
     if activity is None:
-        raise NotFound("activity", activity_id)
+        raise errors.NotFound("activity", activity_id)
     if activity.status != ActivityStatus.PLANNED:
-        raise Conflict(f"activity {activity.id} is {activity.status}, not planned")
+        raise errors.Conflict(f"activity {activity.id} is {activity.status}, not planned")
     return customer, activity
 
 
@@ -97,9 +125,9 @@ async def complete(
     """Done: the outcome is kept and the customer's last contact moves forward."""
     done_on = body.done_on or today
     if done_on > today:
-        raise Unprocessable([(("body", "done_on"), f"{done_on} is in the future")])
+        raise errors.Invalid.at(("body", "done_on"), f"{done_on} is in the future")
     customer, activity = await _planned(session, customer_id, activity_id, user)
-    activity.status = ActivityStatus.DONE.value
+    activity.status = ActivityStatus.DONE
     activity.outcome = body.outcome
     activity.done_on = done_on
     activity.closed_at = now()
@@ -112,7 +140,7 @@ async def complete(
     record(
         session,
         customer.id,
-        "activity_done",
+        TimelineKind.ACTIVITY_DONE,
         user.id,
         {"activity_id": str(activity.id), "outcome": body.outcome, "done_on": done_on.isoformat()},
     )
@@ -125,14 +153,14 @@ async def cancel(
     session: AsyncSession, customer_id: uuid.UUID, activity_id: uuid.UUID, body: ActivityCancel, user: User
 ) -> Activity:
     customer, activity = await _planned(session, customer_id, activity_id, user)
-    activity.status = ActivityStatus.CANCELLED.value
+    activity.status = ActivityStatus.CANCELLED
     activity.cancel_reason = body.reason
     activity.closed_at = now()
     activity.closed_by = user.id
     record(
         session,
         customer.id,
-        "activity_cancelled",
+        TimelineKind.ACTIVITY_CANCELLED,
         user.id,
         {"activity_id": str(activity.id), "reason": body.reason},
     )
@@ -191,7 +219,7 @@ async def care_overdue(
     cadence = func.coalesce(Customer.care_cadence_days, literal(default_cadence_days, Integer))
     due_on = (since + cadence).label("care_due_on")
     stmt: Any = visible_to(select(Customer), Customer.owner_id, user).where(
-        Customer.lifecycle_stage != domain.Stage.INACTIVE, since + cadence < as_of
+        Customer.lifecycle_stage != Stage.INACTIVE, since + cadence < as_of
     )
     total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     rows = await session.execute(

@@ -15,9 +15,10 @@ from crm_contracts import (
     QuoteRejected,
 )
 from crm_kit import directory
-from crm_kit.bus import Handlers
+from crm_kit.handlers import Handlers
 
-from . import service
+from . import lifecycle, ownership
+from .domain import TimelineKind
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,12 @@ directory.register(handlers)
 @handlers.handles(LeadQualified)
 async def lead_qualified(session: AsyncSession, event: LeadQualified, envelope: Envelope) -> None:
     """A converted lead becomes a prospect with the id the lead minted for it."""
-    await service.register_from_lead(session, event, envelope)
+    await lifecycle.register_from_lead(session, event, envelope)
 
 
 @handlers.handles(PortfolioReassigned)
 async def portfolio_reassigned(session: AsyncSession, event: PortfolioReassigned, envelope: Envelope) -> None:
-    moved = await service.reassign_portfolio(session, event, envelope)
+    moved = await ownership.reassign_portfolio(session, event, envelope)
     log.info(
         "portfolio of %s moved to %s: %d customers, %d planned activities",
         event.from_user_id,
@@ -47,7 +48,7 @@ async def portfolio_reassigned(session: AsyncSession, event: PortfolioReassigned
 @handlers.handles(QuoteAccepted)
 async def quote_accepted(session: AsyncSession, event: QuoteAccepted, envelope: Envelope) -> None:
     """A successful sale makes the customer traditional."""
-    await service.promote_on_acceptance(session, event, envelope)
+    await lifecycle.promote_on_acceptance(session, event, envelope)
 
 
 @handlers.handles(QuoteApproved)
@@ -59,16 +60,20 @@ async def quote_approved(session: AsyncSession, event: QuoteApproved, envelope: 
         "automatic": event.automatic,
         "override_reason": event.override_reason,
     }
-    await service.record_sales_event(session, event.customer_id, "quote_approved", envelope.actor, detail)
+    await lifecycle.record_sales_event(
+        session, event.customer_id, TimelineKind.QUOTE_APPROVED, envelope.actor, detail
+    )
 
 
 @handlers.handles(QuoteRejected)
 async def quote_rejected(session: AsyncSession, event: QuoteRejected, envelope: Envelope) -> None:
     detail = {"quote_id": str(event.quote_id), "quote_number": event.quote_number, "reason": event.reason}
-    await service.record_sales_event(session, event.customer_id, "quote_rejected", envelope.actor, detail)
+    await lifecycle.record_sales_event(
+        session, event.customer_id, TimelineKind.QUOTE_REJECTED, envelope.actor, detail
+    )
 
 
 @handlers.handles(OrderPlaced)
 async def order_placed(session: AsyncSession, event: OrderPlaced, envelope: Envelope) -> None:
     """The customer's last purchase, and the order in its timeline."""
-    await service.record_purchase(session, event, envelope)
+    await lifecycle.record_purchase(session, event, envelope)

@@ -12,6 +12,8 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
+from crm_kit import errors
+
 # -- lifecycle -------------------------------------------------------------------------
 
 
@@ -21,7 +23,7 @@ class Stage(StrEnum):
     INACTIVE = "inactive"
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(errors.Conflict):
     def __init__(self, current: Stage, wanted: Stage, allowed: frozenset[Stage]) -> None:
         names = ", ".join(sorted(allowed)) or "none"
         super().__init__(f"a {current} customer cannot become {wanted}; allowed: {names}")
@@ -51,6 +53,28 @@ def promotion(current: Stage) -> bool:
 def deactivation(current: Stage) -> bool:
     """Whether deactivating a customer in `current` changes anything (idempotent, like promotion)."""
     return current != Stage.INACTIVE
+
+
+# -- the timeline ----------------------------------------------------------------------
+
+
+class TimelineKind(StrEnum):
+    """What a customer's timeline entry records."""
+
+    REGISTERED = "registered"
+    UPDATED = "updated"
+    IMPORTED = "imported"
+    OWNER_CHANGED = "owner_changed"
+    STAGE_CHANGED = "stage_changed"
+    GRADED = "graded"
+    ACTIVITY_PLANNED = "activity_planned"
+    ACTIVITY_DONE = "activity_done"
+    ACTIVITY_CANCELLED = "activity_cancelled"
+    ACTIVITY_REASSIGNED = "activity_reassigned"
+    QUOTE_APPROVED = "quote_approved"
+    QUOTE_REJECTED = "quote_rejected"
+    QUOTE_ACCEPTED = "quote_accepted"
+    ORDER_PLACED = "order_placed"
 
 
 # -- grade schemes ---------------------------------------------------------------------
@@ -133,12 +157,22 @@ class Criterion:
     range: NumericRange | None = None
 
 
-class InvalidAnswers(ValueError):
-    """Answers that cannot be scored; `problems` maps each criterion key to what is wrong."""
+class InvalidAnswers(errors.Invalid):
+    """Answers that cannot be scored; `problems` maps each criterion key to what is wrong.
+
+    Answered as a 422 located at each answer of the request (`body.answers.<key>`).
+    """
+
+    #: Keyed by criterion, as the grading rules name them (the kit's located list is
+    #: what the 422 answers with).
+    problems: dict[str, str]  # type: ignore[assignment]
 
     def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__(
+            "; ".join(f"{k}: {v}" for k, v in problems.items()),
+            problems=[(("body", "answers", key), message) for key, message in problems.items()],
+        )
         self.problems = problems
-        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
 
 
 def _exact(number: float | int) -> Fraction:
@@ -223,6 +257,20 @@ def next_review_on(graded_on: date, band: GradeBand) -> date:
 # -- care ------------------------------------------------------------------------------
 
 
+class ActivityKind(StrEnum):
+    CALL = "call"
+    VISIT = "visit"
+    EMAIL = "email"
+    MEETING = "meeting"
+    DEMO = "demo"
+
+
+class ActivityStatus(StrEnum):
+    PLANNED = "planned"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
 def care_due_on(last_contact_on: date | None, created_on: date, cadence_days: int) -> date:
     """The day by which the customer should have been contacted again.
 
@@ -235,3 +283,11 @@ def care_due_on(last_contact_on: date | None, created_on: date, cadence_days: in
 def care_overdue(last_contact_on: date | None, created_on: date, cadence_days: int, as_of: date) -> bool:
     """Overdue once the last contact is *older* than the cadence: due on day N, overdue on N+1."""
     return as_of > care_due_on(last_contact_on, created_on, cadence_days)
+
+
+# -- imports ---------------------------------------------------------------------------
+
+
+class ImportStatus(StrEnum):
+    PREVIEWED = "previewed"
+    COMMITTED = "committed"

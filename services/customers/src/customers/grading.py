@@ -10,15 +10,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import CustomerGraded
+from crm_kit import errors
 from crm_kit.auth import User
 from crm_kit.http import PageParams
 from crm_kit.outbox import emit
 from crm_kit.queries import fetch_page, visible_to
 
 from . import domain
+from .domain import Stage, TimelineKind
 from .models import AssessmentRecord, Customer, Questionnaire
+from .records import get_visible, now, refuse_inactive
 from .schemas import AssessmentIn, QuestionnaireIn, QuestionnaireOut
-from .service import Conflict, NotFound, Unprocessable, get_visible, now, record
+from .timeline import record
 
 # -- questionnaires --------------------------------------------------------------------
 
@@ -83,7 +86,7 @@ async def new_version(
 async def get_questionnaire(session: AsyncSession, questionnaire_id: uuid.UUID) -> Questionnaire:
     found = await session.get(Questionnaire, questionnaire_id)
     if found is None:
-        raise NotFound("questionnaire", questionnaire_id)
+        raise errors.NotFound("questionnaire", questionnaire_id)
     return found
 
 
@@ -143,24 +146,10 @@ async def assess(
 ) -> AssessmentRecord:
     """Grade the customer with the questionnaire; the grade sets the next review date."""
     customer = await get_visible(session, customer_id, user, for_update=True)
-    if customer.lifecycle_stage == domain.Stage.INACTIVE:
-        raise Conflict(f"customer {customer.id} is inactive")
-    questionnaire = await session.get(Questionnaire, body.questionnaire_id)
-    if questionnaire is None:
-        raise Unprocessable([(("body", "questionnaire_id"), f"no questionnaire {body.questionnaire_id}")])
-    if questionnaire.superseded_by is not None:
-        raise Conflict(
-            f"questionnaire {questionnaire.name!r} version {questionnaire.version} has been replaced; "
-            f"grade with its latest version"
-        )
-    try:
-        result = domain.assess(criteria(questionnaire), bands(questionnaire), body.answers)
-    except domain.InvalidAnswers as exc:
-        raise Unprocessable([(("body", "answers", key), msg) for key, msg in exc.problems.items()]) from exc
-
-    graded_at = now()
-    next_review = domain.next_review_on(today, result.grade)
-    previous = customer.grade
+    refuse_inactive(customer)
+    questionnaire = await _latest_version(session, body.questionnaire_id)
+    # Unanswered, unknown or invalid answers: InvalidAnswers, a 422 naming each one.
+    result = domain.assess(criteria(questionnaire), bands(questionnaire), body.answers)
     assessment = AssessmentRecord(
         id=uuid.uuid4(),
         customer_id=customer.id,
@@ -171,45 +160,69 @@ async def assess(
         points=result.points,
         score=result.score,
         grade=result.grade.name,
-        previous_grade=previous,
-        graded_at=graded_at,
-        next_review_on=next_review,
+        previous_grade=customer.grade,
+        graded_at=now(),
+        next_review_on=domain.next_review_on(today, result.grade),
         assessed_by=user.id,
     )
     session.add(assessment)
-    customer.grade = result.grade.name
-    customer.graded_at = graded_at
-    customer.next_review_on = next_review
-    customer.grade_questionnaire_id = questionnaire.id
-    customer.grade_questionnaire_version = questionnaire.version
-    customer.care_cadence_days = result.grade.care_cadence_days
-    customer.updated_at = graded_at
+    _regrade(customer, questionnaire, assessment, result.grade)
     record(
         session,
         customer.id,
-        "graded",
+        TimelineKind.GRADED,
         user.id,
-        {"grade": result.grade.name, "previous_grade": previous, "score": float(result.score)},
+        {
+            "grade": assessment.grade,
+            "previous_grade": assessment.previous_grade,
+            "score": float(result.score),
+        },
     )
-    await emit(
-        session,
-        CustomerGraded(
-            customer_id=customer.id,
-            assessment_id=assessment.id,
-            questionnaire_id=questionnaire.id,
-            questionnaire_version=questionnaire.version,
-            score=float(result.score),
-            grade=result.grade.name,
-            previous_grade=previous,
-            owner_id=customer.owner_id,
-            graded_at=graded_at,
-            # The contract types it as a datetime: the review day, at midnight UTC.
-            next_review_on=next_review,
-        ),
-        actor=user.id,
-    )
+    await emit(session, _graded_event(customer, assessment), actor=user.id)
     await session.flush()
     return assessment
+
+
+async def _latest_version(session: AsyncSession, questionnaire_id: uuid.UUID) -> Questionnaire:
+    """The questionnaire to grade with: it must exist and be its family's latest version."""
+    questionnaire = await session.get(Questionnaire, questionnaire_id)
+    if questionnaire is None:
+        raise errors.Invalid.at(("body", "questionnaire_id"), f"no questionnaire {questionnaire_id}")
+    if questionnaire.superseded_by is not None:
+        raise errors.Conflict(
+            f"questionnaire {questionnaire.name!r} version {questionnaire.version} has been replaced; "
+            f"grade with its latest version"
+        )
+    return questionnaire
+
+
+def _regrade(
+    customer: Customer, questionnaire: Questionnaire, assessment: AssessmentRecord, grade: domain.GradeBand
+) -> None:
+    """The customer's current grade, and the care cadence and review date it brings."""
+    customer.grade = assessment.grade
+    customer.graded_at = assessment.graded_at
+    customer.next_review_on = assessment.next_review_on
+    customer.grade_questionnaire_id = questionnaire.id
+    customer.grade_questionnaire_version = questionnaire.version
+    customer.care_cadence_days = grade.care_cadence_days
+    customer.updated_at = assessment.graded_at
+
+
+def _graded_event(customer: Customer, assessment: AssessmentRecord) -> CustomerGraded:
+    return CustomerGraded(
+        customer_id=customer.id,
+        assessment_id=assessment.id,
+        questionnaire_id=assessment.questionnaire_id,
+        questionnaire_version=assessment.questionnaire_version,
+        score=float(assessment.score),
+        grade=assessment.grade,
+        previous_grade=assessment.previous_grade,
+        owner_id=customer.owner_id,
+        graded_at=assessment.graded_at,
+        # The contract types it as a datetime: the review day, at midnight UTC.
+        next_review_on=assessment.next_review_on,
+    )
 
 
 async def list_assessments(
@@ -229,6 +242,6 @@ async def reviews_due(
     """Graded customers whose review date has come, the most overdue first."""
     stmt = visible_to(select(Customer), Customer.owner_id, user).where(
         Customer.next_review_on <= as_of,
-        Customer.lifecycle_stage != domain.Stage.INACTIVE,
+        Customer.lifecycle_stage != Stage.INACTIVE,
     )
     return await fetch_page(session, stmt, page, Customer.next_review_on, Customer.id)

@@ -12,38 +12,76 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, String, any_, bindparam, func, insert, or_, select
+from sqlalchemy import ARRAY, String, any_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from crm_kit import directory
+from crm_kit import directory, errors, spreadsheet
 from crm_kit.auth import Role, User
 from crm_kit.http import PageParams
 from crm_kit.outbox import emit
 from crm_kit.queries import fetch_page, visible_to
 
-from . import domain, spreadsheet
-from .models import Customer, CustomerImport, TimelineEntry
-from .service import (
-    OWNER_ROLES,
-    Conflict,
-    NotFound,
-    new_customer,
-    now,
-    promoted_event,
-    registered_event,
-)
+from .domain import ImportStatus, Stage, TimelineKind
+from .lifecycle import promoted_event
+from .models import Customer, CustomerImport
+from .ownership import OWNER_ROLES
+from .records import new_customer, now, registered_event
+from .spreadsheet import COLUMNS, MAX_BYTES, CleanRow, check_row
+from .timeline import entry, record_all
 
 MANAGERS = frozenset({Role.SALES_MANAGER, Role.ADMIN})
 #: Commits take turns, so two files holding the same customer cannot both add it.
 _COMMIT_LOCK = 0x637573_696D70
 
+# -- reading the file ------------------------------------------------------------------
+
+#: Where a problem with the file as a whole is, as FastAPI locates the upload's own errors.
+_FILE = ("body", "file")
+
+
+@dataclass(frozen=True)
+class Table:
+    #: [{"row": n, "values": {column: text}}] for every non-blank data row.
+    rows: list[dict[str, Any]]
+    ignored_columns: list[str]
+
+
+def read_table(file_name: str, content: bytes, *, max_rows: int, max_bytes: int = MAX_BYTES) -> Table:
+    """The rows of a .csv or .xlsx file of customers (`crm_kit.spreadsheet.read`), each
+    with the cells of the columns imported; row numbers are the spreadsheet's own.
+
+    A file that cannot be read as a whole answers at `body.file`: 422, or 413 when it
+    is over either limit (too many rows too, as this import always has).
+    """
+    try:
+        sheet = spreadsheet.read(file_name, content, max_bytes=max_bytes, max_rows=max_rows)
+    except (spreadsheet.TooLarge, spreadsheet.TooManyRows) as exc:
+        raise spreadsheet.TooLarge(
+            exc.message, detail=errors.Invalid.at(_FILE, exc.message).detail()
+        ) from exc
+    except spreadsheet.FileProblem as exc:
+        raise spreadsheet.FileProblem.at(_FILE, exc.message) from exc
+    if spreadsheet.missing_columns(sheet, ("name",)):
+        raise spreadsheet.FileProblem.at(
+            _FILE, f"the header row has no 'name' column (columns: {', '.join(COLUMNS)})"
+        )
+    rows = [
+        {"row": row.number, "values": {k: v for k, v in row.values(sheet.header).items() if k in COLUMNS}}
+        for row in sheet.rows
+    ]
+    return Table(rows=rows, ignored_columns=spreadsheet.unknown_columns(sheet, COLUMNS))
+
+
+# -- checking the rows -----------------------------------------------------------------
+
 
 @dataclass
 class Evaluation:
-    to_import: list[tuple[spreadsheet.CleanRow, uuid.UUID]] = field(default_factory=list)
+    to_import: list[tuple[CleanRow, uuid.UUID]] = field(default_factory=list)
     duplicates: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
@@ -53,7 +91,7 @@ def _texts(values: Iterable[str | None]) -> Any:
 
 
 async def _owners(
-    session: AsyncSession, rows: list[spreadsheet.CleanRow], *, uploader_id: uuid.UUID, uploader_role: str
+    session: AsyncSession, rows: list[CleanRow], *, uploader_id: uuid.UUID, uploader_role: str
 ) -> tuple[dict[int, uuid.UUID], dict[int, str]]:
     """Each row's owner id, or why the owner column cannot be used."""
     named = sorted({r.owner for r in rows if r.owner})
@@ -89,9 +127,7 @@ async def _owners(
     return owners, problems
 
 
-async def _existing(
-    session: AsyncSession, rows: list[spreadsheet.CleanRow]
-) -> dict[str, dict[str, uuid.UUID]]:
+async def _existing(session: AsyncSession, rows: list[CleanRow]) -> dict[str, dict[str, uuid.UUID]]:
     """Existing customers sharing a phone, e-mail or folded name with the rows (oldest wins)."""
     found: dict[str, dict[str, uuid.UUID]] = {"phone": {}, "email": {}, "name": {}}
     if not rows:
@@ -114,7 +150,7 @@ async def _existing(
     return found
 
 
-def _keys(row: spreadsheet.CleanRow) -> list[tuple[str, str | None]]:
+def _keys(row: CleanRow) -> list[tuple[str, str | None]]:
     return [("phone", row.phone), ("email", row.email), ("name", row.name_folded)]
 
 
@@ -122,9 +158,9 @@ async def evaluate(
     session: AsyncSession, rows: list[dict[str, Any]], *, uploader_id: uuid.UUID, uploader_role: str
 ) -> Evaluation:
     result = Evaluation()
-    clean: list[spreadsheet.CleanRow] = []
+    clean: list[CleanRow] = []
     for raw in rows:
-        checked = spreadsheet.check_row(raw["row"], raw["values"])
+        checked = check_row(raw["row"], raw["values"])
         if isinstance(checked, list):
             result.rejected.append({"row": raw["row"], "errors": checked})
         else:
@@ -176,20 +212,27 @@ def _report(total_rows: int, ignored: list[str], evaluation: Evaluation) -> dict
 
 
 async def preview(
-    session: AsyncSession, file_name: str, content: bytes, user: User, *, max_rows: int
+    session: AsyncSession,
+    file_name: str,
+    content: bytes,
+    user: User,
+    *,
+    max_rows: int,
+    max_bytes: int = MAX_BYTES,
 ) -> CustomerImport:
     """Parse and check the file; store it with its report. Writes no customer.
 
-    Raises `spreadsheet.FileProblem` when the file as a whole cannot be read.
+    Raises a `crm_kit.spreadsheet` error when the file as a whole cannot be read
+    (see `read_table`).
     """
-    table = spreadsheet.read_table(file_name, content, max_rows=max_rows)
+    table = read_table(file_name, content, max_rows=max_rows, max_bytes=max_bytes)
     evaluation = await evaluate(session, table.rows, uploader_id=user.id, uploader_role=user.role.value)
     upload = CustomerImport(
         id=uuid.uuid4(),
         file_name=file_name[:255],
         uploaded_by=user.id,
         uploader_role=user.role.value,
-        status="previewed",
+        status=ImportStatus.PREVIEWED,
         rows=table.rows,
         report=_report(len(table.rows), table.ignored_columns, evaluation),
     )
@@ -201,65 +244,59 @@ async def preview(
 async def commit(session: AsyncSession, import_id: uuid.UUID, user: User) -> CustomerImport:
     """Write the rows that still pass (duplicates are checked again now); once only."""
     upload = await _visible(session, import_id, user, for_update=True)
-    if upload.status == "committed":
-        raise Conflict(f"import {upload.id} was committed at {upload.committed_at:%Y-%m-%d %H:%M} UTC")
+    if upload.status == ImportStatus.COMMITTED:
+        raise errors.Conflict(f"import {upload.id} was committed at {upload.committed_at:%Y-%m-%d %H:%M} UTC")
     await session.execute(select(func.pg_advisory_xact_lock(_COMMIT_LOCK)))
     evaluation = await evaluate(
         session, upload.rows, uploader_id=upload.uploaded_by, uploader_role=upload.uploader_role
     )
     at = now()
-    written: list[tuple[int, Customer]] = []
-    for row, owner_id in evaluation.to_import:
-        customer = new_customer(
-            name=row.name,
-            contact_name=row.contact_name,
-            phone=row.phone,
-            email=row.email,
-            address=row.address,
-            region_code=row.region_code,
-            owner_id=owner_id,
-            lifecycle_stage=row.stage.value,
-            grade=row.grade,
-            source="import",
-            promoted_at=at if row.stage == domain.Stage.TRADITIONAL else None,
-        )
-        session.add(customer)
-        written.append((row.row, customer))
+    written = [(row.row, _new_customer(row, owner_id, at)) for row, owner_id in evaluation.to_import]
+    session.add_all(customer for _, customer in written)
     await session.flush()
     # The timeline in one statement, then the events: each `emit` is a statement of its
     # own, and nothing pending in the session must be flushed one row at a time before it.
-    if written:
-        await session.execute(
-            insert(TimelineEntry),
-            [
-                {
-                    "customer_id": customer.id,
-                    "kind": "imported",
-                    "actor_id": user.id,
-                    "detail": {
-                        "import_id": str(upload.id),
-                        "file_name": upload.file_name,
-                        "row": number,
-                        "stage": customer.lifecycle_stage,
-                        "grade": customer.grade,
-                    },
-                }
-                for number, customer in written
-            ],
-        )
+    await record_all(session, [_imported_entry(upload, number, c, user) for number, c in written])
     for _, customer in written:
         await emit(session, registered_event(customer), actor=user.id)
-        if customer.lifecycle_stage == domain.Stage.TRADITIONAL:
+        if customer.lifecycle_stage == Stage.TRADITIONAL:
             # Sales opens the customer for ordering and accounting its account.
             await emit(session, promoted_event(customer), actor=user.id)
     report = _report(upload.report["total_rows"], upload.report.get("ignored_columns", []), evaluation)
     report["imported"] = [{"row": number, "customer_id": str(c.id)} for number, c in written]
     upload.report = report
-    upload.status = "committed"
+    upload.status = ImportStatus.COMMITTED
     upload.committed_at = at
     upload.committed_by = user.id
     await session.flush()
     return upload
+
+
+def _new_customer(row: CleanRow, owner_id: uuid.UUID, at: datetime) -> Customer:
+    return new_customer(
+        name=row.name,
+        contact_name=row.contact_name,
+        phone=row.phone,
+        email=row.email,
+        address=row.address,
+        region_code=row.region_code,
+        owner_id=owner_id,
+        lifecycle_stage=row.stage.value,
+        grade=row.grade,
+        source="import",
+        promoted_at=at if row.stage == Stage.TRADITIONAL else None,
+    )
+
+
+def _imported_entry(upload: CustomerImport, number: int, customer: Customer, user: User) -> dict[str, Any]:
+    detail = {
+        "import_id": str(upload.id),
+        "file_name": upload.file_name,
+        "row": number,
+        "stage": customer.lifecycle_stage,
+        "grade": customer.grade,
+    }
+    return entry(customer.id, TimelineKind.IMPORTED, user.id, detail)
 
 
 async def _visible(
@@ -270,7 +307,7 @@ async def _visible(
         stmt = stmt.with_for_update()
     upload = (await session.execute(stmt)).scalar_one_or_none()
     if upload is None or not user.can_see(upload.uploaded_by):
-        raise NotFound("import", import_id)
+        raise errors.NotFound("import", import_id)
     return upload
 
 

@@ -21,11 +21,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from crm_kit.db import Model
 
-class Base(DeclarativeBase):
-    # Server-side defaults (timestamps) come back with RETURNING on flush, so a
-    # response never lazy-loads them outside the session.
-    __mapper_args__ = {"eager_defaults": True}
+from .domain import ActivityStatus, ImportStatus, Stage
+
+
+class Base(Model, DeclarativeBase):
+    pass
 
 
 class Customer(Base):
@@ -44,7 +46,7 @@ class Customer(Base):
     region_code: Mapped[str | None] = mapped_column(String(10))
     channel_id: Mapped[uuid.UUID | None]
     owner_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
-    lifecycle_stage: Mapped[str] = mapped_column(String(20), default="prospect")
+    lifecycle_stage: Mapped[str] = mapped_column(String(20), default=Stage.PROSPECT)
     #: Where the customer came from: a lead's source, `import`, or none when typed in.
     source: Mapped[str | None] = mapped_column(String(30))
     lead_id: Mapped[uuid.UUID | None]
@@ -134,7 +136,7 @@ class Activity(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), default="planned")
+    status: Mapped[str] = mapped_column(String(20), default=ActivityStatus.PLANNED)
     due_on: Mapped[date] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
     assignee_id: Mapped[uuid.UUID | None]
@@ -159,7 +161,7 @@ class CustomerImport(Base):
     uploaded_by: Mapped[uuid.UUID] = mapped_column(index=True)
     #: The uploader's role decides whether rows may name other owners, at commit too.
     uploader_role: Mapped[str] = mapped_column(String(30))
-    status: Mapped[str] = mapped_column(String(20), default="previewed")
+    status: Mapped[str] = mapped_column(String(20), default=ImportStatus.PREVIEWED)
     #: The parsed rows: [{row, values: {column: text}}].
     rows: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     #: The preview's report, replaced by the final one at commit.

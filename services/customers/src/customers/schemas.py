@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -21,7 +20,15 @@ from pydantic import (
 
 from crm_kit.text import normalize_email, normalize_vn_phone
 
-from .domain import FIXED_SCHEMES, SchemeKind, Stage, threshold_problem
+from .domain import (
+    FIXED_SCHEMES,
+    ActivityKind,
+    ActivityStatus,
+    ImportStatus,
+    SchemeKind,
+    Stage,
+    threshold_problem,
+)
 
 
 class Request(BaseModel):
@@ -291,20 +298,6 @@ class AssessmentOut(BaseModel):
 # -- care activities -------------------------------------------------------------------
 
 
-class ActivityKind(StrEnum):
-    CALL = "call"
-    VISIT = "visit"
-    EMAIL = "email"
-    MEETING = "meeting"
-    DEMO = "demo"
-
-
-class ActivityStatus(StrEnum):
-    PLANNED = "planned"
-    DONE = "done"
-    CANCELLED = "cancelled"
-
-
 class ActivityIn(Request):
     kind: ActivityKind
     due_on: date
@@ -366,10 +359,14 @@ class ImportedOut(BaseModel):
     customer_id: uuid.UUID
 
 
+#: An import's status, written out in each response's schema (the HTTP contract names no type for it).
+ImportStatusOut = Literal[ImportStatus.PREVIEWED, ImportStatus.COMMITTED]
+
+
 class ImportReport(BaseModel):
     id: uuid.UUID
     file_name: str
-    status: Literal["previewed", "committed"]
+    status: ImportStatusOut
     uploaded_by: uuid.UUID
     created_at: datetime
     committed_at: datetime | None
@@ -387,7 +384,7 @@ class ImportReport(BaseModel):
 class ImportSummary(BaseModel):
     id: uuid.UUID
     file_name: str
-    status: Literal["previewed", "committed"]
+    status: ImportStatusOut
     uploaded_by: uuid.UUID
     created_at: datetime
     committed_at: datetime | None
