@@ -256,8 +256,8 @@ async def revenue_ledger(
         items=items,
         total=result.total,
         sums=LedgerSums(
-            invoiced=result.sums[domain.LedgerKind.INVOICE.value],
-            paid=result.sums[domain.LedgerKind.PAYMENT.value],
-            credited=result.sums[domain.LedgerKind.CREDIT_NOTE.value],
+            invoiced=result.sums[domain.LedgerKind.INVOICE],
+            paid=result.sums[domain.LedgerKind.PAYMENT],
+            credited=result.sums[domain.LedgerKind.CREDIT_NOTE],
         ),
     )

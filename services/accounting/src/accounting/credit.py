@@ -20,6 +20,7 @@ from crm_kit.queries import fetch_page
 
 from . import domain, receivables
 from .domain import CURRENCY
+from .filters import where_given
 from .models import Account, CreditCheck
 
 
@@ -40,45 +41,34 @@ async def check(
     decision = domain.credit_decision(
         await receivables.open_receivables(session, event.customer_id), event.total, credit_limit
     )
-    checked_at = datetime.now(UTC)
+    answer = CreditChecked(
+        quote_id=event.quote_id,
+        submission=event.submission,
+        customer_id=event.customer_id,
+        passed=decision.passed,
+        exposure=decision.exposure,
+        open_receivables=decision.open_receivables,
+        credit_limit=decision.credit_limit,
+        currency=CURRENCY,
+        checked_at=datetime.now(UTC),
+    )
+    # The stored answer is the one emitted, with the quote it was given to.
     stored = await session.execute(
         insert(CreditCheck)
         .values(
             id=uuid.uuid4(),
-            quote_id=event.quote_id,
             quote_number=event.quote_number,
-            submission=event.submission,
-            customer_id=event.customer_id,
             quote_owner_id=event.owner_id,
             quote_total=event.total,
-            open_receivables=decision.open_receivables,
-            exposure=decision.exposure,
-            credit_limit=decision.credit_limit,
             default_limit=account is None,
-            passed=decision.passed,
-            currency=CURRENCY,
-            checked_at=checked_at,
+            **answer.model_dump(),
         )
         .on_conflict_do_nothing(constraint="uq_credit_checks_submission")
         .returning(CreditCheck.id)
     )
     if stored.first() is None:
         return
-    await outbox.emit(
-        session,
-        CreditChecked(
-            quote_id=event.quote_id,
-            submission=event.submission,
-            customer_id=event.customer_id,
-            passed=decision.passed,
-            exposure=decision.exposure,
-            open_receivables=decision.open_receivables,
-            credit_limit=decision.credit_limit,
-            currency=CURRENCY,
-            checked_at=checked_at,
-        ),
-        actor=envelope.actor,
-    )
+    await outbox.emit(session, answer, actor=envelope.actor)
 
 
 async def list_page(
@@ -88,9 +78,7 @@ async def list_page(
     customer_id: uuid.UUID | None = None,
     quote_id: uuid.UUID | None = None,
 ) -> tuple[list[CreditCheck], int]:
-    stmt = select(CreditCheck)
-    if customer_id is not None:
-        stmt = stmt.where(CreditCheck.customer_id == customer_id)
-    if quote_id is not None:
-        stmt = stmt.where(CreditCheck.quote_id == quote_id)
+    stmt = where_given(
+        select(CreditCheck), (CreditCheck.customer_id, customer_id), (CreditCheck.quote_id, quote_id)
+    )
     return await fetch_page(session, stmt, page, CreditCheck.checked_at.desc(), CreditCheck.id)

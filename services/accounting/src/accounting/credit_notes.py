@@ -16,7 +16,8 @@ from crm_kit.auth import User
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
 
-from . import accounts, domain, invoices, ledger
+from . import domain, invoices, ledger
+from .filters import where_given
 from .models import CreditNote, CreditNoteCounter
 
 
@@ -30,7 +31,7 @@ async def issue(
     seq = await invoices.take_number(session, CreditNoteCounter, today.year, last)
     note = CreditNote(
         id=uuid.uuid4(),
-        number=domain.document_number(domain.CREDIT_NOTE_PREFIX, today.year, seq),
+        number=domain.document_number(domain.DocumentSeries.CREDIT_NOTE, today.year, seq),
         invoice_id=invoice.id,
         customer_id=invoice.customer_id,
         amount=amount,
@@ -40,9 +41,7 @@ async def issue(
     )
     session.add(note)
     await session.flush()
-    ledger.record(session, invoice, domain.LedgerKind.CREDIT_NOTE, note.id, today, -amount, note.number)
-    await accounts.move_balance(session, invoice.customer_id, -amount)
-    await session.flush()
+    await ledger.post(session, invoice, domain.LedgerKind.CREDIT_NOTE, note.id, today, -amount, note.number)
     return note
 
 
@@ -53,9 +52,7 @@ async def list_page(
     invoice_id: uuid.UUID | None = None,
     customer_id: uuid.UUID | None = None,
 ) -> tuple[list[CreditNote], int]:
-    stmt = select(CreditNote)
-    if invoice_id is not None:
-        stmt = stmt.where(CreditNote.invoice_id == invoice_id)
-    if customer_id is not None:
-        stmt = stmt.where(CreditNote.customer_id == customer_id)
+    stmt = where_given(
+        select(CreditNote), (CreditNote.invoice_id, invoice_id), (CreditNote.customer_id, customer_id)
+    )
     return await fetch_page(session, stmt, page, CreditNote.number.desc())

@@ -14,14 +14,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from crm_contracts import MalformedEvent, OrderPlaced
+from crm_contracts import MalformedEvent, OrderLine, OrderPlaced
 from crm_kit import errors
 
 #: Accounts, invoices and every amount are in dong; an event in another currency is refused.
 CURRENCY = "VND"
-
-INVOICE_PREFIX = "INV"
-CREDIT_NOTE_PREFIX = "CN"
 
 
 class InvoiceStatus(StrEnum):
@@ -44,9 +41,16 @@ class PaymentMethod(StrEnum):
     CARD = "card"
 
 
-def document_number(prefix: str, year: int, seq: int) -> str:
+class DocumentSeries(StrEnum):
+    """The prefix of a numbered document; each series counts from 1 every year."""
+
+    INVOICE = "INV"
+    CREDIT_NOTE = "CN"
+
+
+def document_number(series: DocumentSeries, year: int, seq: int) -> str:
     """`INV-2026-000001`: the series, the year, and the place in that year's sequence."""
-    return f"{prefix}-{year:04d}-{seq:06d}"
+    return f"{series}-{year:04d}-{seq:06d}"
 
 
 # -- invoices from orders -------------------------------------------------------------
@@ -105,44 +109,9 @@ def invoice_figures(order: OrderPlaced) -> InvoiceFigures:
     """
     if not order.lines:
         raise MalformedEvent(f"order {order.order_number} has no lines")
-    lines = []
-    for n, line in enumerate(order.lines, start=1):
-        where = f"order {order.order_number} line {n} ({line.product_code})"
-        discount, rate = _pct(line.discount_pct), _pct(line.vat_rate_pct)
-        if line.quantity <= 0:
-            raise MalformedEvent(f"{where}: quantity {line.quantity} is not positive")
-        if line.unit_price < 0 or line.net_amount < 0 or line.vat_amount < 0:
-            raise MalformedEvent(f"{where}: negative amount")
-        if not 0 <= discount <= 100:
-            raise MalformedEvent(f"{where}: discount_pct {line.discount_pct} is not 0-100")
-        if not 0 <= rate <= 100:
-            raise MalformedEvent(f"{where}: vat_rate_pct {line.vat_rate_pct} is not 0-100")
-        expected_net = exact_net(line.quantity, line.unit_price, discount)
-        if abs(line.net_amount - expected_net) > max(1, line.quantity):
-            raise MalformedEvent(
-                f"{where}: net_amount {line.net_amount} is not quantity x unit_price "
-                f"less {discount}% ({expected_net})"
-            )
-        expected_vat = exact_vat(line.net_amount, rate)
-        if abs(line.vat_amount - expected_vat) >= 1:
-            raise MalformedEvent(
-                f"{where}: vat_amount {line.vat_amount} is not {rate}% of {line.net_amount} ({expected_vat})"
-            )
-        lines.append(
-            LineFigures(
-                product_code=line.product_code,
-                product_name=line.product_name,
-                product_group=line.product_group,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                discount_pct=discount,
-                vat_rate_pct=rate,
-                net_amount=line.net_amount,
-                vat_amount=line.vat_amount,
-            )
-        )
+    lines = tuple(_line_figures(order, n, line) for n, line in enumerate(order.lines, start=1))
     figures = InvoiceFigures(
-        lines=tuple(lines),
+        lines=lines,
         net_total=sum(li.net_amount for li in lines),
         vat_total=sum(li.vat_amount for li in lines),
     )
@@ -156,6 +125,42 @@ def invoice_figures(order: OrderPlaced) -> InvoiceFigures:
     if order.payment_terms_days < 0:
         raise MalformedEvent(f"order {order.order_number}: payment_terms_days is negative")
     return figures
+
+
+def _line_figures(order: OrderPlaced, n: int, line: OrderLine) -> LineFigures:
+    """Line `n` of the order as the invoice takes it, if its figures are its own arithmetic."""
+    where = f"order {order.order_number} line {n} ({line.product_code})"
+    discount, rate = _pct(line.discount_pct), _pct(line.vat_rate_pct)
+    if line.quantity <= 0:
+        raise MalformedEvent(f"{where}: quantity {line.quantity} is not positive")
+    if line.unit_price < 0 or line.net_amount < 0 or line.vat_amount < 0:
+        raise MalformedEvent(f"{where}: negative amount")
+    if not 0 <= discount <= 100:
+        raise MalformedEvent(f"{where}: discount_pct {line.discount_pct} is not 0-100")
+    if not 0 <= rate <= 100:
+        raise MalformedEvent(f"{where}: vat_rate_pct {line.vat_rate_pct} is not 0-100")
+    expected_net = exact_net(line.quantity, line.unit_price, discount)
+    if abs(line.net_amount - expected_net) > max(1, line.quantity):
+        raise MalformedEvent(
+            f"{where}: net_amount {line.net_amount} is not quantity x unit_price "
+            f"less {discount}% ({expected_net})"
+        )
+    expected_vat = exact_vat(line.net_amount, rate)
+    if abs(line.vat_amount - expected_vat) >= 1:
+        raise MalformedEvent(
+            f"{where}: vat_amount {line.vat_amount} is not {rate}% of {line.net_amount} ({expected_vat})"
+        )
+    return LineFigures(
+        product_code=line.product_code,
+        product_name=line.product_name,
+        product_group=line.product_group,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        discount_pct=discount,
+        vat_rate_pct=rate,
+        net_amount=line.net_amount,
+        vat_amount=line.vat_amount,
+    )
 
 
 def due_date(issue_date: date, payment_terms_days: int) -> date:
@@ -209,13 +214,24 @@ def credit_decision(open_receivables: int, quote_total: int, credit_limit: int) 
 
 # -- aging -----------------------------------------------------------------------------
 
+
+class AgingBucket(StrEnum):
+    """How long what is owed is overdue; the names are the aging report's columns."""
+
+    CURRENT = "current"
+    DAYS_1_30 = "days_1_30"
+    DAYS_31_60 = "days_31_60"
+    DAYS_61_90 = "days_61_90"
+    OVER_90 = "over_90"
+
+
 #: (bucket, first, last day overdue); `None` is open-ended. Not yet due counts as current.
-BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
-    ("current", None, 0),
-    ("days_1_30", 1, 30),
-    ("days_31_60", 31, 60),
-    ("days_61_90", 61, 90),
-    ("over_90", 91, None),
+BUCKETS: tuple[tuple[AgingBucket, int | None, int | None], ...] = (
+    (AgingBucket.CURRENT, None, 0),
+    (AgingBucket.DAYS_1_30, 1, 30),
+    (AgingBucket.DAYS_31_60, 31, 60),
+    (AgingBucket.DAYS_61_90, 61, 90),
+    (AgingBucket.OVER_90, 91, None),
 )
 
 
@@ -224,11 +240,11 @@ def days_overdue(due: date, as_of: date) -> int:
     return (as_of - due).days
 
 
-def bucket_of(due: date, as_of: date) -> str:
+def bucket_of(due: date, as_of: date) -> AgingBucket:
     days = days_overdue(due, as_of)
-    for name, first, last in BUCKETS:
+    for bucket, first, last in BUCKETS:
         if (first is None or days >= first) and (last is None or days <= last):
-            return name
+            return bucket
     raise AssertionError(f"no aging bucket for {days} days")  # the buckets cover every integer
 
 
@@ -244,7 +260,7 @@ class OpenItem:
 @dataclass
 class Aging:
     customer_id: uuid.UUID
-    buckets: dict[str, int] = field(default_factory=lambda: {name: 0 for name, _, _ in BUCKETS})
+    buckets: dict[AgingBucket, int] = field(default_factory=lambda: dict.fromkeys(AgingBucket, 0))
 
     @property
     def total(self) -> int:
@@ -252,7 +268,7 @@ class Aging:
 
     @property
     def overdue(self) -> int:
-        return self.total - self.buckets["current"]
+        return self.total - self.buckets[AgingBucket.CURRENT]
 
 
 def age(items: Iterable[OpenItem], as_of: date) -> list[Aging]:

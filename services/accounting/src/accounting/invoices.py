@@ -9,7 +9,7 @@ each other in a circle.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
@@ -24,8 +24,9 @@ from crm_kit.handlers import Transient
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page, visible_to
 
-from . import accounts, domain, ledger
+from . import domain, ledger
 from .domain import CURRENCY
+from .filters import where_given
 from .models import Account, CreditNote, CreditNoteCounter, Invoice, InvoiceCounter, InvoiceLine, Payment
 
 
@@ -53,17 +54,28 @@ async def invoice_order(session: AsyncSession, event: OrderPlaced) -> Invoice | 
         return None
     seq = await take_number(session, InvoiceCounter, year, last)
 
-    invoice = Invoice(
+    invoice = _invoice(event, figures, domain.document_number(domain.DocumentSeries.INVOICE, year, seq))
+    session.add(invoice)
+    await session.flush()
+    await ledger.post(
+        session, invoice, domain.LedgerKind.INVOICE, invoice.id, invoice.issue_date, invoice.total
+    )
+    return invoice
+
+
+def _invoice(order: OrderPlaced, figures: domain.InvoiceFigures, number: str) -> Invoice:
+    """The invoice of `order`, open for its whole total."""
+    return Invoice(
         id=uuid.uuid4(),
-        number=domain.document_number(domain.INVOICE_PREFIX, year, seq),
-        order_id=event.order_id,
-        order_number=event.order_number,
-        quote_id=event.quote_id,
-        customer_id=event.customer_id,
+        number=number,
+        order_id=order.order_id,
+        order_number=order.order_number,
+        quote_id=order.quote_id,
+        customer_id=order.customer_id,
         currency=CURRENCY,
-        issue_date=event.order_date,
-        due_date=domain.due_date(event.order_date, event.payment_terms_days),
-        payment_terms_days=event.payment_terms_days,
+        issue_date=order.order_date,
+        due_date=domain.due_date(order.order_date, order.payment_terms_days),
+        payment_terms_days=order.payment_terms_days,
         net_total=figures.net_total,
         vat_total=figures.vat_total,
         total=figures.total,
@@ -72,28 +84,11 @@ async def invoice_order(session: AsyncSession, event: OrderPlaced) -> Invoice | 
         balance=figures.total,
         status=domain.invoice_status(figures.total, 0, 0).value,
         lines=[
-            InvoiceLine(
-                line_no=n,
-                product_code=line.product_code,
-                product_name=line.product_name,
-                product_group=line.product_group,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                discount_pct=line.discount_pct,
-                vat_rate_pct=line.vat_rate_pct,
-                net_amount=line.net_amount,
-                vat_amount=line.vat_amount,
-                gross_amount=line.gross_amount,
-            )
+            # LineFigures' fields are InvoiceLine's columns (but `gross_amount`, a property).
+            InvoiceLine(line_no=n, gross_amount=line.gross_amount, **asdict(line))
             for n, line in enumerate(figures.lines, start=1)
         ],
     )
-    session.add(invoice)
-    await session.flush()
-    ledger.record(session, invoice, domain.LedgerKind.INVOICE, invoice.id, invoice.issue_date, invoice.total)
-    await accounts.move_balance(session, invoice.customer_id, invoice.total)
-    await session.flush()
-    return invoice
 
 
 async def lock_counter(
@@ -129,11 +124,9 @@ async def list_page(
     customer_id: uuid.UUID | None = None,
     status: domain.InvoiceStatus | None = None,
 ) -> tuple[list[Invoice], int]:
-    stmt = _visible_to(select(Invoice), user)
-    if customer_id is not None:
-        stmt = stmt.where(Invoice.customer_id == customer_id)
-    if status is not None:
-        stmt = stmt.where(Invoice.status == status.value)
+    stmt = where_given(
+        _visible_to(select(Invoice), user), (Invoice.customer_id, customer_id), (Invoice.status, status)
+    )
     return await fetch_page(session, stmt, page, Invoice.issue_date.desc(), Invoice.number.desc())
 
 

@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
 
-from . import domain
+from . import accounts, domain
+from .filters import where_given
 from .models import Invoice, LedgerEntry
 
 
-def record(
+async def post(
     session: AsyncSession,
     invoice: Invoice,
     kind: domain.LedgerKind,
@@ -26,6 +27,8 @@ def record(
     amount: int,
     reference: str | None = None,
 ) -> None:
+    """Enter a document of `invoice` (the invoice itself, a payment or a credit note) and
+    move the customer's account balance by its `amount`; the account is locked last."""
     session.add(
         LedgerEntry(
             entry_date=on,
@@ -38,13 +41,16 @@ def record(
             reference=reference or invoice.number,
         )
     )
+    await accounts.move_balance(session, invoice.customer_id, amount)
+    await session.flush()
 
 
 @dataclass(frozen=True)
 class LedgerPage:
     entries: list[LedgerEntry]
     total: int
-    sums: dict[str, int]
+    #: Per kind, over every entry that matches (not just this page).
+    sums: dict[domain.LedgerKind, int]
 
 
 async def list_page(
@@ -56,20 +62,16 @@ async def list_page(
     customer_id: uuid.UUID | None = None,
     kind: domain.LedgerKind | None = None,
 ) -> LedgerPage:
-    stmt = select(LedgerEntry)
+    stmt = where_given(select(LedgerEntry), (LedgerEntry.customer_id, customer_id), (LedgerEntry.kind, kind))
     if from_date is not None:
         stmt = stmt.where(LedgerEntry.entry_date >= from_date)
     if to_date is not None:
         stmt = stmt.where(LedgerEntry.entry_date <= to_date)
-    if customer_id is not None:
-        stmt = stmt.where(LedgerEntry.customer_id == customer_id)
-    if kind is not None:
-        stmt = stmt.where(LedgerEntry.kind == kind.value)
     entries, total = await fetch_page(session, stmt, page, LedgerEntry.entry_date, LedgerEntry.id)
     filtered = stmt.subquery()
     by_kind = await session.execute(
         select(filtered.c.kind, func.sum(filtered.c.amount)).group_by(filtered.c.kind)
     )
-    sums = {k.value: 0 for k in domain.LedgerKind}
-    sums.update({kind_: int(amount) for kind_, amount in by_kind})
+    sums = dict.fromkeys(domain.LedgerKind, 0)
+    sums.update({domain.LedgerKind(kind_): int(amount) for kind_, amount in by_kind})
     return LedgerPage(entries=entries, total=total, sums=sums)

@@ -22,6 +22,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from crm_kit.db import Model
 
+from .domain import CURRENCY
+
 
 class Base(Model, DeclarativeBase):
     pass
@@ -35,7 +37,7 @@ class Account(Base):
     customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     customer_name: Mapped[str] = mapped_column(String(200))
     owner_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
-    currency: Mapped[str] = mapped_column(String(3), default="VND")
+    currency: Mapped[str] = mapped_column(String(3), default=CURRENCY)
     #: Integer minor units (VND has none: dong).
     credit_limit: Mapped[int] = mapped_column(BigInteger)
     #: What the customer owes: invoices less payments and credit notes.
@@ -118,6 +120,7 @@ class Invoice(Base):
     paid_total: Mapped[int] = mapped_column(BigInteger, default=0)
     credited_total: Mapped[int] = mapped_column(BigInteger, default=0)
     balance: Mapped[int] = mapped_column(BigInteger)
+    #: An `InvoiceStatus`.
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
@@ -161,6 +164,7 @@ class Payment(Base):
     customer_id: Mapped[uuid.UUID] = mapped_column(index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     paid_on: Mapped[date] = mapped_column(Date)
+    #: A `PaymentMethod`.
     method: Mapped[str] = mapped_column(String(20))
     reference: Mapped[str | None] = mapped_column(String(100))
     recorded_by: Mapped[uuid.UUID]
@@ -201,6 +205,7 @@ class LedgerEntry(Base):
     entry_date: Mapped[date] = mapped_column(Date)
     customer_id: Mapped[uuid.UUID] = mapped_column(index=True)
     invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"), index=True)
+    #: A `LedgerKind`.
     kind: Mapped[str] = mapped_column(String(20))
     #: The invoice, payment or credit note this entry records.
     document_id: Mapped[uuid.UUID] = mapped_column(unique=True)

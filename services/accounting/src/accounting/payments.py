@@ -18,7 +18,8 @@ from crm_kit.auth import User
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
 
-from . import accounts, domain, invoices, ledger
+from . import domain, invoices, ledger
+from .filters import where_given
 from .models import Payment
 
 
@@ -54,11 +55,9 @@ async def record(session: AsyncSession, request: PaymentRequest, user: User, tod
     session.add(payment)
     await session.flush()
     reference = f"{invoice.number} {request.reference}" if request.reference else invoice.number
-    ledger.record(
+    await ledger.post(
         session, invoice, domain.LedgerKind.PAYMENT, payment.id, payment.paid_on, -payment.amount, reference
     )
-    await accounts.move_balance(session, invoice.customer_id, -payment.amount)
-    await session.flush()
     return payment
 
 
@@ -69,11 +68,7 @@ async def list_page(
     invoice_id: uuid.UUID | None = None,
     customer_id: uuid.UUID | None = None,
 ) -> tuple[list[Payment], int]:
-    stmt = select(Payment)
-    if invoice_id is not None:
-        stmt = stmt.where(Payment.invoice_id == invoice_id)
-    if customer_id is not None:
-        stmt = stmt.where(Payment.customer_id == customer_id)
+    stmt = where_given(select(Payment), (Payment.invoice_id, invoice_id), (Payment.customer_id, customer_id))
     return await fetch_page(
         session, stmt, page, Payment.paid_on.desc(), Payment.recorded_at.desc(), Payment.id
     )

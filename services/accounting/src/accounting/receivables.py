@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_kit.http import PageParams
 
 from . import domain
+from .filters import where_given
 from .models import Account, Invoice, LedgerEntry
 
 
@@ -54,11 +55,12 @@ async def open_items(
 ) -> list[domain.OpenItem]:
     """Every invoice that still owed something at the end of `as_of`, from the ledger,
     so a past day's figures are what they were then, not what they are now."""
-    owed = select(LedgerEntry.invoice_id, func.sum(LedgerEntry.amount).label("owed")).where(
-        LedgerEntry.entry_date <= as_of
+    owed = where_given(
+        select(LedgerEntry.invoice_id, func.sum(LedgerEntry.amount).label("owed")).where(
+            LedgerEntry.entry_date <= as_of
+        ),
+        (LedgerEntry.customer_id, customer_id),
     )
-    if customer_id is not None:
-        owed = owed.where(LedgerEntry.customer_id == customer_id)
     owed_sq = owed.group_by(LedgerEntry.invoice_id).subquery()
     rows = await session.execute(
         select(Invoice.customer_id, Invoice.due_date, owed_sq.c.owed)
@@ -84,13 +86,13 @@ class AgingReport:
     rows: list[domain.Aging]
     names: dict[uuid.UUID, str]
     total: int
-    totals: dict[str, int]
+    totals: dict[domain.AgingBucket, int]
 
 
 async def aging(session: AsyncSession, as_of: date, page: PageParams) -> AgingReport:
     """Per customer, what was owed at the end of `as_of` by days overdue; one page of customers."""
     everyone = domain.age(await open_items(session, as_of), as_of)
-    totals = {name: sum(a.buckets[name] for a in everyone) for name, _, _ in domain.BUCKETS}
+    totals = {bucket: sum(a.buckets[bucket] for a in everyone) for bucket in domain.AgingBucket}
     rows = everyone[page.offset : page.offset + page.limit]
     named = await session.execute(
         select(Account.customer_id, Account.customer_name).where(
