@@ -1,8 +1,10 @@
-"""CSV import against the real database: good rows in, bad rows and duplicates reported."""
+"""Spreadsheet import (CSV, .xlsx) against the real database: good rows in, bad rows and
+duplicates reported."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import uuid
@@ -10,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from openpyxl import Workbook
 
 from crm_kit.auth import Role
 
@@ -40,9 +43,9 @@ def to_csv(rows: list[dict[str, str]], *, bom: bool = True) -> bytes:
     return ("\ufeff" if bom else "").encode() + out.getvalue().encode("utf-8")
 
 
-async def upload(leads: LeadsService, who: Staff, content: bytes) -> Any:
+async def upload(leads: LeadsService, who: Staff, content: bytes, *, name: str = "leads.csv") -> Any:
     return await leads.http.post(
-        "/api/leads/import", headers=who.headers, files={"file": ("leads.csv", content, "text/csv")}
+        "/api/leads/import", headers=who.headers, files={"file": (name, content, "text/csv")}
     )
 
 
@@ -344,3 +347,76 @@ async def test_a_file_that_cannot_be_read_imports_nothing(leads: LeadsService) -
     response = await leads.http.post("/api/leads/import", headers=seller.headers)
     assert response.status_code == 422
     assert await counts(leads) == before
+
+
+def to_xlsx(rows: list[list[Any]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def test_an_xlsx_file_imports_like_a_csv_file(leads: LeadsService) -> None:
+    seller = await leads.staff(Role.SALESPERSON)
+    header = ["Full Name", "Company", "Phone", "Email", "Source", "Region Code", "Planned Contact On", "Note"]
+    content = to_xlsx(
+        [
+            header,
+            # Excel keeps a phone typed as a number without its 0, and a date as a date.
+            ["Đặng Thị Mai", "Công ty Cơ khí Sông Hồng", 912888001, "Mai@SongHong.vn", "Trade_Fair", "hn",
+             dt.datetime(2026, 12, 5), "Gọi lại sau Tết"],
+            [],
+            ["Vũ Văn Nam", None, "0912 888 002", None, "radio", None, None, None],
+            ["Hồ Văn Lâm", None, "+84 912 888 001", None, "press", None, None, None],
+            # Empty cells right of the header are no extra cells; a date may be typed as text.
+            ["Lý Thị Thu", None, None, None, "walk_in", None, "05/12/2026", None, None, None, None, None],
+        ]
+    )  # fmt: skip
+    response = await upload(leads, seller, content, name="khách hàng.xlsx")
+    assert response.status_code == 200, response.text
+    report = response.json()
+
+    assert report["total_rows"] == 4
+    assert report["imported"] == 2
+    assert report["rejected"] == [
+        {
+            "row": 4,
+            "errors": [
+                "source: Input should be 'internet', 'press', 'partner_referral', 'trade_fair', "
+                "'walk_in', 'campaign' or 'other'"
+            ],
+        }
+    ]
+    [duplicate] = report["duplicates"]
+    assert (duplicate["row"], duplicate["matched_on"], duplicate["duplicate_of_row"]) == (5, ["phone"], 2)
+
+    mai, thu = [
+        (await leads.http.get(f"/api/leads/{i}", headers=seller.headers)).json()
+        for i in report["imported_ids"]
+    ]
+    assert mai["full_name"] == "Đặng Thị Mai"
+    assert mai["phone"] == "0912888001"
+    assert mai["email"] == "mai@songhong.vn"
+    assert mai["source"] == "trade_fair"
+    assert mai["region_code"] == "HN"
+    assert mai["approach_plan"] == {
+        "planned_contact_on": "2026-12-05",
+        "planned_channel": None,
+        "note": "Gọi lại sau Tết",
+    }
+    assert mai["owner_id"] == str(seller.id)
+    assert thu["approach_plan"]["planned_contact_on"] == "2026-12-05"
+
+
+async def test_a_csv_file_may_use_semicolons(leads: LeadsService) -> None:
+    seller = await leads.staff(Role.SALESPERSON)
+    content = "full_name;company;source\nPhạm Văn Đồng;Công ty Hòa Bình, chi nhánh 2;press\n".encode()
+    report = (await upload(leads, seller, content)).json()
+    assert report["imported"] == 1, report
+    [lead_id] = report["imported_ids"]
+    lead = (await leads.http.get(f"/api/leads/{lead_id}", headers=seller.headers)).json()
+    assert lead["company"] == "Công ty Hòa Bình, chi nhánh 2"

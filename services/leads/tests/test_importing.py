@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from leads.importing import MAX_BYTES, MAX_ROWS, FileRejected, decode, parse
+from crm_kit.errors import DomainError as FileRejected
+from leads.importing import MAX_BYTES, MAX_ROWS, parse
 
 pytestmark = pytest.mark.unit
 
@@ -14,7 +15,7 @@ HEADER = "full_name,company,phone,email,source,region_code,campaign_id,owner,pla
 
 
 def rows(*lines: str, header: str = HEADER) -> list:  # type: ignore[type-arg]
-    return parse(decode(("\n".join([header, *lines]) + "\n").encode("utf-8")))
+    return parse(("\n".join([header, *lines]) + "\n").encode("utf-8"))
 
 
 def test_a_good_row_becomes_a_capture() -> None:
@@ -39,7 +40,7 @@ def test_a_good_row_becomes_a_capture() -> None:
 
 def test_a_bom_and_windows_line_ends_are_tolerated() -> None:
     content = ("\ufeff" + HEADER + "\r\nTrần Văn Bình,,,,press,,,,,\r\n").encode()
-    [row] = parse(decode(content))
+    [row] = parse(content)
     assert row.row is not None and row.row.full_name == "Trần Văn Bình"
 
 
@@ -112,9 +113,9 @@ def test_a_bad_header_rejects_the_file(header: str, problem: str) -> None:
 
 def test_an_empty_file_or_a_non_utf8_file_is_rejected() -> None:
     with pytest.raises(FileRejected, match="empty"):
-        parse(decode(b""))
+        parse(b"")
     with pytest.raises(FileRejected, match="not UTF-8"):
-        decode("full_name,source\nHòa,press\n".encode("latin-1"))
+        parse("full_name,source\nHòa,press\n".encode("latin-1"))
 
 
 def test_too_many_rows_or_bytes_reject_the_file() -> None:
@@ -122,4 +123,4 @@ def test_too_many_rows_or_bytes_reject_the_file() -> None:
         rows(*(["A,,,,press,,,,,"] * (MAX_ROWS + 1)))
     assert len(rows(*(["A,,,,press,,,,,"] * MAX_ROWS))) == MAX_ROWS
     with pytest.raises(FileRejected, match="larger than 5 MB"):
-        decode(b"x" * (MAX_BYTES + 1))
+        parse(b"x" * (MAX_BYTES + 1))

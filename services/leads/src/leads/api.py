@@ -8,16 +8,14 @@ Function-level rules are here (who may call a route at all); object-level ones
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Body, File, HTTPException, Query, UploadFile, status
+from fastapi import APIRouter, Body, File, Query, UploadFile, status
 
 from crm_kit.auth import CurrentUser, Role, require_roles
 from crm_kit.http import Page, Paging
 from crm_kit.routes import portfolio_router
-from crm_kit.runtime import DbDep
+from crm_kit.runtime import DbDep, RuntimeDep
 
 from . import (
     campaigns,
@@ -66,10 +64,10 @@ campaigns_router = APIRouter(prefix="/api/leads/campaigns", tags=["campaigns"], 
 
 
 @campaigns_router.get("")
-async def running_campaigns(db: DbDep) -> list[CampaignOut]:
+async def running_campaigns(runtime: RuntimeDep) -> list[CampaignOut]:
     """Campaigns running today (launched by marketing), for a lead's `campaign_id`."""
-    today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
-    async with db.transaction() as session:
+    today = runtime.settings.today()
+    async with runtime.db.transaction() as session:
         return [CampaignOut.model_validate(c) for c in await campaigns.running(session, today)]
 
 
@@ -140,16 +138,16 @@ async def list_leads(
 async def import_leads(
     user: CurrentUser,
     db: DbDep,
-    file: Annotated[UploadFile, File(description="UTF-8 CSV with a header row; at most 5 MB")],
+    file: Annotated[
+        UploadFile,
+        File(description="a .csv (UTF-8; , ; or tab) or .xlsx file with a header row; at most 5 MB"),
+    ],
 ) -> ImportReport:
-    """Import leads from CSV; answers what was imported and, by line number, what was not."""
+    """Import leads from a spreadsheet; answers what was imported and, by row number, what was not."""
+    # One byte more than the limit is enough to refuse the file (413).
     content = await file.read(importing.MAX_BYTES + 1)
-    if len(content) > importing.MAX_BYTES:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE, f"file: larger than {importing.MAX_BYTES // (1024 * 1024)} MB"
-        )
     async with db.transaction() as session:
-        return await importing.import_leads(session, content, user)
+        return await importing.import_leads(session, file.filename, content, user)
 
 
 @router.get("/{lead_id}")

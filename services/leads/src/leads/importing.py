@@ -1,14 +1,14 @@
-"""Importing leads from a CSV file: every row checked with the same rules as a
-capture, then against the leads that exist and the rows above it.
+"""Importing leads from a spreadsheet (.csv with , ; or tab, or .xlsx): every row
+checked with the same rules as a capture, then against the leads that exist and the
+rows above it.
 
-Reading the file (`parse`, `ImportRow`) is pure; `import_leads` resolves the owners
-named in it (usernames) and the duplicates, and writes the good rows.
+Reading the file (`parse`, `ImportRow`) is pure: the kit's `spreadsheet.read` gives
+the rows, leads' rules check them. `import_leads` resolves the owners named in it
+(usernames) and the duplicates, and writes the good rows.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import uuid
 from collections.abc import Iterable
@@ -21,7 +21,7 @@ from sqlalchemy import String, bindparam, func, insert, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_kit import errors
+from crm_kit import spreadsheet
 from crm_kit.auth import User
 from crm_kit.outbox import emit_many
 
@@ -65,18 +65,49 @@ COLUMNS = (
     "planned_channel",
 )
 
+#: A lead an imported row duplicates: its id, and its row when it is in this file.
+Hit = tuple[uuid.UUID, int | None]
+
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
-class FileRejected(errors.Invalid):
-    """The file as a whole cannot be imported (nothing is)."""
-
-
-async def import_leads(session: AsyncSession, content: bytes, user: User) -> ImportReport:
-    """Import a CSV file: every good row becomes a lead; bad rows and duplicates are
-    reported by line number and written nowhere. Rows are fully checked before any
+async def import_leads(
+    session: AsyncSession, file_name: str | None, content: bytes, user: User
+) -> ImportReport:
+    """Import a spreadsheet: every good row becomes a lead; bad rows and duplicates are
+    reported by row number and written nowhere. Rows are fully checked before any
     is inserted, so no row is ever half-written."""
-    parsed = parse(decode(content))
+    parsed = parse(content, file_name)
+    candidates, rejected = await _owned(session, user, parsed)
+
+    # An import checks thousands of keys: it holds the duplicate check to itself.
+    await lock_every_key(session)
+    now = datetime.now(UTC)
+    leads = [(line, new_lead(data, owner_id, now)) for line, data, owner_id in candidates]
+    in_database = await _existing_keys(session, [keys_of(lead) for _, lead in leads])
+    accepted, duplicates = _without_duplicates(leads, in_database)
+
+    if accepted:
+        session.add_all(accepted)
+        await session.flush()
+        entries = [history.entered(lead, "imported", user) for lead in accepted]
+        await session.execute(insert(LeadHistory), entries)
+        await emit_many(session, [events.captured(lead) for lead in accepted], actor=user.id)
+    rejected.sort(key=lambda r: r.row)
+    return ImportReport(
+        total_rows=len(parsed),
+        imported=len(accepted),
+        imported_ids=[lead.id for lead in accepted],
+        duplicates=duplicates,
+        rejected=rejected,
+    )
+
+
+async def _owned(
+    session: AsyncSession, user: User, parsed: list[ParsedRow]
+) -> tuple[list[tuple[int, LeadCreate, uuid.UUID]], list[ImportRejected]]:
+    """The good rows as captures with their owners' ids; the bad ones, and those whose
+    owner cannot have them, rejected."""
     rejected: list[ImportRejected] = []
     candidates: list[tuple[int, LeadCreate, uuid.UUID]] = []
     owners = await import_owners(session, user, {p.row.owner for p in parsed if p.row and p.row.owner})
@@ -89,13 +120,15 @@ async def import_leads(session: AsyncSession, content: bytes, user: User) -> Imp
             rejected.append(ImportRejected(row=p.line, errors=[f"owner: {owner}"]))
             continue
         candidates.append((p.line, p.row.capture(), owner))
+    return candidates, rejected
 
-    # An import checks thousands of keys: it holds the duplicate check to itself.
-    await lock_every_key(session)
-    now = datetime.now(UTC)
-    leads = [(line, new_lead(data, owner_id, now)) for line, data, owner_id in candidates]
-    in_database = await _existing_keys(session, [keys_of(lead) for _, lead in leads])
-    in_file: dict[str, tuple[uuid.UUID, int | None]] = {}
+
+def _without_duplicates(
+    leads: list[tuple[int, Lead]], in_database: dict[str, Hit]
+) -> tuple[list[Lead], list[ImportDuplicate]]:
+    """The leads that duplicate neither the database nor a row above them, and the
+    duplicates of either."""
+    in_file: dict[str, Hit] = {}
     duplicates: list[ImportDuplicate] = []
     accepted: list[Lead] = []
     for line, lead in leads:
@@ -115,27 +148,10 @@ async def import_leads(session: AsyncSession, content: bytes, user: User) -> Imp
         accepted.append(lead)
         for lookup in keys.lookups():
             in_file.setdefault(lookup, (lead.id, line))
-
-    if accepted:
-        session.add_all(accepted)
-        await session.flush()
-        await session.execute(
-            insert(LeadHistory), [history.entered(lead, "imported", user) for lead in accepted]
-        )
-        await emit_many(session, [events.captured(lead) for lead in accepted], actor=user.id)
-    rejected.sort(key=lambda r: r.row)
-    return ImportReport(
-        total_rows=len(parsed),
-        imported=len(accepted),
-        imported_ids=[lead.id for lead in accepted],
-        duplicates=duplicates,
-        rejected=rejected,
-    )
+    return accepted, duplicates
 
 
-async def _existing_keys(
-    session: AsyncSession, keys: list[MatchKeys]
-) -> dict[str, tuple[uuid.UUID, int | None]]:
+async def _existing_keys(session: AsyncSession, keys: list[MatchKeys]) -> dict[str, Hit]:
     """Every key among `keys` that a lead in the database (not merged) already has, and that lead."""
     phones = sorted({k.phone for k in keys if k.phone})
     emails = sorted({k.email for k in keys if k.email})
@@ -156,7 +172,7 @@ async def _existing_keys(
         conditions.append(
             tuple_(Lead.company_folded, Lead.name_folded).in_(select(wanted.c.company, wanted.c.name))
         )
-    found: dict[str, tuple[uuid.UUID, int | None]] = {}
+    found: dict[str, Hit] = {}
     for condition in conditions:
         rows = await session.execute(
             select(Lead.id, Lead.phone_normalized, Lead.email, Lead.company_folded, Lead.name_folded)
@@ -172,9 +188,6 @@ async def _existing_keys(
 
 def _texts(items: Iterable[str]) -> Any:
     return bindparam(None, list(items), type_=ARRAY(String))
-
-
-Hit = tuple[uuid.UUID, int | None]
 
 
 def _first_match(keys: MatchKeys, index: dict[str, Hit]) -> tuple[Hit, list[MatchKind]] | None:
@@ -249,71 +262,66 @@ class ImportRow(Request):
 
 @dataclass
 class ParsedRow:
-    #: 1-based line number in the file where the row starts (the header is line 1).
+    #: The spreadsheet's row number (a CSV file's line where the row starts; the header is 1).
     line: int
     row: ImportRow | None
     errors: list[str] = field(default_factory=list)
 
 
-def decode(content: bytes) -> str:
-    if len(content) > MAX_BYTES:
-        raise FileRejected(f"file: larger than {MAX_BYTES // (1024 * 1024)} MB")
+def parse(content: bytes, file_name: str | None = None) -> list[ParsedRow]:
+    """Every data row of the file, validated. The file as a whole cannot be imported
+    (nothing is) on a `spreadsheet.FileProblem` (422: its type, encoding, header or
+    number of rows) or `spreadsheet.TooLarge` (413)."""
+    sheet = _read(file_name, content)
+    _check_header(sheet)
+    return [_parse_row(row, sheet.header) for row in sheet.rows]
+
+
+#: How the kit words a header naming a column twice; leads says it as it says the
+#: other header problems.
+_REPEATED = "the header row repeats the column(s) "
+
+
+def _read(file_name: str | None, content: bytes) -> spreadsheet.Sheet:
     try:
-        return content.decode("utf-8-sig")  # tolerates the BOM Excel writes
-    except UnicodeDecodeError as exc:
-        raise FileRejected(f"file: not UTF-8 text (byte {exc.start})") from exc
+        return spreadsheet.read(file_name, content, max_bytes=MAX_BYTES, max_rows=MAX_ROWS)
+    except spreadsheet.FileProblem as exc:
+        if exc.message.startswith(_REPEATED):
+            repeated = exc.message.removeprefix(_REPEATED)
+            raise spreadsheet.FileProblem(f"header: repeated columns: {repeated}") from exc
+        raise
 
 
-def parse(text: str) -> list[ParsedRow]:
-    """Every data row of the file, validated; `FileRejected` if the file itself is unusable."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise FileRejected("file: empty; the first line must name the columns") from None
-    except csv.Error as exc:
-        raise FileRejected(f"line 1: {exc}") from exc
-    _check_header(header)
-
-    rows: list[ParsedRow] = []
-    while True:
-        line = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise FileRejected(f"line {line}: {exc}") from exc
-        if not any(c.strip() for c in cells):
-            continue  # a blank line is not a row
-        if len(rows) == MAX_ROWS:
-            raise FileRejected(f"file: more than {MAX_ROWS} rows; split it")
-        rows.append(parse_row(line, header, cells))
-    return rows
-
-
-def _check_header(header: list[str]) -> None:
-    if len(set(header)) != len(header):
-        repeated = sorted({h for h in header if header.count(h) > 1})
-        raise FileRejected(f"header: repeated columns: {', '.join(repeated)}")
-    unknown = [h for h in header if h not in COLUMNS]
+def _check_header(sheet: spreadsheet.Sheet) -> None:
+    unknown = spreadsheet.unknown_columns(sheet, COLUMNS)
     if unknown:
-        raise FileRejected(
+        raise spreadsheet.FileProblem(
             f"header: unknown columns: {', '.join(unknown)}; the columns are {', '.join(COLUMNS)}"
         )
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    missing = spreadsheet.missing_columns(sheet, REQUIRED_COLUMNS)
     if missing:
-        raise FileRejected(f"header: missing columns: {', '.join(missing)}")
+        raise spreadsheet.FileProblem(f"header: missing columns: {', '.join(missing)}")
 
 
-def parse_row(line: int, header: list[str], cells: list[str]) -> ParsedRow:
-    if len(cells) > len(header):
-        return ParsedRow(line, None, [f"row: {len(cells)} cells but the header names {len(header)} columns"])
-    values = {name: cell.strip() for name, cell in zip(header, cells, strict=False) if cell.strip()}
+def _parse_row(row: spreadsheet.Row, header: list[str]) -> ParsedRow:
+    width = _width(row.cells)
+    if width > len(header):
+        return ParsedRow(row.number, None, [f"row: {width} cells but the header names {len(header)} columns"])
+    values = {name: text for name, text in row.values(header).items() if text}
     try:
-        return ParsedRow(line, ImportRow.model_validate(values))
+        return ParsedRow(row.number, ImportRow.model_validate(values))
     except ValidationError as exc:
-        return ParsedRow(line, None, errors_of(exc))
+        return ParsedRow(row.number, None, errors_of(exc))
+
+
+def _width(cells: list[Any]) -> int:
+    """The cells a row holds. A CSV row's every cell counts, blank or not (one too many
+    is a value with an unquoted delimiter); an .xlsx row comes padded with empty (None)
+    cells to the width of the sheet's widest row, and those do not."""
+    width = len(cells)
+    while width and cells[width - 1] is None:
+        width -= 1
+    return width
 
 
 #: Plainer words than pydantic's for what people get wrong in spreadsheets.
