@@ -160,7 +160,7 @@ class Faults:
         table, column = {
             "accounting": ("accounts", "customer_id"),
             "sales": ("sales_customers", "id"),
-            "marketing": ("customer_profiles", "customer_id"),
+            "marketing": ("known_customers", "customer_id"),
         }[service]
         where = f"FROM {table} WHERE {column} = ANY($1::uuid[])"
         rows = await self.db.fetchval(service, f"SELECT count(*) {where}", list(ids))

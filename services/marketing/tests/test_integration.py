@@ -716,7 +716,7 @@ async def test_campaign_audience_grade_a_in_the_south(marketing: Marketing) -> N
     await m.handled(*[await m.publish(c) for c in customers])
     # Only customers of this test: the read model is shared with the other tests.
     south_a_before = await m.scalar(
-        "SELECT count(*) FROM customer_profiles WHERE grade = 'A' AND region_code = ANY(:codes)",
+        "SELECT count(*) FROM known_customers WHERE grade = 'A' AND region_code = ANY(:codes)",
         codes=sorted(regions.index().codes_meaning(regions.index().in_groups(["south"]))),
     )
 
@@ -1008,7 +1008,7 @@ async def test_a_deactivated_customer_leaves_the_audiences_whatever_the_order_of
     await m.handled(await m.publish(early, envelope=stamped(early, t0)))
     kept = await m.scalar(
         "SELECT name || ' ' || region_code || ' ' || grade || ' ' || lifecycle_stage"
-        " FROM customer_profiles WHERE customer_id = :id",
+        " FROM known_customers WHERE customer_id = :id",
         id=early.customer_id,
     )
     assert kept == f"Minh Châu JSC 92 {grade} prospect"

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
+from crm_kit import errors
 from crm_kit.text import fold
 from marketing import domain, regions, volumes
 from marketing.domain import Period
@@ -352,7 +353,7 @@ def test_csv_rows_are_checked_one_by_one() -> None:
         "92;pumps;2026-q2;300;Industry Report;\n"
         "48;pumps;2026;7;;\n"
     ).encode()
-    parsed = list(volumes.parse_csv(data))
+    parsed = list(volumes.parse_sheet(data))
     assert [line for line, _, _ in parsed] == [2, 3, 4, 6, 7]
     first = parsed[0][1]
     assert first == volumes.Estimate("79", "pumps", "2026", 1_000_000, "survey", "from the dealers' survey")
@@ -373,8 +374,8 @@ def test_csv_rows_are_checked_one_by_one() -> None:
     ],
 )
 def test_unreadable_files(data: bytes, message: str) -> None:
-    with pytest.raises(domain.Invalid, match=message.replace("(", r"\(").replace(")", r"\)")):
-        list(volumes.parse_csv(data))
+    with pytest.raises(errors.Invalid, match=message.replace("(", r"\(").replace(")", r"\)")):
+        list(volumes.parse_sheet(data))
 
 
 def test_request_bodies_forbid_what_they_do_not_name() -> None:

@@ -6,19 +6,15 @@ Any error is raised inside the transaction, so a refused request changes nothing
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile, status
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_kit.auth import CurrentUser, Role, User, require_roles
 from crm_kit.http import Page, Paging
 from crm_kit.runtime import DbDep
 
-from . import campaigns, channels, domain, regions, share, volumes
+from . import campaigns, channels, regions, share, volumes
 from .domain import CampaignStatus, ChannelKind, Period
 from .schemas import (
     AssignmentIn,
@@ -48,27 +44,9 @@ from .schemas import (
 #: Who plans the market: channels, volumes, share, campaigns.
 PLANNERS = require_roles(Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
 Planner = Annotated[User, PLANNERS]
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 CodeQuery = Annotated[str | None, Query(min_length=1, max_length=100)]
 ProductGroupQuery = Annotated[str | None, Query(min_length=1, max_length=100)]
-
-
-@asynccontextmanager
-async def transaction(db: DbDep) -> AsyncIterator[AsyncSession]:
-    """One transaction; the domain's errors become 4xx answers after the rollback."""
-    try:
-        async with db.transaction() as session:
-            yield session
-    except domain.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except domain.Invalid as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    except domain.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except IntegrityError as exc:
-        # A race another request won (the same name, the same estimate at once).
-        raise HTTPException(status.HTTP_409_CONFLICT, "changed by someone else at the same moment") from exc
 
 
 def region_param(code: str | None) -> str | None:
@@ -82,10 +60,7 @@ def region_param(code: str | None) -> str | None:
 
 
 def period_param(period: str) -> Period:
-    try:
-        return Period.parse(period)
-    except domain.InvalidPeriod as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    return Period.parse(period)  # InvalidPeriod: 422 with the reason
 
 
 # -- regions ----------------------------------------------------------------------------
@@ -171,7 +146,7 @@ def channel_out(record: channels.ChannelRecord) -> ChannelOut:
 
 @channels_router.post("", status_code=status.HTTP_201_CREATED)
 async def create_channel(body: ChannelCreate, user: Planner, db: DbDep) -> ChannelOut:
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         return channel_out(await channels.create(session, body, user))
 
 
@@ -187,7 +162,7 @@ async def list_channels(
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Page[ChannelOut]:
     region = region_param(region_code)
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         records, total = await channels.list_page(
             session, paging, kind=kind, active=active, region_code=region, parent_id=parent_id, q=q
         )
@@ -196,20 +171,20 @@ async def list_channels(
 
 @channels_router.get("/{channel_id}")
 async def get_channel(channel_id: uuid.UUID, user: CurrentUser, db: DbDep) -> ChannelOut:
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         return channel_out(await channels.get(session, channel_id))
 
 
 @channels_router.patch("/{channel_id}", dependencies=[PLANNERS])
 async def update_channel(channel_id: uuid.UUID, body: ChannelPatch, db: DbDep) -> ChannelOut:
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         return channel_out(await channels.update(session, channel_id, body))
 
 
 @channels_router.put("/{channel_id}/coverage", dependencies=[PLANNERS])
 async def set_coverage(channel_id: uuid.UUID, body: CoverageIn, db: DbDep) -> ChannelOut:
     """Replace the regions the channel covers."""
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         return channel_out(await channels.set_coverage(session, channel_id, body.region_codes))
 
 
@@ -218,7 +193,7 @@ async def set_assignments(channel_id: uuid.UUID, body: list[AssignmentIn], db: D
     """Replace the salespeople assigned to the channel, per region it covers."""
     if len(body) > 1000:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "at most 1000 assignments")
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         return channel_out(await channels.set_assignments(session, channel_id, body))
 
 
@@ -230,7 +205,7 @@ volumes_router = APIRouter(prefix="/api/market-volumes", tags=["market volumes"]
 @volumes_router.post("", status_code=status.HTTP_201_CREATED)
 async def create_volume(body: MarketVolumeCreate, user: CurrentUser, db: DbDep) -> MarketVolumeOut:
     """Estimate a region's market for a product group and period (one per such key)."""
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         return MarketVolumeOut.model_validate(await volumes.create(session, body, user))
 
 
@@ -245,7 +220,7 @@ async def list_volumes(
 ) -> Page[MarketVolumeOut]:
     region = region_param(region_code)
     normal_period = str(period_param(period)) if period is not None else None
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         rows, total = await volumes.list_page(
             session, paging, period=normal_period, region_code=region, product_group=product_group
         )
@@ -254,22 +229,21 @@ async def list_volumes(
 
 @volumes_router.post("/import")
 async def import_volumes(
-    user: CurrentUser, db: DbDep, file: Annotated[UploadFile, File(description="CSV, UTF-8")]
+    user: CurrentUser,
+    db: DbDep,
+    file: Annotated[UploadFile, File(description=".csv (UTF-8; , ; or tab) or .xlsx")],
 ) -> ImportReport:
     """Columns region_code (a code or name, former or new), product_group, period, amount,
     source, note. Every row is reported; a bad row never stops the good ones."""
-    data = await file.read(MAX_IMPORT_BYTES + 1)
-    if len(data) > MAX_IMPORT_BYTES:
-        raise HTTPException(
-            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"the file is over {MAX_IMPORT_BYTES // 1024**2} MB"
-        )
-    async with transaction(db) as session:
-        return await volumes.import_csv(session, data, user)
+    # One byte past the limit is enough to refuse the file (413) without reading it all.
+    data = await file.read(volumes.MAX_IMPORT_BYTES + 1)
+    async with db.transaction() as session:
+        return await volumes.import_file(session, file.filename, data, user)
 
 
 @volumes_router.get("/{volume_id}")
 async def get_volume(volume_id: uuid.UUID, user: CurrentUser, db: DbDep) -> MarketVolumeDetailOut:
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         volume, history = await volumes.get(session, volume_id)
         return MarketVolumeDetailOut(
             **MarketVolumeOut.model_validate(volume).model_dump(),
@@ -282,7 +256,7 @@ async def revise_volume(
     volume_id: uuid.UUID, body: MarketVolumeRevise, user: CurrentUser, db: DbDep
 ) -> MarketVolumeOut:
     """A new value for the estimate; the previous ones stay in its revisions."""
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         return MarketVolumeOut.model_validate(await volumes.revise(session, volume_id, body, user))
 
 
@@ -304,7 +278,7 @@ async def market_share(
     of the same length, and the regions with a market but no channel (white space)."""
     parsed = period_param(period)
     region = region_param(region_code)
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         return await share.report(
             session, parsed, region_code=region, channel_id=channel_id, product_group=product_group
         )
@@ -318,7 +292,7 @@ campaigns_router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 @campaigns_router.post("", status_code=status.HTTP_201_CREATED)
 async def create_campaign(body: CampaignCreate, user: Planner, db: DbDep) -> CampaignOut:
     """A draft campaign; its audience is live until launch."""
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         campaign = await campaigns.create(session, body, user)
         return (await campaigns.describe(session, [campaign]))[0]
 
@@ -327,20 +301,20 @@ async def create_campaign(body: CampaignCreate, user: Planner, db: DbDep) -> Cam
 async def list_campaigns(
     user: CurrentUser, db: DbDep, paging: Paging, status: CampaignStatus | None = None
 ) -> Page[CampaignOut]:
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         rows, total = await campaigns.list_page(session, paging, status=status)
         return Page(items=await campaigns.describe(session, rows), total=total)
 
 
 @campaigns_router.get("/{campaign_id}")
 async def get_campaign(campaign_id: uuid.UUID, user: CurrentUser, db: DbDep) -> CampaignOut:
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         return (await campaigns.describe(session, [await campaigns.get(session, campaign_id)]))[0]
 
 
 @campaigns_router.patch("/{campaign_id}", dependencies=[PLANNERS])
 async def update_campaign(campaign_id: uuid.UUID, body: CampaignPatch, db: DbDep) -> CampaignOut:
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         campaign = await campaigns.update(session, campaign_id, body)
         return (await campaigns.describe(session, [campaign]))[0]
 
@@ -350,7 +324,7 @@ async def campaign_audience(
     campaign_id: uuid.UUID, user: CurrentUser, db: DbDep, paging: Paging
 ) -> Page[AudienceMemberOut]:
     """The customers the campaign reaches (fixed at launch); a salesperson sees their own."""
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         items, total = await campaigns.audience_page(session, campaign_id, paging, user)
         return Page(items=items, total=total)
 
@@ -358,7 +332,7 @@ async def campaign_audience(
 @campaigns_router.post("/{campaign_id}/launch")
 async def launch_campaign(campaign_id: uuid.UUID, user: Planner, db: DbDep) -> CampaignOut:
     """Fix the audience and announce the campaign (`CampaignLaunched`)."""
-    async with transaction(db) as session:
+    async with db.transaction() as session:
         campaign = await campaigns.launch(session, campaign_id, user)
         return (await campaigns.describe(session, [campaign]))[0]
 

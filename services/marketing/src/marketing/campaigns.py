@@ -13,15 +13,20 @@ from sqlalchemy import ColumnElement, Select, Uuid, and_, exists, false, func, i
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import CampaignLaunched
-from crm_kit import outbox
+from crm_kit import errors, outbox
 from crm_kit.auth import User
+from crm_kit.customer_copy import known_customers
 from crm_kit.http import PageParams
-from crm_kit.queries import fetch_page, visible_to
+from crm_kit.queries import fetch_page, fetch_rows_page, visible_to
 
 from . import domain, regions
 from .channels import parent_map
-from .models import Campaign, CampaignMember, Channel, CustomerProfile, LeadFact, RevenueFact
+from .models import Campaign, CampaignMember, Channel, LeadFact, RevenueFact
 from .schemas import AudienceMemberOut, CampaignCreate, CampaignOut, CampaignPatch, CampaignTarget
+
+#: Marketing's copy of the customers, kept from customer events only (`crm_kit.customer_copy`):
+#: audiences are computed from it; marketing never reads the customers database.
+_KNOWN = known_customers.c
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ async def create(session: AsyncSession, body: CampaignCreate, user: User) -> Cam
 async def update(session: AsyncSession, campaign_id: uuid.UUID, body: CampaignPatch) -> Campaign:
     campaign = await _get(session, campaign_id, lock=True)
     if campaign.status != "draft":
-        raise domain.Conflict(f"campaign {campaign_id} is {campaign.status}: only a draft changes")
+        raise errors.Conflict(f"campaign {campaign_id} is {campaign.status}: only a draft changes")
     if body.target is not None:
         await _check_target(session, body.target)
         campaign.target = body.target.model_dump(mode="json")
@@ -61,7 +66,7 @@ async def update(session: AsyncSession, campaign_id: uuid.UUID, body: CampaignPa
     starts_on = body.starts_on or campaign.starts_on
     ends_on = body.ends_on or campaign.ends_on
     if ends_on < starts_on:
-        raise domain.Invalid(f"ends_on {ends_on} is before starts_on {starts_on}")
+        raise errors.Invalid(f"ends_on {ends_on} is before starts_on {starts_on}")
     campaign.starts_on, campaign.ends_on = starts_on, ends_on
     await session.flush()
     return campaign
@@ -84,9 +89,9 @@ async def launch(session: AsyncSession, campaign_id: uuid.UUID, user: User) -> C
     """Fix the audience as it is now and announce the campaign (`CampaignLaunched`)."""
     campaign = await _get(session, campaign_id, lock=True)
     if campaign.status != "draft":
-        raise domain.Conflict(f"campaign {campaign_id} was launched already")
+        raise errors.Conflict(f"campaign {campaign_id} was launched already")
     audience = (await _audience(session, _target(campaign))).with_only_columns(
-        literal(campaign.id, type_=Uuid), CustomerProfile.customer_id
+        literal(campaign.id, type_=Uuid), _KNOWN.customer_id
     )
     await session.execute(
         insert(CampaignMember).from_select([CampaignMember.campaign_id, CampaignMember.customer_id], audience)
@@ -125,14 +130,14 @@ async def audience_page(
     if campaign.status == "draft":
         stmt = await _audience(session, _target(campaign))
     else:
-        stmt = select(CustomerProfile).where(
+        stmt = select(known_customers).where(
             exists().where(
                 CampaignMember.campaign_id == campaign.id,
-                CampaignMember.customer_id == CustomerProfile.customer_id,
+                CampaignMember.customer_id == _KNOWN.customer_id,
             )
         )
-    stmt = visible_to(stmt, CustomerProfile.owner_id, user)
-    profiles, total = await fetch_page(session, stmt, page, CustomerProfile.name, CustomerProfile.customer_id)
+    stmt = visible_to(stmt, _KNOWN.owner_id, user)
+    profiles, total = await fetch_rows_page(session, stmt, page, _KNOWN.name, _KNOWN.customer_id)
     index = regions.index()
     items = []
     for p in profiles:
@@ -194,7 +199,7 @@ async def describe(session: AsyncSession, campaigns: Sequence[Campaign]) -> list
 async def _get(session: AsyncSession, campaign_id: uuid.UUID, *, lock: bool = False) -> Campaign:
     campaign = await session.get(Campaign, campaign_id, with_for_update=lock)
     if campaign is None:
-        raise domain.NotFound(f"campaign {campaign_id} not found")
+        raise errors.NotFound("campaign", campaign_id)
     return campaign
 
 
@@ -221,7 +226,7 @@ async def _check_target(session: AsyncSession, target: CampaignTarget) -> None:
         if missing:
             problems.append(f"unknown channels: {', '.join(missing)}")
     if problems:
-        raise domain.Invalid("; ".join(problems))
+        raise errors.Invalid("; ".join(problems))
 
 
 async def _audience(session: AsyncSession, target: CampaignTarget) -> Select[Any]:
@@ -231,21 +236,21 @@ async def _audience(session: AsyncSession, target: CampaignTarget) -> Select[Any
     index = regions.index()
     conditions: list[ColumnElement[bool]] = []
     if target.grades:
-        conditions.append(func.upper(CustomerProfile.grade).in_([g.upper() for g in target.grades]))
+        conditions.append(func.upper(_KNOWN.grade).in_([g.upper() for g in target.grades]))
     if target.lifecycle_stages:
-        conditions.append(CustomerProfile.lifecycle_stage.in_(target.lifecycle_stages))
+        conditions.append(_KNOWN.lifecycle_stage.in_(target.lifecycle_stages))
     else:
-        conditions.append(CustomerProfile.lifecycle_stage != "inactive")
+        conditions.append(_KNOWN.lifecycle_stage != "inactive")
     if target.region_codes or target.macro_regions:
         wanted = set(target.region_codes) if target.region_codes else set(index.regions)
         if target.macro_regions:
             wanted &= index.in_groups(target.macro_regions)
         codes = index.codes_meaning(wanted)
-        conditions.append(CustomerProfile.region_code.in_(codes) if codes else false())
+        conditions.append(_KNOWN.region_code.in_(codes) if codes else false())
     if target.channel_ids:
         channels = domain.descendants_and_self(target.channel_ids, await parent_map(session))
-        conditions.append(CustomerProfile.channel_id.in_(channels))
-    return select(CustomerProfile).where(*conditions)
+        conditions.append(_KNOWN.channel_id.in_(channels))
+    return select(known_customers).where(*conditions)
 
 
 async def _results(session: AsyncSession, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, Results]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, exists, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_kit import directory
+from crm_kit import directory, errors
 from crm_kit.auth import Role, User
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
@@ -33,7 +33,7 @@ class ChannelRecord:
 async def create(session: AsyncSession, body: ChannelCreate, user: User) -> ChannelRecord:
     await _name_is_free(session, body.name)
     if body.parent_id is not None and await session.get(Channel, body.parent_id) is None:
-        raise domain.Invalid(f"parent channel {body.parent_id} not found")
+        raise errors.Invalid(f"parent channel {body.parent_id} not found")
     _known_regions(body.region_codes)
     channel = Channel(
         id=uuid.uuid4(),
@@ -56,7 +56,7 @@ async def create(session: AsyncSession, body: ChannelCreate, user: User) -> Chan
 async def get(session: AsyncSession, channel_id: uuid.UUID) -> ChannelRecord:
     channel = await session.get(Channel, channel_id)
     if channel is None:
-        raise domain.NotFound(f"channel {channel_id} not found")
+        raise errors.NotFound("channel", channel_id)
     return (await _records(session, [channel]))[0]
 
 
@@ -90,7 +90,7 @@ async def list_page(
 async def update(session: AsyncSession, channel_id: uuid.UUID, body: ChannelPatch) -> ChannelRecord:
     channel = await session.get(Channel, channel_id, with_for_update=True)
     if channel is None:
-        raise domain.NotFound(f"channel {channel_id} not found")
+        raise errors.NotFound("channel", channel_id)
     if body.name is not None and fold(body.name) != channel.name_key:
         await _name_is_free(session, body.name)
         channel.name, channel.name_key = body.name, fold(body.name)
@@ -100,10 +100,10 @@ async def update(session: AsyncSession, channel_id: uuid.UUID, body: ChannelPatc
         await _lock_tree(session)
         if body.parent_id is not None:
             if await session.get(Channel, body.parent_id) is None:
-                raise domain.Invalid(f"parent channel {body.parent_id} not found")
+                raise errors.Invalid(f"parent channel {body.parent_id} not found")
             parents = await parent_map(session)
             if domain.would_loop(channel.id, body.parent_id, parents):
-                raise domain.Invalid(
+                raise errors.Invalid(
                     f"channel {body.parent_id} sells through {channel.id} already: "
                     "making it the parent would make a loop"
                 )
@@ -130,7 +130,7 @@ async def set_coverage(
         )
     ).all()
     if staffed:
-        raise domain.Conflict(
+        raise errors.Conflict(
             "salespeople are assigned in regions the new coverage leaves out: "
             f"{', '.join(sorted(staffed))}; change the assignments first"
         )
@@ -157,7 +157,7 @@ async def set_assignments(
     )
     outside = sorted({code for code, _ in wanted if code not in covered})
     if outside:
-        raise domain.Invalid(f"the channel does not cover {regions.index().describe_unknown(outside)}")
+        raise errors.Invalid(f"the channel does not cover {regions.index().describe_unknown(outside)}")
     problems = []
     for user_id in dict.fromkeys(user_id for _, user_id in wanted):
         # A user the directory does not know yet (its event is still on the way) is
@@ -170,7 +170,7 @@ async def set_assignments(
         elif member.role not in ASSIGNABLE_ROLES:
             problems.append(f"user {user_id} is {member.role or 'not staff'}, not a salesperson")
     if problems:
-        raise domain.Invalid("; ".join(problems))
+        raise errors.Invalid("; ".join(problems))
     await session.execute(delete(ChannelAssignment).where(ChannelAssignment.channel_id == channel_id))
     if wanted:
         await session.execute(
@@ -219,19 +219,19 @@ def _known_regions(codes: Sequence[str]) -> None:
     index = regions.index()
     unknown = index.unknown_codes(codes)
     if unknown:
-        raise domain.Invalid(f"unknown region codes: {index.describe_unknown(unknown)}")
+        raise errors.Invalid(f"unknown region codes: {index.describe_unknown(unknown)}")
 
 
 async def _name_is_free(session: AsyncSession, name: str) -> None:
     taken = await session.scalar(select(Channel.id).where(Channel.name_key == fold(name)))
     if taken is not None:
-        raise domain.Conflict(f"a channel named {name!r} exists already ({taken})")
+        raise errors.Conflict(f"a channel named {name!r} exists already ({taken})")
 
 
 async def _locked(session: AsyncSession, channel_id: uuid.UUID) -> Channel:
     channel = await session.get(Channel, channel_id, with_for_update=True)
     if channel is None:
-        raise domain.NotFound(f"channel {channel_id} not found")
+        raise errors.NotFound("channel", channel_id)
     return channel
 
 

@@ -6,12 +6,8 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
-    CustomerDeactivated,
-    CustomerGraded,
     CustomerPromotedToTraditional,
-    CustomerReassigned,
     CustomerRegistered,
-    CustomerUpdated,
     Envelope,
     LeadCaptured,
     LeadDisqualified,
@@ -19,13 +15,16 @@ from crm_contracts import (
     OrderPlaced,
     PortfolioReassigned,
 )
-from crm_kit import directory
-from crm_kit.bus import Handlers
+from crm_kit import customer_copy, directory
+from crm_kit.handlers import Handlers
 
 from . import service
 
 handlers = Handlers()
 directory.register(handlers)
+# Edits, new owners, deactivations and grades go straight into marketing's copy of the
+# customers, which campaign audiences read.
+customer_copy.register(handlers, graded=True)
 
 
 @handlers.handles(CustomerRegistered)
@@ -38,26 +37,6 @@ async def customers_promoted(
     session: AsyncSession, promotions: Sequence[tuple[CustomerPromotedToTraditional, Envelope]]
 ) -> None:
     await service.customers_promoted(session, [event for event, _ in promotions])
-
-
-@handlers.handles(CustomerUpdated)
-async def customer_updated(session: AsyncSession, event: CustomerUpdated, envelope: Envelope) -> None:
-    await service.customer_updated(session, event)
-
-
-@handlers.handles(CustomerDeactivated)
-async def customer_deactivated(session: AsyncSession, event: CustomerDeactivated, envelope: Envelope) -> None:
-    await service.customer_deactivated(session, event)
-
-
-@handlers.handles(CustomerGraded)
-async def customer_graded(session: AsyncSession, event: CustomerGraded, envelope: Envelope) -> None:
-    await service.customer_graded(session, event)
-
-
-@handlers.handles(CustomerReassigned)
-async def customer_reassigned(session: AsyncSession, event: CustomerReassigned, envelope: Envelope) -> None:
-    await service.customer_reassigned(session, event)
 
 
 @handlers.handles(LeadCaptured)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from crm_kit import errors
+
 ChannelKind = Literal["distributor", "dealer", "retail", "agent", "online", "project"]
 VolumeSource = Literal["survey", "industry_report", "estimate"]
 LifecycleStage = Literal["prospect", "traditional", "inactive"]
@@ -18,20 +20,8 @@ _PERIOD = re.compile(r"^(?P<year>[0-9]{4})(?:-Q(?P<quarter>[1-4]))?$")
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
-class NotFound(LookupError):
-    """The record does not exist (404)."""
-
-
-class Invalid(ValueError):
-    """The request cannot be carried out as asked (422); the message says why."""
-
-
-class Conflict(Exception):
-    """The request clashes with what is stored (409)."""
-
-
-class InvalidPeriod(Invalid):
-    pass
+class InvalidPeriod(errors.Invalid):
+    """Not a year (2026) or a quarter (2026-Q3) in the years a plan may cover (422)."""
 
 
 @dataclass(frozen=True, order=True)

@@ -18,34 +18,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-class Base(DeclarativeBase):
-    __mapper_args__ = {"eager_defaults": True}
+from crm_kit.db import Model
 
 
-class CustomerProfile(Base):
-    """Marketing's read model of customers, built from customer events only.
-
-    Campaign audiences are computed from it; marketing never reads the customers database.
-    """
-
-    __tablename__ = "customer_profiles"
-
-    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    lifecycle_stage: Mapped[str] = mapped_column(String(20), index=True)
-    grade: Mapped[str | None] = mapped_column(String(40))
-    owner_id: Mapped[uuid.UUID | None]
-    region_code: Mapped[str | None] = mapped_column(String(10), index=True)
-    channel_id: Mapped[uuid.UUID | None]
-    #: The customers service's time of the registration, promotion or edit that gave the
-    #: name, region and channel: an older one arriving later does not change them.
-    details_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    #: Its time of the registration, promotion or deactivation that gave `lifecycle_stage`.
-    stage_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+class Base(Model, DeclarativeBase):
+    pass
 
 
 class LeadFact(Base):

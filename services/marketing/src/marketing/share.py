@@ -7,6 +7,8 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_kit import errors
+
 from . import domain, regions
 from .channels import parent_map
 from .domain import Period, RegionChannel
@@ -28,7 +30,7 @@ async def report(
     a market but no active channel covering them (white space)."""
     index = regions.index()
     if channel_id is not None and await session.get(Channel, channel_id) is None:
-        raise domain.NotFound(f"channel {channel_id} not found")
+        raise errors.NotFound("channel", channel_id)
     previous = period.previous()
     parents = await parent_map(session)
     names = dict((await session.execute(select(Channel.id, Channel.name))).all())
@@ -44,27 +46,10 @@ async def report(
     if channel_id is not None:
         keys = {k for k in keys if k[1] == channel_id}
 
-    rows = []
-    for region, channel in keys:
-        amount, amount_before = revenue.get((region, channel), 0), revenue_before.get((region, channel), 0)
-        share = domain.share(amount, volume.get(region))
-        share_before = domain.share(amount_before, volume_before.get(region))
-        rows.append(
-            MarketShareRow(
-                region_code=region,
-                region_name=_name(index, region),
-                channel_id=channel,
-                channel_name=names.get(channel) if channel is not None else None,
-                revenue=amount,
-                market_volume=volume.get(region),
-                share=share,
-                previous_revenue=amount_before,
-                previous_market_volume=volume_before.get(region),
-                previous_share=share_before,
-                share_change=domain.change(share, share_before),
-            )
-        )
-    rows.sort(key=lambda r: (r.region_code, r.channel_name is None, (r.channel_name or "").lower()))
+    rows = sorted(
+        (_row(index, key, names, (revenue, revenue_before), (volume, volume_before)) for key in keys),
+        key=lambda r: (r.region_code, r.channel_name is None, (r.channel_name or "").lower()),
+    )
 
     covered_regions = {region for region, _ in covered}
     white_space = [
@@ -78,6 +63,34 @@ async def report(
         product_group=product_group,
         rows=rows,
         white_space=white_space,
+    )
+
+
+def _row(
+    index: regions.RegionIndex,
+    key: RegionChannel,
+    names: dict[uuid.UUID, str],
+    revenues: tuple[dict[RegionChannel, int], dict[RegionChannel, int]],
+    volumes: tuple[dict[str, int], dict[str, int]],
+) -> MarketShareRow:
+    """One region x channel: its revenue and share now and in the period before."""
+    region, channel = key
+    (revenue, revenue_before), (volume, volume_before) = revenues, volumes
+    amount, amount_before = revenue.get(key, 0), revenue_before.get(key, 0)
+    share = domain.share(amount, volume.get(region))
+    share_before = domain.share(amount_before, volume_before.get(region))
+    return MarketShareRow(
+        region_code=region,
+        region_name=_name(index, region),
+        channel_id=channel,
+        channel_name=names.get(channel) if channel is not None else None,
+        revenue=amount,
+        market_volume=volume.get(region),
+        share=share,
+        previous_revenue=amount_before,
+        previous_market_volume=volume_before.get(region),
+        previous_share=share_before,
+        share_change=domain.change(share, share_before),
     )
 
 

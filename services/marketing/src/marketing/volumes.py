@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import uuid
 from collections.abc import Iterator
@@ -13,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_kit import errors, spreadsheet
 from crm_kit.auth import User
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
@@ -25,6 +24,7 @@ SOURCES = ("survey", "industry_report", "estimate")
 IMPORT_COLUMNS = ("region_code", "product_group", "period", "amount", "source", "note")
 REQUIRED_COLUMNS = ("region_code", "product_group", "period", "amount")
 MAX_IMPORT_ROWS = 20_000
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_AMOUNT = 10**15
 
 
@@ -42,7 +42,7 @@ async def create(session: AsyncSession, body: MarketVolumeCreate, user: User) ->
     region = _region(body.region_code)
     existing = await _find(session, region, body.product_group, body.period)
     if existing is not None:
-        raise domain.Conflict(
+        raise errors.Conflict(
             f"{body.product_group} in {region} for {body.period} has an estimate already "
             f"({existing.id}); revise it with PUT /api/market-volumes/{existing.id}"
         )
@@ -58,7 +58,7 @@ async def revise(
 ) -> MarketVolume:
     volume = await session.get(MarketVolume, volume_id, with_for_update=True)
     if volume is None:
-        raise domain.NotFound(f"market volume {volume_id} not found")
+        raise errors.NotFound("market volume", volume_id)
     note = body.note if "note" in body.model_fields_set else volume.note
     await _revise(session, volume, body.amount, body.source or volume.source, note, user)
     return volume
@@ -67,7 +67,7 @@ async def revise(
 async def get(session: AsyncSession, volume_id: uuid.UUID) -> tuple[MarketVolume, list[MarketVolumeRevision]]:
     volume = await session.get(MarketVolume, volume_id)
     if volume is None:
-        raise domain.NotFound(f"market volume {volume_id} not found")
+        raise errors.NotFound("market volume", volume_id)
     history = await session.scalars(
         select(MarketVolumeRevision)
         .where(MarketVolumeRevision.volume_id == volume_id)
@@ -102,14 +102,15 @@ async def list_page(
     )
 
 
-async def import_csv(session: AsyncSession, data: bytes, user: User) -> ImportReport:
-    """Enter or revise estimates from a CSV file, row by row; a bad row is reported, the
-    good ones are kept. Raises `Invalid` only when the file as a whole is unreadable."""
+async def import_file(session: AsyncSession, file_name: str | None, data: bytes, user: User) -> ImportReport:
+    """Enter or revise estimates from a .csv or .xlsx file, row by row; a bad row is
+    reported, the good ones are kept. Raises `Invalid` only when the file as a whole is
+    unreadable (`TooLarge` when it is too big)."""
     imported = updated = unchanged = 0
     rejected: list[RejectedRow] = []
-    for line, estimate, errors in parse_csv(data):
+    for line, estimate, problems in parse_sheet(data, file_name):
         if estimate is None:
-            rejected.append(RejectedRow(row=line, errors=errors))
+            rejected.append(RejectedRow(row=line, errors=problems))
             continue
         # A savepoint per row: whatever a row runs into, the rows before it stay.
         try:
@@ -129,77 +130,66 @@ async def import_csv(session: AsyncSession, data: bytes, user: User) -> ImportRe
     return ImportReport(imported=imported, updated=updated, unchanged=unchanged, rejected=rejected)
 
 
-def parse_csv(data: bytes) -> Iterator[tuple[int, Estimate | None, list[str]]]:
-    """(line, estimate or None, errors) per data row of an import file."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise domain.Invalid(f"the file is not UTF-8 text (byte {exc.start})") from exc
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        raise domain.Invalid("the file is empty: expected a header row " + ",".join(IMPORT_COLUMNS))
-    if len(lines) > MAX_IMPORT_ROWS + 1:
-        raise domain.Invalid(f"the file has more than {MAX_IMPORT_ROWS} rows: split it")
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(lines[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    header = [h.strip().lower() for h in next(reader)]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+def parse_sheet(
+    data: bytes, file_name: str | None = "volumes.csv"
+) -> Iterator[tuple[int, Estimate | None, list[str]]]:
+    """(row, estimate or None, problems) per data row of an import file (.csv or .xlsx)."""
+    sheet = spreadsheet.read(file_name, data, max_bytes=MAX_IMPORT_BYTES, max_rows=MAX_IMPORT_ROWS)
+    missing = spreadsheet.missing_columns(sheet, REQUIRED_COLUMNS)
     if missing:
-        raise domain.Invalid(f"the header lacks the column(s) {', '.join(missing)}")
-    unexpected = [h for h in header if h and h not in IMPORT_COLUMNS]
+        raise errors.Invalid(f"the header lacks the column(s) {', '.join(missing)}")
+    unexpected = spreadsheet.unknown_columns(sheet, IMPORT_COLUMNS)
     if unexpected:
-        raise domain.Invalid(
+        raise errors.Invalid(
             f"unknown column(s) {', '.join(unexpected)}; the columns are {', '.join(IMPORT_COLUMNS)}"
         )
     seen: dict[tuple[str, str, str], int] = {}
-    for values in reader:
-        line = reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        row = {name: (values[i].strip() if i < len(values) else "") for i, name in enumerate(header)}
-        estimate, errors = parse_row(row)
+    for row in sheet.rows:
+        estimate, problems = parse_row(row.values(sheet.header))
         if estimate is not None:
             key = (estimate.region_code, estimate.product_group, estimate.period)
             if key in seen:
-                estimate, errors = None, [f"repeats row {seen[key]} (same region, product group and period)"]
+                estimate, problems = (
+                    None,
+                    [f"repeats row {seen[key]} (same region, product group and period)"],
+                )
             else:
-                seen[key] = line
-        yield line, estimate, errors
+                seen[key] = row.number
+        yield row.number, estimate, problems
 
 
 _GROUPED = re.compile(r"^[0-9]{1,3}([., ][0-9]{3})+$")
 
 
 def parse_row(row: dict[str, str]) -> tuple[Estimate | None, list[str]]:
-    errors: list[str] = []
+    problems: list[str] = []
     raw_region = row.get("region_code", "")
     resolved = regions.index().resolve(raw_region)
     if resolved is None:
-        errors.append(f"region_code: no province is {raw_region!r}" if raw_region else "region_code: missing")
+        problems.append(
+            f"region_code: no province is {raw_region!r}" if raw_region else "region_code: missing"
+        )
     product_group = row.get("product_group", "")
     if not product_group:
-        errors.append("product_group: missing")
+        problems.append("product_group: missing")
     elif len(product_group) > 100:
-        errors.append("product_group: longer than 100 characters")
+        problems.append("product_group: longer than 100 characters")
     period = ""
     try:
         period = str(domain.Period.parse(row.get("period", "")))
     except domain.InvalidPeriod as exc:
-        errors.append(f"period: {exc}")
+        problems.append(f"period: {exc}")
     amount = parse_amount(row.get("amount", ""))
     if amount is None:
-        errors.append(f"amount: {row.get('amount', '')!r} is not a whole number of dong >= 0")
+        problems.append(f"amount: {row.get('amount', '')!r} is not a whole number of dong >= 0")
     source = re.sub(r"[\s-]+", "_", row.get("source", "").lower()) or "estimate"
     if source not in SOURCES:
-        errors.append(f"source: {row.get('source', '')!r} is not one of {', '.join(SOURCES)}")
+        problems.append(f"source: {row.get('source', '')!r} is not one of {', '.join(SOURCES)}")
     note = row.get("note") or None
     if note is not None and len(note) > 1000:
-        errors.append("note: longer than 1000 characters")
-    if errors or resolved is None or amount is None:
-        return None, errors
+        problems.append("note: longer than 1000 characters")
+    if problems or resolved is None or amount is None:
+        return None, problems
     return Estimate(resolved.region.code, product_group, period, amount, source, note), []
 
 
@@ -221,7 +211,7 @@ def parse_amount(text: str) -> int | None:
 def _region(code: str) -> str:
     index = regions.index()
     if index.get(code) is None:
-        raise domain.Invalid(f"unknown region code {index.describe_unknown([code])}")
+        raise errors.Invalid(f"unknown region code {index.describe_unknown([code])}")
     return code
 
 

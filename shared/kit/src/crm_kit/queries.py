@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -12,7 +12,9 @@ from .auth import User
 from .http import PageParams
 
 
-def visible_to(stmt: Select[Any], owner_column: InstrumentedAttribute[Any], user: User) -> Select[Any]:
+def visible_to(
+    stmt: Select[Any], owner_column: InstrumentedAttribute[Any] | ColumnElement[Any], user: User
+) -> Select[Any]:
     """Only the caller's own records, unless their role sees all (object-level authorization)."""
     return stmt if user.sees_all else stmt.where(owner_column == user.id)
 
@@ -20,10 +22,19 @@ def visible_to(stmt: Select[Any], owner_column: InstrumentedAttribute[Any], user
 async def fetch_page(
     session: AsyncSession, stmt: Select[Any], page: PageParams, *order_by: Any
 ) -> tuple[list[Any], int]:
-    """One page of `stmt`'s rows in a stable order, and how many rows there are in all."""
+    """One page of `stmt`'s records (its first column: mapped objects) in a stable order,
+    and how many there are in all."""
+    rows, total = await fetch_rows_page(session, stmt, page, *order_by)
+    return [row[0] for row in rows], total
+
+
+async def fetch_rows_page(
+    session: AsyncSession, stmt: Select[Any], page: PageParams, *order_by: Any
+) -> tuple[list[Row[Any]], int]:
+    """`fetch_page` for a statement on a table: whole rows, not the first column."""
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = await session.execute(stmt.order_by(*order_by).limit(page.limit).offset(page.offset))
-    return list(rows.scalars()), total
+    return list(rows.all()), total
 
 
 async def one_visible(
