@@ -14,14 +14,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import CustomerPromotedToTraditional
-from crm_kit import errors, ownership
+from crm_kit import customer_copy, errors
 from crm_kit.auth import User
+from crm_kit.customer_copy import Fact
 from crm_kit.db import table_of
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page, one_visible, visible_to
 
 from . import domain
-from .customers import record_names
 from .models import Account
 
 
@@ -35,26 +35,22 @@ async def open_for(
     """
     if not promotions:
         return
-    owners = await ownership.record_owners(
-        session, [(event.customer_id, event.owner_id, event.promoted_at) for event in promotions]
-    )
-    # The newest name: an edit may have overtaken the promotion. An open account takes
-    # later names from the edits (`customer_updated`), never from another promotion.
-    names = await record_names(
-        session, [(event.customer_id, event.name, event.promoted_at) for event in promotions]
-    )
+    # The newest name and owner: an edit or a hand-over may have overtaken the promotion.
+    # An open account takes later ones from those (`customers.follow`), never from another
+    # promotion.
+    known = await customer_copy.record(session, [Fact.of_promotion(event) for event in promotions])
     await session.execute(
         _OPEN_ACCOUNTS,
         [
             {
                 "customer_id": customer_id,
-                "customer_name": names[customer_id],
-                "owner_id": owners[customer_id],
+                "customer_name": known[customer_id].name,
+                "owner_id": known[customer_id].owner_id,
                 "currency": domain.CURRENCY,
                 "credit_limit": default_credit_limit,
                 "balance": 0,
             }
-            for customer_id in sorted(owners)
+            for customer_id in sorted(known)
         ],
     )
 

@@ -8,8 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
     CustomerPromotedToTraditional,
-    CustomerReassigned,
-    CustomerUpdated,
     Envelope,
     OrderPlaced,
     QuoteSubmittedForApproval,
@@ -26,22 +24,13 @@ def build_handlers(settings: Settings) -> Handlers:
     handlers = Handlers()
     # The staff directory: a deactivated member of staff's token is refused (401).
     directory.register(handlers)
+    customers.register(handlers)
 
     @handlers.handles_many(CustomerPromotedToTraditional)
     async def open_accounts(
         session: AsyncSession, promotions: Sequence[tuple[CustomerPromotedToTraditional, Envelope]]
     ) -> None:
         await accounts.open_for(session, [event for event, _ in promotions], settings.default_credit_limit)
-
-    @handlers.handles(CustomerReassigned)
-    async def customer_reassigned(
-        session: AsyncSession, event: CustomerReassigned, envelope: Envelope
-    ) -> None:
-        await customers.customer_reassigned(session, event)
-
-    @handlers.handles(CustomerUpdated)
-    async def customer_updated(session: AsyncSession, event: CustomerUpdated, envelope: Envelope) -> None:
-        await customers.customer_updated(session, event)
 
     @handlers.handles(QuoteSubmittedForApproval)
     async def check_credit(

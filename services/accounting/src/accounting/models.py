@@ -48,17 +48,6 @@ class Account(Base):
     )
 
 
-class CustomerName(Base):
-    """The newest name of each customer as the customers service stamped it (a promotion or
-    an edit), kept whichever arrives first: the edit or the account's opening."""
-
-    __tablename__ = "customer_names"
-
-    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
 class CreditCheck(Base):
     """Accounting's answer to one submission of a quote; a redelivery finds it and answers no more."""
 

@@ -165,7 +165,7 @@ class InvalidAnswers(errors.Invalid):
 
     #: Keyed by criterion, as the grading rules name them (the kit's located list is
     #: what the 422 answers with).
-    problems: dict[str, str]  # type: ignore[assignment]
+    problems: dict[str, str]
 
     def __init__(self, problems: dict[str, str]) -> None:
         super().__init__(

@@ -78,8 +78,7 @@ class Invalid(DomainError):
     status_code = 422
 
     def __init__(self, message: str, *, problems: Sequence[tuple[Location, str]] = ()) -> None:
-        self.problems = list(problems)
-        detail = [{"loc": list(loc), "msg": msg, "type": "value_error"} for loc, msg in self.problems]
+        detail = [{"loc": list(loc), "msg": msg, "type": "value_error"} for loc, msg in problems]
         super().__init__(message, detail=detail or None)
 
     @classmethod
