@@ -54,7 +54,7 @@ bench: install
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null 2>&1 || echo "[bench] no wrk: the gateway is loaded by an asyncio client"
 	$(WITH_INFRA) $(PY) bench/run.py
 
-## Regenerate docs/events.md and docs/asyncapi/*.json from the code (a test checks them).
+## Regenerate docs/events.md, docs/asyncapi/*.json and docs/api.md from the code (a test checks them).
 docs: install
 	$(PY) docs/generate.py
 

@@ -1,30 +1,35 @@
-"""Writes the event documentation from the code: `docs/events.md` (the catalogue, with
-producer and consumers of every event) and `docs/asyncapi/<service>.json` (AsyncAPI 3.0).
+"""Writes the documentation that is read from the code: `docs/events.md` (the event
+catalogue, with producer and consumers of every event), `docs/asyncapi/<service>.json`
+(AsyncAPI 3.0) and `docs/api.md` (the HTTP contract through the gateway, from the
+services' OpenAPI).
 
     .venv/bin/python docs/generate.py           # write
     .venv/bin/python docs/generate.py --check   # exit 1 if the committed files differ
 
 The producer of an event is the service its routing key starts with; its consumers
-are the services whose handler registry (`<service>.consumers`) handles it.
+are the services whose handler registry (`<service>.consumers`) handles it. The HTTP
+routes are read from each service's app, built in-process and never started.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import inspect
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from crm_contracts import Envelope, Event, published_contracts
-from crm_contracts.catalogue import render
 from crm_kit.handlers import Handlers
-from crm_kit.settings import ServiceSettings
 
 DOCS = Path(__file__).resolve().parent
-SERVICES = ("gateway", "leads", "customers", "sales", "accounting", "marketing")
+# The renderers beside this file, whether it runs as a script or a test loads it.
+sys.path.insert(0, str(DOCS.parent))
+
+from docs import api_reference, catalogue  # noqa: E402
+from docs.services import SERVICES, build_app, settings_class  # noqa: E402
+
 EXCHANGE = "crm.events"
 
 
@@ -32,13 +37,7 @@ def handlers_of(service: str) -> Handlers:
     """The service's handler registry, as its process builds it."""
     module = importlib.import_module(f"{service}.consumers")
     if hasattr(module, "build_handlers"):
-        settings_module = importlib.import_module(f"{service}.settings")
-        [settings_class] = [
-            cls
-            for _, cls in inspect.getmembers(settings_module, inspect.isclass)
-            if issubclass(cls, ServiceSettings) and cls is not ServiceSettings
-        ]
-        handlers: Handlers = module.build_handlers(settings_class())
+        handlers: Handlers = module.build_handlers(settings_class(service)())
         return handlers
     return module.handlers  # type: ignore[no-any-return]
 
@@ -122,12 +121,30 @@ def _envelope_schema(name: str) -> dict[str, Any]:
 
 def documents() -> dict[Path, str]:
     consumed = consumers_by_key()
-    files = {DOCS / "events.md": render(consumed)}
+    files = {DOCS / "events.md": catalogue.render(consumed), DOCS / "api.md": http_contract()}
     for service in SERVICES:
         files[DOCS / "asyncapi" / f"{service}.json"] = (
             json.dumps(asyncapi(service, consumed), indent=2, ensure_ascii=False) + "\n"
         )
     return files
+
+
+def http_contract() -> str:
+    """`docs/api.md`: every service's routes, as a client of the gateway sees them."""
+    from gateway import domain
+    from gateway.settings import GatewaySettings
+
+    defaults = GatewaySettings.model_fields
+    limits = api_reference.GatewayLimits(
+        token_ttl_s=defaults["token_ttl_s"].default,
+        max_body_bytes=defaults["max_body_bytes"].default,
+        upstream_timeout_s=defaults["upstream_timeout_s"].default,
+        login_max_failures=defaults["login_max_failures"].default,
+        login_window_s=defaults["login_window_s"].default,
+        routes=domain.ROUTES,
+    )
+    apps = {service: build_app(service) for service in SERVICES}
+    return api_reference.render(apps, domain.owning_service, limits)
 
 
 def main() -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import Event, published_contracts
+from crm_contracts import Event, published_contracts
 
 HEADER = """# Event catalogue
 
