@@ -20,7 +20,7 @@ from crm_kit.outbox import emit
 from crm_kit.text import fold, normalize_vn_phone
 
 from . import domain, events, history
-from .domain import MatchKeys, MatchKind, Status
+from .domain import Action, MatchKeys, MatchKind, Status
 from .models import Lead, LeadHistory
 from .owners import MANAGERS, check_owner
 from .schemas import ApproachPlan, DuplicateOut, LeadCreate, LeadUpdate
@@ -46,7 +46,7 @@ async def capture(session: AsyncSession, data: LeadCreate, user: User) -> Lead:
     await _refuse_duplicates(session, user, keys_of(lead), confirmed=data.confirm_duplicate)
     session.add(lead)
     await session.flush()
-    await session.execute(insert(LeadHistory), [history.entered(lead, "captured", user)])
+    await session.execute(insert(LeadHistory), [history.entered(lead, Action.CAPTURED, user)])
     await emit(session, events.captured(lead), actor=user.id)
     return lead
 
@@ -76,7 +76,7 @@ async def edit(session: AsyncSession, lead_id: uuid.UUID, data: LeadUpdate, user
         session, user, new_keys.only(changed), confirmed=data.confirm_duplicate, exclude=lead.id
     )
     lead.updated_at = datetime.now(UTC)
-    history.record(session, lead.id, "updated", user.id, changes)
+    history.record(session, lead.id, Action.UPDATED, user.id, changes)
     return lead
 
 

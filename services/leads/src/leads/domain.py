@@ -1,19 +1,13 @@
-"""The rules of a lead: its statuses, the moves between them, what makes two leads
-the same person. No I/O."""
+"""The rules of a lead: its statuses, the moves between them, its sources and history
+actions, what makes two leads the same person. No I/O."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
 
 from crm_kit import errors
 from crm_kit.text import fold, normalize_email, normalize_vn_phone
-
-Source = Literal["internet", "press", "partner_referral", "trade_fair", "walk_in", "campaign", "other"]
-PlannedChannel = Literal["call", "visit", "email", "meeting", "message"]
-MatchKind = Literal["phone", "email", "company_name"]
-MATCH_KINDS: tuple[MatchKind, ...] = ("phone", "email", "company_name")
 
 
 class Status(StrEnum):
@@ -85,7 +79,64 @@ def is_open(status: Status | str) -> bool:
     return Status(status) in OPEN
 
 
+# -- where a lead comes from, and what is done to it ----------------------------------
+
+
+class Source(StrEnum):
+    """Where a lead came from."""
+
+    # The values of `crm_contracts.leads.LeadSource`, which the events carry.
+    INTERNET = "internet"
+    PRESS = "press"
+    PARTNER_REFERRAL = "partner_referral"
+    TRADE_FAIR = "trade_fair"
+    WALK_IN = "walk_in"
+    CAMPAIGN = "campaign"
+    OTHER = "other"
+
+
+class PlannedChannel(StrEnum):
+    """How the owner plans to make the first contact."""
+
+    CALL = "call"
+    VISIT = "visit"
+    EMAIL = "email"
+    MEETING = "meeting"
+    MESSAGE = "message"
+
+
+class Action(StrEnum):
+    """What was done to a lead, as its history (`lead_history.action`) names it."""
+
+    CAPTURED = "captured"
+    IMPORTED = "imported"
+    UPDATED = "updated"
+    CONTACTED = "contacted"
+    EVALUATED = "evaluated"
+    DISQUALIFIED = "disqualified"
+    CONVERTED = "converted"
+    ASSIGNED = "assigned"
+    #: On the kept lead of a merge; the duplicate's entry is `MERGED_INTO`.
+    MERGED = "merged"
+    MERGED_INTO = "merged_into"
+    #: Moved with its owner's portfolio (PortfolioReassigned).
+    REASSIGNED = "reassigned"
+
+
 # -- duplicates --------------------------------------------------------------------
+
+
+class MatchKind(StrEnum):
+    """What two leads of the same person may share."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    #: The same person at the same company, both folded.
+    COMPANY_NAME = "company_name"
+
+
+#: In the order a duplicate is reported on.
+MATCH_KINDS: tuple[MatchKind, ...] = tuple(MatchKind)
 
 
 @dataclass(frozen=True)
@@ -110,16 +161,16 @@ class MatchKeys:
     def only(self, kinds: set[MatchKind] | frozenset[MatchKind]) -> MatchKeys:
         """These keys restricted to `kinds` (an edit re-checks only what it changed)."""
         return MatchKeys(
-            phone=self.phone if "phone" in kinds else None,
-            email=self.email if "email" in kinds else None,
-            company_name=self.company_name if "company_name" in kinds else None,
+            phone=self.phone if MatchKind.PHONE in kinds else None,
+            email=self.email if MatchKind.EMAIL in kinds else None,
+            company_name=self.company_name if MatchKind.COMPANY_NAME in kinds else None,
         )
 
     def lookup(self, kind: MatchKind) -> str | None:
         """The key of one kind as one string (for indexing leads seen so far, and locking)."""
-        if kind == "phone":
+        if kind == MatchKind.PHONE:
             return f"phone:{self.phone}" if self.phone else None
-        if kind == "email":
+        if kind == MatchKind.EMAIL:
             return f"email:{self.email}" if self.email else None
         return f"company_name:{self.company_name[0]}|{self.company_name[1]}" if self.company_name else None
 
@@ -134,11 +185,11 @@ def matched_on(new: MatchKeys, existing: MatchKeys) -> list[MatchKind]:
     """On which keys two leads look like the same person (empty: they do not)."""
     found: list[MatchKind] = []
     if new.phone and new.phone == existing.phone:
-        found.append("phone")
+        found.append(MatchKind.PHONE)
     if new.email and new.email == existing.email:
-        found.append("email")
+        found.append(MatchKind.EMAIL)
     if new.company_name and new.company_name == existing.company_name:
-        found.append("company_name")
+        found.append(MatchKind.COMPANY_NAME)
     return found
 
 

@@ -17,6 +17,7 @@ from crm_kit.auth import User
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
 
+from .domain import Action
 from .models import Lead, LeadHistory
 from .search import get_visible
 
@@ -65,7 +66,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
 def record(
     session: AsyncSession,
     lead_id: uuid.UUID,
-    action: str,
+    action: Action,
     actor: uuid.UUID | None,
     changes: dict[str, list[Any]],
     at: datetime | None = None,
@@ -74,7 +75,14 @@ def record(
     session.add(LeadHistory(lead_id=lead_id, action=action, actor_id=actor, changes=changes, at=at))
 
 
-def entered(lead: Lead, action: str, actor: User) -> dict[str, Any]:
+def record_change(
+    session: AsyncSession, lead: Lead, action: Action, actor: uuid.UUID | None, before: dict[str, Any]
+) -> None:
+    """What `action` changed on `lead` since its snapshot `before`."""
+    record(session, lead.id, action, actor, diff(before, snapshot(lead)))
+
+
+def entered(lead: Lead, action: Action, actor: User) -> dict[str, Any]:
     """The history row of a lead entering the pipeline: every value it came with."""
     changes = {k: [None, v] for k, v in snapshot(lead).items() if v is not None}
     return {

@@ -27,7 +27,7 @@ from crm_kit.outbox import emit_many
 
 from . import domain, events, history
 from .capture import keys_of, lock_every_key, new_lead
-from .domain import MatchKeys, MatchKind, PlannedChannel, Source, Status
+from .domain import Action, MatchKeys, MatchKind, PlannedChannel, Source, Status
 from .models import Lead, LeadHistory
 from .owners import import_owners
 from .schemas import (
@@ -90,7 +90,7 @@ async def import_leads(
     if accepted:
         session.add_all(accepted)
         await session.flush()
-        entries = [history.entered(lead, "imported", user) for lead in accepted]
+        entries = [history.entered(lead, Action.IMPORTED, user) for lead in accepted]
         await session.execute(insert(LeadHistory), entries)
         await emit_many(session, [events.captured(lead) for lead in accepted], actor=user.id)
     rejected.sort(key=lambda r: r.row)

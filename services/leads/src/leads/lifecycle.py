@@ -17,7 +17,7 @@ from crm_kit.auth import User
 from crm_kit.outbox import emit
 
 from . import domain, events, history
-from .domain import Status
+from .domain import Action, Status
 from .models import DisqualifyReason, Lead
 from .schemas import ContactRequest, ConvertRequest, DisqualifyRequest, EvaluateRequest
 from .search import get_visible
@@ -29,7 +29,7 @@ async def contact(session: AsyncSession, lead_id: uuid.UUID, data: ContactReques
     lead.status = domain.transition(lead.status, Status.CONTACTING).value
     lead.contacted_at = lead.updated_at = datetime.now(UTC)
     lead.contact_note = data.note
-    history.record(session, lead.id, "contacted", user.id, history.diff(before, history.snapshot(lead)))
+    history.record_change(session, lead, Action.CONTACTED, user.id, before)
     return lead
 
 
@@ -40,7 +40,7 @@ async def evaluate(session: AsyncSession, lead_id: uuid.UUID, data: EvaluateRequ
     lead.promising = data.promising
     lead.evaluation_note = data.note
     lead.evaluated_at = lead.updated_at = datetime.now(UTC)
-    history.record(session, lead.id, "evaluated", user.id, history.diff(before, history.snapshot(lead)))
+    history.record_change(session, lead, Action.EVALUATED, user.id, before)
     return lead
 
 
@@ -57,7 +57,7 @@ async def disqualify(session: AsyncSession, lead_id: uuid.UUID, data: Disqualify
     lead.disqualify_reason = reason.code
     lead.disqualify_note = data.note
     lead.closed_at = lead.updated_at = datetime.now(UTC)
-    history.record(session, lead.id, "disqualified", user.id, history.diff(before, history.snapshot(lead)))
+    history.record_change(session, lead, Action.DISQUALIFIED, user.id, before)
     await emit(session, events.disqualified(lead), actor=user.id)
     return lead
 
@@ -79,6 +79,6 @@ async def convert(session: AsyncSession, lead_id: uuid.UUID, data: ConvertReques
     if opportunity:
         changes["opportunity_name"] = [None, opportunity.name]
         changes["expected_amount"] = [None, opportunity.expected_amount]
-    history.record(session, lead.id, "converted", user.id, changes)
+    history.record(session, lead.id, Action.CONVERTED, user.id, changes)
     await emit(session, events.qualified(lead, opportunity), actor=user.id)
     return lead

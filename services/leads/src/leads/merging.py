@@ -13,7 +13,7 @@ from crm_kit.auth import User
 
 from . import domain, history
 from .capture import derive
-from .domain import Status
+from .domain import Action, Status
 from .models import Lead, LeadHistory
 from .schemas import MergeRequest
 
@@ -61,9 +61,9 @@ async def merge(session: AsyncSession, lead_id: uuid.UUID, data: MergeRequest, u
     )
     changes = history.diff(kept_before, history.snapshot(kept))
     changes["merged_lead_id"] = [None, str(duplicate.id)]
-    history.record(session, kept.id, "merged", user.id, changes, at=now)
+    history.record(session, kept.id, Action.MERGED, user.id, changes, at=now)
     merged_into = history.diff(dup_before, history.snapshot(duplicate))
-    history.record(session, duplicate.id, "merged_into", user.id, merged_into, at=now)
+    history.record(session, duplicate.id, Action.MERGED_INTO, user.id, merged_into, at=now)
     return kept
 
 

@@ -12,6 +12,7 @@ from crm_kit import directory, errors
 from crm_kit.auth import Role, User
 
 from . import history
+from .domain import Action
 from .models import Lead
 from .schemas import AssignRequest
 from .search import get_visible
@@ -31,7 +32,7 @@ async def assign(session: AsyncSession, lead_id: uuid.UUID, data: AssignRequest,
     before = history.snapshot(lead)
     lead.owner_id = data.owner_id
     lead.updated_at = datetime.now(UTC)
-    history.record(session, lead.id, "assigned", user.id, history.diff(before, history.snapshot(lead)))
+    history.record_change(session, lead, Action.ASSIGNED, user.id, before)
     return lead
 
 

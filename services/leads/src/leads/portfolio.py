@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_kit import directory
 
+from .domain import Action
 from .models import Lead, LeadHistory
 
 
@@ -41,7 +42,7 @@ async def reassign(
             "lead_id": lead_id,
             "at": now,
             "actor_id": actor,
-            "action": "reassigned",
+            "action": Action.REASSIGNED,
             "changes": {"owner_id": [str(from_user_id), str(to_user_id)]},
         }
         for lead_id in moved

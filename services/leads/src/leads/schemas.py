@@ -209,7 +209,7 @@ class LeadOut(BaseModel):
             phone=lead.phone,
             phone_normalized=lead.phone_normalized,
             email=lead.email,
-            source=lead.source,  # type: ignore[arg-type]
+            source=lead.source,
             region_code=lead.region_code,
             channel_id=lead.channel_id,
             campaign_id=lead.campaign_id,

@@ -21,7 +21,7 @@ from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page, one_visible, visible_to
 from crm_kit.text import fold
 
-from .domain import Status
+from .domain import Source, Status
 from .models import Lead
 
 
@@ -38,7 +38,7 @@ async def get_visible(
 @dataclass(frozen=True)
 class LeadFilters:
     statuses: Sequence[Status] = ()
-    source: str | None = None
+    source: Source | None = None
     owner_id: uuid.UUID | None = None
     campaign_id: uuid.UUID | None = None
     region_code: str | None = None
