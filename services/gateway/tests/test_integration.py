@@ -32,7 +32,7 @@ from crm_contracts import CareActivityClosed, CareActivityPlanned, Envelope, Eve
 from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
 from crm_kit.db import Database
 from crm_kit.testing import Infra, delete_namespace, fresh_database, migrate, unique_namespace
-from gateway import service, transport
+from gateway import transport, users
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 
@@ -282,7 +282,7 @@ async def test_concurrent_seeding_creates_one_admin(gateway: Gateway) -> None:
 
     async def seed() -> bool:
         async with gateway.db.transaction() as session:
-            return await service.ensure_admin(session, ADMIN_PASSWORD)
+            return await users.ensure_admin(session, ADMIN_PASSWORD)
 
     created = await asyncio.gather(seed(), seed(), seed())
     assert sorted(created) == [False, False, True]

@@ -8,14 +8,14 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
-from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 
 from crm_kit.auth import CurrentUser, Role, TokenIssuer, User, require_roles
 from crm_kit.http import Page, Paging
 from crm_kit.runtime import DbDep
 
-from . import portfolio, service
+from . import offboarding, portfolio, users
+from .login import as_principal, authenticate
 from .proxy import UpstreamsDep
 from .ratelimit import LoginThrottle
 from .schemas import (
@@ -52,22 +52,9 @@ Manager = Annotated[User, require_roles(Role.ADMIN, Role.SALES_MANAGER)]
 PLANNERS = (Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
 
 
-def _caller_refused(exc: Exception) -> HTTPException:
-    """The token is valid but its account was offboarded or lost the role since."""
-    if isinstance(exc, service.CallerDeactivated):
-        return HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "account deactivated", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return HTTPException(status.HTTP_403_FORBIDDEN, "needs role admin")
-
-
 def _errors(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the `{"detail": ...}` answers a route gives besides 422."""
     return {code: {"description": text} for code, text in codes}
-
-
-def _user_not_found(user_id: uuid.UUID) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found")
 
 
 @auth_router.post("/token")
@@ -85,7 +72,7 @@ async def login(
             headers={"Retry-After": str(wait)},
         )
     async with db.transaction() as session:
-        account = await service.authenticate(session, form.username, form.password)
+        account = await authenticate(session, form.username, form.password)
         if account is None:
             throttle.failed(attempt)
             log.warning("failed login for %r", form.username[:50])
@@ -95,7 +82,7 @@ async def login(
                 BAD_CREDENTIALS,
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        principal = service.as_principal(account)
+        principal = as_principal(account)
     throttle.succeeded(attempt)
     log.info("user %s logged in", principal.username)
     return TokenOut(access_token=issuer.issue(principal))
@@ -104,15 +91,10 @@ async def login(
 @users_router.post("", status_code=status.HTTP_201_CREATED)
 async def create_user(body: UserCreate, caller: Admin, db: DbDep) -> UserOut:
     """A new user; announced to every service (`UserRegistered`) with the same commit."""
-    try:
-        async with db.transaction() as session:
-            await service.require_active(session, caller, Role.ADMIN)
-            account = await service.create_user(session, body, actor=caller.id)
-            created = UserOut.model_validate(account)
-    except service.UsernameTaken as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except (service.CallerDeactivated, service.CallerLacksRole) as exc:
-        raise _caller_refused(exc) from exc
+    async with db.transaction() as session:
+        await users.require_active(session, caller, Role.ADMIN)
+        account = await users.create_user(session, body, actor=caller.id)
+        created = UserOut.model_validate(account)
     log.info("user %s created with role %s", created.username, created.role)
     return created
 
@@ -120,7 +102,7 @@ async def create_user(body: UserCreate, caller: Admin, db: DbDep) -> UserOut:
 @users_router.get("", dependencies=[require_roles(Role.ADMIN, Role.SALES_MANAGER)])
 async def list_users(db: DbDep, paging: Paging) -> Page[UserOut]:
     async with db.transaction() as session:
-        rows, total = await service.list_users(session, paging)
+        rows, total = await users.list_users(session, paging)
         return Page(items=[UserOut.model_validate(u) for u in rows], total=total)
 
 
@@ -135,7 +117,7 @@ async def list_salespeople(db: DbDep, paging: Paging) -> Page[SalespersonOut]:
     channels and assign salespeople to their provinces, marketing included, who may not
     list users (`GET /api/users`)."""
     async with db.transaction() as session:
-        rows, total = await service.list_salespeople(session, paging)
+        rows, total = await users.list_salespeople(session, paging)
         return Page(items=[SalespersonOut.model_validate(u) for u in rows], total=total)
 
 
@@ -149,10 +131,7 @@ async def get_me(user: CurrentUser, db: DbDep) -> UserOut:
 async def set_my_language(body: LanguageIn, user: CurrentUser, db: DbDep) -> UserOut:
     """The caller's web UI language, remembered across logins."""
     async with db.transaction() as session:
-        try:
-            account = await service.set_language(session, user, body.language)
-        except service.CallerDeactivated as exc:
-            raise _caller_refused(exc) from exc
+        account = await users.set_language(session, user, body.language)
         return UserOut.model_validate(account)
 
 
@@ -160,10 +139,7 @@ async def set_my_language(body: LanguageIn, user: CurrentUser, db: DbDep) -> Use
 async def get_user(user_id: uuid.UUID, user: CurrentUser, db: DbDep) -> UserOut:
     """A user's record: managers and admins see anyone's, others only their own."""
     async with db.transaction() as session:
-        try:
-            return UserOut.model_validate(await service.get_visible(session, user_id, user))
-        except service.NotFound as exc:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found") from exc
+        return UserOut.model_validate(await users.get_visible(session, user_id, user))
 
 
 @users_router.patch(
@@ -175,17 +151,9 @@ async def get_user(user_id: uuid.UUID, user: CurrentUser, db: DbDep) -> UserOut:
 async def update_user(user_id: uuid.UUID, body: UserUpdate, caller: Admin, db: DbDep) -> UserOut:
     """Change a user's full name or role (audited; announced again as `UserRegistered`).
     Offboarding is `POST /api/users/{id}/offboard`, not this."""
-    try:
-        async with db.transaction() as session:
-            account = await service.update_user(session, user_id, body, caller)
-            updated = UserOut.model_validate(account)
-    except service.NotFound as exc:
-        raise _user_not_found(user_id) from exc
-    except service.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except (service.CallerDeactivated, service.CallerLacksRole) as exc:
-        raise _caller_refused(exc) from exc
-    return updated
+    async with db.transaction() as session:
+        account = await users.update_user(session, user_id, body, caller)
+        return UserOut.model_validate(account)
 
 
 @users_router.post(
@@ -203,26 +171,8 @@ async def offboard_user(
     Accepted, not done: each service moves its records when it gets
     `PortfolioReassigned`; `GET /api/users/{id}/portfolio` shows what is left.
     """
-    try:
-        async with db.transaction() as session:
-            handover = await service.offboard(session, user_id, body.reassign_to, caller)
-    except service.NotFound as exc:
-        raise _user_not_found(user_id) from exc
-    except service.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except service.InvalidTarget as exc:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("body", "reassign_to"),
-                    "msg": str(exc),
-                    "input": str(body.reassign_to),
-                }
-            ]
-        ) from exc
-    except (service.CallerDeactivated, service.CallerLacksRole) as exc:
-        raise _caller_refused(exc) from exc
+    async with db.transaction() as session:
+        handover = await offboarding.offboard(session, user_id, body.reassign_to, caller)
     log.info("user %s offboarded, portfolio to %s (handover %s)", user_id, body.reassign_to, handover.id)
     response.headers["Location"] = f"/api/users/{user_id}/handovers"
     return OffboardAccepted(user_id=user_id, reassign_to=body.reassign_to)
@@ -232,10 +182,7 @@ async def offboard_user(
 async def list_handovers(user_id: uuid.UUID, caller: Manager, db: DbDep, paging: Paging) -> Page[HandoverOut]:
     """Portfolio hand-overs from or to the user, newest first."""
     async with db.transaction() as session:
-        try:
-            rows, total = await service.list_handovers(session, user_id, paging)
-        except service.NotFound as exc:
-            raise _user_not_found(user_id) from exc
+        rows, total = await offboarding.list_handovers(session, user_id, paging)
         return Page(items=[HandoverOut.model_validate(h) for h in rows], total=total)
 
 
@@ -243,10 +190,7 @@ async def list_handovers(user_id: uuid.UUID, caller: Manager, db: DbDep, paging:
 async def list_audit(user_id: uuid.UUID, caller: Admin, db: DbDep, paging: Paging) -> Page[AuditOut]:
     """Every change to the user (created, updated, offboarded): who, when, `{field: [old, new]}`."""
     async with db.transaction() as session:
-        try:
-            rows, total = await service.list_audit(session, user_id, paging)
-        except service.NotFound as exc:
-            raise _user_not_found(user_id) from exc
+        rows, total = await users.list_audit(session, user_id, paging)
         return Page(items=[AuditOut.model_validate(a) for a in rows], total=total)
 
 
@@ -256,8 +200,5 @@ async def get_portfolio(
 ) -> PortfolioOut:
     """What each service still holds for the user, asked of all of them at once."""
     async with db.transaction() as session:
-        try:
-            await service.get_existing(session, user_id)
-        except service.NotFound as exc:
-            raise _user_not_found(user_id) from exc
+        await users.get_existing(session, user_id)
     return await portfolio.gather(upstreams, user_id, portfolio.portfolio_headers(request))

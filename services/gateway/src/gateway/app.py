@@ -15,7 +15,7 @@ from crm_kit.auth import StaffCheck, TokenIssuer
 from crm_kit.db import Database
 from crm_kit.runtime import Runtime
 
-from . import api, consumers, notifications, proxy, service, transport, ui
+from . import api, consumers, notifications, proxy, transport, ui, users
 from .models import UserAccount
 from .ratelimit import LoginThrottle
 from .settings import DEFAULT_ADMIN_PASSWORD, GatewaySettings
@@ -38,11 +38,11 @@ def create_app(settings: GatewaySettings, *, upstream: transport.Send | None = N
         token = context.correlation_id.set(context.new_correlation_id())
         try:
             async with runtime.db.transaction() as session:
-                created = await service.ensure_admin(session, settings.crm_admin_password)
+                created = await users.ensure_admin(session, settings.crm_admin_password)
         finally:
             context.correlation_id.reset(token)
         if created:
-            log.info("created user %r (role admin)", service.ADMIN_USERNAME)
+            log.info("created user %r (role admin)", users.ADMIN_USERNAME)
         if settings.crm_admin_password == DEFAULT_ADMIN_PASSWORD:
             log.warning("CRM_ADMIN_PASSWORD is not set: user 'admin' may have the default password")
 

@@ -24,6 +24,7 @@ from crm_contracts import (
 from crm_kit.auth import Role
 from crm_kit.handlers import Handlers
 
+from .domain import NotificationKind
 from .notifications import active_users_with_role, notify, withdraw
 from .settings import GatewaySettings
 
@@ -54,12 +55,12 @@ async def quote_waiting(session: AsyncSession, event: QuoteSubmittedForApproval,
     await notify(
         session,
         managers,
-        "quote_waiting",
+        NotificationKind.QUOTE_WAITING,
         {"number": event.quote_number, "customer": event.customer_name, "total": event.total},
         link=f"/quotes/{event.quote_id}",
         event_id=envelope.event_id,
         # A resubmitted quote replaces its earlier "waiting" notice.
-        dedupe_key=f"quote_waiting:{event.quote_id}",
+        dedupe_key=f"{NotificationKind.QUOTE_WAITING}:{event.quote_id}",
     )
 
 
@@ -67,7 +68,7 @@ async def quote_approved(session: AsyncSession, event: QuoteApproved, envelope: 
     await notify(
         session,
         [event.owner_id],
-        "quote_approved",
+        NotificationKind.QUOTE_APPROVED,
         {"number": event.quote_number, "total": event.total, "automatic": event.automatic},
         link=f"/quotes/{event.quote_id}",
         event_id=envelope.event_id,
@@ -78,7 +79,7 @@ async def quote_rejected(session: AsyncSession, event: QuoteRejected, envelope: 
     await notify(
         session,
         [event.owner_id],
-        "quote_rejected",
+        NotificationKind.QUOTE_REJECTED,
         {"number": event.quote_number, "reason": event.reason},
         link=f"/quotes/{event.quote_id}",
         event_id=envelope.event_id,
@@ -92,7 +93,7 @@ async def lead_assigned(session: AsyncSession, event: LeadCaptured, envelope: En
     await notify(
         session,
         [event.owner_id],
-        "lead_assigned",
+        NotificationKind.LEAD_ASSIGNED,
         {"name": event.full_name, "company": event.company},
         link=f"/leads/{event.lead_id}",
         event_id=envelope.event_id,
@@ -109,17 +110,17 @@ async def review_reminder(
     await notify(
         session,
         [event.owner_id],
-        "review_due",
+        NotificationKind.REVIEW_DUE,
         {"grade": event.grade, "due_on": event.next_review_on.isoformat()},
         link=f"/customers/{event.customer_id}",
         event_id=envelope.event_id,
         visible_from=due,
-        dedupe_key=f"review_due:{event.customer_id}",
+        dedupe_key=f"{NotificationKind.REVIEW_DUE}:{event.customer_id}",
     )
 
 
 def care_due_key(activity_id: uuid.UUID) -> str:
-    return f"care_due:{activity_id}"
+    return f"{NotificationKind.CARE_DUE}:{activity_id}"
 
 
 async def care_reminder(
@@ -134,7 +135,7 @@ async def care_reminder(
     await notify(
         session,
         [event.owner_id],
-        "care_due",
+        NotificationKind.CARE_DUE,
         {"customer": event.customer_name, "activity_kind": event.kind, "due_on": event.due_on.isoformat()},
         link=f"/customers/{event.customer_id}",
         event_id=envelope.event_id,

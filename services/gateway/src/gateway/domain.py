@@ -1,14 +1,36 @@
-"""The gateway's rules: usernames, passwords and which service owns a path; no I/O."""
+"""The gateway's rules: usernames, passwords, which service owns a path, and the
+kinds of audit entries and notifications; no I/O."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from enum import StrEnum
 
 USERNAME = re.compile(r"^[a-z0-9._-]{3,50}$")
 PASSWORD_MIN = 8
 #: Hashing cost grows with the input; a cap keeps one request from burning a core.
 PASSWORD_MAX = 256
+
+
+class AuditAction(StrEnum):
+    """What a user's audit entry records (`user_audit.action`)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    OFFBOARDED = "offboarded"
+
+
+class NotificationKind(StrEnum):
+    """What a notification tells (`notifications.kind`); the UI's text is `notify.<kind>`."""
+
+    QUOTE_WAITING = "quote_waiting"
+    QUOTE_APPROVED = "quote_approved"
+    QUOTE_REJECTED = "quote_rejected"
+    LEAD_ASSIGNED = "lead_assigned"
+    REVIEW_DUE = "review_due"
+    CARE_DUE = "care_due"
+
 
 #: Services the gateway forwards to (each has a `<name>_url` setting).
 SERVICES = ("leads", "customers", "sales", "accounting", "marketing")

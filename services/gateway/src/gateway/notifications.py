@@ -11,16 +11,18 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_kit import errors
 from crm_kit.auth import CurrentUser, Role
 from crm_kit.http import Paging
 from crm_kit.runtime import DbDep
 
+from .domain import NotificationKind
 from .models import Notification, UserAccount
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
@@ -55,7 +57,7 @@ class MarkedRead(BaseModel):
 async def notify(
     session: AsyncSession,
     user_ids: list[uuid.UUID],
-    kind: str,
+    kind: NotificationKind,
     params: dict[str, Any],
     *,
     link: str | None = None,
@@ -145,6 +147,16 @@ async def mark_read(session: AsyncSession, user_id: uuid.UUID, notification_id: 
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+async def mark_one_read(session: AsyncSession, user_id: uuid.UUID, notification_id: uuid.UUID) -> int:
+    """Mark one of the user's due notifications read; 404 for any other."""
+    exists = await session.execute(
+        select(Notification.id).where(Notification.id == notification_id, Notification.user_id == user_id)
+    )
+    if exists.first() is None:
+        raise errors.NotFound("notification", notification_id)
+    return await mark_read(session, user_id, notification_id)
+
+
 # -- routes --------------------------------------------------------------------------------
 
 
@@ -173,9 +185,4 @@ async def read_all(user: CurrentUser, db: DbDep) -> MarkedRead:
 async def read_one(notification_id: uuid.UUID, user: CurrentUser, db: DbDep) -> MarkedRead:
     """Someone else's notification is 'not found', like one that does not exist."""
     async with db.transaction() as session:
-        exists = await session.execute(
-            select(Notification.id).where(Notification.id == notification_id, Notification.user_id == user.id)
-        )
-        if exists.first() is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"notification {notification_id} not found")
-        return MarkedRead(marked=await mark_read(session, user.id, notification_id))
+        return MarkedRead(marked=await mark_one_read(session, user.id, notification_id))

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from crm_kit.auth import Role
 
+from ..domain import NotificationKind
 from . import core, i18n
 from .core import UiDep
 
@@ -145,9 +146,9 @@ def notification_text(ui: core.Ui, item: dict[str, Any]) -> str:
     params = dict(item.get("params") or {})
     if "total" in params:
         params["total"] = i18n.money(ui.lang, params["total"])
-    if item.get("kind") == "lead_assigned" and params.get("company"):
+    if item.get("kind") == NotificationKind.LEAD_ASSIGNED and params.get("company"):
         params["name"] = f"{params['name']} ({params['company']})"
-    if item.get("kind") == "care_due":
+    if item.get("kind") == NotificationKind.CARE_DUE:
         params["activity"] = ui.t(f"kind.{params.get('activity_kind')}")
         params["due_on"] = i18n.format_date(ui.lang, params.get("due_on"))
     return ui.t(f"notify.{item.get('kind')}", **params)

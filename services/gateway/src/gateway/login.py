@@ -1,0 +1,44 @@
+"""Logging in: who the credentials belong to, and what their token says about them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_kit.auth import Role, User
+
+from . import domain, passwords
+from .models import UserAccount
+
+
+def as_principal(account: UserAccount) -> User:
+    """What a token issued to `account` says about it."""
+    return User(id=account.id, username=account.username, role=Role(account.role))
+
+
+async def authenticate(session: AsyncSession, username: str, password: str) -> UserAccount | None:
+    """The active user with these credentials, or None; every failure looks the same.
+
+    A password is checked even when the user is missing or inactive, so the answer
+    takes as long either way and timing does not tell which names exist.
+    """
+    try:
+        name = domain.normalise_username(username)
+    except ValueError:
+        name = None
+    account = None
+    if name is not None:
+        stmt = select(UserAccount).where(UserAccount.username == name)
+        account = (await session.execute(stmt)).scalar_one_or_none()
+    if account is None:
+        await passwords.verify_dummy(password)
+        return None
+    if not await passwords.verify_password(account.password_hash, password):
+        return None
+    if not account.active:
+        return None
+    if passwords.needs_rehash(account.password_hash):
+        # Hashing parameters were raised since this hash was made: upgrade it now,
+        # the only moment the plain password is at hand.
+        account.password_hash = await passwords.hash_password(password)
+    return account
