@@ -23,7 +23,7 @@ from . import domain, events, history
 from .domain import Action, MatchKeys, MatchKind, Status
 from .models import Lead, LeadHistory
 from .owners import MANAGERS, check_owner
-from .schemas import ApproachPlan, DuplicateOut, LeadCreate, LeadUpdate
+from .schemas import CAPTURED_FIELDS, ApproachPlan, DuplicateOut, LeadCreate, LeadUpdate
 from .search import get_visible
 
 #: Advisory-lock classes for the duplicate check, which reads then writes: captures
@@ -83,14 +83,7 @@ async def edit(session: AsyncSession, lead_id: uuid.UUID, data: LeadUpdate, user
 def new_lead(data: LeadCreate, owner_id: uuid.UUID, now: datetime) -> Lead:
     lead = Lead(
         id=uuid.uuid4(),
-        full_name=data.full_name,
-        company=data.company,
-        phone=data.phone,
-        email=data.email,
-        source=data.source,
-        region_code=data.region_code,
-        channel_id=data.channel_id,
-        campaign_id=data.campaign_id,
+        **data.model_dump(include=set(CAPTURED_FIELDS)),
         owner_id=owner_id,
         status=Status.NEW.value,
         created_at=now,

@@ -31,6 +31,7 @@ from .domain import Action, MatchKeys, MatchKind, PlannedChannel, Source, Status
 from .models import Lead, LeadHistory
 from .owners import import_owners
 from .schemas import (
+    CAPTURED_FIELDS,
     ApproachPlan,
     Email,
     FullName,
@@ -247,17 +248,7 @@ class ImportRow(Request):
                 planned_channel=self.planned_channel,
                 note=self.note,
             )
-        return LeadCreate(
-            full_name=self.full_name,
-            company=self.company,
-            phone=self.phone,
-            email=self.email,
-            source=self.source,
-            region_code=self.region_code,
-            channel_id=self.channel_id,
-            campaign_id=self.campaign_id,
-            approach_plan=plan,
-        )
+        return LeadCreate(**self.model_dump(include=set(CAPTURED_FIELDS)), approach_plan=plan)
 
 
 @dataclass

@@ -79,6 +79,12 @@ class LeadCreate(Request):
     confirm_duplicate: bool = False
 
 
+#: What a capture (or an import row) says about the lead, each a `Lead` column of the same name.
+CAPTURED_FIELDS = frozenset(
+    {"full_name", "company", "phone", "email", "source", "region_code", "channel_id", "campaign_id"}
+)
+
+
 class LeadUpdate(Request):
     """Only what is set is changed; `null` clears an optional field."""
 
@@ -202,34 +208,13 @@ class LeadOut(BaseModel):
             evaluation = EvaluationOut(
                 promising=lead.promising, note=lead.evaluation_note, evaluated_at=lead.evaluated_at
             )
-        return cls(
-            id=lead.id,
-            full_name=lead.full_name,
-            company=lead.company,
-            phone=lead.phone,
-            phone_normalized=lead.phone_normalized,
-            email=lead.email,
-            source=lead.source,
-            region_code=lead.region_code,
-            channel_id=lead.channel_id,
-            campaign_id=lead.campaign_id,
-            owner_id=lead.owner_id,
-            status=Status(lead.status),
-            approach_plan=plan,
-            contacted_at=lead.contacted_at,
-            contact_note=lead.contact_note,
-            evaluation=evaluation,
-            disqualify_reason=lead.disqualify_reason,
-            disqualify_note=lead.disqualify_note,
-            customer_id=lead.customer_id,
-            opportunity_id=lead.opportunity_id,
-            merged_into_id=lead.merged_into_id,
-            created_at=lead.created_at,
-            updated_at=lead.updated_at,
-            closed_at=lead.closed_at,
-            converted_at=lead.converted_at,
-            merged_at=lead.merged_at,
-        )
+        # Every other field is the lead's column of the same name.
+        columns = {name: getattr(lead, name) for name in cls.model_fields if name not in _SHAPED}
+        return cls(**columns, approach_plan=plan, evaluation=evaluation)
+
+
+#: The fields of `LeadOut` that are not a column of the lead as they are.
+_SHAPED = frozenset({"approach_plan", "evaluation"})
 
 
 class ConvertOut(BaseModel):
