@@ -1,8 +1,8 @@
-"""Events sales reacts to: small handlers that decode and delegate to the service layer."""
+"""Events sales reacts to: small handlers that decode and delegate to the use cases."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,10 +20,11 @@ from crm_contracts import (
     LeadQualified,
     PortfolioReassigned,
 )
+from crm_contracts.envelope import E
 from crm_kit import directory
-from crm_kit.bus import Handlers
+from crm_kit.handlers import HandlerFn, Handlers, ManyHandlerFn
 
-from . import performance, service
+from . import approval, customers, opportunities, performance, portfolio
 from .settings import Settings
 
 
@@ -31,60 +32,46 @@ def build_handlers(settings: Settings) -> Handlers:
     handlers = Handlers()
     # The staff directory: a deactivated member of staff's token is refused (401).
     directory.register(handlers)
+    handlers.handles(CustomerRegistered)(customer_registered)
+    handlers.handles_many(CustomerPromotedToTraditional)(_opening_customers(settings))
+    handlers.handles(CustomerGraded)(_event_only(customers.grade_customer))
+    handlers.handles(CustomerReassigned)(_event_only(customers.customer_reassigned))
+    handlers.handles(CustomerUpdated)(_event_only(customers.customer_updated))
+    handlers.handles(CustomerDeactivated)(_event_only(customers.customer_deactivated))
+    handlers.handles(LeadCaptured)(_event_only(performance.lead_captured))
+    handlers.handles(LeadQualified)(_event_only(lead_qualified))
+    handlers.handles(LeadDisqualified)(_event_only(performance.lead_disqualified))
+    handlers.handles(CreditChecked)(_event_only(approval.record_credit_check))
+    handlers.handles(PortfolioReassigned)(portfolio_reassigned)
+    return handlers
 
-    @handlers.handles(CustomerRegistered)
-    async def customer_registered(
-        session: AsyncSession, event: CustomerRegistered, envelope: Envelope
-    ) -> None:
-        await service.register_customer(session, event, envelope.occurred_at)
 
-    @handlers.handles_many(CustomerPromotedToTraditional)
+def _event_only(use_case: Callable[[AsyncSession, E], Awaitable[None]]) -> HandlerFn[E]:
+    """The handler of a use case that needs the event, not its envelope."""
+
+    async def handle(session: AsyncSession, event: E, envelope: Envelope) -> None:
+        await use_case(session, event)
+
+    return handle
+
+
+def _opening_customers(settings: Settings) -> ManyHandlerFn[CustomerPromotedToTraditional]:
     async def open_customers(
         session: AsyncSession, promotions: Sequence[tuple[CustomerPromotedToTraditional, Envelope]]
     ) -> None:
-        await service.open_customers(session, promotions, settings)
+        await customers.open_customers(session, promotions, settings)
 
-    @handlers.handles(CustomerGraded)
-    async def customer_graded(session: AsyncSession, event: CustomerGraded, envelope: Envelope) -> None:
-        await service.grade_customer(session, event)
+    return open_customers
 
-    @handlers.handles(CustomerReassigned)
-    async def customer_reassigned(
-        session: AsyncSession, event: CustomerReassigned, envelope: Envelope
-    ) -> None:
-        await service.customer_reassigned(session, event)
 
-    @handlers.handles(CustomerUpdated)
-    async def customer_updated(session: AsyncSession, event: CustomerUpdated, envelope: Envelope) -> None:
-        await service.customer_updated(session, event)
+async def customer_registered(session: AsyncSession, event: CustomerRegistered, envelope: Envelope) -> None:
+    await customers.register_customer(session, event, envelope.occurred_at)
 
-    @handlers.handles(CustomerDeactivated)
-    async def customer_deactivated(
-        session: AsyncSession, event: CustomerDeactivated, envelope: Envelope
-    ) -> None:
-        await service.customer_deactivated(session, event)
 
-    @handlers.handles(LeadCaptured)
-    async def lead_captured(session: AsyncSession, event: LeadCaptured, envelope: Envelope) -> None:
-        await performance.lead_captured(session, event)
+async def lead_qualified(session: AsyncSession, event: LeadQualified) -> None:
+    await opportunities.open_opportunity(session, event)
+    await performance.lead_qualified(session, event)
 
-    @handlers.handles(LeadQualified)
-    async def lead_qualified(session: AsyncSession, event: LeadQualified, envelope: Envelope) -> None:
-        await service.open_opportunity(session, event)
-        await performance.lead_qualified(session, event)
 
-    @handlers.handles(LeadDisqualified)
-    async def lead_disqualified(session: AsyncSession, event: LeadDisqualified, envelope: Envelope) -> None:
-        await performance.lead_disqualified(session, event)
-
-    @handlers.handles(CreditChecked)
-    async def credit_checked(session: AsyncSession, event: CreditChecked, envelope: Envelope) -> None:
-        await service.record_credit_check(session, event)
-
-    @handlers.handles(PortfolioReassigned)
-    async def portfolio_reassigned(
-        session: AsyncSession, event: PortfolioReassigned, envelope: Envelope
-    ) -> None:
-        await service.reassign_portfolio(session, event, envelope.actor)
-
-    return handlers
+async def portfolio_reassigned(session: AsyncSession, event: PortfolioReassigned, envelope: Envelope) -> None:
+    await portfolio.reassign_portfolio(session, event, envelope.actor)

@@ -11,6 +11,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from typing import Literal
+
+from crm_kit import errors
 
 # -- money -----------------------------------------------------------------------------
 
@@ -74,11 +77,28 @@ def totals(lines: Iterable[LineAmounts]) -> Totals:
 # -- customers ---------------------------------------------------------------------------
 
 
-def stage_after(stage: str, as_of: datetime, deactivated_at: datetime | None) -> tuple[str, datetime]:
+class CustomerStage(StrEnum):
+    """Where a customer is in its life, as the customers service says (`lifecycle_stage`)."""
+
+    #: Registered, not yet bought: quotable, not open for ordering.
+    PROSPECT = "prospect"
+    #: Promoted after a first purchase: open for ordering.
+    TRADITIONAL = "traditional"
+    #: Deactivated: no new quote until a promotion brings it back.
+    INACTIVE = "inactive"
+
+
+#: Customers a quote may be made for.
+QUOTABLE_STAGES = frozenset({CustomerStage.PROSPECT, CustomerStage.TRADITIONAL})
+
+
+def stage_after(
+    stage: CustomerStage, as_of: datetime, deactivated_at: datetime | None
+) -> tuple[CustomerStage, datetime]:
     """A customer's stage (and the time it dates from) after a fact saying `stage` at `as_of`,
     given its latest known deactivation: one after the fact leaves the customer inactive."""
     if deactivated_at is not None and deactivated_at > as_of:
-        return "inactive", deactivated_at
+        return CustomerStage.INACTIVE, deactivated_at
     return stage, as_of
 
 
@@ -132,7 +152,7 @@ OPEN_QUOTE_STATUSES = frozenset({S.DRAFT, S.PENDING_APPROVAL, S.APPROVED, S.REJE
 del S, A
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(errors.Conflict):
     """An operation the record's current state does not allow (HTTP 409)."""
 
 
@@ -170,6 +190,14 @@ class ApprovalMode(StrEnum):
     ALL = "all"
     #: Only quotes at or above `min_total`, or with a line discount above `max_discount_pct`.
     THRESHOLD = "threshold"
+
+
+class Approval(StrEnum):
+    """How a quote was approved (its `approval_mode`)."""
+
+    MANAGER = "manager"
+    #: Below the approval thresholds, with a passed credit check.
+    AUTOMATIC = "automatic"
 
 
 @dataclass(frozen=True)
@@ -265,7 +293,11 @@ def weighted_amount(stage: OpportunityStage, amount: int) -> int:
     return round_half_up(Fraction(amount) * STAGE_PROBABILITY_PCT[stage] / 100)
 
 
-# -- contracts -------------------------------------------------------------------------
+# -- orders and contracts --------------------------------------------------------------
+
+
+class OrderStatus(StrEnum):
+    PLACED = "placed"
 
 
 class ContractStatus(StrEnum):
@@ -309,6 +341,8 @@ def needs_contract(total: int, threshold: int) -> bool:
 
 @dataclass(frozen=True)
 class NumberFormat:
+    #: The counter's name (`number_sequences.kind`): each kind is numbered on its own.
+    kind: str
     prefix: str
     width: int
 
@@ -316,9 +350,9 @@ class NumberFormat:
         return f"{self.prefix}-{year}-{sequence:0{self.width}d}"
 
 
-QUOTE_NUMBER = NumberFormat("Q", 5)
-ORDER_NUMBER = NumberFormat("O", 5)
-CONTRACT_NUMBER = NumberFormat("HD", 4)
+QUOTE_NUMBER = NumberFormat("quote", "Q", 5)
+ORDER_NUMBER = NumberFormat("order", "O", 5)
+CONTRACT_NUMBER = NumberFormat("contract", "HD", 4)
 
 _PRODUCT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,39}$")
 
@@ -380,6 +414,10 @@ def parse_period(text: str) -> Period:
     if match := _MONTH.match(raw):
         return _period_at(date(int(match[1]), int(match[2]), 1), 1)
     raise ValueError(f"period must look like 2026, 2026-Q3 or 2026-09, not {text!r}")
+
+
+#: How a performance report groups its rows.
+Grouping = Literal["salesperson", "channel", "salesperson_channel"]
 
 
 class FactKind(StrEnum):

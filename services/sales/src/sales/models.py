@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import (
     BigInteger,
@@ -22,9 +22,21 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from crm_kit.db import Model, table_of
 
-class Base(DeclarativeBase):
-    __mapper_args__ = {"eager_defaults": True}
+from .domain import (
+    CURRENCY,
+    ApprovalMode,
+    ContractStatus,
+    CustomerStage,
+    OpportunityStage,
+    OrderStatus,
+    QuoteStatus,
+)
+
+
+class Base(Model, DeclarativeBase):
+    pass
 
 
 class SalesCustomer(Base):
@@ -36,7 +48,7 @@ class SalesCustomer(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    lifecycle_stage: Mapped[str] = mapped_column(String(20), default="traditional")
+    lifecycle_stage: Mapped[str] = mapped_column(String(20), default=CustomerStage.TRADITIONAL)
     owner_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     region_code: Mapped[str | None] = mapped_column(String(10))
     channel_id: Mapped[uuid.UUID | None]
@@ -115,7 +127,7 @@ class Opportunity(Base):
     lead_id: Mapped[uuid.UUID | None]
     owner_id: Mapped[uuid.UUID] = mapped_column(index=True)
     expected_amount: Mapped[int] = mapped_column(BigInteger, default=0)
-    stage: Mapped[str] = mapped_column(String(20), default="qualification")
+    stage: Mapped[str] = mapped_column(String(20), default=OpportunityStage.QUALIFICATION)
     lost_reason: Mapped[str | None] = mapped_column(Text)
     #: The accepted quote that won it, when a quote did.
     won_quote_id: Mapped[uuid.UUID | None]
@@ -130,7 +142,7 @@ class ApprovalRule(Base):
     __tablename__ = "approval_rules"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    mode: Mapped[str] = mapped_column(String(20), default="all")
+    mode: Mapped[str] = mapped_column(String(20), default=ApprovalMode.ALL)
     min_total: Mapped[int | None] = mapped_column(BigInteger)
     max_discount_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     updated_by: Mapped[uuid.UUID | None]
@@ -146,10 +158,10 @@ class Quote(Base):
     customer_name: Mapped[str] = mapped_column(String(200))
     opportunity_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     owner_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    status: Mapped[str] = mapped_column(String(20), default="draft")
+    status: Mapped[str] = mapped_column(String(20), default=QuoteStatus.DRAFT)
     valid_until: Mapped[date] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
-    currency: Mapped[str] = mapped_column(String(3), default="VND")
+    currency: Mapped[str] = mapped_column(String(3), default=CURRENCY)
     net_total: Mapped[int] = mapped_column(BigInteger)
     vat_total: Mapped[int] = mapped_column(BigInteger)
     total: Mapped[int] = mapped_column(BigInteger)
@@ -190,11 +202,17 @@ class Quote(Base):
     __table_args__ = (Index("ix_quotes_status", "status"),)
 
 
-class QuoteLine(Base):
-    __tablename__ = "quote_lines"
+#: Where a line's columns stand in its table, as migration 0003 made them: the key, the
+#: parent, the product and its price, then the amounts (a quote line's gross and discount
+#: before the net, VAT and total both kinds of line have).
+_KEY, _AMOUNTS = -1, 1
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    quote_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("quotes.id"), index=True)
+
+class LineColumns:
+    """What a quote line and an order line both hold: the product as it was quoted, its
+    price and discount, and the line's amounts. Each table adds its parent's key."""
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True, sort_order=_KEY)
     position: Mapped[int] = mapped_column(Integer)
     product_code: Mapped[str] = mapped_column(String(40))
     product_name: Mapped[str] = mapped_column(String(200))
@@ -203,11 +221,25 @@ class QuoteLine(Base):
     unit_price: Mapped[int] = mapped_column(BigInteger)
     discount_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     vat_rate_pct: Mapped[int] = mapped_column(Integer)
-    gross_amount: Mapped[int] = mapped_column(BigInteger)
-    discount_amount: Mapped[int] = mapped_column(BigInteger)
-    net_amount: Mapped[int] = mapped_column(BigInteger)
-    vat_amount: Mapped[int] = mapped_column(BigInteger)
-    total: Mapped[int] = mapped_column(BigInteger)
+    net_amount: Mapped[int] = mapped_column(BigInteger, sort_order=_AMOUNTS)
+    vat_amount: Mapped[int] = mapped_column(BigInteger, sort_order=_AMOUNTS)
+    total: Mapped[int] = mapped_column(BigInteger, sort_order=_AMOUNTS)
+
+    @classmethod
+    def copy_of(cls, line: LineColumns, **parent: Any) -> Self:
+        """A new line of this table with `line`'s values in every column but this table's
+        key and its parent's (given as `parent`): a copied quote keeps all the amounts of
+        the lines it copies, an order line takes those an order line has."""
+        columns = [c.key for c in table_of(cls).columns if not (c.primary_key or c.foreign_keys)]
+        return cls(**{name: getattr(line, name) for name in columns}, **parent)
+
+
+class QuoteLine(LineColumns, Base):
+    __tablename__ = "quote_lines"
+
+    quote_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("quotes.id"), index=True)
+    gross_amount: Mapped[int] = mapped_column(BigInteger, sort_order=_AMOUNTS)
+    discount_amount: Mapped[int] = mapped_column(BigInteger, sort_order=_AMOUNTS)
 
 
 class Order(Base):
@@ -223,11 +255,11 @@ class Order(Base):
     owner_id: Mapped[uuid.UUID] = mapped_column(index=True)
     region_code: Mapped[str | None] = mapped_column(String(10))
     channel_id: Mapped[uuid.UUID | None]
-    currency: Mapped[str] = mapped_column(String(3), default="VND")
+    currency: Mapped[str] = mapped_column(String(3), default=CURRENCY)
     net_total: Mapped[int] = mapped_column(BigInteger)
     vat_total: Mapped[int] = mapped_column(BigInteger)
     total: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(20), default="placed")
+    status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PLACED)
     needs_contract: Mapped[bool]
     payment_terms_days: Mapped[int] = mapped_column(Integer)
     order_date: Mapped[date] = mapped_column(Date)
@@ -236,22 +268,10 @@ class Order(Base):
     lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.position", lazy="selectin")
 
 
-class OrderLine(Base):
+class OrderLine(LineColumns, Base):
     __tablename__ = "order_lines"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
-    product_code: Mapped[str] = mapped_column(String(40))
-    product_name: Mapped[str] = mapped_column(String(200))
-    product_group: Mapped[str] = mapped_column(String(100))
-    quantity: Mapped[int] = mapped_column(Integer)
-    unit_price: Mapped[int] = mapped_column(BigInteger)
-    discount_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2))
-    vat_rate_pct: Mapped[int] = mapped_column(Integer)
-    net_amount: Mapped[int] = mapped_column(BigInteger)
-    vat_amount: Mapped[int] = mapped_column(BigInteger)
-    total: Mapped[int] = mapped_column(BigInteger)
 
 
 class Contract(Base):
@@ -263,7 +283,7 @@ class Contract(Base):
     customer_id: Mapped[uuid.UUID]
     #: The order's owner: who may see and change the contract besides managers.
     owner_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    status: Mapped[str] = mapped_column(String(20), default="draft")
+    status: Mapped[str] = mapped_column(String(20), default=ContractStatus.DRAFT)
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     terms: Mapped[str] = mapped_column(Text)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -16,11 +15,10 @@ from crm_contracts import LeadCaptured, LeadDisqualified, LeadQualified
 from crm_kit.auth import Role, User
 
 from . import domain
-from .domain import FactKind
+from .domain import FactKind, Grouping
 from .models import PerformanceFact
 from .settings import Settings
 
-Grouping = Literal["salesperson", "channel", "salesperson_channel"]
 #: Roles that see everyone's performance; a salesperson sees their own.
 SEES_EVERYONE = frozenset({Role.ADMIN, Role.SALES_MANAGER})
 
@@ -53,35 +51,31 @@ async def record_fact(
 
 
 async def lead_captured(session: AsyncSession, event: LeadCaptured) -> None:
-    await record_fact(
-        session,
-        FactKind.LEAD_CAPTURED,
-        event.lead_id,
-        owner_id=event.owner_id,
-        channel_id=event.channel_id,
-        occurred_at=event.captured_at,
-    )
+    await _lead_fact(session, FactKind.LEAD_CAPTURED, event, event.captured_at)
 
 
 async def lead_qualified(session: AsyncSession, event: LeadQualified) -> None:
-    await record_fact(
-        session,
-        FactKind.LEAD_QUALIFIED,
-        event.lead_id,
-        owner_id=event.owner_id,
-        channel_id=event.channel_id,
-        occurred_at=event.qualified_at,
-    )
+    await _lead_fact(session, FactKind.LEAD_QUALIFIED, event, event.qualified_at)
 
 
 async def lead_disqualified(session: AsyncSession, event: LeadDisqualified) -> None:
+    await _lead_fact(session, FactKind.LEAD_DISQUALIFIED, event, event.disqualified_at)
+
+
+async def _lead_fact(
+    session: AsyncSession,
+    kind: FactKind,
+    event: LeadCaptured | LeadQualified | LeadDisqualified,
+    occurred_at: datetime,
+) -> None:
+    """A lead's outcome, counted for its owner in its channel at the time the event states."""
     await record_fact(
         session,
-        FactKind.LEAD_DISQUALIFIED,
+        kind,
         event.lead_id,
         owner_id=event.owner_id,
         channel_id=event.channel_id,
-        occurred_at=event.disqualified_at,
+        occurred_at=occurred_at,
     )
 
 

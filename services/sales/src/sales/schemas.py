@@ -218,7 +218,9 @@ class DeclineIn(Request):
     reason: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
 
 
-class QuoteLineOut(Response):
+class _LineOut(Response):
+    """What a quote line and an order line both show first: the product and its price."""
+
     position: int
     product_code: str
     product_name: str
@@ -227,6 +229,9 @@ class QuoteLineOut(Response):
     unit_price: int
     discount_pct: Decimal
     vat_rate_pct: int
+
+
+class QuoteLineOut(_LineOut):
     gross_amount: int
     discount_amount: int
     net_amount: int
@@ -314,15 +319,7 @@ class AuditOut(Response):
 # -- orders and contracts ------------------------------------------------------------
 
 
-class OrderLineOut(Response):
-    position: int
-    product_code: str
-    product_name: str
-    product_group: str
-    quantity: int
-    unit_price: int
-    discount_pct: Decimal
-    vat_rate_pct: int
+class OrderLineOut(_LineOut):
     net_amount: int
     vat_amount: int
     total: int
@@ -409,7 +406,7 @@ class PerformanceReport(BaseModel):
     starts_on: date
     ends_before: date
     previous_period: str
-    by: Literal["salesperson", "channel", "salesperson_channel"]
+    by: domain.Grouping
     currency: str = domain.CURRENCY
     items: list[PerformanceRow]
     total: int

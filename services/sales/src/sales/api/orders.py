@@ -1,0 +1,49 @@
+"""Orders, and the contract an order may need."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from crm_kit.auth import CurrentUser
+from crm_kit.http import Page, Paging
+from crm_kit.runtime import DbDep
+
+from .. import contracts, orders
+from ..schemas import ContractCreate, ContractOut, OrderOut
+from .dependencies import SELLERS, SettingsDep
+
+router = APIRouter(prefix="/api/orders", tags=["orders"])
+
+
+@router.get("")
+async def list_orders(
+    user: CurrentUser,
+    db: DbDep,
+    paging: Paging,
+    customer_id: uuid.UUID | None = None,
+    quote_id: uuid.UUID | None = None,
+) -> Page[OrderOut]:
+    async with db.transaction() as session:
+        rows, total = await orders.list_orders(
+            session, user, paging, customer_id=customer_id, quote_id=quote_id
+        )
+        return Page(items=[OrderOut.model_validate(o) for o in rows], total=total)
+
+
+@router.get("/{order_id}")
+async def get_order(order_id: uuid.UUID, user: CurrentUser, db: DbDep) -> OrderOut:
+    async with db.transaction() as session:
+        return OrderOut.model_validate(await orders.get_order(session, order_id, user))
+
+
+@router.post("/{order_id}/contract", status_code=status.HTTP_201_CREATED, dependencies=[SELLERS])
+async def create_contract(
+    order_id: uuid.UUID, body: ContractCreate, user: CurrentUser, db: DbDep, settings: SettingsDep
+) -> ContractOut:
+    """For an order that needs one (its total reaches the contract threshold)."""
+    async with db.transaction() as session:
+        return ContractOut.model_validate(
+            await contracts.create_contract(session, order_id, body, user, settings)
+        )

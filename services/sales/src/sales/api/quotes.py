@@ -1,0 +1,156 @@
+"""Quotes: making, approval, and the customer's answer."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from crm_kit import errors
+from crm_kit.auth import CurrentUser
+from crm_kit.http import Page, Paging
+from crm_kit.runtime import DbDep
+
+from .. import approval, quotes
+from ..domain import QuoteStatus
+from ..models import Quote
+from ..schemas import (
+    ApproveIn,
+    AuditOut,
+    DeclineIn,
+    ExpiredOut,
+    QuoteCreate,
+    QuoteOut,
+    QuoteUpdate,
+    RejectIn,
+)
+from .dependencies import MANAGERS, SELLERS, SettingsDep
+
+router = APIRouter(prefix="/api/quotes", tags=["quotes"])
+
+
+def _expired(quote: Quote) -> errors.Conflict:
+    return errors.Conflict(
+        f"quote {quote.number} expired: it was valid until {quote.valid_until}; copy it to quote again"
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[SELLERS])
+async def create_quote(body: QuoteCreate, user: CurrentUser, db: DbDep, settings: SettingsDep) -> QuoteOut:
+    async with db.transaction() as session:
+        return QuoteOut.model_validate(await quotes.create_quote(session, body, user, settings))
+
+
+@router.get("")
+async def list_quotes(
+    user: CurrentUser,
+    db: DbDep,
+    paging: Paging,
+    settings: SettingsDep,
+    status: QuoteStatus | None = None,
+    customer_id: uuid.UUID | None = None,
+    opportunity_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None = None,
+) -> Page[QuoteOut]:
+    """`?status=pending_approval` is the managers' approval queue, oldest submission first."""
+    async with db.transaction() as session:
+        rows, total = await quotes.list_quotes(
+            session,
+            user,
+            paging,
+            settings,
+            status=status,
+            customer_id=customer_id,
+            opportunity_id=opportunity_id,
+            owner_id=owner_id,
+        )
+        return Page(items=[QuoteOut.model_validate(q) for q in rows], total=total)
+
+
+@router.post("/expire-due", dependencies=[MANAGERS])
+async def expire_due(user: CurrentUser, db: DbDep, settings: SettingsDep) -> ExpiredOut:
+    """Sent quotes past their validity become expired (reads do the same for what they show)."""
+    async with db.transaction() as session:
+        return ExpiredOut(expired=await quotes.expire_due(session, settings))
+
+
+@router.get("/{quote_id}")
+async def get_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings: SettingsDep) -> QuoteOut:
+    async with db.transaction() as session:
+        return QuoteOut.model_validate(await quotes.get_quote(session, quote_id, user, settings))
+
+
+@router.get("/{quote_id}/history")
+async def quote_history(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, paging: Paging) -> Page[AuditOut]:
+    """Who did what to the quote, oldest first."""
+    async with db.transaction() as session:
+        rows, total = await quotes.quote_history(session, quote_id, user, paging)
+        return Page(items=[AuditOut.model_validate(e) for e in rows], total=total)
+
+
+@router.patch("/{quote_id}", dependencies=[SELLERS])
+async def edit_quote(
+    quote_id: uuid.UUID, body: QuoteUpdate, user: CurrentUser, db: DbDep, settings: SettingsDep
+) -> QuoteOut:
+    """Allowed in draft, pending_approval, approved and rejected; anything but a draft goes
+    back to draft and loses its approval and credit check."""
+    async with db.transaction() as session:
+        return QuoteOut.model_validate(await quotes.edit_quote(session, quote_id, body, user, settings))
+
+
+@router.post("/{quote_id}/copy", status_code=status.HTTP_201_CREATED, dependencies=[SELLERS])
+async def copy_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings: SettingsDep) -> QuoteOut:
+    """A new draft with the same customer and lines; it needs its own approval."""
+    async with db.transaction() as session:
+        return QuoteOut.model_validate(await quotes.copy_quote(session, quote_id, user, settings))
+
+
+@router.post("/{quote_id}/submit", dependencies=[SELLERS])
+async def submit_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings: SettingsDep) -> QuoteOut:
+    async with db.transaction() as session:
+        return QuoteOut.model_validate(await approval.submit_quote(session, quote_id, user, settings))
+
+
+@router.post("/{quote_id}/approve", dependencies=[MANAGERS])
+async def approve_quote(
+    quote_id: uuid.UUID, user: CurrentUser, db: DbDep, body: ApproveIn | None = None
+) -> QuoteOut:
+    """Only after the credit check answered; a failed check needs `override_reason`."""
+    reason = body.override_reason if body else None
+    async with db.transaction() as session:
+        return QuoteOut.model_validate(await approval.approve_quote(session, quote_id, reason, user))
+
+
+@router.post("/{quote_id}/reject", dependencies=[MANAGERS])
+async def reject_quote(quote_id: uuid.UUID, body: RejectIn, user: CurrentUser, db: DbDep) -> QuoteOut:
+    async with db.transaction() as session:
+        return QuoteOut.model_validate(await approval.reject_quote(session, quote_id, body.reason, user))
+
+
+@router.post("/{quote_id}/send", dependencies=[SELLERS])
+async def send_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings: SettingsDep) -> QuoteOut:
+    async with db.transaction() as session:
+        return QuoteOut.model_validate(await quotes.send_quote(session, quote_id, user, settings))
+
+
+@router.post("/{quote_id}/accept", dependencies=[SELLERS])
+async def accept_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings: SettingsDep) -> QuoteOut:
+    """The order follows at once for a traditional customer, else once the promotion arrives."""
+    async with db.transaction() as session:
+        quote, expired = await quotes.accept_quote(session, quote_id, user, settings)
+    if expired:  # committed: the quote stays expired
+        raise _expired(quote)
+    return QuoteOut.model_validate(quote)
+
+
+@router.post("/{quote_id}/decline", dependencies=[SELLERS])
+async def decline_quote(
+    quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings: SettingsDep, body: DeclineIn | None = None
+) -> QuoteOut:
+    async with db.transaction() as session:
+        quote, expired = await quotes.decline_quote(
+            session, quote_id, body.reason if body else None, user, settings
+        )
+    if expired:
+        raise _expired(quote)
+    return QuoteOut.model_validate(quote)

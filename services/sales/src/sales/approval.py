@@ -1,0 +1,217 @@
+"""How a quote gets approved: the approval rules say which quotes need a sales manager; a
+submitted quote waits for accounting's credit check (QuoteSubmittedForApproval, then
+CreditChecked) and, when the rules need one, for a manager who approves or rejects it."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_contracts import (
+    CreditChecked,
+    MalformedEvent,
+    QuoteApproved,
+    QuoteRejected,
+    QuoteSubmittedForApproval,
+)
+from crm_kit import errors, outbox
+from crm_kit.auth import User
+
+from . import domain
+from .common import audit, utc_now
+from .domain import Approval, CreditStatus, QuoteAction, QuoteStatus
+from .models import ApprovalRule, Quote
+from .quotes import about, clear_approval, find_quote, refuse_if_past_validity, transition
+from .schemas import ApprovalRulesIn
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+# -- the rules -------------------------------------------------------------------------
+
+
+async def approval_rules(session: AsyncSession) -> ApprovalRule:
+    rule = await session.get(ApprovalRule, 1)
+    if rule is None:  # the migration seeds it; this keeps a hand-emptied table working
+        rule = ApprovalRule(id=1, mode=domain.ApprovalMode.ALL)
+        session.add(rule)
+        await session.flush()
+    return rule
+
+
+def _rules(rule: ApprovalRule) -> domain.ApprovalRules:
+    return domain.ApprovalRules(
+        mode=domain.ApprovalMode(rule.mode), min_total=rule.min_total, max_discount_pct=rule.max_discount_pct
+    )
+
+
+def _rules_record(rule: ApprovalRule) -> dict[str, Any]:
+    discount = rule.max_discount_pct
+    return {
+        "mode": rule.mode,
+        "min_total": rule.min_total,
+        "max_discount_pct": None if discount is None else str(discount),
+    }
+
+
+async def set_approval_rules(session: AsyncSession, body: ApprovalRulesIn, user: User) -> ApprovalRule:
+    wanted = domain.ApprovalRules(body.mode, body.min_total, body.max_discount_pct)
+    if problem := wanted.problem():
+        raise errors.Invalid(problem)
+    rule = await approval_rules(session)
+    before = _rules_record(rule)
+    rule.mode = body.mode
+    rule.min_total = body.min_total
+    rule.max_discount_pct = body.max_discount_pct
+    rule.updated_by = user.id
+    rule.updated_at = utc_now()
+    changes = {"before": before, "after": _rules_record(rule)}
+    await audit(session, "approval_rules", uuid.UUID(int=1), "changed", user.id, changes)
+    return rule
+
+
+# -- a quote's way through them ----------------------------------------------------------
+
+
+async def submit_quote(session: AsyncSession, quote_id: uuid.UUID, user: User, settings: Settings) -> Quote:
+    """Ask for approval: accounting checks credit (QuoteSubmittedForApproval) and, when the
+    rules need one, a manager decides; otherwise a passed check approves it."""
+    quote = await find_quote(session, quote_id, user, lock=True)
+    status = transition(quote, QuoteAction.SUBMIT)
+    refuse_if_past_validity(quote, settings, "edit valid_until first")
+    rules = _rules(await approval_rules(session))
+    now = utc_now()
+    clear_approval(quote)
+    quote.status = status
+    quote.submission += 1
+    quote.submitted_at = now
+    quote.updated_at = now
+    quote.needs_manager = rules.needs_manager(quote.total, quote.max_discount_pct)
+    quote.credit_status = CreditStatus.PENDING
+    await outbox.emit(
+        session,
+        QuoteSubmittedForApproval(
+            **about(quote),
+            submission=quote.submission,
+            customer_name=quote.customer_name,
+            total=quote.total,
+            currency=quote.currency,
+            submitted_at=now,
+            needs_manager=bool(quote.needs_manager),
+        ),
+        actor=user.id,
+    )
+    changes = {
+        "status": [QuoteStatus.DRAFT, status],
+        "submission": quote.submission,
+        "needs_manager": quote.needs_manager,
+    }
+    await audit(session, "quote", quote.id, "submitted", user.id, changes)
+    return quote
+
+
+async def record_credit_check(session: AsyncSession, event: CreditChecked) -> None:
+    """Put accounting's answer on the quote, if it answers the quote's current submission;
+    a passed check approves a quote the rules let through without a manager."""
+    quote = (
+        await session.execute(select(Quote).where(Quote.id == event.quote_id).with_for_update())
+    ).scalar_one_or_none()
+    if quote is None:
+        raise MalformedEvent(f"CreditChecked for quote {event.quote_id}, which sales never made")
+    if event.submission != quote.submission or quote.credit_status != CreditStatus.PENDING:
+        # An answer for a submission the quote has since left (edited, resubmitted): stale.
+        log.info(
+            "credit check for %s submission %d ignored: the quote is at submission %d (%s)",
+            quote.number,
+            event.submission,
+            quote.submission,
+            quote.status,
+        )
+        return
+    credit = CreditStatus.PASSED if event.passed else CreditStatus.FAILED
+    quote.credit_status = credit
+    quote.credit_exposure = event.exposure
+    quote.credit_open_receivables = event.open_receivables
+    quote.credit_limit = event.credit_limit
+    quote.credit_checked_at = event.checked_at
+    quote.updated_at = utc_now()
+    answer = {"credit_status": credit.value, "exposure": event.exposure, "credit_limit": event.credit_limit}
+    await audit(session, "quote", quote.id, "credit_checked", None, answer)
+    if quote.status == QuoteStatus.PENDING_APPROVAL and domain.approves_automatically(
+        bool(quote.needs_manager), credit
+    ):
+        await _approve(session, quote, transition(quote, QuoteAction.APPROVE), utc_now(), approver=None)
+
+
+async def approve_quote(
+    session: AsyncSession, quote_id: uuid.UUID, override_reason: str | None, user: User
+) -> Quote:
+    quote = await find_quote(session, quote_id, user, lock=True)
+    status = transition(quote, QuoteAction.APPROVE)
+    credit = CreditStatus(quote.credit_status) if quote.credit_status else None
+    if refusal := domain.approval_refusal(credit, override_reason):
+        raise errors.Conflict(refusal)
+    now = utc_now()
+    quote.override_reason = override_reason if credit == CreditStatus.FAILED else None
+    quote.updated_at = now
+    await _approve(session, quote, status, now, approver=user.id)
+    return quote
+
+
+async def _approve(
+    session: AsyncSession, quote: Quote, status: QuoteStatus, at: datetime, *, approver: uuid.UUID | None
+) -> None:
+    """Approve the quote, by a manager (`approver`) or automatically (None), and say so
+    with QuoteApproved."""
+    quote.status = status
+    quote.approval_mode = Approval.AUTOMATIC if approver is None else Approval.MANAGER
+    quote.approved_by = approver
+    quote.approved_at = at
+    await outbox.emit(
+        session,
+        QuoteApproved(
+            **about(quote),
+            approved_by=approver,
+            automatic=approver is None,
+            total=quote.total,
+            currency=quote.currency,
+            override_reason=quote.override_reason,
+            approved_at=at,
+        ),
+        actor=approver,
+    )
+    changes: dict[str, Any] = {
+        "status": [QuoteStatus.PENDING_APPROVAL, QuoteStatus.APPROVED],
+        "mode": quote.approval_mode,
+    }
+    if quote.override_reason:
+        changes["override_reason"] = quote.override_reason
+    await audit(session, "quote", quote.id, "approved", approver, changes)
+
+
+async def reject_quote(session: AsyncSession, quote_id: uuid.UUID, reason: str, user: User) -> Quote:
+    quote = await find_quote(session, quote_id, user, lock=True)
+    quote.status = transition(quote, QuoteAction.REJECT)
+    now = utc_now()
+    quote.rejected_by = user.id
+    quote.rejected_at = now
+    quote.rejection_reason = reason
+    quote.updated_at = now
+    await outbox.emit(
+        session,
+        QuoteRejected(
+            **about(quote),
+            rejected_by=user.id,
+            reason=reason,
+            rejected_at=now,
+        ),
+        actor=user.id,
+    )
+    changes = {"status": [QuoteStatus.PENDING_APPROVAL, QuoteStatus.REJECTED], "reason": reason}
+    await audit(session, "quote", quote.id, "rejected", user.id, changes)
+    return quote

@@ -1,0 +1,131 @@
+"""Opportunities: opened when a lead is qualified (LeadQualified), moved forward through
+the stages by their owner, won by an accepted quote or lost with a reason; the pipeline
+sums them per stage."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_contracts import LeadQualified
+from crm_kit import errors
+from crm_kit.auth import User
+from crm_kit.http import PageParams
+from crm_kit.queries import fetch_page, one_visible, visible_to
+
+from . import domain
+from .common import audit, utc_now, where_given
+from .domain import OpportunityStage
+from .models import Opportunity
+from .schemas import StageMove
+
+
+async def open_opportunity(session: AsyncSession, event: LeadQualified) -> None:
+    """Open the opportunity the lead's conversion minted, once."""
+    if event.opportunity_id is None:
+        return
+    await session.execute(
+        insert(Opportunity)
+        .values(
+            id=event.opportunity_id,
+            name=event.opportunity_name or event.name,
+            customer_id=event.customer_id,
+            lead_id=event.lead_id,
+            owner_id=event.owner_id,
+            expected_amount=event.expected_amount or 0,
+            stage=OpportunityStage.QUALIFICATION,
+            stage_changed_at=event.qualified_at,
+        )
+        .on_conflict_do_nothing(index_elements=[Opportunity.id])
+    )
+
+
+async def _opportunity(
+    session: AsyncSession, opportunity_id: uuid.UUID, user: User, *, lock: bool = False
+) -> Opportunity:
+    opportunity = await one_visible(
+        session, select(Opportunity).where(Opportunity.id == opportunity_id), user, lock=lock
+    )
+    if opportunity is None:
+        raise errors.NotFound("opportunity", opportunity_id)
+    return opportunity
+
+
+async def get_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, user: User) -> Opportunity:
+    return await _opportunity(session, opportunity_id, user)
+
+
+async def list_opportunities(
+    session: AsyncSession,
+    user: User,
+    page: PageParams,
+    *,
+    stage: OpportunityStage | None = None,
+    customer_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None = None,
+) -> tuple[list[Opportunity], int]:
+    stmt = where_given(
+        visible_to(select(Opportunity), Opportunity.owner_id, user),
+        (Opportunity.stage, stage),
+        (Opportunity.customer_id, customer_id),
+        (Opportunity.owner_id, owner_id),
+    )
+    return await fetch_page(session, stmt, page, Opportunity.created_at.desc(), Opportunity.id)
+
+
+async def move_opportunity(
+    session: AsyncSession, opportunity_id: uuid.UUID, body: StageMove, user: User
+) -> Opportunity:
+    opportunity = await _opportunity(session, opportunity_id, user, lock=True)
+    current = OpportunityStage(opportunity.stage)
+    try:
+        domain.stage_move(current, body.stage, body.lost_reason)
+    except ValueError as exc:
+        raise errors.Invalid(str(exc)) from exc
+    await set_stage(session, opportunity, body.stage, user.id, lost_reason=body.lost_reason)
+    return opportunity
+
+
+async def set_stage(
+    session: AsyncSession,
+    opportunity: Opportunity,
+    stage: OpportunityStage,
+    actor_id: uuid.UUID | None,
+    *,
+    lost_reason: str | None = None,
+    won_quote_id: uuid.UUID | None = None,
+) -> None:
+    before = opportunity.stage
+    now = utc_now()
+    opportunity.stage = stage
+    opportunity.stage_changed_at = now
+    opportunity.lost_reason = lost_reason
+    if won_quote_id is not None:
+        opportunity.won_quote_id = won_quote_id
+    if stage in domain.CLOSED_STAGES:
+        opportunity.closed_at = now
+    changes: dict[str, Any] = {"stage": [before, stage.value]}
+    if lost_reason:
+        changes["lost_reason"] = lost_reason
+    if won_quote_id:
+        changes["won_quote_id"] = str(won_quote_id)
+    await audit(session, "opportunity", opportunity.id, "stage_changed", actor_id, changes)
+
+
+async def pipeline(
+    session: AsyncSession, user: User, owner_id: uuid.UUID | None = None
+) -> list[tuple[OpportunityStage, int, int]]:
+    """(stage, count, expected amount) for every stage, zero where there is none."""
+    if not user.sees_all:
+        owner_id = user.id
+    stmt = select(
+        Opportunity.stage, func.count(), func.coalesce(func.sum(Opportunity.expected_amount), 0)
+    ).group_by(Opportunity.stage)
+    if owner_id is not None:
+        stmt = stmt.where(Opportunity.owner_id == owner_id)
+    found = {row[0]: (int(row[1]), int(row[2])) for row in await session.execute(stmt)}
+    return [(stage, *found.get(stage.value, (0, 0))) for stage in OpportunityStage]

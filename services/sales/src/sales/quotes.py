@@ -1,0 +1,437 @@
+"""Quotes: made for a prospect or a traditional customer, priced from the price list,
+edited and copied, approved (`approval`), sent to the customer, who accepts or declines
+it before it expires. An accepted quote wins its opportunity and becomes an order once
+the customer is traditional."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_contracts import QuoteAccepted
+from crm_kit import errors, outbox
+from crm_kit.auth import User
+from crm_kit.http import PageParams
+from crm_kit.queries import fetch_page, one_visible, visible_to
+
+from . import domain, opportunities, performance
+from .common import audit, next_number, utc_now, where_given
+from .domain import CustomerStage, FactKind, OpportunityStage, QuoteAction, QuoteStatus
+from .models import AuditEntry, Opportunity, Product, Quote, QuoteLine, SalesCustomer
+from .orders import place_order
+from .schemas import QuoteCreate, QuoteLineIn, QuoteUpdate
+from .settings import Settings
+
+# -- making and editing ----------------------------------------------------------------
+
+
+async def _quotable_customer(session: AsyncSession, customer_id: uuid.UUID, user: User) -> SalesCustomer:
+    customer = await session.get(SalesCustomer, customer_id)
+    if (
+        customer is not None
+        and customer.lifecycle_stage == CustomerStage.INACTIVE
+        and user.can_see(customer.owner_id)
+    ):
+        raise errors.Invalid(f"customer {customer_id} is inactive: no new quote until it is promoted again")
+    if (
+        customer is None
+        or customer.lifecycle_stage not in domain.QUOTABLE_STAGES
+        or not user.can_see(customer.owner_id)
+    ):
+        raise errors.Invalid(
+            f"customer {customer_id} is not known to sales as a prospect or traditional customer of yours"
+        )
+    return customer
+
+
+async def _quotable_opportunity(
+    session: AsyncSession, opportunity_id: uuid.UUID, customer_id: uuid.UUID, user: User
+) -> Opportunity:
+    opportunity = await session.get(Opportunity, opportunity_id)
+    if opportunity is None or not user.can_see(opportunity.owner_id):
+        raise errors.Invalid(f"opportunity {opportunity_id} is not known to sales as one of yours")
+    if opportunity.customer_id != customer_id:
+        raise errors.Invalid(f"opportunity {opportunity_id} belongs to another customer")
+    if opportunity.stage in domain.CLOSED_STAGES:
+        raise errors.Invalid(f"opportunity {opportunity_id} is {opportunity.stage}")
+    return opportunity
+
+
+async def _priced_lines(session: AsyncSession, wanted: Sequence[QuoteLineIn]) -> list[QuoteLine]:
+    """Quote lines with their amounts; a line without a price takes the product's current one."""
+    codes = {line.product_code for line in wanted}
+    products = {p.code: p for p in await session.scalars(select(Product).where(Product.code.in_(codes)))}
+    lines = []
+    for position, line in enumerate(wanted, start=1):
+        product = products.get(line.product_code)
+        if product is None:
+            raise errors.Invalid(f"line {position}: no product {line.product_code}")
+        if not product.active:
+            raise errors.Invalid(
+                f"line {position}: product {line.product_code} is not sold any more (inactive)"
+            )
+        unit_price = product.unit_price if line.unit_price is None else line.unit_price
+        amounts = domain.line_amounts(line.quantity, unit_price, line.discount_pct, product.vat_rate_pct)
+        lines.append(
+            QuoteLine(
+                position=position,
+                product_code=product.code,
+                product_name=product.name,
+                product_group=product.product_group,
+                quantity=line.quantity,
+                unit_price=unit_price,
+                discount_pct=line.discount_pct,
+                vat_rate_pct=product.vat_rate_pct,
+                gross_amount=amounts.gross,
+                discount_amount=amounts.discount,
+                net_amount=amounts.net,
+                vat_amount=amounts.vat,
+                total=amounts.total,
+            )
+        )
+    return lines
+
+
+def _set_lines(quote: Quote, lines: list[QuoteLine]) -> None:
+    quote.lines = lines
+    totals = domain.totals(
+        domain.LineAmounts(
+            gross=line.gross_amount, discount=line.discount_amount, net=line.net_amount, vat=line.vat_amount
+        )
+        for line in lines
+    )
+    quote.net_total, quote.vat_total, quote.total = totals.net_total, totals.vat_total, totals.total
+    quote.max_discount_pct = domain.max_discount([line.discount_pct for line in lines])
+
+
+def _check_validity(valid_until: date, settings: Settings) -> None:
+    if domain.is_past_validity(valid_until, settings.today()):
+        raise errors.Invalid(f"valid_until {valid_until} is in the past")
+
+
+async def _new_quote(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    customer: SalesCustomer,
+    owner_id: uuid.UUID,
+    created_by: uuid.UUID,
+    opportunity_id: uuid.UUID | None,
+    valid_until: date | None,
+    note: str | None,
+    lines: list[QuoteLine],
+    copied_from_id: uuid.UUID | None = None,
+) -> Quote:
+    today = settings.today()
+    now = utc_now()
+    quote = Quote(
+        id=uuid.uuid4(),
+        number=await next_number(session, domain.QUOTE_NUMBER, today.year),
+        customer_id=customer.id,
+        customer_name=customer.name,
+        opportunity_id=opportunity_id,
+        owner_id=owner_id,
+        status=QuoteStatus.DRAFT,
+        valid_until=valid_until or today + timedelta(days=settings.quote_validity_days),
+        note=note,
+        currency=domain.CURRENCY,
+        submission=0,
+        copied_from_id=copied_from_id,
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+    )
+    _set_lines(quote, lines)
+    session.add(quote)
+    await session.flush()
+    changes: dict[str, Any] = {"number": quote.number, "total": quote.total}
+    if copied_from_id:
+        changes["copied_from_id"] = str(copied_from_id)
+    await audit(session, "quote", quote.id, "copied" if copied_from_id else "created", created_by, changes)
+    return quote
+
+
+async def create_quote(session: AsyncSession, body: QuoteCreate, user: User, settings: Settings) -> Quote:
+    """A draft quote owned by the caller, priced from the price list unless a line says otherwise."""
+    customer = await _quotable_customer(session, body.customer_id, user)
+    if body.opportunity_id is not None:
+        await _quotable_opportunity(session, body.opportunity_id, body.customer_id, user)
+    if body.valid_until is not None:
+        _check_validity(body.valid_until, settings)
+    return await _new_quote(
+        session,
+        settings,
+        customer=customer,
+        owner_id=user.id,
+        created_by=user.id,
+        opportunity_id=body.opportunity_id,
+        valid_until=body.valid_until,
+        note=body.note,
+        lines=await _priced_lines(session, body.lines),
+    )
+
+
+async def find_quote(session: AsyncSession, quote_id: uuid.UUID, user: User, *, lock: bool = False) -> Quote:
+    """The quote if the caller may see it (404 otherwise); `lock` for a change."""
+    stmt = select(Quote).where(Quote.id == quote_id).execution_options(populate_existing=True)
+    quote = await one_visible(session, stmt, user, lock=lock)
+    if quote is None:
+        raise errors.NotFound("quote", quote_id)
+    return quote
+
+
+def about(quote: Quote) -> dict[str, Any]:
+    """The fields every event about a quote carries."""
+    return {
+        "quote_id": quote.id,
+        "quote_number": quote.number,
+        "customer_id": quote.customer_id,
+        "owner_id": quote.owner_id,
+    }
+
+
+def transition(quote: Quote, action: QuoteAction) -> QuoteStatus:
+    return domain.quote_transition(QuoteStatus(quote.status), action)
+
+
+def clear_approval(quote: Quote) -> None:
+    quote.needs_manager = None
+    quote.approval_mode = None
+    quote.approved_by = None
+    quote.approved_at = None
+    quote.override_reason = None
+    quote.credit_status = None
+    quote.credit_exposure = None
+    quote.credit_open_receivables = None
+    quote.credit_limit = None
+    quote.credit_checked_at = None
+
+
+async def edit_quote(
+    session: AsyncSession, quote_id: uuid.UUID, body: QuoteUpdate, user: User, settings: Settings
+) -> Quote:
+    """Change lines, validity or note. An edit of a submitted, approved or rejected quote
+    sends it back to draft and clears its approval and credit check."""
+    quote = await find_quote(session, quote_id, user, lock=True)
+    before = QuoteStatus(quote.status)
+    quote.status = transition(quote, QuoteAction.EDIT)
+    changes: dict[str, Any] = {}
+    if body.lines is not None:
+        old_total = quote.total
+        _set_lines(quote, await _priced_lines(session, body.lines))
+        changes["total"] = [old_total, quote.total]
+    if body.valid_until is not None:
+        _check_validity(body.valid_until, settings)
+        changes["valid_until"] = [str(quote.valid_until), str(body.valid_until)]
+        quote.valid_until = body.valid_until
+    if "note" in body.model_fields_set:
+        changes["note"] = [quote.note, body.note]
+        quote.note = body.note
+    if before != QuoteStatus.DRAFT:
+        clear_approval(quote)
+        changes["status"] = [before, quote.status]
+    quote.updated_at = utc_now()
+    await audit(session, "quote", quote.id, "edited", user.id, changes)
+    return quote
+
+
+async def copy_quote(session: AsyncSession, quote_id: uuid.UUID, user: User, settings: Settings) -> Quote:
+    """A new draft with the same customer and lines: approval is never copied."""
+    source = await find_quote(session, quote_id, user)
+    customer = await _quotable_customer(session, source.customer_id, user)
+    opportunity_id = source.opportunity_id
+    if opportunity_id is not None:
+        opportunity = await session.get(Opportunity, opportunity_id)
+        if opportunity is None or opportunity.stage in domain.CLOSED_STAGES:
+            opportunity_id = None
+    return await _new_quote(
+        session,
+        settings,
+        customer=customer,
+        owner_id=source.owner_id,
+        created_by=user.id,
+        opportunity_id=opportunity_id,
+        valid_until=None,
+        note=source.note,
+        lines=[QuoteLine.copy_of(line) for line in source.lines],
+        copied_from_id=source.id,
+    )
+
+
+# -- reading and expiry ------------------------------------------------------------------
+
+
+async def get_quote(session: AsyncSession, quote_id: uuid.UUID, user: User, settings: Settings) -> Quote:
+    await expire_due(session, settings, quote_id=quote_id)
+    return await find_quote(session, quote_id, user)
+
+
+async def list_quotes(
+    session: AsyncSession,
+    user: User,
+    page: PageParams,
+    settings: Settings,
+    *,
+    status: QuoteStatus | None = None,
+    customer_id: uuid.UUID | None = None,
+    opportunity_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None = None,
+) -> tuple[list[Quote], int]:
+    """Quotes the caller may see; `status=pending_approval` is the managers' queue, oldest first."""
+    await expire_due(session, settings)
+    stmt = where_given(
+        visible_to(select(Quote), Quote.owner_id, user),
+        (Quote.status, status),
+        (Quote.customer_id, customer_id),
+        (Quote.opportunity_id, opportunity_id),
+        (Quote.owner_id, owner_id),
+    )
+    order = (
+        (Quote.submitted_at, Quote.id)
+        if status == QuoteStatus.PENDING_APPROVAL
+        else (Quote.created_at.desc(), Quote.id)
+    )
+    return await fetch_page(session, stmt, page, *order)
+
+
+async def quote_history(
+    session: AsyncSession, quote_id: uuid.UUID, user: User, page: PageParams
+) -> tuple[list[AuditEntry], int]:
+    quote = await find_quote(session, quote_id, user)
+    stmt = select(AuditEntry).where(AuditEntry.entity == "quote", AuditEntry.entity_id == quote.id)
+    return await fetch_page(session, stmt, page, AuditEntry.at, AuditEntry.id)
+
+
+async def expire_due(session: AsyncSession, settings: Settings, *, quote_id: uuid.UUID | None = None) -> int:
+    """Sent quotes past their validity become expired; returns how many did."""
+    stmt = (
+        update(Quote)
+        .where(Quote.status == QuoteStatus.SENT, Quote.valid_until < settings.today())
+        .values(status=QuoteStatus.EXPIRED, expired_at=utc_now(), updated_at=utc_now())
+        .returning(Quote.id, Quote.valid_until)
+        .execution_options(synchronize_session=False)
+    )
+    if quote_id is not None:
+        stmt = stmt.where(Quote.id == quote_id)
+    expired = (await session.execute(stmt)).all()
+    for row in expired:
+        changes = {"status": [QuoteStatus.SENT, QuoteStatus.EXPIRED], "valid_until": str(row.valid_until)}
+        await audit(session, "quote", row.id, "expired", None, changes)
+    return len(expired)
+
+
+def refuse_if_past_validity(quote: Quote, settings: Settings, advice: str) -> None:
+    """409 for a quote whose validity ended: it can be neither submitted nor sent."""
+    if domain.is_past_validity(quote.valid_until, settings.today()):
+        raise errors.Conflict(f"quote {quote.number} was valid until {quote.valid_until}: {advice}")
+
+
+# -- with the customer -------------------------------------------------------------------
+
+
+async def send_quote(session: AsyncSession, quote_id: uuid.UUID, user: User, settings: Settings) -> Quote:
+    quote = await find_quote(session, quote_id, user, lock=True)
+    status = transition(quote, QuoteAction.SEND)
+    refuse_if_past_validity(quote, settings, "edit valid_until (it then needs approval again)")
+    now = utc_now()
+    quote.status = status
+    quote.sent_at = now
+    quote.updated_at = now
+    customer = await session.get(SalesCustomer, quote.customer_id)
+    await _count(session, FactKind.QUOTE_SENT, quote, customer, now)
+    changes = {"status": [QuoteStatus.APPROVED, QuoteStatus.SENT]}
+    await audit(session, "quote", quote.id, "sent", user.id, changes)
+    return quote
+
+
+async def _count(
+    session: AsyncSession, kind: FactKind, quote: Quote, customer: SalesCustomer | None, at: datetime
+) -> None:
+    """Count the quote for its owner's performance, in its customer's channel."""
+    await performance.record_fact(
+        session,
+        kind,
+        quote.id,
+        owner_id=quote.owner_id,
+        channel_id=customer.channel_id if customer else None,
+        occurred_at=at,
+        amount=quote.total,
+    )
+
+
+async def _expired_now(session: AsyncSession, quote: Quote, settings: Settings) -> bool:
+    """Expire a sent quote past its validity (reloading it) rather than let the customer
+    answer it; whether it did."""
+    if quote.status == QuoteStatus.SENT and domain.is_past_validity(quote.valid_until, settings.today()):
+        if await expire_due(session, settings, quote_id=quote.id) > 0:
+            await session.refresh(quote)
+            return True
+    return False
+
+
+async def accept_quote(
+    session: AsyncSession, quote_id: uuid.UUID, user: User, settings: Settings
+) -> tuple[Quote, bool]:
+    """The customer accepted: QuoteAccepted, the opportunity is won, and the order is placed
+    now if the customer is traditional (else when its promotion arrives).
+
+    Returns (quote, expired): a quote past its validity becomes expired instead, and the
+    caller answers 409 after committing that."""
+    found = await find_quote(session, quote_id, user)
+    # Lock the customer before the quote, in the same order as the promotion handler,
+    # so the two never deadlock and exactly one of them places the order.
+    customer = await session.get(
+        SalesCustomer, found.customer_id, with_for_update=True, populate_existing=True
+    )
+    quote = await find_quote(session, quote_id, user, lock=True)
+    if await _expired_now(session, quote, settings):
+        return quote, True
+    quote.status = transition(quote, QuoteAction.ACCEPT)
+    now = utc_now()
+    quote.accepted_at = now
+    quote.updated_at = now
+    await outbox.emit(
+        session,
+        QuoteAccepted(
+            **about(quote),
+            opportunity_id=quote.opportunity_id,
+            total=quote.total,
+            currency=quote.currency,
+            accepted_at=now,
+        ),
+        actor=user.id,
+    )
+    await _count(session, FactKind.QUOTE_ACCEPTED, quote, customer, now)
+    changes = {"status": [QuoteStatus.SENT, QuoteStatus.ACCEPTED]}
+    await audit(session, "quote", quote.id, "accepted", user.id, changes)
+    if quote.opportunity_id is not None:
+        opportunity = await session.get(Opportunity, quote.opportunity_id, with_for_update=True)
+        if opportunity is not None and opportunity.stage != OpportunityStage.WON:
+            await opportunities.set_stage(
+                session, opportunity, OpportunityStage.WON, user.id, won_quote_id=quote.id
+            )
+    if customer is not None and customer.lifecycle_stage == CustomerStage.TRADITIONAL:
+        await place_order(session, quote, customer, settings, user.id)
+    return quote, False
+
+
+async def decline_quote(
+    session: AsyncSession, quote_id: uuid.UUID, reason: str | None, user: User, settings: Settings
+) -> tuple[Quote, bool]:
+    """Returns (quote, expired) like `accept_quote`."""
+    quote = await find_quote(session, quote_id, user, lock=True)
+    if await _expired_now(session, quote, settings):
+        return quote, True
+    quote.status = transition(quote, QuoteAction.DECLINE)
+    now = utc_now()
+    quote.declined_at = now
+    quote.decline_reason = reason
+    quote.updated_at = now
+    changes = {"status": [QuoteStatus.SENT, QuoteStatus.DECLINED], "reason": reason}
+    await audit(session, "quote", quote.id, "declined", user.id, changes)
+    return quote, False
