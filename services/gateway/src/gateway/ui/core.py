@@ -12,6 +12,7 @@ import asyncio
 import json
 import re
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -382,6 +383,11 @@ async def upload_part(form: FormData, name: str) -> tuple[str, bytes, str] | Non
 
 async def gather(*calls: Any) -> list[Any]:
     return list(await asyncio.gather(*calls))
+
+
+async def gather_named(**calls: Awaitable[Any]) -> dict[str, Any]:
+    """Each call's answer under its name; the calls run at once."""
+    return dict(zip(calls, await asyncio.gather(*calls.values()), strict=True))
 
 
 def names_by_id(users: list[dict[str, Any]]) -> dict[str, str]:

@@ -89,67 +89,55 @@ async def _customer_page(
         return ui.render("customers/pending.html", status_code=404, customer_id=customer_id)
     if not customer.ok:
         return ui.render("error.html", status_code=customer.status, message=str(customer.detail))
-    channel_id = customer.data.get("channel_id")
-    (
-        assessments,
-        questionnaires,
-        activities,
-        quotes,
-        orders,
-        invoices,
-        timeline,
-        account,
-        names,
-        owners,
-        channel,
-        region_names,
-    ) = await core.gather(
-        ui.api.items(f"/api/customers/{customer_id}/assessments", limit=20),
-        # The version in use of each questionnaire: the ones a customer may be graded with.
-        ui.api.items("/api/questionnaires", limit=200),
-        ui.api.items(f"/api/customers/{customer_id}/activities", limit=50),
-        ui.api.items("/api/quotes", customer_id=customer_id, limit=50),
-        ui.api.items("/api/orders", customer_id=customer_id, limit=50),
-        ui.api.items("/api/invoices", customer_id=customer_id, limit=50),
-        ui.api.get(f"/api/customers/{customer_id}/timeline"),
-        ui.api.get(f"/api/accounts/{customer_id}"),
-        marketing.staff_names(ui),
-        marketing.salespeople(ui),
-        ui.api.get(f"/api/channels/{channel_id}") if channel_id else _nothing(),
-        regions.names(ui),
-    )
-    questionnaire = grading_questionnaire(
-        questionnaires, assessments, (values or {}).get("questionnaire_id") or questionnaire_id
-    )
-    entries = [
-        {**e, "text": describe(ui, e.get("detail") or {}, region_names)}
-        for e in (timeline.data if timeline.ok and isinstance(timeline.data, list) else [])
-    ]
+    around = await _around(ui, customer_id, customer.data.get("channel_id"))
+    wanted = (values or {}).get("questionnaire_id") or questionnaire_id
     return ui.render(
         "customers/detail.html",
         status_code=status_code,
         customer=customer.data,
-        assessments=assessments,
-        questionnaires=questionnaires,
-        questionnaire=questionnaire,
-        questionnaire_names={q["family_id"]: q["name"] for q in questionnaires},
-        regions=region_names,
-        activities=activities,
-        quotes=quotes,
-        orders=orders,
-        invoices=invoices,
-        timeline=list(reversed(entries)),
-        account=account.data if account.ok else None,
+        questionnaire=grading_questionnaire(around["questionnaires"], around["assessments"], wanted),
         activity_kinds=ACTIVITY_KINDS,
         today=ui.today().isoformat(),
-        names=names,
-        owners=owners,
-        channel_name=channel.data["name"] if channel and channel.ok else channel_id,
         can_edit=ui.is_(*SELLERS),
         is_manager=ui.is_(*MANAGERS),
         problems=problems or core.Problems(),
         values=values or {},
+        **around,
     )
+
+
+async def _around(ui: core.Ui, customer_id: str, channel_id: str | None) -> dict[str, Any]:
+    """What the customer 360 shows around the customer, asked of every service at once."""
+    found = await core.gather_named(
+        assessments=ui.api.items(f"/api/customers/{customer_id}/assessments", limit=20),
+        # The version in use of each questionnaire: the ones a customer may be graded with.
+        questionnaires=ui.api.items("/api/questionnaires", limit=200),
+        activities=ui.api.items(f"/api/customers/{customer_id}/activities", limit=50),
+        quotes=ui.api.items("/api/quotes", customer_id=customer_id, limit=50),
+        orders=ui.api.items("/api/orders", customer_id=customer_id, limit=50),
+        invoices=ui.api.items("/api/invoices", customer_id=customer_id, limit=50),
+        timeline=ui.api.get(f"/api/customers/{customer_id}/timeline"),
+        account=ui.api.get(f"/api/accounts/{customer_id}"),
+        names=marketing.staff_names(ui),
+        owners=marketing.salespeople(ui),
+        channel=ui.api.get(f"/api/channels/{channel_id}") if channel_id else _nothing(),
+        regions=regions.names(ui),
+    )
+    timeline: core.ApiResult = found.pop("timeline")
+    account: core.ApiResult = found.pop("account")
+    channel: core.ApiResult | None = found.pop("channel")
+    return found | {
+        "questionnaire_names": {q["family_id"]: q["name"] for q in found["questionnaires"]},
+        "timeline": _timeline(ui, timeline, found["regions"]),
+        "account": account.data if account.ok else None,
+        "channel_name": channel.data["name"] if channel and channel.ok else channel_id,
+    }
+
+
+def _timeline(ui: core.Ui, timeline: core.ApiResult, region_names: dict[str, str]) -> list[dict[str, Any]]:
+    """The customer's timeline, newest first, each entry's detail described."""
+    entries = timeline.data if timeline.ok and isinstance(timeline.data, list) else []
+    return [{**e, "text": describe(ui, e.get("detail") or {}, region_names)} for e in reversed(entries)]
 
 
 async def _nothing() -> None:
