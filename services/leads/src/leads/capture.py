@@ -81,6 +81,7 @@ async def edit(session: AsyncSession, lead_id: uuid.UUID, data: LeadUpdate, user
 
 
 def new_lead(data: LeadCreate, owner_id: uuid.UUID, now: datetime) -> Lead:
+    """The lead `data` captures, owned by `owner_id`; not yet in the session."""
     lead = Lead(
         id=uuid.uuid4(),
         **data.model_dump(include=set(CAPTURED_FIELDS)),

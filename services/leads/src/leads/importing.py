@@ -69,8 +69,6 @@ COLUMNS = (
 #: A lead an imported row duplicates: its id, and its row when it is in this file.
 Hit = tuple[uuid.UUID, int | None]
 
-_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-
 
 async def import_leads(
     session: AsyncSession, file_name: str | None, content: bytes, user: User
@@ -211,6 +209,9 @@ def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
 def _date(value: Any) -> Any:
     """ISO dates, and the `dd/mm/yyyy` people type in Vietnam."""
     if isinstance(value, str) and (match := _DMY.match(value.strip())):
@@ -307,8 +308,8 @@ def _parse_row(row: spreadsheet.Row, header: list[str]) -> ParsedRow:
 
 def _width(cells: list[Any]) -> int:
     """The cells a row holds. A CSV row's every cell counts, blank or not (one too many
-    is a value with an unquoted delimiter); an .xlsx row comes padded with empty (None)
-    cells to the width of the sheet's widest row, and those do not."""
+    is a value with an unquoted delimiter); the empty (None) cells an .xlsx row may end
+    in, formatted but never typed in, do not."""
     width = len(cells)
     while width and cells[width - 1] is None:
         width -= 1

@@ -1,5 +1,5 @@
 """Who may own a lead and who may give one away: the staff lookups (in the kit's
-directory, kept from the users service's events), and assignment."""
+staff directory, kept from the gateway's user events), and assignment."""
 
 from __future__ import annotations
 
