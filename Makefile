@@ -47,7 +47,7 @@ lint: install
 	.venv/bin/ruff format --check shared services tests deploy bench
 
 typecheck: install
-	.venv/bin/mypy -p crm_contracts -p crm_kit -p gateway -p leads -p customers -p sales -p accounting -p marketing
+	.venv/bin/mypy -p crm_contracts -p crm_kit -p crm_testkit -p gateway -p leads -p customers -p sales -p accounting -p marketing
 
 ## Measure the system against this machine's own limit (see bench/README.md).
 bench: install

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 from crm_contracts import CustomerPromotedToTraditional, Envelope  # noqa: E402
 from crm_kit.migrations import drop_database  # noqa: E402
-from crm_kit.testing import (  # noqa: E402
+from crm_testkit.infra import (  # noqa: E402
     Infra,
     delete_namespace,
     fresh_database,

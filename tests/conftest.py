@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from crm_kit.auth import Role, TokenIssuer, User
-from crm_kit.testing import Infra
+from crm_testkit.infra import Infra
 
 from .harness import ADMIN_PASSWORD, REPORTED, Api, Databases, Stack, login, make_user, running_stack
 

@@ -25,7 +25,7 @@ import httpx
 
 from crm_kit.auth import Role
 from crm_kit.migrations import drop_database
-from crm_kit.testing import Infra, delete_namespace, fresh_database, unique_namespace
+from crm_testkit.infra import Infra, delete_namespace, fresh_database, unique_namespace
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))

@@ -8,6 +8,7 @@ migrated database with the models and the kit's tables the service keeps.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from crm_kit.migrations import drop_database
-from crm_kit.testing import Infra, fresh_database, migrate
+from crm_testkit.infra import Infra, fresh_database, migrate
 
 pytestmark = pytest.mark.integration
 
@@ -33,8 +34,9 @@ def test_every_service_has_migrations() -> None:
 async def test_the_migrated_database_is_what_the_models_say(infra: Infra, service: str) -> None:
     url = await fresh_database(infra, f"crm_drift_{service}_{uuid.uuid4().hex[:6]}")
     try:
-        migrate(service, url)
-        checked = subprocess.run(
+        await asyncio.to_thread(migrate, service, url)
+        checked = await asyncio.to_thread(
+            subprocess.run,
             [sys.executable, "-m", "alembic", "check"],
             cwd=ROOT / "services" / service,
             env={**os.environ, "DATABASE_URL": url},

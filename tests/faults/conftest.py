@@ -16,7 +16,7 @@ import pytest
 
 from crm_kit.auth import TokenIssuer
 from crm_kit.db import with_database
-from crm_kit.testing import Infra
+from crm_testkit.infra import Infra
 
 from ..harness import ADMIN_PASSWORD, Api, Databases, Stack, login, running_stack, via
 from .proxy import TcpProxy

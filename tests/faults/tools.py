@@ -20,7 +20,7 @@ from typing import TypeVar
 import aio_pika
 
 from crm_contracts import CustomerPromotedToTraditional, Envelope, Event, OrderLine, OrderPlaced
-from crm_kit.testing import Infra, queue_depth
+from crm_testkit.infra import Infra, queue_depth
 
 from ..e2e.helpers import metric_total
 from ..harness import SERVICES, Databases, Stack, report_line

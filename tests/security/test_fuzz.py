@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from crm_kit.testing import Infra
+from crm_testkit.infra import Infra
 
 from ..harness import ADMIN_PASSWORD, SERVICES, Stack, login, report_line, running_stack
 

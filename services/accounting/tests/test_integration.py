@@ -39,7 +39,7 @@ from crm_contracts import (
 )
 from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
 from crm_kit.db import Database
-from crm_kit.testing import Infra, delete_namespace, fresh_database, migrate, queue_depth, unique_namespace
+from crm_testkit.infra import Infra, delete_namespace, fresh_database, migrate, queue_depth, unique_namespace
 
 pytestmark = pytest.mark.integration
 

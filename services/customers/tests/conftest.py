@@ -27,7 +27,7 @@ from crm_contracts import Envelope, Event, UserDeactivated, UserRegistered
 from crm_kit import directory
 from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
 from crm_kit.db import Database
-from crm_kit.testing import Infra, delete_namespace, fresh_database, migrate, unique_namespace
+from crm_testkit.infra import Infra, delete_namespace, fresh_database, migrate, unique_namespace
 from customers.app import create_app
 from customers.settings import Settings
 
@@ -151,7 +151,7 @@ class Harness:
 async def harness(infra: Infra) -> AsyncIterator[Harness]:
     url = await fresh_database(infra, "crm_test_customers")
     with pytest.MonkeyPatch.context() as mp:
-        # crm_kit.testing.migrate runs `python` from PATH: make that this venv's.
+        # crm_testkit.infra.migrate runs `python` from PATH: make that this venv's.
         mp.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         await asyncio.to_thread(migrate, "customers", url)
     namespace = unique_namespace("tcu")

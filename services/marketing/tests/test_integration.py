@@ -42,7 +42,7 @@ from crm_contracts import (
 )
 from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
 from crm_kit.db import Database
-from crm_kit.testing import Infra, delete_namespace, fresh_database, migrate, unique_namespace
+from crm_testkit.infra import Infra, delete_namespace, fresh_database, migrate, unique_namespace
 from marketing import regions
 from marketing.app import create_app
 from marketing.settings import Settings
@@ -144,7 +144,7 @@ def env() -> Iterator[pytest.MonkeyPatch]:
 
 @pytest.fixture(scope="module")
 async def marketing(infra: Infra, env: pytest.MonkeyPatch) -> AsyncIterator[Marketing]:
-    # crm_kit.testing.migrate runs `python` from PATH: make that this venv's.
+    # crm_testkit.infra.migrate runs `python` from PATH: make that this venv's.
     env.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     url = await fresh_database(infra, "crm_test_marketing")
     await asyncio.to_thread(migrate, "marketing", url)

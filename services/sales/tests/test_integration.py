@@ -40,7 +40,7 @@ from crm_contracts import (
 )
 from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
 from crm_kit.db import Database
-from crm_kit.testing import Infra, delete_namespace, fresh_database, migrate, unique_namespace
+from crm_testkit.infra import Infra, delete_namespace, fresh_database, migrate, unique_namespace
 from sales import domain
 from sales.app import create_app
 from sales.settings import Settings
@@ -143,7 +143,7 @@ def env() -> Iterator[pytest.MonkeyPatch]:
 
 @pytest.fixture(scope="module")
 async def sales(infra: Infra, env: pytest.MonkeyPatch) -> AsyncIterator[Sales]:
-    # crm_kit.testing.migrate runs `python` from PATH: make it this venv's.
+    # crm_testkit.infra.migrate runs `python` from PATH: make it this venv's.
     env.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     url = await fresh_database(infra, "crm_test_sales")
     await asyncio.to_thread(migrate, "sales", url)

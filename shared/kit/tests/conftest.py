@@ -7,11 +7,8 @@ deleted with the namespace at the end).
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import MetaData
@@ -19,37 +16,7 @@ from sqlalchemy import MetaData
 from crm_kit import inbox, outbox  # noqa: F401  (their tables join kit_metadata on import)
 from crm_kit.db import Database, kit_metadata
 from crm_kit.migrations import drop_database
-from crm_kit.testing import Infra, delete_namespace, fresh_database, unique_namespace
-
-T = TypeVar("T")
-
-#: How long any test waits for something to happen before it fails.
-DEADLINE_S = 20.0
-
-
-async def _eventually(
-    probe: Callable[[], Awaitable[T]],
-    done: Callable[[T], bool] = bool,
-    *,
-    timeout: float = DEADLINE_S,
-    every: float = 0.05,
-    what: str = "condition",
-) -> T:
-    """Poll `probe` until `done(result)`; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if done(result):
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not reached within {timeout:.0f}s; last: {result!r}")
-        await asyncio.sleep(every)
-
-
-@pytest.fixture(scope="session")
-def eventually() -> Callable[..., Awaitable[object]]:
-    """`await eventually(probe, done, what=...)`: poll with a deadline, fail after it."""
-    return _eventually
+from crm_testkit.infra import Infra, delete_namespace, fresh_database, unique_namespace
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ from crm_kit.handlers import Handlers, Transient
 from crm_kit.outbox import emit, outbox
 from crm_kit.publishing import PublishFailed
 from crm_kit.settings import ServiceSettings
-from crm_kit.testing import Infra, queue_depth
+from crm_testkit.infra import Infra, queue_depth
 
 pytestmark = pytest.mark.integration
 

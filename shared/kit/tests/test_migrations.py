@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from crm_kit.migrations import drop_database, upgrade_in_subprocess
-from crm_kit.testing import ROOT, Infra
+from crm_testkit.infra import ROOT, Infra
 
 pytestmark = pytest.mark.integration
 

@@ -23,7 +23,7 @@ from crm_kit.db import Database
 from crm_kit.handlers import Handlers
 from crm_kit.outbox import OutboxRelay, emit, outbox
 from crm_kit.settings import ServiceSettings
-from crm_kit.testing import Infra
+from crm_testkit.infra import Infra
 
 pytestmark = pytest.mark.integration
 

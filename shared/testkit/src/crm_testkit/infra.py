@@ -17,10 +17,10 @@ from pathlib import Path
 
 import aio_pika
 
-from .db import with_database
-from .migrations import create_database_if_missing, drop_database, upgrade_in_subprocess
+from crm_kit.db import with_database
+from crm_kit.migrations import create_database_if_missing, drop_database, upgrade_in_subprocess
 
-ROOT = Path(__file__).resolve().parents[4]
+ROOT = Path(__file__).resolve().parents[4]  # shared/testkit/src/crm_testkit/infra.py
 
 HOW_TO = (
     "integration tests need a real RabbitMQ and PostgreSQL: set AMQP_URL "
