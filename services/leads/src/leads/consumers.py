@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import CampaignLaunched, Envelope, PortfolioReassigned
 from crm_kit import directory
-from crm_kit.bus import Handlers, Transient
+from crm_kit.handlers import Handlers, Transient
 
 from . import campaigns, portfolio
 
