@@ -91,3 +91,77 @@ def test_the_api_document_sends_each_forwarded_path_to_the_service_that_serves_i
         assert all(owning_service(p) == service for p in forwarded), service
         for path in forwarded:
             assert f"| `/api/{path.split('/')[2]}/...` | {service} |" in document
+
+
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+#: The files every service has, described once in "One service, top to bottom".
+STANDARD_MODULES = {"app.py", "settings.py", "api.py", "consumers.py", "domain.py", "models.py", "schemas.py"}
+
+
+def _architecture_sections() -> dict[str, str]:
+    """`### <name> (...)` sections of docs/architecture.md by name, and `## ...` ones by title."""
+    text = ARCHITECTURE.read_text()
+    sections = {t: b for t, b in re.findall(r"^## (.+?)\n(.*?)(?=^## |\Z)", text, re.M | re.S)}
+    sections |= {t: b for t, b in re.findall(r"^### (\w+) \(.*?\n(.*?)(?=^##+ |\Z)", text, re.M | re.S)}
+    return sections
+
+
+def test_the_architecture_names_every_event_with_the_services_that_consume_it(generator: ModuleType) -> None:
+    rows = re.findall(
+        r"^\| `(\w+)` \| `([\w.]+)` \| (\w+) \| (.+) \|$", _architecture_sections()["Event flows"], re.M
+    )
+    documented = {
+        key: (producer, sorted(set(re.findall(r"\*\*(\w+)\*\*", used)))) for _, key, producer, used in rows
+    }
+    consumed = generator.consumers_by_key()
+    actual = {
+        c.routing_key: (c.source_service(), sorted(consumed.get(c.routing_key, [])))
+        for c in published_contracts()
+    }
+    assert documented == actual
+
+
+def test_the_architecture_names_every_module_and_table_of_each_service(generator: ModuleType) -> None:
+    """So a newcomer finds each module and table under its service's name."""
+    sections = _architecture_sections()
+    missing = []
+    for service in generator.SERVICES:
+        section = sections[service]
+        package = ROOT / "services" / service / "src" / service
+        for path in sorted(package.rglob("*.py")):
+            relative = path.relative_to(package)
+            if (relative.name == "__init__.py" and len(relative.parts) == 1) or relative.parts[0] == "data":
+                continue
+            if len(relative.parts) > 1:
+                named = f"`{relative.parts[0]}/`" in section
+            else:
+                named = f"`{relative.name}`" in section or relative.name in STANDARD_MODULES
+            if not named:
+                missing.append(f"{service}/{relative}")
+        models = importlib.import_module(f"{service}.models")
+        for table in models.Base.metadata.tables:
+            if f"`{table}`" not in section:
+                missing.append(f"{service} table {table}")
+    kit = ROOT / "shared" / "kit" / "src" / "crm_kit"
+    missing += [
+        f"crm_kit/{p.name}"
+        for p in sorted(kit.glob("*.py"))
+        if p.name != "__init__.py" and f"`{p.name}`" not in sections["The kit"]
+    ]
+    assert missing == []
+
+
+def test_the_documents_link_only_to_files_inside_the_repository() -> None:
+    """A clone has every document the README and the docs point to."""
+    documents = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted(ROOT.glob("*/README.md"))]
+    broken = []
+    for document in documents:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", document.read_text()):
+            if re.match(r"[a-z]+://", target):
+                continue
+            resolved = (document.parent / target).resolve()
+            if not resolved.is_relative_to(ROOT) or not resolved.exists():
+                broken.append(f"{document.relative_to(ROOT)}: {target}")
+    # The README sits at the root: any path it names that starts with ../ is outside.
+    broken += re.findall(r"\.\./[\w./-]+", (ROOT / "README.md").read_text())
+    assert broken == []
