@@ -34,10 +34,10 @@ STATUS_MEANINGS = {
     202: "accepted, done later",
     204: "done, no body",
     401: "no valid token",
-    403: "the caller's role may not",
-    404: "not found, or not the caller's",
-    409: "the record's state does not allow it",
-    413: "body too large",
+    403: "role not allowed",
+    404: "not found",
+    409: "conflict",
+    413: "too large",
     422: "invalid input",
     429: "too many attempts",
 }
@@ -371,7 +371,7 @@ def _statuses(op: Operation) -> list[str]:
         described.setdefault(401, STATUS_MEANINGS[401])
     if op.roles is not None:
         described.setdefault(403, STATUS_MEANINGS[403])
-    return [f"`{code}` {text}".rstrip() for code, text in sorted(described.items())]
+    return [f"`{code}` ({text})" if text else f"`{code}`" for code, text in sorted(described.items())]
 
 
 def render(
