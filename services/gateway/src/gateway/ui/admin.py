@@ -79,7 +79,7 @@ async def _users_page(
         status_code=status_code,
         users=users,
         roles=ROLES,
-        values=values or {"role": "salesperson"},
+        values=values or {"role": Role.SALESPERSON},
         problems=problems or core.Problems(),
     )
 

@@ -24,7 +24,7 @@ LIFECYCLE_STAGES = ("prospect", "traditional", "inactive")
 #: Who may change channels and campaigns (the API says so too; this only hides forms).
 PLANNERS = (Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
 #: Staff the API lets own customers and work channels.
-SELLING_ROLES = ("salesperson", "sales_manager")
+SELLING_ROLES = (Role.SALESPERSON, Role.SALES_MANAGER)
 AUDIENCE_PAGE = 50
 #: A list route's largest page, and how many of anyone a select offers at most.
 PAGE = 200
@@ -72,7 +72,7 @@ async def channel_staff(ui: core.Ui) -> list[dict[str, Any]] | None:
         return await salespeople(ui)
     if not ui.is_(*PLANNERS):
         return None
-    return [{**u, "role": "salesperson"} for u in await _every(ui, "/api/users/salespeople")]
+    return [{**u, "role": Role.SALESPERSON} for u in await _every(ui, "/api/users/salespeople")]
 
 
 async def staff_names(ui: core.Ui) -> dict[str, str]:
