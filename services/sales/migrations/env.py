@@ -1,5 +1,5 @@
-from crm_kit import directory, ownership
+from crm_kit import customer_copy, directory
 from crm_kit.migrations import run_env
 from sales.models import Base
 
-run_env(Base.metadata, ownership.metadata, directory.metadata)
+run_env(Base.metadata, customer_copy.metadata, directory.metadata)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
@@ -361,16 +361,3 @@ def test_a_performance_row_from_counted_facts() -> None:
 def test_an_empty_row() -> None:
     row = domain.performance({}, previous_revenue=0)
     assert (row.revenue, row.conversion_rate, row.revenue_growth) == (0, None, None)
-
-
-# -- customers ---------------------------------------------------------------------------
-
-
-def test_a_deactivation_after_a_fact_leaves_the_customer_inactive() -> None:
-    at = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
-    later = at + timedelta(hours=1)
-    assert domain.stage_after("traditional", at, None) == ("traditional", at)
-    assert domain.stage_after("traditional", at, later) == ("inactive", later)
-    # Promoted again after the deactivation: traditional.
-    assert domain.stage_after("traditional", later, at) == ("traditional", later)
-    assert domain.stage_after("prospect", at, at) == ("prospect", at)

@@ -7,9 +7,8 @@ Create Date: 2026-11-26
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
-
-from crm_kit import ownership
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -18,7 +17,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    ownership.create_table()
+    op.create_table(
+        "customer_owners",
+        sa.Column("customer_id", sa.Uuid, primary_key=True),
+        sa.Column("owner_id", sa.Uuid),
+        sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:

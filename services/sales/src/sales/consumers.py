@@ -8,12 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
     CreditChecked,
-    CustomerDeactivated,
-    CustomerGraded,
     CustomerPromotedToTraditional,
-    CustomerReassigned,
     CustomerRegistered,
-    CustomerUpdated,
     Envelope,
     LeadCaptured,
     LeadDisqualified,
@@ -34,10 +30,8 @@ def build_handlers(settings: Settings) -> Handlers:
     directory.register(handlers)
     handlers.handles(CustomerRegistered)(customer_registered)
     handlers.handles_many(CustomerPromotedToTraditional)(_opening_customers(settings))
-    handlers.handles(CustomerGraded)(_event_only(customers.grade_customer))
-    handlers.handles(CustomerReassigned)(_event_only(customers.customer_reassigned))
-    handlers.handles(CustomerUpdated)(_event_only(customers.customer_updated))
-    handlers.handles(CustomerDeactivated)(_event_only(customers.customer_deactivated))
+    # Edits, hand-overs, deactivations and grades: the kit's standard handlers.
+    customers.register(handlers)
     handlers.handles(LeadCaptured)(_event_only(performance.lead_captured))
     handlers.handles(LeadQualified)(_event_only(lead_qualified))
     handlers.handles(LeadDisqualified)(_event_only(performance.lead_disqualified))

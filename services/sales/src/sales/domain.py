@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -90,16 +90,6 @@ class CustomerStage(StrEnum):
 
 #: Customers a quote may be made for.
 QUOTABLE_STAGES = frozenset({CustomerStage.PROSPECT, CustomerStage.TRADITIONAL})
-
-
-def stage_after(
-    stage: CustomerStage, as_of: datetime, deactivated_at: datetime | None
-) -> tuple[CustomerStage, datetime]:
-    """A customer's stage (and the time it dates from) after a fact saying `stage` at `as_of`,
-    given its latest known deactivation: one after the fact leaves the customer inactive."""
-    if deactivated_at is not None and deactivated_at > as_of:
-        return CustomerStage.INACTIVE, deactivated_at
-    return stage, as_of
 
 
 # -- quote states ------------------------------------------------------------------------

@@ -62,33 +62,6 @@ class SalesCustomer(Base):
     stage_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class CustomerDetails(Base):
-    """The newest name, region and channel of each customer, and its latest deactivation,
-    as the customers service stamped them; kept whichever arrives first: these or the
-    customer (an edit may overtake the registration)."""
-
-    __tablename__ = "customer_details"
-
-    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(200))
-    region_code: Mapped[str | None] = mapped_column(String(10))
-    channel_id: Mapped[uuid.UUID | None]
-    #: When the customers service stated the values above; None while only a deactivation is known.
-    as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class CustomerGrade(Base):
-    """The newest grade of each customer, whichever arrives first: the grade or the customer."""
-
-    __tablename__ = "customer_grades"
-
-    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    grade: Mapped[str] = mapped_column(String(40))
-    score: Mapped[float]
-    graded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
 class Product(Base):
     __tablename__ = "products"
 
