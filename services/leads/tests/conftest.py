@@ -24,7 +24,7 @@ from crm_kit import directory
 from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
 from crm_kit.db import Database
 from crm_kit.migrations import drop_database
-from crm_kit.testing import Infra, delete_namespace, fresh_database, migrate, unique_namespace
+from crm_testkit.infra import Infra, delete_namespace, fresh_database, migrate, unique_namespace
 from leads.app import create_app
 from leads.settings import Settings
 

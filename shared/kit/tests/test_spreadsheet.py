@@ -86,7 +86,7 @@ def test_an_xlsx_file_is_known_by_its_content_when_its_name_says_nothing() -> No
         ("a.pdf", b"%PDF-1.4", spreadsheet.FileProblem, ".csv (UTF-8) or .xlsx"),
         ("a.csv", b"", spreadsheet.FileProblem, "empty"),
         ("a.csv", b"\n \n", spreadsheet.FileProblem, "empty"),
-        ("a.csv", b"name,phone,name\nA,1,B\n", spreadsheet.FileProblem, "repeats the column(s) name"),
+        ("a.csv", b"name,phone,name\nA,1,B\n", spreadsheet.RepeatedColumns, "repeats the column(s) name"),
         ("a.xlsx", b"PK\x03\x04 not really a zip", spreadsheet.FileProblem, "not a readable .xlsx"),
         ("a.csv", b"name\n" + b"x\n" * 101, spreadsheet.TooManyRows, "more than 100 rows"),
         ("a.csv", b"name\n" + b"x" * (1024 * 1024), spreadsheet.TooLarge, "larger than 1 MB"),

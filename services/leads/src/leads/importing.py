@@ -269,19 +269,12 @@ def parse(content: bytes, file_name: str | None = None) -> list[ParsedRow]:
     return [_parse_row(row, sheet.header) for row in sheet.rows]
 
 
-#: How the kit words a header naming a column twice; leads says it as it says the
-#: other header problems.
-_REPEATED = "the header row repeats the column(s) "
-
-
 def _read(file_name: str | None, content: bytes) -> spreadsheet.Sheet:
     try:
         return spreadsheet.read(file_name, content, max_bytes=MAX_BYTES, max_rows=MAX_ROWS)
-    except spreadsheet.FileProblem as exc:
-        if exc.message.startswith(_REPEATED):
-            repeated = exc.message.removeprefix(_REPEATED)
-            raise spreadsheet.FileProblem(f"header: repeated columns: {repeated}") from exc
-        raise
+    except spreadsheet.RepeatedColumns as exc:
+        # Said as leads says the other header problems.
+        raise spreadsheet.FileProblem(f"header: repeated columns: {', '.join(exc.columns)}") from exc
 
 
 def _check_header(sheet: spreadsheet.Sheet) -> None:

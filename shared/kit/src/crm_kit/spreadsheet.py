@@ -38,6 +38,14 @@ class TooManyRows(FileProblem):
     """More data rows than the import takes at once."""
 
 
+class RepeatedColumns(FileProblem):
+    """The header names a column more than once (which of the two would count?)."""
+
+    def __init__(self, columns: list[str]) -> None:
+        super().__init__(f"the header row repeats the column(s) {', '.join(columns)}")
+        self.columns = columns
+
+
 class TooLarge(errors.TooLarge):
     """More bytes than the import takes: 413."""
 
@@ -97,7 +105,7 @@ def read(
             header = _header(cells)
             repeated = sorted({h for h in header if h and header.count(h) > 1})
             if repeated:
-                raise FileProblem(f"the header row repeats the column(s) {', '.join(repeated)}")
+                raise RepeatedColumns(repeated)
             continue
         if len(rows) == max_rows:
             raise TooManyRows(f"the file has more than {max_rows} rows; split it")
