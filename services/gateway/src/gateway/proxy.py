@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
+from crm_kit import errors
 from crm_kit.auth import authenticate
 from crm_kit.context import current_correlation_id
 from crm_kit.http import CORRELATION_HEADER
@@ -153,5 +154,5 @@ async def _read_body(request: Request, limit: int) -> bytes:
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > limit:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"request body is over {limit} bytes")
+            raise errors.TooLarge(f"request body is over {limit} bytes")
     return bytes(body)
