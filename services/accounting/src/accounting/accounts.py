@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import CustomerPromotedToTraditional
-from crm_kit import customer_copy, errors
+from crm_kit import customer_copy
 from crm_kit.auth import User
 from crm_kit.customer_copy import Fact
 from crm_kit.db import table_of
@@ -63,11 +63,10 @@ _OPEN_ACCOUNTS = insert(table_of(Account)).on_conflict_do_nothing(index_elements
 async def get(
     session: AsyncSession, customer_id: uuid.UUID, user: User, *, for_update: bool = False
 ) -> Account:
-    account = await one_visible(
-        session, select(Account).where(Account.customer_id == customer_id), user, lock=for_update
+    stmt = select(Account).where(Account.customer_id == customer_id)
+    account: Account = await one_visible(
+        session, stmt, user, kind="account of customer", key=customer_id, lock=for_update
     )
-    if account is None:
-        raise errors.NotFound("account of customer", customer_id)
     return account
 
 

@@ -55,11 +55,10 @@ async def get_visible(
     session: AsyncSession, customer_id: uuid.UUID, user: User, *, for_update: bool = False
 ) -> Customer:
     """The customer if the caller may see it; a stranger's record is 'not found'."""
-    customer = await one_visible(
-        session, select(Customer).where(Customer.id == customer_id), user, lock=for_update
+    stmt = select(Customer).where(Customer.id == customer_id)
+    customer: Customer = await one_visible(
+        session, stmt, user, kind="customer", key=customer_id, lock=for_update
     )
-    if customer is None:
-        raise errors.NotFound("customer", customer_id)
     return customer
 
 

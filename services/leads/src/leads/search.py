@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_kit import errors
 from crm_kit.auth import User
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page, one_visible, visible_to
@@ -29,9 +28,8 @@ async def get_visible(
     session: AsyncSession, lead_id: uuid.UUID, user: User, *, for_update: bool = False
 ) -> Lead:
     """The lead if the caller may see it; a stranger's lead is 'not found'."""
-    lead = await one_visible(session, select(Lead).where(Lead.id == lead_id), user, lock=for_update)
-    if lead is None:
-        raise errors.NotFound("lead", lead_id)
+    stmt = select(Lead).where(Lead.id == lead_id)
+    lead: Lead = await one_visible(session, stmt, user, kind="lead", key=lead_id, lock=for_update)
     return lead
 
 

@@ -47,11 +47,10 @@ async def open_opportunity(session: AsyncSession, event: LeadQualified) -> None:
 async def _opportunity(
     session: AsyncSession, opportunity_id: uuid.UUID, user: User, *, lock: bool = False
 ) -> Opportunity:
-    opportunity = await one_visible(
-        session, select(Opportunity).where(Opportunity.id == opportunity_id), user, lock=lock
+    stmt = select(Opportunity).where(Opportunity.id == opportunity_id)
+    opportunity: Opportunity = await one_visible(
+        session, stmt, user, kind="opportunity", key=opportunity_id, lock=lock
     )
-    if opportunity is None:
-        raise errors.NotFound("opportunity", opportunity_id)
     return opportunity
 
 

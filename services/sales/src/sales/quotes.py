@@ -179,9 +179,7 @@ async def create_quote(session: AsyncSession, body: QuoteCreate, user: User, set
 async def find_quote(session: AsyncSession, quote_id: uuid.UUID, user: User, *, lock: bool = False) -> Quote:
     """The quote if the caller may see it (404 otherwise); `lock` for a change."""
     stmt = select(Quote).where(Quote.id == quote_id).execution_options(populate_existing=True)
-    quote = await one_visible(session, stmt, user, lock=lock)
-    if quote is None:
-        raise errors.NotFound("quote", quote_id)
+    quote: Quote = await one_visible(session, stmt, user, kind="quote", key=quote_id, lock=lock)
     return quote
 
 

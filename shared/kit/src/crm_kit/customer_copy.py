@@ -133,26 +133,35 @@ class Fact:
 
     @classmethod
     def of_registration(cls, event: CustomerRegistered, occurred_at: datetime) -> Fact:
-        return cls(
-            event.customer_id,
+        return cls._of_record(
+            event,
             occurred_at,
-            details=Details(event.name, event.region_code, event.channel_id),
-            tells_owner=True,
-            owner_id=event.owner_id,
-            stage=Stage(event.lifecycle_stage),
+            Stage(event.lifecycle_stage),
             grade=event.grade,
             grade_rule=GradeRule.IF_UNKNOWN,
         )
 
     @classmethod
     def of_promotion(cls, event: CustomerPromotedToTraditional) -> Fact:
+        return cls._of_record(event, event.promoted_at, Stage.TRADITIONAL)
+
+    @classmethod
+    def _of_record(
+        cls,
+        event: CustomerRegistered | CustomerPromotedToTraditional,
+        as_of: datetime,
+        stage: Stage,
+        **grade: Any,
+    ) -> Fact:
+        """What a registration or a promotion tells: the details, the owner and the stage."""
         return cls(
             event.customer_id,
-            event.promoted_at,
+            as_of,
             details=Details(event.name, event.region_code, event.channel_id),
             tells_owner=True,
             owner_id=event.owner_id,
-            stage=Stage.TRADITIONAL,
+            stage=stage,
+            **grade,
         )
 
     @classmethod

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from . import errors
 from .auth import User
 from .http import PageParams
 
@@ -38,12 +39,14 @@ async def fetch_rows_page(
 
 
 async def one_visible(
-    session: AsyncSession, stmt: Select[Any], user: User, *, lock: bool = False
-) -> Any | None:
-    """The one record `stmt` selects if the caller may see it (by its `owner_id`), else None:
-    a stranger's record is "not found" (a 403 would tell them it exists). `lock` takes
-    the row FOR UPDATE, for a change."""
+    session: AsyncSession, stmt: Select[Any], user: User, *, kind: str, key: object, lock: bool = False
+) -> Any:
+    """The one record `stmt` selects if the caller may see it (by its `owner_id`), else
+    `NotFound(kind, key)`: a stranger's record is "not found" (a 403 would tell them it
+    exists). `lock` takes the row FOR UPDATE, for a change."""
     if lock:
         stmt = stmt.with_for_update()
     record = (await session.execute(stmt)).scalar_one_or_none()
-    return record if record is not None and user.can_see(record.owner_id) else None
+    if record is None or not user.can_see(record.owner_id):
+        raise errors.NotFound(kind, key)
+    return record
