@@ -21,6 +21,7 @@ from crm_kit.queries import fetch_page, fetch_rows_page, visible_to
 
 from . import domain, regions
 from .channels import parent_map
+from .domain import CampaignStatus, LifecycleStage
 from .models import Campaign, CampaignMember, Channel, LeadFact, RevenueFact
 from .schemas import AudienceMemberOut, CampaignCreate, CampaignOut, CampaignPatch, CampaignTarget
 
@@ -43,7 +44,7 @@ async def create(session: AsyncSession, body: CampaignCreate, user: User) -> Cam
     campaign = Campaign(
         id=uuid.uuid4(),
         name=body.name,
-        status="draft",
+        status=CampaignStatus.DRAFT,
         target=body.target.model_dump(mode="json"),
         starts_on=body.starts_on,
         ends_on=body.ends_on,
@@ -56,7 +57,7 @@ async def create(session: AsyncSession, body: CampaignCreate, user: User) -> Cam
 
 async def update(session: AsyncSession, campaign_id: uuid.UUID, body: CampaignPatch) -> Campaign:
     campaign = await _get(session, campaign_id, lock=True)
-    if campaign.status != "draft":
+    if campaign.status != CampaignStatus.DRAFT:
         raise errors.Conflict(f"campaign {campaign_id} is {campaign.status}: only a draft changes")
     if body.target is not None:
         await _check_target(session, body.target)
@@ -88,7 +89,7 @@ async def list_page(
 async def launch(session: AsyncSession, campaign_id: uuid.UUID, user: User) -> Campaign:
     """Fix the audience as it is now and announce the campaign (`CampaignLaunched`)."""
     campaign = await _get(session, campaign_id, lock=True)
-    if campaign.status != "draft":
+    if campaign.status != CampaignStatus.DRAFT:
         raise errors.Conflict(f"campaign {campaign_id} was launched already")
     audience = (await _audience(session, _target(campaign))).with_only_columns(
         literal(campaign.id, type_=Uuid), _KNOWN.customer_id
@@ -100,7 +101,7 @@ async def launch(session: AsyncSession, campaign_id: uuid.UUID, user: User) -> C
         select(func.count()).select_from(CampaignMember).where(CampaignMember.campaign_id == campaign.id)
     )
     now = datetime.now(UTC)
-    campaign.status = "launched"
+    campaign.status = CampaignStatus.LAUNCHED
     campaign.audience_size = int(size or 0)
     campaign.launched_by = user.id
     campaign.launched_at = now
@@ -127,7 +128,7 @@ async def audience_page(
     """The customers a campaign reaches (its members since launch); a salesperson sees
     only their own among them."""
     campaign = await _get(session, campaign_id)
-    if campaign.status == "draft":
+    if campaign.status == CampaignStatus.DRAFT:
         stmt = await _audience(session, _target(campaign))
     else:
         stmt = select(known_customers).where(
@@ -173,7 +174,7 @@ async def describe(session: AsyncSession, campaigns: Sequence[Campaign]) -> list
             CampaignOut(
                 id=c.id,
                 name=c.name,
-                status="launched" if c.status == "launched" else "draft",
+                status=CampaignStatus(c.status),
                 target=_target(c),
                 starts_on=c.starts_on,
                 ends_on=c.ends_on,
@@ -240,7 +241,7 @@ async def _audience(session: AsyncSession, target: CampaignTarget) -> Select[Any
     if target.lifecycle_stages:
         conditions.append(_KNOWN.lifecycle_stage.in_(target.lifecycle_stages))
     else:
-        conditions.append(_KNOWN.lifecycle_stage != "inactive")
+        conditions.append(_KNOWN.lifecycle_stage != LifecycleStage.INACTIVE)
     if target.region_codes or target.macro_regions:
         wanted = set(target.region_codes) if target.region_codes else set(index.regions)
         if target.macro_regions:

@@ -7,14 +7,36 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from enum import StrEnum
 
 from crm_kit import errors
+from crm_kit.customer_copy import Stage
 
-ChannelKind = Literal["distributor", "dealer", "retail", "agent", "online", "project"]
-VolumeSource = Literal["survey", "industry_report", "estimate"]
-LifecycleStage = Literal["prospect", "traditional", "inactive"]
-CampaignStatus = Literal["draft", "launched"]
+
+class ChannelKind(StrEnum):
+    DISTRIBUTOR = "distributor"
+    DEALER = "dealer"
+    RETAIL = "retail"
+    AGENT = "agent"
+    ONLINE = "online"
+    PROJECT = "project"
+
+
+class VolumeSource(StrEnum):
+    """Where a market volume estimate comes from."""
+
+    SURVEY = "survey"
+    INDUSTRY_REPORT = "industry_report"
+    ESTIMATE = "estimate"
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    LAUNCHED = "launched"
+
+
+#: A customer's stage, as marketing's copy of the customers keeps it.
+LifecycleStage = Stage
 
 _PERIOD = re.compile(r"^(?P<year>[0-9]{4})(?:-Q(?P<quarter>[1-4]))?$")
 MIN_YEAR, MAX_YEAR = 2000, 2100

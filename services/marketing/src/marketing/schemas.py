@@ -160,7 +160,7 @@ class MarketVolumeCreate(Request):
     period: Annotated[str, StringConstraints(max_length=10)]
     amount: Dong
     #: Where the figure comes from; a figure without one is an estimate.
-    source: VolumeSource = "estimate"
+    source: VolumeSource = VolumeSource.ESTIMATE
     note: Note | None = None
 
     @field_validator("period")

@@ -17,10 +17,11 @@ from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
 
 from . import domain, regions
+from .domain import VolumeSource
 from .models import MarketVolume, MarketVolumeRevision
 from .schemas import ImportReport, MarketVolumeCreate, MarketVolumeRevise, RejectedRow
 
-SOURCES = ("survey", "industry_report", "estimate")
+SOURCES = tuple(VolumeSource)
 IMPORT_COLUMNS = ("region_code", "product_group", "period", "amount", "source", "note")
 REQUIRED_COLUMNS = ("region_code", "product_group", "period", "amount")
 MAX_IMPORT_ROWS = 20_000
@@ -182,7 +183,7 @@ def parse_row(row: dict[str, str]) -> tuple[Estimate | None, list[str]]:
     amount = parse_amount(row.get("amount", ""))
     if amount is None:
         problems.append(f"amount: {row.get('amount', '')!r} is not a whole number of dong >= 0")
-    source = re.sub(r"[\s-]+", "_", row.get("source", "").lower()) or "estimate"
+    source = re.sub(r"[\s-]+", "_", row.get("source", "").lower()) or VolumeSource.ESTIMATE
     if source not in SOURCES:
         problems.append(f"source: {row.get('source', '')!r} is not one of {', '.join(SOURCES)}")
     note = row.get("note") or None
