@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from crm_kit.auth import Role
+from crm_testkit.service import Staff
 
-from .conftest import Harness, Staff
+from .conftest import Harness
 from .test_grading_api import ABCD
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,9 @@ import pytest
 
 from crm_contracts import PortfolioReassigned
 from crm_kit.auth import Role
+from crm_testkit.service import Staff
 
-from .conftest import Harness, Staff
+from .conftest import Harness
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,9 @@ from prometheus_client import REGISTRY as METRICS
 
 from crm_contracts import LeadQualified, PortfolioReassigned
 from crm_kit.auth import Role
+from crm_testkit.service import Staff
 
-from .conftest import Harness, Staff
+from .conftest import Harness
 
 pytestmark = pytest.mark.integration
 

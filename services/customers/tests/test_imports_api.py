@@ -10,8 +10,9 @@ import pytest
 from openpyxl import Workbook
 
 from crm_kit.auth import Role
+from crm_testkit.service import Staff
 
-from .conftest import Harness, Staff
+from .conftest import Harness
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,9 @@ from datetime import datetime
 
 import pytest
 
-from .conftest import Harness, Staff
+from crm_testkit.service import Staff
+
+from .conftest import Harness
 
 pytestmark = pytest.mark.integration
 
