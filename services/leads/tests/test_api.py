@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from crm_kit.auth import Role
+from crm_testkit.service import Staff
 
-from .conftest import LeadsService, Staff
+from .conftest import LeadsService
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,9 @@ import pytest
 
 from crm_contracts import CampaignLaunched
 from crm_kit.auth import Role
+from crm_testkit.polling import eventually
 
-from .conftest import LeadsService, eventually
+from .conftest import LeadsService
 
 pytestmark = pytest.mark.integration
 

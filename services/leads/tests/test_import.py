@@ -15,8 +15,9 @@ import pytest
 from openpyxl import Workbook
 
 from crm_kit.auth import Role
+from crm_testkit.service import Staff
 
-from .conftest import LeadsService, Staff
+from .conftest import LeadsService
 
 pytestmark = pytest.mark.integration
 

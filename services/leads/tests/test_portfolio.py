@@ -15,8 +15,10 @@ from sqlalchemy import update
 from crm_contracts import PortfolioReassigned
 from crm_kit import directory
 from crm_kit.auth import Role
+from crm_testkit.polling import eventually
+from crm_testkit.service import Staff
 
-from .conftest import LeadsService, Staff, eventually
+from .conftest import LeadsService
 
 pytestmark = pytest.mark.integration
 

@@ -53,6 +53,11 @@ class Staff:
     def id(self) -> uuid.UUID:
         return self.user.id
 
+    @property
+    def username(self) -> str:
+        """What imports name an owner by (the directory matches it case-insensitively)."""
+        return self.user.username
+
 
 @dataclass
 class ServiceUnderTest(Generic[S]):
