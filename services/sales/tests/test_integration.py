@@ -8,21 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import aio_pika
-import httpx
 import pytest
-from sqlalchemy import text
 
 from crm_contracts import (
     CreditChecked,
@@ -31,148 +23,58 @@ from crm_contracts import (
     CustomerPromotedToTraditional,
     CustomerRegistered,
     CustomerUpdated,
-    Envelope,
     Event,
     LeadCaptured,
     LeadDisqualified,
     LeadQualified,
     PortfolioReassigned,
 )
-from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
-from crm_kit.db import Database
-from crm_testkit.infra import Infra, delete_namespace, fresh_database, migrate, unique_namespace
+from crm_kit.auth import Role, User
+from crm_testkit.infra import Infra
+from crm_testkit.service import ServiceUnderTest, running_service
+from crm_testkit.service import Staff as Actor
 from sales import domain
 from sales.app import create_app
 from sales.settings import Settings
 
 pytestmark = pytest.mark.integration
 
-T = TypeVar("T")
-DEADLINE_S = 20.0
-
 
 # -- harness ---------------------------------------------------------------------------
 
 
-@dataclass
-class Actor:
-    id: uuid.UUID
-    role: Role
-    headers: dict[str, str]
-
-
-@dataclass
-class Sales:
-    http: httpx.AsyncClient
-    db: Database
-    settings: Settings
-    issuer: TokenIssuer
-    exchange: aio_pika.abc.AbstractExchange
-
+class Sales(ServiceUnderTest[Settings]):
     def actor(self, role: Role) -> Actor:
+        """Someone with a token whom sales' directory has not heard of: sales lets them act
+        (it refuses only staff it knows to be deactivated)."""
         user = User(id=uuid.uuid4(), username=f"u{uuid.uuid4().hex[:8]}", role=role)
-        return Actor(user.id, role, {"Authorization": f"Bearer {self.issuer.issue(user)}"})
+        return Actor(user, self.headers_for(user))
 
-    async def publish(
-        self, event: Event, *, actor: uuid.UUID | None = None, occurred_at: datetime | None = None
-    ) -> uuid.UUID:
-        """Publish `event` as its owning service would (at `occurred_at`); returns the event id."""
-        envelope = Envelope.wrap(event, correlation_id=f"t-{uuid.uuid4().hex[:8]}", actor=actor)
-        if occurred_at is not None:
-            envelope = envelope.model_copy(update={"occurred_at": occurred_at})
-        await self.exchange.publish(
-            aio_pika.Message(
-                envelope.model_dump_json().encode(),
-                message_id=str(envelope.event_id),
-                correlation_id=envelope.correlation_id,
-                content_type="application/json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key=event.routing_key,
-        )
-        return envelope.event_id
-
-    async def handled(self, event_id: uuid.UUID) -> None:
-        """Wait until sales' inbox recorded the event (its effect is committed with it)."""
-        await eventually(
-            lambda: self.scalar("SELECT count(*) FROM inbox WHERE event_id = :id", id=event_id),
-            lambda n: n == 1,
-            what=f"event {event_id} handled",
-        )
-
-    async def scalar(self, sql: str, **params: Any) -> Any:
-        async with self.db.transaction() as session:
-            return (await session.execute(text(sql), params)).scalar_one()
-
-    async def execute(self, sql: str, **params: Any) -> None:
-        async with self.db.transaction() as session:
-            await session.execute(text(sql), params)
+    async def publish(self, event: Event, **options: Any) -> uuid.UUID:  # type: ignore[override]
+        """Publish `event` as its owning service would; returns the event id, which the
+        tests find again as the causation of what sales emits."""
+        return (await super().publish(event, **options)).event_id
 
     async def emitted(self, routing_key: str, **data: Any) -> list[dict[str, Any]]:
         """Envelopes sales wrote to its outbox with `routing_key` whose data match `data`."""
-        async with self.db.transaction() as session:
-            rows = await session.execute(
-                text("SELECT body FROM outbox WHERE routing_key = :rk ORDER BY id"), {"rk": routing_key}
-            )
-            envelopes = [json.loads(bytes(row.body)) for row in rows]
+        rows = await self.rows("SELECT body FROM outbox WHERE routing_key = :rk ORDER BY id", rk=routing_key)
+        envelopes = [json.loads(bytes(row.body)) for row in rows]
         return [e for e in envelopes if all(e["data"].get(k) == v for k, v in data.items())]
 
 
-async def eventually(
-    probe: Callable[[], Awaitable[T]],
-    done: Callable[[T], bool] = bool,
-    *,
-    timeout: float = DEADLINE_S,
-    what: str = "condition",
-) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if done(result):
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not reached within {timeout:.0f}s; last: {result!r}")
-        await asyncio.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
-def env() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as mp:
-        yield mp
-
-
-@pytest.fixture(scope="module")
-async def sales(infra: Infra, env: pytest.MonkeyPatch) -> AsyncIterator[Sales]:
-    # crm_testkit.infra.migrate runs `python` from PATH: make it this venv's.
-    env.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    url = await fresh_database(infra, "crm_test_sales")
-    await asyncio.to_thread(migrate, "sales", url)
-    namespace = unique_namespace("tsa")
-    private, public = generate_keypair()
-    settings = Settings(
-        database_url=url,
-        amqp_url=infra.amqp_url,
-        bus_namespace=namespace,
-        jwt_public_key=public,
+async def sales(infra: Infra) -> AsyncIterator[Sales]:
+    async with running_service(
+        infra,
+        "sales",
+        create_app,
+        Settings,
+        kind=Sales,
         # What sales emits is read from the outbox: nothing here consumes it.
         relay_enabled=False,
         retry_delay_s=0.5,
-    )
-    issuer = TokenIssuer(
-        private, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=timedelta(hours=2)
-    )
-    app = create_app(settings)
-    connection = await aio_pika.connect(infra.amqp_url)
-    try:
-        async with app.router.lifespan_context(app):
-            channel = await connection.channel()
-            exchange = await channel.get_exchange(f"{namespace}.events")
-            transport = httpx.ASGITransport(app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://sales") as http:
-                yield Sales(http, app.state.runtime.db, settings, issuer, exchange)
-    finally:
-        await connection.close()
-        await delete_namespace(infra.amqp_url, namespace, ["sales"])
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
