@@ -4,23 +4,15 @@ to the namespace's exchange, as their outbox relays would."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import os
-import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import aio_pika
-import httpx
 import pytest
-from aio_pika.abc import AbstractChannel, AbstractExchange
 from sqlalchemy import text
 
 from crm_contracts import (
@@ -40,90 +32,33 @@ from crm_contracts import (
     UserRegistered,
     decode,
 )
-from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
-from crm_kit.db import Database
-from crm_testkit.infra import Infra, delete_namespace, fresh_database, migrate, unique_namespace
+from crm_kit.auth import Role, User
+from crm_testkit.infra import Infra
+from crm_testkit.polling import eventually
+from crm_testkit.service import ServiceUnderTest, running_service
 from marketing import regions
 from marketing.app import create_app
 from marketing.settings import Settings
 
 pytestmark = pytest.mark.integration
 
-T = TypeVar("T")
-DEADLINE_S = 20.0
 Headers = dict[str, str]
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, what: str, timeout: float = DEADLINE_S
-) -> T:
-    """Poll `probe` until `done(result)`; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if done(result):
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not reached within {timeout:.0f}s; last: {result!r}")
-        await asyncio.sleep(0.05)
 
 
 # -- the service under test -----------------------------------------------------------
 
 
 @dataclass
-class Marketing:
-    http: httpx.AsyncClient
-    db: Database
-    settings: Settings
-    issuer: TokenIssuer
-    exchange: AbstractExchange
-    channel: AbstractChannel
+class Marketing(ServiceUnderTest[Settings]):
     users: dict[Role, User] = field(default_factory=dict)
 
     def as_(self, role: Role, user: User | None = None) -> Headers:
         user = user or self.users.setdefault(role, User(id=uuid.uuid4(), username=f"{role}-1", role=role))
-        return {"Authorization": f"Bearer {self.issuer.issue(user)}"}
+        return self.headers_for(user)
 
     def user(self, role: Role) -> User:
         self.as_(role)
         return self.users[role]
-
-    async def publish(self, event: Event, *, envelope: Envelope | None = None) -> Envelope:
-        """Publish as the owning service's relay would: persistent, message id = event id."""
-        envelope = envelope or Envelope.wrap(event, correlation_id="t")
-        await self.exchange.publish(
-            aio_pika.Message(
-                envelope.model_dump_json().encode(),
-                message_id=str(envelope.event_id),
-                correlation_id=envelope.correlation_id,
-                content_type="application/json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key=event.routing_key,
-            mandatory=True,
-        )
-        return envelope
-
-    async def handled(self, *envelopes: Envelope) -> None:
-        """Wait until the service's inbox holds these events (their effect is committed)."""
-        ids = list({e.event_id for e in envelopes})
-
-        async def count() -> int:
-            async with self.db.transaction() as session:
-                return int(
-                    (
-                        await session.execute(
-                            text("SELECT count(*) FROM inbox WHERE event_id = ANY(:ids)"), {"ids": ids}
-                        )
-                    ).scalar_one()
-                )
-
-        await eventually(count, lambda n: n == len(ids), what=f"{len(ids)} events handled")
-
-    async def scalar(self, sql: str, **params: Any) -> Any:
-        async with self.db.transaction() as session:
-            return (await session.execute(text(sql), params)).scalar_one()
 
     async def get(self, url: str, role: Role = Role.MARKETING, **params: Any) -> Any:
         response = await self.http.get(url, headers=self.as_(role), params=params)
@@ -137,44 +72,17 @@ class Marketing:
 
 
 @pytest.fixture(scope="module")
-def env() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as mp:
-        yield mp
-
-
-@pytest.fixture(scope="module")
-async def marketing(infra: Infra, env: pytest.MonkeyPatch) -> AsyncIterator[Marketing]:
-    # crm_testkit.infra.migrate runs `python` from PATH: make that this venv's.
-    env.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    url = await fresh_database(infra, "crm_test_marketing")
-    await asyncio.to_thread(migrate, "marketing", url)
-    namespace = unique_namespace("tmk")
-    private, public = generate_keypair()
-    for name, value in {
-        "DATABASE_URL": url,
-        "AMQP_URL": infra.amqp_url,
-        "BUS_NAMESPACE": namespace,
-        "JWT_PUBLIC_KEY": public,
-        "RETRY_DELAY_S": "0.5",
-        "RELAY_POLL_INTERVAL_S": "0.2",
-    }.items():
-        env.setenv(name, value)
-    settings = Settings()
-    issuer = TokenIssuer(
-        private, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=timedelta(hours=1)
-    )
-    app = create_app(settings)
-    connection = await aio_pika.connect(infra.amqp_url)
-    try:
-        async with app.router.lifespan_context(app):
-            channel = await connection.channel(publisher_confirms=True)
-            exchange = await channel.get_exchange(f"{namespace}.events")
-            transport = httpx.ASGITransport(app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://marketing") as http:
-                yield Marketing(http, app.state.runtime.db, settings, issuer, exchange, channel)
-    finally:
-        await connection.close()
-        await delete_namespace(infra.amqp_url, namespace, ["marketing"])
+async def marketing(infra: Infra) -> AsyncIterator[Marketing]:
+    async with running_service(
+        infra,
+        "marketing",
+        create_app,
+        Settings,
+        kind=Marketing,
+        retry_delay_s=0.5,
+        relay_poll_interval_s=0.2,
+    ) as running:
+        yield running
 
 
 # -- helpers --------------------------------------------------------------------------
