@@ -181,14 +181,16 @@ async def running_service(
     settings_class: Callable[..., S],
     *,
     kind: Callable[..., U] = ServiceUnderTest,  # type: ignore[assignment]
+    keys: tuple[str, str] | None = None,
     **settings: Any,
 ) -> AsyncIterator[U]:
     """`service` started from `create_app(settings_class(...))`; `settings` override the test
     defaults (its own database, namespace and public key are always given). `kind`: a
-    subclass of `ServiceUnderTest` with the test's own helpers."""
+    subclass of `ServiceUnderTest` with the test's own helpers. `keys`: the (private, public)
+    signing pair to use, for a service that also holds the private key (the gateway)."""
     url = await fresh_database(infra, f"crm_test_{service}_{uuid.uuid4().hex[:8]}")
     await asyncio.to_thread(migrate, service, url)
-    private, public = generate_keypair()
+    private, public = keys or generate_keypair()
     configured = settings_class(
         **{
             "database_url": url,
