@@ -8,30 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
-import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aio_pika
 import httpx
 import pytest
 import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
-from crm_contracts import CareActivityClosed, CareActivityPlanned, Envelope, Event
+from crm_contracts import CareActivityClosed, CareActivityPlanned
 from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
-from crm_kit.db import Database
-from crm_kit.testing import Infra, delete_namespace, fresh_database, migrate, unique_namespace
+from crm_testkit.infra import Infra
+from crm_testkit.service import ServiceUnderTest, running_service
 from gateway import transport, users
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
@@ -113,34 +108,24 @@ async def start_upstream() -> Upstream:
 # -- the gateway under test ----------------------------------------------------------
 
 
-@dataclass
-class Gateway:
-    http: httpx.AsyncClient
-    db: Database
-    settings: GatewaySettings
-    private_key: str
+class Gateway(ServiceUnderTest[GatewaySettings]):
+    """The gateway under test; its `issuer` signs with the gateway's own key."""
 
-    def issuer(self, private_key: str | None = None) -> TokenIssuer:
+    def issuer_with(self, private_key: str) -> TokenIssuer:
+        """An issuer like the gateway's but signing with another key."""
         return TokenIssuer(
-            private_key or self.private_key,
+            private_key,
             issuer=self.settings.jwt_issuer,
             audience=self.settings.jwt_audience,
             ttl=timedelta(hours=8),
         )
 
-    async def scalar(self, sql: str, **params: Any) -> Any:
-        async with self.db.transaction() as session:
-            return (await session.execute(text(sql), params)).scalar_one()
-
     async def events(self, routing_key: str, **data: Any) -> list[dict[str, Any]]:
         """Envelopes in the outbox with this routing key whose payload has these values, oldest first."""
-        async with self.db.transaction() as session:
-            bodies = (
-                await session.execute(
-                    text("SELECT body FROM outbox WHERE routing_key = :key ORDER BY id"), {"key": routing_key}
-                )
-            ).scalars()
-            envelopes = [json.loads(body) for body in bodies]
+        rows = await self.rows(
+            "SELECT body FROM outbox WHERE routing_key = :key ORDER BY id", key=routing_key
+        )
+        envelopes = [json.loads(row.body) for row in rows]
         return [e for e in envelopes if all(e["data"].get(k) == v for k, v in data.items())]
 
     async def login(self, username: str, password: str) -> dict[str, str]:
@@ -163,45 +148,29 @@ class Gateway:
 
 
 @pytest.fixture(scope="module")
-def env() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as mp:
-        yield mp
-
-
-@pytest.fixture(scope="module")
-async def gateway(infra: Infra, env: pytest.MonkeyPatch) -> AsyncIterator[Gateway]:
-    # crm_kit.testing.migrate runs `python` from PATH; make that this venv's python
-    # even when pytest was started as .venv/bin/pytest without activating the venv.
-    env.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    url = await fresh_database(infra, "crm_test_gateway")
-    await asyncio.to_thread(migrate, "gateway", url)
-    namespace = unique_namespace("tgw")
-    private, public = generate_keypair()
+async def gateway(infra: Infra) -> AsyncIterator[Gateway]:
     upstream = await start_upstream()
-    for name, value in {
-        "DATABASE_URL": url,
-        "AMQP_URL": infra.amqp_url,
-        "BUS_NAMESPACE": namespace,
-        "JWT_PRIVATE_KEY": private,
-        "JWT_PUBLIC_KEY": public,
-        "CRM_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "LEADS_URL": upstream.url,
-        "SALES_URL": upstream.url,
-        "CUSTOMERS_URL": f"http://127.0.0.1:{closed_port()}",
-        "UPSTREAM_TIMEOUT_S": "1.0",
-    }.items():
-        env.setenv(name, value)
-    settings = GatewaySettings()
-    app = create_app(settings)
+    # The gateway issues tokens: the kit's issuer and the gateway must sign with one key.
+    private, public = generate_keypair()
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
-                yield Gateway(http, app.state.runtime.db, settings, private)
+        async with running_service(
+            infra,
+            "gateway",
+            create_app,
+            GatewaySettings,
+            kind=Gateway,
+            keys=(private, public),
+            jwt_private_key=private,
+            crm_admin_password=ADMIN_PASSWORD,
+            leads_url=upstream.url,
+            sales_url=upstream.url,
+            customers_url=f"http://127.0.0.1:{closed_port()}",
+            upstream_timeout_s=1.0,
+        ) as gateway:
+            yield gateway
     finally:
         upstream.server.should_exit = True
         await upstream.task
-        await delete_namespace(infra.amqp_url, namespace, ["gateway"])
 
 
 @pytest.fixture
@@ -243,10 +212,7 @@ async def test_bad_credentials_get_one_answer(gateway: Gateway, username: str, p
 async def test_inactive_user_cannot_log_in(gateway: Gateway, admin: dict[str, str]) -> None:
     user = await gateway.create_user(admin, Role.SALESPERSON)
     await gateway.login(user["username"], "password-1")
-    async with gateway.db.transaction() as session:
-        await session.execute(
-            text("UPDATE users SET active = false WHERE id = :id"), {"id": uuid.UUID(user["id"])}
-        )
+    await gateway.execute("UPDATE users SET active = false WHERE id = :id", id=uuid.UUID(user["id"]))
     response = await gateway.http.post(
         "/api/auth/token", data={"username": user["username"], "password": "password-1"}
     )
@@ -263,11 +229,9 @@ async def test_login_without_form_fields_is_422(gateway: Gateway) -> None:
 async def test_outdated_hash_is_upgraded_at_login(gateway: Gateway, admin: dict[str, str]) -> None:
     user = await gateway.create_user(admin, Role.MARKETING)
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash("password-1")
-    async with gateway.db.transaction() as session:
-        await session.execute(
-            text("UPDATE users SET password_hash = :h WHERE id = :id"),
-            {"h": weak, "id": uuid.UUID(user["id"])},
-        )
+    await gateway.execute(
+        "UPDATE users SET password_hash = :h WHERE id = :id", h=weak, id=uuid.UUID(user["id"])
+    )
     await gateway.login(user["username"], "password-1")
     stored = await gateway.scalar("SELECT password_hash FROM users WHERE id = :id", id=uuid.UUID(user["id"]))
     assert stored != weak
@@ -277,8 +241,7 @@ async def test_outdated_hash_is_upgraded_at_login(gateway: Gateway, admin: dict[
 
 async def test_concurrent_seeding_creates_one_admin(gateway: Gateway) -> None:
     """Two replicas starting at once: both see no admin, one insert wins."""
-    async with gateway.db.transaction() as session:
-        await session.execute(text("DELETE FROM users WHERE username = 'admin'"))
+    await gateway.execute("DELETE FROM users WHERE username = 'admin'")
 
     async def seed() -> bool:
         async with gateway.db.transaction() as session:
@@ -297,8 +260,8 @@ async def test_concurrent_seeding_creates_one_admin(gateway: Gateway) -> None:
 async def test_requests_without_a_valid_token_are_401(gateway: Gateway, admin: dict[str, str]) -> None:
     me = (await gateway.http.get("/api/users/me", headers=admin)).json()
     principal = User(id=uuid.UUID(me["id"]), username="admin", role=Role.ADMIN)
-    expired = gateway.issuer().issue(principal, now=datetime.now(UTC) - timedelta(hours=9))
-    foreign = gateway.issuer(generate_keypair()[0]).issue(principal)
+    expired = gateway.issuer.issue(principal, now=datetime.now(UTC) - timedelta(hours=9))
+    foreign = gateway.issuer_with(generate_keypair()[0]).issue(principal)
     cases: list[tuple[dict[str, str], str]] = [
         ({}, "not authenticated"),
         ({"Authorization": f"Bearer {expired}"}, "token expired"),
@@ -956,21 +919,14 @@ async def test_the_last_active_admin_stays(gateway: Gateway, admin: dict[str, st
     assert again.status_code == 401
     assert again.json() == {"detail": "account deactivated"}
 
-    async with gateway.db.transaction() as session:
-        # Other tests' admins are someone else's business: set them aside for this one.
-        parked = (
-            (
-                await session.execute(
-                    text(
-                        "UPDATE users SET active = false"
-                        " WHERE role = 'admin' AND active AND id <> :id RETURNING id"
-                    ),
-                    {"id": uuid.UUID(admin_id)},
-                )
-            )
-            .scalars()
-            .all()
+    # Other tests' admins are someone else's business: set them aside for this one.
+    parked = [
+        row.id
+        for row in await gateway.rows(
+            "UPDATE users SET active = false WHERE role = 'admin' AND active AND id <> :id RETURNING id",
+            id=uuid.UUID(admin_id),
         )
+    ]
     try:
         before = await outbox_size(gateway)
         response = await gateway.http.post(
@@ -987,10 +943,7 @@ async def test_the_last_active_admin_stays(gateway: Gateway, admin: dict[str, st
         me = (await gateway.http.get("/api/users/me", headers=admin)).json()
         assert (me["active"], me["role"]) == (True, "admin")
     finally:
-        async with gateway.db.transaction() as session:
-            await session.execute(
-                text("UPDATE users SET active = true WHERE id = ANY(:ids)"), {"ids": list(parked)}
-            )
+        await gateway.execute("UPDATE users SET active = true WHERE id = ANY(:ids)", ids=parked)
 
 
 async def test_concurrent_offboardings_leave_one_admin(gateway: Gateway, admin: dict[str, str]) -> None:
@@ -1054,12 +1007,8 @@ async def portfolio(gateway: Gateway) -> AsyncIterator[Portfolio]:
         user_id = request.url.path.rsplit("/", 1)[-1]
         return httpx.Response(200, json={"service": service_name, "user_id": user_id, "holdings": answer})
 
-    settings = GatewaySettings(
-        leads_url="http://leads.test",
-        customers_url="http://customers.test",
-        sales_url="http://sales.test",
-        accounting_url="http://accounting.test",
-        marketing_url="http://marketing.test",
+    settings = gateway.settings.model_copy(
+        update={f"{service}_url": f"http://{host}" for host, service in PORTFOLIO_HOSTS.items()}
     )
 
     async def send(method: str, url: str, headers: Mapping[str, str], body: bytes) -> transport.Answer:
@@ -1233,32 +1182,6 @@ async def test_portfolio_of_an_offboarded_user_is_still_shown(
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-async def publish(gateway: Gateway, event: Event) -> Envelope:
-    """Publish an event to the gateway's exchange, as the customers service's relay would."""
-    envelope = Envelope.wrap(event, correlation_id=f"test-{uuid.uuid4().hex[:8]}")
-    connection = await aio_pika.connect(gateway.settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        exchange = await channel.get_exchange(f"{gateway.settings.bus_namespace}.events")
-        await exchange.publish(
-            aio_pika.Message(
-                envelope.model_dump_json().encode(),
-                message_id=str(envelope.event_id),
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key=event.routing_key,
-        )
-    return envelope
-
-
-async def handled(gateway: Gateway, envelope: Envelope) -> None:
-    for _ in range(400):
-        if await gateway.scalar("SELECT count(*) FROM inbox WHERE event_id = :id", id=envelope.event_id):
-            return
-        await asyncio.sleep(0.05)
-    pytest.fail(f"{envelope.routing_key} {envelope.event_id} not handled within 20s")
-
-
 def care_planned(
     activity_id: uuid.UUID, owner: dict[str, Any], due_on: date, **fields: Any
 ) -> CareActivityPlanned:
@@ -1302,9 +1225,7 @@ async def test_a_care_reminder_shows_from_its_due_day_and_a_reschedule_replaces_
     activity_id, customer_id = uuid.uuid4(), uuid.uuid4()
     key = f"care_due:{activity_id}"
 
-    await handled(
-        gateway, await publish(gateway, care_planned(activity_id, seller, today + timedelta(days=1)))
-    )
+    await gateway.handled(await gateway.publish(care_planned(activity_id, seller, today + timedelta(days=1))))
     # Kept for its day, not shown before it; "mark all read" does not touch it either.
     starts = await gateway.scalar("SELECT visible_from FROM notifications WHERE dedupe_key = :key", key=key)
     assert starts == datetime.combine(today + timedelta(days=1), time(0), VIETNAM)
@@ -1313,7 +1234,7 @@ async def test_a_care_reminder_shows_from_its_due_day_and_a_reschedule_replaces_
 
     # Moved to today: the same one reminder, now due.
     moved = care_planned(activity_id, seller, today, customer_id=customer_id, kind="visit")
-    await handled(gateway, await publish(gateway, moved))
+    await gateway.handled(await gateway.publish(moved))
     shown = await bell(gateway, headers)
     assert (shown["total"], shown["unread"]) == (1, 1)
     [notice] = shown["items"]
@@ -1327,7 +1248,7 @@ async def test_a_care_reminder_shows_from_its_due_day_and_a_reschedule_replaces_
     assert await gateway.scalar("SELECT count(*) FROM notifications WHERE dedupe_key = :key", key=key) == 1
 
     # Done: nobody is reminded of it any more.
-    await handled(gateway, await publish(gateway, care_closed(activity_id)))
+    await gateway.handled(await gateway.publish(care_closed(activity_id)))
     assert (await bell(gateway, headers))["total"] == 0
     assert await gateway.scalar("SELECT count(*) FROM notifications WHERE dedupe_key = :key", key=key) == 0
 
@@ -1341,8 +1262,8 @@ async def test_a_care_reminder_follows_the_work_and_a_read_one_stays_as_history(
     taking_over_headers = await gateway.login(taking_over["username"], "password-1")
     today = datetime.now(VIETNAM).date()
     overdue, later = uuid.uuid4(), uuid.uuid4()
-    await handled(gateway, await publish(gateway, care_planned(overdue, leaving, today - timedelta(days=2))))
-    await handled(gateway, await publish(gateway, care_planned(later, leaving, today + timedelta(days=5))))
+    await gateway.handled(await gateway.publish(care_planned(overdue, leaving, today - timedelta(days=2))))
+    await gateway.handled(await gateway.publish(care_planned(later, leaving, today + timedelta(days=5))))
     assert [n["params"]["due_on"] for n in (await bell(gateway, leaving_headers))["items"]] == [
         (today - timedelta(days=2)).isoformat()
     ]
@@ -1350,7 +1271,7 @@ async def test_a_care_reminder_follows_the_work_and_a_read_one_stays_as_history(
     # The customer changes hands: each reminder moves with its work, overdue or not.
     for activity_id, due in ((overdue, today - timedelta(days=2)), (later, today + timedelta(days=5))):
         again = care_planned(activity_id, taking_over, due, previous_owner_id=leaving["id"])
-        await handled(gateway, await publish(gateway, again))
+        await gateway.handled(await gateway.publish(again))
     assert (await bell(gateway, leaving_headers))["total"] == 0
     owners = await gateway.scalar(
         "SELECT array_agg(DISTINCT user_id::text) FROM notifications WHERE dedupe_key IN (:a, :b)",
@@ -1363,8 +1284,8 @@ async def test_a_care_reminder_follows_the_work_and_a_read_one_stays_as_history(
     assert read.json() == {"marked": 1}
 
     # Closing it leaves what was read as history; the future one that nobody saw goes.
-    await handled(gateway, await publish(gateway, care_closed(overdue)))
-    await handled(gateway, await publish(gateway, care_closed(later, "cancelled")))
+    await gateway.handled(await gateway.publish(care_closed(overdue)))
+    await gateway.handled(await gateway.publish(care_closed(later, "cancelled")))
     after = await bell(gateway, taking_over_headers)
     assert (after["total"], after["unread"], after["items"][0]["id"]) == (1, 0, notice["id"])
     assert (
