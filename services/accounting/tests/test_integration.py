@@ -11,17 +11,16 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import aio_pika
 import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
-from sqlalchemy import text
 
 from accounting import accounts, invoices
 from accounting.app import create_app
@@ -37,28 +36,14 @@ from crm_contracts import (
     OrderPlaced,
     QuoteSubmittedForApproval,
 )
-from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
-from crm_kit.db import Database
-from crm_testkit.infra import Infra, delete_namespace, fresh_database, migrate, queue_depth, unique_namespace
+from crm_kit.auth import Role, User
+from crm_testkit.infra import Infra, queue_depth
+from crm_testkit.polling import eventually
+from crm_testkit.service import ServiceUnderTest, running_service
 
 pytestmark = pytest.mark.integration
 
 DEFAULT_LIMIT = 50_000_000
-T = TypeVar("T")
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]], until: Callable[[T], bool], *, timeout: float = 30, what: str = ""
-) -> T:
-    """Poll `probe` until `until(result)`; fail with the last result after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if until(result):
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f}s: {what}; last: {result!r}")
-        await asyncio.sleep(0.1)
 
 
 async def counter(name: str, routing_key: str) -> float:
@@ -77,42 +62,24 @@ async def handled(routing_key: str) -> float:
 
 
 @dataclass
-class Books:
+class Books(ServiceUnderTest[Settings]):
     """Accounting running in-process, and the handles a test needs around it."""
 
-    http: httpx.AsyncClient
-    db: Database
-    settings: Settings
-    issuer: TokenIssuer
-    exchange: aio_pika.abc.AbstractExchange
-    probe: aio_pika.abc.AbstractQueue
-    amqp_url: str
+    #: Stands in for sales' queue: what accounting publishes must reach a consumer.
+    probe: aio_pika.abc.AbstractQueue = field(init=False)
+
+    @property
+    def amqp_url(self) -> str:
+        return self.infra.amqp_url
 
     def headers(self, role: Role, user_id: uuid.UUID | None = None) -> dict[str, str]:
-        user = User(id=user_id or uuid.uuid4(), username=f"{role.value}-x", role=role)
-        return {"Authorization": f"Bearer {self.issuer.issue(user)}"}
+        return self.headers_for(User(id=user_id or uuid.uuid4(), username=f"{role.value}-x", role=role))
 
-    async def publish(self, event: Event, *, event_id: uuid.UUID | None = None) -> Envelope:
-        envelope = Envelope.wrap(event, correlation_id="t", event_id=event_id)
-        await self.exchange.publish(
-            aio_pika.Message(
-                envelope.model_dump_json().encode(),
-                message_id=str(envelope.event_id),
-                correlation_id="t",
-                content_type="application/json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key=event.routing_key,
+    async def publish(self, event: Event, *, event_id: uuid.UUID | None = None) -> Envelope:  # type: ignore[override]
+        """Every event in one flow, "t", which accounting's answers carry on."""
+        return await super().publish(
+            event, envelope=Envelope.wrap(event, correlation_id="t", event_id=event_id)
         )
-        return envelope
-
-    async def scalar(self, sql: str, **params: Any) -> Any:
-        async with self.db.transaction() as session:
-            return (await session.execute(text(sql), params)).scalar()
-
-    async def rows(self, sql: str, **params: Any) -> list[Any]:
-        async with self.db.transaction() as session:
-            return list((await session.execute(text(sql), params)).all())
 
     async def emitted(self, contract: type[Event], **data: Any) -> list[dict[str, Any]]:
         """Envelopes in the outbox for `contract` whose payload has these values."""
@@ -151,9 +118,8 @@ class Books:
         return body
 
     async def invoice_for(self, order_id: uuid.UUID, timeout: float = 30) -> dict[str, Any]:
-        invoice_id = await eventually(
-            lambda: self.scalar("SELECT id FROM invoices WHERE order_id = :o", o=order_id),
-            lambda found: found is not None,
+        [(invoice_id,)] = await eventually(
+            lambda: self.rows("SELECT id FROM invoices WHERE order_id = :o", o=order_id),
             timeout=timeout,
             what=f"invoice of order {order_id}",
         )
@@ -240,49 +206,22 @@ def quote_submitted(
     )
 
 
-def settings_for(infra: Infra, url: str, namespace: str, public_key: str) -> Settings:
-    return Settings(
-        database_url=url,
-        amqp_url=infra.amqp_url,
-        bus_namespace=namespace,
-        jwt_public_key=public_key,
+@pytest.fixture(scope="module")
+async def books(infra: Infra) -> AsyncIterator[Books]:
+    async with running_service(
+        infra,
+        "accounting",
+        create_app,
+        Settings,
+        kind=Books,
         retry_delay_s=0.5,
         relay_poll_interval_s=0.2,
         default_credit_limit=DEFAULT_LIMIT,
-    )
-
-
-@pytest.fixture(scope="module")
-def keys() -> Iterator[tuple[str, str]]:
-    yield generate_keypair()
-
-
-@pytest.fixture(scope="module")
-async def books(infra: Infra, keys: tuple[str, str]) -> AsyncIterator[Books]:
-    url = await fresh_database(infra, "crm_test_accounting")
-    await asyncio.to_thread(migrate, "accounting", url)
-    namespace = unique_namespace("tacc")
-    private, public = keys
-    settings = settings_for(infra, url, namespace, public)
-    app = create_app(settings)
-    connection = await aio_pika.connect(infra.amqp_url)
-    try:
-        async with app.router.lifespan_context(app):
-            channel = await connection.channel()
-            exchange = await channel.get_exchange(f"{namespace}.events")
-            # Stands in for sales' queue: what accounting publishes must reach a consumer.
-            probe = await channel.declare_queue(f"{namespace}.probe", durable=True)
-            await probe.bind(exchange, routing_key=CreditChecked.routing_key)
-            issuer = TokenIssuer(
-                private, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=timedelta(hours=1)
-            )
-            transport = httpx.ASGITransport(app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://accounting") as http:
-                yield Books(http, app.state.runtime.db, settings, issuer, exchange, probe, infra.amqp_url)
-            await probe.delete(if_unused=False, if_empty=False)
-    finally:
-        await connection.close()
-        await delete_namespace(infra.amqp_url, namespace, ["accounting"])
+    ) as running:
+        running.probe = await running.channel.declare_queue(f"{running.namespace}.probe", durable=True)
+        await running.probe.bind(running.exchange, routing_key=CreditChecked.routing_key)
+        yield running
+        await running.probe.delete(if_unused=False, if_empty=False)
 
 
 @pytest.fixture
@@ -455,28 +394,19 @@ async def test_an_order_waits_for_the_account_then_is_invoiced(
 # -- the customer's name -----------------------------------------------------------------
 
 
-async def inbox_has(books: Books, envelope: Envelope) -> None:
-    """Wait until accounting handled the event (its effect is committed with the inbox row)."""
-    await eventually(
-        lambda: books.scalar("SELECT count(*) FROM inbox WHERE event_id = :e", e=envelope.event_id),
-        lambda n: n == 1,
-        what=f"{envelope.routing_key} handled",
-    )
-
-
 async def test_an_edit_renames_the_account_and_an_older_one_changes_nothing(books: Books) -> None:
     customer_id = uuid.uuid4()
     await books.promote(customer_id, name="Công ty TNHH Minh Long")
     assert (await books.account(customer_id))["customer_name"] == "Công ty TNHH Minh Long"
 
     edit = CustomerUpdated(customer_id=customer_id, name="Công ty CP Minh Long", updated_at=datetime.now(UTC))
-    await inbox_has(books, await books.publish(edit))
+    await books.handled(await books.publish(edit))
     assert (await books.account(customer_id))["customer_name"] == "Công ty CP Minh Long"
 
     older = edit.model_copy(
         update={"name": "Minh Long (cũ)", "updated_at": edit.updated_at - timedelta(hours=1)}
     )
-    await inbox_has(books, await books.publish(older))
+    await books.handled(await books.publish(older))
     assert (await books.account(customer_id))["customer_name"] == "Công ty CP Minh Long"
 
 
@@ -485,16 +415,16 @@ async def test_an_edit_before_the_account_opens_is_kept_for_it(books: Books) -> 
     now = datetime.now(UTC)
     # A prospect's edit: no account, and nothing left waiting.
     prospect_edit = CustomerUpdated(customer_id=prospect_id, name="Cửa hàng Hòa An", updated_at=now)
-    await inbox_has(books, await books.publish(prospect_edit))
+    await books.handled(await books.publish(prospect_edit))
     assert await books.scalar("SELECT count(*) FROM accounts WHERE customer_id = :c", c=prospect_id) == 0
 
     # An edit made after the promotion overtakes it: the account opens with the edited name.
     edit = CustomerUpdated(customer_id=overtaken_id, name="Đại lý Sao Việt (mới)", updated_at=now)
-    await inbox_has(books, await books.publish(edit))
+    await books.handled(await books.publish(edit))
     promotion = CustomerPromotedToTraditional(
         customer_id=overtaken_id, name="Đại lý Sao Việt", promoted_at=now - timedelta(minutes=1)
     )
-    await inbox_has(books, await books.publish(promotion))
+    await books.handled(await books.publish(promotion))
     assert (await books.account(overtaken_id))["customer_name"] == "Đại lý Sao Việt (mới)"
 
 
@@ -520,14 +450,10 @@ async def test_an_order_that_does_not_add_up_is_dead_lettered_with_the_reason(bo
     assert any(f"total {bad.total} is not the lines' {good.total}" in r for r in reasons), reasons
 
 
-async def test_200_orders_get_200_invoice_numbers_without_gaps(
-    books: Books, infra: Infra, keys: tuple[str, str]
-) -> None:
+async def test_200_orders_get_200_invoice_numbers_without_gaps(books: Books) -> None:
     """Two replicas, every order once, some twice (the same event again, or the same order
     under a new event id): numbers 1..200 of the year, each once."""
-    replica = create_app(
-        settings_for(infra, books.settings.database_url, books.settings.bus_namespace, keys[1])
-    )
+    replica = create_app(books.settings)
     customers = [uuid.uuid4() for _ in range(200)]
     async with replica.router.lifespan_context(replica):
         await asyncio.gather(*(books.promote(c) for c in customers))
@@ -931,12 +857,12 @@ async def test_lists_are_paged(books: Books, accountant: dict[str, str]) -> None
 
 
 async def test_uvicorn_target_builds_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch, books: Books, keys: tuple[str, str]
+    monkeypatch: pytest.MonkeyPatch, books: Books
 ) -> None:
     import accounting.app as module
 
     monkeypatch.delitem(module.__dict__, "app", raising=False)
-    monkeypatch.setenv("JWT_PUBLIC_KEY", keys[1])
+    monkeypatch.setenv("JWT_PUBLIC_KEY", books.settings.jwt_public_key)
     monkeypatch.setenv("DEFAULT_CREDIT_LIMIT", "123")
     built = module.app
     assert isinstance(built, FastAPI)
