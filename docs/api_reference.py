@@ -489,7 +489,19 @@ def intro(limits: GatewayLimits, own_prefixes: list[str]) -> str:
     )
     hours = limits.token_ttl_s / 3600
     gateway_mib, service_mib = limits.max_body_bytes / 2**20, MAX_BODY_BYTES / 2**20
-    return f"""# HTTP API
+    return INTRO.format(
+        own=own,
+        prefixes=prefixes,
+        hours=hours,
+        gateway_mib=gateway_mib,
+        service_mib=service_mib,
+        limits=limits,
+        MAX_PAGE_SIZE=MAX_PAGE_SIZE,
+    )
+
+
+#: The conventions, filled in by `intro` from the code's limits (`{...}` are its fields).
+INTRO = """# HTTP API
 
 Generated from the services' OpenAPI by `make docs` (`docs/generate.py`); do not edit
 by hand: a test fails when this file and the code differ. Each service's own OpenAPI
