@@ -64,6 +64,9 @@ AsOf = Annotated[date | None, Query(description="the day to report on (default: 
 
 @router.get("/api/accounts", tags=["accounts"], dependencies=[require_roles(*OWNER_READERS)])
 async def list_accounts(user: CurrentUser, db: DbDep, paging: Paging) -> Page[AccountOut]:
+    """Customers' accounts, the most recently opened first (one is opened when a customer is
+    promoted to traditional): a salesperson sees those of the customers they own now;
+    accountants, sales managers and admins see all."""
     async with db.transaction() as session:
         rows, total = await accounts.list_page(session, user, paging)
         return Page(items=[AccountOut.model_validate(a) for a in rows], total=total)
@@ -126,6 +129,8 @@ async def list_invoices(
     customer_id: uuid.UUID | None = None,
     invoice_status: Annotated[domain.InvoiceStatus | None, Query(alias="status")] = None,
 ) -> Page[InvoiceOut]:
+    """Invoices, the latest issue date first (one per order placed): a salesperson sees those of
+    the customers they own now; accountants, sales managers and admins see all."""
     async with db.transaction() as session:
         rows, total = await invoices.list_page(
             session, user, paging, customer_id=customer_id, status=invoice_status
@@ -135,6 +140,8 @@ async def list_invoices(
 
 @router.get("/api/invoices/{invoice_id}", tags=["invoices"], dependencies=[require_roles(*OWNER_READERS)])
 async def get_invoice(invoice_id: uuid.UUID, user: CurrentUser, db: DbDep) -> InvoiceDetailOut:
+    """One invoice with its lines, its payments (oldest first) and its credit notes. To a
+    salesperson, an invoice of a customer they do not own now is 'not found'."""
     async with db.transaction() as session:
         detail = await invoices.get(session, invoice_id, user)
         return InvoiceDetailOut(
@@ -167,6 +174,7 @@ async def list_credit_notes(
     invoice_id: uuid.UUID | None = None,
     customer_id: uuid.UUID | None = None,
 ) -> Page[CreditNoteOut]:
+    """Credit notes issued against invoices, the highest (newest) number first."""
     async with db.transaction() as session:
         rows, total = await credit_notes.list_page(
             session, paging, invoice_id=invoice_id, customer_id=customer_id
@@ -204,6 +212,7 @@ async def list_payments(
     invoice_id: uuid.UUID | None = None,
     customer_id: uuid.UUID | None = None,
 ) -> Page[PaymentOut]:
+    """Payments recorded against invoices, the latest payment date first."""
     async with db.transaction() as session:
         rows, total = await payments.list_page(
             session, paging, invoice_id=invoice_id, customer_id=customer_id

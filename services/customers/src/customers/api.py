@@ -120,6 +120,8 @@ async def preview_import(
 
 @customers.get("/imports")
 async def list_imports(user: CurrentUser, db: DbDep, paging: Paging) -> Page[ImportSummary]:
+    """Customer imports, newest first: a salesperson's own, everyone's for the other roles;
+    each with its report's counts, not its rows."""
     async with db.transaction() as session:
         rows, total = await imports.list_imports(session, user, paging)
         return Page(items=[ImportSummary.model_validate(imports.summary_out(u)) for u in rows], total=total)
@@ -127,6 +129,8 @@ async def list_imports(user: CurrentUser, db: DbDep, paging: Paging) -> Page[Imp
 
 @customers.get("/imports/{import_id}")
 async def get_import(import_id: uuid.UUID, user: CurrentUser, db: DbDep) -> ImportReport:
+    """An import's report row by row, as previewed or, once committed, as written. A salesperson
+    sees only the imports they uploaded (anyone else's is 404)."""
     async with db.transaction() as session:
         return ImportReport.model_validate(imports.report_out(await imports.get(session, import_id, user)))
 
@@ -178,6 +182,7 @@ async def list_customers(
 
 @customers.get("/{customer_id}")
 async def get_customer(customer_id: uuid.UUID, user: CurrentUser, db: DbDep) -> CustomerOut:
+    """One customer: a salesperson only their own (anyone else's is 'not found'), other roles any."""
     return CustomerOut.model_validate(await records.read_visible(db, customer_id, user))
 
 
@@ -193,6 +198,10 @@ async def update_customer(
 
 @customers.get("/{customer_id}/timeline")
 async def get_timeline(customer_id: uuid.UUID, user: CurrentUser, db: DbDep) -> list[TimelineOut]:
+    """Everything that happened to the customer, oldest first and not paged: registration or
+    import, edits as `{field: [old, new]}`, owner and stage changes, grades, care activities,
+    and its quotes' approval, rejection and acceptance and its orders. A customer the caller
+    may not see is 404."""
     async with db.transaction() as session:
         await records.get_visible(session, customer_id, user)
         entries = await timeline.of_customer(session, customer_id)
@@ -283,6 +292,8 @@ async def list_questionnaires(
 
 @questionnaires.get("/{questionnaire_id}")
 async def get_questionnaire(questionnaire_id: uuid.UUID, user: CurrentUser, db: DbDep) -> QuestionnaireOut:
+    """One version of a questionnaire by its id, superseded versions included (the assessments
+    made with them keep pointing at them)."""
     async with db.transaction() as session:
         return grading.questionnaire_out(await grading.get_questionnaire(session, questionnaire_id))
 
@@ -307,6 +318,8 @@ async def list_customer_activities(
     paging: Paging,
     status: ActivityStatus | None = None,
 ) -> Page[ActivityOut]:
+    """The customer's care activities, soonest due first, all of them or those with `status`.
+    A customer the caller may not see is 404."""
     async with db.transaction() as session:
         rows, total = await care.list_for_customer(session, customer_id, user, paging, status=status)
         return Page(items=[ActivityOut.model_validate(a) for a in rows], total=total)
@@ -333,6 +346,8 @@ async def complete_activity(
 async def cancel_activity(
     customer_id: uuid.UUID, activity_id: uuid.UUID, body: ActivityCancel, user: CurrentUser, db: DbDep
 ) -> ActivityOut:
+    """Cancel a planned activity, with a reason (409 once it is done or cancelled); recorded in
+    the timeline and announced as CareActivityClosed."""
     async with db.transaction() as session:
         return ActivityOut.model_validate(await care.cancel(session, customer_id, activity_id, body, user))
 

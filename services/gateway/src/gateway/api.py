@@ -101,6 +101,7 @@ async def create_user(body: UserCreate, caller: Admin, db: DbDep) -> UserOut:
 
 @users_router.get("", dependencies=[require_roles(Role.ADMIN, Role.SALES_MANAGER)])
 async def list_users(db: DbDep, paging: Paging) -> Page[UserOut]:
+    """Every user, active and offboarded, by username."""
     async with db.transaction() as session:
         rows, total = await users.list_users(session, paging)
         return Page(items=[UserOut.model_validate(u) for u in rows], total=total)
@@ -124,6 +125,7 @@ async def list_salespeople(db: DbDep, paging: Paging) -> Page[SalespersonOut]:
 # Declared before /{user_id} so "me" is not parsed as an id.
 @users_router.get("/me")
 async def get_me(user: CurrentUser, db: DbDep) -> UserOut:
+    """The caller's own record, whatever their role: `GET /api/users/{user_id}` with their own id."""
     return await get_user(user.id, user, db)
 
 

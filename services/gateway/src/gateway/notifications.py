@@ -177,12 +177,15 @@ async def list_notifications(
 
 @router.post("/read-all")
 async def read_all(user: CurrentUser, db: DbDep) -> MarkedRead:
+    """Mark every due notification of the caller read; `marked` says how many were unread
+    (0 the second time, so repeating it is harmless)."""
     async with db.transaction() as session:
         return MarkedRead(marked=await mark_read(session, user.id, None))
 
 
 @router.post("/{notification_id}/read")
 async def read_one(notification_id: uuid.UUID, user: CurrentUser, db: DbDep) -> MarkedRead:
-    """Someone else's notification is 'not found', like one that does not exist."""
+    """Mark one of the caller's notifications read; `marked` is 0 when it was read already or
+    is not due yet. Someone else's notification is 'not found', like one that does not exist."""
     async with db.transaction() as session:
         return MarkedRead(marked=await mark_one_read(session, user.id, notification_id))

@@ -84,6 +84,7 @@ async def list_reasons(db: DbDep, paging: Paging, active: bool | None = None) ->
 
 @reasons_router.post("", status_code=status.HTTP_201_CREATED, dependencies=[MANAGERS])
 async def add_reason(body: ReasonCreate, db: DbDep) -> ReasonOut:
+    """Add a reason to the managed list, active at once; its code must be new (409)."""
     async with db.transaction() as session:
         return ReasonOut.of(await reasons.add(session, body))
 
@@ -152,6 +153,8 @@ async def import_leads(
 
 @router.get("/{lead_id}")
 async def get_lead(lead_id: uuid.UUID, user: CurrentUser, db: DbDep) -> LeadOut:
+    """One lead: a salesperson only their own (anyone else's is 'not found'); sales managers,
+    admins and marketing any."""
     async with db.transaction() as session:
         return LeadOut.of(await search.get_visible(session, lead_id, user))
 
@@ -215,6 +218,8 @@ async def convert_lead(
 
 @router.post("/{lead_id}/assign", dependencies=[MANAGERS])
 async def assign_lead(lead_id: uuid.UUID, body: AssignRequest, user: CurrentUser, db: DbDep) -> LeadOut:
+    """Give the lead, whatever its status, to another active member of staff who may own leads
+    (422 otherwise); recorded in its history. Giving it to its owner changes nothing."""
     async with db.transaction() as session:
         return LeadOut.of(await owners.assign(session, lead_id, body, user))
 

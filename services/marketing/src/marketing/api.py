@@ -113,6 +113,9 @@ async def resolve_region(
 
 @regions_router.get("/{code}")
 async def get_region(code: str, user: CurrentUser) -> RegionDetailOut:
+    """A province or centrally-run city by its current code, with the provinces before
+    1 July 2025 it was formed from. From a name or a former code, `GET /api/regions/resolve`
+    finds the current one."""
     index = regions.index()
     region = index.get(code)
     if region is None:
@@ -146,6 +149,8 @@ def channel_out(record: channels.ChannelRecord) -> ChannelOut:
 
 @channels_router.post("", status_code=status.HTTP_201_CREATED)
 async def create_channel(body: ChannelCreate, user: Planner, db: DbDep) -> ChannelOut:
+    """A new active channel, optionally selling through a parent channel and covering regions
+    (current codes); its name must be new whatever the case and diacritics (409)."""
     async with db.transaction() as session:
         return channel_out(await channels.create(session, body, user))
 
@@ -161,6 +166,8 @@ async def list_channels(
     parent_id: uuid.UUID | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Page[ChannelOut]:
+    """Channels by name, with the regions each covers and its salespeople; `region_code` takes
+    a code or a name, former or new (422 if no province matches)."""
     region = region_param(region_code)
     async with db.transaction() as session:
         records, total = await channels.list_page(
@@ -171,12 +178,16 @@ async def list_channels(
 
 @channels_router.get("/{channel_id}")
 async def get_channel(channel_id: uuid.UUID, user: CurrentUser, db: DbDep) -> ChannelOut:
+    """One channel, with the regions it covers and the salespeople assigned in each."""
     async with db.transaction() as session:
         return channel_out(await channels.get(session, channel_id))
 
 
 @channels_router.patch("/{channel_id}", dependencies=[PLANNERS])
 async def update_channel(channel_id: uuid.UUID, body: ChannelPatch, db: DbDep) -> ChannelOut:
+    """Rename, move under another parent (`"parent_id": null` detaches it), deactivate or
+    reactivate a channel. A new name must be free (409); a parent that already sells through
+    this channel would make a loop (422)."""
     async with db.transaction() as session:
         return channel_out(await channels.update(session, channel_id, body))
 
@@ -218,6 +229,8 @@ async def list_volumes(
     region_code: CodeQuery = None,
     product_group: ProductGroupQuery = None,
 ) -> Page[MarketVolumeOut]:
+    """Market volume estimates by period, region and product group; `region_code` takes a code
+    or a name, former or new, and `period` a year (2026) or a quarter (2026-Q3)."""
     region = region_param(region_code)
     normal_period = str(period_param(period)) if period is not None else None
     async with db.transaction() as session:
@@ -243,6 +256,7 @@ async def import_volumes(
 
 @volumes_router.get("/{volume_id}")
 async def get_volume(volume_id: uuid.UUID, user: CurrentUser, db: DbDep) -> MarketVolumeDetailOut:
+    """One market volume estimate, with every value it had (its revisions, oldest first)."""
     async with db.transaction() as session:
         volume, history = await volumes.get(session, volume_id)
         return MarketVolumeDetailOut(
@@ -301,6 +315,8 @@ async def create_campaign(body: CampaignCreate, user: Planner, db: DbDep) -> Cam
 async def list_campaigns(
     user: CurrentUser, db: DbDep, paging: Paging, status: CampaignStatus | None = None
 ) -> Page[CampaignOut]:
+    """Campaigns, the latest start first, with their audience size and results so far (leads,
+    conversions, orders and revenue)."""
     async with db.transaction() as session:
         rows, total = await campaigns.list_page(session, paging, status=status)
         return Page(items=await campaigns.describe(session, rows), total=total)
@@ -308,12 +324,16 @@ async def list_campaigns(
 
 @campaigns_router.get("/{campaign_id}")
 async def get_campaign(campaign_id: uuid.UUID, user: CurrentUser, db: DbDep) -> CampaignOut:
+    """One campaign, with its audience size (live for a draft, fixed at launch) and its results
+    so far."""
     async with db.transaction() as session:
         return (await campaigns.describe(session, [await campaigns.get(session, campaign_id)]))[0]
 
 
 @campaigns_router.patch("/{campaign_id}", dependencies=[PLANNERS])
 async def update_campaign(campaign_id: uuid.UUID, body: CampaignPatch, db: DbDep) -> CampaignOut:
+    """Change a draft's name, target or dates (a launched campaign is 409); its audience
+    follows the new target until launch."""
     async with db.transaction() as session:
         campaign = await campaigns.update(session, campaign_id, body)
         return (await campaigns.describe(session, [campaign]))[0]

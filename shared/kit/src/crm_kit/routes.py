@@ -48,6 +48,9 @@ def health_router(runtime: Runtime) -> APIRouter:
 
     @router.get("/metrics")
     async def prometheus() -> Response:
+        """The process's metrics in Prometheus' text format. The outbox backlog (events not yet
+        published, and the oldest one's age) is read from the database at each scrape; while the
+        database does not answer, those two keep their last values and the scrape still succeeds."""
         try:
             async with runtime.db.transaction() as session:
                 pending, age = await outbox.backlog(session)
@@ -70,6 +73,9 @@ def portfolio_router(service: str, count: HoldingsCount) -> APIRouter:
 
     @router.get("/api/portfolio/{user_id}", dependencies=[require_roles(Role.ADMIN, Role.SALES_MANAGER)])
     async def portfolio(user_id: uuid.UUID, db: DbDep) -> Holdings:
+        """How many records of each kind this service still has for the member of staff (all zero
+        once their hand-over is done); the gateway's `GET /api/users/{user_id}/portfolio` asks
+        every service and adds up the answers."""
         async with db.transaction() as session:
             return Holdings(service=service, user_id=user_id, holdings=await count(session, user_id))
 

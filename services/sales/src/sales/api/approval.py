@@ -16,6 +16,7 @@ router = APIRouter(prefix="/api/approval-rules", tags=["quotes"])
 
 @router.get("")
 async def get_approval_rules(user: CurrentUser, db: DbDep) -> ApprovalRulesOut:
+    """The rules that decide which submitted quotes wait for a sales manager's approval."""
     async with db.transaction() as session:
         return ApprovalRulesOut.model_validate(await approval.approval_rules(session))
 

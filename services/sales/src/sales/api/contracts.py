@@ -22,6 +22,7 @@ router = APIRouter(prefix="/api/contracts", tags=["orders"])
 async def list_contracts(
     user: CurrentUser, db: DbDep, paging: Paging, order_id: uuid.UUID | None = None
 ) -> Page[ContractOut]:
+    """Contracts the caller may see, newest first: a salesperson their own, other roles all."""
     async with db.transaction() as session:
         rows, total = await contracts.list_contracts(session, user, paging, order_id=order_id)
         return Page(items=[ContractOut.model_validate(c) for c in rows], total=total)
@@ -29,12 +30,14 @@ async def list_contracts(
 
 @router.get("/{contract_id}")
 async def get_contract(contract_id: uuid.UUID, user: CurrentUser, db: DbDep) -> ContractOut:
+    """One contract: a salesperson only their own (anyone else's is 'not found'), other roles any."""
     async with db.transaction() as session:
         return ContractOut.model_validate(await contracts.get_contract(session, contract_id, user))
 
 
 @router.post("/{contract_id}/sign", dependencies=[SELLERS])
 async def sign_contract(contract_id: uuid.UUID, user: CurrentUser, db: DbDep) -> ContractOut:
+    """draft -> signed (409 from any other status)."""
     async with db.transaction() as session:
         return ContractOut.model_validate(
             await contracts.change_contract(session, contract_id, ContractAction.SIGN, user)
@@ -43,6 +46,7 @@ async def sign_contract(contract_id: uuid.UUID, user: CurrentUser, db: DbDep) ->
 
 @router.post("/{contract_id}/complete", dependencies=[SELLERS])
 async def complete_contract(contract_id: uuid.UUID, user: CurrentUser, db: DbDep) -> ContractOut:
+    """signed -> completed (409 from any other status)."""
     async with db.transaction() as session:
         return ContractOut.model_validate(
             await contracts.change_contract(session, contract_id, ContractAction.COMPLETE, user)
@@ -53,6 +57,8 @@ async def complete_contract(contract_id: uuid.UUID, user: CurrentUser, db: DbDep
 async def terminate_contract(
     contract_id: uuid.UUID, body: TerminateIn, user: CurrentUser, db: DbDep
 ) -> ContractOut:
+    """draft or signed -> terminated, with a reason (409 once completed or terminated); the
+    order may then get a new contract."""
     async with db.transaction() as session:
         return ContractOut.model_validate(
             await contracts.change_contract(

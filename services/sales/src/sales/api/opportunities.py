@@ -61,6 +61,8 @@ async def pipeline(user: CurrentUser, db: DbDep, owner_id: uuid.UUID | None = No
 
 @router.get("/{opportunity_id}")
 async def get_opportunity(opportunity_id: uuid.UUID, user: CurrentUser, db: DbDep) -> OpportunityOut:
+    """One opportunity: a salesperson only their own (anyone else's is 'not found'), sales
+    managers and admins any."""
     async with db.transaction() as session:
         return OpportunityOut.model_validate(
             await opportunities.get_opportunity(session, opportunity_id, user)

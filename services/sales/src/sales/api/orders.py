@@ -25,6 +25,8 @@ async def list_orders(
     customer_id: uuid.UUID | None = None,
     quote_id: uuid.UUID | None = None,
 ) -> Page[OrderOut]:
+    """Orders the caller may see, newest first: a salesperson their own, other roles all. An
+    order is placed from an accepted quote once its customer is traditional."""
     async with db.transaction() as session:
         rows, total = await orders.list_orders(
             session, user, paging, customer_id=customer_id, quote_id=quote_id
@@ -34,6 +36,8 @@ async def list_orders(
 
 @router.get("/{order_id}")
 async def get_order(order_id: uuid.UUID, user: CurrentUser, db: DbDep) -> OrderOut:
+    """One order with its lines: a salesperson only their own (anyone else's is 'not found'),
+    other roles any."""
     async with db.transaction() as session:
         return OrderOut.model_validate(await orders.get_order(session, order_id, user))
 

@@ -19,6 +19,8 @@ router = APIRouter(prefix="/api/products", tags=["products"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[MANAGERS])
 async def create_product(body: ProductCreate, user: CurrentUser, db: DbDep) -> ProductOut:
+    """Add a product to the price list; its code is kept upper-case and must be new (409), and
+    its first price starts the product's price history."""
     async with db.transaction() as session:
         return ProductOut.model_validate(await products.create_product(session, body, user))
 
@@ -40,6 +42,7 @@ async def list_products(
 
 @router.get("/{code}")
 async def get_product(code: str, user: CurrentUser, db: DbDep) -> ProductOut:
+    """A product by its code, in any case (`pump-01` is `PUMP-01`), inactive ones included."""
     async with db.transaction() as session:
         return ProductOut.model_validate(await products.get_product(session, code))
 

@@ -37,6 +37,10 @@ def _expired(quote: Quote) -> errors.Conflict:
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[SELLERS])
 async def create_quote(body: QuoteCreate, user: CurrentUser, db: DbDep, settings: SettingsDep) -> QuoteOut:
+    """A draft quote owned by the caller, for a prospect or traditional customer they may see
+    (an inactive or unknown one is 422), and optionally an open opportunity of that customer.
+    Lines take the product's current price unless they give one; `valid_until` defaults to
+    the configured number of days from today (30 unless set otherwise)."""
     async with db.transaction() as session:
         return QuoteOut.model_validate(await quotes.create_quote(session, body, user, settings))
 
@@ -76,6 +80,8 @@ async def expire_due(user: CurrentUser, db: DbDep, settings: SettingsDep) -> Exp
 
 @router.get("/{quote_id}")
 async def get_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings: SettingsDep) -> QuoteOut:
+    """One quote: a salesperson only their own (anyone else's is 'not found'), other roles any.
+    A sent quote past its `valid_until` is answered, and stored, as expired."""
     async with db.transaction() as session:
         return QuoteOut.model_validate(await quotes.get_quote(session, quote_id, user, settings))
 
@@ -107,6 +113,11 @@ async def copy_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings
 
 @router.post("/{quote_id}/submit", dependencies=[SELLERS])
 async def submit_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings: SettingsDep) -> QuoteOut:
+    """Ask for approval: only a draft still within its validity (else 409) becomes
+    pending_approval, announced as QuoteSubmittedForApproval so accounting checks the
+    customer's credit. When the approval rules need no manager, a passed credit check then
+    approves it by itself (QuoteApproved); otherwise, or when the check fails, a manager
+    approves or rejects it."""
     async with db.transaction() as session:
         return QuoteOut.model_validate(await approval.submit_quote(session, quote_id, user, settings))
 
@@ -123,12 +134,16 @@ async def approve_quote(
 
 @router.post("/{quote_id}/reject", dependencies=[MANAGERS])
 async def reject_quote(quote_id: uuid.UUID, body: RejectIn, user: CurrentUser, db: DbDep) -> QuoteOut:
+    """A manager refuses a pending_approval quote, with a reason; announced as QuoteRejected.
+    An edit makes it a draft again, to be submitted anew."""
     async with db.transaction() as session:
         return QuoteOut.model_validate(await approval.reject_quote(session, quote_id, body.reason, user))
 
 
 @router.post("/{quote_id}/send", dependencies=[SELLERS])
 async def send_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings: SettingsDep) -> QuoteOut:
+    """An approved quote goes to the customer (sent); one past its `valid_until` is refused
+    (409). Counted as a quote sent in its owner's performance."""
     async with db.transaction() as session:
         return QuoteOut.model_validate(await quotes.send_quote(session, quote_id, user, settings))
 
@@ -147,6 +162,8 @@ async def accept_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settin
 async def decline_quote(
     quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings: SettingsDep, body: DeclineIn | None = None
 ) -> QuoteOut:
+    """The customer declined a sent quote, with an optional reason; final. A sent quote past its
+    `valid_until` becomes expired instead, answered with 409."""
     async with db.transaction() as session:
         quote, expired = await quotes.decline_quote(
             session, quote_id, body.reason if body else None, user, settings
