@@ -8,8 +8,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, HTTPException, Query, UploadFile, status
+from fastapi import APIRouter, File, Query, UploadFile, status
 
+from crm_kit import errors
 from crm_kit.auth import CurrentUser, Role, User, require_roles
 from crm_kit.http import Page, Paging
 from crm_kit.runtime import DbDep
@@ -55,7 +56,7 @@ def region_param(code: str | None) -> str | None:
         return None
     resolved = regions.index().resolve(code)
     if resolved is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"no province matches {code!r}")
+        raise errors.Invalid(f"no province matches {code!r}")
     return resolved.region.code
 
 
@@ -100,7 +101,7 @@ async def resolve_region(
     """A code or a name, former or new, with or without diacritics, to the province it is now."""
     resolved = regions.index().resolve(q)
     if resolved is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no province matches {q!r}")
+        raise errors.NotFound("province", q, message=f"no province matches {q!r}")
     return ResolvedOut(
         query=q,
         matched=resolved.matched,
@@ -119,7 +120,7 @@ async def get_region(code: str, user: CurrentUser) -> RegionDetailOut:
     index = regions.index()
     region = index.get(code)
     if region is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"region {code} not found")
+        raise errors.NotFound("region", code)
     former = [f for f in index.former.values() if f.region_code == code]
     return RegionDetailOut(
         **RegionOut.model_validate(region, from_attributes=True).model_dump(),
@@ -203,7 +204,7 @@ async def set_coverage(channel_id: uuid.UUID, body: CoverageIn, db: DbDep) -> Ch
 async def set_assignments(channel_id: uuid.UUID, body: list[AssignmentIn], db: DbDep) -> ChannelOut:
     """Replace the salespeople assigned to the channel, per region it covers."""
     if len(body) > 1000:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "at most 1000 assignments")
+        raise errors.Invalid("at most 1000 assignments")
     async with db.transaction() as session:
         return channel_out(await channels.set_assignments(session, channel_id, body))
 

@@ -18,7 +18,7 @@ from crm_contracts import (
 from crm_kit import customer_copy, directory
 from crm_kit.handlers import Handlers
 
-from . import service
+from . import read_models
 
 handlers = Handlers()
 directory.register(handlers)
@@ -29,36 +29,36 @@ customer_copy.register(handlers, graded=True)
 
 @handlers.handles(CustomerRegistered)
 async def customer_registered(session: AsyncSession, event: CustomerRegistered, envelope: Envelope) -> None:
-    await service.customer_registered(session, event, envelope.occurred_at)
+    await read_models.customer_registered(session, event, envelope.occurred_at)
 
 
 @handlers.handles_many(CustomerPromotedToTraditional)
 async def customers_promoted(
     session: AsyncSession, promotions: Sequence[tuple[CustomerPromotedToTraditional, Envelope]]
 ) -> None:
-    await service.customers_promoted(session, [event for event, _ in promotions])
+    await read_models.customers_promoted(session, [event for event, _ in promotions])
 
 
 @handlers.handles(LeadCaptured)
 async def lead_captured(session: AsyncSession, event: LeadCaptured, envelope: Envelope) -> None:
-    await service.lead_captured(session, event)
+    await read_models.lead_captured(session, event)
 
 
 @handlers.handles(LeadQualified)
 async def lead_qualified(session: AsyncSession, event: LeadQualified, envelope: Envelope) -> None:
-    await service.lead_decided(session, event)
+    await read_models.lead_decided(session, event)
 
 
 @handlers.handles(LeadDisqualified)
 async def lead_disqualified(session: AsyncSession, event: LeadDisqualified, envelope: Envelope) -> None:
-    await service.lead_decided(session, event)
+    await read_models.lead_decided(session, event)
 
 
 @handlers.handles(OrderPlaced)
 async def order_placed(session: AsyncSession, event: OrderPlaced, envelope: Envelope) -> None:
-    await service.order_placed(session, event)
+    await read_models.order_placed(session, event)
 
 
 @handlers.handles(PortfolioReassigned)
 async def portfolio_reassigned(session: AsyncSession, event: PortfolioReassigned, envelope: Envelope) -> None:
-    await service.portfolio_reassigned(session, event)
+    await read_models.portfolio_reassigned(session, event)

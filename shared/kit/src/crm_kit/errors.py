@@ -53,8 +53,8 @@ class NotFound(DomainError):
 
     status_code = 404
 
-    def __init__(self, kind: str, key: object) -> None:
-        super().__init__(f"{kind} {key} not found")
+    def __init__(self, kind: str, key: object, *, message: str | None = None) -> None:
+        super().__init__(message or f"{kind} {key} not found")
         self.kind = kind
         self.key = key
 
