@@ -43,11 +43,11 @@ test-e2e: install browser
 	$(WITH_INFRA) $(PYTEST) -m e2e tests
 
 lint: install
-	.venv/bin/ruff check shared services tests deploy bench
-	.venv/bin/ruff format --check shared services tests deploy bench
+	.venv/bin/ruff check shared services tests deploy bench docs
+	.venv/bin/ruff format --check shared services tests deploy bench docs
 
 typecheck: install
-	.venv/bin/mypy -p crm_contracts -p crm_kit -p crm_testkit -p gateway -p leads -p customers -p sales -p accounting -p marketing
+	.venv/bin/mypy -p crm_contracts -p crm_kit -p crm_testkit -p gateway -p leads -p customers -p sales -p accounting -p marketing -p docs
 
 ## Measure the system against this machine's own limit (see bench/README.md).
 bench: install
