@@ -21,7 +21,7 @@ from crm_kit.queries import fetch_page, fetch_rows_page, visible_to
 
 from . import domain, regions
 from .channels import parent_map
-from .domain import CampaignStatus, LifecycleStage
+from .domain import CampaignStatus, LeadOutcome, LifecycleStage
 from .models import Campaign, CampaignMember, Channel, LeadFact, RevenueFact
 from .schemas import AudienceMemberOut, CampaignCreate, CampaignOut, CampaignPatch, CampaignTarget
 
@@ -262,8 +262,8 @@ async def _results(session: AsyncSession, campaign_ids: list[uuid.UUID]) -> dict
         select(
             LeadFact.campaign_id,
             func.count(),
-            func.count().filter(LeadFact.outcome == "qualified"),
-            func.count().filter(LeadFact.outcome == "disqualified"),
+            func.count().filter(LeadFact.outcome == LeadOutcome.QUALIFIED),
+            func.count().filter(LeadFact.outcome == LeadOutcome.DISQUALIFIED),
         )
         .where(LeadFact.campaign_id.in_(campaign_ids))
         .group_by(LeadFact.campaign_id)

@@ -30,6 +30,14 @@ class VolumeSource(StrEnum):
     ESTIMATE = "estimate"
 
 
+class LeadOutcome(StrEnum):
+    """Where a lead stands as marketing knows it (`LeadFact.outcome`)."""
+
+    CAPTURED = "captured"
+    QUALIFIED = "qualified"
+    DISQUALIFIED = "disqualified"
+
+
 class CampaignStatus(StrEnum):
     DRAFT = "draft"
     LAUNCHED = "launched"

@@ -28,7 +28,7 @@ from crm_kit import customer_copy
 from crm_kit.customer_copy import Fact
 
 from . import channels, regions
-from .domain import Period
+from .domain import LeadOutcome, Period
 from .models import LeadFact, RevenueFact
 
 
@@ -56,7 +56,7 @@ async def lead_captured(session: AsyncSession, event: LeadCaptured) -> None:
     }
     await session.execute(
         insert(LeadFact)
-        .values(lead_id=event.lead_id, outcome="captured", **facts)
+        .values(lead_id=event.lead_id, outcome=LeadOutcome.CAPTURED, **facts)
         .on_conflict_do_update(index_elements=[LeadFact.lead_id], set_=facts)
     )
 
@@ -64,7 +64,7 @@ async def lead_captured(session: AsyncSession, event: LeadCaptured) -> None:
 async def lead_decided(session: AsyncSession, event: LeadQualified | LeadDisqualified) -> None:
     qualified = isinstance(event, LeadQualified)
     decision = {
-        "outcome": "qualified" if qualified else "disqualified",
+        "outcome": LeadOutcome.QUALIFIED if qualified else LeadOutcome.DISQUALIFIED,
         "customer_id": event.customer_id if isinstance(event, LeadQualified) else None,
         "decided_at": event.qualified_at if isinstance(event, LeadQualified) else event.disqualified_at,
         "owner_id": event.owner_id,

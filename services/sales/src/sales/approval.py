@@ -24,7 +24,7 @@ from crm_kit.auth import User
 
 from . import domain
 from .common import audit, utc_now
-from .domain import Approval, CreditStatus, QuoteAction, QuoteStatus
+from .domain import Approval, AuditAction, Audited, CreditStatus, QuoteAction, QuoteStatus
 from .models import ApprovalRule, Quote
 from .quotes import about, clear_approval, find_quote, refuse_if_past_validity, transition
 from .schemas import ApprovalRulesIn
@@ -71,7 +71,7 @@ async def set_approval_rules(session: AsyncSession, body: ApprovalRulesIn, user:
     rule.updated_by = user.id
     rule.updated_at = utc_now()
     changes = {"before": before, "after": _rules_record(rule)}
-    await audit(session, "approval_rules", uuid.UUID(int=1), "changed", user.id, changes)
+    await audit(session, Audited.APPROVAL_RULES, uuid.UUID(int=1), AuditAction.CHANGED, user.id, changes)
     return rule
 
 
@@ -111,7 +111,7 @@ async def submit_quote(session: AsyncSession, quote_id: uuid.UUID, user: User, s
         "submission": quote.submission,
         "needs_manager": quote.needs_manager,
     }
-    await audit(session, "quote", quote.id, "submitted", user.id, changes)
+    await audit(session, Audited.QUOTE, quote.id, AuditAction.SUBMITTED, user.id, changes)
     return quote
 
 
@@ -141,7 +141,7 @@ async def record_credit_check(session: AsyncSession, event: CreditChecked) -> No
     quote.credit_checked_at = event.checked_at
     quote.updated_at = utc_now()
     answer = {"credit_status": credit.value, "exposure": event.exposure, "credit_limit": event.credit_limit}
-    await audit(session, "quote", quote.id, "credit_checked", None, answer)
+    await audit(session, Audited.QUOTE, quote.id, AuditAction.CREDIT_CHECKED, None, answer)
     if quote.status == QuoteStatus.PENDING_APPROVAL and domain.approves_automatically(
         bool(quote.needs_manager), credit
     ):
@@ -191,7 +191,7 @@ async def _approve(
     }
     if quote.override_reason:
         changes["override_reason"] = quote.override_reason
-    await audit(session, "quote", quote.id, "approved", approver, changes)
+    await audit(session, Audited.QUOTE, quote.id, AuditAction.APPROVED, approver, changes)
 
 
 async def reject_quote(session: AsyncSession, quote_id: uuid.UUID, reason: str, user: User) -> Quote:
@@ -213,5 +213,5 @@ async def reject_quote(session: AsyncSession, quote_id: uuid.UUID, reason: str, 
         actor=user.id,
     )
     changes = {"status": [QuoteStatus.PENDING_APPROVAL, QuoteStatus.REJECTED], "reason": reason}
-    await audit(session, "quote", quote.id, "rejected", user.id, changes)
+    await audit(session, Audited.QUOTE, quote.id, AuditAction.REJECTED, user.id, changes)
     return quote

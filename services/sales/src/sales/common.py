@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from .domain import NumberFormat
+from .domain import AuditAction, Audited, ContractAction, NumberFormat
 from .models import AuditEntry, NumberSequence
 
 
@@ -22,9 +22,9 @@ def utc_now() -> datetime:
 
 async def audit(
     session: AsyncSession,
-    entity: str,
+    entity: Audited,
     entity_id: uuid.UUID,
-    action: str,
+    action: AuditAction | ContractAction,
     actor_id: uuid.UUID | None,
     changes: dict[str, Any] | None = None,
 ) -> None:

@@ -16,7 +16,7 @@ from crm_kit.queries import fetch_page, visible_to
 
 from . import domain
 from .common import audit, next_number, utc_now, where_given
-from .domain import ContractAction, ContractStatus
+from .domain import AuditAction, Audited, ContractAction, ContractStatus
 from .models import Contract
 from .orders import get_order
 from .schemas import ContractCreate
@@ -51,7 +51,9 @@ async def create_contract(
     )
     session.add(contract)
     await session.flush()
-    await audit(session, "contract", contract.id, "created", user.id, {"number": contract.number})
+    await audit(
+        session, Audited.CONTRACT, contract.id, AuditAction.CREATED, user.id, {"number": contract.number}
+    )
     return contract
 
 
@@ -97,5 +99,5 @@ async def change_contract(
     changes: dict[str, Any] = {"status": [before, contract.status]}
     if reason:
         changes["reason"] = reason
-    await audit(session, "contract", contract.id, action.value, user.id, changes)
+    await audit(session, Audited.CONTRACT, contract.id, action, user.id, changes)
     return contract

@@ -410,6 +410,36 @@ def parse_period(text: str) -> Period:
 Grouping = Literal["salesperson", "channel", "salesperson_channel"]
 
 
+class Audited(StrEnum):
+    """What the audit trail (`audit_entries.entity`) records changes of."""
+
+    QUOTE = "quote"
+    ORDER = "order"
+    CONTRACT = "contract"
+    OPPORTUNITY = "opportunity"
+    APPROVAL_RULES = "approval_rules"
+
+
+class AuditAction(StrEnum):
+    """What was done, as the audit trail and a record's history show it (a contract's
+    moves are its `ContractAction`s)."""
+
+    CREATED = "created"
+    COPIED = "copied"
+    EDITED = "edited"
+    CHANGED = "changed"
+    SUBMITTED = "submitted"
+    CREDIT_CHECKED = "credit_checked"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    PLACED = "placed"
+    STAGE_CHANGED = "stage_changed"
+
+
 class FactKind(StrEnum):
     """What performance counts; one fact per (kind, subject)."""
 

@@ -19,7 +19,7 @@ from crm_kit.queries import fetch_page, one_visible, visible_to
 
 from . import domain
 from .common import audit, utc_now, where_given
-from .domain import OpportunityStage
+from .domain import AuditAction, Audited, OpportunityStage
 from .models import Opportunity
 from .schemas import StageMove
 
@@ -112,7 +112,7 @@ async def set_stage(
         changes["lost_reason"] = lost_reason
     if won_quote_id:
         changes["won_quote_id"] = str(won_quote_id)
-    await audit(session, "opportunity", opportunity.id, "stage_changed", actor_id, changes)
+    await audit(session, Audited.OPPORTUNITY, opportunity.id, AuditAction.STAGE_CHANGED, actor_id, changes)
 
 
 async def pipeline(

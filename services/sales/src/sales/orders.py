@@ -17,7 +17,7 @@ from crm_kit.queries import fetch_page, visible_to
 
 from . import domain, performance
 from .common import audit, next_number, utc_now, where_given
-from .domain import FactKind, OrderStatus
+from .domain import AuditAction, Audited, FactKind, OrderStatus
 from .models import Order, OrderLine, Quote, SalesCustomer
 from .settings import Settings
 
@@ -46,7 +46,7 @@ async def place_order(
         amount=order.net_total,
     )
     changes = {"number": order.number, "quote_id": str(quote.id)}
-    await audit(session, "order", order.id, "placed", actor, changes)
+    await audit(session, Audited.ORDER, order.id, AuditAction.PLACED, actor, changes)
     return order
 
 

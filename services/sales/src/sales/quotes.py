@@ -21,7 +21,7 @@ from crm_kit.queries import fetch_page, one_visible, visible_to
 
 from . import domain, opportunities, performance
 from .common import audit, next_number, utc_now, where_given
-from .domain import CustomerStage, FactKind, OpportunityStage, QuoteAction, QuoteStatus
+from .domain import AuditAction, Audited, CustomerStage, FactKind, OpportunityStage, QuoteAction, QuoteStatus
 from .models import AuditEntry, Opportunity, Product, Quote, QuoteLine, SalesCustomer
 from .orders import place_order
 from .schemas import QuoteCreate, QuoteLineIn, QuoteUpdate
@@ -152,7 +152,14 @@ async def _new_quote(
     changes: dict[str, Any] = {"number": quote.number, "total": quote.total}
     if copied_from_id:
         changes["copied_from_id"] = str(copied_from_id)
-    await audit(session, "quote", quote.id, "copied" if copied_from_id else "created", created_by, changes)
+    await audit(
+        session,
+        Audited.QUOTE,
+        quote.id,
+        AuditAction.COPIED if copied_from_id else AuditAction.CREATED,
+        created_by,
+        changes,
+    )
     return quote
 
 
@@ -234,7 +241,7 @@ async def edit_quote(
         clear_approval(quote)
         changes["status"] = [before, quote.status]
     quote.updated_at = utc_now()
-    await audit(session, "quote", quote.id, "edited", user.id, changes)
+    await audit(session, Audited.QUOTE, quote.id, AuditAction.EDITED, user.id, changes)
     return quote
 
 
@@ -319,7 +326,7 @@ async def expire_due(session: AsyncSession, settings: Settings, *, quote_id: uui
     expired = (await session.execute(stmt)).all()
     for row in expired:
         changes = {"status": [QuoteStatus.SENT, QuoteStatus.EXPIRED], "valid_until": str(row.valid_until)}
-        await audit(session, "quote", row.id, "expired", None, changes)
+        await audit(session, Audited.QUOTE, row.id, AuditAction.EXPIRED, None, changes)
     return len(expired)
 
 
@@ -343,7 +350,7 @@ async def send_quote(session: AsyncSession, quote_id: uuid.UUID, user: User, set
     customer = await session.get(SalesCustomer, quote.customer_id)
     await _count(session, FactKind.QUOTE_SENT, quote, customer, now)
     changes = {"status": [QuoteStatus.APPROVED, QuoteStatus.SENT]}
-    await audit(session, "quote", quote.id, "sent", user.id, changes)
+    await audit(session, Audited.QUOTE, quote.id, AuditAction.SENT, user.id, changes)
     return quote
 
 
@@ -406,7 +413,7 @@ async def accept_quote(
     )
     await _count(session, FactKind.QUOTE_ACCEPTED, quote, customer, now)
     changes = {"status": [QuoteStatus.SENT, QuoteStatus.ACCEPTED]}
-    await audit(session, "quote", quote.id, "accepted", user.id, changes)
+    await audit(session, Audited.QUOTE, quote.id, AuditAction.ACCEPTED, user.id, changes)
     if quote.opportunity_id is not None:
         opportunity = await session.get(Opportunity, quote.opportunity_id, with_for_update=True)
         if opportunity is not None and opportunity.stage != OpportunityStage.WON:
@@ -431,5 +438,5 @@ async def decline_quote(
     quote.decline_reason = reason
     quote.updated_at = now
     changes = {"status": [QuoteStatus.SENT, QuoteStatus.DECLINED], "reason": reason}
-    await audit(session, "quote", quote.id, "declined", user.id, changes)
+    await audit(session, Audited.QUOTE, quote.id, AuditAction.DECLINED, user.id, changes)
     return quote, False
