@@ -946,3 +946,184 @@ async def test_a_deactivated_customer_leaves_the_audiences_whatever_the_order_of
     await m.handled(await m.publish(first))
     await m.handled(await m.publish(gone, envelope=stamped(gone, t0)))
     assert await names_in(m, "all", {"grades": [grade]}) == ["Cửa hàng Thái Hòa"]
+
+
+# -- targets: plan against actual -------------------------------------------------------
+
+
+def sold_by(seller: uuid.UUID, placed: OrderPlaced) -> OrderPlaced:
+    return placed.model_copy(update={"owner_id": seller})
+
+
+async def test_a_yearly_target_for_a_province_and_channel_is_measured_against_its_orders(
+    marketing: Marketing,
+) -> None:
+    """The issue's "done when": 10,000,000,000 for Hà Nội and a dealer channel; a salesperson
+    of that channel sells 1,000,000,000 net: attainment 0.1. Orders of a channel selling
+    through the dealer count; orders elsewhere, in another year or of another seller do not."""
+    m = marketing
+    seller = await m.staff(Role.SALESPERSON)
+    dealer = await new_channel(m, unique("Đại lý"), "dealer", ["01"])
+    shop = await new_channel(m, unique("Cửa hàng"), "retail", ["01"], parent=dealer)
+    created = await m.post(
+        "/api/targets",
+        {"period": "2031", "region_code": "Hà Nội", "channel_id": dealer, "amount": 10_000_000_000},
+    )
+    assert (created["region_code"], created["period"], created["revision"]) == ("01", "2031", 1)
+    mine = await m.post(
+        "/api/targets",
+        {
+            "period": "2031",
+            "region_code": "01",
+            "channel_id": dealer,
+            "salesperson_id": str(seller.id),
+            "amount": 4_000_000_000,
+        },
+    )
+    orders = [
+        sold_by(
+            seller.id, order(("pumps", 600_000_000), channel_id=dealer, region_code="01", on=date(2031, 3, 5))
+        ),
+        sold_by(
+            seller.id, order(("pumps", 400_000_000), channel_id=shop, region_code="01", on=date(2031, 11, 30))
+        ),
+        order(("pumps", 999), channel_id=dealer, region_code="79", on=date(2031, 3, 5)),  # another province
+        order(("pumps", 777), channel_id=dealer, region_code="01", on=date(2030, 12, 31)),  # another year
+    ]
+    await m.handled(*[await m.publish(o) for o in orders])
+
+    report = await m.get("/api/targets/attainment", period="2031", channel_id=dealer)
+    rows = {(r["salesperson_id"]): r for r in report["rows"]}
+    assert report["period"] == "2031"
+    assert (rows[None]["target"], rows[None]["actual"], rows[None]["attainment"]) == (
+        10_000_000_000,
+        1_000_000_000,
+        0.1,
+    )
+    assert rows[str(seller.id)]["actual"] == 1_000_000_000
+    assert rows[str(seller.id)]["attainment"] == 0.25
+    # The salesperson reads their own target only, and may set none.
+    own = await m.http.get(
+        "/api/targets/attainment", headers=seller.headers, params={"period": "2031", "channel_id": dealer}
+    )
+    assert [(r["salesperson_id"], r["actual"]) for r in own.json()["rows"]] == [
+        (str(seller.id), 1_000_000_000)
+    ]
+    as_seller = await m.http.get("/api/targets", headers=seller.headers, params={"period": "2031"})
+    assert [t["id"] for t in as_seller.json()["items"]] == [mine["id"]]
+    refused = await m.http.post(
+        "/api/targets", headers=seller.headers, json={"period": "2031", "region_code": "01", "amount": 1}
+    )
+    assert refused.status_code == 403
+
+
+async def test_months_roll_up_into_their_quarter_and_year_when_those_have_no_target(
+    marketing: Marketing,
+) -> None:
+    m = marketing
+    group = unique("valves")
+    for month, amount in (("2032-01", 100), ("2032-02", 200), ("2032-03", 300), ("2032-07", 1_000)):
+        await m.post(
+            "/api/targets", {"period": month, "region_code": "48", "product_group": group, "amount": amount}
+        )
+    await m.post(
+        "/api/targets", {"period": "2032-Q3", "region_code": "48", "product_group": group, "amount": 5_000}
+    )
+    await m.handled(
+        await m.publish(order((group, 150), channel_id=None, region_code="48", on=date(2032, 2, 14))),
+        await m.publish(order((group, 50), channel_id=None, region_code="48", on=date(2032, 8, 1))),
+    )
+
+    def row(report: Any) -> tuple[int, int, float | None]:
+        [only] = report["rows"]
+        return only["target"], only["actual"], only["attainment"]
+
+    assert row(await m.get("/api/targets/attainment", period="2032-Q1", product_group=group)) == (
+        600,
+        150,
+        0.25,
+    )
+    assert row(await m.get("/api/targets/attainment", period="2032-02", product_group=group)) == (
+        200,
+        150,
+        0.75,
+    )
+    # Q3 has a target of its own: its July target does not add to it.
+    assert row(await m.get("/api/targets/attainment", period="2032-Q3", product_group=group)) == (
+        5_000,
+        50,
+        0.01,
+    )
+    # The year has none: Q1 from its months, Q3 its own.
+    assert row(await m.get("/api/targets/attainment", period="2032", product_group=group)) == (
+        5_600,
+        200,
+        200 / 5_600,
+    )
+
+
+async def test_a_target_is_revised_with_its_history_and_a_second_one_for_the_same_scope_is_refused(
+    marketing: Marketing,
+) -> None:
+    m = marketing
+    group = unique("motors")
+    body = {"period": "2033-Q2", "region_code": "79", "product_group": group, "amount": 1_000}
+    created = await m.post("/api/targets", body)
+    again = await m.http.post("/api/targets", headers=m.as_(Role.MARKETING), json={**body, "amount": 5})
+    assert again.status_code == 409 and created["id"] in again.json()["detail"]
+
+    manager = m.as_(Role.SALES_MANAGER)
+    revised = await m.http.patch(f"/api/targets/{created['id']}", headers=manager, json={"amount": 1_500})
+    assert revised.status_code == 200 and (revised.json()["amount"], revised.json()["revision"]) == (1_500, 2)
+    same = await m.http.patch(f"/api/targets/{created['id']}", headers=manager, json={"amount": 1_500})
+    assert same.json()["revision"] == 2
+    detail = await m.get(f"/api/targets/{created['id']}")
+    assert [(r["revision"], r["previous_amount"], r["amount"]) for r in detail["revisions"]] == [
+        (1, None, 1_000),
+        (2, 1_000, 1_500),
+    ]
+    assert detail["revisions"][1]["entered_by"] == str(m.user(Role.SALES_MANAGER).id)
+    listed = await m.get("/api/targets", period="2033-Q2", product_group=group)
+    assert (listed["total"], listed["items"][0]["amount"]) == (1, 1_500)
+    missing = await m.http.patch(f"/api/targets/{uuid.uuid4()}", headers=manager, json={"amount": 1})
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"region_code": "Atlantis"}, "region_code"),
+        ({"period": "2027-13"}, "period"),
+        ({"period": "next year"}, "period"),
+        ({"amount": -1}, "amount"),
+        ({"channel_id": "00000000-0000-0000-0000-000000000000"}, "channel_id"),
+        ({"salesperson_id": "00000000-0000-0000-0000-000000000000"}, "salesperson_id"),
+        ({"owner": "me"}, "owner"),
+    ],
+)
+async def test_bad_targets_are_refused_naming_the_field_and_write_nothing(
+    marketing: Marketing, change: dict[str, Any], field: str
+) -> None:
+    m = marketing
+    group = unique("bad")
+    body = {"period": "2034", "region_code": "01", "product_group": group, "amount": 1, **change}
+    refused = await m.http.post("/api/targets", headers=m.as_(Role.MARKETING), json=body)
+    assert refused.status_code == 422, refused.text
+    assert field in [str(part) for problem in refused.json()["detail"] for part in problem["loc"]]
+    assert await m.scalar("SELECT count(*) FROM sales_targets WHERE product_group = :g", g=group) == 0
+
+
+async def test_a_deactivated_salesperson_gets_no_target(marketing: Marketing) -> None:
+    m = marketing
+    gone = await m.staff(Role.SALESPERSON)
+    await m.deactivate(gone)
+    accountant = await m.staff(Role.ACCOUNTANT)
+    for who, words in ((gone, "deactivated"), (accountant, "not in sales")):
+        refused = await m.http.post(
+            "/api/targets",
+            headers=m.as_(Role.MARKETING),
+            json={"period": "2034", "region_code": "01", "salesperson_id": str(who.id), "amount": 1},
+        )
+        assert refused.status_code == 422
+        assert words in refused.json()["detail"][0]["msg"]
+        assert refused.json()["detail"][0]["loc"] == ["body", "salesperson_id"]

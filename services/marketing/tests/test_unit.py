@@ -405,3 +405,52 @@ def test_request_bodies_forbid_what_they_do_not_name() -> None:
         CampaignCreate.model_validate(
             {"name": "C", "starts_on": "2026-01-01", "ends_on": "2026-02-01", "status": "launched"}
         )
+
+
+# -- plan periods and targets -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "previous"),
+    [
+        ("2027", date(2027, 1, 1), date(2028, 1, 1), "2026"),
+        ("2027-Q4", date(2027, 10, 1), date(2028, 1, 1), "2027-Q3"),
+        ("2027-03", date(2027, 3, 1), date(2027, 4, 1), "2027-02"),
+        ("2027-12", date(2027, 12, 1), date(2028, 1, 1), "2027-11"),
+        ("2027-01", date(2027, 1, 1), date(2027, 2, 1), "2026-12"),
+    ],
+)
+def test_plan_periods_take_months(text: str, start: date, end: date, previous: str) -> None:
+    period = Period.parse(text, months=True)
+    assert (period.start, period.end, str(period.previous())) == (start, end, previous)
+    assert str(Period.parse(str(period), months=True)) == text
+
+
+@pytest.mark.parametrize("text", ["2027-13", "2027-00", "2027-3", "2027-Q5", "march"])
+def test_bad_plan_periods(text: str) -> None:
+    with pytest.raises(domain.InvalidPeriod, match="or a month"):
+        Period.parse(text, months=True)
+
+
+def test_a_period_is_made_of_its_quarters_and_months() -> None:
+    year = Period.parse("2027")
+    assert [str(p) for p in year.parts()] == ["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]
+    assert [str(p) for p in Period.parse("2027-Q2").parts()] == ["2027-04", "2027-05", "2027-06"]
+    assert len(domain.periods_within(year)) == 1 + 4 + 12
+
+
+def test_a_target_rolls_up_from_what_is_set_inside_it() -> None:
+    year = Period.parse("2027")
+    assert domain.rolled_up_target(year, {"2027": 9}) == 9
+    assert domain.rolled_up_target(year, {"2027": 9, "2027-Q1": 100}) == 9  # its own wins
+    months = {"2027-01": 1, "2027-02": 2, "2027-Q2": 40, "2027-05": 1_000}
+    assert domain.rolled_up_target(year, months) == 1 + 2 + 40  # Q2 has its own; May does not add
+    assert domain.rolled_up_target(Period.parse("2027-Q1"), months) == 3
+    assert domain.rolled_up_target(Period.parse("2027-Q3"), months) is None
+    assert domain.rolled_up_target(Period.parse("2027-03", months=True), months) is None
+
+
+def test_attainment_is_a_fraction_of_a_real_target() -> None:
+    assert domain.attainment(1_000_000_000, 10_000_000_000) == 0.1
+    assert domain.attainment(5, 0) is None
+    assert domain.attainment(5, None) is None

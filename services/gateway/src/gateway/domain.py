@@ -58,6 +58,7 @@ ROUTES: Mapping[str, str] = {
     "ledger": "accounting",
     "regions": "marketing",
     "channels": "marketing",
+    "targets": "marketing",
     "market-volumes": "marketing",
     "market-share": "marketing",
     "campaigns": "marketing",

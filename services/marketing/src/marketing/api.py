@@ -8,18 +8,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile, status
+from fastapi import APIRouter, Depends, File, Query, UploadFile, status
 
 from crm_kit import errors
 from crm_kit.auth import CurrentUser, Role, User, require_roles
 from crm_kit.http import Page, Paging
 from crm_kit.runtime import DbDep
 
-from . import campaigns, channels, regions, share, volumes
+from . import campaigns, channels, regions, share, targets, volumes
 from .domain import CampaignStatus, ChannelKind, Period
 from .schemas import (
     AssignmentIn,
     AssignmentOut,
+    AttainmentOut,
     AudienceMemberOut,
     CampaignCreate,
     CampaignOut,
@@ -40,11 +41,17 @@ from .schemas import (
     RegionOut,
     ResolvedOut,
     RevisionOut,
+    TargetCreate,
+    TargetDetailOut,
+    TargetOut,
+    TargetRevise,
 )
 
-#: Who plans the market: channels, volumes, share, campaigns.
+#: Who plans the market: channels, volumes, share, campaigns, targets.
 PLANNERS = require_roles(Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
 Planner = Annotated[User, PLANNERS]
+#: Who reads targets: the planners, and a salesperson their own.
+TARGET_READERS = require_roles(Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN, Role.SALESPERSON)
 
 CodeQuery = Annotated[str | None, Query(min_length=1, max_length=100)]
 ProductGroupQuery = Annotated[str | None, Query(min_length=1, max_length=100)]
@@ -358,4 +365,81 @@ async def launch_campaign(campaign_id: uuid.UUID, user: Planner, db: DbDep) -> C
         return (await campaigns.describe(session, [campaign]))[0]
 
 
-routers = [regions_router, channels_router, volumes_router, share_router, campaigns_router]
+# -- targets ----------------------------------------------------------------------------
+
+targets_router = APIRouter(prefix="/api/targets", tags=["targets"], dependencies=[TARGET_READERS])
+
+
+def plan_period_param(period: str) -> Period:
+    return Period.parse(period, months=True)  # InvalidPeriod: 422 with the reason
+
+
+def target_filters(
+    region_code: CodeQuery = None,
+    channel_id: uuid.UUID | None = None,
+    salesperson_id: uuid.UUID | None = None,
+    product_group: ProductGroupQuery = None,
+) -> targets.Filters:
+    return targets.Filters(region_param(region_code), channel_id, salesperson_id, product_group)
+
+
+TargetFilters = Annotated[targets.Filters, Depends(target_filters)]
+PlanPeriodQuery = Annotated[str, Query(max_length=10, description="2027, 2027-Q1 or 2027-03")]
+
+
+@targets_router.post("", status_code=status.HTTP_201_CREATED, dependencies=[PLANNERS])
+async def create_target(body: TargetCreate, user: CurrentUser, db: DbDep) -> TargetOut:
+    """Set what a province should sell in a year, quarter or month (net of VAT), optionally
+    for one channel (with the channels selling through it), one salesperson and one
+    product group. One target per period and scope: another is 409 (revise that one).
+    An unknown province or channel, or a salesperson who is unknown, deactivated or not
+    in sales, is 422 naming the field."""
+    async with db.transaction() as session:
+        return TargetOut.model_validate(await targets.create(session, body, user))
+
+
+@targets_router.get("")
+async def list_targets(
+    user: CurrentUser,
+    db: DbDep,
+    paging: Paging,
+    filters: TargetFilters,
+    period: Annotated[str | None, Query(max_length=10, description="2027, 2027-Q1 or 2027-03")] = None,
+) -> Page[TargetOut]:
+    """Targets, newest period first; `period` picks one period exactly (no roll-up). A
+    salesperson sees only the targets set for them."""
+    wanted = plan_period_param(period) if period is not None else None
+    async with db.transaction() as session:
+        rows, total = await targets.list_page(session, paging, user, period=wanted, filters=filters)
+        return Page(items=[TargetOut.model_validate(t) for t in rows], total=total)
+
+
+@targets_router.get("/attainment")
+async def target_attainment(
+    user: CurrentUser, db: DbDep, filters: TargetFilters, period: PlanPeriodQuery
+) -> AttainmentOut:
+    """Plan against actual: each scope with a target in `period`, the target, the net
+    revenue (without VAT) of the orders placed in the period in that scope, and
+    `attainment = actual / target`. A period without a target of its own takes the sum
+    of its quarters' (or months') targets. A salesperson sees their own targets only."""
+    async with db.transaction() as session:
+        return await targets.attainment(session, plan_period_param(period), filters, user)
+
+
+@targets_router.get("/{target_id}")
+async def get_target(target_id: uuid.UUID, user: CurrentUser, db: DbDep) -> TargetDetailOut:
+    """One target with every amount it had: who set each, when, and the amount before."""
+    async with db.transaction() as session:
+        target, history = await targets.get(session, target_id, user)
+        return TargetDetailOut(**TargetOut.model_validate(target).model_dump(), revisions=history)
+
+
+@targets_router.patch("/{target_id}", dependencies=[PLANNERS])
+async def revise_target(target_id: uuid.UUID, body: TargetRevise, user: CurrentUser, db: DbDep) -> TargetOut:
+    """A new amount for the target; the old one stays in its history (the same amount
+    again changes nothing)."""
+    async with db.transaction() as session:
+        return TargetOut.model_validate(await targets.revise(session, target_id, body.amount, user))
+
+
+routers = [regions_router, channels_router, volumes_router, share_router, campaigns_router, targets_router]

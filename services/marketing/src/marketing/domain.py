@@ -46,7 +46,7 @@ class CampaignStatus(StrEnum):
 #: A customer's stage, as marketing's copy of the customers keeps it.
 LifecycleStage = Stage
 
-_PERIOD = re.compile(r"^(?P<year>[0-9]{4})(?:-Q(?P<quarter>[1-4]))?$")
+_PERIOD = re.compile(r"^(?P<year>[0-9]{4})(?:-Q(?P<quarter>[1-4])|-(?P<month>0[1-9]|1[0-2]))?$")
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
@@ -56,30 +56,75 @@ class InvalidPeriod(errors.Invalid):
 
 @dataclass(frozen=True, order=True)
 class Period:
-    """A year (`2026`) or a quarter of one (`2026-Q3`)."""
+    """A year (`2026`), a quarter of one (`2026-Q3`) or, for plans, a month (`2026-03`);
+    a month also knows its quarter."""
 
     year: int
     quarter: int | None = None
+    month: int | None = None
 
     @classmethod
-    def parse(cls, text: str) -> Period:
+    def parse(cls, text: str, *, months: bool = False) -> Period:
+        """A year or a quarter; with `months`, a month too (targets are set per month,
+        market volumes per year or quarter)."""
         match = _PERIOD.match(text.strip().upper())
-        if match is None:
-            raise InvalidPeriod(f"period {text!r} is not a year (2026) or a quarter (2026-Q3)")
+        if match is None or (match["month"] and not months):
+            kinds = (
+                "a year (2026), a quarter (2026-Q3) or a month (2026-03)"
+                if months
+                else ("a year (2026) or a quarter (2026-Q3)")
+            )
+            raise InvalidPeriod(f"period {text!r} is not {kinds}")
         year = int(match["year"])
         if not MIN_YEAR <= year <= MAX_YEAR:
             raise InvalidPeriod(f"period {text!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
+        if match["month"]:
+            return cls.of_month(date(year, int(match["month"]), 1))
         return cls(year, int(match["quarter"]) if match["quarter"] else None)
 
     @classmethod
     def of_quarter(cls, day: date) -> Period:
         return cls(day.year, (day.month - 1) // 3 + 1)
 
+    @classmethod
+    def of_month(cls, day: date) -> Period:
+        return cls(day.year, (day.month - 1) // 3 + 1, day.month)
+
     def __str__(self) -> str:
+        if self.month is not None:
+            return f"{self.year}-{self.month:02d}"
         return f"{self.year}" if self.quarter is None else f"{self.year}-Q{self.quarter}"
 
+    @property
+    def start(self) -> date:
+        """Its first day."""
+        if self.month is not None:
+            return date(self.year, self.month, 1)
+        return date(self.year, 1 if self.quarter is None else 3 * self.quarter - 2, 1)
+
+    @property
+    def end(self) -> date:
+        """The first day after it."""
+        if self.month is not None:
+            return date(self.year + self.month // 12, self.month % 12 + 1, 1)
+        if self.quarter is None or self.quarter == 4:
+            return date(self.year + 1, 1, 1)
+        return date(self.year, 3 * self.quarter + 1, 1)
+
+    def parts(self) -> list[Period]:
+        """The periods one step finer that make it up: a year's quarters, a quarter's
+        months; a month has none."""
+        if self.month is not None:
+            return []
+        if self.quarter is None:
+            return [Period(self.year, q) for q in range(1, 5)]
+        return [Period(self.year, self.quarter, m) for m in range(3 * self.quarter - 2, 3 * self.quarter + 1)]
+
     def previous(self) -> Period:
-        """The period of the same length just before: 2026 -> 2025, 2026-Q1 -> 2025-Q4."""
+        """The period of the same length just before: 2026 -> 2025, 2026-Q1 -> 2025-Q4,
+        2026-01 -> 2025-12."""
+        if self.month is not None:
+            return Period.of_month(date(self.year - (self.month == 1), (self.month - 2) % 12 + 1, 1))
         if self.quarter is None:
             return Period(self.year - 1)
         if self.quarter == 1:
@@ -99,6 +144,32 @@ def change(current: float | None, previous: float | None) -> float | None:
     if current is None or previous is None:
         return None
     return current - previous
+
+
+# -- targets ----------------------------------------------------------------------------
+
+
+def rolled_up_target(period: Period, amounts: Mapping[str, int]) -> int | None:
+    """The target of `period` among `amounts` (period -> amount, for one scope): its own if
+    set; else the sum of its parts' (a year's quarters, a quarter's months), each found
+    the same way; None if nothing within it has a target."""
+    own = amounts.get(str(period))
+    if own is not None:
+        return own
+    parts = [target for part in period.parts() if (target := rolled_up_target(part, amounts)) is not None]
+    return sum(parts) if parts else None
+
+
+def periods_within(period: Period) -> list[Period]:
+    """The period and every finer one inside it: a year, its quarters and its months."""
+    return [period, *(inner for part in period.parts() for inner in periods_within(part))]
+
+
+def attainment(actual: int, target: int | None) -> float | None:
+    """Actual revenue as a fraction of the target; unknown without a (non-zero) target."""
+    if not target:
+        return None
+    return actual / target
 
 
 # -- the channel tree -------------------------------------------------------------------

@@ -176,7 +176,10 @@ class RevenueFact(Base):
     redelivered or re-sent order counts once."""
 
     __tablename__ = "revenue_facts"
-    __table_args__ = (Index("ix_revenue_facts_period", "year", "quarter"),)
+    __table_args__ = (
+        Index("ix_revenue_facts_period", "year", "quarter"),
+        Index("ix_revenue_facts_order_date", "order_date"),
+    )
 
     order_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     line_no: Mapped[int] = mapped_column(primary_key=True)
@@ -186,6 +189,9 @@ class RevenueFact(Base):
     #: The code as the event had it.
     source_region_code: Mapped[str | None] = mapped_column(String(10))
     channel_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    #: The salesperson who owned the order (`OrderPlaced.owner_id`); None for orders
+    #: recorded before marketing kept it.
+    owner_id: Mapped[uuid.UUID | None]
     product_group: Mapped[str] = mapped_column(String(100))
     year: Mapped[int]
     quarter: Mapped[int]
@@ -194,6 +200,56 @@ class RevenueFact(Base):
     net_amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# -- targets ----------------------------------------------------------------------------
+
+
+class SalesTarget(Base):
+    """What a province (optionally narrowed to a channel and its subtree, a salesperson and
+    a product group) should sell in a year, quarter or month: the plan that revenue is
+    measured against (`targets.attainment`)."""
+
+    __tablename__ = "sales_targets"
+    __table_args__ = (
+        UniqueConstraint(
+            "period",
+            "region_code",
+            "channel_id",
+            "salesperson_id",
+            "product_group",
+            name="uq_sales_target_scope",
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    #: `2027`, `2027-Q1` or `2027-03`.
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    channel_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("channels.id"))
+    salesperson_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    product_group: Mapped[str | None] = mapped_column(String(100))
+    #: Integer dong, net of VAT.
+    amount: Mapped[int] = mapped_column(BigInteger)
+    revision: Mapped[int] = mapped_column(default=1)
+    entered_by: Mapped[uuid.UUID]
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class SalesTargetRevision(Base):
+    """Every amount a target has had, who set it and when (the first one included)."""
+
+    __tablename__ = "sales_target_revisions"
+
+    target_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sales_targets.id"), primary_key=True)
+    revision: Mapped[int] = mapped_column(primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    entered_by: Mapped[uuid.UUID]
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 # -- campaigns --------------------------------------------------------------------------

@@ -100,6 +100,7 @@ async def order_placed(session: AsyncSession, event: OrderPlaced) -> None:
                     # Sized to fit: a malformed value must not make the order fail for ever.
                     "source_region_code": event.region_code[:10] if event.region_code else None,
                     "channel_id": event.channel_id,
+                    "owner_id": event.owner_id,
                     "product_group": line.product_group[:100],
                     "year": quarter.year,
                     "quarter": quarter.quarter,

@@ -224,6 +224,95 @@ class ImportReport(BaseModel):
     rejected: list[RejectedRow]
 
 
+# -- targets ----------------------------------------------------------------------------
+
+
+def _plan_period(value: str) -> str:
+    try:
+        return str(Period.parse(value, months=True))
+    except InvalidPeriod as exc:
+        raise ValueError(str(exc)) from exc
+
+
+PlanPeriod = Annotated[str, StringConstraints(max_length=10)]
+
+
+class TargetCreate(Request):
+    """A sales target (chỉ tiêu doanh số): what a province should sell in a period, net of
+    VAT, optionally narrowed to a channel (with the channels selling through it), a
+    salesperson and a product group. One target per period and scope."""
+
+    #: `2027`, `2027-Q1` or `2027-03`.
+    period: PlanPeriod
+    #: A province code or name, former or new.
+    region_code: Code
+    channel_id: uuid.UUID | None = None
+    salesperson_id: uuid.UUID | None = None
+    product_group: ProductGroup | None = None
+    amount: Dong
+
+    @field_validator("period")
+    @classmethod
+    def _normal_period(cls, value: str) -> str:
+        return _plan_period(value)
+
+
+class TargetRevise(Request):
+    """A new amount; the old one stays in the target's history."""
+
+    amount: Dong
+
+
+class TargetOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    period: str
+    region_code: str
+    channel_id: uuid.UUID | None
+    salesperson_id: uuid.UUID | None
+    product_group: str | None
+    amount: int
+    currency: Literal["VND"] = "VND"
+    revision: int
+    entered_by: uuid.UUID
+    entered_at: datetime
+    updated_at: datetime
+
+
+class TargetRevisionOut(BaseModel):
+    revision: int
+    amount: int
+    #: The amount before this revision; None for the first.
+    previous_amount: int | None
+    entered_by: uuid.UUID
+    entered_at: datetime
+
+
+class TargetDetailOut(TargetOut):
+    revisions: list[TargetRevisionOut]
+
+
+class AttainmentRow(BaseModel):
+    region_code: str
+    channel_id: uuid.UUID | None
+    salesperson_id: uuid.UUID | None
+    product_group: str | None
+    #: The period's target for this scope, rolled up from its quarters or months when
+    #: the period itself has none.
+    target: int
+    #: Net revenue (without VAT) of the orders placed in the period and in scope.
+    actual: int
+    #: actual / target; None when the target is 0.
+    attainment: float | None
+
+
+class AttainmentOut(BaseModel):
+    period: str
+    currency: Literal["VND"] = "VND"
+    rows: list[AttainmentRow]
+
+
 # -- market share -----------------------------------------------------------------------
 
 

@@ -1,0 +1,305 @@
+"""Use cases of sales targets (chỉ tiêu doanh số): set, revise with history, read, and
+measure against the revenue marketing keeps from `OrderPlaced` (plan against actual).
+
+A target's scope is a province, optionally narrowed to a channel (the channel and every
+channel selling through it), a salesperson and a product group; its period a year, a
+quarter or a month. Marketing users, sales managers and admins set targets; a
+salesperson reads their own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from crm_kit import directory, errors
+from crm_kit.auth import Role, User
+from crm_kit.http import PageParams
+from crm_kit.queries import fetch_page
+
+from . import domain, regions
+from .channels import parent_map
+from .domain import Period
+from .models import Channel, RevenueFact, SalesTarget, SalesTargetRevision
+from .schemas import AttainmentOut, AttainmentRow, TargetCreate, TargetRevisionOut
+
+#: Who a target may name as its salesperson.
+SELLING_ROLES = frozenset({Role.SALESPERSON.value, Role.SALES_MANAGER.value})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a target covers besides its period."""
+
+    region_code: str
+    channel_id: uuid.UUID | None = None
+    salesperson_id: uuid.UUID | None = None
+    product_group: str | None = None
+
+    @classmethod
+    def of(cls, target: SalesTarget) -> Scope:
+        return cls(target.region_code, target.channel_id, target.salesperson_id, target.product_group)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which targets a list or an attainment report covers; None is any."""
+
+    region_code: str | None = None
+    channel_id: uuid.UUID | None = None
+    salesperson_id: uuid.UUID | None = None
+    product_group: str | None = None
+
+
+# -- set and revise ---------------------------------------------------------------------
+
+
+async def create(session: AsyncSession, body: TargetCreate, user: User) -> SalesTarget:
+    """A new target; 409 if its period and scope have one (revise that one instead)."""
+    scope = await _valid_scope(session, body)
+    existing = await _find(session, body.period, scope)
+    if existing is not None:
+        raise errors.Conflict(
+            f"{body.period} has a target for this scope already ({existing.id}); "
+            f"revise it with PATCH /api/targets/{existing.id}"
+        )
+    target = SalesTarget(
+        id=uuid.uuid4(),
+        period=body.period,
+        region_code=scope.region_code,
+        channel_id=scope.channel_id,
+        salesperson_id=scope.salesperson_id,
+        product_group=scope.product_group,
+        amount=body.amount,
+        revision=1,
+        entered_by=user.id,
+    )
+    session.add(target)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # the same target entered at the same moment
+        raise errors.Conflict(f"{body.period} got a target for this scope at the same moment") from exc
+    session.add(SalesTargetRevision(target_id=target.id, revision=1, amount=body.amount, entered_by=user.id))
+    await session.flush()
+    return target
+
+
+async def revise(session: AsyncSession, target_id: uuid.UUID, amount: int, user: User) -> SalesTarget:
+    """A new amount, kept in the history with who set it and when; the same amount again
+    changes nothing."""
+    target = await session.get(SalesTarget, target_id, with_for_update=True)
+    if target is None:
+        raise errors.NotFound("target", target_id)
+    if amount != target.amount:
+        target.revision += 1
+        target.amount = amount
+        session.add(
+            SalesTargetRevision(
+                target_id=target.id, revision=target.revision, amount=amount, entered_by=user.id
+            )
+        )
+        await session.flush()
+    return target
+
+
+async def _valid_scope(session: AsyncSession, body: TargetCreate) -> Scope:
+    """The scope of `body`, or `Invalid` naming every field that does not fit."""
+    problems: list[tuple[errors.Location, str]] = []
+    resolved = regions.index().resolve(body.region_code)
+    if resolved is None:
+        problems.append((("body", "region_code"), f"no province matches {body.region_code!r}"))
+    if body.channel_id is not None and await session.get(Channel, body.channel_id) is None:
+        problems.append((("body", "channel_id"), f"channel {body.channel_id} not found"))
+    if body.salesperson_id is not None:
+        member = await directory.by_id(session, body.salesperson_id)
+        if member is None:
+            problems.append((("body", "salesperson_id"), f"no member of staff {body.salesperson_id}"))
+        elif not member.active:
+            problems.append((("body", "salesperson_id"), f"{member.username} is deactivated"))
+        elif member.role not in SELLING_ROLES:
+            problems.append((("body", "salesperson_id"), f"{member.username} is {member.role}, not in sales"))
+    if problems or resolved is None:
+        raise errors.Invalid.many(problems)
+    return Scope(resolved.region.code, body.channel_id, body.salesperson_id, body.product_group)
+
+
+async def _find(session: AsyncSession, period: str, scope: Scope) -> SalesTarget | None:
+    stmt = select(SalesTarget).where(
+        SalesTarget.period == period,
+        SalesTarget.region_code == scope.region_code,
+        _is(SalesTarget.channel_id, scope.channel_id),
+        _is(SalesTarget.salesperson_id, scope.salesperson_id),
+        _is(SalesTarget.product_group, scope.product_group),
+    )
+    found: SalesTarget | None = await session.scalar(stmt)
+    return found
+
+
+def _is(column: InstrumentedAttribute[Any], value: object) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value
+
+
+# -- read -------------------------------------------------------------------------------
+
+
+def _visible(filters: Filters, user: User) -> Filters:
+    """A salesperson sees their own targets only, whatever they ask for."""
+    if user.role == Role.SALESPERSON:
+        return Filters(filters.region_code, filters.channel_id, user.id, filters.product_group)
+    return filters
+
+
+def _filtered(stmt: Select[Any], filters: Filters) -> Select[Any]:
+    given: list[tuple[InstrumentedAttribute[Any], object]] = [
+        (SalesTarget.region_code, filters.region_code),
+        (SalesTarget.channel_id, filters.channel_id),
+        (SalesTarget.salesperson_id, filters.salesperson_id),
+        (SalesTarget.product_group, filters.product_group),
+    ]
+    for column, value in given:
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt
+
+
+async def list_page(
+    session: AsyncSession, page: PageParams, user: User, *, period: Period | None, filters: Filters
+) -> tuple[list[SalesTarget], int]:
+    """Targets of `period` (or every period), newest period first."""
+    stmt = select(SalesTarget)
+    if period is not None:
+        stmt = stmt.where(SalesTarget.period == str(period))
+    stmt = _filtered(stmt, _visible(filters, user))
+    return await fetch_page(
+        session,
+        stmt,
+        page,
+        SalesTarget.period.desc(),
+        SalesTarget.region_code,
+        SalesTarget.product_group,
+        SalesTarget.id,
+    )
+
+
+async def get(
+    session: AsyncSession, target_id: uuid.UUID, user: User
+) -> tuple[SalesTarget, list[TargetRevisionOut]]:
+    """One target with every amount it had (a salesperson's own only: another's is 404)."""
+    target = await session.get(SalesTarget, target_id)
+    if target is None or (user.role == Role.SALESPERSON and target.salesperson_id != user.id):
+        raise errors.NotFound("target", target_id)
+    rows = await session.scalars(
+        select(SalesTargetRevision)
+        .where(SalesTargetRevision.target_id == target_id)
+        .order_by(SalesTargetRevision.revision)
+    )
+    history, previous = [], None
+    for row in rows:
+        history.append(
+            TargetRevisionOut(
+                revision=row.revision,
+                amount=row.amount,
+                previous_amount=previous,
+                entered_by=row.entered_by,
+                entered_at=row.entered_at,
+            )
+        )
+        previous = row.amount
+    return target, history
+
+
+# -- plan against actual ----------------------------------------------------------------
+
+
+async def attainment(session: AsyncSession, period: Period, filters: Filters, user: User) -> AttainmentOut:
+    """Each scope with a target in `period` (set for it, or rolled up from its quarters
+    or months), its target, the net revenue of the orders placed in the period within
+    the scope, and the fraction of the target reached."""
+    targets = await _targets_within(session, period, _visible(filters, user))
+    revenue = await _revenue(session, period)
+    parents = await parent_map(session)
+    rows = []
+    for scope, amounts in sorted(targets.items(), key=lambda item: _order(item[0])):
+        target = domain.rolled_up_target(period, amounts)
+        if target is None:
+            continue
+        actual = _actual(scope, revenue, parents)
+        rows.append(
+            AttainmentRow(
+                region_code=scope.region_code,
+                channel_id=scope.channel_id,
+                salesperson_id=scope.salesperson_id,
+                product_group=scope.product_group,
+                target=target,
+                actual=actual,
+                attainment=domain.attainment(actual, target),
+            )
+        )
+    return AttainmentOut(period=str(period), rows=rows)
+
+
+def _order(scope: Scope) -> tuple[str, str, str, str]:
+    return (
+        scope.region_code,
+        str(scope.channel_id or ""),
+        str(scope.salesperson_id or ""),
+        scope.product_group or "",
+    )
+
+
+async def _targets_within(
+    session: AsyncSession, period: Period, filters: Filters
+) -> dict[Scope, dict[str, int]]:
+    """Scope -> {period: amount} of every target set in `period` or a period inside it."""
+    inside = [str(p) for p in domain.periods_within(period)]
+    stmt = _filtered(select(SalesTarget).where(SalesTarget.period.in_(inside)), filters)
+    targets: dict[Scope, dict[str, int]] = defaultdict(dict)
+    for target in (await session.scalars(stmt)).all():
+        targets[Scope.of(target)][target.period] = target.amount
+    return targets
+
+
+RevenueKey = tuple[str | None, uuid.UUID | None, uuid.UUID | None, str]
+
+
+async def _revenue(session: AsyncSession, period: Period) -> dict[RevenueKey, int]:
+    """Net revenue of the period's orders by region, channel, salesperson and product
+    group: one grouped read, however many targets are measured against it."""
+    stmt = (
+        select(
+            RevenueFact.region_code,
+            RevenueFact.channel_id,
+            RevenueFact.owner_id,
+            RevenueFact.product_group,
+            func.sum(RevenueFact.net_amount),
+        )
+        .where(RevenueFact.order_date >= period.start, RevenueFact.order_date < period.end)
+        .group_by(
+            RevenueFact.region_code, RevenueFact.channel_id, RevenueFact.owner_id, RevenueFact.product_group
+        )
+    )
+    return {(r, c, o, g): int(amount) for r, c, o, g, amount in await session.execute(stmt)}
+
+
+def _actual(scope: Scope, revenue: dict[RevenueKey, int], parents: domain.Parents) -> int:
+    channels: set[uuid.UUID] | None = None
+    if scope.channel_id is not None:
+        channels = domain.descendants_and_self([scope.channel_id], parents)
+    return sum(
+        (
+            amount
+            for (region, channel, owner, group), amount in revenue.items()
+            if region == scope.region_code
+            and (channels is None or channel in channels)
+            and (scope.salesperson_id is None or owner == scope.salesperson_id)
+            and (scope.product_group is None or group == scope.product_group)
+        ),
+        0,
+    )
