@@ -238,3 +238,11 @@ def test_aging_sums_per_customer_largest_first() -> None:
         "over_90": 300,
     }
     assert (rows[1].total, rows[1].overdue) == (600, 500)
+
+
+def test_the_net_part_of_a_credit_is_in_proportion_rounded_half_up() -> None:
+    assert domain.net_part(1_100_000, 1_000_000, 1_100_000) == 1_000_000
+    assert domain.net_part(1, 1_000_000, 1_100_000) == 1  # 0.909 -> 1
+    assert domain.net_part(55, 100, 110) == 50
+    assert domain.net_part(11, 100, 108) == 10  # 10.185 -> 10
+    assert domain.net_part(500, 0, 0) == 0

@@ -27,6 +27,7 @@ from accounting.app import create_app
 from accounting.settings import Settings
 from crm_contracts import (
     CreditChecked,
+    CreditNoteIssued,
     CustomerPromotedToTraditional,
     CustomerReassigned,
     CustomerUpdated,
@@ -652,6 +653,30 @@ async def test_credit_notes_are_numbered_without_gaps(books: Books, accountant: 
     assert fully.status_code == 201
     detail = (await books.http.get(f"/api/invoices/{invoice['id']}", headers=accountant)).json()
     assert (detail["status"], detail["balance"]) == ("credited", 0)
+
+
+async def test_a_credit_note_is_announced_with_its_net_part(books: Books, accountant: dict[str, str]) -> None:
+    """Marketing takes the net part off the order's revenue: 1,100,000 VAT included on an
+    invoice of 1,000,000 net + 10% VAT is 1,000,000 of revenue."""
+    customer_id, invoice = await books.customer_with_invoice(10_000_000)
+    url = f"/api/invoices/{invoice['id']}/credit-notes"
+    note = await books.http.post(url, headers=accountant, json={"amount": 1_100_000, "reason": "returned"})
+    assert note.status_code == 201
+    [announced] = await books.emitted(CreditNoteIssued, credit_note_id=note.json()["id"])
+    data = announced["data"]
+    assert (data["order_id"], data["invoice_id"], data["customer_id"]) == (
+        invoice["order_id"],
+        invoice["id"],
+        str(customer_id),
+    )
+    assert (data["amount"], data["net_amount"], data["number"]) == (
+        1_100_000,
+        1_000_000,
+        note.json()["number"],
+    )
+    refused = await books.http.post(url, headers=accountant, json={"amount": 10**12, "reason": "too much"})
+    assert refused.status_code == 422
+    assert len(await books.emitted(CreditNoteIssued, invoice_id=invoice["id"])) == 1
 
 
 # -- receivables -----------------------------------------------------------------------

@@ -454,3 +454,14 @@ def test_attainment_is_a_fraction_of_a_real_target() -> None:
     assert domain.attainment(1_000_000_000, 10_000_000_000) == 0.1
     assert domain.attainment(5, 0) is None
     assert domain.attainment(5, None) is None
+
+
+def test_a_total_is_split_in_proportion_to_the_dong() -> None:
+    assert domain.split_in_proportion(100, [1, 1, 1]) == [34, 33, 33]
+    assert domain.split_in_proportion(1_000, [600, 400]) == [600, 400]
+    assert domain.split_in_proportion(7, [0, 5, 5]) == [0, 4, 3]
+    assert domain.split_in_proportion(5, [0, 0]) == [5, 0]
+    assert domain.split_in_proportion(0, [3, 4]) == [0, 0]
+    assert domain.split_in_proportion(5, []) == []
+    for total, weights in ((999_999, [1, 2, 3, 4]), (10, [7, 3, 1])):
+        assert sum(domain.split_in_proportion(total, weights)) == total

@@ -7,11 +7,13 @@ Each runs in the caller's transaction, taking its locks in the order `invoices` 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_contracts import CreditNoteIssued
+from crm_kit import outbox
 from crm_kit.auth import User
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
@@ -24,7 +26,8 @@ from .models import CreditNote, CreditNoteCounter
 async def issue(
     session: AsyncSession, invoice_id: uuid.UUID, amount: int, reason: str, user: User, today: date
 ) -> CreditNote:
-    """A credit note corrects an invoice downwards, numbered `CN-YYYY-NNNNNN` without gaps."""
+    """A credit note corrects an invoice downwards, numbered `CN-YYYY-NNNNNN` without gaps;
+    announced (`CreditNoteIssued`) with its net part, which marketing takes off revenue."""
     invoice = await invoices.for_update(session, invoice_id)
     invoices.settle(invoice, amount, paid=False)
     last = await invoices.lock_counter(session, CreditNoteCounter, today.year)
@@ -42,6 +45,22 @@ async def issue(
     session.add(note)
     await session.flush()
     await ledger.post(session, invoice, domain.LedgerKind.CREDIT_NOTE, note.id, today, -amount, note.number)
+    await outbox.emit(
+        session,
+        CreditNoteIssued(
+            credit_note_id=note.id,
+            number=note.number,
+            invoice_id=invoice.id,
+            order_id=invoice.order_id,
+            customer_id=invoice.customer_id,
+            amount=amount,
+            net_amount=domain.net_part(amount, invoice.net_total, invoice.total),
+            currency=invoice.currency,
+            issued_on=today,
+            issued_at=datetime.now(UTC),
+        ),
+        actor=user.id,
+    )
     return note
 
 

@@ -182,6 +182,14 @@ def check_settlement(amount: int, balance: int, invoice_number: str) -> None:
         raise ExceedsBalance(amount, balance, invoice_number)
 
 
+def net_part(amount: int, net_total: int, total: int) -> int:
+    """The revenue in a credit of `amount` (VAT included) against an invoice of `total`
+    whose net is `net_total`: in proportion, rounded half up to the dong."""
+    if total <= 0:
+        return 0
+    return (2 * amount * net_total + total) // (2 * total)
+
+
 def invoice_status(balance: int, paid_total: int, credited_total: int) -> InvoiceStatus:
     """What is left to pay decides the status; how it was settled names it."""
     if balance == 0:

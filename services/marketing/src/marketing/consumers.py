@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
+    CreditNoteIssued,
     CustomerPromotedToTraditional,
     CustomerRegistered,
     Envelope,
@@ -57,6 +58,11 @@ async def lead_disqualified(session: AsyncSession, event: LeadDisqualified, enve
 @handlers.handles(OrderPlaced)
 async def order_placed(session: AsyncSession, event: OrderPlaced, envelope: Envelope) -> None:
     await read_models.order_placed(session, event)
+
+
+@handlers.handles(CreditNoteIssued)
+async def credit_note_issued(session: AsyncSession, event: CreditNoteIssued, envelope: Envelope) -> None:
+    await read_models.credit_note_issued(session, event)
 
 
 @handlers.handles(PortfolioReassigned)

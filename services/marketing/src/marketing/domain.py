@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from crm_kit import errors
@@ -41,6 +42,19 @@ class LeadOutcome(StrEnum):
 class CampaignStatus(StrEnum):
     DRAFT = "draft"
     LAUNCHED = "launched"
+
+
+class ProposalStatus(StrEnum):
+    """What became of a proposed target (`POST /api/targets/proposals`)."""
+
+    #: Proposed, not written (the request did not accept).
+    PROPOSED = "proposed"
+    #: Written as a target (accepted).
+    CREATED = "created"
+    #: The scope has a target for the period already: left as it is.
+    EXISTS = "exists"
+    #: No market volume (or a zero one) to propose from.
+    NO_MARKET_VOLUME = "no_market_volume"
 
 
 #: A customer's stage, as marketing's copy of the customers keeps it.
@@ -146,7 +160,80 @@ def change(current: float | None, previous: float | None) -> float | None:
     return current - previous
 
 
+def part_of(amount: int, whole: int) -> float | None:
+    """`amount` as a fraction of `whole` (a channel's part of a province's revenue);
+    unknown when the whole is nothing (or, after credit notes, less than nothing)."""
+    if whole <= 0:
+        return None
+    return amount / whole
+
+
+# -- market volumes of any period -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DerivedVolume:
+    """The market volume of a period, and the estimates it comes from."""
+
+    amount: int
+    #: The periods of the estimates used: the period's own, its quarter's or year's
+    #: (divided evenly), or a year's four quarters (added up).
+    source_periods: tuple[str, ...]
+
+
+def divide_evenly(amount: int, parts: int) -> int:
+    """One of `parts` equal parts of `amount`, to the nearest dong (half up)."""
+    return (2 * amount + parts) // (2 * parts)
+
+
+def market_volume(period: Period, estimates: Mapping[str, int]) -> DerivedVolume | None:
+    """The market volume of `period` from `estimates` (period -> amount, for one region
+    and product group; estimates are per year or quarter).
+
+    The period's own estimate if there is one; else a month's is its quarter's / 3, or
+    its year's / 12; a quarter's its year's / 4; a year's the sum of its four quarters
+    when all four are estimated. None when nothing fits.
+    """
+    own = estimates.get(str(period))
+    if own is not None:
+        return DerivedVolume(own, (str(period),))
+    year = Period(period.year)
+    if period.month is not None:
+        quarter = Period(period.year, period.quarter)
+        if (amount := estimates.get(str(quarter))) is not None:
+            return DerivedVolume(divide_evenly(amount, 3), (str(quarter),))
+        if (amount := estimates.get(str(year))) is not None:
+            return DerivedVolume(divide_evenly(amount, 12), (str(year),))
+        return None
+    if period.quarter is not None:
+        if (amount := estimates.get(str(year))) is not None:
+            return DerivedVolume(divide_evenly(amount, 4), (str(year),))
+        return None
+    quarters = [str(q) for q in period.parts()]
+    if all(q in estimates for q in quarters):
+        return DerivedVolume(sum(estimates[q] for q in quarters), tuple(quarters))
+    return None
+
+
+def estimate_periods(period: Period) -> list[Period]:
+    """The periods whose estimates `market_volume` may read for `period`: its year and
+    the year's quarters."""
+    year = Period(period.year)
+    return [year, *year.parts()]
+
+
 # -- targets ----------------------------------------------------------------------------
+
+#: The largest share of a market a proposal may take: all of it.
+MAX_SHARE = Decimal(1)
+
+
+def proposed_target(market_volume: int, share: Decimal) -> int:
+    """A target proposed from the market: `round(market_volume x share)`, to the nearest
+    dong (half up); `share` is a fraction of the market, 0 < share <= 1."""
+    if not 0 < share <= MAX_SHARE:
+        raise ValueError(f"a share is more than 0 and at most 1, not {share}")
+    return int((market_volume * share).to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def rolled_up_target(period: Period, amounts: Mapping[str, int]) -> int | None:
@@ -170,6 +257,22 @@ def attainment(actual: int, target: int | None) -> float | None:
     if not target:
         return None
     return actual / target
+
+
+def split_in_proportion(total: int, weights: Sequence[int]) -> list[int]:
+    """`total` split into whole parts in proportion to `weights`, adding up exactly (the
+    largest remainders get the odd dong); all to the first part if the weights are 0."""
+    if not weights:
+        return []
+    whole = sum(weights)
+    if whole <= 0:
+        return [total, *([0] * (len(weights) - 1))]
+    exact = [total * weight for weight in weights]
+    parts = [value // whole for value in exact]
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(exact[i] % whole), i))
+    for i in by_remainder[: total - sum(parts)]:
+        parts[i] += 1
+    return parts
 
 
 # -- the channel tree -------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Marketing's read models, kept from other services' events (never their databases):
-customers and leads for campaigns, order lines for revenue, and staff hand-overs.
+customers and leads for campaigns, order lines (less credit notes) for revenue, and
+staff hand-overs.
 
 Events from different queues arrive in any order, so each write is an upsert that
 never moves a record backwards (a registration after a promotion leaves the
@@ -12,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
+    CreditNoteIssued,
     CustomerPromotedToTraditional,
     CustomerRegistered,
     LeadCaptured,
@@ -26,8 +29,9 @@ from crm_contracts import (
 )
 from crm_kit import customer_copy
 from crm_kit.customer_copy import Fact
+from crm_kit.handlers import Transient
 
-from . import channels, regions
+from . import channels, domain, regions
 from .domain import LeadOutcome, Period
 from .models import LeadFact, RevenueFact
 
@@ -114,6 +118,55 @@ async def order_placed(session: AsyncSession, event: OrderPlaced) -> None:
         )
         .on_conflict_do_nothing(index_elements=[RevenueFact.order_id, RevenueFact.line_no])
     )
+
+
+async def credit_note_issued(session: AsyncSession, event: CreditNoteIssued) -> None:
+    """A credit note's net part comes off its order's revenue: negative revenue facts on
+    the credit note's date, under each of the order's lines in proportion to their net
+    (so the province, channel, salesperson and product group lose what they gained).
+    Keyed by the credit note, so a redelivery counts once; `Transient` until the order
+    has arrived (the two events travel on different paths)."""
+    lines = (
+        (
+            await session.execute(
+                select(RevenueFact)
+                .where(RevenueFact.order_id == event.order_id)
+                .order_by(RevenueFact.line_no)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not lines:
+        raise Transient(f"order {event.order_id} of credit note {event.number} is not known here yet")
+    shares = domain.split_in_proportion(event.net_amount, [line.net_amount for line in lines])
+    quarter = Period.of_quarter(event.issued_on)
+    rows = [
+        {
+            "order_id": event.credit_note_id,
+            "line_no": line.line_no,
+            "customer_id": line.customer_id,
+            "region_code": line.region_code,
+            "source_region_code": line.source_region_code,
+            "channel_id": line.channel_id,
+            "owner_id": line.owner_id,
+            "product_group": line.product_group,
+            "year": quarter.year,
+            "quarter": quarter.quarter,
+            "order_date": event.issued_on,
+            "net_amount": -share,
+            "currency": event.currency,
+            "placed_at": event.issued_at,
+        }
+        for line, share in zip(lines, shares, strict=True)
+        if share
+    ]
+    if rows:
+        await session.execute(
+            insert(RevenueFact)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[RevenueFact.order_id, RevenueFact.line_no])
+        )
 
 
 async def portfolio_reassigned(session: AsyncSession, event: PortfolioReassigned) -> None:

@@ -5,7 +5,7 @@ only. Every contract has an explicit routing key `<service>.<entity>.<event>.v<N
 on the topic exchange; see `docs/events.md` for the catalogue.
 """
 
-from .accounting import CreditChecked
+from .accounting import CreditChecked, CreditNoteIssued
 from .customers import (
     CareActivityClosed,
     CareActivityPlanned,
@@ -35,6 +35,7 @@ __all__ = [
     "CareActivityClosed",
     "CareActivityPlanned",
     "CreditChecked",
+    "CreditNoteIssued",
     "CustomerDeactivated",
     "CustomerGraded",
     "CustomerPromotedToTraditional",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from .envelope import Event
 
@@ -22,3 +22,23 @@ class CreditChecked(Event, routing_key="accounting.credit.checked.v1"):
     credit_limit: int
     currency: str = "VND"
     checked_at: datetime
+
+
+class CreditNoteIssued(Event, routing_key="accounting.credit_note.issued.v1"):
+    """A credit note corrected an invoice downwards (a return, a price correction).
+
+    Marketing takes its net part off the order's revenue, so market share and target
+    attainment count what the customer really bought."""
+
+    credit_note_id: uuid.UUID
+    number: str
+    invoice_id: uuid.UUID
+    order_id: uuid.UUID
+    customer_id: uuid.UUID
+    #: What the customer owes less, VAT included (integer dong).
+    amount: int
+    #: The part of `amount` that is revenue: `amount` x the invoice's net / its total.
+    net_amount: int
+    currency: str = "VND"
+    issued_on: date
+    issued_at: datetime
