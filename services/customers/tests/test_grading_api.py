@@ -287,3 +287,67 @@ async def test_reviews_fall_due_when_the_grade_interval_has_passed(harness: Harn
     ] == []
     bad = await harness.http.get("/api/customers/reviews-due?as_of=soon", headers=seller.headers)
     assert bad.status_code == 422
+
+
+async def test_grade_migration_counts_how_a_salespersons_customers_moved_between_two_days(
+    harness: Harness, manager: Staff
+) -> None:
+    seller = await harness.staff(Role.SALESPERSON)
+    q = await create(harness, manager)
+    grown, fallen, ungraded = [(await harness.customer(seller))["id"] for _ in range(3)]
+    await harness.execute(
+        "UPDATE customers SET created_at = now() - interval '60 days' WHERE id = ANY(:ids)",
+        ids=[uuid.UUID(grown), uuid.UUID(fallen), uuid.UUID(ungraded)],
+    )
+    small, large = (
+        {"company_size": "small", "annual_budget": 0},
+        {"company_size": "large", "annual_budget": 1000},
+    )
+    for cid, first, then in ((grown, small, large), (fallen, large, small)):
+        assert (await assess(harness, seller, cid, q["id"], first)).status_code == 201
+        # The first assessment was a month ago; the second is today.
+        await harness.execute(
+            "UPDATE assessments SET graded_at = now() - interval '30 days' WHERE customer_id = :c",
+            c=uuid.UUID(cid),
+        )
+        assert (await assess(harness, seller, cid, q["id"], then)).status_code == 201
+    newcomer = (await harness.customer(seller))["id"]  # created today: no grade on the first day
+    assert newcomer
+
+    start, end = (today(harness) - timedelta(days=10)).isoformat(), today(harness).isoformat()
+    response = await harness.http.get(
+        "/api/customers/grade-migration", headers=seller.headers, params={"from": start, "to": end}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["from"], body["to"], body["owner_id"]) == (start, end, str(seller.id))
+    moves = {(r["from_grade"], r["to_grade"]): r["customers"] for r in body["rows"]}
+    assert moves == {("D", "A"): 1, ("A", "D"): 1, (None, None): 2}
+    # Before the first assessment the customer had the grade it replaced (none here).
+    earlier = await harness.http.get(
+        "/api/customers/grade-migration",
+        headers=manager.headers,
+        params={
+            "from": (today(harness) - timedelta(days=45)).isoformat(),
+            "to": end,
+            "owner_id": str(seller.id),
+        },
+    )
+    assert {(r["from_grade"], r["to_grade"]): r["customers"] for r in earlier.json()["rows"]} == {
+        (None, "A"): 1,
+        (None, "D"): 1,
+        (None, None): 2,
+    }
+    # A salesperson sees only their own, whatever they ask; a backwards range is refused.
+    other = await harness.staff(Role.SALESPERSON)
+    theirs = await harness.http.get(
+        "/api/customers/grade-migration",
+        headers=other.headers,
+        params={"from": start, "to": end, "owner_id": str(seller.id)},
+    )
+    assert theirs.json()["rows"] == []
+    backwards = await harness.http.get(
+        "/api/customers/grade-migration", headers=seller.headers, params={"from": end, "to": start}
+    )
+    assert backwards.status_code == 422
+    assert backwards.json()["detail"][0]["loc"] == ["query", "to"]

@@ -19,7 +19,7 @@ from crm_kit.auth import CurrentUser, Role, require_roles
 from crm_kit.http import Holdings, Page, Paging
 from crm_kit.runtime import DbDep, RuntimeDep
 
-from . import care, grading, imports, lifecycle, ownership, records, timeline
+from . import care, grade_moves, grading, imports, lifecycle, ownership, records, timeline
 from .domain import ActivityStatus, Stage
 from .schemas import (
     ActivityCancel,
@@ -34,6 +34,7 @@ from .schemas import (
     CustomerOut,
     CustomerPatch,
     Deactivate,
+    GradeMovesOut,
     ImportReport,
     ImportSummary,
     QuestionnaireIn,
@@ -71,6 +72,26 @@ async def reviews_due(
     async with db.transaction() as session:
         rows, total = await grading.reviews_due(session, user, paging, as_of=as_of or settings.today())
         return Page(items=[CustomerOut.model_validate(c) for c in rows], total=total)
+
+
+@customers.get("/grade-migration", response_model_by_alias=True)
+async def grade_migration(
+    user: CurrentUser,
+    db: DbDep,
+    settings: SettingsDep,
+    start: Annotated[date, Query(alias="from", description="the first day (YYYY-MM-DD)")],
+    to: Annotated[date, Query(description="the last day (YYYY-MM-DD)")],
+    owner_id: uuid.UUID | None = None,
+) -> GradeMovesOut:
+    """How customers' grades moved between the end of `from` and the end of `to`, per owner
+    (today's): one row per owner, grade then and grade now, with how many customers, the
+    unchanged included, so a manager sees whether the customers a salesperson cares for
+    grow. A grade before a customer's first assessment is the one it replaced; a customer
+    created later had none (`null`). A salesperson sees their own customers only."""
+    async with db.transaction() as session:
+        return await grade_moves.grade_moves(
+            session, user, start=start, end=to, owner_id=owner_id, zone=settings.zone
+        )
 
 
 @customers.get("/care-overdue")

@@ -112,6 +112,8 @@ class Questionnaire(Base):
 
 class AssessmentRecord(Base):
     __tablename__ = "assessments"
+    #: A customer's grade on a day is its last assessment before it (`grade_moves`).
+    __table_args__ = (Index("ix_assessments_customer_graded", "customer_id", "graded_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)

@@ -128,6 +128,25 @@ class CareOverdueOut(CustomerOut):
     care_cadence_days: int
 
 
+class GradeMove(BaseModel):
+    #: The customers' owner today.
+    owner_id: uuid.UUID | None
+    #: The grade on the first day (None: no grade yet, or not a customer yet).
+    from_grade: str | None
+    to_grade: str | None
+    customers: int
+
+
+class GradeMovesOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    #: The owner asked for (a salesperson: themselves); None for everyone's.
+    owner_id: uuid.UUID | None
+    rows: list[GradeMove]
+
+
 class TimelineOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
