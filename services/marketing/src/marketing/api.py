@@ -71,6 +71,13 @@ def period_param(period: str) -> Period:
     return Period.parse(period)  # InvalidPeriod: 422 with the reason
 
 
+def plan_period_param(period: str) -> Period:
+    return Period.parse(period, months=True)  # InvalidPeriod: 422 with the reason
+
+
+PlanPeriodQuery = Annotated[str, Query(max_length=10, description="2027, 2027-Q1 or 2027-03")]
+
+
 # -- regions ----------------------------------------------------------------------------
 
 regions_router = APIRouter(prefix="/api/regions", tags=["regions"])
@@ -290,15 +297,19 @@ share_router = APIRouter(prefix="/api/market-share", tags=["market share"], depe
 @share_router.get("")
 async def market_share(
     db: DbDep,
-    period: Annotated[str, Query(max_length=10, description="2026 or 2026-Q3")],
+    period: PlanPeriodQuery,
     region_code: CodeQuery = None,
     channel_id: uuid.UUID | None = None,
     product_group: ProductGroupQuery = None,
 ) -> MarketShareOut:
-    """Revenue, market volume and share per region x channel (a channel's revenue
-    includes the channels selling through it), the change against the previous period
-    of the same length, and the regions with a market but no channel (white space)."""
-    parsed = period_param(period)
+    """Revenue, market volume and share per region x channel in a year, quarter or month
+    (a channel's revenue includes the channels selling through it), each channel's part
+    of its province's revenue (`channel_mix`), the change against the previous period
+    of the same length (a month's: the month before), and the regions with a market but
+    no channel (white space). Revenue is that of the orders dated in the period, less
+    credit notes; a month or quarter without a market volume estimate of its own takes
+    its quarter's / 3, or its year's / 12 (a quarter: / 4)."""
+    parsed = plan_period_param(period)
     region = region_param(region_code)
     async with db.transaction() as session:
         return await share.report(
@@ -370,10 +381,6 @@ async def launch_campaign(campaign_id: uuid.UUID, user: Planner, db: DbDep) -> C
 targets_router = APIRouter(prefix="/api/targets", tags=["targets"], dependencies=[TARGET_READERS])
 
 
-def plan_period_param(period: str) -> Period:
-    return Period.parse(period, months=True)  # InvalidPeriod: 422 with the reason
-
-
 def target_filters(
     region_code: CodeQuery = None,
     channel_id: uuid.UUID | None = None,
@@ -384,7 +391,6 @@ def target_filters(
 
 
 TargetFilters = Annotated[targets.Filters, Depends(target_filters)]
-PlanPeriodQuery = Annotated[str, Query(max_length=10, description="2027, 2027-Q1 or 2027-03")]
 
 
 @targets_router.post("", status_code=status.HTTP_201_CREATED, dependencies=[PLANNERS])

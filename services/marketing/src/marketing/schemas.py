@@ -9,7 +9,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from .domain import CampaignStatus, ChannelKind, InvalidPeriod, LifecycleStage, Period, VolumeSource
+from .domain import (
+    CampaignStatus,
+    ChannelKind,
+    InvalidPeriod,
+    LifecycleStage,
+    Period,
+    VolumeSource,
+)
 from .regions import Grouping, Kind, MatchKind
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
@@ -322,7 +329,17 @@ class MarketShareRow(BaseModel):
     #: None for revenue sold without a channel.
     channel_id: uuid.UUID | None
     channel_name: str | None
+    #: Net revenue in the region and period through this channel and the channels
+    #: selling through it (less credit notes).
     revenue: int
+    #: The region's net revenue over every channel (and none) in the period.
+    region_revenue: int
+    #: Channel mix: `revenue / region_revenue`, this channel's part of the region's
+    #: revenue (a parent's part includes its sub-channels'); None when the region sold
+    #: nothing.
+    channel_mix: float | None
+    #: The region's market volume; a month's or quarter's without an estimate of its own
+    #: is its quarter's / 3 or its year's / 12 (a quarter: its year's / 4).
     market_volume: int | None
     share: float | None
     previous_revenue: int

@@ -1,18 +1,20 @@
-"""The market-share report: revenue per region x channel against the market's size."""
+"""The market-share report: revenue per region x channel against the market's size, per
+year, quarter or month, with each channel's part of its province's revenue (channel mix)."""
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_kit import errors
 
-from . import domain, regions
+from . import domain, regions, volumes
 from .channels import parent_map
 from .domain import Period, RegionChannel
-from .models import Channel, ChannelRegion, MarketVolume, RevenueFact
+from .models import Channel, ChannelRegion, RevenueFact
 from .schemas import MarketShareOut, MarketShareRow, WhiteSpaceRow
 
 
@@ -25,20 +27,24 @@ async def report(
     product_group: str | None = None,
 ) -> MarketShareOut:
     """Revenue per region x channel in `period` (a channel's includes every channel selling
-    through it), the region's market volume (for `product_group`, or summed over all
-    groups), the share, and the change against the period before; plus the regions with
-    a market but no active channel covering them (white space)."""
+    through it), its part of the region's revenue (channel mix), the region's market
+    volume (for `product_group`, or summed over all groups; a month's or quarter's from
+    its quarter's or year's when it has no estimate of its own), the share, and the
+    change against the period before; plus the regions with a market but no active
+    channel covering them (white space)."""
     index = regions.index()
     if channel_id is not None and await session.get(Channel, channel_id) is None:
         raise errors.NotFound("channel", channel_id)
     previous = period.previous()
     parents = await parent_map(session)
     names = dict((await session.execute(select(Channel.id, Channel.name))).all())
-    revenue = domain.roll_up(await _revenue(session, period, product_group), parents)
+    sold = await _revenue(session, period, product_group)
+    revenue = domain.roll_up(sold, parents)
     revenue_before = domain.roll_up(await _revenue(session, previous, product_group), parents)
     volume = await _volumes(session, period, product_group)
     volume_before = await _volumes(session, previous, product_group)
     covered = await _coverage(session)
+    totals = _region_totals(sold)
 
     keys: set[RegionChannel] = set(revenue) | set(revenue_before) | covered
     if region_code is not None:
@@ -47,7 +53,7 @@ async def report(
         keys = {k for k in keys if k[1] == channel_id}
 
     rows = sorted(
-        (_row(index, key, names, (revenue, revenue_before), (volume, volume_before)) for key in keys),
+        (_row(index, key, names, (revenue, revenue_before), (volume, volume_before), totals) for key in keys),
         key=lambda r: (r.region_code, r.channel_name is None, (r.channel_name or "").lower()),
     )
 
@@ -72,11 +78,14 @@ def _row(
     names: dict[uuid.UUID, str],
     revenues: tuple[dict[RegionChannel, int], dict[RegionChannel, int]],
     volumes: tuple[dict[str, int], dict[str, int]],
+    totals: dict[str, int],
 ) -> MarketShareRow:
-    """One region x channel: its revenue and share now and in the period before."""
+    """One region x channel: its revenue, its part of the region's, and its share now and
+    in the period before."""
     region, channel = key
     (revenue, revenue_before), (volume, volume_before) = revenues, volumes
     amount, amount_before = revenue.get(key, 0), revenue_before.get(key, 0)
+    region_revenue = totals.get(region, 0)
     share = domain.share(amount, volume.get(region))
     share_before = domain.share(amount_before, volume_before.get(region))
     return MarketShareRow(
@@ -85,6 +94,8 @@ def _row(
         channel_id=channel,
         channel_name=names.get(channel) if channel is not None else None,
         revenue=amount,
+        region_revenue=region_revenue,
+        channel_mix=domain.part_of(amount, region_revenue),
         market_volume=volume.get(region),
         share=share,
         previous_revenue=amount_before,
@@ -97,27 +108,38 @@ def _row(
 async def _revenue(
     session: AsyncSession, period: Period, product_group: str | None
 ) -> dict[RegionChannel, int]:
+    """Net revenue (less credit notes) of the lines dated in `period`, per region and the
+    channel that sold it (not rolled up)."""
     stmt = (
         select(RevenueFact.region_code, RevenueFact.channel_id, func.sum(RevenueFact.net_amount))
-        .where(RevenueFact.year == period.year, RevenueFact.region_code.is_not(None))
+        .where(
+            RevenueFact.order_date >= period.start,
+            RevenueFact.order_date < period.end,
+            RevenueFact.region_code.is_not(None),
+        )
         .group_by(RevenueFact.region_code, RevenueFact.channel_id)
     )
-    if period.quarter is not None:
-        stmt = stmt.where(RevenueFact.quarter == period.quarter)
     if product_group is not None:
         stmt = stmt.where(RevenueFact.product_group == product_group)
     return {(str(region), channel): int(amount) for region, channel, amount in (await session.execute(stmt))}
 
 
+def _region_totals(sold: dict[RegionChannel, int]) -> dict[str, int]:
+    """Each region's revenue over every channel (and none), each sale counted once."""
+    totals: dict[str, int] = defaultdict(int)
+    for (region, _), amount in sold.items():
+        totals[region] += amount
+    return totals
+
+
 async def _volumes(session: AsyncSession, period: Period, product_group: str | None) -> dict[str, int]:
-    stmt = (
-        select(MarketVolume.region_code, func.sum(MarketVolume.amount))
-        .where(MarketVolume.period == str(period))
-        .group_by(MarketVolume.region_code)
-    )
-    if product_group is not None:
-        stmt = stmt.where(MarketVolume.product_group == product_group)
-    return {region: int(amount) for region, amount in (await session.execute(stmt))}
+    """Each region's market volume in `period`, summed over the product groups that have one."""
+    totals: dict[str, int] = defaultdict(int)
+    for (region, _), volume in (
+        await volumes.of_period(session, period, product_group=product_group)
+    ).items():
+        totals[region] += volume.amount
+    return dict(totals)
 
 
 async def _coverage(session: AsyncSession) -> set[RegionChannel]:

@@ -1,10 +1,12 @@
-"""Use cases of market volume estimates: enter, revise (keeping the history), list, import."""
+"""Use cases of market volume estimates: enter, revise (keeping the history), list, import,
+and the volume of any period (a month's from its quarter's or year's)."""
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -101,6 +103,34 @@ async def list_page(
         MarketVolume.product_group,
         MarketVolume.id,
     )
+
+
+VolumeKey = tuple[str, str]  # (region code, product group)
+
+
+async def of_period(
+    session: AsyncSession,
+    period: domain.Period,
+    *,
+    product_group: str | None = None,
+    region_codes: Collection[str] | None = None,
+) -> dict[VolumeKey, domain.DerivedVolume]:
+    """The market volume of `period` (a year, a quarter or a month) per region and product
+    group, from the estimates of its year and the year's quarters
+    (`domain.market_volume`); a region and group with nothing to go by is left out."""
+    stmt = select(
+        MarketVolume.region_code, MarketVolume.product_group, MarketVolume.period, MarketVolume.amount
+    )
+    stmt = stmt.where(MarketVolume.period.in_([str(p) for p in domain.estimate_periods(period)]))
+    if product_group is not None:
+        stmt = stmt.where(MarketVolume.product_group == product_group)
+    if region_codes is not None:
+        stmt = stmt.where(MarketVolume.region_code.in_(list(region_codes)))
+    estimates: dict[VolumeKey, dict[str, int]] = defaultdict(dict)
+    for region, group, estimated_period, amount in await session.execute(stmt):
+        estimates[(region, group)][estimated_period] = int(amount)
+    derived = {key: domain.market_volume(period, amounts) for key, amounts in estimates.items()}
+    return {key: volume for key, volume in derived.items() if volume is not None}
 
 
 async def import_file(session: AsyncSession, file_name: str | None, data: bytes, user: User) -> ImportReport:
