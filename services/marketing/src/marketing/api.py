@@ -15,7 +15,7 @@ from crm_kit.auth import CurrentUser, Role, User, require_roles
 from crm_kit.http import Page, Paging
 from crm_kit.runtime import DbDep
 
-from . import campaigns, channels, regions, share, targets, volumes
+from . import campaigns, channels, regions, share, target_import, target_proposals, targets, volumes
 from .domain import CampaignStatus, ChannelKind, Period
 from .schemas import (
     AssignmentIn,
@@ -44,6 +44,8 @@ from .schemas import (
     TargetCreate,
     TargetDetailOut,
     TargetOut,
+    TargetProposalIn,
+    TargetProposalOut,
     TargetRevise,
 )
 
@@ -402,6 +404,40 @@ async def create_target(body: TargetCreate, user: CurrentUser, db: DbDep) -> Tar
     in sales, is 422 naming the field."""
     async with db.transaction() as session:
         return TargetOut.model_validate(await targets.create(session, body, user))
+
+
+@targets_router.post("/import", dependencies=[PLANNERS])
+async def import_targets(
+    user: CurrentUser,
+    db: DbDep,
+    file: Annotated[UploadFile, File(description=".csv (UTF-8; , ; or tab) or .xlsx")],
+) -> ImportReport:
+    """Set targets from a file. Columns: period (2027, 2027-Q1 or 2027-03), region_code (a
+    province code or name, former or new), amount (whole dong, net of VAT; 1.500.000 is
+    read as 1500000), and optionally channel_id (a channel's id or name), salesperson (a
+    username or a user id) and product_group. A row whose period and scope have a target
+    revises it (the old amount stays in its history); another row creates one. Every bad
+    row is reported with its problems (the rules of `POST /api/targets`) and the good
+    rows are kept. A file that cannot be read as a whole is 422 (413 past 2 MB)."""
+    # One byte past the limit is enough to refuse the file (413) without reading it all.
+    data = await file.read(target_import.MAX_IMPORT_BYTES + 1)
+    async with db.transaction() as session:
+        return await target_import.import_file(session, file.filename, data, user)
+
+
+@targets_router.post("/proposals", dependencies=[PLANNERS])
+async def propose_targets(body: TargetProposalIn, user: CurrentUser, db: DbDep) -> TargetProposalOut:
+    """Targets proposed from the market: for each province (all with a market volume, or
+    those in `region_codes`) and product group (all, or `product_group`), the market
+    volume of the period times `share` (0 < share <= 1), rounded to the dong. A month's
+    or quarter's volume without an estimate of its own is its quarter's / 3 or its
+    year's / 12 (a quarter: its year's / 4); a year's without one, the sum of its four
+    quarters'. Nothing is written unless `accept` is true: then each proposal becomes a
+    target (`created`, with its id), except where the scope has a target for the period
+    already (`exists`, with that target's id, left as it is). A province without a
+    market volume is `no_market_volume`."""
+    async with db.transaction() as session:
+        return await target_proposals.propose(session, body, user)
 
 
 @targets_router.get("")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -15,6 +16,7 @@ from .domain import (
     InvalidPeriod,
     LifecycleStage,
     Period,
+    ProposalStatus,
     VolumeSource,
 )
 from .regions import Grouping, Kind, MatchKind
@@ -298,6 +300,65 @@ class TargetRevisionOut(BaseModel):
 
 class TargetDetailOut(TargetOut):
     revisions: list[TargetRevisionOut]
+
+
+class TargetProposalIn(Request):
+    """Targets proposed from the market: each province's market volume in the period
+    times `share`. Without `accept` nothing is written."""
+
+    #: `2027`, `2027-Q1` or `2027-03`.
+    period: PlanPeriod
+    #: The fraction of the market to aim for: more than 0, at most 1 (0.15 is 15 %).
+    share: Annotated[Decimal, Field(gt=0, le=1, max_digits=7, decimal_places=6)]
+    #: Province codes or names, former or new; none means every province with a market volume.
+    region_codes: list[Code] = Field(default_factory=list, max_length=MAX_REGIONS)
+    #: One product group; none means one proposal per product group with a market volume.
+    product_group: ProductGroup | None = None
+    #: The channel the targets are for (with the channels selling through it); none means
+    #: the whole province.
+    channel_id: uuid.UUID | None = None
+    #: Write the proposals as targets, skipping scopes that have one for the period.
+    accept: bool = False
+
+    @field_validator("period")
+    @classmethod
+    def _normal_period(cls, value: str) -> str:
+        return _plan_period(value)
+
+    @field_validator("region_codes")
+    @classmethod
+    def _dedupe(cls, value: list[str]) -> list[str]:
+        return _unique(value)
+
+
+class TargetProposalRow(BaseModel):
+    region_code: str
+    region_name: str
+    product_group: str | None
+    #: The market volume of the period (None when there is none to go by).
+    market_volume: int | None
+    #: The estimates it comes from: the period's own (`["2027-Q1"]`), its quarter's or
+    #: year's divided evenly (a month: / 3 or / 12; a quarter: / 4), or a year's quarters.
+    volume_from: list[str]
+    #: round(market_volume x share); None without a market volume.
+    amount: int | None
+    status: ProposalStatus
+    #: The target written (`created`), or the one the scope has already (`exists`).
+    target_id: uuid.UUID | None = None
+
+
+class TargetProposalOut(BaseModel):
+    period: str
+    share: float
+    channel_id: uuid.UUID | None
+    product_group: str | None
+    accepted: bool
+    currency: Literal["VND"] = "VND"
+    rows: list[TargetProposalRow]
+    #: Targets written (0 unless accepted).
+    created: int
+    #: Scopes left alone because they have a target for the period.
+    skipped: int
 
 
 class AttainmentRow(BaseModel):

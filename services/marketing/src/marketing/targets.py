@@ -1,5 +1,7 @@
 """Use cases of sales targets (chỉ tiêu doanh số): set, revise with history, read, and
 measure against the revenue marketing keeps from `OrderPlaced` (plan against actual).
+Importing them from a file is `target_import`; proposing them from the market
+`target_proposals`.
 
 A target's scope is a province, optionally narrowed to a channel (the channel and every
 channel selling through it), a salesperson and a product group; its period a year, a
@@ -64,20 +66,26 @@ class Filters:
 async def create(session: AsyncSession, body: TargetCreate, user: User) -> SalesTarget:
     """A new target; 409 if its period and scope have one (revise that one instead)."""
     scope = await _valid_scope(session, body)
-    existing = await _find(session, body.period, scope)
+    existing = await find(session, body.period, scope)
     if existing is not None:
         raise errors.Conflict(
             f"{body.period} has a target for this scope already ({existing.id}); "
             f"revise it with PATCH /api/targets/{existing.id}"
         )
+    return await insert(session, body.period, scope, body.amount, user)
+
+
+async def insert(session: AsyncSession, period: str, scope: Scope, amount: int, user: User) -> SalesTarget:
+    """Write a target for a checked scope (`check_scope`) and its first revision; 409 if
+    another request wrote one for the same period and scope at the same moment."""
     target = SalesTarget(
         id=uuid.uuid4(),
-        period=body.period,
+        period=period,
         region_code=scope.region_code,
         channel_id=scope.channel_id,
         salesperson_id=scope.salesperson_id,
         product_group=scope.product_group,
-        amount=body.amount,
+        amount=amount,
         revision=1,
         entered_by=user.id,
     )
@@ -85,8 +93,8 @@ async def create(session: AsyncSession, body: TargetCreate, user: User) -> Sales
     try:
         await session.flush()
     except IntegrityError as exc:  # the same target entered at the same moment
-        raise errors.Conflict(f"{body.period} got a target for this scope at the same moment") from exc
-    session.add(SalesTargetRevision(target_id=target.id, revision=1, amount=body.amount, entered_by=user.id))
+        raise errors.Conflict(f"{period} got a target for this scope at the same moment") from exc
+    session.add(SalesTargetRevision(target_id=target.id, revision=1, amount=amount, entered_by=user.id))
     await session.flush()
     return target
 
@@ -109,28 +117,58 @@ async def revise(session: AsyncSession, target_id: uuid.UUID, amount: int, user:
     return target
 
 
+#: A problem with a target's field: (field, what is wrong).
+Problem = tuple[str, str]
+
+
 async def _valid_scope(session: AsyncSession, body: TargetCreate) -> Scope:
     """The scope of `body`, or `Invalid` naming every field that does not fit."""
-    problems: list[tuple[errors.Location, str]] = []
-    resolved = regions.index().resolve(body.region_code)
+    scope, problems = await check_scope(
+        session, body.region_code, body.channel_id, body.salesperson_id, body.product_group
+    )
+    if scope is None:
+        raise errors.Invalid.many([(("body", field), message) for field, message in problems])
+    return scope
+
+
+async def check_scope(
+    session: AsyncSession,
+    region_code: str,
+    channel_id: uuid.UUID | None,
+    salesperson_id: uuid.UUID | None,
+    product_group: str | None,
+) -> tuple[Scope | None, list[Problem]]:
+    """The scope these name (the province by any of its codes or names), or None and
+    every field that does not fit: an unknown province or channel, a salesperson who is
+    unknown, deactivated or not in sales."""
+    problems: list[Problem] = []
+    resolved = regions.index().resolve(region_code)
     if resolved is None:
-        problems.append((("body", "region_code"), f"no province matches {body.region_code!r}"))
-    if body.channel_id is not None and await session.get(Channel, body.channel_id) is None:
-        problems.append((("body", "channel_id"), f"channel {body.channel_id} not found"))
-    if body.salesperson_id is not None:
-        member = await directory.by_id(session, body.salesperson_id)
-        if member is None:
-            problems.append((("body", "salesperson_id"), f"no member of staff {body.salesperson_id}"))
-        elif not member.active:
-            problems.append((("body", "salesperson_id"), f"{member.username} is deactivated"))
-        elif member.role not in SELLING_ROLES:
-            problems.append((("body", "salesperson_id"), f"{member.username} is {member.role}, not in sales"))
+        problems.append(("region_code", f"no province matches {region_code!r}"))
+    if channel_id is not None and await session.get(Channel, channel_id) is None:
+        problems.append(("channel_id", f"channel {channel_id} not found"))
+    if salesperson_id is not None:
+        problem = seller_problem(await directory.by_id(session, salesperson_id), salesperson_id)
+        if problem is not None:
+            problems.append(("salesperson_id", problem))
     if problems or resolved is None:
-        raise errors.Invalid.many(problems)
-    return Scope(resolved.region.code, body.channel_id, body.salesperson_id, body.product_group)
+        return None, problems
+    return Scope(resolved.region.code, channel_id, salesperson_id, product_group), []
 
 
-async def _find(session: AsyncSession, period: str, scope: Scope) -> SalesTarget | None:
+def seller_problem(member: directory.StaffMember | None, key: object) -> str | None:
+    """Why `member` (looked up by `key`) may not have a target; None if they may."""
+    if member is None:
+        return f"no member of staff {key}"
+    if not member.active:
+        return f"{member.username} is deactivated"
+    if member.role not in SELLING_ROLES:
+        return f"{member.username} is {member.role}, not in sales"
+    return None
+
+
+async def find(session: AsyncSession, period: str, scope: Scope) -> SalesTarget | None:
+    """The target of exactly this period and scope, if one is set."""
     stmt = select(SalesTarget).where(
         SalesTarget.period == period,
         SalesTarget.region_code == scope.region_code,
