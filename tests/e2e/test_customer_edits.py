@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crm_kit.auth import Role
-
-from .helpers import eventually
+from crm_testkit.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

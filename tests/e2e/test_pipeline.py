@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm_kit.auth import Role
+from crm_testkit.polling import eventually
 
 from .conftest import PASSWORD
-from .helpers import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,7 @@ import uuid
 import pytest
 
 from crm_kit.auth import Role
-
-from .helpers import eventually
+from crm_testkit.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -11,8 +11,7 @@ from datetime import date
 import pytest
 
 from crm_kit.auth import Role
-
-from .helpers import eventually
+from crm_testkit.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

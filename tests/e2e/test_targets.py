@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 
 from crm_kit.auth import Role
+from crm_testkit.polling import eventually
 
-from .helpers import eventually
 from .test_quotes import product, submitted_and_checked
 
 pytestmark = pytest.mark.e2e

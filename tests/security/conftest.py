@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pytest
 
 from crm_kit.auth import Role
+from crm_testkit.polling import eventually
 
-from ..e2e.helpers import eventually
 from ..e2e.test_quotes import product, prospect_known_to_sales, quote, submitted_and_checked
 from ..harness import Api, Stack, make_user
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
+from crm_testkit.polling import eventually
 
-from ..e2e.helpers import eventually
 from ..harness import PASSWORD, SERVICES, report_line
 
 pytestmark = [pytest.mark.e2e, pytest.mark.security]

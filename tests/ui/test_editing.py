@@ -5,7 +5,6 @@ the API's answer shows next to its field and what was typed stays."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +16,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from crm_kit.auth import Role
+from crm_testkit.polling import eventually
 from gateway.ui.i18n import money, translate
 
 from ..harness import PASSWORD, Api, Stack
@@ -68,16 +68,6 @@ async def open_as(browser: Browser, stack: Stack) -> AsyncIterator[OpenAs]:
     yield make
     for context in contexts:
         await context.close()
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str) -> Any:
-    """Ask again until `check` gives something truthy: an event has to cross services."""
-    for _ in range(SETTLE_S * 4):
-        found = await check()
-        if found:
-            return found
-        await asyncio.sleep(0.25)
-    raise AssertionError(f"not there after {SETTLE_S} s: {what}")
 
 
 async def reload_until(page: Page, locator_of: Callable[[], Any], what: str) -> None:
@@ -235,7 +225,7 @@ async def test_a_submitted_quote_is_edited_back_to_draft_and_copied(
         listed = await seller.client.get("/api/sales/customers", params={"limit": 200})
         return any(c["id"] == customer_id for c in listed.json()["items"])
 
-    await eventually(known_to_sales, "the customer known to sales")
+    await eventually(known_to_sales, what="the customer known to sales", timeout=SETTLE_S, every=0.25)
 
     page = await open_as(seller)
     await page.goto(f"{stack.url('gateway')}/quotes/new?customer_id={customer_id}")

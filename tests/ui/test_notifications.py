@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from crm_kit.auth import Role
+from crm_testkit.polling import eventually
 
-from ..e2e.helpers import eventually
 from ..harness import PASSWORD, Api, Stack
 
 pytestmark = pytest.mark.e2e
