@@ -7,12 +7,27 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from . import admin, core, customers, home, imports, leads, marketing, pricing, questionnaires, quotes
+from . import (
+    admin,
+    core,
+    customers,
+    home,
+    imports,
+    leads,
+    marketing,
+    pricing,
+    province_map,
+    questionnaires,
+    quotes,
+    targets,
+)
 
 
 def install(app: FastAPI) -> None:
-    # `imports` (/customers/imports) before `customers`, whose /customers/{id} would take it.
-    for module in (home, leads, imports, customers, quotes, marketing, pricing, questionnaires, admin):
+    # `imports` (/customers/imports) before `customers`, whose /customers/{id} would take it;
+    # `province_map` (/targets/map) before `targets`, for /targets/{id} likewise.
+    modules = (home, leads, imports, customers, quotes, marketing, province_map, targets, pricing)
+    for module in (*modules, questionnaires, admin):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=core.STATIC), name="static")
 

@@ -67,6 +67,24 @@ def money(lang: str, amount: int | float | None) -> str:
     return f"{sign}{_grouped(abs(whole), '.')} ₫"
 
 
+#: Short amounts: (size, Vietnamese word, English letter), largest first.
+_MAGNITUDES = ((10**9, "tỷ", "B"), (10**6, "tr", "M"), (10**3, "k", "k"))
+
+
+def compact_money(lang: str, amount: int | float | None) -> str:
+    """An amount short enough for a map's tile: `1,2 tỷ ₫` / `₫1.2B`, `30 tr ₫` / `₫30M`."""
+    if amount is None:
+        return "—"
+    size = abs(amount)
+    for unit, vi, en in _MAGNITUDES:
+        if size >= unit:
+            scaled = amount / unit
+            digits = 0 if abs(scaled) >= 100 or float(scaled).is_integer() else 1
+            text = number(lang, scaled, digits)
+            return f"₫{text}{en}" if lang == "en" else f"{text} {vi} ₫"
+    return money(lang, amount)
+
+
 def number(lang: str, value: int | float | None, digits: int = 0) -> str:
     if value is None:
         return "—"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -41,7 +42,7 @@ def _codes(text: str) -> list[str]:
     return [part.strip().upper() for part in text.replace(";", ",").split(",") if part.strip()]
 
 
-async def _every(ui: core.Ui, path: str) -> list[dict[str, Any]]:
+async def every(ui: core.Ui, path: str) -> list[dict[str, Any]]:
     """Every item of a list route, page after page (a select must offer everyone)."""
     found: list[dict[str, Any]] = []
     while len(found) < MAX_LISTED:
@@ -60,7 +61,7 @@ async def salespeople(ui: core.Ui) -> list[dict[str, Any]] | None:
     (only managers and admins may)."""
     if not ui.is_(Role.ADMIN, Role.SALES_MANAGER):
         return None
-    return [u for u in await _every(ui, "/api/users") if u["active"] and u["role"] in SELLING_ROLES]
+    return [u for u in await every(ui, "/api/users") if u["active"] and u["role"] in SELLING_ROLES]
 
 
 async def channel_staff(ui: core.Ui) -> list[dict[str, Any]] | None:
@@ -72,7 +73,7 @@ async def channel_staff(ui: core.Ui) -> list[dict[str, Any]] | None:
         return await salespeople(ui)
     if not ui.is_(*PLANNERS):
         return None
-    return [{**u, "role": Role.SALESPERSON} for u in await _every(ui, "/api/users/salespeople")]
+    return [{**u, "role": Role.SALESPERSON} for u in await every(ui, "/api/users/salespeople")]
 
 
 async def staff_names(ui: core.Ui) -> dict[str, str]:
@@ -293,15 +294,37 @@ async def create_volume(ui: UiDep) -> Response:
 
 
 @router.get("/share")
-async def share(ui: UiDep, period: str | None = None, product_group: str | None = None) -> Response:
-    period = period or _this_year(ui)
-    result = await ui.api.get("/api/market-share", period=period, product_group=product_group)
+async def share(
+    ui: UiDep,
+    period: str | None = None,
+    product_group: str | None = None,
+    region_code: str | None = None,
+    channel_id: str | None = None,
+) -> Response:
+    """The dashboard, for one province and one channel when asked (the map links here)."""
+    filters = {
+        "period": period or _this_year(ui),
+        "product_group": product_group or "",
+        "region_code": region_code or "",
+        "channel_id": channel_id or "",
+    }
+    result, groups, channels = await core.gather(
+        ui.api.get("/api/market-share", **filters),
+        regions.groups(ui),
+        every(ui, "/api/channels"),
+    )
     report = result.data if result.ok else None
     chart = _share_chart(ui, report) if report else None
     return ui.render(
         "marketing/share.html",
-        period=period,
-        product_group=product_group or "",
+        period=filters["period"],
+        product_group=filters["product_group"],
+        filters=filters,
+        groups=groups,
+        channels=channels,
+        map_query=urlencode(
+            {k: v for k, v in {"measure": "share", **filters}.items() if v and k != "region_code"}
+        ),
         report=report,
         chart=chart,
         problems=None if result.ok else core.problems_of(ui, result),
@@ -351,7 +374,7 @@ def _split(text: str) -> list[str]:
 async def grade_choices(ui: core.Ui) -> list[str]:
     """Grades to tick: the fixed schemes' and those of the questionnaires in use, each
     once (the API compares grades without regard to case)."""
-    questionnaires = await _every(ui, "/api/questionnaires")
+    questionnaires = await every(ui, "/api/questionnaires")
     named = [*FIXED_GRADES, *(g["name"] for q in questionnaires for g in q["scheme"]["grades"])]
     seen: dict[str, str] = {}
     for grade in named:

@@ -1,0 +1,364 @@
+"""Sales targets (chỉ tiêu doanh số): the list of a period's targets with its filters and
+the form to set one, a target's page with its history and the form to revise it, and
+plan against actual (each target's scope, its target, what was sold, the attainment).
+
+Marketing users, sales managers and admins set and revise targets; a salesperson reads
+their own ("my targets"), which the API enforces whatever the page sends. The map of
+the provinces is `province_map.py`, under the same section.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from crm_kit.auth import Role
+
+from . import core, i18n, marketing, regions
+from .core import UiDep
+
+router = APIRouter(prefix="/targets")
+
+PLANNERS = marketing.PLANNERS
+PAGE = 50
+FILTERS = ("period", "region_code", "channel_id", "salesperson_id", "product_group")
+TARGET_FIELDS = (*FILTERS, "amount")
+#: Attainment at or above each step is one bucket further: < 25%, 25-50%, ..., >= 100%
+#: (the bar on plan against actual and the colour on the map).
+ATTAINMENT_STEPS = (0.25, 0.5, 0.75, 1.0)
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def may_plan(ui: core.Ui) -> bool:
+    return ui.is_(*PLANNERS)
+
+
+def this_year(ui: core.Ui) -> str:
+    return str(ui.today().year)
+
+
+def stepped(value: float, steps: tuple[float, ...]) -> int:
+    """How many of `steps` the value reaches: its bucket, 0 to len(steps)."""
+    return sum(1 for step in steps if value >= step)
+
+
+def attainment_bucket(ratio: float | None) -> str:
+    """`none` without a target to measure against, else `0` (< 25%) to `4` (>= 100%)."""
+    return "none" if ratio is None else str(stepped(ratio, ATTAINMENT_STEPS))
+
+
+# -- what the pages choose from and name -------------------------------------------------
+
+
+@dataclass
+class Choices:
+    """Provinces, channels, salespeople and product groups, to choose from and to name."""
+
+    groups: list[dict[str, Any]]
+    regions: dict[str, str]
+    channels: list[dict[str, Any]]
+    channel_names: dict[str, str]
+    #: Whom a target may name (None: the caller may not choose, a salesperson).
+    people: list[dict[str, Any]] | None
+    names: dict[str, str]
+    product_groups: list[str] = field(default_factory=list)
+
+    def person(self, ui: core.Ui, user_id: str | None) -> str:
+        if not user_id:
+            return ui.t("target.everyone")
+        return self.names.get(user_id) or ui.t("channel.someone")
+
+
+async def choices(ui: core.Ui) -> Choices:
+    groups, channels, people, names, products = await core.gather(
+        regions.groups(ui),
+        marketing.every(ui, "/api/channels"),
+        marketing.channel_staff(ui),
+        marketing.staff_names(ui),
+        ui.api.items("/api/products", limit=200),
+    )
+    # Marketing cannot list users: the salespeople it may choose are named from their list.
+    names = {u["id"]: u.get("full_name") or u.get("username", "") for u in people or []} | names
+    return Choices(
+        groups=groups,
+        regions=regions.names_in(groups),
+        channels=channels,
+        channel_names={c["id"]: c["name"] for c in channels},
+        people=people,
+        names=names,
+        product_groups=sorted({p["product_group"] for p in products}),
+    )
+
+
+def _filters(ui: core.Ui, given: dict[str, str | None]) -> dict[str, str]:
+    """The filters as the page shows them; a salesperson's are always their own."""
+    shown = {name: (given.get(name) or "").strip() for name in FILTERS}
+    if ui.is_(Role.SALESPERSON):
+        assert ui.user is not None
+        shown["salesperson_id"] = str(ui.user.id)
+    return shown
+
+
+def query(values: dict[str, str], **more: str) -> str:
+    return urlencode({k: v for k, v in {**values, **more}.items() if v})
+
+
+# -- the API's refusals, in the user's language --------------------------------------------
+
+#: A rule the API checks against its data (a `value_error` at a field), by field.
+_REFUSALS = {
+    "period": "target.err.period",
+    "region_code": "target.err.region",
+    "channel_id": "target.err.channel",
+    "salesperson_id": "target.err.salesperson",
+}
+
+
+def _refusal(name: str, message: str) -> str | None:
+    if name == "salesperson_id":
+        if "deactivated" in message:
+            return "target.err.salesperson_deactivated"
+        if "not in sales" in message:
+            return "target.err.salesperson_not_selling"
+    return _REFUSALS.get(name)
+
+
+def target_problems(ui: core.Ui, result: core.ApiResult) -> tuple[core.Problems, str | None]:
+    """The refusal at its fields, in the user's language, and the target that is already
+    set for the scope (a 409), to link to."""
+    problems = core.problems_of(ui, result, TARGET_FIELDS)
+    if isinstance(result.detail, list):
+        for item in result.detail:
+            if not isinstance(item, dict) or item.get("type") not in ("value_error", "uuid_parsing"):
+                continue
+            name = ".".join(str(p) for p in item.get("loc", []) if p not in ("body", "query", "path"))
+            if item["type"] == "uuid_parsing":
+                key: str | None = "err.uuid_parsing"
+            else:
+                key = _refusal(name, str(item.get("msg", "")))
+            if key and name in TARGET_FIELDS:
+                problems.fields[name] = ui.t(key)
+    existing = None
+    if result.status == 409:
+        found = _UUID.search(str(result.detail))
+        existing = found.group(0) if found else None
+        problems.general = [ui.t("target.err.exists")]
+    return problems, existing
+
+
+def filter_problems(ui: core.Ui, result: core.ApiResult) -> core.Problems:
+    """A refused filter (a period that is not one, a province no one knows) at its field."""
+    if result.status == 422 and isinstance(result.detail, str):
+        text = result.detail
+        if text.startswith("period"):
+            return core.Problems(fields={"period": ui.t("target.err.period")})
+        if "province" in text:
+            return core.Problems(fields={"region_code": ui.t("target.err.region")})
+    problems, _ = target_problems(ui, result)
+    return problems
+
+
+# -- the list, and setting a target --------------------------------------------------------
+
+
+def _body(values: dict[str, str]) -> dict[str, Any]:
+    """The form as the API takes it: blanks left out (the API names what is missing),
+    the amount without its thousands separators."""
+    body: dict[str, Any] = core.blank_to_none(values, *FILTERS)
+    if values.get("amount"):
+        body["amount"] = core.typed_dong(values["amount"])
+    return body
+
+
+async def _list_page(
+    ui: core.Ui,
+    filters: dict[str, str],
+    offset: int,
+    *,
+    values: dict[str, str] | None = None,
+    problems: core.Problems | None = None,
+    existing: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    params = {"limit": PAGE, "offset": offset, **filters}
+    result, chosen = await core.gather(ui.api.get("/api/targets", **params), choices(ui))
+    page = result.data if result.ok else {"items": [], "total": 0}
+    defaults = {k: v for k, v in filters.items() if k != "salesperson_id" or may_plan(ui)}
+    return ui.render(
+        "targets/list.html",
+        status_code=status_code if result.ok else result.status,
+        targets=page["items"],
+        total=page["total"],
+        offset=offset,
+        filters=filters,
+        query=query(filters),
+        c=chosen,
+        may_plan=may_plan(ui),
+        values=values or {**defaults, "period": filters["period"] or this_year(ui)},
+        problems=problems or core.Problems(),
+        fproblems=core.Problems() if result.ok else filter_problems(ui, result),
+        existing=existing,
+    )
+
+
+@router.get("")
+async def list_targets(
+    ui: UiDep,
+    period: str | None = None,
+    region_code: str | None = None,
+    channel_id: str | None = None,
+    salesperson_id: str | None = None,
+    product_group: str | None = None,
+    offset: int = 0,
+) -> Response:
+    # No period asked for: this year's; a blank one (the filter emptied): every period.
+    given = {
+        "period": this_year(ui) if period is None else period,
+        "region_code": region_code,
+        "channel_id": channel_id,
+        "salesperson_id": salesperson_id,
+        "product_group": product_group,
+    }
+    return await _list_page(ui, _filters(ui, given), max(offset, 0))
+
+
+@router.post("")
+async def set_target(ui: UiDep) -> Response:
+    values = core.form_values(await ui.request.form())
+    result = await ui.api.post("/api/targets", _body(values))
+    if result.ok:
+        return ui.redirect(f"/targets/{result.data['id']}", flash="flash.target_set")
+    problems, existing = target_problems(ui, result)
+    # The list beside the form shows the period typed, unless that is what was refused.
+    typed = values.get("period") if problems.get("period") is None else None
+    filters = _filters(ui, {"period": typed or this_year(ui)})
+    return await _list_page(
+        ui, filters, 0, values=values, problems=problems, existing=existing, status_code=result.status
+    )
+
+
+# -- plan against actual ------------------------------------------------------------------
+
+
+def attainment_rows(ui: core.Ui, report: dict[str, Any], chosen: Choices) -> list[dict[str, Any]]:
+    """Each row of the report with its names, its attainment's bucket and bar width, and
+    the map of the same period, channel and product group."""
+    rows = []
+    for row in report.get("rows", []):
+        ratio = row.get("attainment")
+        on_map = {
+            "measure": "attainment",
+            "period": report["period"],
+            "channel_id": row["channel_id"] or "",
+            "product_group": row["product_group"] or "",
+        }
+        rows.append(
+            {
+                **row,
+                "map_query": query(on_map),
+                "region_name": chosen.regions.get(row["region_code"], row["region_code"]),
+                "channel_name": chosen.channel_names.get(row["channel_id"] or "", "")
+                if row["channel_id"]
+                else ui.t("target.all_channels"),
+                "salesperson_name": chosen.person(ui, row["salesperson_id"]),
+                "group_name": row["product_group"] or ui.t("target.all_groups"),
+                "bucket": attainment_bucket(ratio),
+                "bar": 0 if ratio is None else round(min(ratio, 1.0) * 100, 1),
+            }
+        )
+    return rows
+
+
+@router.get("/attainment")
+async def attainment(
+    ui: UiDep,
+    period: str | None = None,
+    region_code: str | None = None,
+    channel_id: str | None = None,
+    salesperson_id: str | None = None,
+    product_group: str | None = None,
+) -> Response:
+    filters = _filters(
+        ui,
+        {
+            "period": period or this_year(ui),
+            "region_code": region_code,
+            "channel_id": channel_id,
+            "salesperson_id": salesperson_id,
+            "product_group": product_group,
+        },
+    )
+    result, chosen = await core.gather(ui.api.get("/api/targets/attainment", **filters), choices(ui))
+    report = result.data if result.ok else None
+    return ui.render(
+        "targets/attainment.html",
+        status_code=200 if result.ok else result.status,
+        filters=filters,
+        query=query(filters),
+        report=report,
+        rows=attainment_rows(ui, report, chosen) if report else [],
+        c=chosen,
+        may_plan=may_plan(ui),
+        problems=core.Problems() if result.ok else filter_problems(ui, result),
+    )
+
+
+# -- one target ---------------------------------------------------------------------------
+
+
+async def _target_page(
+    ui: core.Ui,
+    target_id: str,
+    values: dict[str, str] | None = None,
+    problems: core.Problems | None = None,
+    status_code: int = 200,
+) -> Response:
+    found, chosen = await core.gather(ui.api.get(f"/api/targets/{target_id}"), choices(ui))
+    if not found.ok:
+        status = found.status if found.status in (403, 404) else 404
+        return ui.render("error.html", status_code=status, message=ui.t("errors.not_found"))
+    target = found.data
+    channel_id = target["channel_id"]
+    if channel_id and channel_id not in chosen.channel_names:
+        channel = await ui.api.get(f"/api/channels/{channel_id}")
+        chosen.channel_names[channel_id] = channel.data["name"] if channel.ok else channel_id
+    scope = {
+        "period": target["period"],
+        "region_code": target["region_code"],
+        "channel_id": channel_id or "",
+        "salesperson_id": target["salesperson_id"] or "",
+        "product_group": target["product_group"] or "",
+    }
+    return ui.render(
+        "targets/detail.html",
+        status_code=status_code,
+        target=target,
+        history=list(reversed(target["revisions"])),
+        c=chosen,
+        scope_query=query(scope),
+        map_query=query({**scope, "measure": "attainment", "salesperson_id": ""}),
+        may_plan=may_plan(ui),
+        values=values or {"amount": i18n.number(ui.lang, target["amount"])},
+        problems=problems or core.Problems(),
+    )
+
+
+@router.get("/{target_id}")
+async def target_page(target_id: str, ui: UiDep) -> Response:
+    return await _target_page(ui, target_id)
+
+
+@router.post("/{target_id}")
+async def revise_target(target_id: str, ui: UiDep) -> Response:
+    values = core.form_values(await ui.request.form())
+    body = {"amount": core.typed_dong(values["amount"])} if values.get("amount") else {}
+    result = await ui.api.call("PATCH", f"/api/targets/{target_id}", json_body=body)
+    if result.ok:
+        return ui.redirect(f"/targets/{target_id}", flash="flash.target_revised")
+    problems, _ = target_problems(ui, result)
+    return await _target_page(ui, target_id, values, problems, status_code=result.status)
