@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, exists, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_kit import directory, errors
+from crm_contracts import ChannelChanged
+from crm_kit import directory, errors, outbox
 from crm_kit.auth import Role, User
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
@@ -50,6 +52,7 @@ async def create(session: AsyncSession, body: ChannelCreate, user: User) -> Chan
         await session.execute(
             insert(ChannelRegion), [{"channel_id": channel.id, "region_code": c} for c in body.region_codes]
         )
+    await _announce(session, channel, actor=user.id)
     return await get(session, channel.id)
 
 
@@ -111,6 +114,7 @@ async def update(session: AsyncSession, channel_id: uuid.UUID, body: ChannelPatc
     if body.active is not None:
         channel.active = body.active
     await session.flush()
+    await _announce(session, channel)
     return await get(session, channel_id)
 
 
@@ -213,6 +217,20 @@ async def holdings(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
 
 
 # -- helpers ----------------------------------------------------------------------------
+
+
+async def _announce(session: AsyncSession, channel: Channel, *, actor: uuid.UUID | None = None) -> None:
+    """ChannelChanged with what the channel is now (sales keeps each channel's kind), stamped
+    once the change is made: an update holds the row's lock, so a later change has a later stamp."""
+    event = ChannelChanged(
+        channel_id=channel.id,
+        name=channel.name,
+        kind=channel.kind,
+        parent_id=channel.parent_id,
+        active=channel.active,
+        changed_at=datetime.now(UTC),
+    )
+    await outbox.emit(session, event, actor=actor)
 
 
 def _known_regions(codes: Sequence[str]) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
+    ChannelChanged,
     CreditChecked,
     CustomerPromotedToTraditional,
     CustomerRegistered,
@@ -20,7 +21,7 @@ from crm_contracts.envelope import E
 from crm_kit import directory
 from crm_kit.handlers import HandlerFn, Handlers, ManyHandlerFn
 
-from . import approval, customers, opportunities, performance, portfolio
+from . import approval, channels, customers, opportunities, performance, portfolio
 from .settings import Settings
 
 
@@ -36,6 +37,8 @@ def build_handlers(settings: Settings) -> Handlers:
     handlers.handles(LeadQualified)(_event_only(lead_qualified))
     handlers.handles(LeadDisqualified)(_event_only(performance.lead_disqualified))
     handlers.handles(CreditChecked)(_event_only(approval.record_credit_check))
+    # Each channel's kind, for the price lists of channel kinds.
+    handlers.handles(ChannelChanged)(_event_only(channels.channel_changed))
     handlers.handles(PortfolioReassigned)(portfolio_reassigned)
     return handlers
 

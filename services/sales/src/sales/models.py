@@ -91,6 +91,19 @@ class ProductPrice(Base):
     set_by: Mapped[uuid.UUID | None]
 
 
+class KnownChannel(Base):
+    """Each channel's kind, as marketing last said it (`ChannelChanged`, newest wins): which
+    channel-kind price list a customer's channel takes."""
+
+    __tablename__ = "known_channels"
+
+    channel_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    #: Marketing's time of the change: an older one arriving later changes nothing.
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Opportunity(Base):
     __tablename__ = "opportunities"
 

@@ -19,7 +19,7 @@ from .customers import (
 from .envelope import REGISTRY, Envelope, Event, MalformedEvent, decode, published_contracts
 from .gateway import PortfolioReassigned, UserDeactivated, UserRegistered
 from .leads import LeadCaptured, LeadDisqualified, LeadQualified
-from .marketing import CampaignLaunched
+from .marketing import CampaignLaunched, ChannelChanged
 from .sales import (
     OrderLine,
     OrderPlaced,
@@ -34,6 +34,7 @@ __all__ = [
     "CampaignLaunched",
     "CareActivityClosed",
     "CareActivityPlanned",
+    "ChannelChanged",
     "CreditChecked",
     "CreditNoteIssued",
     "CustomerDeactivated",
