@@ -1,8 +1,10 @@
-"""Sales' rules without I/O: money, quote states, approval, opportunities, periods, performance."""
+"""Sales' rules without I/O: money, price levels, quote states, approval, opportunities, periods,
+performance."""
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -17,7 +19,9 @@ from sales.domain import (
     CreditStatus,
     FactKind,
     IllegalTransition,
+    ListedPrice,
     OpportunityStage,
+    PriceSource,
     QuoteAction,
     QuoteStatus,
 )
@@ -164,35 +168,53 @@ def test_validity_is_inclusive_of_its_last_day() -> None:
 
 # -- approval rules ------------------------------------------------------------------------
 
+#: No line below its level.
+AT_LEVEL = Fraction(0)
+
 
 def test_mode_all_needs_a_manager_for_everything() -> None:
     rules = ApprovalRules()
-    assert rules.needs_manager(0, Decimal(0))
+    assert rules.needs_manager(0, Decimal(0), AT_LEVEL)
     assert rules.problem() is None
 
 
 def test_threshold_on_total_is_inclusive() -> None:
     rules = ApprovalRules(ApprovalMode.THRESHOLD, min_total=100_000_000)
-    assert not rules.needs_manager(99_999_999, Decimal(50))
-    assert rules.needs_manager(100_000_000, Decimal(0))
+    assert not rules.needs_manager(99_999_999, Decimal(50), AT_LEVEL)
+    assert rules.needs_manager(100_000_000, Decimal(0), AT_LEVEL)
 
 
 def test_threshold_on_discount_is_above_the_limit() -> None:
     rules = ApprovalRules(ApprovalMode.THRESHOLD, max_discount_pct=Decimal(10))
-    assert not rules.needs_manager(10**12, Decimal(10))
-    assert rules.needs_manager(1, Decimal("10.01"))
+    assert not rules.needs_manager(10**12, Decimal(10), AT_LEVEL)
+    assert rules.needs_manager(1, Decimal("10.01"), AT_LEVEL)
 
 
 def test_both_thresholds_either_one_triggers() -> None:
     rules = ApprovalRules(ApprovalMode.THRESHOLD, min_total=1_000, max_discount_pct=Decimal(5))
-    assert not rules.needs_manager(999, Decimal(5))
-    assert rules.needs_manager(1_000, Decimal(0))
-    assert rules.needs_manager(1, Decimal(6))
+    assert not rules.needs_manager(999, Decimal(5), AT_LEVEL)
+    assert rules.needs_manager(1_000, Decimal(0), AT_LEVEL)
+    assert rules.needs_manager(1, Decimal(6), AT_LEVEL)
 
 
 def test_inconsistent_rules_are_named() -> None:
     assert ApprovalRules(ApprovalMode.THRESHOLD).problem() is not None
     assert ApprovalRules(ApprovalMode.ALL, min_total=5).problem() is not None
+    assert "max_below_level_pct" in str(
+        ApprovalRules(ApprovalMode.ALL, max_below_level_pct=Decimal(1)).problem()
+    )
+    # A threshold of 0 is a threshold: every discounted line needs a manager.
+    assert ApprovalRules(ApprovalMode.THRESHOLD, max_discount_pct=Decimal(0)).problem() is None
+    assert ApprovalRules(ApprovalMode.THRESHOLD, max_below_level_pct=Decimal(0)).problem() is None
+
+
+def test_a_line_further_below_its_level_than_the_rules_allow_needs_a_manager() -> None:
+    rules = ApprovalRules(ApprovalMode.THRESHOLD, max_below_level_pct=Decimal("5"))
+    assert not rules.needs_manager(10**12, Decimal(50), Fraction(5))
+    assert rules.needs_manager(1, Decimal(0), Fraction(5) + Fraction(1, 10**6))
+    # Without the rule, being below the level needs no manager.
+    assert not ApprovalRules(ApprovalMode.THRESHOLD, min_total=10).needs_manager(1, Decimal(0), Fraction(90))
+    assert ApprovalRules().needs_manager(0, Decimal(0), AT_LEVEL)
 
 
 @pytest.mark.parametrize(
@@ -361,3 +383,104 @@ def test_a_performance_row_from_counted_facts() -> None:
 def test_an_empty_row() -> None:
     row = domain.performance({}, previous_revenue=0)
     assert (row.revenue, row.conversion_rate, row.revenue_growth) == (0, None, None)
+
+
+# -- price levels -------------------------------------------------------------------------
+
+DAY = date(2027, 3, 15)
+MADE = datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def listed(
+    price: int,
+    *,
+    grade: bool = False,
+    valid_from: date = date(2027, 1, 1),
+    valid_to: date | None = None,
+    made: datetime = MADE,
+) -> ListedPrice:
+    return ListedPrice(uuid.uuid4(), grade, valid_from, valid_to, made, price)
+
+
+@pytest.mark.parametrize(
+    ("raw", "grade"), [("a", "A"), ("vip", "VIP"), ("  tier   ii ", "Tier II"), ("TIER III", "Tier III")]
+)
+def test_grades_are_those_of_the_fixed_schemes_written_as_customers_writes_them(raw: str, grade: str) -> None:
+    assert domain.canonical_grade(raw) == grade
+
+
+@pytest.mark.parametrize("raw", ["E", "Tier IV", "gold", ""])
+def test_a_grade_no_fixed_scheme_gives_is_refused(raw: str) -> None:
+    with pytest.raises(ValueError, match="grade must be one of A, B, C, D, VIP, Tier I"):
+        domain.canonical_grade(raw)
+
+
+def test_a_list_applies_from_its_first_through_its_last_day() -> None:
+    first, last = date(2027, 3, 15), date(2027, 3, 31)
+    price = listed(100, valid_from=first, valid_to=last)
+    assert domain.level_price([price], first) == price
+    assert domain.level_price([price], last) == price
+    assert domain.level_price([price], first - timedelta(days=1)) is None
+    assert domain.level_price([price], last + timedelta(days=1)) is None
+    assert domain.level_price([listed(100, valid_from=first)], date(2099, 1, 1)) is not None
+
+
+def test_no_list_no_level() -> None:
+    assert domain.level_price([], DAY) is None
+
+
+def test_of_two_lists_of_one_scope_the_one_valid_from_the_latest_day_wins_whatever_its_price() -> None:
+    older = listed(90, valid_from=date(2027, 1, 1))
+    newer = listed(120, valid_from=date(2027, 3, 1))
+    assert domain.level_price([older, newer], DAY) == newer
+    assert domain.level_price([newer, older], DAY) == newer
+    # Before the newer one starts, and after it ends, the older one applies again.
+    assert domain.level_price([older, newer], date(2027, 2, 28)) == older
+    ended = listed(120, valid_from=date(2027, 3, 1), valid_to=date(2027, 3, 10))
+    assert domain.level_price([older, ended], DAY) == older
+
+
+def test_of_two_lists_valid_from_the_same_day_the_one_made_later_wins() -> None:
+    first = listed(90, made=MADE)
+    second = listed(95, made=MADE + timedelta(minutes=1))
+    assert domain.level_price([second, first], DAY) == second
+
+
+def test_between_a_channel_kind_list_and_a_grade_list_the_lower_price_wins() -> None:
+    dealer = listed(900, valid_from=date(2027, 3, 1))
+    vip = listed(850, grade=True, valid_from=date(2027, 1, 1))
+    assert domain.level_price([dealer, vip], DAY) == vip
+    cheaper_dealer = listed(800)
+    assert domain.level_price([cheaper_dealer, vip], DAY) == cheaper_dealer
+    # Each scope's newest first, then the lower: an older, cheaper dealer list does not count.
+    assert domain.level_price([listed(700), dealer, vip], DAY) == vip
+
+
+def test_on_equal_prices_the_grade_list_is_the_one_named() -> None:
+    dealer, vip = listed(850), listed(850, grade=True)
+    assert domain.level_price([dealer, vip], DAY) == vip
+    assert domain.level_price([vip, dealer], DAY) == vip
+
+
+def test_a_line_takes_its_given_price_else_the_level_else_the_list_price() -> None:
+    level = listed(850)
+    assert domain.line_price(None, 1_000, None) == domain.LinePrice(
+        1_000, PriceSource.LIST_PRICE, None, 1_000
+    )
+    assert domain.line_price(None, 1_000, level) == domain.LinePrice(
+        850, PriceSource.PRICE_LIST, level.price_list_id, 850
+    )
+    # A given price is manual, even when it is the level's; its level is still known.
+    assert domain.line_price(850, 1_000, level) == domain.LinePrice(850, PriceSource.MANUAL, None, 850)
+    assert domain.line_price(0, 1_000, None) == domain.LinePrice(0, PriceSource.MANUAL, None, 1_000)
+
+
+def test_below_level_is_measured_on_the_net_after_the_discount() -> None:
+    # 2 x 1,000 at level, paid 1,900: 5% below.
+    assert domain.below_level_pct(1_000, 2, 1_900) == Fraction(5)
+    # A price cut and a discount add up: 950 less 5% (47.5, rounded half up to 48) = 902 of 1,000.
+    line = domain.line_amounts(1, 950, Decimal(5), 10)
+    assert line.net == 902 and domain.below_level_pct(1_000, 1, line.net) == Fraction(98, 10)
+    assert domain.below_level_pct(1_000, 1, 1_200) == 0  # above the level
+    assert domain.below_level_pct(None, 1, 10) == 0  # a line from before price levels
+    assert domain.below_level_pct(0, 1, 0) == 0  # a free product has nothing below it

@@ -49,6 +49,7 @@ ROUTES: Mapping[str, str] = {
     "contracts": "sales",
     "performance": "sales",
     "approval-rules": "sales",
+    "price-lists": "sales",
     "accounts": "accounting",
     "invoices": "accounting",
     "payments": "accounting",

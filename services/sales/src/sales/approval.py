@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import select
@@ -46,21 +47,25 @@ async def approval_rules(session: AsyncSession) -> ApprovalRule:
 
 def _rules(rule: ApprovalRule) -> domain.ApprovalRules:
     return domain.ApprovalRules(
-        mode=domain.ApprovalMode(rule.mode), min_total=rule.min_total, max_discount_pct=rule.max_discount_pct
+        mode=domain.ApprovalMode(rule.mode),
+        min_total=rule.min_total,
+        max_discount_pct=rule.max_discount_pct,
+        max_below_level_pct=rule.max_below_level_pct,
     )
 
 
 def _rules_record(rule: ApprovalRule) -> dict[str, Any]:
-    discount = rule.max_discount_pct
+    discount, below = rule.max_discount_pct, rule.max_below_level_pct
     return {
         "mode": rule.mode,
         "min_total": rule.min_total,
         "max_discount_pct": None if discount is None else str(discount),
+        "max_below_level_pct": None if below is None else str(below),
     }
 
 
 async def set_approval_rules(session: AsyncSession, body: ApprovalRulesIn, user: User) -> ApprovalRule:
-    wanted = domain.ApprovalRules(body.mode, body.min_total, body.max_discount_pct)
+    wanted = domain.ApprovalRules(body.mode, body.min_total, body.max_discount_pct, body.max_below_level_pct)
     if problem := wanted.problem():
         raise errors.Invalid(problem)
     rule = await approval_rules(session)
@@ -68,6 +73,7 @@ async def set_approval_rules(session: AsyncSession, body: ApprovalRulesIn, user:
     rule.mode = body.mode
     rule.min_total = body.min_total
     rule.max_discount_pct = body.max_discount_pct
+    rule.max_below_level_pct = body.max_below_level_pct
     rule.updated_by = user.id
     rule.updated_at = utc_now()
     changes = {"before": before, "after": _rules_record(rule)}
@@ -91,7 +97,7 @@ async def submit_quote(session: AsyncSession, quote_id: uuid.UUID, user: User, s
     quote.submission += 1
     quote.submitted_at = now
     quote.updated_at = now
-    quote.needs_manager = rules.needs_manager(quote.total, quote.max_discount_pct)
+    quote.needs_manager = rules.needs_manager(quote.total, quote.max_discount_pct, _most_below_level(quote))
     quote.credit_status = CreditStatus.PENDING
     await outbox.emit(
         session,
@@ -113,6 +119,14 @@ async def submit_quote(session: AsyncSession, quote_id: uuid.UUID, user: User, s
     }
     await audit(session, Audited.QUOTE, quote.id, AuditAction.SUBMITTED, user.id, changes)
     return quote
+
+
+def _most_below_level(quote: Quote) -> Fraction:
+    """How far the quote's line furthest below its level is, in percent of that level."""
+    return max(
+        (domain.below_level_pct(line.level_price, line.quantity, line.net_amount) for line in quote.lines),
+        default=Fraction(0),
+    )
 
 
 async def record_credit_check(session: AsyncSession, event: CreditChecked) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -90,6 +91,90 @@ class CustomerStage(StrEnum):
 
 #: Customers a quote may be made for.
 QUOTABLE_STAGES = frozenset({CustomerStage.PROSPECT, CustomerStage.TRADITIONAL})
+
+
+# -- price levels ------------------------------------------------------------------------
+
+
+class ChannelKind(StrEnum):
+    DISTRIBUTOR = "distributor"
+    DEALER = "dealer"
+    RETAIL = "retail"
+    AGENT = "agent"
+    ONLINE = "online"
+    PROJECT = "project"
+
+
+#: The grades of the customers service's fixed schemes (A-D and VIP/Tier), as it writes them.
+GRADES: tuple[str, ...] = ("A", "B", "C", "D", "VIP", "Tier I", "Tier II", "Tier III")
+
+
+def canonical_grade(raw: str) -> str:
+    """`tier ii` -> `Tier II`; ValueError for a grade no fixed scheme gives."""
+    wanted = " ".join(raw.split()).casefold()
+    if (grade := next((g for g in GRADES if g.casefold() == wanted), None)) is None:
+        raise ValueError(f"grade must be one of {', '.join(GRADES)}")
+    return grade
+
+
+class PriceSource(StrEnum):
+    """Where a line's price came from: the product's list price, a price list, or the line."""
+
+    LIST_PRICE = "list_price"
+    PRICE_LIST = "price_list"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class ListedPrice:
+    """A product's price in a price list of a grade (or else of a channel kind), valid from-to."""
+
+    price_list_id: uuid.UUID
+    for_grade: bool
+    valid_from: date
+    valid_to: date | None
+    created_at: datetime
+    unit_price: int
+
+
+def level_price(prices: Iterable[ListedPrice], day: date) -> ListedPrice | None:
+    """Of one product's prices in the lists of a customer's channel kind and grade, the one that
+    applies on `day` (None: none). Per scope the list valid from the latest day (made later on a
+    tie); between the scopes the lower price, each being a level the customer is entitled to."""
+    newest: dict[bool, ListedPrice] = {}
+    for price in prices:
+        held = newest.get(price.for_grade)
+        if price.valid_from <= day and (price.valid_to is None or day <= price.valid_to):
+            if held is None or (price.valid_from, price.created_at) > (held.valid_from, held.created_at):
+                newest[price.for_grade] = price
+    return min(newest.values(), key=lambda p: (p.unit_price, not p.for_grade), default=None)
+
+
+@dataclass(frozen=True)
+class LinePrice:
+    """A line's price, the list it came from, and its level: the price it takes when none is given."""
+
+    unit_price: int
+    source: PriceSource
+    price_list_id: uuid.UUID | None
+    level_price: int
+
+
+def line_price(given: int | None, list_price: int, level: ListedPrice | None) -> LinePrice:
+    """The price given (manual), else the applicable price list's, else the list price."""
+    base = list_price if level is None else level.unit_price
+    if given is not None:
+        return LinePrice(given, PriceSource.MANUAL, None, base)
+    if level is None:
+        return LinePrice(base, PriceSource.LIST_PRICE, None, base)
+    return LinePrice(base, PriceSource.PRICE_LIST, level.price_list_id, base)
+
+
+def below_level_pct(level_price: int | None, quantity: int, net_amount: int) -> Fraction:
+    """How far a line's net is below its level, in percent of it; 0 at or above it, or without one."""
+    if not level_price:
+        return Fraction(0)
+    return max(Fraction(0), Fraction(level_price * quantity - net_amount, level_price * quantity) * 100)
 
 
 # -- quote states ------------------------------------------------------------------------
@@ -178,7 +263,8 @@ class CreditStatus(StrEnum):
 class ApprovalMode(StrEnum):
     #: Every quote needs a sales manager.
     ALL = "all"
-    #: Only quotes at or above `min_total`, or with a line discount above `max_discount_pct`.
+    #: Only quotes at or above `min_total`, with a line discount above `max_discount_pct`,
+    #: or with a line more than `max_below_level_pct` below its level.
     THRESHOLD = "threshold"
 
 
@@ -197,21 +283,25 @@ class ApprovalRules:
     min_total: int | None = None
     #: Quotes with any line discount above this percentage need a manager.
     max_discount_pct: Decimal | None = None
+    #: Quotes with a line whose net is more than this percentage below its level need a manager.
+    max_below_level_pct: Decimal | None = None
 
     def problem(self) -> str | None:
         """What is wrong with these rules, or None."""
-        if self.mode == ApprovalMode.ALL:
-            if self.min_total is not None or self.max_discount_pct is not None:
-                return "mode 'all' takes no min_total or max_discount_pct"
-            return None
-        if self.min_total is None and self.max_discount_pct is None:
-            return "mode 'threshold' needs min_total, max_discount_pct or both"
+        given = {self.min_total, self.max_discount_pct, self.max_below_level_pct} - {None}
+        if self.mode == ApprovalMode.ALL and given:
+            return "mode 'all' takes no min_total, max_discount_pct or max_below_level_pct"
+        if self.mode == ApprovalMode.THRESHOLD and not given:
+            return "mode 'threshold' needs min_total, max_discount_pct, max_below_level_pct or several"
         return None
 
-    def needs_manager(self, total: int, max_line_discount_pct: Decimal) -> bool:
+    def needs_manager(self, total: int, max_line_discount_pct: Decimal, max_below_level: Fraction) -> bool:
+        """`max_below_level`: the most any line is below its level, in percent (`below_level_pct`)."""
         if self.mode == ApprovalMode.ALL:
             return True
         if self.min_total is not None and total >= self.min_total:
+            return True
+        if self.max_below_level_pct is not None and max_below_level > Fraction(self.max_below_level_pct):
             return True
         return self.max_discount_pct is not None and max_line_discount_pct > self.max_discount_pct
 
@@ -418,6 +508,7 @@ class Audited(StrEnum):
     CONTRACT = "contract"
     OPPORTUNITY = "opportunity"
     APPROVAL_RULES = "approval_rules"
+    PRICE_LIST = "price_list"
 
 
 class AuditAction(StrEnum):
@@ -438,6 +529,7 @@ class AuditAction(StrEnum):
     EXPIRED = "expired"
     PLACED = "placed"
     STAGE_CHANGED = "stage_changed"
+    ENDED = "ended"
 
 
 class FactKind(StrEnum):

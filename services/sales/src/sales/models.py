@@ -8,6 +8,7 @@ from typing import Any, Self
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -91,6 +92,46 @@ class ProductPrice(Base):
     set_by: Mapped[uuid.UUID | None]
 
 
+class PriceList(Base):
+    """Prices per product for the customers in channels of one kind, or of one grade, valid
+    from `valid_from` through `valid_to` (open-ended when None). Its history is in `sales_audit`."""
+
+    __tablename__ = "price_lists"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    channel_kind: Mapped[str | None] = mapped_column(String(20))
+    grade: Mapped[str | None] = mapped_column(String(40))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_by: Mapped[uuid.UUID | None]
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    items: Mapped[list[PriceListItem]] = relationship(
+        order_by="PriceListItem.product_code", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint("(channel_kind IS NULL) <> (grade IS NULL)", name="ck_price_lists_one_scope"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="ck_price_lists_validity"),
+        Index("ix_price_lists_channel_kind", "channel_kind", "valid_from"),
+        Index("ix_price_lists_grade", "grade", "valid_from"),
+    )
+
+
+class PriceListItem(Base):
+    __tablename__ = "price_list_items"
+
+    price_list_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("price_lists.id"), primary_key=True)
+    product_code: Mapped[str] = mapped_column(ForeignKey("products.code"), primary_key=True, index=True)
+    #: In dong, VAT excluded, like the product's list price.
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (CheckConstraint("unit_price >= 0", name="ck_price_list_items_unit_price"),)
+
+
 class KnownChannel(Base):
     """Each channel's kind, as marketing last said it (`ChannelChanged`, newest wins): which
     channel-kind price list a customer's channel takes."""
@@ -133,6 +174,7 @@ class ApprovalRule(Base):
     max_discount_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     updated_by: Mapped[uuid.UUID | None]
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    max_below_level_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
 
 
 class Quote(Base):
@@ -190,8 +232,9 @@ class Quote(Base):
 
 #: Where a line's columns stand in its table, as migration 0003 made them: the key, the
 #: parent, the product and its price, then the amounts (a quote line's gross and discount
-#: before the net, VAT and total both kinds of line have).
-_KEY, _AMOUNTS = -1, 1
+#: before the net, VAT and total both kinds of line have); migration 0007 added the price's
+#: source after them.
+_KEY, _AMOUNTS, _SOURCE = -1, 1, 2
 
 
 class LineColumns:
@@ -210,6 +253,12 @@ class LineColumns:
     net_amount: Mapped[int] = mapped_column(BigInteger, sort_order=_AMOUNTS)
     vat_amount: Mapped[int] = mapped_column(BigInteger, sort_order=_AMOUNTS)
     total: Mapped[int] = mapped_column(BigInteger, sort_order=_AMOUNTS)
+    #: `domain.PriceSource`; None on lines made before price levels.
+    price_source: Mapped[str | None] = mapped_column(String(20), sort_order=_SOURCE)
+    #: The price list the price came from (source `price_list`).
+    price_list_id: Mapped[uuid.UUID | None] = mapped_column(sort_order=_SOURCE)
+    #: The unit price the line takes when none is given: what "below its level" is measured from.
+    level_price: Mapped[int | None] = mapped_column(BigInteger, sort_order=_SOURCE)
 
     @classmethod
     def copy_of(cls, line: LineColumns, **parent: Any) -> Self:

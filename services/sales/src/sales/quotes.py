@@ -1,4 +1,4 @@
-"""Quotes: made for a prospect or a traditional customer, priced from the price list,
+"""Quotes: made for a prospect or a traditional customer, priced from its price level,
 edited and copied, approved (`approval`), sent to the customer, who accepts or declines
 it before it expires. An accepted quote wins its opportunity and becomes an order once
 the customer is traditional."""
@@ -19,7 +19,7 @@ from crm_kit.auth import User
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page, one_visible, visible_to
 
-from . import domain, opportunities, performance
+from . import domain, opportunities, performance, price_lists
 from .common import audit, next_number, utc_now, where_given
 from .domain import AuditAction, Audited, CustomerStage, FactKind, OpportunityStage, QuoteAction, QuoteStatus
 from .models import AuditEntry, Opportunity, Product, Quote, QuoteLine, SalesCustomer
@@ -62,10 +62,15 @@ async def _quotable_opportunity(
     return opportunity
 
 
-async def _priced_lines(session: AsyncSession, wanted: Sequence[QuoteLineIn]) -> list[QuoteLine]:
-    """Quote lines with their amounts; a line without a price takes the product's current one."""
+async def _priced_lines(
+    session: AsyncSession, wanted: Sequence[QuoteLineIn], customer: SalesCustomer | None, day: date
+) -> list[QuoteLine]:
+    """Quote lines with their amounts and where their price came from: a line without a
+    price takes the price list price that applies to the customer on `day`, else the
+    product's current list price (`domain.line_price`)."""
     codes = {line.product_code for line in wanted}
     products = {p.code: p for p in await session.scalars(select(Product).where(Product.code.in_(codes)))}
+    levels = await price_lists.level_prices(session, customer, day, codes)
     lines = []
     for position, line in enumerate(wanted, start=1):
         product = products.get(line.product_code)
@@ -75,8 +80,9 @@ async def _priced_lines(session: AsyncSession, wanted: Sequence[QuoteLineIn]) ->
             raise errors.Invalid(
                 f"line {position}: product {line.product_code} is not sold any more (inactive)"
             )
-        unit_price = product.unit_price if line.unit_price is None else line.unit_price
-        amounts = domain.line_amounts(line.quantity, unit_price, line.discount_pct, product.vat_rate_pct)
+        price = domain.line_price(line.unit_price, product.unit_price, levels.get(product.code))
+        vat_rate = product.vat_rate_pct
+        amounts = domain.line_amounts(line.quantity, price.unit_price, line.discount_pct, vat_rate)
         lines.append(
             QuoteLine(
                 position=position,
@@ -84,7 +90,7 @@ async def _priced_lines(session: AsyncSession, wanted: Sequence[QuoteLineIn]) ->
                 product_name=product.name,
                 product_group=product.product_group,
                 quantity=line.quantity,
-                unit_price=unit_price,
+                unit_price=price.unit_price,
                 discount_pct=line.discount_pct,
                 vat_rate_pct=product.vat_rate_pct,
                 gross_amount=amounts.gross,
@@ -92,6 +98,9 @@ async def _priced_lines(session: AsyncSession, wanted: Sequence[QuoteLineIn]) ->
                 net_amount=amounts.net,
                 vat_amount=amounts.vat,
                 total=amounts.total,
+                price_source=price.source,
+                price_list_id=price.price_list_id,
+                level_price=price.level_price,
             )
         )
     return lines
@@ -164,7 +173,8 @@ async def _new_quote(
 
 
 async def create_quote(session: AsyncSession, body: QuoteCreate, user: User, settings: Settings) -> Quote:
-    """A draft quote owned by the caller, priced from the price list unless a line says otherwise."""
+    """A draft quote owned by the caller, priced from the customer's price level (or the
+    products' list prices) unless a line gives its price."""
     customer = await _quotable_customer(session, body.customer_id, user)
     if body.opportunity_id is not None:
         await _quotable_opportunity(session, body.opportunity_id, body.customer_id, user)
@@ -179,7 +189,7 @@ async def create_quote(session: AsyncSession, body: QuoteCreate, user: User, set
         opportunity_id=body.opportunity_id,
         valid_until=body.valid_until,
         note=body.note,
-        lines=await _priced_lines(session, body.lines),
+        lines=await _priced_lines(session, body.lines, customer, settings.today()),
     )
 
 
@@ -220,15 +230,17 @@ def clear_approval(quote: Quote) -> None:
 async def edit_quote(
     session: AsyncSession, quote_id: uuid.UUID, body: QuoteUpdate, user: User, settings: Settings
 ) -> Quote:
-    """Change lines, validity or note. An edit of a submitted, approved or rejected quote
-    sends it back to draft and clears its approval and credit check."""
+    """Change lines (priced as on the day of the edit), validity or note. An edit of a
+    submitted, approved or rejected quote sends it back to draft and clears its approval
+    and credit check."""
     quote = await find_quote(session, quote_id, user, lock=True)
     before = QuoteStatus(quote.status)
     quote.status = transition(quote, QuoteAction.EDIT)
     changes: dict[str, Any] = {}
     if body.lines is not None:
         old_total = quote.total
-        _set_lines(quote, await _priced_lines(session, body.lines))
+        customer = await session.get(SalesCustomer, quote.customer_id)
+        _set_lines(quote, await _priced_lines(session, body.lines, customer, settings.today()))
         changes["total"] = [old_total, quote.total]
     if body.valid_until is not None:
         _check_validity(body.valid_until, settings)

@@ -26,6 +26,17 @@ class Response(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class AuditOut(Response):
+    """An entry of the audit trail: who did what, when."""
+
+    entity: str
+    entity_id: uuid.UUID
+    action: str
+    actor_id: uuid.UUID | None
+    changes: dict[str, Any]
+    at: datetime
+
+
 # -- customers -----------------------------------------------------------------------
 
 
@@ -95,6 +106,106 @@ class ProductPriceOut(Response):
     set_by: uuid.UUID | None
 
 
+# -- price lists ---------------------------------------------------------------------
+
+ProductCode = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class PriceListItemIn(Request):
+    product_code: ProductCode
+    #: In dong, VAT excluded, like a product's list price.
+    unit_price: Money
+
+    @field_validator("product_code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        return value.strip().upper()
+
+
+class PriceListCreate(Request):
+    """Exactly one of `channel_kind` and `grade`."""
+
+    name: Text200
+    channel_kind: domain.ChannelKind | None = None
+    #: A grade of the customers service's fixed schemes, in any case: A, B, C, D, VIP, Tier I-III.
+    grade: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    valid_from: date
+    #: The last day it applies; none: until it is ended.
+    valid_to: date | None = None
+    items: Annotated[list[PriceListItemIn], Field(min_length=1, max_length=2000)]
+
+    @field_validator("grade")
+    @classmethod
+    def _grade(cls, value: str | None) -> str | None:
+        return None if value is None else domain.canonical_grade(value)
+
+
+class PriceListPatch(Request):
+    """Only the fields sent change; `"valid_to": null` makes the list open-ended again."""
+
+    name: Text200 | None = None
+    valid_to: date | None = None
+    #: Products added to the list, or whose price changes.
+    items: Annotated[list[PriceListItemIn], Field(max_length=2000)] | None = None
+    #: Products taken off the list.
+    remove: Annotated[list[ProductCode], Field(max_length=2000)] | None = None
+
+    @field_validator("remove")
+    @classmethod
+    def _codes(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [code.strip().upper() for code in value]
+
+    @model_validator(mode="after")
+    def _something(self) -> PriceListPatch:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give name, valid_to, items or remove")
+        for name in ("name", "items", "remove"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class PriceListEnd(Request):
+    #: The last day the list applies; defaults to today.
+    valid_to: date | None = None
+
+
+class PriceListItemOut(Response):
+    product_code: str
+    unit_price: int
+
+
+class PriceListSummary(Response):
+    id: uuid.UUID
+    name: str
+    channel_kind: domain.ChannelKind | None
+    grade: str | None
+    valid_from: date
+    valid_to: date | None
+    currency: str = domain.CURRENCY
+    item_count: int
+    created_by: uuid.UUID
+    created_at: datetime
+    updated_by: uuid.UUID | None
+    updated_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _count(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return data
+        values = {name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)}
+        values["item_count"] = len(data.items)
+        return values
+
+
+class PriceListOut(PriceListSummary):
+    items: list[PriceListItemOut]
+    #: Who changed what, oldest first: `changes` has each field's [before, after] and, under
+    #: `items`, each product's [old price, new price] (null: not on the list).
+    history: list[AuditOut]
+
+
 # -- opportunities -------------------------------------------------------------------
 
 
@@ -153,12 +264,14 @@ class ApprovalRulesIn(Request):
     mode: domain.ApprovalMode
     min_total: Money | None = None
     max_discount_pct: DiscountPct | None = None
+    max_below_level_pct: DiscountPct | None = None
 
 
 class ApprovalRulesOut(Response):
     mode: domain.ApprovalMode
     min_total: int | None
     max_discount_pct: Decimal | None
+    max_below_level_pct: Decimal | None
     updated_by: uuid.UUID | None
     updated_at: datetime
 
@@ -169,7 +282,8 @@ class ApprovalRulesOut(Response):
 class QuoteLineIn(Request):
     product_code: Annotated[str, Field(min_length=1, max_length=40)]
     quantity: Annotated[int, Field(gt=0, le=1_000_000)]
-    #: Defaults to the product's current list price.
+    #: Defaults to the price of the price list that applies to the customer today, else
+    #: the product's current list price.
     unit_price: Money | None = None
     discount_pct: DiscountPct = Decimal(0)
 
@@ -229,6 +343,12 @@ class _LineOut(Response):
     unit_price: int
     discount_pct: Decimal
     vat_rate_pct: int
+    #: `list_price`, `price_list` (then `price_list_id` names it) or `manual`; null on lines
+    #: made before price levels.
+    price_source: domain.PriceSource | None
+    price_list_id: uuid.UUID | None
+    #: The unit price the line takes when none is given; approval measures "below its level" from it.
+    level_price: int | None
 
 
 class QuoteLineOut(_LineOut):
@@ -305,15 +425,6 @@ class QuoteOut(Response):
 
 class ExpiredOut(BaseModel):
     expired: int
-
-
-class AuditOut(Response):
-    entity: str
-    entity_id: uuid.UUID
-    action: str
-    actor_id: uuid.UUID | None
-    changes: dict[str, Any]
-    at: datetime
 
 
 # -- orders and contracts ------------------------------------------------------------

@@ -3,20 +3,32 @@ shape the response.
 
 Who may do what:
 - read quotes, orders and contracts: every role; a salesperson only their own (others' are 404);
+- read products and price lists: every role;
 - make and change quotes, opportunities, contracts: salesperson (their own), sales_manager, admin;
-- approve or reject a quote, change products or approval rules, expire due quotes:
-  sales_manager and admin;
+- approve or reject a quote, change products, price lists or approval rules, expire due
+  quotes: sales_manager and admin;
 - performance: sales_manager and admin everyone's, a salesperson their own row.
 A use case's `crm_kit.errors` become 404/409/422 (the kit's one handler); the
 transaction was rolled back.
 """
 
-from . import approval, contracts, customers, opportunities, orders, performance, products, quotes
+from . import (
+    approval,
+    contracts,
+    customers,
+    opportunities,
+    orders,
+    performance,
+    price_lists,
+    products,
+    quotes,
+)
 
 #: In the order they are registered.
 routers = [
     customers.router,
     products.router,
+    price_lists.router,
     opportunities.router,
     approval.router,
     quotes.router,

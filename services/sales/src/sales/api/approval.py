@@ -24,7 +24,8 @@ async def get_approval_rules(user: CurrentUser, db: DbDep) -> ApprovalRulesOut:
 @router.put("", dependencies=[MANAGERS])
 async def set_approval_rules(body: ApprovalRulesIn, user: CurrentUser, db: DbDep) -> ApprovalRulesOut:
     """`all`: every quote needs a manager. `threshold`: only quotes with a total of at least
-    `min_total`, or a line discount above `max_discount_pct`; the others are approved when
-    their credit check passes. Applies to submissions from now on."""
+    `min_total`, a line discount above `max_discount_pct`, or a line whose net is more than
+    `max_below_level_pct` percent below its level (`level_price` x quantity); the others
+    are approved when their credit check passes. Applies to submissions from now on."""
     async with db.transaction() as session:
         return ApprovalRulesOut.model_validate(await approval.set_approval_rules(session, body, user))

@@ -39,8 +39,11 @@ def _expired(quote: Quote) -> errors.Conflict:
 async def create_quote(body: QuoteCreate, user: CurrentUser, db: DbDep, settings: SettingsDep) -> QuoteOut:
     """A draft quote owned by the caller, for a prospect or traditional customer they may see
     (an inactive or unknown one is 422), and optionally an open opportunity of that customer.
-    Lines take the product's current price unless they give one; `valid_until` defaults to
-    the configured number of days from today (30 unless set otherwise)."""
+    A line without `unit_price` takes the price of the price list that applies to the
+    customer today (its channel kind's or grade's, the lower when both do), else the
+    product's current list price; each line says where its price came from
+    (`price_source`, `price_list_id`) and its level (`level_price`). `valid_until`
+    defaults to the configured number of days from today (30 unless set otherwise)."""
     async with db.transaction() as session:
         return QuoteOut.model_validate(await quotes.create_quote(session, body, user, settings))
 
@@ -99,7 +102,8 @@ async def edit_quote(
     quote_id: uuid.UUID, body: QuoteUpdate, user: CurrentUser, db: DbDep, settings: SettingsDep
 ) -> QuoteOut:
     """Allowed in draft, pending_approval, approved and rejected; anything but a draft goes
-    back to draft and loses its approval and credit check."""
+    back to draft and loses its approval and credit check. New `lines` are priced as on
+    the day of the edit, like a new quote's."""
     async with db.transaction() as session:
         return QuoteOut.model_validate(await quotes.edit_quote(session, quote_id, body, user, settings))
 
