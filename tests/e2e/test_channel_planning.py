@@ -82,3 +82,66 @@ async def test_a_sale_through_the_quote_flow_moves_its_targets_attainment(stack,
         1_000_000_000,
         0.1,
     )
+
+
+async def test_a_dealers_customer_gets_the_dealer_price_on_a_line_sent_without_one(stack, new_user):
+    """Marketing's channel reaches sales with its kind (`ChannelChanged`); a manager's price
+    list for dealers then prices a dealer customer's quote line that names no price."""
+    planner, manager, seller = (
+        await new_user(Role.MARKETING),
+        await new_user(Role.SALES_MANAGER),
+        await new_user(Role.SALESPERSON),
+    )
+    dealer = await planner.client.post(
+        "/api/channels",
+        json={"name": f"Đại lý Đà Nẵng {uuid.uuid4().hex[:6]}", "kind": "dealer", "region_codes": ["48"]},
+    )
+    assert dealer.status_code == 201, dealer.text
+    code = await product(manager, price=12_000_000)
+    prices = await manager.client.post(
+        "/api/price-lists",
+        json={
+            "name": "Giá đại lý 2026",
+            "channel_kind": "dealer",
+            "valid_from": date.today().replace(month=1, day=1).isoformat(),
+            "items": [{"product_code": code, "unit_price": 10_500_000}],
+        },
+    )
+    assert prices.status_code == 201, prices.text
+    made = await seller.client.post(
+        "/api/customers",
+        json={"name": "Cửa hàng Thiết bị Sơn Trà", "region_code": "48", "channel_id": dealer.json()["id"]},
+    )
+    customer_id = made.json()["id"]
+    await eventually(
+        lambda: seller.client.get("/api/sales/customers", params={"stage": "prospect", "limit": 200}),
+        until=lambda r: customer_id in [c["id"] for c in r.json()["items"]],
+        what="the prospect known to sales",
+    )
+
+    async def quoted():
+        made = await seller.client.post(
+            "/api/quotes",
+            json={
+                "customer_id": customer_id,
+                "lines": [{"product_code": code, "quantity": 2, "discount_pct": 0}],
+            },
+        )
+        assert made.status_code == 201, made.text
+        return made
+
+    # The channel's kind may still be on its way to sales: a quote made before it knows
+    # the kind takes the list price, so ask until the dealer price applies.
+    quote = await eventually(
+        quoted, until=lambda r: r.json()["lines"][0]["price_source"] == "price_list", what="the dealer price"
+    )
+    [line] = quote.json()["lines"]
+    assert (line["unit_price"], line["price_list_id"]) == (10_500_000, prices.json()["id"])
+    with_a_price = await seller.client.post(
+        "/api/quotes",
+        json={
+            "customer_id": customer_id,
+            "lines": [{"product_code": code, "quantity": 1, "unit_price": 11_000_000, "discount_pct": 0}],
+        },
+    )
+    assert with_a_price.json()["lines"][0]["price_source"] == "manual"
