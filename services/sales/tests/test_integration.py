@@ -24,7 +24,7 @@ from crm_contracts import (
 )
 from crm_kit.auth import Role
 from crm_testkit.service import Staff as Actor
-from sales import domain
+from sales import domain, performance_rules
 
 from .conftest import (
     Sales,
@@ -910,7 +910,7 @@ async def test_performance_for_a_scripted_month(
 ) -> None:
     channel_id = uuid.uuid4()
     now = datetime.now(UTC)
-    month = domain.parse_period(sales.settings.local_date(now).strftime("%Y-%m"))
+    month = performance_rules.parse_period(sales.settings.local_date(now).strftime("%Y-%m"))
     before_month = sales.settings.start_of(month.start) - timedelta(days=3)
     for at in (now, now, now, before_month):
         await sales.handled(

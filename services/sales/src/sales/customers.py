@@ -27,9 +27,10 @@ from crm_kit.queries import fetch_page, visible_to
 
 from . import performance
 from .common import escape_like, utc_now, where_given
-from .domain import CustomerStage, FactKind, QuoteStatus
+from .domain import CustomerStage, QuoteStatus
 from .models import Order, Quote, SalesCustomer
 from .orders import place_order
+from .performance_rules import FactKind
 from .settings import Settings
 
 

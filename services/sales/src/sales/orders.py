@@ -17,8 +17,9 @@ from crm_kit.queries import fetch_page, visible_to
 
 from . import domain, performance
 from .common import audit, next_number, utc_now, where_given
-from .domain import AuditAction, Audited, FactKind, OrderStatus
+from .domain import AuditAction, Audited, OrderStatus
 from .models import Order, OrderLine, Quote, SalesCustomer
+from .performance_rules import FactKind
 from .settings import Settings
 
 

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_contracts import LeadCaptured, LeadDisqualified, LeadQualified
 from crm_kit.auth import Role, User
 
-from . import domain
-from .domain import FactKind, Grouping
+from . import performance_rules as rules
 from .models import PerformanceFact
+from .performance_rules import FactKind, Grouping
 from .settings import Settings
 
 #: Roles that see everyone's performance; a salesperson sees their own.
@@ -82,12 +82,12 @@ async def _lead_fact(
 async def report(
     session: AsyncSession,
     user: User,
-    period: domain.Period,
+    period: rules.Period,
     by: Grouping,
     settings: Settings,
     *,
     owner_id: uuid.UUID | None = None,
-) -> list[tuple[Key, domain.Performance]]:
+) -> list[tuple[Key, rules.Performance]]:
     """One row per salesperson, channel, or both, in `period`; revenue growth compares with
     the period of the same length before it. A salesperson only ever gets their own."""
     fact = PerformanceFact
@@ -131,6 +131,6 @@ async def report(
     found = set(counts) | set(previous_revenue)
     if by == "salesperson" and owner_id is not None:
         found.add((owner_id, None))  # their own row, even when it is all zeros
-    rows = [(key, domain.performance(counts.get(key, {}), previous_revenue.get(key, 0))) for key in found]
+    rows = [(key, rules.performance(counts.get(key, {}), previous_revenue.get(key, 0))) for key in found]
     rows.sort(key=lambda kv: (-kv[1].revenue, str(kv[0][0]), str(kv[0][1])))
     return rows

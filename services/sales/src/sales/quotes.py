@@ -21,9 +21,10 @@ from crm_kit.queries import fetch_page, one_visible, visible_to
 
 from . import domain, opportunities, performance, price_lists
 from .common import audit, next_number, utc_now, where_given
-from .domain import AuditAction, Audited, CustomerStage, FactKind, OpportunityStage, QuoteAction, QuoteStatus
+from .domain import AuditAction, Audited, CustomerStage, OpportunityStage, QuoteAction, QuoteStatus
 from .models import AuditEntry, Opportunity, Product, Quote, QuoteLine, SalesCustomer
 from .orders import place_order
+from .performance_rules import FactKind
 from .schemas import QuoteCreate, QuoteLineIn, QuoteUpdate
 from .settings import Settings
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from . import domain
+from . import domain, performance_rules
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 Money = Annotated[int, Field(ge=0, le=10**12)]
@@ -517,7 +517,7 @@ class PerformanceReport(BaseModel):
     starts_on: date
     ends_before: date
     previous_period: str
-    by: domain.Grouping
+    by: performance_rules.Grouping
     currency: str = domain.CURRENCY
     items: list[PerformanceRow]
     total: int

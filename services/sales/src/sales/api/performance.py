@@ -13,8 +13,8 @@ from crm_kit.auth import CurrentUser
 from crm_kit.http import Paging
 from crm_kit.runtime import DbDep
 
-from .. import domain, performance
-from ..domain import Grouping
+from .. import performance, performance_rules
+from ..performance_rules import Grouping
 from ..schemas import PerformanceReport, PerformanceRow
 from .dependencies import SELLERS, SettingsDep
 
@@ -35,7 +35,7 @@ async def get_performance(
     conversion rate, prospects gained, quotes sent and accepted, orders, revenue (net) and
     its growth over the previous period of the same length. A salesperson sees their own."""
     try:
-        wanted = domain.parse_period(period)
+        wanted = performance_rules.parse_period(period)
     except ValueError as exc:
         raise errors.Invalid(str(exc)) from exc
     async with db.transaction() as session:
