@@ -96,7 +96,9 @@ async def catalogue(sales: Sales, manager: Actor) -> dict[str, dict[str, Any]]:
 # -- helpers that act as the other services ------------------------------------------------
 
 
-async def prospect(sales: Sales, owner: Actor, *, channel_id: uuid.UUID | None = None) -> uuid.UUID:
+async def prospect(
+    sales: Sales, owner: Actor, *, channel_id: uuid.UUID | None = None, region_code: str = "79"
+) -> uuid.UUID:
     customer_id = uuid.uuid4()
     event_id = await sales.publish(
         CustomerRegistered(
@@ -104,7 +106,7 @@ async def prospect(sales: Sales, owner: Actor, *, channel_id: uuid.UUID | None =
             name=f"Công ty TNHH {customer_id.hex[:6]}",
             lifecycle_stage="prospect",
             owner_id=owner.id,
-            region_code="79",
+            region_code=region_code,
             channel_id=channel_id,
         )
     )
@@ -113,14 +115,18 @@ async def prospect(sales: Sales, owner: Actor, *, channel_id: uuid.UUID | None =
 
 
 async def promote(
-    sales: Sales, customer_id: uuid.UUID, owner: Actor, channel_id: uuid.UUID | None = None
+    sales: Sales,
+    customer_id: uuid.UUID,
+    owner: Actor,
+    channel_id: uuid.UUID | None = None,
+    region_code: str = "79",
 ) -> None:
     event_id = await sales.publish(
         CustomerPromotedToTraditional(
             customer_id=customer_id,
             name=f"Công ty TNHH {customer_id.hex[:6]}",
             owner_id=owner.id,
-            region_code="79",
+            region_code=region_code,
             channel_id=channel_id,
             promoted_at=datetime.now(UTC),
         )
@@ -128,9 +134,11 @@ async def promote(
     await sales.handled(event_id)
 
 
-async def traditional(sales: Sales, owner: Actor, *, channel_id: uuid.UUID | None = None) -> uuid.UUID:
-    customer_id = await prospect(sales, owner, channel_id=channel_id)
-    await promote(sales, customer_id, owner, channel_id)
+async def traditional(
+    sales: Sales, owner: Actor, *, channel_id: uuid.UUID | None = None, region_code: str = "79"
+) -> uuid.UUID:
+    customer_id = await prospect(sales, owner, channel_id=channel_id, region_code=region_code)
+    await promote(sales, customer_id, owner, channel_id, region_code)
     return customer_id
 
 

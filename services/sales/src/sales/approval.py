@@ -23,10 +23,11 @@ from crm_contracts import (
 from crm_kit import errors, outbox
 from crm_kit.auth import User
 
-from . import domain
+from . import domain, performance
 from .common import audit, utc_now
 from .domain import Approval, AuditAction, Audited, CreditStatus, QuoteAction, QuoteStatus
-from .models import ApprovalRule, Quote
+from .models import ApprovalRule, Quote, SalesCustomer
+from .performance_rules import FactKind
 from .quotes import about, clear_approval, find_quote, refuse_if_past_validity, transition
 from .schemas import ApprovalRulesIn
 from .settings import Settings
@@ -216,6 +217,8 @@ async def reject_quote(session: AsyncSession, quote_id: uuid.UUID, reason: str, 
     quote.rejected_at = now
     quote.rejection_reason = reason
     quote.updated_at = now
+    customer = await session.get(SalesCustomer, quote.customer_id)
+    await performance.quote_fact(session, FactKind.QUOTE_REJECTED, quote, customer, now)
     await outbox.emit(
         session,
         QuoteRejected(

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
+    CareActivityClosed,
+    CareActivityPlanned,
     ChannelChanged,
     CreditChecked,
     CustomerPromotedToTraditional,
@@ -21,7 +23,7 @@ from crm_contracts.envelope import E
 from crm_kit import directory
 from crm_kit.handlers import HandlerFn, Handlers, ManyHandlerFn
 
-from . import approval, channels, customers, opportunities, performance, portfolio
+from . import approval, care, channels, customers, opportunities, performance, portfolio
 from .settings import Settings
 
 
@@ -39,6 +41,9 @@ def build_handlers(settings: Settings) -> Handlers:
     handlers.handles(CreditChecked)(_event_only(approval.record_credit_check))
     # Each channel's kind, for the price lists of channel kinds.
     handlers.handles(ChannelChanged)(_event_only(channels.channel_changed))
+    # Care planned and closed by the customers service, for performance (care done and overdue).
+    handlers.handles(CareActivityPlanned)(care_planned)
+    handlers.handles(CareActivityClosed)(_closing_care(settings))
     handlers.handles(PortfolioReassigned)(portfolio_reassigned)
     return handlers
 
@@ -68,6 +73,17 @@ async def customer_registered(session: AsyncSession, event: CustomerRegistered, 
 async def lead_qualified(session: AsyncSession, event: LeadQualified) -> None:
     await opportunities.open_opportunity(session, event)
     await performance.lead_qualified(session, event)
+
+
+async def care_planned(session: AsyncSession, event: CareActivityPlanned, envelope: Envelope) -> None:
+    await care.activity_planned(session, event, envelope.occurred_at)
+
+
+def _closing_care(settings: Settings) -> HandlerFn[CareActivityClosed]:
+    async def care_closed(session: AsyncSession, event: CareActivityClosed, envelope: Envelope) -> None:
+        await care.activity_closed(session, event, settings)
+
+    return care_closed
 
 
 async def portfolio_reassigned(session: AsyncSession, event: PortfolioReassigned, envelope: Envelope) -> None:

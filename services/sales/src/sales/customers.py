@@ -77,6 +77,7 @@ async def register_customer(session: AsyncSession, event: CustomerRegistered, oc
             event.customer_id,
             owner_id=event.owner_id,
             channel_id=event.channel_id,
+            region_code=event.region_code,
             occurred_at=occurred_at,
         )
 

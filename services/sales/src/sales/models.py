@@ -373,8 +373,46 @@ class PerformanceFact(Base):
     channel_id: Mapped[uuid.UUID | None]
     amount: Mapped[int] = mapped_column(BigInteger, default=0)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: The province the fact happened in: the lead's, the order's, or the customer's as
+    #: sales' record had it when the fact was recorded.
+    region_code: Mapped[str | None] = mapped_column(String(10))
 
     __table_args__ = (
         UniqueConstraint("kind", "subject_id", name="uq_performance_facts_kind_subject"),
         Index("ix_performance_facts_occurred_at", "occurred_at"),
+        # A salesperson's own report, and a manager's filtered to one salesperson.
+        Index("ix_performance_facts_owner_occurred_at", "owner_id", "occurred_at"),
+    )
+
+
+class CareActivity(Base):
+    """A care activity the customers service planned (`CareActivityPlanned`, the latest of
+    which says who should do it and by when) and closed (`CareActivityClosed`), whatever
+    order the two arrive in: performance counts the care done and overdue from these."""
+
+    __tablename__ = "care_activities"
+
+    activity_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    customer_id: Mapped[uuid.UUID]
+    #: Who should do it: the latest plan's, or once it is closed, the close's.
+    owner_id: Mapped[uuid.UUID | None]
+    #: The customer's, as sales' record had them when the activity was first heard of.
+    channel_id: Mapped[uuid.UUID | None]
+    region_code: Mapped[str | None] = mapped_column(String(10))
+    #: None while only its close has arrived.
+    due_on: Mapped[date | None] = mapped_column(Date)
+    #: When the customers service sent the plan that `due_on` comes from (older ones change nothing).
+    planned_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: `performance_rules.CareStatus`.
+    status: Mapped[str] = mapped_column(String(10))
+    done_on: Mapped[date | None] = mapped_column(Date)
+    #: The day it was done or cancelled (`performance_rules.care_ended_on`); None while planned.
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        # Due in a period; done in a period, open ones and those closed since a day.
+        Index("ix_care_activities_due_on", "due_on"),
+        Index("ix_care_activities_ended_on_due_on", "ended_on", "due_on"),
+        Index("ix_care_activities_owner_due_on", "owner_id", "due_on"),
     )

@@ -43,6 +43,7 @@ async def place_order(
         order.id,
         owner_id=order.owner_id,
         channel_id=order.channel_id,
+        region_code=order.region_code,
         occurred_at=order.placed_at,
         amount=order.net_total,
     )

@@ -1,28 +1,23 @@
-"""Salesperson performance, counted from facts sales keeps: lead outcomes and prospects
-from the events it consumes, quotes and orders from its own operations."""
+"""The facts salesperson performance is counted from: lead outcomes and prospects from the
+events sales consumes, quotes and orders from its own operations, each with its owner,
+channel and province. The report over them is `performance_report.py`, the care counted
+beside them `care.py`."""
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import LeadCaptured, LeadDisqualified, LeadQualified
-from crm_kit.auth import Role, User
 
-from . import performance_rules as rules
-from .models import PerformanceFact
-from .performance_rules import FactKind, Grouping
+from .models import PerformanceFact, Quote, SalesCustomer
+from .performance_rules import FactKind
 from .settings import Settings
-
-#: Roles that see everyone's performance; a salesperson sees their own.
-SEES_EVERYONE = frozenset({Role.ADMIN, Role.SALES_MANAGER})
-
-Key = tuple[uuid.UUID | None, uuid.UUID | None]
 
 
 async def record_fact(
@@ -32,6 +27,7 @@ async def record_fact(
     *,
     owner_id: uuid.UUID | None,
     channel_id: uuid.UUID | None,
+    region_code: str | None,
     occurred_at: datetime,
     amount: int = 0,
 ) -> None:
@@ -43,9 +39,61 @@ async def record_fact(
             subject_id=subject_id,
             owner_id=owner_id,
             channel_id=channel_id,
+            region_code=region_code,
             occurred_at=occurred_at,
             amount=amount,
         )
+        .on_conflict_do_nothing(constraint="uq_performance_facts_kind_subject")
+    )
+
+
+async def quote_fact(
+    session: AsyncSession, kind: FactKind, quote: Quote, customer: SalesCustomer | None, at: datetime
+) -> None:
+    """Count the quote for its owner, in its customer's channel and province as sales' record
+    of the customer has them now."""
+    await record_fact(
+        session,
+        kind,
+        quote.id,
+        owner_id=quote.owner_id,
+        channel_id=customer.channel_id if customer else None,
+        region_code=customer.region_code if customer else None,
+        occurred_at=at,
+        amount=quote.total,
+    )
+
+
+async def quotes_expired(
+    session: AsyncSession, expired: Sequence[tuple[uuid.UUID, date]], settings: Settings
+) -> None:
+    """Count quotes that expired (id, valid_until) as lost at the start of the day after their
+    validity, in their customers' channels and provinces: one statement for them all."""
+    if not expired:
+        return
+    lost_at = {
+        quote_id: settings.start_of(valid_until + timedelta(days=1)) for quote_id, valid_until in expired
+    }
+    rows = await session.execute(
+        select(Quote.id, Quote.owner_id, Quote.total, SalesCustomer.channel_id, SalesCustomer.region_code)
+        .outerjoin(SalesCustomer, SalesCustomer.id == Quote.customer_id)
+        .where(Quote.id.in_(list(lost_at)))
+    )
+    values = [
+        {
+            "kind": FactKind.QUOTE_EXPIRED,
+            "subject_id": row.id,
+            "owner_id": row.owner_id,
+            "channel_id": row.channel_id,
+            "region_code": row.region_code,
+            "occurred_at": lost_at[row.id],
+            "amount": row.total,
+        }
+        for row in rows
+    ]
+    await session.execute(
+        insert(PerformanceFact)
+        .values(values)
         .on_conflict_do_nothing(constraint="uq_performance_facts_kind_subject")
     )
 
@@ -68,69 +116,13 @@ async def _lead_fact(
     event: LeadCaptured | LeadQualified | LeadDisqualified,
     occurred_at: datetime,
 ) -> None:
-    """A lead's outcome, counted for its owner in its channel at the time the event states."""
+    """A lead's outcome, counted for its owner in its channel and province at the time the event states."""
     await record_fact(
         session,
         kind,
         event.lead_id,
         owner_id=event.owner_id,
         channel_id=event.channel_id,
+        region_code=event.region_code,
         occurred_at=occurred_at,
     )
-
-
-async def report(
-    session: AsyncSession,
-    user: User,
-    period: rules.Period,
-    by: Grouping,
-    settings: Settings,
-    *,
-    owner_id: uuid.UUID | None = None,
-) -> list[tuple[Key, rules.Performance]]:
-    """One row per salesperson, channel, or both, in `period`; revenue growth compares with
-    the period of the same length before it. A salesperson only ever gets their own."""
-    fact = PerformanceFact
-    if user.role not in SEES_EVERYONE:
-        owner_id = user.id
-    keys = {
-        "salesperson": (fact.owner_id,),
-        "channel": (fact.channel_id,),
-        "salesperson_channel": (fact.owner_id, fact.channel_id),
-    }[by]
-    start, end = settings.start_of(period.start), settings.start_of(period.end)
-    previous_start = settings.start_of(period.previous().start)
-
-    window = [fact.occurred_at >= start, fact.occurred_at < end]
-    previous_window = [fact.occurred_at >= previous_start, fact.occurred_at < start]
-    mine = [] if owner_id is None else [fact.owner_id == owner_id]
-    current = (
-        select(*keys, fact.kind, func.count(), func.coalesce(func.sum(fact.amount), 0))
-        .where(*window, *mine)
-        .group_by(*keys, fact.kind)
-    )
-    previous = (
-        select(*keys, func.coalesce(func.sum(fact.amount), 0))
-        .where(fact.kind == FactKind.ORDER_PLACED, *previous_window, *mine)
-        .group_by(*keys)
-    )
-
-    def key_of(values: tuple[object, ...]) -> Key:
-        named = dict(zip(by.split("_"), values, strict=True))
-        return (named.get("salesperson"), named.get("channel"))  # type: ignore[return-value]
-
-    counts: dict[Key, dict[FactKind, tuple[int, int]]] = defaultdict(dict)
-    for row in await session.execute(current):
-        *group, kind, count, amount = row
-        counts[key_of(tuple(group))][FactKind(kind)] = (int(count), int(amount))
-    previous_revenue: dict[Key, int] = {}
-    for row in await session.execute(previous):
-        *group, amount = row
-        previous_revenue[key_of(tuple(group))] = int(amount)
-
-    found = set(counts) | set(previous_revenue)
-    if by == "salesperson" and owner_id is not None:
-        found.add((owner_id, None))  # their own row, even when it is all zeros
-    rows = [(key, rules.performance(counts.get(key, {}), previous_revenue.get(key, 0))) for key in found]
-    rows.sort(key=lambda kv: (-kv[1].revenue, str(kv[0][0]), str(kv[0][1])))
-    return rows

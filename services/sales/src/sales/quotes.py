@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -326,7 +326,8 @@ async def quote_history(
 
 
 async def expire_due(session: AsyncSession, settings: Settings, *, quote_id: uuid.UUID | None = None) -> int:
-    """Sent quotes past their validity become expired; returns how many did."""
+    """Sent quotes past their validity become expired, each counted as a quote lost; returns
+    how many did."""
     stmt = (
         update(Quote)
         .where(Quote.status == QuoteStatus.SENT, Quote.valid_until < settings.today())
@@ -337,6 +338,7 @@ async def expire_due(session: AsyncSession, settings: Settings, *, quote_id: uui
     if quote_id is not None:
         stmt = stmt.where(Quote.id == quote_id)
     expired = (await session.execute(stmt)).all()
+    await performance.quotes_expired(session, [(row.id, row.valid_until) for row in expired], settings)
     for row in expired:
         changes = {"status": [QuoteStatus.SENT, QuoteStatus.EXPIRED], "valid_until": str(row.valid_until)}
         await audit(session, Audited.QUOTE, row.id, AuditAction.EXPIRED, None, changes)
@@ -361,25 +363,10 @@ async def send_quote(session: AsyncSession, quote_id: uuid.UUID, user: User, set
     quote.sent_at = now
     quote.updated_at = now
     customer = await session.get(SalesCustomer, quote.customer_id)
-    await _count(session, FactKind.QUOTE_SENT, quote, customer, now)
+    await performance.quote_fact(session, FactKind.QUOTE_SENT, quote, customer, now)
     changes = {"status": [QuoteStatus.APPROVED, QuoteStatus.SENT]}
     await audit(session, Audited.QUOTE, quote.id, AuditAction.SENT, user.id, changes)
     return quote
-
-
-async def _count(
-    session: AsyncSession, kind: FactKind, quote: Quote, customer: SalesCustomer | None, at: datetime
-) -> None:
-    """Count the quote for its owner's performance, in its customer's channel."""
-    await performance.record_fact(
-        session,
-        kind,
-        quote.id,
-        owner_id=quote.owner_id,
-        channel_id=customer.channel_id if customer else None,
-        occurred_at=at,
-        amount=quote.total,
-    )
 
 
 async def _expired_now(session: AsyncSession, quote: Quote, settings: Settings) -> bool:
@@ -424,7 +411,7 @@ async def accept_quote(
         ),
         actor=user.id,
     )
-    await _count(session, FactKind.QUOTE_ACCEPTED, quote, customer, now)
+    await performance.quote_fact(session, FactKind.QUOTE_ACCEPTED, quote, customer, now)
     changes = {"status": [QuoteStatus.SENT, QuoteStatus.ACCEPTED]}
     await audit(session, Audited.QUOTE, quote.id, AuditAction.ACCEPTED, user.id, changes)
     if quote.opportunity_id is not None:
@@ -450,6 +437,8 @@ async def decline_quote(
     quote.declined_at = now
     quote.decline_reason = reason
     quote.updated_at = now
+    customer = await session.get(SalesCustomer, quote.customer_id)
+    await performance.quote_fact(session, FactKind.QUOTE_DECLINED, quote, customer, now)
     changes = {"status": [QuoteStatus.SENT, QuoteStatus.DECLINED], "reason": reason}
     await audit(session, Audited.QUOTE, quote.id, AuditAction.DECLINED, user.id, changes)
     return quote, False

@@ -7,7 +7,7 @@ Who may do what:
 - make and change quotes, opportunities, contracts: salesperson (their own), sales_manager, admin;
 - approve or reject a quote, change products, price lists or approval rules, expire due
   quotes: sales_manager and admin;
-- performance: sales_manager and admin everyone's, a salesperson their own row.
+- performance: sales_manager and admin everyone's, a salesperson their own rows.
 A use case's `crm_kit.errors` become 404/409/422 (the kit's one handler); the
 transaction was rolled back.
 """

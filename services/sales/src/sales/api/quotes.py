@@ -139,7 +139,8 @@ async def approve_quote(
 @router.post("/{quote_id}/reject", dependencies=[MANAGERS])
 async def reject_quote(quote_id: uuid.UUID, body: RejectIn, user: CurrentUser, db: DbDep) -> QuoteOut:
     """A manager refuses a pending_approval quote, with a reason; announced as QuoteRejected.
-    An edit makes it a draft again, to be submitted anew."""
+    An edit makes it a draft again, to be submitted anew. Counted as a quote lost (rejected)
+    in its owner's performance, once however often it is rejected."""
     async with db.transaction() as session:
         return QuoteOut.model_validate(await approval.reject_quote(session, quote_id, body.reason, user))
 
@@ -154,7 +155,8 @@ async def send_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings
 
 @router.post("/{quote_id}/accept", dependencies=[SELLERS])
 async def accept_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings: SettingsDep) -> QuoteOut:
-    """The order follows at once for a traditional customer, else once the promotion arrives."""
+    """The order follows at once for a traditional customer, else once the promotion arrives.
+    Counted as a quote won (accepted) in its owner's performance."""
     async with db.transaction() as session:
         quote, expired = await quotes.accept_quote(session, quote_id, user, settings)
     if expired:  # committed: the quote stays expired
@@ -166,8 +168,9 @@ async def accept_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settin
 async def decline_quote(
     quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings: SettingsDep, body: DeclineIn | None = None
 ) -> QuoteOut:
-    """The customer declined a sent quote, with an optional reason; final. A sent quote past its
-    `valid_until` becomes expired instead, answered with 409."""
+    """The customer declined a sent quote, with an optional reason; final, and counted as a quote
+    lost (declined) in its owner's performance. A sent quote past its `valid_until` becomes
+    expired instead (a quote lost, expired), answered with 409."""
     async with db.transaction() as session:
         quote, expired = await quotes.decline_quote(
             session, quote_id, body.reason if body else None, user, settings
