@@ -15,6 +15,7 @@ from . import (
     imports,
     leads,
     marketing,
+    price_lists,
     pricing,
     province_map,
     questionnaires,
@@ -26,8 +27,8 @@ from . import (
 def install(app: FastAPI) -> None:
     # `imports` (/customers/imports) before `customers`, whose /customers/{id} would take it;
     # `province_map` (/targets/map) before `targets`, for /targets/{id} likewise.
-    modules = (home, leads, imports, customers, quotes, marketing, province_map, targets, pricing)
-    for module in (*modules, questionnaires, admin):
+    modules = (home, leads, imports, customers, quotes, marketing, province_map, targets)
+    for module in (*modules, pricing, price_lists, questionnaires, admin):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=core.STATIC), name="static")
 
