@@ -78,6 +78,11 @@
         var listPrice = option && option.dataset.price ? parseInt(option.dataset.price, 10) : 0;
         var rate = option && option.dataset.vat ? parseFloat(option.dataset.vat) : 0;
         var priceInput = row.querySelector("input.price");
+        // A line the API priced (a price list, the list price) shows that price while it
+        // keeps its product; saved without a price, the API prices it again.
+        if (priceInput.dataset.quotedFor && option && priceInput.dataset.quotedFor === option.value) {
+          listPrice = parseInt(priceInput.dataset.quoted, 10) || listPrice;
+        }
         priceInput.placeholder = listPrice ? format(listPrice) : "";
         var price = priceInput.value ? parseAmount(priceInput.value) : listPrice;
         var qty = parseInt(row.querySelector("input.qty").value, 10) || 0;

@@ -20,7 +20,9 @@ router = APIRouter(prefix="/settings")
 
 VAT_RATES = ("0", "5", "8", "10")
 PRODUCT_FIELDS = ("code", "name", "product_group", "unit_price", "vat_rate_pct")
-RULE_FIELDS = ("mode", "min_total", "max_discount_pct")
+RULE_FIELDS = ("mode", "min_total", "max_discount_pct", "max_below_level_pct")
+#: The thresholds given as a percentage.
+PCT_FIELDS = ("max_discount_pct", "max_below_level_pct")
 PAGE = 50
 
 
@@ -193,9 +195,7 @@ async def _rules_page(
         values = {
             "mode": current["mode"],
             "min_total": "" if current["min_total"] is None else i18n.number(ui.lang, current["min_total"]),
-            "max_discount_pct": ""
-            if current["max_discount_pct"] is None
-            else i18n.number(ui.lang, float(current["max_discount_pct"]), 2),
+            **{name: _pct_shown(ui, current.get(name)) for name in PCT_FIELDS},
         }
     if problems is None and not rules.ok:
         problems = core.problems_of(ui, rules)
@@ -208,6 +208,10 @@ async def _rules_page(
         may_change=_may_change(ui),
         problems=problems or core.Problems(),
     )
+
+
+def _pct_shown(ui: core.Ui, value: Any) -> str:
+    return "" if value is None else i18n.number(ui.lang, float(value), 2)
 
 
 @router.get("/approval-rules")
@@ -224,8 +228,9 @@ async def set_approval_rules(ui: UiDep) -> Response:
     if body["mode"] == "threshold":
         if values.get("min_total"):
             body["min_total"] = core.typed_dong(values["min_total"])
-        if values.get("max_discount_pct"):
-            body["max_discount_pct"] = values["max_discount_pct"].replace(",", ".")
+        for name in PCT_FIELDS:
+            if values.get(name):
+                body[name] = values[name].replace(",", ".")
     result = await ui.api.call("PUT", "/api/approval-rules", json_body=body)
     if result.ok:
         return ui.redirect("/settings/approval-rules", flash="flash.saved")

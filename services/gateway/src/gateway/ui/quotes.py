@@ -60,7 +60,8 @@ def _lines_from(values: dict[str, str]) -> list[dict[str, str]]:
 
 
 def _lines_body(lines: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """The form's lines as the API takes them; a line without a price takes the list price."""
+    """The form's lines as the API takes them; a line without a price is priced by the API
+    (the customer's price list that day, else the product's list price)."""
     return [
         {
             "product_code": row["product_code"],
@@ -149,6 +150,7 @@ async def _quote_page(
         "quotes/detail.html",
         status_code=status_code,
         quote=quote.data,
+        price_lists=await price_list_names(ui, quote.data["lines"]),
         history=[{**h, "text": describe_changes(ui, h.get("changes") or {})} for h in history],
         names=names,
         is_manager=ui.is_(Role.SALES_MANAGER, Role.ADMIN),
@@ -156,6 +158,13 @@ async def _quote_page(
         editable=quote.data["status"] in EDITABLE_STATUSES,
         problems=problems or core.Problems(),
     )
+
+
+async def price_list_names(ui: core.Ui, lines: list[dict[str, Any]]) -> dict[str, str]:
+    """The name of each price list the lines took their price from, by id."""
+    ids = sorted({line["price_list_id"] for line in lines if line.get("price_list_id")})
+    found = await core.gather(*(ui.api.get(f"/api/price-lists/{i}") for i in ids))
+    return {i: r.data["name"] for i, r in zip(ids, found, strict=True) if r.ok}
 
 
 def describe_changes(ui: core.Ui, changes: dict[str, Any]) -> str:
@@ -201,18 +210,28 @@ def _pct(value: Any) -> str:
         return str(value)
 
 
+#: Where a line's price came from when the line gave none: saved again without one, the
+#: API prices it again (the customer's price list that day, else the list price).
+PRICED_BY_THE_API = ("list_price", "price_list")
+
+
 def _quote_form(lang: str, quote: dict[str, Any]) -> tuple[dict[str, str], list[dict[str, str]]]:
-    """The quote as the builder's fields; each line keeps its quoted price."""
+    """The quote as the builder's fields. A line priced by hand keeps its price; one the
+    API priced is left without one (its price shown as the estimate), so that saving it
+    does not turn its price into a manual one."""
     values = {"valid_until": str(quote["valid_until"]), "note": quote.get("note") or ""}
-    lines = [
-        {
-            "product_code": line["product_code"],
-            "quantity": str(line["quantity"]),
-            "unit_price": i18n.number(lang, line["unit_price"]),
-            "discount_pct": _pct(line["discount_pct"]),
-        }
-        for line in quote["lines"]
-    ]
+    lines = []
+    for line in quote["lines"]:
+        by_api = line.get("price_source") in PRICED_BY_THE_API
+        lines.append(
+            {
+                "product_code": line["product_code"],
+                "quantity": str(line["quantity"]),
+                "unit_price": "" if by_api else i18n.number(lang, line["unit_price"]),
+                "quoted": str(line["unit_price"]) if by_api else "",
+                "discount_pct": _pct(line["discount_pct"]),
+            }
+        )
     return values, lines
 
 
