@@ -234,6 +234,10 @@ async def test_a_range_of_days_compares_with_as_many_days_before_it(sales: Sales
         1.5,
     )
     assert row["leads_worked"] == 0
+    everything = await performance(
+        sales, manager, **{"from": "2000-01-01", "to": "2100-12-31"}, salesperson_id=str(owner)
+    )
+    assert everything["items"][0]["revenue"] == 15_400
     quarter = await performance(sales, manager, period="2026-Q1", salesperson_id=str(owner))
     assert (quarter["items"][0]["revenue"], quarter["items"][0]["leads_worked"]) == (15_400, 1)
 
@@ -418,7 +422,7 @@ async def test_the_care_report_counts_by_the_rules_in_every_case(sales: Sales, m
                 ended=ended,
             )
             counted = (
-                int(rules.care_done(status, done_on, march)),
+                int(rules.care_done(status, ended, march)),
                 int(rules.care_overdue(due, ended, march, march.end)),
             )
             if counted != (0, 0):

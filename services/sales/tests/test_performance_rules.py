@@ -97,6 +97,12 @@ def test_a_range_of_days_includes_both_ends_and_compares_with_as_many_days_befor
     assert (one.end, one.previous().label) == (date(2027, 3, 2), "2027-02-28..2027-02-28")
 
 
+def test_the_longest_range_still_has_days_before_it() -> None:
+    longest = rules.day_range(date(2000, 1, 1), date(2100, 12, 31))
+    assert longest.previous().end == date(2000, 1, 1)
+    assert longest.previous().end - longest.previous().start == longest.end - longest.start
+
+
 def test_a_range_backwards_or_outside_the_years_is_refused() -> None:
     with pytest.raises(ValueError, match=r"from \(2027-02-10\) is after to \(2027-02-09\)"):
         rules.day_range(date(2027, 2, 10), date(2027, 2, 9))
@@ -172,7 +178,7 @@ def test_care_done_in_the_period_counts_by_the_day_it_was_done() -> None:
     assert rules.care_done(CareStatus.DONE, day(31), MARCH)
     assert not rules.care_done(CareStatus.DONE, day(0), MARCH)
     assert not rules.care_done(CareStatus.DONE, day(32), MARCH)
-    assert not rules.care_done(CareStatus.CANCELLED, None, MARCH)
+    assert not rules.care_done(CareStatus.CANCELLED, day(5), MARCH)
     assert not rules.care_done(CareStatus.PLANNED, None, MARCH)
 
 

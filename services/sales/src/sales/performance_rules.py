@@ -34,7 +34,7 @@ class Period:
         """The period of the same length just before this one: 2026-Q1 -> 2025-Q4, and a
         range of N days -> the N days before it."""
         if self.months == 0:
-            return day_range(self.start - (self.end - self.start), self.start - timedelta(days=1))
+            return _days(self.start - (self.end - self.start), self.start - timedelta(days=1))
         return _period_at(_add_months(self.start, -self.months), self.months)
 
     @property
@@ -83,6 +83,10 @@ def day_range(first: date, last: date) -> Period:
         raise ValueError(f"from ({first}) is after to ({last})")
     _check_year(first.year, f"from {first}")
     _check_year(last.year, f"to {last}")
+    return _days(first, last)
+
+
+def _days(first: date, last: date) -> Period:
     return Period(f"{first.isoformat()}..{last.isoformat()}", first, last + timedelta(days=1), 0)
 
 
@@ -177,9 +181,10 @@ def care_cutoff(period: Period, today: date) -> date:
     return min(period.end, today)
 
 
-def care_done(status: CareStatus, done_on: date | None, period: Period) -> bool:
-    """Done in the period: done on one of its days."""
-    return status == CareStatus.DONE and done_on is not None and period.start <= done_on < period.end
+def care_done(status: CareStatus, ended_on: date | None, period: Period) -> bool:
+    """Done in the period: done on one of its days (`care_ended_on`: its `done_on`, or the day
+    its close was sent when that gives none)."""
+    return status == CareStatus.DONE and ended_on is not None and period.start <= ended_on < period.end
 
 
 def care_overdue(due_on: date | None, ended_on: date | None, period: Period, cutoff: date) -> bool:
