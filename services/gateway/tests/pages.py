@@ -70,7 +70,10 @@ class StandIn:
 
     async def send(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> transport.Answer:
         parts = urlsplit(url)
-        decoded = json.loads(body) if body else None
+        # A JSON body as data; anything else (a file's multipart form) as the bytes sent.
+        decoded: Any = body or None
+        if body and "json" in headers.get("content-type", "application/json"):
+            decoded = json.loads(body)
         self.seen.append(Seen(method, parts.path, dict(parse_qsl(parts.query)), decoded))
         if parts.path == "/api/regions":
             status, answer = 200, {"items": [PROVINCES], "total": 1}

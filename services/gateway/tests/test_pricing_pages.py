@@ -62,7 +62,12 @@ async def test_the_rules_form_shows_and_sends_the_level_rule_with_the_others(sta
     assert html.all(data_testid="rules-below-level")[0].text == expected
 
     stand_in.upstream.answer("PUT", "/api/approval-rules", rules())
-    form = {"mode": "threshold", "min_total": "50.000.000", "max_discount_pct": "", "max_below_level_pct": "2,5"}
+    form = {
+        "mode": "threshold",
+        "min_total": "50.000.000",
+        "max_discount_pct": "",
+        "max_below_level_pct": "2,5",
+    }
     answer = await manager.post("/settings/approval-rules", form)
     assert answer.status_code == 303
     assert stand_in.upstream.last("PUT", "/api/approval-rules").body == {
@@ -72,7 +77,9 @@ async def test_the_rules_form_shows_and_sends_the_level_rule_with_the_others(sta
     }
 
 
-async def test_saving_every_quote_sends_no_threshold_and_a_refused_one_is_at_its_field(stand_in: Pages) -> None:
+async def test_saving_every_quote_sends_no_threshold_and_a_refused_one_is_at_its_field(
+    stand_in: Pages,
+) -> None:
     manager = await stand_in.person(Role.SALES_MANAGER, lang="en")
     stand_in.upstream.answer("GET", "/api/approval-rules", rules())
     stand_in.upstream.answer("GET", "/api/users", page([]))
@@ -90,7 +97,9 @@ async def test_saving_every_quote_sends_no_threshold_and_a_refused_one_is_at_its
         }
     ]
     stand_in.upstream.answer("PUT", "/api/approval-rules", {"detail": refusal}, status=422)
-    answer = await manager.post("/settings/approval-rules", {"mode": "threshold", "max_below_level_pct": "150"})
+    answer = await manager.post(
+        "/settings/approval-rules", {"mode": "threshold", "max_below_level_pct": "150"}
+    )
     assert answer.status_code == 422
     html = Html(answer.text)
     assert html.by_id("max_below_level_pct-error").text == translate("en", "err.less_than_equal", limit=100)
@@ -178,8 +187,13 @@ async def test_each_line_says_where_its_price_came_from_and_its_level(stand_in: 
     ]
     assert html.all("a", href=f"/settings/price-lists/{LIST}")[0].text == "Dealer prices 2027"
     levels = [e.text for e in html.all(data_testid="line-level")]
-    assert levels == [money("en", 10_500_000), money("en", 12_000_000), f"{money('en', 10_000_000)} (-10.0%)", "—"]
-    assert [e.text for e in html.all(data_testid="line-price")][0] == money("en", 10_500_000)
+    assert levels == [
+        money("en", 10_500_000),
+        money("en", 12_000_000),
+        f"{money('en', 10_000_000)} (-10.0%)",
+        "—",
+    ]
+    assert html.all(data_testid="line-price")[0].text == money("en", 10_500_000)
 
 
 async def test_a_price_list_that_cannot_be_read_leaves_the_line_saying_a_price_list(stand_in: Pages) -> None:

@@ -20,14 +20,16 @@ from . import (
     province_map,
     questionnaires,
     quotes,
+    target_planning,
     targets,
 )
 
 
 def install(app: FastAPI) -> None:
     # `imports` (/customers/imports) before `customers`, whose /customers/{id} would take it;
-    # `province_map` (/targets/map) before `targets`, for /targets/{id} likewise.
-    modules = (home, leads, imports, customers, quotes, marketing, province_map, targets)
+    # `province_map` (/targets/map) and `target_planning` (/targets/import, /targets/proposals)
+    # before `targets`, for /targets/{id} likewise.
+    modules = (home, leads, imports, customers, quotes, marketing, province_map, target_planning, targets)
     for module in (*modules, pricing, price_lists, questionnaires, admin):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=core.STATIC), name="static")

@@ -317,18 +317,27 @@ async def share(
     chart = _share_chart(ui, report) if report else None
     return ui.render(
         "marketing/share.html",
+        status_code=200 if result.ok else result.status,
         period=filters["period"],
         product_group=filters["product_group"],
         filters=filters,
         groups=groups,
+        region_names=regions.names_in(groups),
         channels=channels,
         map_query=urlencode(
             {k: v for k, v in {"measure": "share", **filters}.items() if v and k != "region_code"}
         ),
         report=report,
         chart=chart,
-        problems=None if result.ok else core.problems_of(ui, result),
+        problems=None if result.ok else share_problems(ui, result),
     )
+
+
+def share_problems(ui: core.Ui, result: core.ApiResult) -> core.Problems:
+    """A period that is not one (a year, a quarter or a month) at the period's field."""
+    if result.status == 422 and isinstance(result.detail, str) and result.detail.startswith("period"):
+        return core.Problems(fields={"period": ui.t("target.err.period")})
+    return core.problems_of(ui, result, ("period", "product_group", "region_code", "channel_id"))
 
 
 def _share_chart(ui: core.Ui, report: dict[str, Any]) -> dict[str, Any]:
