@@ -125,7 +125,11 @@ async def test_a_salesperson_reads_the_lists_without_the_forms(stand_in: Pages) 
 async def test_a_filter_the_api_refuses_is_shown_at_the_filter(stand_in: Pages) -> None:
     manager = await stand_in.person(Role.SALES_MANAGER)
     refusal = [
-        {"loc": ["query", "valid_on"], "msg": "Input should be a valid date", "type": "date_from_datetime_parsing"}
+        {
+            "loc": ["query", "valid_on"],
+            "msg": "Input should be a valid date",
+            "type": "date_from_datetime_parsing",
+        }
     ]
     stand_in.upstream.answer("GET", "/api/price-lists", {"detail": refusal}, status=422)
 
@@ -339,7 +343,10 @@ async def test_editing_sends_only_what_changed(stand_in: Pages) -> None:
 
     # Blank, the last day goes: the list is open-ended again.
     await manager.post(f"/settings/price-lists/{LIST}", {"name": "Giá", "valid_to": ""})
-    assert stand_in.upstream.last("PATCH", f"/api/price-lists/{LIST}").body == {"name": "Giá", "valid_to": None}
+    assert stand_in.upstream.last("PATCH", f"/api/price-lists/{LIST}").body == {
+        "name": "Giá",
+        "valid_to": None,
+    }
 
 
 async def test_a_refused_edit_shows_the_problem_at_the_row_it_is_about(stand_in: Pages) -> None:
@@ -389,7 +396,9 @@ async def test_ending_sends_the_last_day_and_a_refusal_is_in_the_users_words(sta
     assert answer.status_code == 409
     assert translate("vi", "pl.err.ended_already") in Html(answer.text).by_id("problems").text
 
-    early = refused((["valid_to"], "valid_to 2020-01-01 is before the list's valid_from 2027-01-01", "value_error"))
+    early = refused(
+        (["valid_to"], "valid_to 2020-01-01 is before the list's valid_from 2027-01-01", "value_error")
+    )
     stand_in.upstream.answer("POST", f"/api/price-lists/{LIST}/end", early, status=422)
     answer = await manager.post(f"/settings/price-lists/{LIST}/end", {"end.valid_to": "2020-01-01"})
     html = Html(answer.text)
