@@ -1,5 +1,5 @@
 """Plan against actual through the gateway (issue 14's "done when"): marketing sets a
-yearly target for Hà Nội and a dealer channel, a salesperson of that channel sells
+yearly target for Hải Phòng and a dealer channel, a salesperson of that channel sells
 1,000,000,000 net through the normal quote flow, and the target shows it."""
 
 from __future__ import annotations
@@ -25,24 +25,24 @@ async def test_a_sale_through_the_quote_flow_moves_its_targets_attainment(stack,
     )
     dealer = await planner.client.post(
         "/api/channels",
-        json={"name": f"Đại lý Hà Nội {uuid.uuid4().hex[:6]}", "kind": "dealer", "region_codes": ["01"]},
+        json={"name": f"Đại lý Hải Phòng {uuid.uuid4().hex[:6]}", "kind": "dealer", "region_codes": ["31"]},
     )
     assert dealer.status_code == 201, dealer.text
     channel_id = dealer.json()["id"]
     year = str(date.today().year)
     target = await planner.client.post(
         "/api/targets",
-        json={"period": year, "region_code": "Hà Nội", "channel_id": channel_id, "amount": 10_000_000_000},
+        json={"period": year, "region_code": "Hải Phòng", "channel_id": channel_id, "amount": 10_000_000_000},
     )
     assert target.status_code == 201, target.text
     assert (
-        await seller.client.post("/api/targets", json={"period": year, "region_code": "01", "amount": 1})
+        await seller.client.post("/api/targets", json={"period": year, "region_code": "31", "amount": 1})
     ).status_code == 403
 
     code = await product(manager, price=100_000_000, vat=10)
     made = await seller.client.post(
         "/api/customers",
-        json={"name": "Công ty CP Máy Thăng Long", "region_code": "01", "channel_id": channel_id},
+        json={"name": "Công ty CP Máy Thăng Long", "region_code": "31", "channel_id": channel_id},
     )
     assert made.status_code == 201, made.text
     customer_id = made.json()["id"]
@@ -77,7 +77,7 @@ async def test_a_sale_through_the_quote_flow_moves_its_targets_attainment(stack,
     )
     [row] = report.json()["rows"]
     assert (row["region_code"], row["target"], row["actual"], row["attainment"]) == (
-        "01",
+        "31",
         10_000_000_000,
         1_000_000_000,
         0.1,
