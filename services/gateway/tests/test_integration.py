@@ -27,8 +27,9 @@ from crm_contracts import CareActivityClosed, CareActivityPlanned
 from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
 from crm_testkit.infra import Infra
 from crm_testkit.service import ServiceUnderTest, running_service
-from gateway import transport, users
+from gateway import notifications, transport, users
 from gateway.app import create_app
+from gateway.domain import NotificationKind
 from gateway.settings import GatewaySettings
 
 pytestmark = pytest.mark.integration
@@ -1214,6 +1215,40 @@ async def bell(gateway: Gateway, headers: dict[str, str]) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def test_the_bell_reads_its_page_and_its_counts_at_one_moment(
+    gateway: Gateway, admin: dict[str, str]
+) -> None:
+    """A notification committed while the bell is being read is in the page and the counts
+    alike, or in neither: CI once saw `unread == 1` with an empty page."""
+    seller = await gateway.create_user(admin, Role.SALESPERSON)
+    seller_id = uuid.UUID(seller["id"])
+    told_meanwhile = False
+
+    async with gateway.db.transaction() as session:
+        execute = session.execute
+
+        async def execute_then_notify(*args: Any, **kwargs: Any) -> Any:
+            nonlocal told_meanwhile
+            result = await execute(*args, **kwargs)
+            if not told_meanwhile:
+                told_meanwhile = True
+                async with gateway.db.transaction() as other:
+                    await notifications.notify(
+                        other,
+                        [seller_id],
+                        NotificationKind.LEAD_ASSIGNED,
+                        {"lead": "Lan"},
+                        visible_from=datetime.now(UTC) - timedelta(minutes=1),
+                    )
+            return result
+
+        session.execute = execute_then_notify  # type: ignore[method-assign]
+        rows, total, unread = await notifications.list_for(session, seller_id, 20, 0, False)
+
+    assert told_meanwhile
+    assert (len(rows), total, unread) in {(0, 0, 0), (1, 1, 1)}
 
 
 async def test_a_care_reminder_shows_from_its_due_day_and_a_reschedule_replaces_it(

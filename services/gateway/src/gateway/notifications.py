@@ -13,9 +13,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from crm_kit import errors
 from crm_kit.auth import CurrentUser, Role
@@ -117,24 +118,37 @@ def _visible(user_id: uuid.UUID, now: datetime) -> Any:
 async def list_for(
     session: AsyncSession, user_id: uuid.UUID, limit: int, offset: int, unread_only: bool
 ) -> tuple[list[Notification], int, int]:
-    now = datetime.now(UTC)
-    where = _visible(user_id, now)
-    unread_where = where & Notification.read_at.is_(None)
-    chosen = unread_where if unread_only else where
-    rows = (
-        await session.execute(
-            select(Notification)
-            .where(chosen)
-            .order_by(Notification.visible_from.desc(), Notification.id)
-            .limit(limit)
-            .offset(offset)
+    """The page, its total and the unread count, read in one statement: one snapshot, so a
+    notification committed meanwhile is in all three or in none."""
+    where = _visible(user_id, datetime.now(UTC))
+    unread_where = Notification.read_at.is_(None)
+    counts = (
+        select(
+            func.count().filter(unread_where if unread_only else true()).label("total"),
+            func.count().filter(unread_where).label("unread"),
         )
-    ).scalars()
-    total = (await session.execute(select(func.count()).select_from(Notification).where(chosen))).scalar_one()
-    unread = (
-        await session.execute(select(func.count()).select_from(Notification).where(unread_where))
-    ).scalar_one()
-    return list(rows), int(total), int(unread)
+        .where(where)
+        .subquery()
+    )
+    chosen = where & unread_where if unread_only else where
+    page = (
+        select(Notification)
+        .where(chosen)
+        .order_by(Notification.visible_from.desc(), Notification.id)
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+    )
+    shown = aliased(Notification, page)
+    stmt = (
+        select(counts.c.total, counts.c.unread, shown)
+        .select_from(counts)
+        .outerjoin(page, true())
+        .order_by(page.c.visible_from.desc(), page.c.id)
+    )
+    rows = (await session.execute(stmt)).all()
+    total, unread = (rows[0].total, rows[0].unread) if rows else (0, 0)
+    return [row[2] for row in rows if row[2] is not None], int(total), int(unread)
 
 
 async def mark_read(session: AsyncSession, user_id: uuid.UUID, notification_id: uuid.UUID | None) -> int:
