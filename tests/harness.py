@@ -45,6 +45,8 @@ def report_line(line: str) -> None:
 ADMIN_PASSWORD = "e2e-admin-password"
 #: Every user the tests make has this password.
 PASSWORD = "correct-horse-9"
+#: How long a page or a poll may take to show what an event changed (usually well under a second).
+SETTLE_MS = 20_000
 
 
 @asynccontextmanager

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, BrowserContext, async_playwright
+
+from ..harness import SETTLE_MS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / ".local" / "test-logs" / "ui"
@@ -52,3 +54,20 @@ async def browser() -> AsyncIterator[Browser]:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+async def contexts(browser: Browser) -> AsyncIterator[Callable[[str], Awaitable[BrowserContext]]]:
+    """`await contexts("vi")`: a fresh browser context in that language, closed after the test."""
+    made: list[BrowserContext] = []
+
+    async def make(lang: str) -> BrowserContext:
+        locale = {"vi": "vi-VN", "en": "en-GB"}[lang]
+        context = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale=locale)
+        context.set_default_timeout(SETTLE_MS)
+        made.append(context)
+        return context
+
+    yield make
+    for context in made:
+        await context.close()

@@ -104,7 +104,9 @@ async def test_a_manager_makes_a_dealer_price_list_a_refused_entry_first(
     code = await product(manager)
     name = f"Giá đại lý {tag()}"
     page = await open_as(manager)
-    await page.get_by_role("navigation", name=t("nav.main")).get_by_role("link", name=t("nav.settings")).click()
+    await (
+        page.get_by_role("navigation", name=t("nav.main")).get_by_role("link", name=t("nav.settings")).click()
+    )
     await page.get_by_role("link", name=t("settings.price_lists")).click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(t("settings.price_lists"))
     await page.get_by_role("link", name=t("pl.new")).click()
@@ -208,7 +210,9 @@ async def test_a_line_without_a_price_for_a_dealers_customer_takes_the_dealer_pr
 
     await expect(page.get_by_role("status")).to_have_text(t("flash.quote_created"))
     await expect(page.get_by_test_id("line-price")).to_have_text(money(LANG, DEALER_PRICE))
-    await expect(page.get_by_test_id("line-source")).to_have_text(f"{t('quote.source.price_list')}: {list_name}")
+    await expect(page.get_by_test_id("line-source")).to_have_text(
+        f"{t('quote.source.price_list')}: {list_name}"
+    )
     await expect(page.get_by_test_id("line-level")).to_have_text(money(LANG, DEALER_PRICE))
     total = 2 * DEALER_PRICE * 110 // 100
     await expect(page.get_by_test_id("quote-total")).to_have_text(money(LANG, total))

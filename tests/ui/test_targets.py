@@ -12,24 +12,21 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from crm_kit.auth import Role
 from crm_testkit.polling import eventually
 from gateway.ui.i18n import money, percent, translate
 from gateway.ui.province_map import TILES
 
-from ..harness import PASSWORD, Api, Stack
+from ..harness import PASSWORD, SETTLE_MS, Api, Stack
 
 pytestmark = pytest.mark.e2e
 
-#: Long enough for an order's event to reach marketing; it takes well under a second.
-SETTLE_MS = 20_000
 PRICE = 10_000_000
 QUANTITY = 3
 
@@ -84,22 +81,6 @@ class Screen:
             await self.page.wait_for_timeout(500)
             await self.page.reload()
         raise AssertionError(f"province {code} never got bucket {bucket}")
-
-
-@pytest.fixture
-async def contexts(browser: Browser) -> AsyncIterator[Callable[[str], object]]:
-    made: list[BrowserContext] = []
-
-    async def make(lang: str) -> BrowserContext:
-        locale = {"vi": "vi-VN", "en": "en-GB"}[lang]
-        context = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale=locale)
-        context.set_default_timeout(SETTLE_MS)
-        made.append(context)
-        return context
-
-    yield make
-    for context in made:
-        await context.close()
 
 
 async def logged_in(contexts, stack: Stack, user: Api, lang: str, shots: Path) -> Screen:

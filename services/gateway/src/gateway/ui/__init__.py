@@ -15,6 +15,7 @@ from . import (
     imports,
     leads,
     marketing,
+    performance,
     price_lists,
     pricing,
     province_map,
@@ -30,7 +31,7 @@ def install(app: FastAPI) -> None:
     # `province_map` (/targets/map) and `target_planning` (/targets/import, /targets/proposals)
     # before `targets`, for /targets/{id} likewise.
     modules = (home, leads, imports, customers, quotes, marketing, province_map, target_planning, targets)
-    for module in (*modules, pricing, price_lists, questionnaires, admin):
+    for module in (*modules, performance, pricing, price_lists, questionnaires, admin):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=core.STATIC), name="static")
 

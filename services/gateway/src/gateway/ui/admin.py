@@ -1,9 +1,6 @@
-"""Performance with charts, and the admin pages: users and roles, offboarding with the
-portfolio still held."""
+"""The admin pages: users and roles, offboarding with the portfolio still held."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -16,52 +13,6 @@ from .core import UiDep
 router = APIRouter()
 
 ROLES = tuple(r.value for r in Role)
-
-
-@router.get("/performance")
-async def performance(ui: UiDep, period: str | None = None, by: str = "salesperson") -> Response:
-    period = period or str(ui.today().year)
-    by = by if by in ("salesperson", "channel") else "salesperson"
-    result, users, channels = await core.gather(
-        ui.api.get("/api/performance", period=period, by=by, limit=200),
-        ui.api.items("/api/users", limit=200) if ui.is_(Role.ADMIN, Role.SALES_MANAGER) else _none(),
-        ui.api.items("/api/channels", limit=200),
-    )
-    report = result.data if result.ok else None
-    names = core.names_by_id(users) | {c["id"]: c["name"] for c in channels}
-    if ui.user is not None:
-        names.setdefault(str(ui.user.id), ui.t("me"))
-    rows = []
-    for row in (report or {}).get("items", []):
-        key = row.get("owner_id") if by == "salesperson" else row.get("channel_id")
-        rows.append({**row, "label": names.get(str(key), str(key or "—")[:8])})
-    chart = {
-        "type": "bar",
-        "data": {
-            "labels": [r["label"] for r in rows],
-            "datasets": [
-                {"label": ui.t("performance.revenue"), "data": [r["revenue"] for r in rows]},
-                {"label": ui.t("share.previous"), "data": [r["previous_revenue"] for r in rows]},
-            ],
-        },
-        "options": {
-            "responsive": True,
-            "scales": {"y": {"beginAtZero": True, "title": {"display": True, "text": "₫"}}},
-        },
-    }
-    return ui.render(
-        "performance.html",
-        period=period,
-        by=by,
-        report=report,
-        rows=rows,
-        chart=chart if rows else None,
-        problems=None if result.ok else core.problems_of(ui, result),
-    )
-
-
-async def _none() -> list[Any]:
-    return []
 
 
 # -- users -----------------------------------------------------------------------------

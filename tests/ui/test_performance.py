@@ -1,0 +1,120 @@
+"""Sales performance in the browser, in Vietnamese and in English: a sales manager asks for
+salesperson x channel x province, sees a salesperson's sale through a dealer channel in
+Hà Nội with its quotes won, orders and revenue, and its attainment against the target set
+for exactly that salesperson, channel and province; then follows the salesperson to the
+grade migration of their customers. A salesperson sees their own row only.
+
+The target and the sale go through the API, as in the other UI tests; what is checked is
+what the pages show."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from playwright.async_api import expect
+
+from crm_kit.auth import Role
+from gateway.ui.i18n import percent
+
+from ..harness import SETTLE_MS, Api, Stack
+from .test_targets import (
+    Screen,
+    dealer_channel,
+    logged_in,
+    product_group,
+    sold_through_the_quote_flow,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+async def reload_until_bucket(me: Screen, row_selector: str, bucket: str) -> None:
+    """Reload until the row shows this attainment: a page shows what was true when drawn."""
+    row = me.page.locator(row_selector)
+    for _ in range(SETTLE_MS // 500):
+        if await row.count() == 1 and await row.get_attribute("data-bucket") == bucket:
+            return
+        await me.page.wait_for_timeout(500)
+        await me.page.reload()
+    raise AssertionError(f"{row_selector} never got bucket {bucket}")
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_a_manager_sees_a_sale_per_salesperson_channel_and_province_against_its_target(
+    lang: str, stack: Stack, new_user, contexts, screenshots: Path
+) -> None:
+    marketer: Api = await new_user(Role.MARKETING)
+    manager: Api = await new_user(Role.SALES_MANAGER)
+    seller: Api = await new_user(Role.SALESPERSON)
+    channel_id, channel_name = await dealer_channel(marketer)
+    year = str(date.today().year)
+    net_expected = 30_000_000
+    target = await marketer.client.post(
+        "/api/targets",
+        json={
+            "period": year,
+            "region_code": "01",
+            "channel_id": channel_id,
+            "salesperson_id": str(seller.user_id),
+            "amount": 10 * net_expected,
+        },
+    )
+    assert target.status_code == 201, target.text
+    net = await sold_through_the_quote_flow(manager, seller, product_group(), channel_id)
+    assert net == net_expected
+
+    me = await logged_in(contexts, stack, manager, lang, screenshots)
+    page = me.page
+    await me.nav("nav.performance")
+    await expect(page.get_by_role("heading", level=1)).to_have_text(me.t("performance.title"))
+    for dimension in ("channel", "region"):
+        await page.get_by_role("checkbox", name=me.t(f"performance.dim.{dimension}"), exact=True).check()
+    await page.get_by_role("combobox", name=me.t("target.salesperson")).select_option(str(seller.user_id))
+    await page.get_by_role("button", name=me.t("filter")).click()
+
+    selector = (
+        f'[data-testid="performance"] tbody tr[data-owner-id="{seller.user_id}"][data-region-code="01"]'
+    )
+    await reload_until_bucket(me, selector, "0")
+    row = page.locator(selector)
+    await expect(row).to_have_attribute("data-channel-id", channel_id)
+    for text in (me.hanoi(), channel_name, me.money(net), me.money(10 * net), percent(lang, 0.1)):
+        await expect(row).to_contain_text(text)
+    cells = row.locator("td")
+    header = page.get_by_test_id("performance").locator("thead th")
+    won = await header.all_inner_texts()
+    assert await cells.nth(won.index(me.t("performance.won"))).inner_text() == "1"
+    assert await cells.nth(won.index(me.t("performance.orders"))).inner_text() == "1"
+    await expect(page.locator("canvas[data-chart]")).to_be_visible()
+    await me.shot("performance-salesperson-channel-province")
+
+    # To the grade migration of the salesperson's customers.
+    await row.get_by_role("link").first.click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(me.t("grades.title"))
+    mine = page.get_by_test_id("grade-summary").locator(f'tbody tr[data-owner-id="{seller.user_id}"]')
+    await expect(mine).to_have_count(1)
+    # Their one customer came this year and has no grade yet: no grade then, none now.
+    await expect(page.get_by_test_id("grade-grid").locator('td[data-from=""][data-to=""]')).to_have_text("1")
+    await me.shot("grade-migration")
+
+
+async def test_a_salesperson_sees_only_their_own_performance(
+    stack: Stack, new_user, contexts, screenshots: Path
+) -> None:
+    seller: Api = await new_user(Role.SALESPERSON)
+    me = await logged_in(contexts, stack, seller, "vi", screenshots)
+    page = me.page
+    await me.nav("nav.performance")
+    await expect(page.get_by_role("heading", level=1)).to_have_text(me.t("performance.title"))
+    await expect(page.get_by_role("combobox", name=me.t("target.salesperson"))).to_have_count(0)
+    owners = (
+        await page.get_by_test_id("performance")
+        .locator("tbody tr[data-owner-id]")
+        .evaluate_all("(rows) => rows.map((r) => r.dataset.ownerId)")
+    )
+    assert set(owners) <= {str(seller.user_id)}
+    await page.get_by_role("link", name=me.t("grades.title"), exact=True).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(me.t("grades.title"))
+    await expect(page.get_by_role("combobox", name=me.t("target.salesperson"))).to_have_count(0)
