@@ -35,6 +35,10 @@ from crm_contracts import (
     Event,
     OrderLine,
     OrderPlaced,
+    QuoteApproved,
+    QuoteDeclined,
+    QuoteRejected,
+    QuoteReopened,
     QuoteSubmittedForApproval,
 )
 from crm_kit.auth import Role, User
@@ -154,6 +158,7 @@ def order_placed(
     terms: int = 30,
     order_id: uuid.UUID | None = None,
     owner_id: uuid.UUID | None = None,
+    quote_id: uuid.UUID | None = None,
 ) -> OrderPlaced:
     """An order whose lines are (quantity, unit price, VAT %), no discount, VAT rounded half up."""
     order_lines = []
@@ -178,7 +183,7 @@ def order_placed(
     return OrderPlaced(
         order_id=order_id,
         order_number=f"SO-{order_id.hex[:8]}",
-        quote_id=uuid.uuid4(),
+        quote_id=quote_id or uuid.uuid4(),
         customer_id=customer_id,
         owner_id=owner_id or uuid.uuid4(),
         lines=order_lines,
@@ -192,7 +197,12 @@ def order_placed(
 
 
 def quote_submitted(
-    customer_id: uuid.UUID, total: int, *, submission: int = 1, quote_id: uuid.UUID | None = None
+    customer_id: uuid.UUID,
+    total: int,
+    *,
+    submission: int = 1,
+    quote_id: uuid.UUID | None = None,
+    valid_until: date | None = None,
 ) -> QuoteSubmittedForApproval:
     quote_id = quote_id or uuid.uuid4()
     return QuoteSubmittedForApproval(
@@ -204,6 +214,17 @@ def quote_submitted(
         owner_id=uuid.uuid4(),
         total=total,
         submitted_at=datetime.now(UTC),
+        valid_until=valid_until,
+    )
+
+
+def quote_declined(quote: QuoteSubmittedForApproval) -> QuoteDeclined:
+    return QuoteDeclined(
+        quote_id=quote.quote_id,
+        quote_number=quote.quote_number,
+        customer_id=quote.customer_id,
+        owner_id=quote.owner_id,
+        declined_at=datetime.now(UTC),
     )
 
 
@@ -252,8 +273,8 @@ async def answered(books: Books, quote_id: uuid.UUID, count: int = 1) -> list[An
 async def test_a_prospect_is_checked_against_the_default_limit(
     books: Books, accountant: dict[str, str]
 ) -> None:
-    prospect = uuid.uuid4()
-    within = quote_submitted(prospect, DEFAULT_LIMIT)
+    prospect, other = uuid.uuid4(), uuid.uuid4()
+    within = quote_submitted(other, DEFAULT_LIMIT)
     beyond = quote_submitted(prospect, DEFAULT_LIMIT + 1)
     await books.publish(within)
     await books.publish(beyond)
@@ -271,11 +292,10 @@ async def test_a_prospect_is_checked_against_the_default_limit(
 
     listed = await books.http.get(f"/api/credit-checks?customer_id={prospect}", headers=accountant)
     assert listed.status_code == 200
-    assert listed.json()["total"] == 2
-    assert {(c["quote_id"], c["passed"], c["default_limit"]) for c in listed.json()["items"]} == {
-        (str(within.quote_id), True, True),
-        (str(beyond.quote_id), False, True),
-    }
+    assert listed.json()["total"] == 1
+    assert [(c["quote_id"], c["passed"], c["default_limit"]) for c in listed.json()["items"]] == [
+        (str(beyond.quote_id), False, True)
+    ]
 
 
 async def test_the_answer_reaches_the_bus(books: Books) -> None:
@@ -307,8 +327,10 @@ async def test_open_receivables_count_against_the_limit(books: Books, accountant
     fits = quote_submitted(customer_id, 9_000_000)
     too_much = quote_submitted(customer_id, 9_000_001)
     await books.publish(fits)
-    await books.publish(too_much)
     assert await answered(books, fits.quote_id) == [(1, True, 20_000_000, 11_000_000, 20_000_000, False)]
+    # Declined by the customer, it commits nothing more (see the commitments test).
+    await books.handled(await books.publish(quote_declined(fits)))
+    await books.publish(too_much)
     assert await answered(books, too_much.quote_id) == [(1, False, 20_000_001, 11_000_000, 20_000_000, False)]
 
     # Once part of the invoice is paid, the same quote resubmitted fits.
@@ -328,6 +350,81 @@ async def test_open_receivables_count_against_the_limit(books: Books, accountant
     assert checks[1] == (2, True, 20_000_000, 10_999_999, 20_000_000, False)
     answers = await books.emitted(CreditChecked, quote_id=too_much.quote_id)
     assert [(a["data"]["submission"], a["data"]["passed"]) for a in answers] == [(1, False), (2, True)]
+
+
+async def committed_of(books: Books, quote_id: uuid.UUID) -> tuple[bool, int, int]:
+    [answer] = await books.emitted(CreditChecked, quote_id=quote_id)
+    return answer["data"]["passed"], answer["data"]["committed"], answer["data"]["exposure"]
+
+
+async def test_a_deal_split_into_quotes_counts_the_others_until_they_stop_committing(
+    books: Books, accountant: dict[str, str]
+) -> None:
+    """Issue 15's reproduction: two quotes of 0.6 x the limit each passed, since each was
+    checked alone. Now the second counts the first (and accepted ones until invoiced)."""
+    customer_id = uuid.uuid4()
+    part = DEFAULT_LIMIT * 6 // 10
+    first, second = quote_submitted(customer_id, part), quote_submitted(customer_id, part)
+    await books.handled(await books.publish(first))
+    await books.handled(await books.publish(second))
+    assert await answered(books, first.quote_id) == [(1, True, part, 0, DEFAULT_LIMIT, True)]
+    assert await committed_of(books, second.quote_id) == (False, part, 2 * part)
+    assert (await checks_of(books, second.quote_id))[0].exposure == 2 * part
+
+    # Approved, sent or accepted it still commits; past its last day (unaccepted) no more.
+    approved = QuoteApproved(
+        quote_id=first.quote_id,
+        quote_number=first.quote_number,
+        customer_id=customer_id,
+        owner_id=first.owner_id,
+        approved_by=uuid.uuid4(),
+        total=part,
+        approved_at=datetime.now(UTC),
+    )
+    await books.handled(await books.publish(approved))
+    stale = quote_submitted(customer_id, 1, valid_until=books.settings.today() - timedelta(days=1))
+    await books.handled(await books.publish(stale))
+    third = quote_submitted(customer_id, 1)
+    await books.handled(await books.publish(third))
+    assert await committed_of(books, third.quote_id) == (False, 2 * part, 2 * part + 1)
+
+    # Rejected, declined or reopened for an edit: no longer committed.
+    rejected = QuoteRejected(
+        quote_id=second.quote_id,
+        quote_number=second.quote_number,
+        customer_id=customer_id,
+        owner_id=second.owner_id,
+        rejected_by=uuid.uuid4(),
+        reason="chia nhỏ đơn",
+        rejected_at=datetime.now(UTC),
+    )
+    await books.handled(await books.publish(rejected))
+    reopened = QuoteReopened(
+        quote_id=third.quote_id,
+        quote_number=third.quote_number,
+        customer_id=customer_id,
+        owner_id=third.owner_id,
+        previous_status="pending_approval",
+        reopened_at=datetime.now(UTC),
+    )
+    await books.handled(await books.publish(reopened))
+    again = quote_submitted(customer_id, part // 2, submission=2, quote_id=second.quote_id)
+    await books.handled(await books.publish(again))
+    answers = await books.emitted(CreditChecked, quote_id=second.quote_id)
+    assert [(a["data"]["passed"], a["data"]["committed"]) for a in answers] == [(False, part), (True, part)]
+
+    # The first one's order, once invoiced, counts as a receivable instead: never twice.
+    await books.promote(customer_id)
+    placed = order_placed(customer_id, [(1, part, 0.0)], order_date=date.today(), quote_id=first.quote_id)
+    await books.publish(placed)
+    await books.invoice_for(placed.order_id)
+    await books.handled(await books.publish(quote_declined(again)))
+    last = quote_submitted(customer_id, 1)
+    await books.handled(await books.publish(last))
+    [answer] = await books.emitted(CreditChecked, quote_id=last.quote_id)
+    assert (answer["data"]["open_receivables"], answer["data"]["committed"]) == (part, 0)
+    listed = await books.http.get(f"/api/credit-checks?quote_id={last.quote_id}", headers=accountant)
+    assert listed.json()["items"][0]["committed"] == 0
 
 
 async def test_the_same_submission_is_answered_once(books: Books) -> None:

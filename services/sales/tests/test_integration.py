@@ -246,6 +246,53 @@ async def test_an_edit_after_approval_goes_back_to_draft_and_a_stale_check_is_ig
     assert actions[:2] == ["created", "submitted"] and actions[-1] == "approved" and "edited" in actions
 
 
+async def test_nobody_approves_a_quote_they_made_or_own_and_an_admin_is_recorded_as_admin(
+    sales: Sales, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    """Issue 15's reproduction: a manager made a quote, its credit check failed, and the
+    same manager approved it with an override reason (200). Now 409, naming the rule."""
+    own_customer = await prospect(sales, manager)
+    made = await act(
+        sales, manager, await new_quote(sales, manager, own_customer, lines(catalogue)), "submit"
+    )
+    await checked(sales, manager, made, passed=False)
+
+    for body in ({"override_reason": "khách quen"}, {}):
+        refused = await sales.http.post(
+            f"/api/quotes/{made['id']}/approve", headers=manager.headers, json=body
+        )
+        assert refused.status_code == 409, refused.text
+        assert "made or owns" in refused.json()["detail"]
+    assert (await get_quote(sales, manager, made))["status"] == "pending_approval"
+    assert await sales.emitted("sales.quote.approved.v1", quote_id=made["id"]) == []
+
+    # A copy made by another manager keeps its owner: neither its maker nor its owner approves it.
+    other_manager = sales.actor(Role.SALES_MANAGER)
+    copied = await sales.http.post(f"/api/quotes/{made['id']}/copy", headers=other_manager.headers)
+    assert copied.status_code == 201, copied.text
+    copy = copied.json()
+    assert (copy["owner_id"], copy["created_by"]) == (str(manager.id), str(other_manager.id))
+    copy = await act(sales, other_manager, copy, "submit")
+    await checked(sales, manager, copy)
+    for who in (manager, other_manager):
+        refused = await sales.http.post(f"/api/quotes/{copy['id']}/approve", headers=who.headers, json={})
+        assert refused.status_code == 409 and "made or owns" in refused.json()["detail"]
+
+    # Someone else approves: an admin, recorded as acting as the approver.
+    admin = sales.actor(Role.ADMIN)
+    approved = await act(sales, admin, made, "approve", override_reason="khách quen, giám đốc duyệt")
+    assert (approved["status"], approved["approved_by"], approved["approved_as"]) == (
+        "approved",
+        str(admin.id),
+        "admin",
+    )
+    [event] = await sales.emitted("sales.quote.approved.v1", quote_id=made["id"])
+    assert event["data"]["approved_as"] == "admin"
+    history = await sales.http.get(f"/api/quotes/{made['id']}/history", headers=manager.headers)
+    [approval] = [h for h in history.json()["items"] if h["action"] == "approved"]
+    assert (approval["changes"]["approved_as"], approval["actor_id"]) == ("admin", str(admin.id))
+
+
 async def test_edits_of_a_pending_quote_and_frozen_quotes(
     sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
 ) -> None:

@@ -15,7 +15,7 @@ from crm_contracts import (
 from crm_kit import directory
 from crm_kit.handlers import Handlers
 
-from . import accounts, credit, customers, invoices
+from . import accounts, commitments, credit, customers, invoices
 from .settings import Settings
 
 
@@ -25,6 +25,7 @@ def build_handlers(settings: Settings) -> Handlers:
     # The staff directory: a deactivated member of staff's token is refused (401).
     directory.register(handlers)
     customers.register(handlers)
+    commitments.register(handlers)
 
     @handlers.handles_many(CustomerPromotedToTraditional)
     async def open_accounts(
@@ -36,7 +37,7 @@ def build_handlers(settings: Settings) -> Handlers:
     async def check_credit(
         session: AsyncSession, event: QuoteSubmittedForApproval, envelope: Envelope
     ) -> None:
-        await credit.check(session, event, envelope, settings.default_credit_limit)
+        await credit.check(session, event, envelope, settings.default_credit_limit, settings.today())
 
     @handlers.handles(OrderPlaced)
     async def invoice_order(session: AsyncSession, event: OrderPlaced, envelope: Envelope) -> None:

@@ -1,5 +1,6 @@
 """The credit check: accounting's answer to a quote submitted for approval (open
-receivables plus the quote against the customer's credit limit), and the answers given.
+receivables, what the customer's other quotes and orders not invoiced yet commit, and
+the quote, against the customer's credit limit), and the answers given.
 
 Each runs in the caller's transaction.
 """
@@ -7,7 +8,7 @@ Each runs in the caller's transaction.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -18,7 +19,7 @@ from crm_kit import outbox
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
 
-from . import domain, receivables
+from . import commitments, domain, receivables
 from .domain import CURRENCY
 from .filters import where_given
 from .models import Account, CreditCheck
@@ -29,6 +30,7 @@ async def check(
     event: QuoteSubmittedForApproval,
     envelope: Envelope,
     default_credit_limit: int,
+    today: date,
 ) -> None:
     """Answer one submission of a quote once: the same submission again (a redelivery
     under another event id) finds the stored answer and emits nothing more."""
@@ -36,10 +38,23 @@ async def check(
         raise MalformedEvent(f"quote {event.quote_number} is in {event.currency}; accounts are in {CURRENCY}")
     if event.total < 0:
         raise MalformedEvent(f"quote {event.quote_number} has a negative total")
+    await commitments.lock_customer(session, event.customer_id)
+    await commitments.record(
+        session,
+        event.quote_id,
+        event.customer_id,
+        domain.Commitment.PENDING,
+        event.submitted_at,
+        total=event.total,
+        valid_until=event.valid_until,
+    )
     account = await session.get(Account, event.customer_id)
     credit_limit = account.credit_limit if account is not None else default_credit_limit
     decision = domain.credit_decision(
-        await receivables.open_receivables(session, event.customer_id), event.total, credit_limit
+        await receivables.open_receivables(session, event.customer_id),
+        event.total,
+        credit_limit,
+        await commitments.committed(session, event.customer_id, today, besides=event.quote_id),
     )
     answer = CreditChecked(
         quote_id=event.quote_id,
@@ -48,6 +63,7 @@ async def check(
         passed=decision.passed,
         exposure=decision.exposure,
         open_receivables=decision.open_receivables,
+        committed=decision.committed,
         credit_limit=decision.credit_limit,
         currency=CURRENCY,
         checked_at=datetime.now(UTC),

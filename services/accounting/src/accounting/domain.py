@@ -200,9 +200,26 @@ def invoice_status(balance: int, paid_total: int, credited_total: int) -> Invoic
 # -- credit ----------------------------------------------------------------------------
 
 
+class Commitment(StrEnum):
+    """Where a quote stands for the credit check (`credit_commitments.status`)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    ACCEPTED = "accepted"
+    #: Rejected, declined, or reopened for an edit: nothing until submitted again.
+    CLOSED = "closed"
+    #: Its order is invoiced: an open receivable now, never a commitment again.
+    INVOICED = "invoiced"
+
+
+#: Committed until the quote's last valid day.
+UNTIL_VALID = (Commitment.PENDING, Commitment.APPROVED)
+
+
 @dataclass(frozen=True)
 class CreditDecision:
     open_receivables: int
+    committed: int
     exposure: int
     credit_limit: int
 
@@ -211,11 +228,15 @@ class CreditDecision:
         return self.exposure <= self.credit_limit
 
 
-def credit_decision(open_receivables: int, quote_total: int, credit_limit: int) -> CreditDecision:
-    """The customer may owe up to the limit: open receivables plus this quote against it."""
+def credit_decision(
+    open_receivables: int, quote_total: int, credit_limit: int, committed: int = 0
+) -> CreditDecision:
+    """The customer may owe up to the limit: open receivables, what their other quotes and
+    orders not invoiced yet commit, and this quote, against it."""
     return CreditDecision(
         open_receivables=open_receivables,
-        exposure=open_receivables + quote_total,
+        committed=committed,
+        exposure=open_receivables + committed + quote_total,
         credit_limit=credit_limit,
     )
 

@@ -24,7 +24,7 @@ from crm_kit.handlers import Transient
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page, visible_to
 
-from . import domain, ledger
+from . import commitments, domain, ledger
 from .domain import CURRENCY
 from .filters import where_given
 from .models import Account, CreditNote, CreditNoteCounter, Invoice, InvoiceCounter, InvoiceLine, Payment
@@ -60,6 +60,7 @@ async def invoice_order(session: AsyncSession, event: OrderPlaced) -> Invoice | 
     await ledger.post(
         session, invoice, domain.LedgerKind.INVOICE, invoice.id, invoice.issue_date, invoice.total
     )
+    await commitments.invoiced(session, event.quote_id, event.customer_id, event.placed_at)
     return invoice
 
 

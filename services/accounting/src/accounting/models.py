@@ -61,6 +61,8 @@ class CreditCheck(Base):
     quote_owner_id: Mapped[uuid.UUID | None]
     quote_total: Mapped[int] = mapped_column(BigInteger)
     open_receivables: Mapped[int] = mapped_column(BigInteger)
+    #: The customer's other quotes in flight and orders not invoiced yet (CreditCommitment).
+    committed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     exposure: Mapped[int] = mapped_column(BigInteger)
     credit_limit: Mapped[int] = mapped_column(BigInteger)
     #: The customer had no account (a prospect): the default limit applied.
@@ -70,6 +72,25 @@ class CreditCheck(Base):
     checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("quote_id", "submission", name="uq_credit_checks_submission"),)
+
+
+class CreditCommitment(Base):
+    """What a quote commits of its customer's credit until it is invoiced: kept from
+    sales' quote events, the newest by its time winning (`changed_at`), so one arriving
+    late changes nothing. `pending`, `approved` (sent included) count until `valid_until`;
+    `accepted` counts until its order is invoiced (`invoiced`, final); `closed` (rejected,
+    declined, reopened for an edit) counts nothing until submitted again."""
+
+    __tablename__ = "credit_commitments"
+
+    quote_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    customer_id: Mapped[uuid.UUID]
+    status: Mapped[str] = mapped_column(String(10))
+    total: Mapped[int] = mapped_column(BigInteger)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_credit_commitments_customer", "customer_id", "status"),)
 
 
 class InvoiceCounter(Base):

@@ -59,6 +59,10 @@ class CreditCheckOut(BaseModel):
     customer_id: uuid.UUID
     quote_total: int
     open_receivables: int
+    #: The customer's other quotes pending approval, approved or sent (until their last
+    #: valid day) and accepted ones not invoiced yet.
+    committed: int
+    #: open_receivables + committed + quote_total.
     exposure: int
     credit_limit: int
     #: The customer had no account yet (a prospect): the default limit applied.

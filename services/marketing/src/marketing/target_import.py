@@ -95,14 +95,7 @@ def parse_sheet(
 ) -> Iterator[tuple[int, TargetRow | None, list[str]]]:
     """(row, target row or None, problems) per data row of an import file (.csv or .xlsx)."""
     sheet = spreadsheet.read(file_name, data, max_bytes=MAX_IMPORT_BYTES, max_rows=MAX_IMPORT_ROWS)
-    missing = spreadsheet.missing_columns(sheet, REQUIRED_COLUMNS)
-    if missing:
-        raise errors.Invalid(f"the header lacks the column(s) {', '.join(missing)}")
-    unexpected = spreadsheet.unknown_columns(sheet, IMPORT_COLUMNS)
-    if unexpected:
-        raise errors.Invalid(
-            f"unknown column(s) {', '.join(unexpected)}; the columns are {', '.join(IMPORT_COLUMNS)}"
-        )
+    spreadsheet.check_header(sheet, REQUIRED_COLUMNS, IMPORT_COLUMNS)
     for row in sheet.rows:
         parsed, problems = parse_row(row.values(sheet.header))
         yield row.number, parsed, problems

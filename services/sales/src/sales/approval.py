@@ -110,6 +110,7 @@ async def submit_quote(session: AsyncSession, quote_id: uuid.UUID, user: User, s
             currency=quote.currency,
             submitted_at=now,
             needs_manager=bool(quote.needs_manager),
+            valid_until=quote.valid_until,
         ),
         actor=user.id,
     )
@@ -152,6 +153,7 @@ async def record_credit_check(session: AsyncSession, event: CreditChecked) -> No
     quote.credit_status = credit
     quote.credit_exposure = event.exposure
     quote.credit_open_receivables = event.open_receivables
+    quote.credit_committed = event.committed
     quote.credit_limit = event.credit_limit
     quote.credit_checked_at = event.checked_at
     quote.updated_at = utc_now()
@@ -169,44 +171,49 @@ async def approve_quote(
     quote = await find_quote(session, quote_id, user, lock=True)
     status = transition(quote, QuoteAction.APPROVE)
     credit = CreditStatus(quote.credit_status) if quote.credit_status else None
-    if refusal := domain.approval_refusal(credit, override_reason):
+    own_quote = user.id in (quote.created_by, quote.owner_id)
+    if refusal := domain.approval_refusal(credit, override_reason, own_quote=own_quote):
         raise errors.Conflict(refusal)
     now = utc_now()
     quote.override_reason = override_reason if credit == CreditStatus.FAILED else None
     quote.updated_at = now
-    await _approve(session, quote, status, now, approver=user.id)
+    await _approve(session, quote, status, now, approver=user)
     return quote
 
 
 async def _approve(
-    session: AsyncSession, quote: Quote, status: QuoteStatus, at: datetime, *, approver: uuid.UUID | None
+    session: AsyncSession, quote: Quote, status: QuoteStatus, at: datetime, *, approver: User | None
 ) -> None:
-    """Approve the quote, by a manager (`approver`) or automatically (None), and say so
-    with QuoteApproved."""
+    """Approve the quote, by a manager or an admin (`approver`) or automatically (None),
+    and say so with QuoteApproved."""
     quote.status = status
     quote.approval_mode = Approval.AUTOMATIC if approver is None else Approval.MANAGER
-    quote.approved_by = approver
+    quote.approved_by = None if approver is None else approver.id
+    quote.approved_as = None if approver is None else approver.role.value
     quote.approved_at = at
     await outbox.emit(
         session,
         QuoteApproved(
             **about(quote),
-            approved_by=approver,
+            approved_by=quote.approved_by,
+            approved_as=quote.approved_as,
             automatic=approver is None,
             total=quote.total,
             currency=quote.currency,
             override_reason=quote.override_reason,
             approved_at=at,
         ),
-        actor=approver,
+        actor=quote.approved_by,
     )
     changes: dict[str, Any] = {
         "status": [QuoteStatus.PENDING_APPROVAL, QuoteStatus.APPROVED],
         "mode": quote.approval_mode,
     }
+    if quote.approved_as:
+        changes["approved_as"] = quote.approved_as
     if quote.override_reason:
         changes["override_reason"] = quote.override_reason
-    await audit(session, Audited.QUOTE, quote.id, AuditAction.APPROVED, approver, changes)
+    await audit(session, Audited.QUOTE, quote.id, AuditAction.APPROVED, quote.approved_by, changes)
 
 
 async def reject_quote(session: AsyncSession, quote_id: uuid.UUID, reason: str, user: User) -> Quote:

@@ -316,8 +316,17 @@ def approves_automatically(needs_manager: bool, credit: CreditStatus) -> bool:
     return not needs_manager and credit == CreditStatus.PASSED
 
 
-def approval_refusal(credit: CreditStatus | None, override_reason: str | None) -> str | None:
-    """Why a manager may not approve now, or None when they may."""
+#: The four-eyes rule: who makes or owns a quote is not who approves it.
+SELF_APPROVAL = "nobody approves a quote they made or owns: another sales manager or an admin approves it"
+
+
+def approval_refusal(
+    credit: CreditStatus | None, override_reason: str | None, *, own_quote: bool = False
+) -> str | None:
+    """Why this approver may not approve now, or None when they may; `own_quote` when the
+    approver made or owns the quote (refused whatever the credit check said)."""
+    if own_quote:
+        return SELF_APPROVAL
     if credit is None or credit == CreditStatus.PENDING:
         return "the credit check has not answered yet; approve once it has"
     if credit == CreditStatus.FAILED and not (override_reason and override_reason.strip()):

@@ -202,11 +202,15 @@ class Quote(Base):
     credit_status: Mapped[str | None] = mapped_column(String(10))
     credit_exposure: Mapped[int | None] = mapped_column(BigInteger)
     credit_open_receivables: Mapped[int | None] = mapped_column(BigInteger)
+    #: What the customer's other quotes and orders not invoiced yet committed (accounting).
+    credit_committed: Mapped[int | None] = mapped_column(BigInteger)
     credit_limit: Mapped[int | None] = mapped_column(BigInteger)
     credit_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: `manager` or `automatic` (below the thresholds with a passed credit check).
     approval_mode: Mapped[str | None] = mapped_column(String(10))
     approved_by: Mapped[uuid.UUID | None]
+    #: The approver's role when they approved (`sales_manager`, or `admin` acting as one).
+    approved_as: Mapped[str | None] = mapped_column(String(20))
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     override_reason: Mapped[str | None] = mapped_column(Text)
     #: The last rejection, kept while the quote is revised.

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_contracts import QuoteAccepted
+from crm_contracts import QuoteAccepted, QuoteDeclined, QuoteReopened
 from crm_kit import errors, outbox
 from crm_kit.auth import User
 from crm_kit.http import PageParams
@@ -219,11 +219,13 @@ def clear_approval(quote: Quote) -> None:
     quote.needs_manager = None
     quote.approval_mode = None
     quote.approved_by = None
+    quote.approved_as = None
     quote.approved_at = None
     quote.override_reason = None
     quote.credit_status = None
     quote.credit_exposure = None
     quote.credit_open_receivables = None
+    quote.credit_committed = None
     quote.credit_limit = None
     quote.credit_checked_at = None
 
@@ -250,10 +252,13 @@ async def edit_quote(
     if "note" in body.model_fields_set:
         changes["note"] = [quote.note, body.note]
         quote.note = body.note
+    quote.updated_at = utc_now()
     if before != QuoteStatus.DRAFT:
         clear_approval(quote)
         changes["status"] = [before, quote.status]
-    quote.updated_at = utc_now()
+        # It no longer commits the customer's credit until submitted again (accounting).
+        reopened = QuoteReopened(**about(quote), previous_status=before, reopened_at=quote.updated_at)
+        await outbox.emit(session, reopened, actor=user.id)
     await audit(session, Audited.QUOTE, quote.id, AuditAction.EDITED, user.id, changes)
     return quote
 
@@ -439,6 +444,8 @@ async def decline_quote(
     quote.updated_at = now
     customer = await session.get(SalesCustomer, quote.customer_id)
     await performance.quote_fact(session, FactKind.QUOTE_DECLINED, quote, customer, now)
+    declined = QuoteDeclined(**about(quote), reason=reason, declined_at=now)
+    await outbox.emit(session, declined, actor=user.id)
     changes = {"status": [QuoteStatus.SENT, QuoteStatus.DECLINED], "reason": reason}
     await audit(session, Audited.QUOTE, quote.id, AuditAction.DECLINED, user.id, changes)
     return quote, False

@@ -361,8 +361,11 @@ class QuoteLineOut(_LineOut):
 
 class CreditCheckOut(BaseModel):
     status: domain.CreditStatus
+    #: open_receivables + committed + the quote's total.
     exposure: int | None
     open_receivables: int | None
+    #: The customer's other quotes in flight and orders not invoiced yet, when checked.
+    committed: int | None = None
     credit_limit: int | None
     checked_at: datetime | None
 
@@ -388,6 +391,8 @@ class QuoteOut(Response):
     credit_check: CreditCheckOut | None
     approval_mode: str | None
     approved_by: uuid.UUID | None
+    #: The approver's role: `sales_manager`, or `admin` acting as the approver; null when automatic.
+    approved_as: str | None = None
     approved_at: datetime | None
     override_reason: str | None
     rejected_by: uuid.UUID | None
@@ -416,6 +421,7 @@ class QuoteOut(Response):
                 status=data.credit_status,
                 exposure=data.credit_exposure,
                 open_receivables=data.credit_open_receivables,
+                committed=data.credit_committed,
                 credit_limit=data.credit_limit,
                 checked_at=data.credit_checked_at,
             )

@@ -25,7 +25,9 @@ from .sales import (
     OrderPlaced,
     QuoteAccepted,
     QuoteApproved,
+    QuoteDeclined,
     QuoteRejected,
+    QuoteReopened,
     QuoteSubmittedForApproval,
 )
 
@@ -54,7 +56,9 @@ __all__ = [
     "PortfolioReassigned",
     "QuoteAccepted",
     "QuoteApproved",
+    "QuoteDeclined",
     "QuoteRejected",
+    "QuoteReopened",
     "QuoteSubmittedForApproval",
     "UserDeactivated",
     "UserRegistered",

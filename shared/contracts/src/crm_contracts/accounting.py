@@ -9,16 +9,20 @@ from .envelope import Event
 
 
 class CreditChecked(Event, routing_key="accounting.credit.checked.v1"):
-    """Accounting's answer to QuoteSubmittedForApproval: open receivables plus this
-    quote against the customer's credit limit (a prospect gets the default limit)."""
+    """Accounting's answer to QuoteSubmittedForApproval: what the customer owes and is
+    committed to, plus this quote, against the customer's credit limit (a prospect gets
+    the default limit)."""
 
     quote_id: uuid.UUID
     submission: int
     customer_id: uuid.UUID
     passed: bool
-    #: Open receivables + the quote's total.
+    #: open_receivables + committed + the quote's total.
     exposure: int
     open_receivables: int
+    #: The customer's other quotes pending approval, approved or sent (until their last
+    #: valid day), and accepted ones whose order is not invoiced yet.
+    committed: int = 0
     credit_limit: int
     currency: str = "VND"
     checked_at: datetime

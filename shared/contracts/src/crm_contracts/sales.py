@@ -28,6 +28,9 @@ class QuoteSubmittedForApproval(Event, routing_key="sales.quote.submitted_for_ap
     submitted_at: datetime
     #: False when the approval rules let a passed credit check approve it without a manager.
     needs_manager: bool = True
+    #: The last day the quote may be accepted; it commits the customer's credit until then
+    #: (None from a sales version that did not say).
+    valid_until: date | None = None
 
 
 class QuoteApproved(Event, routing_key="sales.quote.approved.v1"):
@@ -40,6 +43,9 @@ class QuoteApproved(Event, routing_key="sales.quote.approved.v1"):
     owner_id: uuid.UUID
     #: The manager who approved; None when `automatic`.
     approved_by: uuid.UUID | None = None
+    #: The approver's role when they approved: `sales_manager`, or `admin` acting as the
+    #: approver; None when `automatic`.
+    approved_as: str | None = None
     automatic: bool = False
     total: int
     currency: str = "VND"
@@ -58,6 +64,30 @@ class QuoteRejected(Event, routing_key="sales.quote.rejected.v1"):
     rejected_by: uuid.UUID
     reason: str
     rejected_at: datetime
+
+
+class QuoteDeclined(Event, routing_key="sales.quote.declined.v1"):
+    """The customer declined a sent quote: it no longer commits the customer's credit."""
+
+    quote_id: uuid.UUID
+    quote_number: str
+    customer_id: uuid.UUID
+    owner_id: uuid.UUID
+    reason: str | None = None
+    declined_at: datetime
+
+
+class QuoteReopened(Event, routing_key="sales.quote.reopened.v1"):
+    """A submitted, approved or rejected quote was edited and is a draft again: it no
+    longer commits the customer's credit until it is submitted again."""
+
+    quote_id: uuid.UUID
+    quote_number: str
+    customer_id: uuid.UUID
+    owner_id: uuid.UUID
+    #: The status it left.
+    previous_status: str
+    reopened_at: datetime
 
 
 class QuoteAccepted(Event, routing_key="sales.quote.accepted.v1"):

@@ -123,6 +123,17 @@ def unknown_columns(sheet: Sheet, known: tuple[str, ...]) -> list[str]:
     return [column for column in sheet.header if column and column not in known]
 
 
+def check_header(sheet: Sheet, required: tuple[str, ...], allowed: tuple[str, ...]) -> None:
+    """Refuse (FileProblem, a 422) a header that lacks a required column or names one
+    not in `allowed`, saying which and what the columns are."""
+    missing = missing_columns(sheet, required)
+    if missing:
+        raise FileProblem(f"the header lacks the column(s) {', '.join(missing)}")
+    unexpected = unknown_columns(sheet, allowed)
+    if unexpected:
+        raise FileProblem(f"unknown column(s) {', '.join(unexpected)}; the columns are {', '.join(allowed)}")
+
+
 def text(value: Any) -> str:
     """A cell as a person reads it: 12.0 is "12", a date "2027-03-01", nothing is ""."""
     if value is None:
