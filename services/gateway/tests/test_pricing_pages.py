@@ -245,3 +245,73 @@ async def test_editing_leaves_the_lines_the_api_priced_without_a_price(stand_in:
     # Their price is the estimate the builder shows while the product stays the same.
     assert (prices[0]["data-quoted"], prices[0]["data-quoted-for"]) == ("10500000", "MB-01")
     assert prices[2].get("data-quoted") is None
+
+
+# -- who approves ------------------------------------------------------------------------------
+
+
+async def test_two_approvers_from_a_total_are_shown_and_sent_in_either_mode(stand_in: Pages) -> None:
+    manager = await stand_in.person(Role.SALES_MANAGER, lang="en")
+    stand_in.upstream.answer(
+        "GET",
+        "/api/approval-rules",
+        rules(mode="all", max_below_level_pct=None, second_approval_min_total=10**9),
+    )
+    stand_in.upstream.answer("GET", "/api/users", page([]))
+
+    html = Html((await manager.get("/settings/approval-rules")).text)
+
+    assert html.by_id("second_approval_min_total")["value"] == "1,000,000,000"
+    expected = translate("en", "rules.summary_second", amount=money("en", 10**9))
+    assert html.all(data_testid="rules-second-approval")[0].text == expected
+
+    stand_in.upstream.answer("PUT", "/api/approval-rules", rules())
+    form = {"mode": "all", "second_approval_min_total": "2,000,000,000"}
+    assert (await manager.post("/settings/approval-rules", form)).status_code == 303
+    assert stand_in.upstream.last("PUT", "/api/approval-rules").body == {
+        "mode": "all",
+        "second_approval_min_total": "2000000000",
+    }
+
+
+def pending(**overrides: Any) -> dict[str, Any]:
+    return {
+        **quote(LINES),
+        "status": "pending_approval",
+        "submission": 1,
+        "submitted_at": "2027-01-05T02:00:00Z",
+        "credit_check": {
+            "status": "failed",
+            "exposure": 90,
+            "open_receivables": 10,
+            "committed": 30,
+            "credit_limit": 50,
+            "checked_at": "2027-01-05T02:00:01Z",
+        },
+        "created_by": str(uuid.uuid4()),
+        **overrides,
+    }
+
+
+async def test_the_maker_and_the_first_approver_get_a_note_instead_of_the_approve_button(
+    stand_in: Pages,
+) -> None:
+    manager = await stand_in.person(Role.SALES_MANAGER, lang="en")
+    stand_in.upstream.answer("GET", f"/api/quotes/{QUOTE}/history", page([]))
+
+    stand_in.upstream.answer("GET", f"/api/quotes/{QUOTE}", pending(created_by=manager.id))
+    html = Html((await manager.get(f"/quotes/{QUOTE}")).text)
+    assert html.all(data_testid="own-quote")[0].text == translate("en", "quote.own_no_approval")
+    assert not html.all("form", action=f"/quotes/{QUOTE}/approve")
+    assert html.all(data_testid="credit-committed")[0].text == money("en", 30)
+
+    first = pending(first_approved_by=manager.id, first_approved_at="2027-01-05T03:00:00Z")
+    stand_in.upstream.answer("GET", f"/api/quotes/{QUOTE}", first)
+    html = Html((await manager.get(f"/quotes/{QUOTE}")).text)
+    assert html.all(data_testid="second-approver")
+    assert html.all(data_testid="first-approval")
+    assert not html.all("form", action=f"/quotes/{QUOTE}/approve")
+
+    stand_in.upstream.answer("GET", f"/api/quotes/{QUOTE}", pending())
+    html = Html((await manager.get(f"/quotes/{QUOTE}")).text)
+    assert html.all("form", action=f"/quotes/{QUOTE}/approve")

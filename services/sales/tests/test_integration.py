@@ -404,6 +404,60 @@ async def test_threshold_rules_approve_small_quotes_on_a_passed_check(
         assert reset.status_code == 200
 
 
+async def test_a_quote_above_the_second_approval_total_needs_two_approvers_or_an_admin(
+    sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    big_lines = lines(catalogue, 10, 0)[:1]  # 10 pumps: over 100,000,000
+    ruled = await sales.http.put(
+        "/api/approval-rules",
+        headers=manager.headers,
+        json={"mode": "all", "second_approval_min_total": 100_000_000},
+    )
+    assert ruled.status_code == 200, ruled.text
+    assert ruled.json()["second_approval_min_total"] == 100_000_000
+    try:
+        customer_id = await prospect(sales, seller)
+        big = await act(sales, seller, await new_quote(sales, seller, customer_id, big_lines), "submit")
+        assert big["total"] >= 100_000_000 and big["needs_second_approver"] is True
+        await checked(sales, seller, big)
+
+        first = await act(sales, manager, big, "approve")
+        assert (first["status"], first["first_approved_by"], first["approved_by"]) == (
+            "pending_approval",
+            str(manager.id),
+            None,
+        )
+        assert await sales.emitted("sales.quote.approved.v1", quote_id=big["id"]) == []
+        twice = await sales.http.post(f"/api/quotes/{big['id']}/approve", headers=manager.headers, json={})
+        assert twice.status_code == 409 and "second approver" in twice.json()["detail"]
+
+        second_manager = sales.actor(Role.SALES_MANAGER)
+        final = await act(sales, second_manager, big, "approve")
+        assert (final["status"], final["approved_by"], final["first_approved_by"]) == (
+            "approved",
+            str(second_manager.id),
+            str(manager.id),
+        )
+        assert len(await sales.emitted("sales.quote.approved.v1", quote_id=big["id"])) == 1
+        history = await sales.http.get(f"/api/quotes/{big['id']}/history", headers=seller.headers)
+        actions = [h["action"] for h in history.json()["items"]]
+        assert actions[-2:] == ["first_approved", "approved"]
+
+        # An admin alone is enough; a quote under the total needs one approver.
+        other = await act(sales, seller, await new_quote(sales, seller, customer_id, big_lines), "submit")
+        await checked(sales, seller, other)
+        assert (await act(sales, sales.actor(Role.ADMIN), other, "approve"))["status"] == "approved"
+        small = await act(
+            sales, seller, await new_quote(sales, seller, customer_id, lines(catalogue)), "submit"
+        )
+        assert small["needs_second_approver"] is False
+        await checked(sales, seller, small)
+        assert (await act(sales, manager, small, "approve"))["status"] == "approved"
+    finally:
+        reset = await sales.http.put("/api/approval-rules", headers=manager.headers, json={"mode": "all"})
+        assert reset.status_code == 200
+
+
 async def test_a_sent_quote_past_its_validity_expires_instead_of_being_accepted(
     sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
 ) -> None:

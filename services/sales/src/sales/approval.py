@@ -21,7 +21,7 @@ from crm_contracts import (
     QuoteSubmittedForApproval,
 )
 from crm_kit import errors, outbox
-from crm_kit.auth import User
+from crm_kit.auth import Role, User
 
 from . import domain, performance
 from .common import audit, utc_now
@@ -52,6 +52,7 @@ def _rules(rule: ApprovalRule) -> domain.ApprovalRules:
         min_total=rule.min_total,
         max_discount_pct=rule.max_discount_pct,
         max_below_level_pct=rule.max_below_level_pct,
+        second_approval_min_total=rule.second_approval_min_total,
     )
 
 
@@ -62,11 +63,18 @@ def _rules_record(rule: ApprovalRule) -> dict[str, Any]:
         "min_total": rule.min_total,
         "max_discount_pct": None if discount is None else str(discount),
         "max_below_level_pct": None if below is None else str(below),
+        "second_approval_min_total": rule.second_approval_min_total,
     }
 
 
 async def set_approval_rules(session: AsyncSession, body: ApprovalRulesIn, user: User) -> ApprovalRule:
-    wanted = domain.ApprovalRules(body.mode, body.min_total, body.max_discount_pct, body.max_below_level_pct)
+    wanted = domain.ApprovalRules(
+        body.mode,
+        body.min_total,
+        body.max_discount_pct,
+        body.max_below_level_pct,
+        body.second_approval_min_total,
+    )
     if problem := wanted.problem():
         raise errors.Invalid(problem)
     rule = await approval_rules(session)
@@ -75,6 +83,7 @@ async def set_approval_rules(session: AsyncSession, body: ApprovalRulesIn, user:
     rule.min_total = body.min_total
     rule.max_discount_pct = body.max_discount_pct
     rule.max_below_level_pct = body.max_below_level_pct
+    rule.second_approval_min_total = body.second_approval_min_total
     rule.updated_by = user.id
     rule.updated_at = utc_now()
     changes = {"before": before, "after": _rules_record(rule)}
@@ -99,6 +108,7 @@ async def submit_quote(session: AsyncSession, quote_id: uuid.UUID, user: User, s
     quote.submitted_at = now
     quote.updated_at = now
     quote.needs_manager = rules.needs_manager(quote.total, quote.max_discount_pct, _most_below_level(quote))
+    quote.needs_second_approver = rules.needs_second_approver(quote.total)
     quote.credit_status = CreditStatus.PENDING
     await outbox.emit(
         session,
@@ -174,11 +184,26 @@ async def approve_quote(
     own_quote = user.id in (quote.created_by, quote.owner_id)
     if refusal := domain.approval_refusal(credit, override_reason, own_quote=own_quote):
         raise errors.Conflict(refusal)
+    if quote.first_approved_by == user.id:
+        raise errors.Conflict(domain.SECOND_APPROVER)
     now = utc_now()
     quote.override_reason = override_reason if credit == CreditStatus.FAILED else None
     quote.updated_at = now
+    if quote.needs_second_approver and quote.first_approved_by is None and user.role != Role.ADMIN:
+        await _first_approval(session, quote, now, user)
+        return quote
     await _approve(session, quote, status, now, approver=user)
     return quote
+
+
+async def _first_approval(session: AsyncSession, quote: Quote, at: datetime, user: User) -> None:
+    """The first of the two approvals the quote needs: it waits for a second approver."""
+    quote.first_approved_by = user.id
+    quote.first_approved_at = at
+    changes: dict[str, Any] = {"approved_as": user.role.value}
+    if quote.override_reason:
+        changes["override_reason"] = quote.override_reason
+    await audit(session, Audited.QUOTE, quote.id, AuditAction.FIRST_APPROVED, user.id, changes)
 
 
 async def _approve(

@@ -289,19 +289,25 @@ class ApprovalRules:
     max_discount_pct: Decimal | None = None
     #: Quotes with a line whose net is more than this percentage below its level need a manager.
     max_below_level_pct: Decimal | None = None
+    #: Quotes with a total (VAT included) of at least this need two approvers, two different
+    #: people, or an admin (the director's role here) alone; in either mode.
+    second_approval_min_total: int | None = None
 
     def problem(self) -> str | None:
         """What is wrong with these rules, or None."""
         given = {self.min_total, self.max_discount_pct, self.max_below_level_pct} - {None}
         if self.mode == ApprovalMode.ALL and given:
             return "mode 'all' takes no min_total, max_discount_pct or max_below_level_pct"
-        if self.mode == ApprovalMode.THRESHOLD and not given:
+        if self.mode == ApprovalMode.THRESHOLD and not given and self.second_approval_min_total is None:
             return "mode 'threshold' needs min_total, max_discount_pct, max_below_level_pct or several"
         return None
 
+    def needs_second_approver(self, total: int) -> bool:
+        return self.second_approval_min_total is not None and total >= self.second_approval_min_total
+
     def needs_manager(self, total: int, max_line_discount_pct: Decimal, max_below_level: Fraction) -> bool:
         """`max_below_level`: the most any line is below its level, in percent (`below_level_pct`)."""
-        if self.mode == ApprovalMode.ALL:
+        if self.mode == ApprovalMode.ALL or self.needs_second_approver(total):
             return True
         if self.min_total is not None and total >= self.min_total:
             return True
@@ -318,6 +324,10 @@ def approves_automatically(needs_manager: bool, credit: CreditStatus) -> bool:
 
 #: The four-eyes rule: who makes or owns a quote is not who approves it.
 SELF_APPROVAL = "nobody approves a quote they made or owns: another sales manager or an admin approves it"
+#: Above the rules' `second_approval_min_total`: two approvers, not one twice.
+SECOND_APPROVER = (
+    "you gave this quote its first approval: a second approver (another sales manager or an admin) decides"
+)
 
 
 def approval_refusal(
@@ -485,6 +495,8 @@ class AuditAction(StrEnum):
     SUBMITTED = "submitted"
     CREDIT_CHECKED = "credit_checked"
     APPROVED = "approved"
+    #: The first of two approvals a quote above `second_approval_min_total` needs.
+    FIRST_APPROVED = "first_approved"
     REJECTED = "rejected"
     SENT = "sent"
     ACCEPTED = "accepted"

@@ -175,6 +175,7 @@ class ApprovalRule(Base):
     updated_by: Mapped[uuid.UUID | None]
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     max_below_level_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    second_approval_min_total: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Quote(Base):
@@ -211,6 +212,10 @@ class Quote(Base):
     approved_by: Mapped[uuid.UUID | None]
     #: The approver's role when they approved (`sales_manager`, or `admin` acting as one).
     approved_as: Mapped[str | None] = mapped_column(String(20))
+    #: Above the rules' `second_approval_min_total` when submitted: two approvers decide.
+    needs_second_approver: Mapped[bool | None]
+    first_approved_by: Mapped[uuid.UUID | None]
+    first_approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     override_reason: Mapped[str | None] = mapped_column(Text)
     #: The last rejection, kept while the quote is revised.

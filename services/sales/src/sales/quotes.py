@@ -220,6 +220,9 @@ def clear_approval(quote: Quote) -> None:
     quote.approval_mode = None
     quote.approved_by = None
     quote.approved_as = None
+    quote.needs_second_approver = None
+    quote.first_approved_by = None
+    quote.first_approved_at = None
     quote.approved_at = None
     quote.override_reason = None
     quote.credit_status = None

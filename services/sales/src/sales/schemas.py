@@ -265,6 +265,8 @@ class ApprovalRulesIn(Request):
     min_total: Money | None = None
     max_discount_pct: DiscountPct | None = None
     max_below_level_pct: DiscountPct | None = None
+    #: Quotes of at least this total need two approvers (or an admin alone), in either mode.
+    second_approval_min_total: Money | None = None
 
 
 class ApprovalRulesOut(Response):
@@ -272,6 +274,7 @@ class ApprovalRulesOut(Response):
     min_total: int | None
     max_discount_pct: Decimal | None
     max_below_level_pct: Decimal | None
+    second_approval_min_total: int | None = None
     updated_by: uuid.UUID | None
     updated_at: datetime
 
@@ -393,6 +396,10 @@ class QuoteOut(Response):
     approved_by: uuid.UUID | None
     #: The approver's role: `sales_manager`, or `admin` acting as the approver; null when automatic.
     approved_as: str | None = None
+    #: Two approvers decide (the rules' `second_approval_min_total`); the first one's approval.
+    needs_second_approver: bool | None = None
+    first_approved_by: uuid.UUID | None = None
+    first_approved_at: datetime | None = None
     approved_at: datetime | None
     override_reason: str | None
     rejected_by: uuid.UUID | None

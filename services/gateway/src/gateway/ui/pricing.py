@@ -20,7 +20,9 @@ router = APIRouter(prefix="/settings")
 
 VAT_RATES = ("0", "5", "8", "10")
 PRODUCT_FIELDS = ("code", "name", "product_group", "unit_price", "vat_rate_pct")
-RULE_FIELDS = ("mode", "min_total", "max_discount_pct", "max_below_level_pct")
+RULE_FIELDS = ("mode", "min_total", "max_discount_pct", "max_below_level_pct", "second_approval_min_total")
+#: The thresholds given as an amount in dong.
+DONG_FIELDS = ("min_total", "second_approval_min_total")
 #: The thresholds given as a percentage.
 PCT_FIELDS = ("max_discount_pct", "max_below_level_pct")
 PAGE = 50
@@ -194,7 +196,7 @@ async def _rules_page(
     if values is None and current is not None:
         values = {
             "mode": current["mode"],
-            "min_total": "" if current["min_total"] is None else i18n.number(ui.lang, current["min_total"]),
+            **{name: _dong_shown(ui, current.get(name)) for name in DONG_FIELDS},
             **{name: _pct_shown(ui, current.get(name)) for name in PCT_FIELDS},
         }
     if problems is None and not rules.ok:
@@ -208,6 +210,10 @@ async def _rules_page(
         may_change=_may_change(ui),
         problems=problems or core.Problems(),
     )
+
+
+def _dong_shown(ui: core.Ui, value: Any) -> str:
+    return "" if value is None else i18n.number(ui.lang, value)
 
 
 def _pct_shown(ui: core.Ui, value: Any) -> str:
@@ -231,6 +237,9 @@ async def set_approval_rules(ui: UiDep) -> Response:
         for name in PCT_FIELDS:
             if values.get(name):
                 body[name] = values[name].replace(",", ".")
+    # Two approvers above a total: in either mode.
+    if values.get("second_approval_min_total"):
+        body["second_approval_min_total"] = core.typed_dong(values["second_approval_min_total"])
     result = await ui.api.call("PUT", "/api/approval-rules", json_body=body)
     if result.ok:
         return ui.redirect("/settings/approval-rules", flash="flash.saved")

@@ -130,7 +130,11 @@ async def submit_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settin
 async def approve_quote(
     quote_id: uuid.UUID, user: CurrentUser, db: DbDep, body: ApproveIn | None = None
 ) -> QuoteOut:
-    """Only after the credit check answered; a failed check needs `override_reason`."""
+    """Only after the credit check answered; a failed check needs `override_reason`. Nobody
+    approves a quote they made or own (409). Above the approval rules'
+    `second_approval_min_total`, a sales manager's approval is the first of two: the quote
+    stays pending_approval (`first_approved_by`) until another sales manager or an admin
+    approves it; an admin's approval alone is enough."""
     reason = body.override_reason if body else None
     async with db.transaction() as session:
         return QuoteOut.model_validate(await approval.approve_quote(session, quote_id, reason, user))
