@@ -447,7 +447,7 @@ async def test_an_order_waits_for_the_account_then_is_invoiced(
 ) -> None:
     customer_id, owner_id = uuid.uuid4(), uuid.uuid4()
     placed = order_placed(
-        customer_id, [(3, 1_250_000, 8.0), (2, 999_999, 10.0)], order_date=date(2026, 3, 2), terms=45
+        customer_id, [(3, 1_250_000, 8.0), (2, 999_999, 10.0)], order_date=date(2029, 3, 2), terms=45
     )
     retried = await counter("crm_messages_retried_total", placed.routing_key)
     envelope = await books.publish(placed)
@@ -465,10 +465,10 @@ async def test_an_order_waits_for_the_account_then_is_invoiced(
     await books.promote(customer_id, owner_id)
     invoice = await books.invoice_for(placed.order_id)
 
-    assert invoice["number"].startswith("INV-2026-")
+    assert invoice["number"].startswith("INV-2029-")  # a year no other test invoices in
     assert invoice["customer_id"] == str(customer_id)
-    assert invoice["issue_date"] == "2026-03-02"
-    assert invoice["due_date"] == "2026-04-16"
+    assert invoice["issue_date"] == "2029-03-02"
+    assert invoice["due_date"] == "2029-04-16"
     assert invoice["status"] == "open"
     assert (invoice["net_total"], invoice["vat_total"], invoice["total"]) == (
         placed.net_total,
@@ -546,6 +546,24 @@ async def test_an_order_that_does_not_add_up_is_dead_lettered_with_the_reason(bo
             reasons.append(str(message.headers.get("x-dead-letter-reason")))
             await message.ack()
     assert any(f"total {bad.total} is not the lines' {good.total}" in r for r in reasons), reasons
+
+
+async def test_an_order_invoiced_after_a_later_one_is_dated_on_the_series_last_day(books: Books) -> None:
+    """Invoice numbers follow the invoice date within a series: an order dated before the
+    series' last invoice (its account opened late, say) is invoiced on that day, not its own."""
+    customer_id = uuid.uuid4()
+    await books.promote(customer_id)
+    await books.account(customer_id)
+    later = order_placed(customer_id, [(1, 1_000_000, 10.0)], order_date=date(2033, 5, 10), terms=30)
+    earlier = order_placed(customer_id, [(1, 2_000_000, 10.0)], order_date=date(2033, 5, 5), terms=30)
+    await books.publish(later)
+    first = await books.invoice_for(later.order_id)
+    await books.publish(earlier)
+    second = await books.invoice_for(earlier.order_id)
+
+    assert second["number"] > first["number"]
+    assert (first["issue_date"], second["issue_date"]) == ("2033-05-10", "2033-05-10")
+    assert second["due_date"] == "2033-06-09"  # its terms count from the invoice's date
 
 
 async def test_200_orders_get_200_invoice_numbers_without_gaps(books: Books) -> None:
@@ -792,7 +810,8 @@ async def test_aging_and_overdue_as_of_a_day(books: Books, accountant: dict[str,
         "over_90": date(2020, 3, 1),  # due 03-31: 91 days
     }
     invoices = {}
-    for bucket, day in issued.items():
+    # Issued in date order: an invoice is never dated before the series' last one.
+    for bucket, day in sorted(issued.items(), key=lambda item: item[1]):
         placed = order_placed(customer_id, [(1, 1_000_000, 10.0)], order_date=day)
         await books.publish(placed)
         invoices[bucket] = await books.invoice_for(placed.order_id)

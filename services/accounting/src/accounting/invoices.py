@@ -1,5 +1,6 @@
 """Use cases of invoices: one per order placed, numbered `INV-YYYY-NNNNNN` without
-gaps; reading them; and the settlement that payments and credit notes make.
+gaps and in date order (an order dated before the series' last invoice is invoiced on
+that invoice's day); reading them; and the settlement that payments and credit notes make.
 
 Each runs in the caller's transaction. Locks are always taken in one order (invoice
 row, then a number counter, then the account), so two use cases can never wait on
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
@@ -53,8 +55,10 @@ async def invoice_order(session: AsyncSession, event: OrderPlaced) -> Invoice | 
     if await session.scalar(select(Invoice.id).where(Invoice.order_id == event.order_id)) is not None:
         return None
     seq = await take_number(session, InvoiceCounter, year, last)
+    issued_on = max(event.order_date, await _last_issue_date(session, year, last) or event.order_date)
 
-    invoice = _invoice(event, figures, domain.document_number(domain.DocumentSeries.INVOICE, year, seq))
+    number = domain.document_number(domain.DocumentSeries.INVOICE, year, seq)
+    invoice = _invoice(event, figures, number, issued_on)
     session.add(invoice)
     await session.flush()
     await ledger.post(
@@ -64,8 +68,18 @@ async def invoice_order(session: AsyncSession, event: OrderPlaced) -> Invoice | 
     return invoice
 
 
-def _invoice(order: OrderPlaced, figures: domain.InvoiceFigures, number: str) -> Invoice:
-    """The invoice of `order`, open for its whole total."""
+async def _last_issue_date(session: AsyncSession, year: int, last: int) -> date | None:
+    """The date of the series' last invoice (by its number; the counter is locked)."""
+    if last == 0:
+        return None
+    number = domain.document_number(domain.DocumentSeries.INVOICE, year, last)
+    found: date | None = await session.scalar(select(Invoice.issue_date).where(Invoice.number == number))
+    return found
+
+
+def _invoice(order: OrderPlaced, figures: domain.InvoiceFigures, number: str, issued_on: date) -> Invoice:
+    """The invoice of `order`, open for its whole total, dated `issued_on`: its order's
+    date, or the series' last invoice's when that is later, so numbers follow dates."""
     return Invoice(
         id=uuid.uuid4(),
         number=number,
@@ -74,8 +88,8 @@ def _invoice(order: OrderPlaced, figures: domain.InvoiceFigures, number: str) ->
         quote_id=order.quote_id,
         customer_id=order.customer_id,
         currency=CURRENCY,
-        issue_date=order.order_date,
-        due_date=domain.due_date(order.order_date, order.payment_terms_days),
+        issue_date=issued_on,
+        due_date=domain.due_date(issued_on, order.payment_terms_days),
         payment_terms_days=order.payment_terms_days,
         net_total=figures.net_total,
         vat_total=figures.vat_total,
