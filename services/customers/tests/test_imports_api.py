@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import time
 import uuid
+import zipfile
 from typing import Any
 
 import pytest
@@ -261,3 +264,36 @@ async def test_imports_belong_to_their_uploader(
     assert (
         await harness.http.get(f"/api/customers/imports/{uuid.uuid4()}", headers=manager.headers)
     ).status_code == 404
+
+
+def deflate_bomb() -> bytes:
+    """A workbook of a few hundred KB whose sheet unpacks to 100 MB."""
+    sheet = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    sheet += b" " * 100_000_000 + b"</sheetData></worksheet>"
+    source, out = zipfile.ZipFile(io.BytesIO(xlsx_bytes([["name"], ["A"]]))), io.BytesIO()
+    with source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for item in source.infolist():
+            part = sheet if item.filename == "xl/worksheets/sheet1.xml" else source.read(item.filename)
+            bomb.writestr(item.filename, part)
+    return out.getvalue()
+
+
+async def test_a_deflate_bomb_is_413_at_the_file_while_the_service_keeps_answering(
+    harness: Harness, seller: Staff
+) -> None:
+    bomb = deflate_bomb()
+    assert len(bomb) < 1024 * 1024
+    before = await harness.scalar("SELECT count(*) FROM customer_imports")
+
+    async def health() -> float:
+        started = time.monotonic()
+        assert (await harness.http.get("/healthz")).status_code == 200
+        return time.monotonic() - started
+
+    response, waited = await asyncio.gather(upload(harness, seller, "bomb.xlsx", bomb), health())
+
+    assert response.status_code == 413, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "file"]
+    assert "unpacked" in response.json()["detail"][0]["msg"]
+    assert waited < 1
+    assert await harness.scalar("SELECT count(*) FROM customer_imports") == before

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
+import zipfile
 from datetime import date
 
 import pytest
@@ -116,3 +119,74 @@ def test_missing_and_unknown_columns_are_named() -> None:
     sheet = spreadsheet.read("a.csv", b"name,colour\nA,red\n", **LIMITS)
     assert spreadsheet.missing_columns(sheet, ("name", "source")) == ["source"]
     assert spreadsheet.unknown_columns(sheet, ("name", "source")) == ["colour"]
+
+
+# -- hostile files (issue 16: spreadsheet bombs) --------------------------------------------------
+
+
+def rezipped(content: bytes, replace: dict[str, bytes]) -> bytes:
+    """The .xlsx `content` with some of its parts replaced, deflated as Excel does."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(content)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as made,
+    ):
+        for item in source.infolist():
+            made.writestr(item.filename, replace.get(item.filename, source.read(item.filename)))
+        for name, data in replace.items():
+            if name not in source.namelist():
+                made.writestr(name, data)
+    return out.getvalue()
+
+
+def test_a_deflate_bomb_is_refused_before_it_is_inflated() -> None:
+    """A few hundred KB that inflate to 300 MB of worksheet: 413 without reading it."""
+    sheet = (
+        b'<?xml version="1.0" encoding="UTF-8"?>'
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        + b" " * 300_000_000
+        + b"</sheetData></worksheet>"
+    )
+    bomb = rezipped(xlsx(["name"], ["A"]), {"xl/worksheets/sheet1.xml": sheet})
+    assert len(bomb) < LIMITS["max_bytes"]
+    started = time.monotonic()
+    with pytest.raises(spreadsheet.TooLarge, match="unpacked"):
+        spreadsheet.read("bomb.xlsx", bomb, **LIMITS)
+    assert time.monotonic() - started < 1
+
+
+def test_a_cell_far_down_the_sheet_counts_the_rows_skipped_to_reach_it() -> None:
+    """One cell at row 1,000,000 under a header: the blank rows before it are read too, so
+    they count against the limit instead of keeping the service busy."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet["A1"] = "name"
+    sheet["A1000000"] = "far"
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(spreadsheet.TooManyRows):
+        spreadsheet.read("far.xlsx", out.getvalue(), **LIMITS)
+
+
+def test_blank_lines_count_against_the_rows_a_csv_may_have() -> None:
+    content = ("name\n" + "\n" * 10_000 + "A\n").encode()
+    with pytest.raises(spreadsheet.TooManyRows):
+        spreadsheet.read("blank.csv", content, **LIMITS)
+
+
+async def test_reading_off_the_event_loop_leaves_it_free() -> None:
+    seen: list[int] = []
+    real = spreadsheet._grid
+
+    def spying(*args: object, **kwargs: object) -> spreadsheet.Grid:
+        seen.append(threading.get_ident())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    spreadsheet._grid = spying  # type: ignore[assignment]
+    try:
+        sheet = await spreadsheet.read_off_loop("a.csv", b"name\nA\n", **LIMITS)
+    finally:
+        spreadsheet._grid = real  # type: ignore[assignment]
+    assert sheet.rows[0].values(sheet.header) == {"name": "A"}
+    assert seen and seen[0] != threading.get_ident()

@@ -8,6 +8,7 @@ and define questionnaires.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 from typing import Annotated
@@ -127,15 +128,17 @@ async def preview_import(
     """Check a file of customers and report row by row; writes no customer until committed."""
     # One byte past the limit is enough to refuse the file, without reading all of it.
     content = await file.read(settings.import_max_bytes + 1)
+    file_name = file.filename or "upload.csv"
+    # Parsed off the event loop and before a database connection is taken.
+    table = await asyncio.to_thread(
+        imports.read_table,
+        file_name,
+        content,
+        max_rows=settings.import_max_rows,
+        max_bytes=settings.import_max_bytes,
+    )
     async with db.transaction() as session:
-        upload = await imports.preview(
-            session,
-            file.filename or "upload.csv",
-            content,
-            user,
-            max_rows=settings.import_max_rows,
-            max_bytes=settings.import_max_bytes,
-        )
+        upload = await imports.preview(session, file_name, table, user)
         return ImportReport.model_validate(imports.report_out(upload))
 
 

@@ -214,18 +214,11 @@ def _report(total_rows: int, ignored: list[str], evaluation: Evaluation) -> dict
 async def preview(
     session: AsyncSession,
     file_name: str,
-    content: bytes,
+    table: Table,
     user: User,
-    *,
-    max_rows: int,
-    max_bytes: int = MAX_BYTES,
 ) -> CustomerImport:
-    """Parse and check the file; store it with its report. Writes no customer.
-
-    Raises a `crm_kit.spreadsheet` error when the file as a whole cannot be read
-    (see `read_table`).
-    """
-    table = read_table(file_name, content, max_rows=max_rows, max_bytes=max_bytes)
+    """Check the file's rows (`read_table`, which the caller runs off the event loop) and
+    store them with their report. Writes no customer."""
     evaluation = await evaluate(session, table.rows, uploader_id=user.id, uploader_role=user.role.value)
     upload = CustomerImport(
         id=uuid.uuid4(),

@@ -7,6 +7,7 @@ Function-level rules are here (who may call a route at all); object-level ones
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated
 
@@ -147,8 +148,10 @@ async def import_leads(
     """Import leads from a spreadsheet; answers what was imported and, by row number, what was not."""
     # One byte more than the limit is enough to refuse the file (413).
     content = await file.read(importing.MAX_BYTES + 1)
+    # Parsed off the event loop and before a database connection is taken.
+    parsed = await asyncio.to_thread(importing.parse, content, file.filename)
     async with db.transaction() as session:
-        return await importing.import_leads(session, file.filename, content, user)
+        return await importing.import_leads(session, parsed, user)
 
 
 @router.get("/{lead_id}")

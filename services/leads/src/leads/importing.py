@@ -70,13 +70,11 @@ COLUMNS = (
 Hit = tuple[uuid.UUID, int | None]
 
 
-async def import_leads(
-    session: AsyncSession, file_name: str | None, content: bytes, user: User
-) -> ImportReport:
-    """Import a spreadsheet: every good row becomes a lead; bad rows and duplicates are
-    reported by row number and written nowhere. Rows are fully checked before any
-    is inserted, so no row is ever half-written."""
-    parsed = parse(content, file_name)
+async def import_leads(session: AsyncSession, parsed: list[ParsedRow], user: User) -> ImportReport:
+    """Import a spreadsheet's rows (`parse`, which the caller runs off the event loop):
+    every good row becomes a lead; bad rows and duplicates are reported by row number and
+    written nowhere. Rows are fully checked before any is inserted, so no row is ever
+    half-written."""
     candidates, rejected = await _owned(session, user, parsed)
 
     # An import checks thousands of keys: it holds the duplicate check to itself.

@@ -5,6 +5,7 @@ Any error is raised inside the transaction, so a refused request changes nothing
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated
 
@@ -267,8 +268,10 @@ async def import_volumes(
     source, note. Every row is reported; a bad row never stops the good ones."""
     # One byte past the limit is enough to refuse the file (413) without reading it all.
     data = await file.read(volumes.MAX_IMPORT_BYTES + 1)
+    # Parsed off the event loop and before a database connection is taken.
+    parsed = await asyncio.to_thread(volumes.parsed, data, file.filename)
     async with db.transaction() as session:
-        return await volumes.import_file(session, file.filename, data, user)
+        return await volumes.import_file(session, parsed, user)
 
 
 @volumes_router.get("/{volume_id}")
@@ -421,8 +424,10 @@ async def import_targets(
     rows are kept. A file that cannot be read as a whole is 422 (413 past 2 MB)."""
     # One byte past the limit is enough to refuse the file (413) without reading it all.
     data = await file.read(target_import.MAX_IMPORT_BYTES + 1)
+    # Parsed off the event loop and before a database connection is taken.
+    parsed = await asyncio.to_thread(target_import.parsed, data, file.filename)
     async with db.transaction() as session:
-        return await target_import.import_file(session, file.filename, data, user)
+        return await target_import.import_file(session, parsed, user)
 
 
 @targets_router.post("/proposals", dependencies=[PLANNERS])

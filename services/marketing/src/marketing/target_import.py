@@ -49,14 +49,14 @@ class TargetRow:
     amount: int
 
 
-async def import_file(session: AsyncSession, file_name: str | None, data: bytes, user: User) -> ImportReport:
+async def import_file(session: AsyncSession, parsed: list[Parsed], user: User) -> ImportReport:
     """Create or revise targets from a .csv or .xlsx file, row by row; a bad row is
     reported, the good ones are kept. Raises `Invalid` only when the file as a whole is
     unreadable (`TooLarge` when it is too big)."""
     imported = updated = unchanged = 0
     rejected: list[RejectedRow] = []
     seen: dict[tuple[str, Scope], int] = {}
-    for line, row, problems in parse_sheet(data, file_name):
+    for line, row, problems in parsed:
         scope = None
         if row is not None:
             scope, problems = await resolve(session, row)
@@ -88,6 +88,15 @@ async def import_file(session: AsyncSession, file_name: str | None, data: bytes,
                 RejectedRow(row=line, errors=["entered by someone else at the same moment: import it again"])
             )
     return ImportReport(imported=imported, updated=updated, unchanged=unchanged, rejected=rejected)
+
+
+#: A data row of an import file: (row, what it says or None, its problems).
+Parsed = tuple[int, TargetRow | None, list[str]]
+
+
+def parsed(data: bytes, file_name: str | None) -> list[Parsed]:
+    """Every data row of the file, parsed (blocking: the route runs it off the event loop)."""
+    return list(parse_sheet(data, file_name))
 
 
 def parse_sheet(

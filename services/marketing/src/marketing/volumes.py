@@ -133,13 +133,13 @@ async def of_period(
     return {key: volume for key, volume in derived.items() if volume is not None}
 
 
-async def import_file(session: AsyncSession, file_name: str | None, data: bytes, user: User) -> ImportReport:
+async def import_file(session: AsyncSession, parsed: list[Parsed], user: User) -> ImportReport:
     """Enter or revise estimates from a .csv or .xlsx file, row by row; a bad row is
     reported, the good ones are kept. Raises `Invalid` only when the file as a whole is
     unreadable (`TooLarge` when it is too big)."""
     imported = updated = unchanged = 0
     rejected: list[RejectedRow] = []
-    for line, estimate, problems in parse_sheet(data, file_name):
+    for line, estimate, problems in parsed:
         if estimate is None:
             rejected.append(RejectedRow(row=line, errors=problems))
             continue
@@ -159,6 +159,15 @@ async def import_file(session: AsyncSession, file_name: str | None, data: bytes,
                 RejectedRow(row=line, errors=["entered by someone else at the same moment: import it again"])
             )
     return ImportReport(imported=imported, updated=updated, unchanged=unchanged, rejected=rejected)
+
+
+#: A data row of an import file: (row, what it says or None, its problems).
+Parsed = tuple[int, Estimate | None, list[str]]
+
+
+def parsed(data: bytes, file_name: str | None) -> list[Parsed]:
+    """Every data row of the file, parsed (blocking: the route runs it off the event loop)."""
+    return list(parse_sheet(data, file_name))
 
 
 def parse_sheet(

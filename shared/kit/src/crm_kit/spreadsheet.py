@@ -13,6 +13,7 @@ the row the user sees as 7 in Excel. No I/O beyond the bytes handed in.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -26,6 +27,12 @@ from . import errors
 
 #: Columns read from a sheet at most; anything to the right is not looked at.
 MAX_COLUMNS = 100
+#: What an .xlsx file may unpack to (its parts' sizes as the zip declares them, which
+#: bound what is read): a deflate or shared-strings bomb is refused before it is inflated.
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+#: Blank rows read beyond `max_rows` before the file is refused: blank rows cost reading
+#: too (a cell far down a sheet makes every row above it).
+BLANK_ROW_ALLOWANCE = 1000
 _DIGITS = re.compile(r"^[0-9]{8,11}$")
 XLSX_MAGIC = b"PK\x03\x04"
 
@@ -85,20 +92,29 @@ def read(
     max_bytes: int,
     max_rows: int,
     max_columns: int = MAX_COLUMNS,
+    max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
 ) -> Sheet:
     """The header and rows of a .csv (UTF-8, a BOM tolerated) or .xlsx (first sheet) file.
 
-    Raises `TooLarge` past `max_bytes`, `TooManyRows` past `max_rows` data rows (read
-    lazily: refused as soon as the limit is passed), `FileProblem` for anything else
-    that makes the file unreadable: an unknown type, text not in UTF-8, an empty file,
-    a header naming a column twice.
+    Raises `TooLarge` past `max_bytes` (or an .xlsx unpacking past `max_unpacked_bytes`),
+    `TooManyRows` past `max_rows` data rows or `max_rows` + `BLANK_ROW_ALLOWANCE` rows
+    read, blank ones included (read lazily: refused as soon as a limit is passed),
+    `FileProblem` for anything else that makes the file unreadable: an unknown type,
+    text not in UTF-8, an empty file, a header naming a column twice. Blocking (it
+    parses): in a coroutine, `await read_off_loop(...)`.
     """
     if len(content) > max_bytes:
         raise TooLarge(f"the file is larger than {_size(max_bytes)}; split it")
-    grid = _grid(file_name or "", content, max_columns)
+    grid = _grid(file_name or "", content, max_columns, max_unpacked_bytes)
     header: list[str] | None = None
     rows: list[Row] = []
-    for number, cells in grid:
+    most_read = max_rows + BLANK_ROW_ALLOWANCE
+    for read_so_far, (number, cells) in enumerate(grid, start=1):
+        if read_so_far > most_read:
+            raise TooManyRows(
+                f"the file has more than {most_read} rows, blank ones included; "
+                "delete the empty rows or split it"
+            )
         if not any(text(c).strip() for c in cells):
             continue
         if header is None:
@@ -113,6 +129,28 @@ def read(
     if header is None:
         raise FileProblem("the file is empty: its first row must name the columns")
     return Sheet(header=header, rows=rows)
+
+
+async def read_off_loop(
+    file_name: str | None,
+    content: bytes,
+    *,
+    max_bytes: int,
+    max_rows: int,
+    max_columns: int = MAX_COLUMNS,
+    max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
+) -> Sheet:
+    """`read` in a worker thread: the event loop (health checks, other requests) goes on
+    while a file is parsed."""
+    return await asyncio.to_thread(
+        read,
+        file_name,
+        content,
+        max_bytes=max_bytes,
+        max_rows=max_rows,
+        max_columns=max_columns,
+        max_unpacked_bytes=max_unpacked_bytes,
+    )
 
 
 def missing_columns(sheet: Sheet, required: tuple[str, ...]) -> list[str]:
@@ -165,9 +203,12 @@ def _size(limit: int) -> str:
     return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit} bytes"
 
 
-def _grid(file_name: str, content: bytes, max_columns: int) -> Grid:
+def _grid(
+    file_name: str, content: bytes, max_columns: int, max_unpacked_bytes: int = MAX_UNPACKED_BYTES
+) -> Grid:
     lowered = file_name.lower()
     if lowered.endswith(".xlsx") or (not lowered.endswith(".csv") and content[:4] == XLSX_MAGIC):
+        _check_unpacked(content, max_unpacked_bytes)
         return _xlsx_rows(content, max_columns)
     if lowered.endswith((".csv", ".txt")) or not lowered.rpartition(".")[1]:
         return _csv_rows(content, max_columns)
@@ -204,6 +245,18 @@ def _csv_rows(content: bytes, max_columns: int) -> Grid:
             yield line, cells[:max_columns]
 
     return rows()
+
+
+def _check_unpacked(content: bytes, limit: int) -> None:
+    """Refuse a workbook whose parts unpack past `limit` (the sizes the zip declares; a
+    part is never read past its declared size, so they bound what reading costs)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as packed:
+            unpacked = sum(item.file_size for item in packed.infolist())
+    except zipfile.BadZipFile as exc:
+        raise FileProblem("the file is not a readable .xlsx workbook (BadZipFile)") from exc
+    if unpacked > limit:
+        raise TooLarge(f"the workbook unpacked is larger than {_size(limit)}; split it")
 
 
 def _xlsx_rows(content: bytes, max_columns: int) -> Grid:
