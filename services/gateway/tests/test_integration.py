@@ -414,6 +414,25 @@ async def test_a_user_record_is_visible_to_self_managers_and_admins(
     assert (await gateway.http.get(f"/api/users/{uuid.uuid4()}", headers=admin)).status_code == 404
 
 
+async def test_a_demoted_managers_token_is_refused_at_once_and_a_new_login_has_the_new_role(
+    gateway: Gateway, admin: dict[str, str]
+) -> None:
+    manager = await gateway.create_user(admin, Role.SALES_MANAGER)
+    other = await gateway.create_user(admin, Role.SALESPERSON)
+    as_manager = await gateway.login(manager["username"], "password-1")
+    assert (await gateway.http.get(f"/api/users/{other['id']}", headers=as_manager)).status_code == 200
+
+    demoted = await gateway.http.patch(
+        f"/api/users/{manager['id']}", headers=admin, json={"role": "salesperson"}
+    )
+    assert demoted.status_code == 200, demoted.text
+
+    refused = await gateway.http.get(f"/api/users/{other['id']}", headers=as_manager)
+    assert refused.status_code == 401 and "role changed" in refused.json()["detail"]
+    as_seller = await gateway.login(manager["username"], "password-1")
+    assert (await gateway.http.get(f"/api/users/{other['id']}", headers=as_seller)).status_code == 404
+
+
 async def test_those_who_plan_channels_list_active_salespeople_and_nothing_more(
     gateway: Gateway, admin: dict[str, str]
 ) -> None:
@@ -742,7 +761,8 @@ async def test_a_demoted_admin_cannot_use_their_old_token_for_user_changes(
     assert demoted.status_code == 200
     body = {"username": "via.old.token", "password": "password-1", "full_name": "X", "role": "admin"}
     response = await gateway.http.post("/api/users", headers=as_other, json=body)
-    assert response.status_code == 403
+    # The old token is refused as a whole now (401), not only for what needs an admin (403).
+    assert response.status_code == 401
     assert await gateway.scalar("SELECT count(*) FROM users WHERE username = 'via.old.token'") == 0
 
 

@@ -21,6 +21,7 @@ from crm_contracts import (
     LeadDisqualified,
     LeadQualified,
     PortfolioReassigned,
+    UserRegistered,
 )
 from crm_kit.auth import Role
 from crm_testkit.service import Staff as Actor
@@ -291,6 +292,40 @@ async def test_nobody_approves_a_quote_they_made_or_own_and_an_admin_is_recorded
     history = await sales.http.get(f"/api/quotes/{made['id']}/history", headers=manager.headers)
     [approval] = [h for h in history.json()["items"] if h["action"] == "approved"]
     assert (approval["changes"]["approved_as"], approval["actor_id"]) == ("admin", str(admin.id))
+
+
+async def test_a_demoted_managers_token_no_longer_approves(
+    sales: Sales, seller: Actor, catalogue: dict[str, dict[str, Any]]
+) -> None:
+    """Issue 16's reproduction: demoted at 9:00 through `PATCH /api/users/{id}`, the same
+    token approved another salesperson's quote at once (200). The directory hears of the
+    new role (`UserRegistered` again) and the old token is refused from then on (401)."""
+    demoted = await sales.staff(Role.SALES_MANAGER)
+    customer_id = await prospect(sales, seller)
+    made = await act(sales, seller, await new_quote(sales, seller, customer_id, lines(catalogue)), "submit")
+    await checked(sales, seller, made)
+    # The cache of who may act has read this manager already.
+    assert (await sales.http.get("/api/approval-rules", headers=demoted.headers)).status_code == 200
+
+    event_id = await sales.publish(
+        UserRegistered(
+            user_id=demoted.id,
+            username=demoted.username,
+            full_name="Nhân viên đã chuyển vị trí",
+            role=Role.SALESPERSON.value,
+            registered_at=datetime.now(UTC),
+        )
+    )
+    await sales.handled(event_id)
+
+    refused = await sales.http.post(f"/api/quotes/{made['id']}/approve", headers=demoted.headers, json={})
+    assert refused.status_code == 401, refused.text
+    assert "role" in refused.json()["detail"]
+    assert (await get_quote(sales, seller, made))["status"] == "pending_approval"
+    # A token with the new role works.
+    as_seller = Actor(demoted.user.model_copy(update={"role": Role.SALESPERSON}), {})
+    as_seller = Actor(as_seller.user, sales.headers_for(as_seller.user))
+    assert (await sales.http.get("/api/approval-rules", headers=as_seller.headers)).status_code == 200
 
 
 async def test_edits_of_a_pending_quote_and_frozen_quotes(

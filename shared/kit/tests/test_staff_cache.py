@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 
 from crm_kit import directory
+from crm_kit.auth import Role, Standing, User
 from crm_kit.db import Database
 
 pytestmark = pytest.mark.integration
@@ -22,9 +23,9 @@ class Answers:
         self.inactive: set[uuid.UUID] = set()
         self.asked: Counter[uuid.UUID] = Counter()
 
-    async def __call__(self, user_id: uuid.UUID) -> bool:
+    async def __call__(self, user_id: uuid.UUID) -> Standing:
         self.asked[user_id] += 1
-        return user_id not in self.inactive
+        return Standing(active=user_id not in self.inactive)
 
 
 async def deactivate(database: Database, answers: Answers, user_id: uuid.UUID) -> None:
@@ -39,13 +40,15 @@ async def test_an_answer_is_kept_until_a_deactivation_is_announced(database: Dat
     await cache.start()
     try:
         user = uuid.uuid4()
-        assert [await cache(user) for _ in range(5)] == [True] * 5
+        assert [(await cache(user)).active for _ in range(5)] == [True] * 5
         assert answers.asked[user] == 1
 
         await deactivate(database, answers, user)
 
-        await eventually(lambda: cache(user), lambda active: active is False, what="the deactivation seen")
-        assert await cache(user) is False
+        await eventually(
+            lambda: cache(user), lambda standing: not standing.active, what="the deactivation seen"
+        )
+        assert not (await cache(user)).active
     finally:
         await cache.stop()
 
@@ -56,7 +59,7 @@ async def test_an_answer_read_while_a_deactivation_arrives_is_not_kept(database:
     user = uuid.uuid4()
     started, release = asyncio.Event(), asyncio.Event()
 
-    async def slow(user_id: uuid.UUID) -> bool:
+    async def slow(user_id: uuid.UUID) -> Standing:
         answer = await answers(user_id)  # read before the deactivation...
         started.set()
         await release.wait()
@@ -69,10 +72,10 @@ async def test_an_answer_read_while_a_deactivation_arrives_is_not_kept(database:
         await started.wait()
         cache._forget()  # ...which is announced while the answer is on its way
         release.set()
-        assert await reading is True
+        assert (await reading).active
         cache.check = answers
         answers.inactive.add(user)
-        assert await cache(user) is False  # asked again, not the stale answer
+        assert not (await cache(user)).active  # asked again, not the stale answer
     finally:
         await cache.stop()
 
@@ -82,6 +85,15 @@ async def test_without_its_listener_it_keeps_nothing(database: Database) -> None
     cache = directory.CachedStaffCheck(answers, Database("postgresql://postgres@127.0.0.1:1/none"))
     await cache.start()  # cannot LISTEN: no database there
     user = uuid.uuid4()
-    assert [await cache(user) for _ in range(3)] == [True] * 3
+    assert [(await cache(user)).active for _ in range(3)] == [True] * 3
     assert answers.asked[user] == 3
     await cache.stop()
+
+
+def test_a_token_is_refused_once_its_account_left_or_changed_role() -> None:
+    user = User(id=uuid.uuid4(), username="lan", role=Role.SALES_MANAGER)
+    assert Standing().refusal(user) is None  # not heard of yet: the token may act
+    assert Standing(role="sales_manager").refusal(user) is None
+    assert Standing(active=False, role="sales_manager").refusal(user) == "account deactivated"
+    refusal = Standing(role="salesperson").refusal(user)
+    assert refusal is not None and "role changed" in refusal

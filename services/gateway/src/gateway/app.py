@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from crm_kit import context
 from crm_kit.assembly import create_service_app
-from crm_kit.auth import StaffCheck, TokenIssuer
+from crm_kit.auth import StaffCheck, Standing, TokenIssuer
 from crm_kit.db import Database
 from crm_kit.runtime import Runtime
 
@@ -69,12 +69,14 @@ def staff_check(db: Database) -> StaffCheck:
     """The gateway refuses a deactivated account's token at once (401), before any
     service has heard of the deactivation; unknown ids pass as in the services."""
 
-    async def active(user_id: uuid.UUID) -> bool:
+    async def standing(user_id: uuid.UUID) -> Standing:
         async with db.transaction() as session:
             account = await session.get(UserAccount, user_id)
-            return account is None or account.active
+        if account is None:
+            return Standing()
+        return Standing(active=account.active, role=account.role)
 
-    return active
+    return standing
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import UserRegistered
-from crm_kit import errors
+from crm_kit import directory, errors
 from crm_kit.auth import Role, User
 from crm_kit.http import PageParams
 from crm_kit.outbox import emit
@@ -242,6 +242,10 @@ async def update_user(
         setattr(account, field, new)
     audit(session, account, AuditAction.UPDATED, changes, caller.id)
     await emit(session, registered(account), actor=caller.id)
+    if "role" in changes:
+        # Tokens of the old role are refused from the next request on, here and (once
+        # `UserRegistered` arrives) in every service.
+        await directory.announce_deactivation(session)
     return account
 
 

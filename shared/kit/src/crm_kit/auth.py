@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -147,12 +148,29 @@ class TokenVerifier:
 
 _bearer = HTTPBearer(auto_error=False)
 
-#: Whether the holder of a valid token may still act (False: the account was
-#: deactivated since the token was issued). A token outlives an offboarding until it
-#: expires, so a service that knows its staff sets one as `app.state.staff_check`:
+
+@dataclass(frozen=True)
+class Standing:
+    """What is known now of the holder of a valid token: whether they are still active,
+    and their role now (None: not known here yet, any role the token says may act)."""
+
+    active: bool = True
+    role: str | None = None
+
+    def refusal(self, user: User) -> str | None:
+        """Why the token may no longer act, or None."""
+        if not self.active:
+            return "account deactivated"
+        if self.role and self.role != user.role.value:
+            return "the account's role changed since this token was issued: log in again"
+        return None
+
+
+#: The `Standing` of a user id. A token outlives an offboarding or a role change until
+#: it expires, so a service that knows its staff sets one as `app.state.staff_check`:
 #: `create_service_app` does for a service keeping the staff directory, the gateway
 #: for its own users.
-StaffCheck = Callable[[uuid.UUID], Awaitable[bool]]
+StaffCheck = Callable[[uuid.UUID], Awaitable[Standing]]
 
 
 async def current_user(
@@ -181,10 +199,8 @@ async def authenticate(request: Request) -> User:
             status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
         ) from exc
     check: StaffCheck | None = getattr(request.app.state, "staff_check", None)
-    if check is not None and not await check(user.id):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "account deactivated", headers={"WWW-Authenticate": "Bearer"}
-        )
+    if check is not None and (refusal := (await check(user.id)).refusal(user)):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, refusal, headers={"WWW-Authenticate": "Bearer"})
     return user
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import Envelope, UserDeactivated, UserRegistered
 
-from .auth import StaffCheck
+from .auth import StaffCheck, Standing
 from .db import Database, Listener
 from .handlers import Handlers
 
@@ -74,12 +74,16 @@ def register(handlers: Handlers) -> None:
 
     @handlers.handles(UserRegistered)
     async def user_registered(session: AsyncSession, event: UserRegistered, envelope: Envelope) -> None:
+        # Sent again on a change of name or role: a new role refuses the old tokens at once.
+        before = await session.scalar(sa.select(staff.c.role).where(staff.c.user_id == event.user_id))
         values = {"username": event.username, "full_name": event.full_name, "role": event.role}
         await session.execute(
             insert(staff)
             .values(user_id=event.user_id, active=True, **values)
             .on_conflict_do_update(index_elements=[staff.c.user_id], set_=values)
         )
+        if before is not None and before != event.role:
+            await announce_deactivation(session)
 
     @handlers.handles(UserDeactivated)
     async def user_deactivated(session: AsyncSession, event: UserDeactivated, envelope: Envelope) -> None:
@@ -94,7 +98,8 @@ def register(handlers: Handlers) -> None:
 
 
 async def announce_deactivation(session: AsyncSession) -> None:
-    """Tell every `CachedStaffCheck` on this database, when the transaction commits."""
+    """Tell every `CachedStaffCheck` on this database, when the transaction commits, that
+    someone's standing changed (a deactivation, a new role)."""
     await session.execute(sa.select(sa.func.pg_notify(STAFF_CHANNEL, "")))
 
 
@@ -112,7 +117,7 @@ class CachedStaffCheck:
         self.check = check
         self.ttl_s = ttl_s
         self.max_kept = max_kept
-        self._kept: dict[uuid.UUID, tuple[bool, float]] = {}
+        self._kept: dict[uuid.UUID, tuple[Standing, float]] = {}
         #: Bumped by each deactivation; an answer read before one is not kept.
         self._generation = 0
         self._listener = Listener(db, STAFF_CHANNEL, self._forget)
@@ -128,7 +133,7 @@ class CachedStaffCheck:
         self._generation += 1
         self._kept.clear()
 
-    async def __call__(self, user_id: uuid.UUID) -> bool:
+    async def __call__(self, user_id: uuid.UUID) -> Standing:
         if not await self._listener.restart_if_dead():
             self._forget()
             return await self.check(user_id)
@@ -152,16 +157,22 @@ def kept_by(handlers: Handlers) -> bool:
 
 def staff_check(db: Database) -> StaffCheck:
     """`app.state.staff_check` of a service keeping the directory: refuses only staff it
-    knows to be deactivated. Someone it has not heard of yet may act: their
-    `UserRegistered` may still be on its way, and the token itself was verified."""
+    knows to be deactivated, or to have another role than their token says. Someone it
+    has not heard of yet may act: their `UserRegistered` may still be on its way, and the
+    token itself was verified."""
 
-    async def active(user_id: uuid.UUID) -> bool:
+    async def standing(user_id: uuid.UUID) -> Standing:
         async with db.transaction() as session:
-            return (
-                await session.scalar(sa.select(staff.c.active).where(staff.c.user_id == user_id)) is not False
-            )
+            found = (
+                await session.execute(
+                    sa.select(staff.c.active, staff.c.role).where(staff.c.user_id == user_id)
+                )
+            ).first()
+        if found is None:
+            return Standing()
+        return Standing(active=found.active, role=found.role or None)
 
-    return active
+    return standing
 
 
 _MEMBER = (staff.c.user_id, staff.c.username, staff.c.full_name, staff.c.role, staff.c.active)
