@@ -77,6 +77,17 @@ def test_an_expired_token_is_refused_as_expired() -> None:
         VERIFIER.verify(token)
 
 
+def test_a_token_from_a_gateway_whose_clock_is_a_little_ahead_is_taken() -> None:
+    """Issue 16: `iat` was checked with no tolerance, so a service whose clock is a second
+    behind the gateway's refused fresh tokens (and the UI logged the user out)."""
+    user = a_user()
+    ahead = issuer().issue(user, now=datetime.now(UTC) + timedelta(seconds=5))
+    assert VERIFIER.verify(ahead) == user
+    far_ahead = issuer().issue(user, now=datetime.now(UTC) + timedelta(minutes=10))
+    with pytest.raises(InvalidToken):
+        VERIFIER.verify(far_ahead)
+
+
 def test_a_remembered_token_is_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
     verifier = TokenVerifier(PUBLIC, issuer=ISSUER, audience=AUDIENCE)
     user = a_user()

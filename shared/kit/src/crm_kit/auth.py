@@ -92,6 +92,11 @@ class TokenIssuer:
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
 
+#: How far the gateway's clock and a service's may differ: a token issued "in the future"
+#: by this much (or expired this long ago) is still taken.
+CLOCK_SKEW_S = 30
+
+
 class InvalidToken(Exception):
     pass
 
@@ -137,6 +142,7 @@ class TokenVerifier:
                 issuer=self.issuer,
                 audience=self.audience,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+                leeway=CLOCK_SKEW_S,
             )
             user = User(id=uuid.UUID(claims["sub"]), username=claims["username"], role=claims["role"])
             return user, float(claims["exp"])
