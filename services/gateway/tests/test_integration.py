@@ -7,10 +7,12 @@ for the leads and sales services, so the proxy is tested over a real socket.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import socket
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -27,7 +29,7 @@ from crm_contracts import CareActivityClosed, CareActivityPlanned
 from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
 from crm_testkit.infra import Infra
 from crm_testkit.service import ServiceUnderTest, running_service
-from gateway import notifications, transport, users
+from gateway import notifications, passwords, transport, users
 from gateway.app import create_app
 from gateway.domain import NotificationKind
 from gateway.settings import GatewaySettings
@@ -238,6 +240,43 @@ async def test_outdated_hash_is_upgraded_at_login(gateway: Gateway, admin: dict[
     assert stored != weak
     assert not PasswordHasher().check_needs_rehash(stored)
     await gateway.login(user["username"], "password-1")  # the new hash still verifies
+
+
+async def test_a_login_checks_its_password_holding_no_database_connection(
+    gateway: Gateway, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: the hash ran inside the login's transaction, so a flood of logins held
+    the pool's connections for their hashes' whole time."""
+    user = await gateway.create_user(admin, Role.MARKETING)
+    db = gateway.app.state.runtime.db
+    in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar("in_transaction", default=False)
+    transaction = db.transaction
+
+    @asynccontextmanager
+    async def watched() -> AsyncIterator[Any]:
+        # A context variable: the hash's worker thread sees the login task's value.
+        mark = in_transaction.set(True)
+        try:
+            async with transaction() as session:
+                yield session
+        finally:
+            in_transaction.reset(mark)
+
+    held: list[bool] = []
+    verify = passwords._verify
+
+    def watching(password_hash: str, password: str) -> bool:
+        held.append(in_transaction.get())
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(db, "transaction", watched)
+    monkeypatch.setattr(passwords, "_verify", watching)
+    await gateway.login(user["username"], "password-1")
+    wrong = await gateway.http.post(
+        "/api/auth/token", data={"username": user["username"], "password": "nope-1234"}
+    )
+    assert wrong.status_code == 401
+    assert held == [False, False]
 
 
 async def test_concurrent_seeding_creates_one_admin(gateway: Gateway) -> None:

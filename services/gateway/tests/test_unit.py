@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import string
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,7 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 from crm_kit.auth import generate_keypair
-from gateway import domain, portfolio
+from gateway import domain, passwords, portfolio
 from gateway.schemas import OffboardRequest, UserCreate, UserUpdate
 from gateway.settings import GatewaySettings
 from gateway.ui import home, i18n, regions
@@ -23,6 +25,28 @@ pytestmark = pytest.mark.unit
 
 
 # -- passwords -------------------------------------------------------------------
+
+
+async def test_a_flood_of_logins_hashes_two_passwords_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16: each failed login ran an argon2id hash (64 MiB) in a worker thread, as
+    many at once as the thread pool had threads; now at most MAX_CONCURRENT_HASHES."""
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def slow_verify(password_hash: str, password: str) -> bool:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return False
+
+    monkeypatch.setattr(passwords, "_verify", slow_verify)
+    answers = await asyncio.gather(*(passwords.verify_password("hash", f"guess-{n}") for n in range(12)))
+    assert answers == [False] * 12
+    assert most == passwords.MAX_CONCURRENT_HASHES == 2
 
 
 @pytest.mark.parametrize("password", ["", "short", "7chars!"])

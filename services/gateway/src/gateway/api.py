@@ -71,18 +71,17 @@ async def login(
             "too many failed logins; try again later",
             headers={"Retry-After": str(wait)},
         )
-    async with db.transaction() as session:
-        account = await authenticate(session, form.username, form.password)
-        if account is None:
-            throttle.failed(attempt)
-            log.warning("failed login for %r", form.username[:50])
-            # One answer for every failure, so it does not tell which names exist.
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                BAD_CREDENTIALS,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        principal = as_principal(account)
+    account = await authenticate(db, form.username, form.password)
+    if account is None:
+        throttle.failed(attempt)
+        log.warning("failed login for %r", form.username[:50])
+        # One answer for every failure, so it does not tell which names exist.
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            BAD_CREDENTIALS,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    principal = as_principal(account)
     throttle.succeeded(attempt)
     log.info("user %s logged in", principal.username)
     return TokenOut(access_token=issuer.issue(principal))

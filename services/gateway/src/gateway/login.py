@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, update
 
 from crm_kit.auth import Role, User
+from crm_kit.db import Database
 
 from . import domain, passwords
 from .models import UserAccount
@@ -16,11 +16,12 @@ def as_principal(account: UserAccount) -> User:
     return User(id=account.id, username=account.username, role=Role(account.role))
 
 
-async def authenticate(session: AsyncSession, username: str, password: str) -> UserAccount | None:
+async def authenticate(db: Database, username: str, password: str) -> UserAccount | None:
     """The active user with these credentials, or None; every failure looks the same.
 
     A password is checked even when the user is missing or inactive, so the answer
-    takes as long either way and timing does not tell which names exist.
+    takes as long either way and timing does not tell which names exist. The hash is
+    checked with no database connection held: a flood of logins cannot take the pool.
     """
     try:
         name = domain.normalise_username(username)
@@ -28,8 +29,9 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
         name = None
     account = None
     if name is not None:
-        stmt = select(UserAccount).where(UserAccount.username == name)
-        account = (await session.execute(stmt)).scalar_one_or_none()
+        async with db.transaction() as session:
+            stmt = select(UserAccount).where(UserAccount.username == name)
+            account = (await session.execute(stmt)).scalar_one_or_none()
     if account is None:
         await passwords.verify_dummy(password)
         return None
@@ -40,5 +42,9 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
     if passwords.needs_rehash(account.password_hash):
         # Hashing parameters were raised since this hash was made: upgrade it now,
         # the only moment the plain password is at hand.
-        account.password_hash = await passwords.hash_password(password)
+        upgraded = await passwords.hash_password(password)
+        async with db.transaction() as session:
+            await session.execute(
+                update(UserAccount).where(UserAccount.id == account.id).values(password_hash=upgraded)
+            )
     return account
