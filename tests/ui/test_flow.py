@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Page, expect
 
 from crm_kit.auth import Role
 from gateway.ui import i18n
@@ -130,23 +130,6 @@ async def logged_in(context: BrowserContext, base: str, username: str, lang: str
         await expect(page.locator("html")).to_have_attribute("lang", lang)
         await expect(page.get_by_role("status")).to_have_text(translate(lang, "flash.language"))
     return screen
-
-
-@pytest.fixture
-async def contexts(browser: Browser) -> AsyncIterator[Callable[[str], object]]:
-    made: list[BrowserContext] = []
-
-    async def make(lang: str) -> BrowserContext:
-        # The browser's own locale too, as a person's would be (date pickers follow it).
-        locale = {"vi": "vi-VN", "en": "en-GB"}[lang]
-        context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
-        context.set_default_timeout(SETTLE_MS)
-        made.append(context)
-        return context
-
-    yield make
-    for context in made:
-        await context.close()
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])

@@ -18,9 +18,8 @@ from playwright.async_api import expect
 from crm_kit.auth import Role
 from gateway.ui.i18n import percent
 
-from ..harness import SETTLE_MS, Api, Stack
+from ..harness import Api, Stack
 from .test_targets import (
-    Screen,
     dealer_channel,
     logged_in,
     product_group,
@@ -28,17 +27,6 @@ from .test_targets import (
 )
 
 pytestmark = pytest.mark.e2e
-
-
-async def reload_until_bucket(me: Screen, row_selector: str, bucket: str) -> None:
-    """Reload until the row shows this attainment: a page shows what was true when drawn."""
-    row = me.page.locator(row_selector)
-    for _ in range(SETTLE_MS // 500):
-        if await row.count() == 1 and await row.get_attribute("data-bucket") == bucket:
-            return
-        await me.page.wait_for_timeout(500)
-        await me.page.reload()
-    raise AssertionError(f"{row_selector} never got bucket {bucket}")
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
@@ -77,8 +65,8 @@ async def test_a_manager_sees_a_sale_per_salesperson_channel_and_province_agains
     selector = (
         f'[data-testid="performance"] tbody tr[data-owner-id="{seller.user_id}"][data-region-code="01"]'
     )
-    await reload_until_bucket(me, selector, "0")
     row = page.locator(selector)
+    await me.reload_until_attribute(row, "data-bucket", "0")
     await expect(row).to_have_attribute("data-channel-id", channel_id)
     for text in (me.hanoi(), channel_name, me.money(net), me.money(10 * net), percent(lang, 0.1)):
         await expect(row).to_contain_text(text)

@@ -73,14 +73,18 @@ class Screen:
         return self.page.locator(f'svg.province-map [data-region-code="{code}"]')
 
     async def reload_until_bucket(self, code: str, bucket: str) -> None:
-        """Reload the map until the province has this colour: a page shows what was true
+        """Reload the map until the province has this colour."""
+        await self.reload_until_attribute(self.province(code), "data-bucket", bucket)
+
+    async def reload_until_attribute(self, element: Locator, name: str, value: str) -> None:
+        """Reload until the one `element` has this attribute: a page shows what was true
         when it was drawn."""
         for _ in range(SETTLE_MS // 500):
-            if await self.province(code).get_attribute("data-bucket") == bucket:
+            if await element.count() == 1 and await element.get_attribute(name) == value:
                 return
             await self.page.wait_for_timeout(500)
             await self.page.reload()
-        raise AssertionError(f"province {code} never got bucket {bucket}")
+        raise AssertionError(f"{element} never got {name}={value}")
 
 
 async def logged_in(contexts, stack: Stack, user: Api, lang: str, shots: Path) -> Screen:

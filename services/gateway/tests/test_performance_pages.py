@@ -5,30 +5,22 @@ Sales, marketing and customers are a stand-in whose answers each test scripts.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
 import pytest
 
 from crm_kit.auth import Role
-from crm_testkit.infra import Infra
 from gateway.ui import performance
 from gateway.ui.i18n import money, percent, translate
 
-from .pages import Html, Pages, page, running_pages
+from .pages import Html, Pages, page
 
 pytestmark = pytest.mark.integration
 
 YEAR = str(date.today().year)
 DEALER = str(uuid.uuid4())
 SELLER = str(uuid.uuid4())
-
-
-@pytest.fixture(scope="module")
-async def pages(infra: Infra) -> AsyncIterator[Pages]:
-    async with running_pages(infra) as running:
-        yield running
 
 
 @pytest.fixture

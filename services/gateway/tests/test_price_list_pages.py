@@ -5,17 +5,15 @@ pages send to the API and what they make of its answers and refusals."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from crm_kit.auth import Role
-from crm_testkit.infra import Infra
 from gateway.ui.i18n import DEFAULT_ZONE, format_date, money, translate
 
-from .pages import Html, Pages, page, running_pages
+from .pages import Html, Pages, page
 
 pytestmark = pytest.mark.integration
 
@@ -27,12 +25,6 @@ PRODUCTS = [
     {"code": "MB-01", "name": "Máy bơm ly tâm", "product_group": "bơm", "unit_price": 12_000_000},
     {"code": "MN-02", "name": "Máy nén khí", "product_group": "nén", "unit_price": 30_000_000},
 ]
-
-
-@pytest.fixture(scope="module")
-async def pages(infra: Infra) -> AsyncIterator[Pages]:
-    async with running_pages(infra) as running:
-        yield running
 
 
 @pytest.fixture

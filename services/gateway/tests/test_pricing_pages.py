@@ -5,28 +5,20 @@ stand-in whose answers each test scripts."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from crm_kit.auth import Role
-from crm_testkit.infra import Infra
 from gateway.ui.i18n import money, translate
 
-from .pages import Html, Pages, page, running_pages
+from .pages import Html, Pages, page
 
 pytestmark = pytest.mark.integration
 
 QUOTE = str(uuid.uuid4())
 LIST = str(uuid.uuid4())
 CUSTOMER = str(uuid.uuid4())
-
-
-@pytest.fixture(scope="module")
-async def pages(infra: Infra) -> AsyncIterator[Pages]:
-    async with running_pages(infra) as running:
-        yield running
 
 
 @pytest.fixture

@@ -5,17 +5,15 @@ what is checked is what the page sends to the API and what it makes of the answe
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
 import pytest
 
 from crm_kit.auth import Role
-from crm_testkit.infra import Infra
 from gateway.ui.i18n import money, percent, translate
 
-from .pages import Html, Pages, page, running_pages
+from .pages import Html, Pages, page
 
 pytestmark = pytest.mark.integration
 
@@ -23,12 +21,6 @@ YEAR = str(date.today().year)
 CHANNEL = str(uuid.uuid4())
 DEALER = str(uuid.uuid4())
 TARGET = str(uuid.uuid4())
-
-
-@pytest.fixture(scope="module")
-async def pages(infra: Infra) -> AsyncIterator[Pages]:
-    async with running_pages(infra) as running:
-        yield running
 
 
 @pytest.fixture

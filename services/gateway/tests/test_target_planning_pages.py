@@ -5,28 +5,20 @@ whose answers each test scripts."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from crm_kit.auth import Role
-from crm_testkit.infra import Infra
 from gateway.ui import core
 from gateway.ui.i18n import money, percent, translate
 
-from .pages import CSRF, Browser, Html, Pages, page, running_pages
+from .pages import CSRF, Browser, Html, Pages, page
 
 pytestmark = pytest.mark.integration
 
 CHANNEL = str(uuid.uuid4())
 TARGET = str(uuid.uuid4())
-
-
-@pytest.fixture(scope="module")
-async def pages(infra: Infra) -> AsyncIterator[Pages]:
-    async with running_pages(infra) as running:
-        yield running
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import threading
 import time
 import zipfile
 from datetime import date
@@ -173,20 +172,3 @@ def test_blank_lines_count_against_the_rows_a_csv_may_have() -> None:
     content = ("name\n" + "\n" * 10_000 + "A\n").encode()
     with pytest.raises(spreadsheet.TooManyRows):
         spreadsheet.read("blank.csv", content, **LIMITS)
-
-
-async def test_reading_off_the_event_loop_leaves_it_free() -> None:
-    seen: list[int] = []
-    real = spreadsheet._grid
-
-    def spying(*args: object, **kwargs: object) -> spreadsheet.Grid:
-        seen.append(threading.get_ident())
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    spreadsheet._grid = spying  # type: ignore[assignment]
-    try:
-        sheet = await spreadsheet.read_off_loop("a.csv", b"name\nA\n", **LIMITS)
-    finally:
-        spreadsheet._grid = real  # type: ignore[assignment]
-    assert sheet.rows[0].values(sheet.header) == {"name": "A"}
-    assert seen and seen[0] != threading.get_ident()

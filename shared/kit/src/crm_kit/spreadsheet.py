@@ -13,7 +13,6 @@ the row the user sees as 7 in Excel. No I/O beyond the bytes handed in.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import re
@@ -101,7 +100,7 @@ def read(
     read, blank ones included (read lazily: refused as soon as a limit is passed),
     `FileProblem` for anything else that makes the file unreadable: an unknown type,
     text not in UTF-8, an empty file, a header naming a column twice. Blocking (it
-    parses): in a coroutine, `await read_off_loop(...)`.
+    parses): a route runs it, with what it parses the rows into, in `asyncio.to_thread`.
     """
     if len(content) > max_bytes:
         raise TooLarge(f"the file is larger than {_size(max_bytes)}; split it")
@@ -129,28 +128,6 @@ def read(
     if header is None:
         raise FileProblem("the file is empty: its first row must name the columns")
     return Sheet(header=header, rows=rows)
-
-
-async def read_off_loop(
-    file_name: str | None,
-    content: bytes,
-    *,
-    max_bytes: int,
-    max_rows: int,
-    max_columns: int = MAX_COLUMNS,
-    max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
-) -> Sheet:
-    """`read` in a worker thread: the event loop (health checks, other requests) goes on
-    while a file is parsed."""
-    return await asyncio.to_thread(
-        read,
-        file_name,
-        content,
-        max_bytes=max_bytes,
-        max_rows=max_rows,
-        max_columns=max_columns,
-        max_unpacked_bytes=max_unpacked_bytes,
-    )
 
 
 def missing_columns(sheet: Sheet, required: tuple[str, ...]) -> list[str]:
