@@ -31,6 +31,7 @@ from pydantic import AliasChoices
 from sqlalchemy.engine import make_url
 
 from crm_kit.auth import generate_keypair
+from crm_kit.keys import parse_public_keys
 from crm_kit.routes import health_router
 from crm_kit.settings import ServiceSettings
 from crm_kit.topology import Topology
@@ -562,7 +563,8 @@ def test_service_gets_every_setting_from_config_and_secrets(
     settings = settings_cls()
     assert settings.service_name == name
     assert settings.bus_namespace == NAMESPACE, "the RabbitMQ permissions are written for this namespace"
-    assert settings.jwt_public_key.strip() == public_pem.strip()
+    assert settings.public_keys_text().strip() == public_pem.strip()
+    assert list(settings.key_set().by_kid) == list(parse_public_keys(public_pem))
 
 
 @pytest.mark.parametrize("name", SERVICES)

@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import jwt
 import pytest
 
 from crm_kit.auth import Role, TokenIssuer, User, generate_keypair
@@ -116,15 +117,67 @@ async def test_a_deactivated_users_token_is_refused_everywhere(stack, admin, new
             f"/api/users/{leaving.user_id}/offboard", json={"reassign_to": str(successor.user_id)}
         )
         assert offboarded.status_code == 202, offboarded.text
-        # The gateway knows at once; each service once its UserDeactivated has arrived.
-        assert (await client.get(stack.url("gateway") + PROTECTED["gateway"])).status_code == 401
-        for where, url in routes(stack):
-            answer = await eventually(
-                lambda url=url: client.get(url), until=lambda r: r.status_code == 401, timeout=20, what=where
-            )
-            assert answer.json()["detail"] == "account deactivated", where
+        await refused_everywhere(stack, client, "account deactivated")
     # The successor's token still works.
     assert (await successor.client.get("/api/customers")).status_code == 200
+
+
+async def refused_everywhere(stack, client: httpx.AsyncClient, why: str) -> None:
+    """The gateway refuses the client's token at once; each service within seconds, once
+    the event that says why has arrived (its answer's detail)."""
+    assert (await client.get(stack.url("gateway") + PROTECTED["gateway"])).status_code == 401
+    for where, url in routes(stack):
+        answer = await eventually(
+            lambda url=url: client.get(url), until=lambda r: r.status_code == 401, timeout=20, what=where
+        )
+        assert answer.json()["detail"] == why, where
+
+
+async def test_a_token_its_holder_logged_out_with_is_refused_everywhere(stack, new_user):
+    """Issue 16: logout only deleted the cookie; the token itself went on working for its
+    whole 8 hours, at the gateway and at every service."""
+    user = await new_user(Role.SALESPERSON)
+    other_session = await user.client.post(
+        "/api/auth/token", data={"username": user.username, "password": PASSWORD}
+    )
+    headers = {"Authorization": f"Bearer {user.token}"}
+    async with httpx.AsyncClient(timeout=10, headers=headers) as client:
+        for where, url in routes(stack):
+            assert (await client.get(url)).status_code == 200, where
+        logged_out = await client.post(stack.url("gateway") + "/api/auth/logout")
+        assert logged_out.status_code == 204, logged_out.text
+        await refused_everywhere(stack, client, "logged out: log in again")
+        again = await client.post(stack.url("gateway") + "/api/auth/logout")
+        assert again.status_code == 401
+    # The same user's other session goes on.
+    other = {"Authorization": f"Bearer {other_session.json()['access_token']}"}
+    async with httpx.AsyncClient(timeout=10, headers=other) as client:
+        for where, url in routes(stack):
+            assert (await client.get(url)).status_code == 200, where
+
+
+async def test_a_token_of_a_role_taken_away_is_refused_everywhere(stack, admin, new_user):
+    manager = await new_user(Role.SALES_MANAGER)
+    headers = {"Authorization": f"Bearer {manager.token}"}
+    async with httpx.AsyncClient(timeout=10, headers=headers) as client:
+        for where, url in routes(stack):
+            assert (await client.get(url)).status_code == 200, where
+        demoted = await admin.client.patch(f"/api/users/{manager.user_id}", json={"role": "salesperson"})
+        assert demoted.status_code == 200, demoted.text
+        await refused_everywhere(
+            stack, client, "the account's role changed since this token was issued: log in again"
+        )
+
+
+async def test_the_gateway_publishes_the_keys_its_tokens_name(stack, new_user):
+    user = await new_user(Role.SALESPERSON)
+    async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=10) as client:
+        published = (await client.get("/.well-known/jwks.json")).json()
+        assert published == (await client.get("/api/auth/keys")).json()
+    kid = jwt.get_unverified_header(user.token)["kid"]
+    key = next(k for k in published["keys"] if k["kid"] == kid)
+    claims = jwt.decode(user.token, jwt.PyJWK(key).key, algorithms=["EdDSA"], audience="crm")
+    assert claims["sub"] == str(user.user_id)
 
 
 async def test_passwords_are_stored_as_argon2_hashes(new_user, databases):
@@ -155,3 +208,22 @@ async def test_repeated_failed_logins_are_rate_limited(stack, new_user):
 
 def test_every_service_is_covered(stack):
     assert set(PROTECTED) == set(SERVICES)
+
+
+async def test_logging_out_of_the_web_ui_ends_the_token_not_only_the_cookie(stack, new_user):
+    """Issue 16: the UI's logout deleted the cookie, and the token in it (which a shared
+    computer's browser history, a proxy log or a stolen cookie may still hold) went on
+    working everywhere for the rest of its 8 hours."""
+    user = await new_user(Role.SALESPERSON)
+    async with httpx.AsyncClient(base_url=stack.url("gateway"), follow_redirects=False) as browser:
+        await browser.get("/login")
+        csrf = browser.cookies["crm_csrf"]
+        login = await browser.post(
+            "/login", data={"username": user.username, "password": PASSWORD, "csrf_token": csrf}
+        )
+        assert login.status_code == 303
+        token = browser.cookies["crm_token"]
+        out = await browser.post("/logout", data={"csrf_token": csrf})
+        assert out.status_code == 303 and out.headers["location"] == "/login"
+    async with httpx.AsyncClient(timeout=10, headers={"Authorization": f"Bearer {token}"}) as client:
+        await refused_everywhere(stack, client, "logged out: log in again")

@@ -1,5 +1,5 @@
 from accounting.models import Base
-from crm_kit import customer_copy, directory
+from crm_kit import customer_copy, directory, revocation
 from crm_kit.migrations import run_env
 
-run_env(Base.metadata, customer_copy.metadata, directory.metadata)
+run_env(Base.metadata, customer_copy.metadata, directory.metadata, revocation.metadata)

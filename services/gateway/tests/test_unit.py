@@ -16,6 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 from crm_kit.auth import generate_keypair
+from crm_kit.keys import parse_public_keys
 from gateway import domain, passwords, portfolio
 from gateway.schemas import OffboardRequest, UserCreate, UserUpdate
 from gateway.settings import GatewaySettings
@@ -321,3 +322,15 @@ async def test_without_any_list_of_provinces_pages_show_the_codes(regions_api: _
     # A failure is not remembered: the next page asks again.
     assert await regions.names(ui) == {}  # type: ignore[arg-type]
     assert regions_api.calls == 2
+
+
+def test_settings_take_a_key_set_holding_the_signing_keys_public_half(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While a key rotates, the gateway verifies with a set: the next key and the previous one."""
+    private, public = generate_keypair()
+    _, previous = generate_keypair()
+    monkeypatch.setenv("JWT_PRIVATE_KEY", private)
+    monkeypatch.setenv("JWT_PUBLIC_KEY", previous + public)
+    settings = GatewaySettings()
+    assert set(settings.key_set().by_kid) == set(parse_public_keys(previous + public))

@@ -6,12 +6,16 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -26,6 +30,7 @@ from crm_kit.auth import (
     generate_keypair,
     require_roles,
 )
+from crm_kit.keys import KeySet, jwks, kid_of, parse_public_keys
 
 pytestmark = pytest.mark.unit
 
@@ -255,3 +260,92 @@ def test_any_valid_token_reaches_a_route_that_needs_no_role(client: TestClient) 
     response = client.get("/me", headers=bearer(issuer().issue(user)))
     assert response.status_code == 200
     assert response.json() == {"id": str(user.id), "role": "marketing"}
+
+
+# -- keys that rotate (issue 16, item 3) -----------------------------------------
+
+
+def test_a_token_names_its_signing_key_by_thumbprint() -> None:
+    """There was one signing key with no `kid`: rotating it meant restarting everything at
+    once and logging everyone out."""
+    header = jwt.get_unverified_header(issuer().issue(a_user()))
+    assert header["kid"] == kid_of(load_pem_public_key(PUBLIC.encode()))  # type: ignore[arg-type]
+
+
+def test_a_service_takes_tokens_of_every_key_in_its_set() -> None:
+    next_private, next_public = generate_keypair()
+    verifier = TokenVerifier(PUBLIC + next_public, issuer=ISSUER, audience=AUDIENCE)
+    old, new = a_user(), a_user()
+    assert verifier.verify(issuer().issue(old)) == old
+    assert verifier.verify(issuer(next_private).issue(new)) == new
+    stranger_private, _ = generate_keypair()
+    with pytest.raises(InvalidToken, match=r"^invalid token$"):
+        verifier.verify(issuer(stranger_private).issue(a_user()))
+
+
+def test_a_token_without_a_kid_is_tried_against_every_key() -> None:
+    """Tokens issued before kids were (up to TOKEN_TTL_S old) still verify."""
+    _, other_public = generate_keypair()
+    verifier = TokenVerifier(other_public + PUBLIC, issuer=ISSUER, audience=AUDIENCE)
+    user = a_user()
+    token = jwt.encode(claims_for(user), PRIVATE, algorithm=ALGORITHM)
+    assert "kid" not in jwt.get_unverified_header(token)
+    assert verifier.verify(token) == user
+
+
+def test_a_key_file_is_re_read_when_it_changes_so_a_key_rotates_without_a_restart(
+    tmp_path: Path,
+) -> None:
+    clock = [0.0]
+    path = tmp_path / "jwt-public.pem"
+    path.write_text(PUBLIC)
+    verifier = TokenVerifier(KeySet(path=path, clock=lambda: clock[0]), issuer=ISSUER, audience=AUDIENCE)
+    next_private, next_public = generate_keypair()
+    assert verifier.verify(issuer().issue(first := a_user())) == first
+    with pytest.raises(InvalidToken):
+        verifier.verify(issuer(next_private).issue(a_user()))  # not in the set yet
+
+    # Step 1: the new public key joins the set; an unknown kid makes the service look.
+    path.write_text(PUBLIC + next_public)
+    os.utime(path, (1, 1))
+    clock[0] += KeySet.FORCED_MIN_S
+    assert verifier.verify(issuer(next_private).issue(second := a_user())) == second
+    assert verifier.verify(issuer().issue(third := a_user())) == third  # the old key still works
+
+    # Step 3: the old key leaves the set; within RECHECK_S its tokens are refused.
+    path.write_text(next_public)
+    os.utime(path, (2, 2))
+    clock[0] += KeySet.RECHECK_S
+    with pytest.raises(InvalidToken):
+        verifier.verify(issuer().issue(a_user()))
+    assert verifier.verify(issuer(next_private).issue(fourth := a_user())) == fourth
+
+
+def test_a_broken_key_file_keeps_the_keys_that_worked(tmp_path: Path) -> None:
+    clock = [0.0]
+    path = tmp_path / "jwt-public.pem"
+    path.write_text(PUBLIC)
+    verifier = TokenVerifier(KeySet(path=path, clock=lambda: clock[0]), issuer=ISSUER, audience=AUDIENCE)
+    path.write_text("-----BEGIN PUBLIC KEY-----\nhalf written")
+    os.utime(path, (3, 3))
+    clock[0] += KeySet.RECHECK_S
+    assert verifier.verify(issuer().issue(user := a_user())) == user
+
+
+def test_a_key_set_publishes_as_a_jwks() -> None:
+    _, next_public = generate_keypair()
+    published = jwks(parse_public_keys(PUBLIC + next_public))["keys"]
+    assert [k["kid"] for k in published] == list(parse_public_keys(PUBLIC + next_public))
+    assert {k["kty"] for k in published} == {"OKP"} and {k["alg"] for k in published} == {"EdDSA"}
+    jwk = jwt.PyJWK(published[0])
+    token = issuer().issue(user := a_user())
+    assert jwt.decode(token, jwk.key, algorithms=[ALGORITHM], audience=AUDIENCE)["sub"] == str(user.id)
+
+
+def test_a_key_set_refuses_what_is_not_an_ed25519_public_key() -> None:
+    with pytest.raises(ValueError, match="no public key"):
+        parse_public_keys("not a key")
+    rsa = generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    pem = rsa.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    with pytest.raises(ValueError, match="not an Ed25519 key"):
+        parse_public_keys(pem)

@@ -9,13 +9,24 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
+from fastapi.security.utils import get_authorization_scheme_param
 
-from crm_kit.auth import CurrentUser, Role, TokenIssuer, User, require_roles
+from crm_kit.auth import (
+    CurrentUser,
+    InvalidToken,
+    Role,
+    TokenIssuer,
+    TokenVerifier,
+    User,
+    require_roles,
+    verify_standing,
+)
 from crm_kit.http import Page, Paging
+from crm_kit.keys import jwks
 from crm_kit.runtime import DbDep
 
 from . import offboarding, portfolio, users
-from .login import as_principal, authenticate
+from .login import as_principal, authenticate, log_out
 from .proxy import UpstreamsDep
 from .ratelimit import LoginThrottle
 from .schemas import (
@@ -36,8 +47,10 @@ log = logging.getLogger(__name__)
 
 auth_router = APIRouter(prefix="/api/auth", tags=["auth"])
 users_router = APIRouter(prefix="/api/users", tags=["users"])
+well_known_router = APIRouter(tags=["auth"])
 
 BAD_CREDENTIALS = "incorrect username or password"
+BEARER = {"WWW-Authenticate": "Bearer"}
 
 
 async def get_issuer(request: Request) -> TokenIssuer:
@@ -85,6 +98,32 @@ async def login(
     throttle.succeeded(attempt)
     log.info("user %s logged in", principal.username)
     return TokenOut(access_token=issuer.issue(principal))
+
+
+@auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(request: Request, db: DbDep) -> Response:
+    """End the caller's token: from this answer on the gateway refuses it, and every
+    service within seconds (`TokenRevoked`). Other sessions of the same user go on."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated", headers=BEARER)
+    try:
+        verified = await verify_standing(request, token)
+    except InvalidToken as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), headers=BEARER) from exc
+    async with db.transaction() as session:
+        await log_out(session, verified)
+    log.info("user %s logged out", verified.user.username)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@well_known_router.get("/.well-known/jwks.json")
+@auth_router.get("/keys")
+async def published_keys(request: Request) -> dict[str, Any]:
+    """The public keys that verify the gateway's tokens, as a JSON Web Key Set (also at
+    `/.well-known/jwks.json`): each token names its key in its `kid` header."""
+    verifier: TokenVerifier = request.app.state.verifier
+    return jwks(verifier.keys.current())
 
 
 @users_router.post("", status_code=status.HTTP_201_CREATED)

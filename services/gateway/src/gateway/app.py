@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from crm_kit import context
+from crm_kit import context, revocation
 from crm_kit.assembly import create_service_app
 from crm_kit.auth import StaffCheck, Standing, TokenIssuer
 from crm_kit.db import Database
@@ -50,7 +50,13 @@ def create_app(settings: GatewaySettings, *, upstream: transport.Send | None = N
         settings,
         title="CRM gateway",
         # The proxy's catch-all goes last so the gateway's own routes win.
-        routers=[api.auth_router, api.users_router, notifications.router, proxy.router],
+        routers=[
+            api.auth_router,
+            api.well_known_router,
+            api.users_router,
+            notifications.router,
+            proxy.router,
+        ],
         handlers=consumers.build_handlers(settings),
         on_startup=[seed_admin, upstreams.start],
         on_shutdown=[upstreams.close],
@@ -66,15 +72,17 @@ def create_app(settings: GatewaySettings, *, upstream: transport.Send | None = N
 
 
 def staff_check(db: Database) -> StaffCheck:
-    """The gateway refuses a deactivated account's token at once (401), before any
-    service has heard of the deactivation; unknown ids pass as in the services."""
+    """The gateway refuses a deactivated account's token, a token of an older role and a
+    token its holder logged out with at once (401), before any service has heard of it;
+    unknown ids pass as in the services."""
 
     async def standing(user_id: uuid.UUID) -> Standing:
         async with db.transaction() as session:
             account = await session.get(UserAccount, user_id)
+            revoked = await revocation.revoked_of(session, user_id)
         if account is None:
-            return Standing()
-        return Standing(active=account.active, role=account.role)
+            return Standing(revoked=revoked)
+        return Standing(active=account.active, role=account.role, revoked=revoked)
 
     return standing
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from datetime import UTC, datetime
 
-from crm_kit.auth import Role, User
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_contracts import TokenRevoked
+from crm_kit import directory, revocation
+from crm_kit.auth import Role, User, Verified
 from crm_kit.db import Database
+from crm_kit.outbox import emit
 
 from . import domain, passwords
 from .models import UserAccount
@@ -48,3 +54,16 @@ async def authenticate(db: Database, username: str, password: str) -> UserAccoun
                 update(UserAccount).where(UserAccount.id == account.id).values(password_hash=upgraded)
             )
     return account
+
+
+async def log_out(session: AsyncSession, verified: Verified) -> None:
+    """End the token everywhere: refused here at commit, and in every service as soon
+    as it handles `TokenRevoked`."""
+    if verified.token_id is None:
+        return  # a token from before tokens had ids: it can only expire
+    user_id = verified.user.id
+    expires_at = datetime.fromtimestamp(verified.expires_at, UTC)
+    await revocation.revoke(session, token_id=verified.token_id, user_id=user_id, expires_at=expires_at)
+    await directory.announce_deactivation(session)
+    event = TokenRevoked(user_id=user_id, token_id=verified.token_id, expires_at=expires_at)
+    await emit(session, event, actor=user_id)

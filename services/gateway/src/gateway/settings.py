@@ -6,6 +6,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import Field, model_validator
 
+from crm_kit.keys import kid_of_private, parse_public_keys
 from crm_kit.settings import ServiceSettings
 
 from .domain import SERVICES
@@ -50,12 +51,12 @@ class GatewaySettings(ServiceSettings):
             self.jwt_private_key = self.jwt_private_key_file.read_text()
         if self.jwt_private_key:
             derived = _public_pem(self.jwt_private_key)
-            # The gateway verifies its own tokens: a public key that does not match
-            # would make every login produce a token that nothing accepts.
-            if not self.jwt_public_key:
+            # The gateway verifies its own tokens: a set without the signing key's public
+            # half would make every login produce a token that nothing accepts.
+            if not self.jwt_public_key and self.jwt_public_key_file is None:
                 self.jwt_public_key = derived
-            elif _normalise_pem(self.jwt_public_key) != _normalise_pem(derived):
-                raise ValueError("JWT_PUBLIC_KEY does not belong to JWT_PRIVATE_KEY")
+            elif kid_of_private(self.jwt_private_key) not in parse_public_keys(self.public_keys_text()):
+                raise ValueError("JWT_PUBLIC_KEY does not belong to JWT_PRIVATE_KEY (not in the set)")
         return self
 
     def service_url(self, service: str) -> str:
@@ -74,7 +75,3 @@ def _public_pem(private_pem: str) -> str:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
-
-
-def _normalise_pem(pem: str) -> str:
-    return "".join(pem.split())

@@ -17,7 +17,7 @@ from .customers import (
     CustomerUpdated,
 )
 from .envelope import REGISTRY, Envelope, Event, MalformedEvent, decode, published_contracts
-from .gateway import PortfolioReassigned, UserDeactivated, UserRegistered
+from .gateway import PortfolioReassigned, TokenRevoked, UserDeactivated, UserRegistered
 from .leads import LeadCaptured, LeadDisqualified, LeadQualified
 from .marketing import CampaignLaunched, ChannelChanged
 from .sales import (
@@ -60,6 +60,7 @@ __all__ = [
     "QuoteRejected",
     "QuoteReopened",
     "QuoteSubmittedForApproval",
+    "TokenRevoked",
     "UserDeactivated",
     "UserRegistered",
     "decode",

@@ -26,6 +26,15 @@ class UserDeactivated(Event, routing_key="gateway.user.deactivated.v1"):
     deactivated_at: datetime
 
 
+class TokenRevoked(Event, routing_key="gateway.token.revoked.v1"):
+    """A member of staff logged out: the token `token_id` (its `jti`) is refused from now
+    on, until `expires_at`, when it would have expired anyway."""
+
+    user_id: uuid.UUID
+    token_id: str
+    expires_at: datetime
+
+
 class PortfolioReassigned(Event, routing_key="gateway.portfolio.reassigned.v1"):
     """Everything `from_user_id` owns moves to `to_user_id`.
 

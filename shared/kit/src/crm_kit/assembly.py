@@ -60,7 +60,7 @@ def create_service_app(
     app = FastAPI(title=title, version=version, lifespan=_lifespan(runtime, staff, on_startup, on_shutdown))
     app.state.runtime = runtime
     app.state.verifier = TokenVerifier(
-        settings.jwt_public_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        settings.key_set(), issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
     if staff is not None:
         # A deactivated member of staff's token is refused (401) as soon as their

@@ -1,7 +1,9 @@
 """Tokens: the gateway signs (Ed25519), every service verifies for itself.
 
 No service trusts an identity header; each checks the token's signature, expiry,
-issuer and audience with the gateway's public key.
+issuer and audience with the gateway's public keys (a set, so the signing key can
+rotate: `crm_kit.keys`). A token names its key in the `kid` header and carries a
+`jti`, by which a logout revokes it (`crm_kit.revocation`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ConfigDict
+
+from .keys import KeySet, kid_of_private
 
 ALGORITHM = "EdDSA"
 
@@ -73,6 +77,7 @@ class TokenIssuer:
         if not private_key:
             raise ValueError("no JWT private key configured (JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE)")
         self._key = private_key
+        self.kid = kid_of_private(private_key)
         self.issuer = issuer
         self.audience = audience
         self.ttl = ttl
@@ -89,7 +94,7 @@ class TokenIssuer:
             "exp": now + (ttl or self.ttl),
             "jti": uuid.uuid4().hex,
         }
-        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
 
 #: How far the gateway's clock and a service's may differ: a token issued "in the future"
@@ -101,8 +106,20 @@ class InvalidToken(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Verified:
+    """A token that verified: whose it is, its id (`jti`) and when it expires (epoch s)."""
+
+    user: User
+    token_id: str | None
+    expires_at: float
+
+
 class TokenVerifier:
     """Checks the gateway's signature, issuer, audience and expiry of a bearer token.
+
+    `keys`: the public keys of the set (one or more PEM blocks), or a `KeySet` (one that
+    re-reads its file as it changes).
 
     A token that verified once is remembered until it expires (at most `remembered`
     of them): a signature check is a tenth of a proxied read's CPU, on the gateway
@@ -110,46 +127,63 @@ class TokenVerifier:
     Expiry is checked on every use; a deactivated user is refused by the staff check.
     """
 
-    def __init__(self, public_key: str, *, issuer: str, audience: str, remembered: int = 10_000) -> None:
-        if not public_key:
-            raise ValueError("no JWT public key configured (JWT_PUBLIC_KEY or JWT_PUBLIC_KEY_FILE)")
-        self._key = public_key
+    def __init__(self, keys: str | KeySet, *, issuer: str, audience: str, remembered: int = 10_000) -> None:
+        self.keys = keys if isinstance(keys, KeySet) else KeySet(keys)
         self.issuer = issuer
         self.audience = audience
         self._remembered = remembered
-        self._verified: dict[str, tuple[User, float]] = {}
+        self._verified: dict[str, Verified] = {}
 
     def verify(self, token: str) -> User:
+        return self.verify_token(token).user
+
+    def verify_token(self, token: str) -> Verified:
         known = self._verified.get(token)
         if known is not None:
-            user, expires_at = known
-            if time.time() < expires_at:
-                return user
+            if time.time() < known.expires_at:
+                return known
             del self._verified[token]
             raise InvalidToken("token expired")
-        user, expires_at = self._check(token)
+        verified = self._check(token)
         if len(self._verified) >= self._remembered:
             self._verified.clear()  # simple and rare: each is checked once more
-        self._verified[token] = (user, expires_at)
-        return user
+        self._verified[token] = verified
+        return verified
 
-    def _check(self, token: str) -> tuple[User, float]:
+    def _check(self, token: str) -> Verified:
         try:
-            claims = jwt.decode(
-                token,
-                self._key,
-                algorithms=[ALGORITHM],
-                issuer=self.issuer,
-                audience=self.audience,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-                leeway=CLOCK_SKEW_S,
-            )
+            kid = jwt.get_unverified_header(token).get("kid")
+            candidates = self.keys.get(kid if isinstance(kid, str) else None)
+            if not candidates:
+                raise InvalidToken("invalid token")
+            claims = self._decode(token, candidates)
             user = User(id=uuid.UUID(claims["sub"]), username=claims["username"], role=claims["role"])
-            return user, float(claims["exp"])
+            jti = claims.get("jti")
+            return Verified(user, jti if isinstance(jti, str) else None, float(claims["exp"]))
         except jwt.ExpiredSignatureError as exc:
             raise InvalidToken("token expired") from exc
         except (jwt.PyJWTError, KeyError, ValueError) as exc:
             raise InvalidToken("invalid token") from exc
+
+    def _decode(self, token: str, keys: list[Any]) -> dict[str, Any]:
+        for key in keys[:-1]:
+            try:
+                return self._decode_with(token, key)
+            except jwt.InvalidSignatureError:
+                continue  # a token without a kid: the next key may be its own
+        return self._decode_with(token, keys[-1])
+
+    def _decode_with(self, token: str, key: Any) -> dict[str, Any]:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            issuer=self.issuer,
+            audience=self.audience,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            leeway=CLOCK_SKEW_S,
+        )
+        return claims
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -158,17 +192,21 @@ _bearer = HTTPBearer(auto_error=False)
 @dataclass(frozen=True)
 class Standing:
     """What is known now of the holder of a valid token: whether they are still active,
-    and their role now (None: not known here yet, any role the token says may act)."""
+    their role now (None: not known here yet, any role the token says may act), and the
+    ids of their tokens that a logout revoked."""
 
     active: bool = True
     role: str | None = None
+    revoked: frozenset[str] = frozenset()
 
-    def refusal(self, user: User) -> str | None:
+    def refusal(self, user: User, token_id: str | None = None) -> str | None:
         """Why the token may no longer act, or None."""
         if not self.active:
             return "account deactivated"
         if self.role and self.role != user.role.value:
             return "the account's role changed since this token was issued: log in again"
+        if token_id is not None and token_id in self.revoked:
+            return "logged out: log in again"
         return None
 
 
@@ -197,17 +235,25 @@ async def authenticate(request: Request) -> User:
             "not authenticated",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    verifier: TokenVerifier = request.app.state.verifier
     try:
-        user = verifier.verify(token)
+        return (await verify_standing(request, token)).user
     except InvalidToken as exc:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
         ) from exc
+
+
+async def verify_standing(request: Request, token: str) -> Verified:
+    """The token, verified, and its holder's standing checked (`app.state.staff_check`):
+    InvalidToken when either refuses it."""
+    verifier: TokenVerifier = request.app.state.verifier
+    verified = verifier.verify_token(token)
     check: StaffCheck | None = getattr(request.app.state, "staff_check", None)
-    if check is not None and (refusal := (await check(user.id)).refusal(user)):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, refusal, headers={"WWW-Authenticate": "Bearer"})
-    return user
+    if check is not None and (
+        refusal := (await check(verified.user.id)).refusal(verified.user, verified.token_id)
+    ):
+        raise InvalidToken(refusal)
+    return verified
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

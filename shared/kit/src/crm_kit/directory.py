@@ -23,11 +23,12 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_contracts import Envelope, UserDeactivated, UserRegistered
+from crm_contracts import Envelope, TokenRevoked, UserDeactivated, UserRegistered
 
 from .auth import StaffCheck, Standing
 from .db import Database, Listener
 from .handlers import Handlers
+from .revocation import revoke, revoked_of
 
 metadata = sa.MetaData()
 
@@ -70,7 +71,8 @@ def create_table() -> None:
 
 
 def register(handlers: Handlers) -> None:
-    """Keep the directory from UserRegistered and UserDeactivated."""
+    """Keep the directory from UserRegistered and UserDeactivated, and the revoked tokens
+    from TokenRevoked (`crm_kit.revocation`)."""
 
     @handlers.handles(UserRegistered)
     async def user_registered(session: AsyncSession, event: UserRegistered, envelope: Envelope) -> None:
@@ -96,10 +98,15 @@ def register(handlers: Handlers) -> None:
         )
         await announce_deactivation(session)
 
+    @handlers.handles(TokenRevoked)
+    async def token_revoked(session: AsyncSession, event: TokenRevoked, envelope: Envelope) -> None:
+        await revoke(session, token_id=event.token_id, user_id=event.user_id, expires_at=event.expires_at)
+        await announce_deactivation(session)
+
 
 async def announce_deactivation(session: AsyncSession) -> None:
     """Tell every `CachedStaffCheck` on this database, when the transaction commits, that
-    someone's standing changed (a deactivation, a new role)."""
+    someone's standing changed (a deactivation, a new role, a logout)."""
     await session.execute(sa.select(sa.func.pg_notify(STAFF_CHANNEL, "")))
 
 
@@ -157,9 +164,9 @@ def kept_by(handlers: Handlers) -> bool:
 
 def staff_check(db: Database) -> StaffCheck:
     """`app.state.staff_check` of a service keeping the directory: refuses only staff it
-    knows to be deactivated, or to have another role than their token says. Someone it
-    has not heard of yet may act: their `UserRegistered` may still be on its way, and the
-    token itself was verified."""
+    knows to be deactivated, or to have another role than their token says, and tokens
+    revoked by a logout. Someone it has not heard of yet may act: their `UserRegistered`
+    may still be on its way, and the token itself was verified."""
 
     async def standing(user_id: uuid.UUID) -> Standing:
         async with db.transaction() as session:
@@ -168,9 +175,10 @@ def staff_check(db: Database) -> StaffCheck:
                     sa.select(staff.c.active, staff.c.role).where(staff.c.user_id == user_id)
                 )
             ).first()
+            revoked = await revoked_of(session, user_id)
         if found is None:
-            return Standing()
-        return Standing(active=found.active, role=found.role or None)
+            return Standing(revoked=revoked)
+        return Standing(active=found.active, role=found.role or None, revoked=revoked)
 
     return standing
 

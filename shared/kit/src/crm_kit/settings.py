@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .keys import KeySet, parse_public_keys
+
 
 class ServiceSettings(BaseSettings):
     """Read from the environment (12-factor). Names are the upper-case field names."""
@@ -21,6 +23,8 @@ class ServiceSettings(BaseSettings):
     #: Prefix of every exchange and queue name, so a test run can share a broker.
     bus_namespace: str = "crm"
 
+    #: The public keys that verify tokens: one or more PEM blocks (a set, so the signing
+    #: key can rotate; see crm_kit.keys), or a file of them that is re-read as it changes.
     jwt_public_key: str = ""
     jwt_public_key_file: Path | None = None
     jwt_issuer: str = "crm-gateway"
@@ -65,7 +69,20 @@ class ServiceSettings(BaseSettings):
         return datetime.now(self.zone).date()
 
     @model_validator(mode="after")
-    def _load_key_file(self) -> ServiceSettings:
+    def _check_key_file(self) -> ServiceSettings:
         if not self.jwt_public_key and self.jwt_public_key_file is not None:
-            self.jwt_public_key = self.jwt_public_key_file.read_text()
+            parse_public_keys(self.jwt_public_key_file.read_text())  # fail at start, not later
         return self
+
+    def key_set(self) -> KeySet:
+        """The verifying keys: the text of `jwt_public_key`, else the file (re-read as it
+        changes, so a key rotates without a restart)."""
+        if self.jwt_public_key:
+            return KeySet(self.jwt_public_key)
+        return KeySet(path=self.jwt_public_key_file)
+
+    def public_keys_text(self) -> str:
+        """The PEM blocks of the set as they are now."""
+        if self.jwt_public_key or self.jwt_public_key_file is None:
+            return self.jwt_public_key
+        return self.jwt_public_key_file.read_text()

@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import FormData, UploadFile
 
-from crm_kit.auth import InvalidToken, Role, TokenVerifier, User
+from crm_kit.auth import InvalidToken, Role, User, verify_standing
 from crm_kit.context import current_correlation_id
 from crm_kit.http import CORRELATION_HEADER
 from crm_kit.runtime import Runtime
@@ -227,11 +227,6 @@ class Ui:
         self.cookies[LANG_COOKIE] = lang
 
 
-def _verifier(request: Request) -> TokenVerifier:
-    verifier: TokenVerifier = request.app.state.verifier
-    return verifier
-
-
 def _zone(request: Request) -> ZoneInfo:
     runtime: Runtime = request.app.state.runtime
     return runtime.settings.zone
@@ -276,7 +271,7 @@ async def current_ui(request: Request) -> Ui:
     if not token:
         raise LoginRequired(_next_url(request))
     try:
-        user = _verifier(request).verify(token)
+        user = (await verify_standing(request, token)).user
     except InvalidToken as exc:
         raise LoginRequired(_next_url(request)) from exc
     if request.method == "POST":

@@ -87,6 +87,8 @@ async def login_language(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(ui: UiDep) -> Response:
+    """The token ends everywhere (`POST /api/auth/logout`), not only in this browser."""
+    await ui.api.call("POST", "/api/auth/logout")
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(core.TOKEN_COOKIE, path="/")
     return response
