@@ -409,6 +409,7 @@ class GatewayLimits:
     max_body_bytes: int
     upstream_timeout_s: float
     login_max_failures: int
+    login_max_failures_per_address: int
     login_window_s: float
     routes: Mapping[str, str]
 
@@ -518,8 +519,11 @@ serves the web UI's pages (HTML, not part of this contract).
 call as `Authorization: Bearer <token>`. It is an Ed25519-signed JWT carrying the
 user's id, username and role, valid for {hours:g} hours by default; the gateway checks it
 before forwarding, and the service checks it again itself. A deactivated user's token
-is refused (401) from then on. {limits.login_max_failures} failed logins for one username from one
-address within {limits.login_window_s:g} seconds get 429 with `Retry-After`.
+is refused (401) from then on, and so is a token its holder logged out with
+(`POST /api/auth/logout`). {limits.login_max_failures} failed logins for one username from one
+address within {limits.login_window_s:g} seconds, or {limits.login_max_failures_per_address} from one address
+whatever the usernames, get 429 with `Retry-After`. Each token names its signing key in its `kid`
+header; the keys are published at `/.well-known/jwks.json`.
 
 Roles: `admin`, `sales_manager`, `salesperson`, `marketing`, `accountant`. "Who" under a
 route names the roles checked before the route runs (others get 403); many routes also

@@ -140,6 +140,7 @@ def http_contract() -> str:
         max_body_bytes=defaults["max_body_bytes"].default,
         upstream_timeout_s=defaults["upstream_timeout_s"].default,
         login_max_failures=defaults["login_max_failures"].default,
+        login_max_failures_per_address=defaults["login_max_failures_per_address"].default,
         login_window_s=defaults["login_window_s"].default,
         routes=domain.ROUTES,
     )

@@ -75,10 +75,11 @@ async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], db: DbDep, issuer: IssuerDep, request: Request
 ) -> TokenOut:
     """OAuth2 password flow: a bearer token for an active user's username and password.
-    Repeated failures for one username from one address get 429 for a while."""
+    Repeated failures for one username from one address, or many from one address
+    whatever the names, get 429 for a while."""
     throttle: LoginThrottle = request.app.state.login_throttle
-    attempt = throttle.key(form.username, request.client.host if request.client else None)
-    if (wait := throttle.retry_after(attempt)) is not None:
+    attempt = throttle.attempt(form.username, request.client.host if request.client else None)
+    if (wait := await throttle.begin(attempt)) is not None:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             "too many failed logins; try again later",
@@ -86,7 +87,7 @@ async def login(
         )
     account = await authenticate(db, form.username, form.password)
     if account is None:
-        throttle.failed(attempt)
+        await throttle.failed()
         log.warning("failed login for %r", form.username[:50])
         # One answer for every failure, so it does not tell which names exist.
         raise HTTPException(
@@ -95,7 +96,7 @@ async def login(
             headers={"WWW-Authenticate": "Bearer"},
         )
     principal = as_principal(account)
-    throttle.succeeded(attempt)
+    await throttle.succeeded(attempt)
     log.info("user %s logged in", principal.username)
     return TokenOut(access_token=issuer.issue(principal))
 

@@ -66,7 +66,12 @@ def create_app(settings: GatewaySettings, *, upstream: transport.Send | None = N
     app.router.routes.insert(0, proxy.service_paths)
     app.state.issuer = issuer
     app.state.upstreams = upstreams
-    app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
+    app.state.login_throttle = LoginThrottle(
+        app.state.runtime.db,
+        max_failures=settings.login_max_failures,
+        max_per_address=settings.login_max_failures_per_address,
+        window_s=settings.login_window_s,
+    )
     ui.install(app)
     return app
 

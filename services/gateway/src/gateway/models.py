@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, String, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -94,4 +94,23 @@ class Notification(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "dedupe_key", name="uq_notifications_user_key"),
         Index("ix_notifications_user_visible", "user_id", "visible_from"),
+    )
+
+
+class LoginFailure(Base):
+    """One failed login, kept for the throttle's window (`ratelimit.LoginThrottle`). In the
+    database, so every gateway replica counts the same failures."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    #: The client's address (from a trusted proxy's forwarded header when there is one).
+    address: Mapped[str] = mapped_column(String(64))
+    #: Normalised and cut to 100 characters.
+    username: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_login_failures_address_at", "address", "at"),
+        Index("ix_login_failures_at", "at"),
     )

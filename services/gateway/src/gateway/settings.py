@@ -23,6 +23,9 @@ class GatewaySettings(ServiceSettings):
     token_ttl_s: int = Field(default=8 * 3600, ge=60)
     #: Failed logins for one username from one address within the window before 429.
     login_max_failures: int = Field(default=5, ge=1)
+    #: Failed logins from one address, whatever the usernames, within the window before
+    #: 429 (an office behind one NAT address shares it: keep it well above a team's typos).
+    login_max_failures_per_address: int = Field(default=50, ge=1)
     login_window_s: float = Field(default=300, gt=0)
 
     #: Password of the `admin` user seeded at first start (env CRM_ADMIN_PASSWORD).

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 metadata = sa.MetaData()
 
+
 def _columns() -> list[sa.Column[object]]:
     return [
         sa.Column("token_id", sa.String(64), primary_key=True),
