@@ -852,3 +852,19 @@ def test_example_secrets_are_placeholders_for_exactly_what_the_manifests_read(
             )
     for doc in documents(EXAMPLE_SECRETS):
         assert doc["metadata"].get("namespace") == yaml.safe_load(KUSTOMIZATION.read_text())["namespace"]
+
+
+#: Room for the gateway process itself besides the password hashes (the interpreter,
+#: FastAPI, the pools and caches); the limit must leave this and the hashes room.
+GATEWAY_BASELINE_MIB = 160
+
+
+def test_the_gateway_limit_holds_the_hashes_a_login_flood_can_run(objects: list[dict[str, Any]]) -> None:
+    """Issue 16: each failed login ran a 64 MiB argon2id hash, as many at once as the thread
+    pool had threads (32): a flood needed 2 GiB against a 384 MiB limit. Now at most
+    `MAX_CONCURRENT_HASHES` run at once per process, which the limit must hold."""
+    from gateway import passwords
+
+    limit = quantity(main_container(find(objects, "Deployment", "gateway"))["resources"]["limits"]["memory"])
+    hashes = passwords.MAX_CONCURRENT_HASHES * passwords._hasher.memory_cost * 1024
+    assert hashes + GATEWAY_BASELINE_MIB * 2**20 <= limit
