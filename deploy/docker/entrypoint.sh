@@ -23,4 +23,5 @@ python -m crm_kit.migrations "${APP_ROOT}/services/${SERVICE}"
 
 echo "entrypoint: starting ${SERVICE} on port ${PORT}" >&2
 # exec: uvicorn becomes PID 1 and gets SIGTERM itself, so in-flight messages finish.
-exec uvicorn "${SERVICE}.app:app" --host 0.0.0.0 --port "${PORT}" --no-access-log
+# --no-proxy-headers: which proxies are believed is the service's FORWARDED_ALLOW_IPS.
+exec uvicorn "${SERVICE}.app:app" --host 0.0.0.0 --port "${PORT}" --no-access-log --no-proxy-headers

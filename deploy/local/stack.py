@@ -271,6 +271,7 @@ class Stack:
                 "--port",
                 str(self.port(service)),
                 "--no-access-log",
+                "--no-proxy-headers",
                 "--timeout-graceful-shutdown",
                 "25",
             ],

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, async_playwright
 
 from ..harness import SETTLE_MS
 
@@ -39,6 +40,19 @@ def chromium_path() -> str | None:
     )
 
 
+#: What the browser refused under the gateway's Content-Security-Policy during a test.
+REFUSED_BY_POLICY: list[str] = []
+
+
+def _watch_policy(context: BrowserContext) -> BrowserContext:
+    def seen(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            REFUSED_BY_POLICY.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.on("console", seen)
+    return context
+
+
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     executable = chromium_path()
@@ -46,8 +60,23 @@ async def browser() -> AsyncIterator[Browser]:
         pytest.fail("no Chromium: `apt-get install -y chromium` (or set CHROMIUM_PATH)", pytrace=False)
     async with async_playwright() as p:
         launched = await p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        new_context = launched.new_context
+
+        async def watched_context(*args: Any, **kwargs: Any) -> BrowserContext:
+            return _watch_policy(await new_context(*args, **kwargs))
+
+        launched.new_context = watched_context  # type: ignore[method-assign]
         yield launched
         await launched.close()
+
+
+@pytest.fixture(autouse=True)
+def nothing_refused_by_the_content_security_policy() -> Iterator[None]:
+    """Every page of every browser test works under the gateway's policy (no inline
+    script or style): what the browser refused fails the test."""
+    REFUSED_BY_POLICY.clear()
+    yield
+    assert not REFUSED_BY_POLICY, REFUSED_BY_POLICY
 
 
 @pytest.fixture(scope="session")

@@ -315,8 +315,9 @@ async def test_plan_against_actual_shows_each_scope_with_its_bar(stand_in: Pages
     assert money("en", 1_000_000_000) in rows["01"].text
     assert "—" in rows["79"].text  # a target of nothing has no attainment
     assert percent("en", 1.25) in rows["48"].text
-    widths = [e["style"] for e in html.all("span", style="")]
-    assert widths == ["width: 10.0%", "width: 0%", "width: 100.0%"]  # the bar stops at the target
+    fills = [e["class"].split() for e in html.all("span", **{"class": ""}) if "fill" in e["class"].split()]
+    widths = [c for classes in fills for c in classes if c.startswith("w-")]
+    assert widths == ["w-10", "w-0", "w-100"]  # the bar stops at the target
     assert stand_in.upstream.last("GET", "/api/targets/attainment").query == {"period": YEAR}
 
 

@@ -16,6 +16,7 @@ from crm_kit.db import Database
 from crm_kit.runtime import Runtime
 
 from . import api, consumers, notifications, proxy, transport, ui, users
+from .headers import SecurityHeadersMiddleware
 from .models import UserAccount
 from .ratelimit import LoginThrottle
 from .settings import DEFAULT_ADMIN_PASSWORD, GatewaySettings
@@ -61,6 +62,7 @@ def create_app(settings: GatewaySettings, *, upstream: transport.Send | None = N
         on_startup=[seed_admin, upstreams.start],
         on_shutdown=[upstreams.close],
         staff_check=staff_check,
+        middleware=[SecurityHeadersMiddleware],
     )
     # What a service owns is matched first, before the gateway's own routes and pages.
     app.router.routes.insert(0, proxy.service_paths)

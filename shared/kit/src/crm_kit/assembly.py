@@ -15,8 +15,10 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from . import directory, errors, outbox, tracing
 from .auth import StaffCheck, TokenVerifier
@@ -43,12 +45,15 @@ def create_service_app(
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     staff_check: Callable[[Database], StaffCheck] | None = None,
+    middleware: Sequence[type[Any]] = (),
     version: str = "0.1.0",
 ) -> FastAPI:
     """A service's app: its database, bus, outbox relay, health routes and `routers`.
 
     A deactivated member of staff's token is refused (401) by `staff_check(db)`, by
     default the staff directory's when the service keeps it (`directory.register`).
+    `middleware`: the service's own ASGI middleware (no options), inside the kit's
+    forwarded-headers one, so it sees the client's address and scheme.
     """
     configure_logging(settings.service_name, settings.log_level)
     tracing.configure(settings.service_name)
@@ -73,6 +78,11 @@ def create_service_app(
         from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
         app.add_middleware(OpenTelemetryMiddleware, exclude_spans=["receive", "send"])
+    for own in middleware:
+        app.add_middleware(own)
+    if settings.forwarded_allow_ips:
+        # Outermost, so everything inside sees the client's address and scheme.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(health_router(runtime))
     for router in routers:
         app.include_router(router)

@@ -48,6 +48,12 @@ class ServiceSettings(BaseSettings):
 
     log_level: str = "INFO"
 
+    #: The proxies in front of this service (IPs or CIDRs, comma-separated) whose
+    #: X-Forwarded-For and X-Forwarded-Proto are believed: behind a TLS proxy the client's
+    #: address (the login throttle's key) and scheme (the cookie's Secure flag) come from
+    #: them. Empty: nobody's (uvicorn runs with --no-proxy-headers; this is the one rule).
+    forwarded_allow_ips: str = ""
+
     #: The zone whose calendar "today", due dates, overdue days and periods follow.
     business_timezone: str = "Asia/Ho_Chi_Minh"
 

@@ -1,4 +1,5 @@
-// The little JavaScript the UI needs: kanban drag-and-drop, live quote totals, charts.
+// The little JavaScript the UI needs: kanban drag-and-drop, live quote totals, charts,
+// questionnaire forms. No page has inline script (the Content-Security-Policy allows none).
 // Everything works without it too (forms post as usual); this only makes it quicker.
 (function () {
   "use strict";
@@ -131,6 +132,19 @@
     renumber(); recompute();
   }
 
+  // -- questionnaires --------------------------------------------------------------------
+  // Each criterion shows only the part its answer type uses (both post anyway).
+  function initCriterion(box) {
+    function show() {
+      var chosen = box.querySelector("input.criterion-type:checked");
+      var type = chosen ? chosen.value : "options";
+      box.querySelector(".options-part").hidden = type !== "options";
+      box.querySelector(".range-part").hidden = type !== "range";
+    }
+    box.querySelectorAll("input.criterion-type").forEach(function (r) { r.addEventListener("change", show); });
+    show();
+  }
+
   // -- charts -----------------------------------------------------------------------------
   function initChart(canvas) {
     if (typeof Chart === "undefined") { return; }
@@ -150,6 +164,7 @@
     document.querySelectorAll(".board").forEach(initBoard);
     document.querySelectorAll("form.quote-builder").forEach(initQuote);
     document.querySelectorAll("canvas[data-chart]").forEach(initChart);
+    document.querySelectorAll(".questionnaire-form fieldset.criterion").forEach(initCriterion);
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
 })();

@@ -90,7 +90,7 @@ def planned(scope: Scope, attainment: list[dict[str, Any]]) -> dict[str, Any] | 
         "actual": actual,
         "attainment": ratio,
         "bucket": targets.attainment_bucket(ratio),
-        "bar": 0 if ratio is None else round(min(ratio, 1.0) * 100, 1),
+        "bar": targets.attainment_bar(ratio),
     }
 
 

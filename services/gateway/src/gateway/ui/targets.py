@@ -52,6 +52,12 @@ def attainment_bucket(ratio: float | None) -> str:
     return "none" if ratio is None else str(stepped(ratio, ATTAINMENT_STEPS))
 
 
+def attainment_bar(ratio: float | None) -> int:
+    """How full an attainment bar is, in steps of 5% up to the target (the CSS classes
+    `w-0` to `w-100`: the pages carry no inline style, for the Content-Security-Policy)."""
+    return 0 if ratio is None else round(min(max(ratio, 0.0), 1.0) * 20) * 5
+
+
 # -- what the pages choose from and name -------------------------------------------------
 
 
@@ -268,7 +274,7 @@ def attainment_rows(ui: core.Ui, report: dict[str, Any], chosen: Choices) -> lis
                 "salesperson_name": chosen.person(ui, row["salesperson_id"]),
                 "group_name": row["product_group"] or ui.t("target.all_groups"),
                 "bucket": attainment_bucket(ratio),
-                "bar": 0 if ratio is None else round(min(ratio, 1.0) * 100, 1),
+                "bar": attainment_bar(ratio),
             }
         )
     return rows
