@@ -41,7 +41,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = HEADERS + [HSTS] if scope.get("scheme") == "https" else HEADERS
+        extra = [*HEADERS, HSTS] if scope.get("scheme") == "https" else HEADERS
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

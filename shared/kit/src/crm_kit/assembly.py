@@ -15,9 +15,9 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from . import directory, errors, outbox, tracing
@@ -45,7 +45,7 @@ def create_service_app(
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     staff_check: Callable[[Database], StaffCheck] | None = None,
-    middleware: Sequence[type[Any]] = (),
+    middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
     version: str = "0.1.0",
 ) -> FastAPI:
     """A service's app: its database, bus, outbox relay, health routes and `routers`.
