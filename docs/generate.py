@@ -50,6 +50,13 @@ def consumers_by_key() -> dict[str, list[str]]:
     return consumed
 
 
+#: AMQP bindings (version 0.3.0): how the outbox publishes (persistent, `mandatory`) and
+#: how a consumer takes a message (acknowledged after its transaction commits).
+AMQP_BINDING = "0.3.0"
+SEND_BINDINGS = {"amqp": {"deliveryMode": 2, "mandatory": True, "bindingVersion": AMQP_BINDING}}
+RECEIVE_BINDINGS = {"amqp": {"ack": True, "bindingVersion": AMQP_BINDING}}
+
+
 def asyncapi(service: str, consumed: dict[str, list[str]]) -> dict[str, Any]:
     contracts = {c.routing_key: c for c in published_contracts()}
     sends = [c for c in contracts.values() if c.source_service() == service]
@@ -57,45 +64,19 @@ def asyncapi(service: str, consumed: dict[str, list[str]]) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     channels: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    operations: dict[str, Any] = {}
     for contract in sorted({*sends, *receives}, key=lambda c: c.routing_key):
-        name = contract.__name__
-        payload = contract.model_json_schema(ref_template="#/components/schemas/{model}")
+        payload = _wire_schema(contract)
         schemas.update(payload.pop("$defs", {}))
-        schemas[name] = payload
-        messages[name] = {
-            "name": name,
-            "title": name,
-            "summary": " ".join((contract.__doc__ or "").split()),
-            "contentType": "application/json",
-            "correlationId": {"location": "$message.payload#/correlation_id"},
-            "payload": _envelope_schema(name),
-            "bindings": {"amqp": {"deliveryMode": 2, "messageType": contract.routing_key}},
-        }
-        channels[contract.routing_key] = {
-            "address": contract.routing_key,
-            "messages": {name: {"$ref": f"#/components/messages/{name}"}},
-            "bindings": {
-                "amqp": {
-                    "is": "routingKey",
-                    "exchange": {
-                        "name": EXCHANGE,
-                        "type": "topic",
-                        "durable": True,
-                        "autoDelete": False,
-                        "vhost": "/",
-                    },
-                }
-            },
-        }
-    for verb, contracts_ in (("send", sends), ("receive", receives)):
-        for contract in contracts_:
-            operations[f"{verb}{contract.__name__}"] = {
-                "action": verb,
-                "channel": {"$ref": f"#/channels/{contract.routing_key}"},
-                "messages": [{"$ref": f"#/channels/{contract.routing_key}/messages/{contract.__name__}"}],
-            }
-    schemas["Envelope"] = Envelope.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas[contract.__name__] = payload
+        schemas[_envelope_name(contract)] = _envelope_schema(contract)
+        messages[contract.__name__] = _message(contract)
+        channels[contract.routing_key] = _channel(contract)
+    directions = (("send", sends, SEND_BINDINGS), ("receive", receives, RECEIVE_BINDINGS))
+    operations = {
+        f"{verb}{contract.__name__}": _operation(verb, contract, bindings)
+        for verb, contracts_, bindings in directions
+        for contract in contracts_
+    }
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -112,11 +93,67 @@ def asyncapi(service: str, consumed: dict[str, list[str]]) -> dict[str, Any]:
     }
 
 
-def _envelope_schema(name: str) -> dict[str, Any]:
-    envelope = Envelope.model_json_schema()
-    envelope["properties"]["data"] = {"$ref": f"#/components/schemas/{name}"}
-    envelope["title"] = f"{name} envelope"
+def _wire_schema(contract: type[Event]) -> dict[str, Any]:
+    """The event's payload as it is serialised into the envelope's `data`."""
+    return contract.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+
+
+def _envelope_name(contract: type[Event]) -> str:
+    return f"{contract.__name__}Envelope"
+
+
+def _envelope_schema(contract: type[Event]) -> dict[str, Any]:
+    """The message body: the envelope as the outbox serialises it, with this event under `data`."""
+    envelope = Envelope.model_json_schema(mode="serialization")
+    fields = envelope["properties"]
+    fields["event_type"]["const"] = contract.event_type
+    fields["version"]["const"] = contract.version
+    fields["source"]["const"] = contract.source_service()
+    fields["data"] = {"$ref": f"#/components/schemas/{contract.__name__}"}
+    envelope["title"] = f"{contract.__name__} envelope"
     return envelope
+
+
+def _message(contract: type[Event]) -> dict[str, Any]:
+    return {
+        "name": contract.__name__,
+        "title": contract.__name__,
+        "summary": " ".join((contract.__doc__ or "").split()),
+        "contentType": "application/json",
+        "correlationId": {"location": "$message.payload#/correlation_id"},
+        "payload": {"$ref": f"#/components/schemas/{_envelope_name(contract)}"},
+        "bindings": {"amqp": {"messageType": contract.routing_key, "bindingVersion": AMQP_BINDING}},
+    }
+
+
+def _channel(contract: type[Event]) -> dict[str, Any]:
+    name = contract.__name__
+    return {
+        "address": contract.routing_key,
+        "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+        "bindings": {
+            "amqp": {
+                "is": "routingKey",
+                "exchange": {
+                    "name": EXCHANGE,
+                    "type": "topic",
+                    "durable": True,
+                    "autoDelete": False,
+                    "vhost": "/",
+                },
+                "bindingVersion": AMQP_BINDING,
+            }
+        },
+    }
+
+
+def _operation(verb: str, contract: type[Event], bindings: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "action": verb,
+        "channel": {"$ref": f"#/channels/{contract.routing_key}"},
+        "messages": [{"$ref": f"#/channels/{contract.routing_key}/messages/{contract.__name__}"}],
+        "bindings": bindings,
+    }
 
 
 def documents() -> dict[Path, str]:
