@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_contracts import Envelope, Event, published_contracts
+from crm_contracts.compatibility import wire_schema
 from crm_kit.handlers import Handlers
 
 DOCS = Path(__file__).resolve().parent
@@ -65,7 +66,7 @@ def asyncapi(service: str, consumed: dict[str, list[str]]) -> dict[str, Any]:
     channels: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     for contract in sorted({*sends, *receives}, key=lambda c: c.routing_key):
-        payload = _wire_schema(contract)
+        payload = wire_schema(contract, ref_template="#/components/schemas/{model}")
         schemas.update(payload.pop("$defs", {}))
         schemas[contract.__name__] = payload
         schemas[_envelope_name(contract)] = _envelope_schema(contract)
@@ -91,11 +92,6 @@ def asyncapi(service: str, consumed: dict[str, list[str]]) -> dict[str, Any]:
         "operations": operations,
         "components": {"messages": messages, "schemas": dict(sorted(schemas.items()))},
     }
-
-
-def _wire_schema(contract: type[Event]) -> dict[str, Any]:
-    """The event's payload as it is serialised into the envelope's `data`."""
-    return contract.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
 
 
 def _envelope_name(contract: type[Event]) -> str:
