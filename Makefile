@@ -7,7 +7,7 @@ PYTEST := .venv/bin/pytest
 # (testcontainers), else the ones running on this machine; see deploy/local/test-infra.sh.
 WITH_INFRA := deploy/local/test-infra.sh
 
-.PHONY: install browser run test test-unit test-integration test-e2e test-faults lint typecheck docs bench clean
+.PHONY: install browser run test test-unit test-integration test-e2e test-faults lint typecheck docs contracts-baseline bench clean
 
 install: .venv/.installed
 .venv/.installed: uv.lock pyproject.toml $(wildcard shared/*/pyproject.toml services/*/pyproject.toml)
@@ -57,6 +57,11 @@ bench: install
 ## Regenerate docs/events.md, docs/asyncapi/*.json and docs/api.md from the code (a test checks them).
 docs: install
 	$(PY) docs/generate.py
+
+## Record the event schemas in shared/contracts/baseline.json after a compatible change
+## (a new optional field, event or version); it refuses a breaking one (see docs/events.md).
+contracts-baseline: install
+	$(PY) -m crm_contracts.compatibility write shared/contracts/baseline.json
 
 clean:
 	rm -rf .venv .local .pytest_cache .ruff_cache .mypy_cache

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crm_contracts import Event, published_contracts
+from crm_contracts.compatibility import wire_schema
 
 HEADER = """# Event catalogue
 
@@ -20,9 +21,31 @@ Every event is published to the durable topic exchange `crm.events` with the rou
 key below, as a persistent JSON message whose AMQP `message_id` is the envelope's
 `event_id` and whose `correlation_id` is the envelope's. Subscribe by binding your own
 queue to the routing keys you need (see `deploy/README.md` for users and permissions).
-Within a version, fields are only ever added and are optional; a breaking change is
-published as a new `.vN+1` beside the old one. Install the `crm-contracts` package
-(pydantic only) to decode them: `crm_contracts.decode(body).payload(Contract)`.
+Install the `crm-contracts` package (pydantic only; see its
+[README](../shared/contracts/README.md) for how) to decode them:
+`crm_contracts.decode(body).payload(Contract)`.
+
+## Versions and compatibility
+
+A published version (`....v1`) changes only compatibly, so a consumer written against
+it keeps working and still reads the messages published before a change:
+
+- compatible: adding an *optional* field (with a default; old consumers ignore it, old
+  messages lack it), adding an event, adding a new version of an event;
+- not compatible: removing or renaming a field; changing its type, format or allowed
+  values (making it nullable too); making an optional field required or adding a
+  required one; making a required field optional; removing an event.
+
+A breaking change is a new version, `....v2`, published beside `v1` (a new contract
+class with its own routing key) until no consumer binds `v1` any more. The wire
+schema of every event is recorded in `shared/contracts/baseline.json`; a unit test
+(`shared/contracts/tests/test_compatibility.py`) fails on an incompatible change to a
+recorded version, and on an addition not yet recorded. After a compatible change run
+`make contracts-baseline` to record it; it refuses to record a breaking change (only
+to retire a version that nothing consumes: `.venv/bin/python -m
+crm_contracts.compatibility write shared/contracts/baseline.json --accept-breaking`).
+The same check is in the package for subscribers:
+`python -m crm_contracts.compatibility check <their baseline>`.
 
 ## Envelope
 
@@ -55,7 +78,7 @@ def render(consumers: Mapping[str, Sequence[str]] | None = None) -> str:
 
 
 def _render_one(contract: type[Event], consumers: Sequence[str] | None) -> str:
-    schema = contract.model_json_schema()
+    schema = wire_schema(contract)
     required = set(schema.get("required", []))
     doc = " ".join((contract.__doc__ or "").split())
     consumed = ", ".join(consumers) if consumers else "no CRM service yet"
@@ -84,8 +107,10 @@ EXAMPLE = """
 ## Subscribing from another system
 
 A system outside the CRM binds a queue of its own to the routing keys it needs and
-decodes with the contracts package alone (`pip install crm-contracts aio-pika`).
-`docs/examples/subscriber.py` (run by the test suite against a running system):
+decodes with the contracts package alone, installed with its `amqp` extra (aio-pika),
+as [its README](../shared/contracts/README.md) says. `docs/examples/subscriber.py`
+(run by the test suite in a fresh virtual environment holding only the built wheel,
+and against a running system):
 
 ```python
 async def main(amqp_url: str, queue_name: str) -> None:

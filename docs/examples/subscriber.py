@@ -1,5 +1,6 @@
 """An outside system subscribing to the CRM's events with the contracts package alone.
 
+    pip install "./shared/contracts[amqp]"   # crm-contracts and aio-pika; see its README
     python docs/examples/subscriber.py amqp://user:pass@host:5672/ my-system.promotions
 
 It binds a queue of its own to `crm.events` for CustomerPromotedToTraditional and

@@ -64,9 +64,13 @@ E = TypeVar("E", bound=Event)
 
 
 class Envelope(BaseModel):
-    """What is on the wire: metadata plus the payload under `data`."""
+    """What is on the wire: metadata plus the payload under `data`.
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    Every field is always present on the wire (`causation_id` and `actor` as null when unset).
+    """
+
+    # ... so the serialisation schema (what the AsyncAPI documents show) requires them all.
+    model_config = ConfigDict(frozen=True, extra="ignore", json_schema_serialization_defaults_required=True)
 
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     event_type: str

@@ -37,6 +37,7 @@ from crm_kit.settings import ServiceSettings
 
 from .infra import Infra, delete_namespace, fresh_database, migrate, unique_namespace
 from .polling import DEADLINE_S, eventually
+from .subscriber import publish_as_relay
 
 S = TypeVar("S", bound=ServiceSettings)
 T = TypeVar("T")
@@ -96,17 +97,7 @@ class ServiceUnderTest(Generic[S]):
             )
         if occurred_at is not None:
             envelope = envelope.model_copy(update={"occurred_at": occurred_at})
-        await self.exchange.publish(
-            aio_pika.Message(
-                envelope.model_dump_json().encode(),
-                message_id=str(envelope.event_id),
-                correlation_id=envelope.correlation_id,
-                content_type="application/json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key=event.routing_key,
-            mandatory=True,
-        )
+        await publish_as_relay(self.exchange, envelope, event.routing_key)
         return envelope
 
     async def handled(self, *envelopes: Envelope | uuid.UUID, timeout: float = DEADLINE_S) -> None:
