@@ -10,6 +10,10 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+HOUR_S = 3600.0
+DAY_S = 24 * HOUR_S
+
+
 class ServiceSettings(BaseSettings):
     """Read from the environment (12-factor). Names are the upper-case field names."""
 
@@ -42,6 +46,18 @@ class ServiceSettings(BaseSettings):
     relay_poll_interval_s: float = Field(default=1.0, gt=0)
     publish_timeout_s: float = Field(default=10.0, gt=0)
 
+    #: Sent outbox rows are kept this long after they were written (the history an event
+    #: replay re-publishes from); older ones are deleted. Unsent rows are never deleted.
+    outbox_retention_s: float = Field(default=7 * DAY_S, ge=HOUR_S)
+    #: Inbox rows (what makes a redelivered copy a no-op) are kept this long; it must
+    #: exceed the longest redelivery (`max_attempts` x `retry_delay_s`).
+    inbox_retention_s: float = Field(default=7 * DAY_S, ge=HOUR_S)
+    #: How often the retention runs (and refreshes the tables' size metrics).
+    retention_interval_s: float = Field(default=60.0, gt=0)
+    #: Rows deleted per short transaction.
+    retention_batch_size: int = Field(default=1000, ge=1, le=10_000)
+    retention_enabled: bool = True
+
     log_level: str = "INFO"
 
     #: The zone whose calendar "today", due dates, overdue days and periods follow.
@@ -63,6 +79,17 @@ class ServiceSettings(BaseSettings):
     def today(self) -> date:
         """Today on the business's calendar (not the server's, which runs on UTC)."""
         return datetime.now(self.zone).date()
+
+    @model_validator(mode="after")
+    def _inbox_outlives_redelivery(self) -> ServiceSettings:
+        # A copy redelivered after its inbox row was deleted would take effect again.
+        longest = self.max_attempts * self.retry_delay_s
+        if self.inbox_retention_s <= longest:
+            raise ValueError(
+                f"inbox_retention_s ({self.inbox_retention_s:.0f}) must exceed the longest "
+                f"redelivery, max_attempts x retry_delay_s ({longest:.0f})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _load_key_file(self) -> ServiceSettings:
