@@ -26,7 +26,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Delete, delete, func, select, text, tuple_
+from sqlalchemy import CursorResult, Delete, delete, func, select, text, tuple_
 
 from . import metrics
 from .db import Database
@@ -105,7 +105,8 @@ class Retention:
             async with self.db.transaction() as session:
                 # SKIP LOCKED never waits on a row; nor may anything else in the batch.
                 await session.execute(text("SET LOCAL lock_timeout = '1s'"))
-                count = (await session.execute(batch)).rowcount or 0
+                result: CursorResult[Any] = await session.execute(batch)  # type: ignore[assignment]
+                count = result.rowcount or 0
             deleted += count
             metrics.RETENTION_DELETED.labels(self.service, table).inc(count)
             if count < self.batch_size:

@@ -14,9 +14,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from . import outbox
-from .retention import Retention
 from .bus import EventBus
 from .db import Database
+from .retention import Retention
 from .settings import ServiceSettings
 
 
