@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
+from typing import Self
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
 
 HOUR_S = 3600.0
 DAY_S = 24 * HOUR_S
@@ -62,6 +63,14 @@ class ServiceSettings(BaseSettings):
 
     #: The zone whose calendar "today", due dates, overdue days and periods follow.
     business_timezone: str = "Asia/Ho_Chi_Minh"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Self:
+        """The settings a process started with environment `env` reads (for what starts one,
+        or checks a deployment's environment)."""
+        return cls.model_validate(
+            {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
+        )
 
     @field_validator("business_timezone")
     @classmethod
