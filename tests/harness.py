@@ -30,7 +30,7 @@ from crm_testkit.infra import Infra, delete_namespace, fresh_database, unique_na
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
-from stack import SERVICES, Stack, rabbitmqctl_json  # noqa: E402, F401  (rabbitmqctl_json: for tests)
+from stack import SERVICES, Stack  # noqa: E402
 
 #: Lines the fault and security tests report (counts); printed again at the end of
 #: the run by tests/conftest.py, so they show without `-s`.

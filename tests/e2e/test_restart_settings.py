@@ -17,7 +17,7 @@ import pytest
 from crm_kit.migrations import drop_database
 from crm_testkit.infra import Infra, delete_namespace, fresh_database, unique_namespace
 
-from ..harness import ROOT, SERVICES, Stack, free_port_block, rabbitmqctl_json
+from ..harness import ROOT, SERVICES, Stack, free_port_block
 
 pytestmark = [
     pytest.mark.e2e,
@@ -25,6 +25,13 @@ pytestmark = [
 ]
 
 SERVICE = "accounting"
+
+
+def rabbitmqctl_json(*args: str) -> list[dict[str, Any]]:
+    import stack as local_stack  # deploy/local, on sys.path through tests/harness.py
+
+    listed: list[dict[str, Any]] = local_stack.rabbitmqctl_json(*args)
+    return listed
 
 
 def effective_policies(namespace: str) -> dict[str, dict[str, Any]]:
