@@ -95,6 +95,7 @@ async def running_stack(
     finally:
         running.stop_all()
         running.remove_broker_users()
+        running.remove_policies()
         await delete_namespace(infra.amqp_url, namespace, list(SERVICES))
         for service in SERVICES:
             await drop_database(infra.database(f"{prefix}{service}"))

@@ -25,6 +25,7 @@ from pydantic import AliasChoices
 from sqlalchemy.engine import make_url
 
 from crm_contracts import published_contracts
+from crm_kit import policies
 from crm_kit.settings import ServiceSettings
 from crm_kit.topology import Topology
 
@@ -451,10 +452,28 @@ def test_definitions_declare_the_exchanges_the_kit_declares_and_an_admin(
         ), f"exchange {exchange} differs from the kit's declaration: {found}"
         assert not found.get("arguments"), f"exchange {exchange} has arguments the kit does not set"
     assert {"name": "/"} in [{"name": v["name"]} for v in definitions.get("vhosts", [])]
-    # The kit declares queues itself with its own arguments; predeclared ones would clash.
+    # The kit declares the queues itself (with their type only); their policies are below.
     assert not definitions.get("queues"), "definitions.json must not declare the services' queues"
     admins = [u for u in definitions["users"] if "administrator" in u.get("tags", [])]
     assert admins, "definitions.json needs an administrator for the management UI"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_definitions_set_the_policies_of_the_service_as_compose_runs_it(
+    services: dict[str, dict[str, Any]], definitions: dict[str, Any], name: str
+) -> None:
+    """Dead-lettering, the retry delay and the delivery limit are policies made from the
+    service's settings (crm_kit.policies): a RETRY_DELAY_S or DELIVERY_LIMIT given in
+    docker-compose.yml must be in definitions.json too, or RabbitMQ does not apply it."""
+    env = {"SERVICE_NAME": name, **environment(services[name])}
+    env.pop("JWT_PUBLIC_KEY_FILE", None)  # in the container only
+    expected = [p.as_definition() for p in policies.for_settings(ServiceSettings.from_env(env))]
+    names = {p["name"] for p in expected}
+    assert [p for p in definitions.get("policies", []) if p["name"] in names] == expected
+    # Only the highest-priority policy matching a queue applies: no other may match it.
+    for other in definitions.get("policies", []):
+        if other["name"] not in names:
+            assert not any(re.search(other["pattern"], queue) for queue in names), other["name"]
 
 
 def test_rabbitmq_loads_the_definitions_at_boot(services: dict[str, dict[str, Any]]) -> None:

@@ -30,6 +30,7 @@ import yaml
 from pydantic import AliasChoices
 from sqlalchemy.engine import make_url
 
+from crm_kit import policies
 from crm_kit.auth import generate_keypair
 from crm_kit.keys import parse_public_keys
 from crm_kit.routes import health_router
@@ -629,6 +630,36 @@ def test_service_rights_are_those_of_the_definitions(
     assert topic["userReference"] == {"name": name}
     assert topic["vhost"] == expected_topic[0]["vhost"]
     assert topic["permissions"] == {k: expected_topic[0][k] for k in ("exchange", "write", "read")}
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_queues_have_the_policies_of_its_settings(
+    objects: list[dict[str, Any]],
+    config_maps: dict[str, dict[str, str]],
+    example_secrets: dict[str, dict[str, str]],
+    name: str,
+) -> None:
+    """Dead-lettering, the retry delay and the delivery limit are policies made from the
+    service's settings (crm_kit.policies): a RETRY_DELAY_S or DELIVERY_LIMIT given to
+    the Deployment must be in its Policy objects too, or RabbitMQ does not apply it."""
+    container = main_container(find(objects, "Deployment", name))
+    values = resolve(environment(container, config_maps), example_secrets, config_maps)
+    values = {k: v for k, v in values.items() if not k.endswith("_KEY_FILE")}  # in the pod only
+    expected = policies.for_settings(ServiceSettings.from_env({"SERVICE_NAME": name, **values}))
+    found = [o["spec"] for o in of_kind(objects, "Policy") if o["spec"]["name"] in {p.name for p in expected}]
+    cluster = of_kind(objects, "RabbitmqCluster")[0]["metadata"]["name"]
+    assert found == [
+        {
+            "name": p.name,
+            "vhost": "/",
+            "pattern": p.pattern,
+            "applyTo": p.apply_to,
+            "priority": p.priority,
+            "definition": p.definition,
+            "rabbitmqClusterReference": {"name": cluster},
+        }
+        for p in expected
+    ]
 
 
 @pytest.mark.parametrize("name", SERVICES)

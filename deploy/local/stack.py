@@ -6,6 +6,10 @@ missing, migrates it, makes the gateway's signing keys once (in `.local/`),
 starts the six services, prints where the gateway is, restarts a service that
 dies (like compose's `restart: unless-stopped`) and stops them all on Ctrl-C.
 
+Before it starts a service it sets the RabbitMQ policies of that service's queues from
+its settings (`crm_kit.policies`: dead-lettering, `RETRY_DELAY_S`, `DELIVERY_LIMIT`),
+so a service restarted with other values uses them.
+
 Each service connects to RabbitMQ as its own user, with the rights of
 `deploy/rabbitmq/definitions.json` (its own queues, its own events), when the broker
 is this machine's and `rabbitmqctl` can create the users; otherwise every service uses
@@ -114,6 +118,15 @@ def rabbitmqctl(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[
     return subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, timeout=timeout)
 
 
+def rabbitmqctl_json(*args: str) -> list[dict[str, Any]]:
+    """What `rabbitmqctl <args>` lists, as JSON objects."""
+    result = rabbitmqctl(*args, "-q", "--formatter", "json")
+    if result.returncode != 0:
+        raise RuntimeError(f"rabbitmqctl {args[0]}: {result.stderr.strip()[-300:]}")
+    listed: list[dict[str, Any]] = json.loads(result.stdout or "[]")
+    return listed
+
+
 def local_broker(url: str) -> bool:
     """Whether `url`'s broker is this machine's, so `rabbitmqctl` manages it."""
     return (
@@ -138,8 +151,11 @@ class Stack:
     broker_users: bool = False
     #: service -> (RabbitMQ user, password), once provisioned.
     broker_credentials: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: service -> the policies of its queues, as set at its last start (`set_policies`).
+    broker_policies: dict[str, list[Any]] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: dict[str, IO[bytes]] = field(default_factory=dict)
+    _policies_said: bool = False
 
     def port(self, service: str) -> int:
         return self.port_base + SERVICES.index(service)
@@ -234,6 +250,45 @@ class Stack:
             list(pool.map(lambda c: rabbitmqctl("delete_user", c[0]), self.broker_credentials.values()))
         self.broker_credentials = {}
 
+    # -- RabbitMQ policies -------------------------------------------------------------
+
+    def settings(self, service: str) -> Any:
+        """The kit's settings `service` starts with (its environment)."""
+        from crm_kit.settings import ServiceSettings
+
+        return ServiceSettings.from_env(self.env(service))
+
+    def set_policies(self, service: str) -> bool:
+        """Set the policies of the service's queues (dead-lettering, the retry delay, the
+        delivery limit: `crm_kit.policies`) from its settings, each matching only its own
+        queue. Done at every start, so a service restarted with another `RETRY_DELAY_S` or
+        `DELIVERY_LIMIT` works with them. False when the broker is not this machine's:
+        then they must be set there (deploy/rabbitmq/definitions.json has them for `crm`)."""
+        from crm_kit import policies
+
+        if not local_broker(self.amqp_url):
+            if not self._policies_said:
+                self._policies_said = True
+                say(
+                    "cannot set the queues' policies on a broker that is not this machine's: set "
+                    "those of deploy/rabbitmq/definitions.json there (without them nothing is retried)"
+                )
+            return False
+        chosen = policies.for_settings(self.settings(service))
+        policies.set_with_rabbitmqctl(chosen)
+        self.broker_policies[service] = chosen
+        return True
+
+    def remove_policies(self) -> None:
+        """Clear a test run's policies (those of namespace `crm` stay, like its users)."""
+        from crm_kit import policies
+
+        if self.namespace == "crm":
+            return
+        chosen = [p for service in SERVICES for p in self.broker_policies.pop(service, [])]
+        if chosen:
+            policies.clear_with_rabbitmqctl(chosen)
+
     # -- preparing -------------------------------------------------------------------
 
     def migrate(self, service: str) -> None:
@@ -256,6 +311,7 @@ class Stack:
     # -- processes -------------------------------------------------------------------
 
     def start(self, service: str) -> None:
+        self.set_policies(service)
         output: IO[bytes] | int | None = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ from crm_kit.handlers import Handlers, Transient
 from crm_kit.outbox import emit, outbox
 from crm_kit.publishing import PublishFailed
 from crm_kit.settings import ServiceSettings
-from crm_testkit.infra import Infra, queue_depth
+from crm_testkit.infra import Infra, bus_policies, queue_depth
 
 pytestmark = pytest.mark.integration
 
@@ -192,6 +192,13 @@ def settings_for(infra: Infra, database: Database, namespace: str, service: str)
         prefetch=16,
         publish_timeout_s=5.0,
     )
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def policies(infra: Infra, database: Database, namespace: str) -> AsyncIterator[None]:
+    """Dead-lettering, the retry delay and the delivery limit of both services' queues."""
+    async with bus_policies(*(settings_for(infra, database, namespace, s) for s in SERVICES)):
+        yield
 
 
 @pytest.fixture(scope="module")

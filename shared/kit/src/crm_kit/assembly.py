@@ -1,4 +1,4 @@
-"""Assembles a service process: FastAPI + database + bus consumer + outbox relay.
+"""Assembles a service process: FastAPI + database + bus consumer + outbox relay + retention.
 
 Every service's `app.py` is a few lines::
 
@@ -27,6 +27,7 @@ from .db import Database
 from .handlers import Handlers
 from .http import BodySizeLimitMiddleware, RequestContextMiddleware
 from .logs import configure_logging
+from .retention import Retention
 from .routes import health_router
 from .runtime import Runtime
 from .settings import ServiceSettings
@@ -90,7 +91,8 @@ def create_service_app(
 
 
 def build_runtime(settings: ServiceSettings, handlers: Handlers | None) -> Runtime:
-    """The database, the bus (with `handlers` on its queue) and the outbox relay."""
+    """The database, the bus (with `handlers` on its queue), the outbox relay and the
+    retention that prunes the outbox and inbox."""
     db = Database(settings.database_url)
     bus = EventBus(settings, db, handlers)
     relay = outbox.OutboxRelay(
@@ -100,7 +102,8 @@ def build_runtime(settings: ServiceSettings, handlers: Handlers | None) -> Runti
         batch_size=settings.relay_batch_size,
         poll_interval_s=settings.relay_poll_interval_s,
     )
-    return Runtime(settings=settings, db=db, bus=bus, relay=relay)
+    retention = Retention.from_settings(db, settings)
+    return Runtime(settings=settings, db=db, bus=bus, relay=relay, retention=retention)
 
 
 def _lifespan(
@@ -116,6 +119,8 @@ def _lifespan(
         await bus.start()
         if settings.relay_enabled:
             await relay.start()
+        if settings.retention_enabled:
+            await runtime.retention.start()
         if staff is not None:
             await staff.start()
         for hook in on_startup:
@@ -129,6 +134,7 @@ def _lifespan(
             # let the relay finish its pass, then close the pool.
             await bus.stop()
             await relay.stop()
+            await runtime.retention.stop()
             if staff is not None:
                 await staff.stop()
             for hook in on_shutdown:

@@ -1,6 +1,7 @@
 """RabbitMQ with safe defaults: one `EventBus` per service process, made of parts with one job each.
 
-- `topology`     the names of the exchanges and queues, declared with safe arguments
+- `topology`     the names of the exchanges and queues, declared with their type only
+- `policies`     dead-lettering, the retry TTL and the delivery limit, as RabbitMQ policies
 - `publishing`   confirmed, routed, persistent publishes (the outbox relay's `publish`)
 - `consuming`    the service's queue: decode, run the handler with the inbox, ack in batches
 - `redelivery`   a message that failed: a delayed retry, or the dead-letter queue
@@ -75,6 +76,7 @@ class EventBus:
         self.subscriber(self.consumer.on_message, decoder=_undecoded)
 
     async def start(self) -> None:
+        await self.declarations.adopt_older_queues()
         await self.broker.connect()
         await self.declare()
         await self.broker.start()

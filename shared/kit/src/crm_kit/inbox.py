@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import Column, DateTime, PrimaryKeyConstraint, String, Table, Uuid, func
+from sqlalchemy import Column, DateTime, Index, PrimaryKeyConstraint, String, Table, Uuid, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,8 @@ inbox = Table(
     Column("routing_key", String(200), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox"),
+    # Retention deletes by age (crm_kit.retention).
+    Index("ix_inbox_received_at", "received_at"),
 )
 
 

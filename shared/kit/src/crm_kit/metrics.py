@@ -27,6 +27,15 @@ OUTBOX_PENDING = Gauge("crm_outbox_pending", "Outbox rows not yet published", ["
 OUTBOX_OLDEST_AGE = Gauge(
     "crm_outbox_oldest_pending_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
+RETENTION_DELETED = Counter(
+    "crm_retention_deleted_rows", "Outbox and inbox rows deleted past their retention", ["service", "table"]
+)
+TABLE_ROWS = Gauge(
+    "crm_table_rows_estimate", "Rows of a kit table as the planner estimates them", ["service", "table"]
+)
+TABLE_BYTES = Gauge(
+    "crm_table_bytes", "A kit table's size on disk with its indexes and TOAST", ["service", "table"]
+)
 CONSUME_BATCH = Histogram(
     "crm_consume_batch_size",
     "Messages handled in one transaction",

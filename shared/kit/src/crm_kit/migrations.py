@@ -87,6 +87,18 @@ def create_kit_tables() -> None:
     )
 
 
+def create_retention_indexes() -> None:
+    """The indexes `crm_kit.retention` deletes by (a revision of each service, after the
+    first). Plain, not CONCURRENTLY: the migration runs before the service starts."""
+    op.create_index("ix_outbox_created_at", "outbox", ["created_at"])
+    op.create_index("ix_inbox_received_at", "inbox", ["received_at"])
+
+
+def drop_retention_indexes() -> None:
+    op.drop_index("ix_inbox_received_at", table_name="inbox")
+    op.drop_index("ix_outbox_created_at", table_name="outbox")
+
+
 def drop_kit_tables() -> None:
     op.drop_table("inbox")
     op.drop_index("ix_outbox_pending", table_name="outbox")

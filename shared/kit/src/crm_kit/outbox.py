@@ -61,6 +61,8 @@ outbox = Table(
     Column("next_attempt_at", DateTime(timezone=True)),
     Column("last_error", Text),
     Index("ix_outbox_pending", "id", postgresql_where=text("published_at IS NULL")),
+    # Retention deletes, and a replay reads, by creation time (crm_kit.retention).
+    Index("ix_outbox_created_at", "created_at"),
 )
 
 #: Channel the relay LISTENs on; `emit` NOTIFYs it so a commit wakes the relay at once.

@@ -1,6 +1,6 @@
 """What a running service holds, and the FastAPI dependencies that reach it.
 
-Routes take `DbDep` (the database) or `RuntimeDep` (settings, bus, relay too)::
+Routes take `DbDep` (the database) or `RuntimeDep` (settings, bus, relay, retention too)::
 
     @router.get("/api/things/{thing_id}")
     async def get_thing(thing_id: uuid.UUID, db: DbDep) -> ThingOut: ...
@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from . import outbox
 from .bus import EventBus
 from .db import Database
+from .retention import Retention
 from .settings import ServiceSettings
 
 
@@ -27,6 +28,7 @@ class Runtime:
     db: Database
     bus: EventBus
     relay: outbox.OutboxRelay
+    retention: Retention
 
 
 # Dependencies are `async def` even with nothing to await: FastAPI runs a plain `def`

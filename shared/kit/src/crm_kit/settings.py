@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
+from typing import Self
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .keys import KeySet, parse_public_keys
+
+HOUR_S = 3600.0
+DAY_S = 24 * HOUR_S
 
 
 class ServiceSettings(BaseSettings):
@@ -46,6 +51,18 @@ class ServiceSettings(BaseSettings):
     relay_poll_interval_s: float = Field(default=1.0, gt=0)
     publish_timeout_s: float = Field(default=10.0, gt=0)
 
+    #: Sent outbox rows are kept this long after they were written (the history an event
+    #: replay re-publishes from); older ones are deleted. Unsent rows are never deleted.
+    outbox_retention_s: float = Field(default=7 * DAY_S, ge=HOUR_S)
+    #: Inbox rows (what makes a redelivered copy a no-op) are kept this long; it must
+    #: exceed the longest redelivery (`max_attempts` x `retry_delay_s`).
+    inbox_retention_s: float = Field(default=7 * DAY_S, ge=HOUR_S)
+    #: How often the retention runs (and refreshes the tables' size metrics).
+    retention_interval_s: float = Field(default=60.0, gt=0)
+    #: Rows deleted per short transaction.
+    retention_batch_size: int = Field(default=1000, ge=1, le=10_000)
+    retention_enabled: bool = True
+
     log_level: str = "INFO"
 
     #: The proxies in front of this service (IPs or CIDRs, comma-separated) whose
@@ -56,6 +73,14 @@ class ServiceSettings(BaseSettings):
 
     #: The zone whose calendar "today", due dates, overdue days and periods follow.
     business_timezone: str = "Asia/Ho_Chi_Minh"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Self:
+        """The settings a process started with environment `env` reads (for what starts one,
+        or checks a deployment's environment)."""
+        return cls.model_validate(
+            {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
+        )
 
     @field_validator("business_timezone")
     @classmethod
@@ -73,6 +98,17 @@ class ServiceSettings(BaseSettings):
     def today(self) -> date:
         """Today on the business's calendar (not the server's, which runs on UTC)."""
         return datetime.now(self.zone).date()
+
+    @model_validator(mode="after")
+    def _inbox_outlives_redelivery(self) -> ServiceSettings:
+        # A copy redelivered after its inbox row was deleted would take effect again.
+        longest = self.max_attempts * self.retry_delay_s
+        if self.inbox_retention_s <= longest:
+            raise ValueError(
+                f"inbox_retention_s ({self.inbox_retention_s:.0f}) must exceed the longest "
+                f"redelivery, max_attempts x retry_delay_s ({longest:.0f})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_key_file(self) -> ServiceSettings:

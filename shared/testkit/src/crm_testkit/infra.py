@@ -8,17 +8,22 @@ Where the services come from, in order:
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aio_pika
 
+from crm_kit import policies
 from crm_kit.db import with_database
 from crm_kit.migrations import create_database_if_missing, drop_database, upgrade_in_subprocess
+from crm_kit.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[4]  # shared/testkit/src/crm_testkit/infra.py
 
@@ -115,6 +120,19 @@ async def delete_namespace(amqp_url: str, namespace: str, services: list[str]) -
             await channel.exchange_delete(f"{namespace}.{exchange}")
     finally:
         await connection.close()
+
+
+@asynccontextmanager
+async def bus_policies(*services: ServiceSettings) -> AsyncIterator[None]:
+    """The policies of these services' queues (dead-lettering, retry TTL, delivery limit:
+    `crm_kit.policies`) set on the broker, each matching only its queue in the test's
+    namespace, and cleared afterwards. Set again with other settings, they change."""
+    chosen = [policy for settings in services for policy in policies.for_settings(settings)]
+    await asyncio.to_thread(policies.set_with_rabbitmqctl, chosen)
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(policies.clear_with_rabbitmqctl, chosen)
 
 
 async def queue_depth(amqp_url: str, queue: str) -> int:

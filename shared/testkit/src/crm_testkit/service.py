@@ -7,7 +7,9 @@ and a channel to publish the events it consumes::
         envelope = await svc.publish(CustomerPromotedToTraditional(...))
         await svc.handled(envelope)
 
-Settings go by argument, never through the environment: the test run imports every
+The policies of its queues (dead-lettering, retry delay, delivery limit) are set from
+its settings for its namespace only, and cleared afterwards. Settings go by argument,
+never through the environment: the test run imports every
 service into one process, and none may inherit another's. The database and namespace
 carry a random suffix, so two runs side by side (two developers, CI beside a session)
 never meet; both are removed afterwards.
@@ -35,7 +37,7 @@ from crm_kit.db import Database
 from crm_kit.migrations import drop_database
 from crm_kit.settings import ServiceSettings
 
-from .infra import Infra, delete_namespace, fresh_database, migrate, unique_namespace
+from .infra import Infra, bus_policies, delete_namespace, fresh_database, migrate, unique_namespace
 from .polling import DEADLINE_S, eventually
 from .subscriber import publish_as_relay
 
@@ -197,7 +199,7 @@ async def running_service(
     app = create_app(configured)
     connection = await aio_pika.connect(infra.amqp_url)
     try:
-        async with app.router.lifespan_context(app):
+        async with bus_policies(configured), app.router.lifespan_context(app):
             channel = await connection.channel(publisher_confirms=True)
             exchange = await channel.get_exchange(f"{configured.bus_namespace}.events")
             transport = httpx.ASGITransport(app)

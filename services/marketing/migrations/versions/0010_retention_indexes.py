@@ -1,4 +1,4 @@
-"""tokens a logout revoked (crm_kit.revocation)
+"""indexes on the outbox's and the inbox's time, which retention deletes by
 
 Revision ID: 0010
 Revises: 0009
@@ -7,9 +7,7 @@ Create Date: 2026-12-03
 
 from collections.abc import Sequence
 
-from alembic import op
-
-from crm_kit import revocation
+from crm_kit.migrations import create_retention_indexes, drop_retention_indexes
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -18,8 +16,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    revocation.create_table()
+    create_retention_indexes()
 
 
 def downgrade() -> None:
-    op.drop_table("revoked_tokens")
+    drop_retention_indexes()
