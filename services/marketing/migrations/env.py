@@ -1,5 +1,5 @@
-from crm_kit import customer_copy, directory, revocation
+from crm_kit import customer_copy, directory, handovers, revocation
 from crm_kit.migrations import run_env
 from marketing.models import Base
 
-run_env(Base.metadata, directory.metadata, customer_copy.metadata, revocation.metadata)
+run_env(Base.metadata, directory.metadata, customer_copy.metadata, revocation.metadata, handovers.metadata)

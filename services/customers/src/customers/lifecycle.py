@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import CustomerPromotedToTraditional, Envelope, LeadQualified, OrderPlaced, QuoteAccepted
+from crm_kit import handovers
 from crm_kit.auth import User
 from crm_kit.handlers import Transient
 from crm_kit.outbox import emit
@@ -31,8 +32,10 @@ async def register_from_lead(session: AsyncSession, event: LeadQualified, envelo
     """Create the prospect a lead's conversion minted; False if it exists already.
 
     The id comes from the event, so a second copy of it (or a replay) finds the row
-    and does nothing.
+    and does nothing. A lead of someone who has left since goes to whoever took their
+    portfolio (`crm_kit.handovers`).
     """
+    owner_id = await handovers.successor(session, event.owner_id)
     created = await session.execute(
         pg_insert(Customer)
         .values(
@@ -45,7 +48,7 @@ async def register_from_lead(session: AsyncSession, event: LeadQualified, envelo
             email=normalize_email(event.email),
             region_code=event.region_code,
             channel_id=event.channel_id,
-            owner_id=event.owner_id,
+            owner_id=owner_id,
             lifecycle_stage=Stage.PROSPECT.value,
             source=event.source,
             lead_id=event.lead_id,

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import CareActivityPlanned, CustomerReassigned, Envelope, PortfolioReassigned
-from crm_kit import directory, errors
+from crm_kit import directory, errors, handovers
 from crm_kit.auth import Role, User
 from crm_kit.outbox import emit, emit_many
 
@@ -93,11 +93,17 @@ class Moved:
 
 async def reassign_portfolio(session: AsyncSession, event: PortfolioReassigned, envelope: Envelope) -> Moved:
     """Every customer of the leaving owner (whatever its stage) and every planned
-    activity assigned to them move to the new owner, each move in a timeline."""
-    source, target, actor = event.from_user_id, event.to_user_id, envelope.actor
+    activity assigned to them move to the new owner (or whoever took the new owner's
+    portfolio since: `crm_kit.handovers`), each move in a timeline.
+
+    Each `CustomerReassigned` is stamped now, not with the offboarding's time: a fact
+    handled here before it (a promotion that still named the leaver) is older, so the
+    copies in other services take this owner, whatever order the two reach them in."""
+    source, actor = event.from_user_id, envelope.actor
+    target = await handovers.record(session, event)
     if source == target:
         return Moved(customers=0, planned_activities=0)
-    at = now()
+    at = max(now(), event.reassigned_at)
     customers = list(
         (
             await session.execute(
@@ -134,9 +140,7 @@ async def reassign_portfolio(session: AsyncSession, event: PortfolioReassigned, 
     for cid in customers:
         await emit(
             session,
-            CustomerReassigned(
-                customer_id=cid, from_owner_id=source, to_owner_id=target, reassigned_at=event.reassigned_at
-            ),
+            CustomerReassigned(customer_id=cid, from_owner_id=source, to_owner_id=target, reassigned_at=at),
             actor=actor,
         )
     await _remind_new_owner(session, activities, previous_owner_id=source, actor=actor)

@@ -27,7 +27,7 @@ from crm_contracts import (
     OrderPlaced,
     PortfolioReassigned,
 )
-from crm_kit import customer_copy
+from crm_kit import customer_copy, handovers
 from crm_kit.customer_copy import Fact
 from crm_kit.handlers import Transient
 
@@ -170,5 +170,6 @@ async def credit_note_issued(session: AsyncSession, event: CreditNoteIssued) -> 
 
 
 async def portfolio_reassigned(session: AsyncSession, event: PortfolioReassigned) -> None:
-    """A leaving salesperson's channel x region assignments go to their successor."""
-    await channels.move_assignments(session, event.from_user_id, event.to_user_id)
+    """A leaving salesperson's channel x region assignments go to their successor (or
+    whoever took the successor's portfolio since: `crm_kit.handovers`)."""
+    await channels.move_assignments(session, event.from_user_id, await handovers.record(session, event))

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import LeadQualified
-from crm_kit import errors
+from crm_kit import errors, handovers
 from crm_kit.auth import User
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page, one_visible, visible_to
@@ -25,7 +25,8 @@ from .schemas import StageMove
 
 
 async def open_opportunity(session: AsyncSession, event: LeadQualified) -> None:
-    """Open the opportunity the lead's conversion minted, once."""
+    """Open the opportunity the lead's conversion minted, once; for whoever took the
+    owner's portfolio if they have left since (`crm_kit.handovers`)."""
     if event.opportunity_id is None:
         return
     await session.execute(
@@ -35,7 +36,7 @@ async def open_opportunity(session: AsyncSession, event: LeadQualified) -> None:
             name=event.opportunity_name or event.name,
             customer_id=event.customer_id,
             lead_id=event.lead_id,
-            owner_id=event.owner_id,
+            owner_id=await handovers.successor(session, event.owner_id),
             expected_amount=event.expected_amount or 0,
             stage=OpportunityStage.QUALIFICATION,
             stage_changed_at=event.qualified_at,

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import PortfolioReassigned
+from crm_kit import handovers
 
 from . import domain
 from .common import utc_now
@@ -30,15 +31,15 @@ def _open_quote() -> ColumnElement[bool]:
 async def reassign_portfolio(
     session: AsyncSession, event: PortfolioReassigned, actor: uuid.UUID | None
 ) -> dict[str, int]:
-    """Hand the leaving person's open opportunities and open quotes to the new owner,
-    in one transaction, auditing every move. Customers follow CustomerReassigned."""
-    moved_opportunities = await _hand_over(
-        session, Opportunity, _open_opportunity(), event, owner_id=event.to_user_id
-    )
+    """Hand the leaving person's open opportunities and open quotes to the new owner (or
+    whoever took the new owner's portfolio since: `crm_kit.handovers`), in one
+    transaction, auditing every move. Customers follow CustomerReassigned."""
+    target = await handovers.record(session, event)
+    moved_opportunities = await _hand_over(session, Opportunity, _open_opportunity(), event, owner_id=target)
     moved_quotes = await _hand_over(
-        session, Quote, _open_quote(), event, owner_id=event.to_user_id, updated_at=utc_now()
+        session, Quote, _open_quote(), event, owner_id=target, updated_at=utc_now()
     )
-    change = {"owner_id": [str(event.from_user_id), str(event.to_user_id)]}
+    change = {"owner_id": [str(event.from_user_id), str(target)]}
     session.add_all(
         AuditEntry(
             entity=entity,
@@ -54,7 +55,7 @@ async def reassign_portfolio(
     log.info(
         "portfolio of %s handed to %s: %d opportunities, %d quotes",
         event.from_user_id,
-        event.to_user_id,
+        target,
         len(moved_opportunities),
         len(moved_quotes),
     )
