@@ -20,7 +20,7 @@ from crm_kit.handlers import Transient
 from crm_kit.outbox import emit
 from crm_kit.text import fold, normalize_email, normalize_vn_phone
 
-from . import domain
+from . import domain, records
 from .domain import Stage, TimelineKind
 from .models import Customer
 from .records import get_visible, now, registered_event
@@ -72,6 +72,7 @@ def promoted_event(customer: Customer) -> CustomerPromotedToTraditional:
         owner_id=customer.owner_id,
         region_code=customer.region_code,
         channel_id=customer.channel_id,
+        **records.b2b_fields(customer),
         promoted_at=customer.promoted_at,
     )
 

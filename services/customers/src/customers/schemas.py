@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from crm_kit.text import normalize_email, normalize_vn_phone
+from crm_kit.text import normalize_email, normalize_vn_phone, parse_vn_tax_code
 
 from .domain import (
     FIXED_SCHEMES,
@@ -46,6 +46,23 @@ def _vn_phone(value: str | None) -> str | None:
 
 VnPhone = Annotated[str | None, Field(max_length=40), AfterValidator(_vn_phone)]
 Email = Annotated[EmailStr | None, AfterValidator(normalize_email)]
+
+
+def _tax_code(value: str | None) -> str | None:
+    return parse_vn_tax_code(value) if value else None
+
+
+TaxCode = Annotated[
+    str | None,
+    Field(
+        max_length=20,
+        description="Vietnamese tax code (MST): 10 digits, or 10-3 (a dependent unit); check digit verified",
+        examples=["0100233488", "0314409058-002"],
+    ),
+    AfterValidator(_tax_code),
+]
+LegalName = Annotated[str | None, Field(max_length=300, description="the registered business name")]
+Address = Annotated[str | None, Field(max_length=500)]
 RegionCode = Annotated[str | None, Field(pattern=r"^[0-9A-Z]{1,10}$", description="province code")]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
 
@@ -59,9 +76,12 @@ class CustomerCreate(Request):
     contact_name: str | None = Field(default=None, max_length=200)
     phone: VnPhone = None
     email: Email = None
-    address: str | None = Field(default=None, max_length=500)
+    address: Address = None
     region_code: RegionCode = None
     channel_id: uuid.UUID | None = None
+    tax_code: TaxCode = None
+    legal_name: LegalName = None
+    billing_address: Address = None
 
 
 class CustomerPatch(Request):
@@ -71,9 +91,12 @@ class CustomerPatch(Request):
     contact_name: str | None = Field(default=None, max_length=200)
     phone: VnPhone = None
     email: Email = None
-    address: str | None = Field(default=None, max_length=500)
+    address: Address = None
     region_code: RegionCode = None
     channel_id: uuid.UUID | None = None
+    tax_code: TaxCode = None
+    legal_name: LegalName = None
+    billing_address: Address = None
 
     @field_validator("name")
     @classmethod
@@ -105,8 +128,14 @@ class CustomerOut(BaseModel):
     address: str | None
     region_code: str | None
     channel_id: uuid.UUID | None
+    tax_code: str | None = None
+    legal_name: str | None = None
+    billing_address: str | None = None
     owner_id: uuid.UUID | None
     lifecycle_stage: Stage
+    #: Merged into this customer (then inactive), and when.
+    merged_into_id: uuid.UUID | None = None
+    merged_at: datetime | None = None
     source: str | None
     lead_id: uuid.UUID | None
     grade: str | None

@@ -22,6 +22,11 @@ class CustomerRegistered(Event, routing_key="customers.customer.registered.v1"):
     region_code: str | None = None
     channel_id: uuid.UUID | None = None
     grade: str | None = None
+    #: The Vietnamese tax code (10 digits, or 10-3 for a dependent unit), the registered
+    #: name and the billing address, for quotes, orders, invoices and e-invoices.
+    tax_code: str | None = None
+    legal_name: str | None = None
+    billing_address: str | None = None
 
 
 class CustomerPromotedToTraditional(Event, routing_key="customers.customer.promoted_to_traditional.v1"):
@@ -35,23 +40,34 @@ class CustomerPromotedToTraditional(Event, routing_key="customers.customer.promo
     owner_id: uuid.UUID | None = None
     region_code: str | None = None
     channel_id: uuid.UUID | None = None
+    #: The Vietnamese tax code (10 digits, or 10-3 for a dependent unit), the registered
+    #: name and the billing address, for quotes, orders, invoices and e-invoices.
+    tax_code: str | None = None
+    legal_name: str | None = None
+    billing_address: str | None = None
     promoted_at: datetime
 
 
 class CustomerUpdated(Event, routing_key="customers.customer.updated.v1"):
-    """An edit changed what other services keep of the customer: its name, region or channel.
+    """An edit changed what other services keep of the customer: its name, region, channel,
+    tax code, legal name or billing address.
 
     Carries the current value of each of them (changed or not), so the newest update
     alone says what a copy should hold. Sales takes them for the quotes and orders it
     makes from now on (those made before keep theirs), marketing for campaign audiences,
-    accounting for the account's name. Edits of anything else (contacts, address) are
-    not announced.
+    accounting for the account's name and invoices. Edits of anything else (contacts,
+    address) are not announced.
     """
 
     customer_id: uuid.UUID
     name: str
     region_code: str | None = None
     channel_id: uuid.UUID | None = None
+    #: The Vietnamese tax code (10 digits, or 10-3 for a dependent unit), the registered
+    #: name and the billing address, for quotes, orders, invoices and e-invoices.
+    tax_code: str | None = None
+    legal_name: str | None = None
+    billing_address: str | None = None
     #: The customers service's time of the edit: a copy holding newer values ignores it.
     updated_at: datetime
 

@@ -9,10 +9,13 @@ newest fact it has heard, so an old event arriving late changes nothing:
 
 | part                           | told by                                  | its time       |
 |--------------------------------|------------------------------------------|----------------|
-| name, region_code, channel_id  | registered, promoted, updated            | `details_as_of` |
+| name, region_code, channel_id, | registered, promoted, updated            | `details_as_of` |
+| tax_code, legal_name,          |                                          |                |
+| billing_address                |                                          |                |
 | owner_id                       | registered, promoted, reassigned         | `owner_as_of`  |
 | lifecycle_stage                | registered, promoted, deactivated        | `stage_as_of`  |
 | grade, score                   | graded (registration: only if none known) | `graded_at`    |
+| merged_into_id, merged_at      | merged (final: a merge is never undone)  | `merged_at`    |
 
 A fact about a customer not known yet makes a placeholder row that later facts
 complete. `register` adds the three standard handlers (updated, reassigned,
@@ -23,6 +26,7 @@ returns::
     customer_copy.register(handlers, apply=copy_to_accounts)   # consumers.py
     run_env(Base.metadata, customer_copy.metadata)              # migrations/env.py
     customer_copy.create_table()                                # a migration
+    customer_copy.add_b2b_columns()                             # a later one
 """
 
 from __future__ import annotations
@@ -81,7 +85,19 @@ def _columns() -> list[sa.Column[Any]]:
     ]
 
 
-known_customers = sa.Table("known_customers", metadata, *_columns())
+def _b2b_columns() -> list[sa.Column[Any]]:
+    """Added after the table (`add_b2b_columns`): what invoices need, and merges."""
+    return [
+        sa.Column("tax_code", sa.String(14)),
+        sa.Column("legal_name", sa.String(300)),
+        sa.Column("billing_address", sa.String(500)),
+        # The customer it was merged into (the survivor), once merged.
+        sa.Column("merged_into_id", sa.Uuid),
+        sa.Column("merged_at", sa.DateTime(timezone=True)),
+    ]
+
+
+known_customers = sa.Table("known_customers", metadata, *_columns(), *_b2b_columns())
 _C = known_customers.c
 
 
@@ -90,6 +106,17 @@ def create_table() -> None:
     op.create_table("known_customers", *_columns())
     op.create_index("ix_known_customers_owner_id", "known_customers", ["owner_id"])
     op.create_index("ix_known_customers_region_code", "known_customers", ["region_code"])
+
+
+def add_b2b_columns() -> None:
+    """For a migration after `create_table`'s: tax code, legal name, billing address, merge."""
+    for column in _b2b_columns():
+        op.add_column("known_customers", column)
+
+
+def drop_b2b_columns() -> None:
+    for column in reversed(_b2b_columns()):
+        op.drop_column("known_customers", column.name)
 
 
 sa.Index("ix_known_customers_owner_id", _C.owner_id)
@@ -104,11 +131,22 @@ class GradeRule(StrEnum):
     IF_UNKNOWN = "if_unknown"
 
 
+#: The details' columns, all told together (`details_as_of`).
+DETAILS = ("name", "region_code", "channel_id", "tax_code", "legal_name", "billing_address")
+
+
 @dataclass(frozen=True)
 class Details:
     name: str
     region_code: str | None
     channel_id: uuid.UUID | None
+    tax_code: str | None = None
+    legal_name: str | None = None
+    billing_address: str | None = None
+
+    @classmethod
+    def of(cls, event: CustomerRegistered | CustomerPromotedToTraditional | CustomerUpdated) -> Details:
+        return cls(**{name: getattr(event, name) for name in DETAILS})
 
 
 @dataclass(frozen=True)
@@ -157,7 +195,7 @@ class Fact:
         return cls(
             event.customer_id,
             as_of,
-            details=Details(event.name, event.region_code, event.channel_id),
+            details=Details.of(event),
             tells_owner=True,
             owner_id=event.owner_id,
             stage=stage,
@@ -169,7 +207,7 @@ class Fact:
         return cls(
             event.customer_id,
             event.updated_at,
-            details=Details(event.name, event.region_code, event.channel_id),
+            details=Details.of(event),
         )
 
     @classmethod
@@ -195,12 +233,8 @@ class Fact:
         values: dict[str, Any] = {column.name: None for column in known_customers.columns}
         values |= {"customer_id": self.customer_id, "name": "", "lifecycle_stage": Stage.PROSPECT.value}
         if self.details is not None:
-            values |= {
-                "name": self.details.name,
-                "region_code": self.details.region_code,
-                "channel_id": self.details.channel_id,
-                "details_as_of": self.as_of,
-            }
+            values |= {name: getattr(self.details, name) for name in DETAILS}
+            values["details_as_of"] = self.as_of
         if self.tells_owner:
             values |= {"owner_id": self.owner_id, "owner_as_of": self.as_of}
         if self.stage is not None:
@@ -252,7 +286,7 @@ def _statement(details: bool, owner: bool, stage: bool, grade: GradeRule) -> sa.
     stmt = insert(known_customers)
     set_: dict[str, Any] = {}
     if details:
-        set_ |= _newer(stmt, "details_as_of", ("name", "region_code", "channel_id"))
+        set_ |= _newer(stmt, "details_as_of", DETAILS)
     if owner:
         set_ |= _newer(stmt, "owner_as_of", ("owner_id",))
     if stage:
