@@ -1,5 +1,5 @@
 """the customer as a Vietnamese B2B record: tax code (unique among active customers), legal
-name, billing address, contacts, and merges
+name, billing address, and which customer a merged one became
 
 Revision ID: 0005
 Revises: 0004

@@ -90,6 +90,31 @@ class Customer(Base):
     )
 
 
+class Contact(Base):
+    """A person at the customer (buyer, accountant, director, ...); exactly one of a
+    customer's contacts is its primary one."""
+
+    __tablename__ = "customer_contacts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(100))
+    #: Normalised (`0` + national number), as the customer's own phone.
+    phone: Mapped[str | None] = mapped_column(String(40), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    is_primary: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        #: At most one primary per customer (the use cases keep it exactly one).
+        Index(
+            "uq_customer_contacts_primary", "customer_id", unique=True, postgresql_where=text("is_primary")
+        ),
+    )
+
+
 class TimelineEntry(Base):
     """Everything that happened to a customer, in order: the audit trail."""
 

@@ -151,6 +151,58 @@ class CustomerOut(BaseModel):
     updated_at: datetime
 
 
+# -- contacts --------------------------------------------------------------------------
+
+ContactName = Annotated[str, Field(min_length=1, max_length=200)]
+ContactRole = Annotated[str | None, Field(max_length=100, description="e.g. purchasing, accounting")]
+
+
+class ContactIn(Request):
+    """A person at the customer; the first contact is the primary one whatever is sent."""
+
+    name: ContactName
+    role: ContactRole = None
+    phone: VnPhone = None
+    email: Email = None
+    #: Make it the primary contact (the one before no longer is).
+    is_primary: bool = False
+
+
+class ContactPatch(Request):
+    """Only the fields sent change; `null` clears one (except the name). `is_primary: true`
+    makes it the primary contact; a primary stops being one only when another becomes it."""
+
+    name: ContactName | None = None
+    role: ContactRole = None
+    phone: VnPhone = None
+    email: Email = None
+    is_primary: Literal[True] | None = None
+
+    @field_validator("name", "is_primary")
+    @classmethod
+    def _not_cleared(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        return {field: getattr(self, field) for field in self.model_fields_set}
+
+
+class ContactOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    name: str
+    role: str | None
+    phone: str | None
+    email: str | None
+    is_primary: bool
+    created_at: datetime
+    updated_at: datetime
+
+
 class CareOverdueOut(CustomerOut):
     #: The day the next contact was due; overdue since the day after.
     care_due_on: date
