@@ -23,7 +23,7 @@ from crm_kit.outbox import emit, emit_many
 from crm_kit.queries import fetch_page, one_visible, visible_to
 from crm_kit.text import fold, normalize_email, normalize_vn_phone, normalize_vn_tax_code
 
-from . import domain
+from . import domain, duplicates
 from .domain import ActivityStatus, Stage, TimelineKind
 from .models import Activity, Customer
 from .schemas import CustomerCreate, CustomerPatch
@@ -157,7 +157,10 @@ async def refuse_taken_tax_code(
 
 async def register_prospect(session: AsyncSession, data: CustomerCreate, user: User) -> Customer:
     await refuse_taken_tax_code(session, data.tax_code, user)
-    customer = new_customer(**data.model_dump(), owner_id=user.id, lifecycle_stage=Stage.PROSPECT)
+    keys = duplicates.Keys(tax_code=data.tax_code, phone=data.phone, name=fold(data.name)[:200])
+    await duplicates.refuse(session, user, keys, confirmed=data.confirm_duplicate)
+    fields = data.model_dump(exclude={"confirm_duplicate"})
+    customer = new_customer(**fields, owner_id=user.id, lifecycle_stage=Stage.PROSPECT)
     session.add(customer)
     await session.flush()
     record(session, customer.id, TimelineKind.REGISTERED, user.id, {"stage": customer.lifecycle_stage})

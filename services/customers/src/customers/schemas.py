@@ -82,6 +82,8 @@ class CustomerCreate(Request):
     tax_code: TaxCode = None
     legal_name: LegalName = None
     billing_address: Address = None
+    #: Create it even though it looks like an existing customer (the duplicate warning).
+    confirm_duplicate: bool = False
 
 
 class CustomerPatch(Request):
@@ -201,6 +203,19 @@ class ContactOut(BaseModel):
     is_primary: bool
     created_at: datetime
     updated_at: datetime
+
+
+class DuplicateOut(BaseModel):
+    """A customer the new one looks like. For a customer the caller may not see, only
+    `id`, `lifecycle_stage` and `matched_on` are given."""
+
+    id: uuid.UUID
+    lifecycle_stage: Stage
+    matched_on: list[Literal["tax_code", "phone", "name"]]
+    name: str | None = None
+    tax_code: str | None = None
+    phone: str | None = None
+    owner_id: uuid.UUID | None = None
 
 
 class CareOverdueOut(CustomerOut):
