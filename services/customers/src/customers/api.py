@@ -20,7 +20,18 @@ from crm_kit.auth import CurrentUser, Role, require_roles
 from crm_kit.http import Holdings, Page, Paging
 from crm_kit.runtime import DbDep, RuntimeDep
 
-from . import care, contacts, grade_moves, grading, imports, lifecycle, ownership, records, timeline
+from . import (
+    care,
+    contacts,
+    grade_moves,
+    grading,
+    imports,
+    lifecycle,
+    merging,
+    ownership,
+    records,
+    timeline,
+)
 from .domain import ActivityStatus, Stage
 from .schemas import (
     ActivityCancel,
@@ -41,6 +52,7 @@ from .schemas import (
     GradeMovesOut,
     ImportReport,
     ImportSummary,
+    MergeRequest,
     QuestionnaireIn,
     QuestionnaireOut,
     TimelineOut,
@@ -259,6 +271,20 @@ async def deactivate_customer(
     Publishes CustomerDeactivated (once: deactivating an inactive customer changes nothing)."""
     async with db.transaction() as session:
         return CustomerOut.model_validate(await records.deactivate(session, customer_id, body.reason, user))
+
+
+@customers.post("/{customer_id}/merge", dependencies=[MANAGERS])
+async def merge_customers(
+    customer_id: uuid.UUID, body: MergeRequest, user: CurrentUser, db: DbDep
+) -> CustomerOut:
+    """Fold `duplicate_id` into this customer, the survivor (sales managers and admins):
+    it takes what it lacks of the other's details, and its contacts, care activities,
+    grading history and timeline; the merged customer stays, inactive, with
+    `merged_into_id`. A merged traditional customer makes a prospect survivor traditional.
+    Publishes CustomersMerged, on which sales, accounting and marketing move their records
+    of it to the survivor. A customer merged already, or an inactive survivor, is 409."""
+    async with db.transaction() as session:
+        return CustomerOut.model_validate(await merging.merge(session, customer_id, body, user))
 
 
 # -- contacts --------------------------------------------------------------------------

@@ -76,7 +76,8 @@ async def find(
             )
         )
         for customer_id, phone in rows.all():
-            phones[customer_id].add(phone)
+            if phone:
+                phones[customer_id].add(phone)
     return [(c, matched_on(keys, c, phones[c.id])) for c in found]
 
 

@@ -129,8 +129,8 @@ async def record_sales_event(
     detail: dict[str, Any],
 ) -> None:
     """A quote decision or an order in the customer's timeline (the customer 360 view)."""
-    await _known(session, customer_id)
-    record(session, customer_id, kind, actor, detail)
+    customer = await _known(session, customer_id)
+    record(session, customer.id, kind, actor, detail)
 
 
 async def record_purchase(session: AsyncSession, event: OrderPlaced, envelope: Envelope) -> None:
@@ -153,4 +153,8 @@ async def _known(session: AsyncSession, customer_id: uuid.UUID, *, for_update: b
     customer = await session.get(Customer, customer_id, with_for_update=for_update)
     if customer is None:
         raise Transient(f"customer {customer_id} is not known here yet")
+    # A merged customer's quotes and orders are the survivor's (sales moves them too).
+    while customer.merged_into_id is not None:
+        customer = await session.get(Customer, customer.merged_into_id, with_for_update=for_update)
+        assert customer is not None, "a merge points at a customer that exists (foreign key)"
     return customer

@@ -111,6 +111,12 @@ class CustomerPatch(Request):
         return {field: getattr(self, field) for field in self.model_fields_set}
 
 
+class MergeRequest(Request):
+    """The customer to fold into this one (as the leads' merge names it)."""
+
+    duplicate_id: uuid.UUID
+
+
 class AssignOwner(Request):
     owner_id: uuid.UUID
 

@@ -84,6 +84,27 @@ class CustomerDeactivated(Event, routing_key="customers.customer.deactivated.v1"
     deactivated_at: datetime
 
 
+class CustomersMerged(Event, routing_key="customers.customer.merged.v1"):
+    """Two records of one business became one: `merged_customer_id` was folded into
+    `customer_id` (the survivor), which took its contacts, care, grading history and
+    timeline. The merged customer is kept, inactive, pointing at the survivor.
+
+    Every service that keeps records of customers moves the merged customer's onto the
+    survivor (sales its opportunities, quotes, orders and contracts; accounting its
+    account, invoices, payments and ledger; marketing its revenue and campaign members),
+    so a merged customer's figures count under the survivor, and resolves the merged id
+    to the survivor from then on. A merge is final: handling it twice changes nothing.
+    """
+
+    #: The customer kept (the survivor).
+    customer_id: uuid.UUID
+    #: The customer folded into it (inactive from now on).
+    merged_customer_id: uuid.UUID
+    #: The survivor's owner.
+    owner_id: uuid.UUID | None = None
+    merged_at: datetime
+
+
 class CustomerGraded(Event, routing_key="customers.customer.graded.v1"):
     """A questionnaire assessment gave the customer a grade (first grading or a review).
 

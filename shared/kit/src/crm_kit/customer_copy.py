@@ -51,6 +51,7 @@ from crm_contracts import (
     CustomerPromotedToTraditional,
     CustomerReassigned,
     CustomerRegistered,
+    CustomersMerged,
     CustomerUpdated,
     Envelope,
 )
@@ -163,11 +164,19 @@ class Fact:
     grade: str | None = None
     score: float | None = None
     grade_rule: GradeRule = GradeRule.NONE
+    #: The survivor this customer was merged into (a merge is final: the first one told stays).
+    merged_into_id: uuid.UUID | None = None
 
     @property
-    def shape(self) -> tuple[bool, bool, bool, GradeRule]:
+    def shape(self) -> tuple[bool, bool, bool, GradeRule, bool]:
         """Which parts it tells: facts of one shape are recorded by one statement."""
-        return self.details is not None, self.tells_owner, self.stage is not None, self.grade_rule
+        return (
+            self.details is not None,
+            self.tells_owner,
+            self.stage is not None,
+            self.grade_rule,
+            self.merged_into_id is not None,
+        )
 
     @classmethod
     def of_registration(cls, event: CustomerRegistered, occurred_at: datetime) -> Fact:
@@ -219,6 +228,16 @@ class Fact:
         return cls(event.customer_id, event.deactivated_at, stage=Stage.INACTIVE)
 
     @classmethod
+    def of_merge(cls, event: CustomersMerged) -> Fact:
+        """Of the merged customer: inactive, and which customer it became."""
+        return cls(
+            event.merged_customer_id,
+            event.merged_at,
+            stage=Stage.INACTIVE,
+            merged_into_id=event.customer_id,
+        )
+
+    @classmethod
     def of_grading(cls, event: CustomerGraded) -> Fact:
         return cls(
             event.customer_id,
@@ -243,6 +262,8 @@ class Fact:
             values |= {"grade": self.grade, "score": self.score, "graded_at": self.as_of}
         elif self.grade_rule is GradeRule.IF_UNKNOWN:
             values["grade"] = self.grade
+        if self.merged_into_id is not None:
+            values |= {"merged_into_id": self.merged_into_id, "merged_at": self.as_of}
         return values
 
 
@@ -281,8 +302,21 @@ def _newer(stmt: Any, as_of: str, columns: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+async def survivor(session: AsyncSession, customer_id: uuid.UUID) -> uuid.UUID:
+    """The customer `customer_id` is now: itself, or the survivor of its merges (followed
+    to the end: a survivor may have been merged in turn)."""
+    seen = {customer_id}
+    current = customer_id
+    while True:
+        into = await session.scalar(sa.select(_C.merged_into_id).where(_C.customer_id == current))
+        if into is None or into in seen:
+            return current
+        seen.add(into)
+        current = into
+
+
 @functools.cache
-def _statement(details: bool, owner: bool, stage: bool, grade: GradeRule) -> sa.Executable:
+def _statement(details: bool, owner: bool, stage: bool, grade: GradeRule, merged: bool) -> sa.Executable:
     stmt = insert(known_customers)
     set_: dict[str, Any] = {}
     if details:
@@ -295,6 +329,11 @@ def _statement(details: bool, owner: bool, stage: bool, grade: GradeRule) -> sa.
         set_ |= _newer(stmt, "graded_at", ("grade", "score"))
     elif grade is GradeRule.IF_UNKNOWN:
         set_["grade"] = sa.func.coalesce(_C.grade, stmt.excluded.grade)
+    if merged:
+        set_ |= {
+            column: sa.func.coalesce(_C[column], stmt.excluded[column])
+            for column in ("merged_into_id", "merged_at")
+        }
     # Every shape sets something; RETURNING needs the row touched even when nothing changes.
     upsert = stmt.on_conflict_do_update(index_elements=[_C.customer_id], set_=set_)
     return upsert.returning(*known_customers.columns)
@@ -304,13 +343,25 @@ def _statement(details: bool, owner: bool, stage: bool, grade: GradeRule) -> sa.
 Apply = Callable[[AsyncSession, Sequence[sa.Row[Any]]], Awaitable[None]]
 
 
+#: What a service does when one customer was merged into another: move its own records.
+Repoint = Callable[[AsyncSession, CustomersMerged], Awaitable[None]]
+
+
 async def _nothing(session: AsyncSession, rows: Sequence[sa.Row[Any]]) -> None:
     return None
 
 
-def register(handlers: Handlers, *, apply: Apply = _nothing, graded: bool = False) -> None:
-    """The standard handlers: an edit, a new owner, a deactivation (and, with `graded`, a
-    grading) are recorded, then handed to `apply` with the customer's row as it is now."""
+async def _no_records(session: AsyncSession, event: CustomersMerged) -> None:
+    return None
+
+
+def register(
+    handlers: Handlers, *, apply: Apply = _nothing, graded: bool = False, merged: Repoint = _no_records
+) -> None:
+    """The standard handlers: an edit, a new owner, a deactivation, a merge (and, with
+    `graded`, a grading) are recorded, then handed to `apply` with the customer's row as it
+    is now. A merge first goes to `merged`, which moves the service's records of the
+    merged customer to the survivor; it must change nothing when run twice."""
 
     async def take(session: AsyncSession, fact: Fact) -> None:
         rows = await record(session, [fact])
@@ -331,6 +382,11 @@ def register(handlers: Handlers, *, apply: Apply = _nothing, graded: bool = Fals
         session: AsyncSession, event: CustomerDeactivated, envelope: Envelope
     ) -> None:
         await take(session, Fact.of_deactivation(event))
+
+    @handlers.handles(CustomersMerged)
+    async def customers_merged(session: AsyncSession, event: CustomersMerged, envelope: Envelope) -> None:
+        await take(session, Fact.of_merge(event))
+        await merged(session, event)
 
     if graded:
 
