@@ -82,6 +82,7 @@ def test_a_tax_code_is_read_in_one_form(raw, canonical):
         ("0100233488-02", "10 digits"),
         ("0100233488/002", "10 digits"),
         ("abcdefghij", "10 digits"),
+        ("٠١٠٠٢٣٣٤٨٨", "10 digits"),  # Arabic-Indic digits are not a tax code's
         ("0314409058-000", "cannot be issued"),
         ("0000000019", "cannot be issued"),
         ("0100000009", "cannot be issued"),

@@ -59,9 +59,10 @@ def parse_vn_tax_code(raw: str) -> str:
     without the dash. Raises ValueError saying what is wrong: not 10 or 10-3 digits,
     province `00`, sequence `0000000`, unit `000`, or a wrong check digit."""
     value = _MST_SEPARATORS.sub("", raw.strip())
-    if re.fullmatch(r"\d{13}", value):
+    # ASCII digits only: `\d` would take other scripts' digits too.
+    if re.fullmatch(r"[0-9]{13}", value):
         value = f"{value[:10]}-{value[10:]}"
-    if not re.fullmatch(r"\d{10}(-\d{3})?", value):
+    if not re.fullmatch(r"[0-9]{10}(-[0-9]{3})?", value):
         raise ValueError("a tax code is 10 digits, or 10 digits, '-' and 3 for a dependent unit")
     head, _, unit = value.partition("-")
     if head[:2] == "00" or head[2:9] == "0000000" or unit == "000":
