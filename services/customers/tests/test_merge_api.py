@@ -202,3 +202,22 @@ async def test_a_quote_of_a_merged_customer_accepted_later_promotes_the_survivor
     merged = (await harness.http.get(f"/api/customers/{gone['id']}", headers=manager.headers)).json()
     assert merged["lifecycle_stage"] == "inactive"
     assert "quote_accepted" in [e["kind"] for e in await timeline(harness, seller, kept["id"])]
+
+
+async def test_the_merged_customers_planned_care_goes_to_the_survivors_owner(
+    harness: Harness, seller: Staff, other_seller: Staff, manager: Staff
+) -> None:
+    kept = await harness.customer(seller)
+    gone = await harness.customer(other_seller)
+    planned = await harness.http.post(
+        f"/api/customers/{gone['id']}/activities",
+        headers=other_seller.headers,
+        json={"kind": "call", "due_on": "2031-02-01"},
+    )
+    assert planned.status_code == 201
+    assert (await merge(harness, manager, kept["id"], gone["id"])).status_code == 200
+    mine = (await harness.http.get(f"/api/customers/{kept['id']}/activities", headers=seller.headers)).json()
+    assert [(a["id"], a["assignee_id"]) for a in mine["items"]] == [(planned.json()["id"], str(seller.id))]
+    replanned = await harness.outbox("customers.activity.planned.v1", kept["id"])
+    assert [e["data"]["previous_owner_id"] for e in replanned] == [str(other_seller.id)]
+    assert (await timeline(harness, seller, kept["id"]))[-1]["detail"]["moved"]["reassigned_activities"] == 1

@@ -1,7 +1,8 @@
 """Merging two records of one business: one is kept (the survivor), the other folded into it.
 
 The survivor takes what it lacks of the other's details, and all of its contacts, care
-activities, assessments (grading history) and timeline; the merged customer is kept,
+activities (the planned ones go to the survivor's owner), assessments (grading history)
+and timeline; the merged customer is kept,
 inactive, pointing at the survivor (`merged_into_id`), so nothing is lost and its id
 still leads somewhere. A merged traditional customer makes a prospect survivor
 traditional (it has bought). `CustomersMerged` tells every other service to move its
@@ -21,7 +22,7 @@ from crm_kit import errors
 from crm_kit.auth import User
 from crm_kit.outbox import emit
 
-from . import lifecycle
+from . import lifecycle, ownership
 from .domain import Stage, TimelineKind
 from .models import Activity, AssessmentRecord, Contact, Customer, TimelineEntry
 from .records import ANNOUNCED_FIELDS, now, updated_event
@@ -66,6 +67,9 @@ async def merge(session: AsyncSession, customer_id: uuid.UUID, data: MergeReques
         kept.last_purchase_at, kept.last_order_total = merged.last_purchase_at, merged.last_order_total
     kept.updated_at = at
     moved = await _move(session, merged.id, kept.id, keep_primary=await _has_primary(session, kept.id))
+    await session.flush()
+    # The merged customer's planned care is the survivor's owner's work now.
+    moved["reassigned_activities"] = await ownership.hand_planned_care(session, kept, user.id)
 
     record(
         session,
