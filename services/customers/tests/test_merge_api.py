@@ -133,6 +133,10 @@ async def test_grading_history_moves_and_a_traditional_merged_customer_promotes_
         await harness.http.get(f"/api/customers/{kept['id']}/assessments", headers=seller.headers)
     ).json()
     assert [a["id"] for a in assessments["items"]] == [graded.json()["id"]]
+    # Ungraded, the survivor takes the grade, and the copies hear of it.
+    assert response.json()["grade"] == graded.json()["grade"] == "A"
+    [regraded] = await harness.outbox("customers.customer.graded.v1", kept["id"])
+    assert regraded["data"]["assessment_id"] == graded.json()["id"]
 
 
 async def test_a_bad_merge_is_refused_and_changes_nothing(

@@ -22,7 +22,7 @@ from crm_kit import errors
 from crm_kit.auth import User
 from crm_kit.outbox import emit
 
-from . import lifecycle, ownership
+from . import grading, lifecycle, ownership
 from .domain import Stage, TimelineKind
 from .models import Activity, AssessmentRecord, Contact, Customer, TimelineEntry
 from .records import ANNOUNCED_FIELDS, now, updated_event
@@ -40,6 +40,16 @@ FILLABLE = (
     "tax_code",
     "legal_name",
     "billing_address",
+)
+
+#: The current grade and what it brings, taken by an ungraded survivor.
+GRADE = (
+    "grade",
+    "graded_at",
+    "next_review_on",
+    "grade_questionnaire_id",
+    "grade_questionnaire_version",
+    "care_cadence_days",
 )
 
 #: The tables whose rows follow a customer into its survivor.
@@ -84,6 +94,7 @@ async def merge(session: AsyncSession, customer_id: uuid.UUID, data: MergeReques
     await session.flush()
     if merged_stage == Stage.TRADITIONAL and kept.lifecycle_stage == Stage.PROSPECT:
         await lifecycle.promote(session, kept.id, user)
+    await _take_grade(session, kept, merged, user)
     if ANNOUNCED_FIELDS.intersection(filled):
         await emit(session, updated_event(kept), actor=user.id)
     event = CustomersMerged(
@@ -91,6 +102,23 @@ async def merge(session: AsyncSession, customer_id: uuid.UUID, data: MergeReques
     )
     await emit(session, event, actor=user.id)
     return kept
+
+
+async def _take_grade(session: AsyncSession, kept: Customer, merged: Customer, user: User) -> None:
+    """An ungraded survivor takes the merged customer's grade (its assessment moved with
+    it), announced as a grading so the copies grade the survivor too."""
+    if kept.grade is not None or merged.grade is None:
+        return
+    for name in GRADE:
+        setattr(kept, name, getattr(merged, name))
+    assessment = await session.scalar(
+        select(AssessmentRecord)
+        .where(AssessmentRecord.customer_id == kept.id)
+        .order_by(AssessmentRecord.graded_at.desc(), AssessmentRecord.id)
+        .limit(1)
+    )
+    if assessment is not None:
+        await emit(session, grading.graded_event(kept, assessment), actor=user.id)
 
 
 def _latest(a: Any, b: Any) -> Any:
