@@ -2,11 +2,11 @@
 
 The survivor takes what it lacks of the other's details, and all of its contacts, care
 activities (the planned ones go to the survivor's owner), assessments (grading history)
-and timeline; the merged customer is kept,
-inactive, pointing at the survivor (`merged_into_id`), so nothing is lost and its id
-still leads somewhere. A merged traditional customer makes a prospect survivor
-traditional (it has bought). `CustomersMerged` tells every other service to move its
-records the same way.
+and timeline; the merged customer is kept, inactive, pointing at the survivor
+(`merged_into_id`), so nothing is lost and its id still leads somewhere. A merged
+traditional customer makes a prospect survivor traditional (it has bought); an ungraded
+survivor takes the merged customer's grade. `CustomersMerged` tells every other service
+to move its records the same way.
 """
 
 from __future__ import annotations
