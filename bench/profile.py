@@ -188,7 +188,9 @@ def sessions() -> int:
 
 async def gateway(stack: Stack, seconds: int) -> None:
     admin: httpx.AsyncClient = await login(stack.url("gateway"), "admin", "bench-admin")
-    customer = (await admin.post("/api/customers", json={"name": "Đọc thử"})).json()
+    customer = (
+        await admin.post("/api/customers", json={"name": "Đọc thử", "confirm_duplicate": True})
+    ).json()
     token = admin.headers["Authorization"].split()[1]
     await admin.aclose()
     for target in ("gateway", "customers"):

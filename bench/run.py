@@ -292,7 +292,9 @@ async def python_throughput(url: str, headers: dict[str, str], seconds: float = 
 
 
 async def gateway(stack: Stack, admin: httpx.AsyncClient) -> dict[str, float | str]:
-    customer = (await admin.post("/api/customers", json={"name": "Đọc thử"})).json()
+    customer = (
+        await admin.post("/api/customers", json={"name": "Đọc thử", "confirm_duplicate": True})
+    ).json()
     url = f"{stack.url('gateway')}/api/customers/{customer['id']}"
     token = admin.headers["Authorization"].split()[1]
     latencies: list[float] = []

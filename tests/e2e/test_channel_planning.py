@@ -42,7 +42,12 @@ async def test_a_sale_through_the_quote_flow_moves_its_targets_attainment(stack,
     code = await product(manager, price=100_000_000, vat=10)
     made = await seller.client.post(
         "/api/customers",
-        json={"name": "Công ty CP Máy Thăng Long", "region_code": "31", "channel_id": channel_id},
+        json={
+            "confirm_duplicate": True,
+            "name": "Công ty CP Máy Thăng Long",
+            "region_code": "31",
+            "channel_id": channel_id,
+        },
     )
     assert made.status_code == 201, made.text
     customer_id = made.json()["id"]
@@ -110,7 +115,12 @@ async def test_a_dealers_customer_gets_the_dealer_price_on_a_line_sent_without_o
     assert prices.status_code == 201, prices.text
     made = await seller.client.post(
         "/api/customers",
-        json={"name": "Cửa hàng Thiết bị Sơn Trà", "region_code": "48", "channel_id": dealer.json()["id"]},
+        json={
+            "confirm_duplicate": True,
+            "name": "Cửa hàng Thiết bị Sơn Trà",
+            "region_code": "48",
+            "channel_id": dealer.json()["id"],
+        },
     )
     customer_id = made.json()["id"]
     await eventually(

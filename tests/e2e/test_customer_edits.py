@@ -13,7 +13,8 @@ pytestmark = pytest.mark.e2e
 async def test_a_renamed_and_moved_customer_reaches_sales_and_accounting(stack, new_user):
     seller = await new_user(Role.SALESPERSON)
     created = await seller.client.post(
-        "/api/customers", json={"name": "Cửa hàng Điện máy Bình Minh", "region_code": "01"}
+        "/api/customers",
+        json={"confirm_duplicate": True, "name": "Cửa hàng Điện máy Bình Minh", "region_code": "01"},
     )
     assert created.status_code == 201, created.text
     cid = created.json()["id"]

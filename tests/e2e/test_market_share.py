@@ -25,7 +25,12 @@ async def order_through_the_flow(seller, manager, code: str, region: str, channe
     """A new customer in `region` sold through `channel`; returns the order's net revenue."""
     made = await seller.client.post(
         "/api/customers",
-        json={"name": f"Khách {region} {uuid.uuid4().hex[:4]}", "region_code": region, "channel_id": channel},
+        json={
+            "confirm_duplicate": True,
+            "name": f"Khách {region} {uuid.uuid4().hex[:4]}",
+            "region_code": region,
+            "channel_id": channel,
+        },
     )
     cid = made.json()["id"]
     await eventually(

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.e2e
 async def test_the_documented_subscriber_sees_a_promotion(stack, new_user, infra):
     async with example_subscriber(sys.executable, infra.amqp_url, stack.namespace) as subscriber:
         seller = await new_user(Role.SALESPERSON)
-        made = await seller.client.post("/api/customers", json={"name": "Công ty Bên Ngoài"})
+        made = await seller.client.post(
+            "/api/customers", json={"confirm_duplicate": True, "name": "Công ty Bên Ngoài"}
+        )
         cid = made.json()["id"]
         await seller.client.post(f"/api/customers/{cid}/promote")
 

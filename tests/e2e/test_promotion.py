@@ -19,7 +19,8 @@ OF_CUSTOMER = "convert_from(body, 'UTF8')::jsonb -> 'data' ->> 'customer_id' = $
 
 async def create_prospect(api, name: str = "Công ty TNHH Thiết bị Hòa Bình") -> dict:
     response = await api.client.post(
-        "/api/customers", json={"name": name, "phone": "0912 345 678", "region_code": "01"}
+        "/api/customers",
+        json={"confirm_duplicate": True, "name": name, "phone": "0912 345 678", "region_code": "01"},
     )
     assert response.status_code == 201, response.text
     body = response.json()

@@ -36,7 +36,9 @@ async def product(manager, price: int = 12_000_000, vat: int = 10) -> str:
 
 
 async def prospect_known_to_sales(seller, name: str) -> str:
-    made = await seller.client.post("/api/customers", json={"name": name, "region_code": "79"})
+    made = await seller.client.post(
+        "/api/customers", json={"confirm_duplicate": True, "name": name, "region_code": "79"}
+    )
     assert made.status_code == 201, made.text
     cid = made.json()["id"]
 

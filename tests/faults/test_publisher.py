@@ -26,7 +26,9 @@ async def prospects(seller, count: int, label: str) -> list[str]:
 
     async def one(i: int) -> str:
         async with gate:
-            made = await seller.client.post("/api/customers", json={"name": f"{label} {i:03d}"})
+            made = await seller.client.post(
+                "/api/customers", json={"confirm_duplicate": True, "name": f"{label} {i:03d}"}
+            )
             assert made.status_code == 201, made.text
             return str(made.json()["id"])
 

@@ -42,7 +42,9 @@ async def world(stack: Stack, admin: Api) -> AsyncIterator[World]:
 
     lead = await a.client.post("/api/leads", json={"full_name": "Nguyễn Văn An", "source": "internet"})
     assert lead.status_code == 201, lead.text
-    customer = await a.client.post("/api/customers", json={"name": "Công ty Riêng của A"})
+    customer = await a.client.post(
+        "/api/customers", json={"confirm_duplicate": True, "name": "Công ty Riêng của A"}
+    )
     assert customer.status_code == 201, customer.text
 
     code = await product(manager, price=1_000_000)

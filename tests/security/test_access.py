@@ -34,6 +34,8 @@ def requests_on_a_records(w: World) -> list[tuple[str, str, str, dict | None]]:
         ("customers", "POST", f"/api/customers/{w.customer_id}/promote", None),
         ("customers", "POST", f"/api/customers/{w.customer_id}/activities", {"kind": "call", "due_on": due}),
         ("customers", "GET", f"/api/customers/{w.customer_id}/activities", None),
+        ("customers", "GET", f"/api/customers/{w.customer_id}/contacts", None),
+        ("customers", "POST", f"/api/customers/{w.customer_id}/contacts", {"name": "Người của B"}),
         ("sales", "GET", f"/api/quotes/{w.draft_quote_id}", None),
         ("sales", "GET", f"/api/quotes/{w.draft_quote_id}/history", None),
         ("sales", "PATCH", f"/api/quotes/{w.draft_quote_id}", {"note": "B đã sửa"}),
@@ -59,6 +61,7 @@ async def snapshot(w: World) -> list[object]:
     paths = [
         f"/api/leads/{w.lead_id}",
         f"/api/customers/{w.customer_id}",
+        f"/api/customers/{w.customer_id}/contacts",
         f"/api/quotes/{w.draft_quote_id}",
         f"/api/orders/{w.order_id}",
         f"/api/accounts/{w.ordering_customer_id}",
@@ -133,6 +136,13 @@ async def test_functions_a_salesperson_may_not_call_are_403(stack, world, route)
             {"username": "x", "password": "y" * 12, "full_name": "x", "role": "admin"},
         ),
         ("customers", "POST", "/api/questionnaires", {"name": "x"}),
+        # Merging is for managers, even of two customers of one's own.
+        (
+            "customers",
+            "POST",
+            f"/api/customers/{w.customer_id}/merge",
+            {"duplicate_id": str(w.ordering_customer_id)},
+        ),
     ]
     answers = {}
     async with httpx.AsyncClient(timeout=30, headers={"Authorization": f"Bearer {w.a.token}"}) as client:
@@ -149,7 +159,9 @@ async def test_roles_that_do_not_sell_cannot_create_customers_or_read_leads(new_
     from crm_kit.auth import Role
 
     accountant = await new_user(Role.ACCOUNTANT)
-    assert (await accountant.client.post("/api/customers", json={"name": "X"})).status_code == 403
+    assert (
+        await accountant.client.post("/api/customers", json={"confirm_duplicate": True, "name": "X"})
+    ).status_code == 403
     assert (await accountant.client.get("/api/leads")).status_code == 403
     marketing = await new_user(Role.MARKETING)
     assert (await marketing.client.get("/api/invoices")).status_code == 403

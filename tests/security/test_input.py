@@ -63,7 +63,12 @@ async def test_a_create_cannot_choose_its_owner_or_stage(world: World, databases
     w = world
     made = await w.a.client.post(
         "/api/customers",
-        json={"name": "Tự chọn chủ", "owner_id": str(w.b.user_id), "lifecycle_stage": "traditional"},
+        json={
+            "confirm_duplicate": True,
+            "name": "Tự chọn chủ",
+            "owner_id": str(w.b.user_id),
+            "lifecycle_stage": "traditional",
+        },
     )
     if made.status_code == 201:
         assert made.json()["owner_id"] == str(w.a.user_id) and made.json()["lifecycle_stage"] == "prospect"

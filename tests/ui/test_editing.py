@@ -145,7 +145,9 @@ async def test_a_customer_is_edited_and_a_manager_reassigns_and_deactivates_it(
     colleague: Api = await new_user(Role.SALESPERSON)
     manager: Api = await new_user(Role.SALES_MANAGER)
     name = f"Công ty Thiết bị Hải Phòng {tag()}"
-    made = await seller.client.post("/api/customers", json={"name": name, "region_code": "01"})
+    made = await seller.client.post(
+        "/api/customers", json={"confirm_duplicate": True, "name": name, "region_code": "01"}
+    )
     assert made.status_code == 201, made.text
     customer_id = made.json()["id"]
     base = stack.url("gateway")
@@ -217,7 +219,7 @@ async def test_a_submitted_quote_is_edited_back_to_draft_and_copied(
     )
     assert product.status_code == 201, product.text
     name = f"Nhà máy nước Bình Dương {tag()}"
-    made = await seller.client.post("/api/customers", json={"name": name})
+    made = await seller.client.post("/api/customers", json={"confirm_duplicate": True, "name": name})
     assert made.status_code == 201, made.text
     customer_id = made.json()["id"]
 
@@ -353,7 +355,8 @@ async def test_marketing_edits_a_campaigns_targeting_and_sees_its_audience(
     channel_id = channel.json()["id"]
     customer = f"Khu công nghiệp Hòa Khánh {tag()}"
     made = await seller.client.post(
-        "/api/customers", json={"name": customer, "region_code": "48", "channel_id": channel_id}
+        "/api/customers",
+        json={"confirm_duplicate": True, "name": customer, "region_code": "48", "channel_id": channel_id},
     )
     assert made.status_code == 201, made.text
     today = date.today()

@@ -79,7 +79,9 @@ async def test_provinces_show_by_name_on_customer_and_lead_pages(
     hanoi, hcmc = PROVINCES[lang]
     seller: Api = await new_user(Role.SALESPERSON)
     customer_name = f"Công ty Thép Hà Nội {tag()}"
-    customer = await seller.client.post("/api/customers", json={"name": customer_name, "region_code": "01"})
+    customer = await seller.client.post(
+        "/api/customers", json={"confirm_duplicate": True, "name": customer_name, "region_code": "01"}
+    )
     assert customer.status_code == 201, customer.text
     company = f"Cơ khí Sài Gòn {tag()}"
     lead = await seller.client.post(
@@ -208,7 +210,9 @@ async def test_the_customer_page_grades_with_the_questionnaire_picked(
         "/api/questionnaires", json=abcd_questionnaire(f"Phân hạng ABCD {t}", abcd_question)
     )
     assert newer.status_code == 201, newer.text
-    customer = await seller.client.post("/api/customers", json={"name": f"Công ty Vận tải Bắc Nam {t}"})
+    customer = await seller.client.post(
+        "/api/customers", json={"confirm_duplicate": True, "name": f"Công ty Vận tải Bắc Nam {t}"}
+    )
     assert customer.status_code == 201, customer.text
     url = f"{stack.url('gateway')}/customers/{customer.json()['id']}"
 

@@ -166,7 +166,13 @@ async def dealers_customer(planner: Api, manager: Api, seller: Api, code: str) -
     assert prices.status_code == 201, prices.text
     name = f"Cửa hàng Thiết bị Sơn Trà {tag()}"
     made = await seller.client.post(
-        "/api/customers", json={"name": name, "region_code": "48", "channel_id": dealer.json()["id"]}
+        "/api/customers",
+        json={
+            "confirm_duplicate": True,
+            "name": name,
+            "region_code": "48",
+            "channel_id": dealer.json()["id"],
+        },
     )
     assert made.status_code == 201, made.text
     customer_id = made.json()["id"]

@@ -275,7 +275,9 @@ async def test_a_salesperson_imports_customers_from_a_file(
     page, seller = seller_page
     tag = uuid.uuid4().hex[:6]
     known = phone()
-    existing = await seller.client.post("/api/customers", json={"name": f"Xưởng cũ {tag}", "phone": known})
+    existing = await seller.client.post(
+        "/api/customers", json={"confirm_duplicate": True, "name": f"Xưởng cũ {tag}", "phone": known}
+    )
     assert existing.status_code == 201, existing.text
     csv_file = tmp_path / f"khach-hang-{tag}.csv"
     csv_file.write_text(

@@ -133,6 +133,7 @@ async def sold_through_the_quote_flow(manager: Api, seller: Api, group: str, cha
     customer = await seller.client.post(
         "/api/customers",
         json={
+            "confirm_duplicate": True,
             "name": f"Công ty Thăng Long {uuid.uuid4().hex[:4]}",
             "region_code": "01",
             "channel_id": channel_id,

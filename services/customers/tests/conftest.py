@@ -24,10 +24,12 @@ from customers.settings import Settings
 
 class Harness(ServiceUnderTest[Settings]):
     async def customer(self, owner: Staff, name: str | None = None, **fields: Any) -> dict[str, Any]:
+        """A new customer; look-alikes of earlier tests' customers are confirmed (the
+        duplicate warning has tests of its own) unless `confirm_duplicate` says otherwise."""
         response = await self.http.post(
             "/api/customers",
             headers=owner.headers,
-            json={"name": name or f"Công ty {uuid.uuid4().hex[:8]}", **fields},
+            json={"name": name or f"Công ty {uuid.uuid4().hex[:8]}", "confirm_duplicate": True, **fields},
         )
         assert response.status_code == 201, response.text
         body: dict[str, Any] = response.json()

@@ -38,6 +38,10 @@ async def test_an_edit_of_the_name_region_or_channel_is_announced_with_the_curre
         "name": "Công ty CP Hoàng Long",
         "region_code": "79",
         "channel_id": None,
+        # The whole current state, the B2B fields too (none given here).
+        "tax_code": None,
+        "legal_name": None,
+        "billing_address": None,
         "updated_at": event["data"]["updated_at"],
     }
     assert datetime.fromisoformat(event["data"]["updated_at"]) == datetime.fromisoformat(edited["updated_at"])

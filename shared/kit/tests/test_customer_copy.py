@@ -16,6 +16,7 @@ from crm_contracts import (
     CustomerPromotedToTraditional,
     CustomerReassigned,
     CustomerRegistered,
+    CustomersMerged,
     CustomerUpdated,
     Envelope,
 )
@@ -218,7 +219,8 @@ async def test_the_standard_handlers_record_and_hand_the_row_to_the_service(data
 
     customer_copy.register(handlers, apply=apply, graded=True)
     assert sorted(handlers.by_key) == sorted(
-        c.routing_key for c in (CustomerUpdated, CustomerReassigned, CustomerDeactivated, CustomerGraded)
+        c.routing_key
+        for c in (CustomerUpdated, CustomerReassigned, CustomerDeactivated, CustomersMerged, CustomerGraded)
     )
     customer, successor = uuid.uuid4(), uuid.uuid4()
     events = [
@@ -242,7 +244,63 @@ async def test_the_standard_handlers_record_and_hand_the_row_to_the_service(data
     )
 
 
-def test_without_graded_only_the_three_standard_handlers_are_registered() -> None:
+def test_without_graded_only_the_four_standard_handlers_are_registered() -> None:
     handlers = Handlers()
     customer_copy.register(handlers)
-    assert len(handlers.by_key) == 3
+    assert len(handlers.by_key) == 4
+
+
+async def test_the_b2b_details_travel_with_the_name_newest_first(database: Database) -> None:
+    customer = uuid.uuid4()
+    older = CustomerUpdated(
+        customer_id=customer, name="Old", tax_code="0100233488", legal_name="Cũ", updated_at=at(1)
+    )
+    newer = CustomerUpdated(
+        customer_id=customer,
+        name="New",
+        tax_code="0314409058-002",
+        legal_name="Công ty CP Mới",
+        billing_address="1 Lê Lợi",
+        updated_at=at(2),
+    )
+    async with database.transaction() as session:
+        await customer_copy.record(session, [Fact.of_update(newer)])
+        known = await customer_copy.record(session, [Fact.of_update(older)])
+    row = known[customer]
+    assert (row.name, row.tax_code, row.legal_name, row.billing_address) == (
+        "New",
+        "0314409058-002",
+        "Công ty CP Mới",
+        "1 Lê Lợi",
+    )
+
+
+async def test_a_merge_makes_the_copy_inactive_and_lookups_lead_to_the_survivor(database: Database) -> None:
+    first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    merges = [
+        CustomersMerged(customer_id=second, merged_customer_id=first, merged_at=at(1)),
+        CustomersMerged(customer_id=third, merged_customer_id=second, merged_at=at(2)),
+    ]
+    seen: list[uuid.UUID] = []
+
+    async def repoint(session: Any, event: CustomersMerged) -> None:
+        seen.append(event.merged_customer_id)
+
+    handlers = Handlers()
+    customer_copy.register(handlers, merged=repoint)
+    handler = handlers.by_key[CustomersMerged.routing_key].one
+    assert handler is not None
+    async with database.transaction() as session:
+        for event in [*merges, merges[0]]:  # the second delivery of the first changes nothing
+            await handler(session, event, Envelope.wrap(event, correlation_id="t"))
+        # A later registration (events arrive in any order) does not undo the merge.
+        late = CustomerRegistered(customer_id=first, name="First", lifecycle_stage="prospect")
+        await customer_copy.record(session, [Fact.of_registration(late, at(0))])
+        row = await customer_copy.known(session, first)
+        assert row is not None
+        assert (row.lifecycle_stage, row.merged_into_id, row.merged_at) == (Stage.INACTIVE, second, at(1))
+        assert await customer_copy.survivor(session, first) == third
+        assert await customer_copy.survivor(session, third) == third
+        unknown = uuid.uuid4()
+        assert await customer_copy.survivor(session, unknown) == unknown
+    assert seen == [first, second, first]

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from crm_contracts import MalformedEvent, OrderPlaced
-from crm_kit import errors
+from crm_kit import customer_copy, errors
 from crm_kit.auth import User
 from crm_kit.handlers import Transient
 from crm_kit.http import PageParams
@@ -41,6 +41,8 @@ async def invoice_order(session: AsyncSession, event: OrderPlaced) -> Invoice | 
     order (even under another event id, even on another replica) sees the first
     one's invoice and takes no number.
     """
+    # An order of a merged customer, sent before sales heard of the merge, is the survivor's.
+    event = event.model_copy(update={"customer_id": await customer_copy.survivor(session, event.customer_id)})
     figures = domain.invoice_figures(event)
     if event.currency != CURRENCY:
         raise MalformedEvent(f"order {event.order_number} is in {event.currency}; accounts are in {CURRENCY}")

@@ -20,7 +20,18 @@ from crm_kit.auth import CurrentUser, Role, require_roles
 from crm_kit.http import Holdings, Page, Paging
 from crm_kit.runtime import DbDep, RuntimeDep
 
-from . import care, grade_moves, grading, imports, lifecycle, ownership, records, timeline
+from . import (
+    care,
+    contacts,
+    grade_moves,
+    grading,
+    imports,
+    lifecycle,
+    merging,
+    ownership,
+    records,
+    timeline,
+)
 from .domain import ActivityStatus, Stage
 from .schemas import (
     ActivityCancel,
@@ -31,6 +42,9 @@ from .schemas import (
     AssessmentOut,
     AssignOwner,
     CareOverdueOut,
+    ContactIn,
+    ContactOut,
+    ContactPatch,
     CustomerCreate,
     CustomerOut,
     CustomerPatch,
@@ -38,6 +52,7 @@ from .schemas import (
     GradeMovesOut,
     ImportReport,
     ImportSummary,
+    MergeRequest,
     QuestionnaireIn,
     QuestionnaireOut,
     TimelineOut,
@@ -256,6 +271,61 @@ async def deactivate_customer(
     Publishes CustomerDeactivated (once: deactivating an inactive customer changes nothing)."""
     async with db.transaction() as session:
         return CustomerOut.model_validate(await records.deactivate(session, customer_id, body.reason, user))
+
+
+@customers.post("/{customer_id}/merge", dependencies=[MANAGERS])
+async def merge_customers(
+    customer_id: uuid.UUID, body: MergeRequest, user: CurrentUser, db: DbDep
+) -> CustomerOut:
+    """Fold `duplicate_id` into this customer, the survivor (sales managers and admins):
+    it takes what it lacks of the other's details, and its contacts, care activities,
+    grading history and timeline; the merged customer stays, inactive, with
+    `merged_into_id`. A merged traditional customer makes a prospect survivor traditional.
+    Publishes CustomersMerged, on which sales, accounting and marketing move their records
+    of it to the survivor. A customer merged already, or an inactive survivor, is 409."""
+    async with db.transaction() as session:
+        return CustomerOut.model_validate(await merging.merge(session, customer_id, body, user))
+
+
+# -- contacts --------------------------------------------------------------------------
+
+
+@customers.get("/{customer_id}/contacts")
+async def list_contacts(customer_id: uuid.UUID, user: CurrentUser, db: DbDep) -> list[ContactOut]:
+    """The customer's contacts, the primary one first, then oldest first (not paged)."""
+    async with db.transaction() as session:
+        return [
+            ContactOut.model_validate(c) for c in await contacts.list_contacts(session, customer_id, user)
+        ]
+
+
+@customers.post("/{customer_id}/contacts", status_code=codes.HTTP_201_CREATED, dependencies=[SELLERS])
+async def add_contact(customer_id: uuid.UUID, body: ContactIn, user: CurrentUser, db: DbDep) -> ContactOut:
+    """Add a person at the customer (phone normalised like the customer's); the first one,
+    or one sent with `is_primary: true`, is the primary contact. Recorded in the timeline;
+    an inactive customer is 409."""
+    async with db.transaction() as session:
+        return ContactOut.model_validate(await contacts.add(session, customer_id, body, user))
+
+
+@customers.patch("/{customer_id}/contacts/{contact_id}", dependencies=[SELLERS])
+async def change_contact(
+    customer_id: uuid.UUID, contact_id: uuid.UUID, body: ContactPatch, user: CurrentUser, db: DbDep
+) -> ContactOut:
+    """Edit a contact, or make it the primary one (`is_primary: true`; the one before no
+    longer is). Each change is in the timeline as `{field: [old, new]}`."""
+    async with db.transaction() as session:
+        return ContactOut.model_validate(await contacts.change(session, customer_id, contact_id, body, user))
+
+
+@customers.delete(
+    "/{customer_id}/contacts/{contact_id}", status_code=codes.HTTP_204_NO_CONTENT, dependencies=[SELLERS]
+)
+async def remove_contact(customer_id: uuid.UUID, contact_id: uuid.UUID, user: CurrentUser, db: DbDep) -> None:
+    """Remove a contact (the timeline keeps what it was); when it was the primary one, the
+    oldest contact left becomes primary."""
+    async with db.transaction() as session:
+        await contacts.remove(session, customer_id, contact_id, user)
 
 
 # -- grading ---------------------------------------------------------------------------

@@ -75,6 +75,12 @@ class TimelineKind(StrEnum):
     QUOTE_REJECTED = "quote_rejected"
     QUOTE_ACCEPTED = "quote_accepted"
     ORDER_PLACED = "order_placed"
+    CONTACT_ADDED = "contact_added"
+    CONTACT_UPDATED = "contact_updated"
+    CONTACT_REMOVED = "contact_removed"
+    #: On the customer kept by a merge; the merged one's entry is `MERGED_INTO`.
+    MERGED = "merged"
+    MERGED_INTO = "merged_into"
 
 
 # -- grade schemes ---------------------------------------------------------------------

@@ -178,7 +178,7 @@ async def assess(
             "score": float(result.score),
         },
     )
-    await emit(session, _graded_event(customer, assessment), actor=user.id)
+    await emit(session, graded_event(customer, assessment), actor=user.id)
     await session.flush()
     return assessment
 
@@ -209,7 +209,7 @@ def _regrade(
     customer.updated_at = assessment.graded_at
 
 
-def _graded_event(customer: Customer, assessment: AssessmentRecord) -> CustomerGraded:
+def graded_event(customer: Customer, assessment: AssessmentRecord) -> CustomerGraded:
     return CustomerGraded(
         customer_id=customer.id,
         assessment_id=assessment.id,

@@ -21,7 +21,7 @@ from crm_kit.handlers import Transient
 from crm_kit.outbox import emit
 from crm_kit.text import fold, normalize_email, normalize_vn_phone
 
-from . import domain
+from . import domain, records
 from .domain import Stage, TimelineKind
 from .models import Customer
 from .records import get_visible, now, registered_event
@@ -75,6 +75,7 @@ def promoted_event(customer: Customer) -> CustomerPromotedToTraditional:
         owner_id=customer.owner_id,
         region_code=customer.region_code,
         channel_id=customer.channel_id,
+        **records.b2b_fields(customer),
         promoted_at=customer.promoted_at,
     )
 
@@ -131,8 +132,8 @@ async def record_sales_event(
     detail: dict[str, Any],
 ) -> None:
     """A quote decision or an order in the customer's timeline (the customer 360 view)."""
-    await _known(session, customer_id)
-    record(session, customer_id, kind, actor, detail)
+    customer = await _known(session, customer_id)
+    record(session, customer.id, kind, actor, detail)
 
 
 async def record_purchase(session: AsyncSession, event: OrderPlaced, envelope: Envelope) -> None:
@@ -155,4 +156,8 @@ async def _known(session: AsyncSession, customer_id: uuid.UUID, *, for_update: b
     customer = await session.get(Customer, customer_id, with_for_update=for_update)
     if customer is None:
         raise Transient(f"customer {customer_id} is not known here yet")
+    # A merged customer's quotes and orders are the survivor's (sales moves them too).
+    while customer.merged_into_id is not None:
+        customer = await session.get(Customer, customer.merged_into_id, with_for_update=for_update)
+        assert customer is not None, "a merge points at a customer that exists (foreign key)"
     return customer

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -43,6 +44,15 @@ class Customer(Base):
     #: Lower-case.
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     address: Mapped[str | None] = mapped_column(String(500))
+    #: The Vietnamese tax code (MST) as `crm_kit.text.parse_vn_tax_code` writes it: 10
+    #: digits, or 10-3 for a dependent unit; one active customer per code.
+    tax_code: Mapped[str | None] = mapped_column(String(14))
+    #: The name and address invoices and e-invoices carry (the registered business's).
+    legal_name: Mapped[str | None] = mapped_column(String(300))
+    billing_address: Mapped[str | None] = mapped_column(String(500))
+    #: When this customer was merged into another: the one kept (it is inactive since).
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
+    merged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     region_code: Mapped[str | None] = mapped_column(String(10))
     channel_id: Mapped[uuid.UUID | None]
     owner_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
@@ -68,7 +78,41 @@ class Customer(Base):
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
 
-    __table_args__ = (Index("ix_customers_stage", "lifecycle_stage"),)
+    __table_args__ = (
+        Index("ix_customers_stage", "lifecycle_stage"),
+        #: One active customer per tax code; an inactive (or merged) one frees its code.
+        Index(
+            "uq_customers_active_tax_code",
+            "tax_code",
+            unique=True,
+            postgresql_where=text("tax_code IS NOT NULL AND lifecycle_stage <> 'inactive'"),
+        ),
+    )
+
+
+class Contact(Base):
+    """A person at the customer (buyer, accountant, director, ...); exactly one of a
+    customer's contacts is its primary one."""
+
+    __tablename__ = "customer_contacts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(100))
+    #: Normalised (`0` + national number), as the customer's own phone.
+    phone: Mapped[str | None] = mapped_column(String(40), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    is_primary: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        #: At most one primary per customer (the use cases keep it exactly one).
+        Index(
+            "uq_customer_contacts_primary", "customer_id", unique=True, postgresql_where=text("is_primary")
+        ),
+    )
 
 
 class TimelineEntry(Base):

@@ -49,28 +49,7 @@ async def assign(session: AsyncSession, customer_id: uuid.UUID, owner_id: uuid.U
     customer.updated_at = at
     move = {"from": jsonable(previous), "to": str(owner_id)}
     record(session, customer.id, TimelineKind.OWNER_CHANGED, user.id, move)
-    planned = (
-        await session.execute(
-            select(Activity)
-            .where(Activity.customer_id == customer.id, Activity.status == ActivityStatus.PLANNED)
-            .order_by(Activity.due_on, Activity.id)
-            .with_for_update()
-        )
-    ).scalars()
-    moved: list[CareActivityPlanned] = []
-    for activity in planned:
-        before = activity.assignee_id
-        activity.assignee_id = owner_id
-        record(
-            session,
-            customer.id,
-            TimelineKind.ACTIVITY_REASSIGNED,
-            user.id,
-            {**move, "activity_id": str(activity.id)},
-        )
-        # The reminder follows the work to its new owner.
-        moved.append(activity_planned_event(activity, customer.name, previous_owner_id=before))
-    await emit_many(session, moved, actor=user.id)
+    await hand_planned_care(session, customer, user.id)
     await emit(
         session,
         CustomerReassigned(
@@ -80,6 +59,36 @@ async def assign(session: AsyncSession, customer_id: uuid.UUID, owner_id: uuid.U
     )
     await session.flush()
     return customer
+
+
+async def hand_planned_care(session: AsyncSession, customer: Customer, actor: uuid.UUID | None) -> int:
+    """Give the customer's planned activities that are not its owner's to its owner, each
+    move in the timeline and announced again (the reminder follows the work); how many."""
+    planned = (
+        await session.execute(
+            select(Activity)
+            .where(
+                Activity.customer_id == customer.id,
+                Activity.status == ActivityStatus.PLANNED,
+                Activity.assignee_id.is_distinct_from(customer.owner_id),
+            )
+            .order_by(Activity.due_on, Activity.id)
+            .with_for_update()
+        )
+    ).scalars()
+    moved: list[CareActivityPlanned] = []
+    for activity in planned:
+        before = activity.assignee_id
+        activity.assignee_id = customer.owner_id
+        detail = {
+            "from": jsonable(before),
+            "to": jsonable(customer.owner_id),
+            "activity_id": str(activity.id),
+        }
+        record(session, customer.id, TimelineKind.ACTIVITY_REASSIGNED, actor, detail)
+        moved.append(activity_planned_event(activity, customer.name, previous_owner_id=before))
+    await emit_many(session, moved, actor=actor)
+    return len(moved)
 
 
 # -- hand-over -------------------------------------------------------------------------

@@ -21,9 +21,9 @@ from crm_kit.db import Database, table_of
 from crm_kit.http import PageParams
 from crm_kit.outbox import emit, emit_many
 from crm_kit.queries import fetch_page, one_visible, visible_to
-from crm_kit.text import fold, normalize_email, normalize_vn_phone
+from crm_kit.text import fold, normalize_email, normalize_vn_phone, normalize_vn_tax_code
 
-from . import domain
+from . import domain, duplicates
 from .domain import ActivityStatus, Stage, TimelineKind
 from .models import Activity, Customer
 from .schemas import CustomerCreate, CustomerPatch
@@ -95,6 +95,11 @@ async def list_visible(
             matches.append(Customer.phone == phone)
         if "@" in q:
             matches.append(Customer.email == normalize_email(q))
+        if tax_code := normalize_vn_tax_code(q):
+            # A company's code finds it and its dependent units (`0100233488-001`, ...).
+            matches.append(Customer.tax_code == tax_code)
+            if "-" not in tax_code:
+                matches.append(Customer.tax_code.startswith(f"{tax_code}-", autoescape=True))
         stmt = stmt.where(or_(*matches))
     return await fetch_page(session, stmt, page, Customer.created_at.desc(), Customer.id)
 
@@ -108,6 +113,15 @@ def new_customer(*, name: str, **fields: Any) -> Customer:
     )
 
 
+def b2b_fields(customer: Customer) -> dict[str, Any]:
+    """What invoices and e-invoices need of the customer, as the events carry it."""
+    return {
+        "tax_code": customer.tax_code,
+        "legal_name": customer.legal_name,
+        "billing_address": customer.billing_address,
+    }
+
+
 def registered_event(customer: Customer) -> CustomerRegistered:
     return CustomerRegistered(
         customer_id=customer.id,
@@ -117,11 +131,36 @@ def registered_event(customer: Customer) -> CustomerRegistered:
         region_code=customer.region_code,
         channel_id=customer.channel_id,
         grade=customer.grade,
+        **b2b_fields(customer),
     )
 
 
+async def refuse_taken_tax_code(
+    session: AsyncSession, tax_code: str | None, user: User, *, exclude: uuid.UUID | None = None
+) -> None:
+    """409 naming the active customer that already has `tax_code` (its name only to a caller
+    who may see it). The partial unique index stops a concurrent one."""
+    if tax_code is None:
+        return
+    stmt = select(Customer).where(Customer.tax_code == tax_code, Customer.lifecycle_stage != Stage.INACTIVE)
+    if exclude is not None:
+        stmt = stmt.where(Customer.id != exclude)
+    other = (await session.scalars(stmt.limit(1))).first()
+    if other is None:
+        return
+    shown = {"id": str(other.id), "name": other.name if user.can_see(other.owner_id) else None}
+    message = f"tax code {tax_code} belongs to customer {other.id}" + (
+        f" ({other.name})" if shown["name"] else ""
+    )
+    raise errors.Conflict(message, detail={"message": message, "tax_code": tax_code, "customer": shown})
+
+
 async def register_prospect(session: AsyncSession, data: CustomerCreate, user: User) -> Customer:
-    customer = new_customer(**data.model_dump(), owner_id=user.id, lifecycle_stage=Stage.PROSPECT)
+    await refuse_taken_tax_code(session, data.tax_code, user)
+    keys = duplicates.Keys(tax_code=data.tax_code, phone=data.phone, name=fold(data.name)[:200])
+    await duplicates.refuse(session, user, keys, confirmed=data.confirm_duplicate)
+    fields = data.model_dump(exclude={"confirm_duplicate"})
+    customer = new_customer(**fields, owner_id=user.id, lifecycle_stage=Stage.PROSPECT)
     session.add(customer)
     await session.flush()
     record(session, customer.id, TimelineKind.REGISTERED, user.id, {"stage": customer.lifecycle_stage})
@@ -133,7 +172,9 @@ async def register_prospect(session: AsyncSession, data: CustomerCreate, user: U
 
 
 #: What other services keep a copy of: an edit of one of these is announced (CustomerUpdated).
-ANNOUNCED_FIELDS = frozenset({"name", "region_code", "channel_id"})
+ANNOUNCED_FIELDS = frozenset(
+    {"name", "region_code", "channel_id", "tax_code", "legal_name", "billing_address"}
+)
 
 
 def updated_event(customer: Customer) -> CustomerUpdated:
@@ -142,6 +183,7 @@ def updated_event(customer: Customer) -> CustomerUpdated:
         name=customer.name,
         region_code=customer.region_code,
         channel_id=customer.channel_id,
+        **b2b_fields(customer),
         updated_at=customer.updated_at,
     )
 
@@ -152,6 +194,8 @@ async def update_customer(
     """Apply the fields sent; the timeline gets `{field: [old, new]}` for each that changed,
     and other services hear of it when their copy changed."""
     customer = await get_visible(session, customer_id, user, for_update=True)
+    if "tax_code" in patch.model_fields_set and patch.tax_code != customer.tax_code:
+        await refuse_taken_tax_code(session, patch.tax_code, user, exclude=customer.id)
     diff: dict[str, list[Any]] = {}
     for field, new in sorted(patch.changes().items()):
         old = getattr(customer, field)

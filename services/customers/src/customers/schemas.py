@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from crm_kit.text import normalize_email, normalize_vn_phone
+from crm_kit.text import normalize_email, normalize_vn_phone, parse_vn_tax_code
 
 from .domain import (
     FIXED_SCHEMES,
@@ -46,6 +46,23 @@ def _vn_phone(value: str | None) -> str | None:
 
 VnPhone = Annotated[str | None, Field(max_length=40), AfterValidator(_vn_phone)]
 Email = Annotated[EmailStr | None, AfterValidator(normalize_email)]
+
+
+def _tax_code(value: str | None) -> str | None:
+    return parse_vn_tax_code(value) if value else None
+
+
+TaxCode = Annotated[
+    str | None,
+    Field(
+        max_length=20,
+        description="Vietnamese tax code (MST): 10 digits, or 10-3 (a dependent unit); check digit verified",
+        examples=["0100233488", "0314409058-002"],
+    ),
+    AfterValidator(_tax_code),
+]
+LegalName = Annotated[str | None, Field(max_length=300, description="the registered business name")]
+Address = Annotated[str | None, Field(max_length=500)]
 RegionCode = Annotated[str | None, Field(pattern=r"^[0-9A-Z]{1,10}$", description="province code")]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
 
@@ -59,9 +76,14 @@ class CustomerCreate(Request):
     contact_name: str | None = Field(default=None, max_length=200)
     phone: VnPhone = None
     email: Email = None
-    address: str | None = Field(default=None, max_length=500)
+    address: Address = None
     region_code: RegionCode = None
     channel_id: uuid.UUID | None = None
+    tax_code: TaxCode = None
+    legal_name: LegalName = None
+    billing_address: Address = None
+    #: Create it even though it looks like an existing customer (the duplicate warning).
+    confirm_duplicate: bool = False
 
 
 class CustomerPatch(Request):
@@ -71,9 +93,12 @@ class CustomerPatch(Request):
     contact_name: str | None = Field(default=None, max_length=200)
     phone: VnPhone = None
     email: Email = None
-    address: str | None = Field(default=None, max_length=500)
+    address: Address = None
     region_code: RegionCode = None
     channel_id: uuid.UUID | None = None
+    tax_code: TaxCode = None
+    legal_name: LegalName = None
+    billing_address: Address = None
 
     @field_validator("name")
     @classmethod
@@ -84,6 +109,12 @@ class CustomerPatch(Request):
 
     def changes(self) -> dict[str, Any]:
         return {field: getattr(self, field) for field in self.model_fields_set}
+
+
+class MergeRequest(Request):
+    """The customer to fold into this one (as the leads' merge names it)."""
+
+    duplicate_id: uuid.UUID
 
 
 class AssignOwner(Request):
@@ -105,8 +136,14 @@ class CustomerOut(BaseModel):
     address: str | None
     region_code: str | None
     channel_id: uuid.UUID | None
+    tax_code: str | None = None
+    legal_name: str | None = None
+    billing_address: str | None = None
     owner_id: uuid.UUID | None
     lifecycle_stage: Stage
+    #: Merged into this customer (then inactive), and when.
+    merged_into_id: uuid.UUID | None = None
+    merged_at: datetime | None = None
     source: str | None
     lead_id: uuid.UUID | None
     grade: str | None
@@ -120,6 +157,71 @@ class CustomerOut(BaseModel):
     last_order_total: int | None = None
     created_at: datetime
     updated_at: datetime
+
+
+# -- contacts --------------------------------------------------------------------------
+
+ContactName = Annotated[str, Field(min_length=1, max_length=200)]
+ContactRole = Annotated[str | None, Field(max_length=100, description="e.g. purchasing, accounting")]
+
+
+class ContactIn(Request):
+    """A person at the customer; the first contact is the primary one whatever is sent."""
+
+    name: ContactName
+    role: ContactRole = None
+    phone: VnPhone = None
+    email: Email = None
+    #: Make it the primary contact (the one before no longer is).
+    is_primary: bool = False
+
+
+class ContactPatch(Request):
+    """Only the fields sent change; `null` clears one (except the name). `is_primary: true`
+    makes it the primary contact; a primary stops being one only when another becomes it."""
+
+    name: ContactName | None = None
+    role: ContactRole = None
+    phone: VnPhone = None
+    email: Email = None
+    is_primary: Literal[True] | None = None
+
+    @field_validator("name", "is_primary")
+    @classmethod
+    def _not_cleared(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        return {field: getattr(self, field) for field in self.model_fields_set}
+
+
+class ContactOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    name: str
+    role: str | None
+    phone: str | None
+    email: str | None
+    is_primary: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class DuplicateOut(BaseModel):
+    """A customer the new one looks like. For a customer the caller may not see, only
+    `id`, `lifecycle_stage` and `matched_on` are given."""
+
+    id: uuid.UUID
+    lifecycle_stage: Stage
+    matched_on: list[Literal["tax_code", "phone", "name"]]
+    name: str | None = None
+    tax_code: str | None = None
+    phone: str | None = None
+    owner_id: uuid.UUID | None = None
 
 
 class CareOverdueOut(CustomerOut):

@@ -23,9 +23,9 @@ from . import read_models
 
 handlers = Handlers()
 directory.register(handlers)
-# Edits, new owners, deactivations and grades go straight into marketing's copy of the
-# customers, which campaign audiences read.
-customer_copy.register(handlers, graded=True)
+# Edits, new owners, deactivations, merges and grades go straight into marketing's copy of
+# the customers, which campaign audiences read; a merge also moves revenue to the survivor.
+customer_copy.register(handlers, graded=True, merged=read_models.customers_merged)
 
 
 @handlers.handles(CustomerRegistered)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,7 @@ from crm_contracts import (
     CreditNoteIssued,
     CustomerPromotedToTraditional,
     CustomerRegistered,
+    CustomersMerged,
     LeadCaptured,
     LeadDisqualified,
     LeadQualified,
@@ -33,7 +34,7 @@ from crm_kit.handlers import Transient
 
 from . import channels, domain, regions
 from .domain import LeadOutcome, Period
-from .models import LeadFact, RevenueFact
+from .models import CampaignMember, LeadFact, RevenueFact
 
 
 async def customer_registered(
@@ -90,6 +91,8 @@ async def order_placed(session: AsyncSession, event: OrderPlaced) -> None:
     line, so an order sent twice (even as two events) counts once."""
     if not event.lines:
         return
+    # An order of a merged customer, sent before sales heard of the merge, is the survivor's.
+    customer_id = await customer_copy.survivor(session, event.customer_id)
     quarter = Period.of_quarter(event.order_date)
     region_code = regions.index().current_code(event.region_code)
     await session.execute(
@@ -99,7 +102,7 @@ async def order_placed(session: AsyncSession, event: OrderPlaced) -> None:
                 {
                     "order_id": event.order_id,
                     "line_no": line_no,
-                    "customer_id": event.customer_id,
+                    "customer_id": customer_id,
                     "region_code": region_code,
                     # Sized to fit: a malformed value must not make the order fail for ever.
                     "source_region_code": event.region_code[:10] if event.region_code else None,
@@ -117,6 +120,35 @@ async def order_placed(session: AsyncSession, event: OrderPlaced) -> None:
             ]
         )
         .on_conflict_do_nothing(index_elements=[RevenueFact.order_id, RevenueFact.line_no])
+    )
+
+
+async def customers_merged(session: AsyncSession, event: CustomersMerged) -> None:
+    """The merged customer's revenue, lead outcomes and campaign memberships become the
+    survivor's (a campaign both were in keeps the survivor once), so its revenue counts
+    under the survivor. Revenue keeps its province, channel and salesperson: market share
+    per province and channel is what it was; what moves is whose it is. Run twice, the
+    second finds nothing left to move."""
+    target = await customer_copy.survivor(session, event.customer_id)
+    merged = event.merged_customer_id
+    for model in (RevenueFact, LeadFact):
+        await session.execute(
+            update(model)
+            .where(model.customer_id == merged)
+            .values(customer_id=target)
+            .execution_options(synchronize_session=False)
+        )
+    both = select(CampaignMember.campaign_id).where(CampaignMember.customer_id == target)
+    await session.execute(
+        delete(CampaignMember).where(
+            CampaignMember.customer_id == merged, CampaignMember.campaign_id.in_(both)
+        )
+    )
+    await session.execute(
+        update(CampaignMember)
+        .where(CampaignMember.customer_id == merged)
+        .values(customer_id=target)
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import Row, bindparam, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_contracts import CustomerPromotedToTraditional, CustomerRegistered, Envelope
+from crm_contracts import CustomerPromotedToTraditional, CustomerRegistered, CustomersMerged, Envelope
 from crm_kit import context, customer_copy, errors
 from crm_kit.auth import User
 from crm_kit.batching import distinct_runs
@@ -28,7 +28,7 @@ from crm_kit.queries import fetch_page, visible_to
 from . import performance
 from .common import escape_like, utc_now, where_given
 from .domain import CustomerStage, QuoteStatus
-from .models import Order, Quote, SalesCustomer
+from .models import CareActivity, Contract, Opportunity, Order, Quote, SalesCustomer
 from .orders import place_order
 from .performance_rules import FactKind
 from .settings import Settings
@@ -195,14 +195,35 @@ async def follow(session: AsyncSession, known: Sequence[Row[Any]]) -> None:
         await session.execute(_FOLLOW, rows)
 
 
+#: What sales keeps per customer, moved to the survivor when customers merge.
+_FOLLOWS_ITS_CUSTOMER = (Opportunity, Quote, Order, Contract, CareActivity)
+
+
+async def repoint(session: AsyncSession, event: CustomersMerged) -> None:
+    """The merged customer's opportunities, quotes, orders, contracts and care become the
+    survivor's, so its pipeline and orders are listed, and counted, under the survivor.
+    Performance facts stay as they are: each belongs to who did the work, where, and when.
+    Run twice, the second finds nothing left to move."""
+    target = await customer_copy.survivor(session, event.customer_id)
+    for model in _FOLLOWS_ITS_CUSTOMER:
+        await session.execute(
+            update(model)
+            .where(model.customer_id == event.merged_customer_id)
+            .values(customer_id=target)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def register(handlers: Handlers) -> None:
-    """Edits, hand-overs, deactivations and grades of customers reach the copy and sales' record."""
-    customer_copy.register(handlers, apply=follow, graded=True)
+    """Edits, hand-overs, deactivations, merges and grades of customers reach the copy and
+    sales' record; a merge moves sales' records of the merged customer to the survivor."""
+    customer_copy.register(handlers, apply=follow, graded=True, merged=repoint)
 
 
 async def get_customer(session: AsyncSession, customer_id: uuid.UUID, user: User) -> SalesCustomer:
-    """A customer open for ordering: a prospect is not one yet (404 until its promotion arrives)."""
-    customer = await session.get(SalesCustomer, customer_id)
+    """A customer open for ordering: a prospect is not one yet (404 until its promotion arrives).
+    A merged customer's id finds the survivor."""
+    customer = await session.get(SalesCustomer, await customer_copy.survivor(session, customer_id))
     if (
         customer is None
         or customer.lifecycle_stage != CustomerStage.TRADITIONAL

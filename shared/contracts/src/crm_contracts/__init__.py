@@ -14,6 +14,7 @@ from .customers import (
     CustomerPromotedToTraditional,
     CustomerReassigned,
     CustomerRegistered,
+    CustomersMerged,
     CustomerUpdated,
 )
 from .envelope import REGISTRY, Envelope, Event, MalformedEvent, decode, published_contracts
@@ -45,6 +46,7 @@ __all__ = [
     "CustomerReassigned",
     "CustomerRegistered",
     "CustomerUpdated",
+    "CustomersMerged",
     "Envelope",
     "Event",
     "LeadCaptured",

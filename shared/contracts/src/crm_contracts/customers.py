@@ -22,6 +22,11 @@ class CustomerRegistered(Event, routing_key="customers.customer.registered.v1"):
     region_code: str | None = None
     channel_id: uuid.UUID | None = None
     grade: str | None = None
+    #: The Vietnamese tax code (10 digits, or 10-3 for a dependent unit), the registered
+    #: name and the billing address, for quotes, orders, invoices and e-invoices.
+    tax_code: str | None = None
+    legal_name: str | None = None
+    billing_address: str | None = None
 
 
 class CustomerPromotedToTraditional(Event, routing_key="customers.customer.promoted_to_traditional.v1"):
@@ -35,23 +40,34 @@ class CustomerPromotedToTraditional(Event, routing_key="customers.customer.promo
     owner_id: uuid.UUID | None = None
     region_code: str | None = None
     channel_id: uuid.UUID | None = None
+    #: The Vietnamese tax code (10 digits, or 10-3 for a dependent unit), the registered
+    #: name and the billing address, for quotes, orders, invoices and e-invoices.
+    tax_code: str | None = None
+    legal_name: str | None = None
+    billing_address: str | None = None
     promoted_at: datetime
 
 
 class CustomerUpdated(Event, routing_key="customers.customer.updated.v1"):
-    """An edit changed what other services keep of the customer: its name, region or channel.
+    """An edit changed what other services keep of the customer: its name, region, channel,
+    tax code, legal name or billing address.
 
     Carries the current value of each of them (changed or not), so the newest update
     alone says what a copy should hold. Sales takes them for the quotes and orders it
     makes from now on (those made before keep theirs), marketing for campaign audiences,
-    accounting for the account's name. Edits of anything else (contacts, address) are
-    not announced.
+    accounting for the account's name and invoices. Edits of anything else (contacts,
+    address) are not announced.
     """
 
     customer_id: uuid.UUID
     name: str
     region_code: str | None = None
     channel_id: uuid.UUID | None = None
+    #: The Vietnamese tax code (10 digits, or 10-3 for a dependent unit), the registered
+    #: name and the billing address, for quotes, orders, invoices and e-invoices.
+    tax_code: str | None = None
+    legal_name: str | None = None
+    billing_address: str | None = None
     #: The customers service's time of the edit: a copy holding newer values ignores it.
     updated_at: datetime
 
@@ -66,6 +82,27 @@ class CustomerDeactivated(Event, routing_key="customers.customer.deactivated.v1"
     customer_id: uuid.UUID
     reason: str
     deactivated_at: datetime
+
+
+class CustomersMerged(Event, routing_key="customers.customer.merged.v1"):
+    """Two records of one business became one: `merged_customer_id` was folded into
+    `customer_id` (the survivor), which took its contacts, care, grading history and
+    timeline. The merged customer is kept, inactive, pointing at the survivor.
+
+    Every service that keeps records of customers moves the merged customer's onto the
+    survivor (sales its opportunities, quotes, orders and contracts; accounting its
+    account, invoices, payments and ledger; marketing its revenue and campaign members),
+    so a merged customer's figures count under the survivor, and resolves the merged id
+    to the survivor from then on. A merge is final: handling it twice changes nothing.
+    """
+
+    #: The customer kept (the survivor).
+    customer_id: uuid.UUID
+    #: The customer folded into it (inactive from now on).
+    merged_customer_id: uuid.UUID
+    #: The survivor's owner.
+    owner_id: uuid.UUID | None = None
+    merged_at: datetime
 
 
 class CustomerGraded(Event, routing_key="customers.customer.graded.v1"):

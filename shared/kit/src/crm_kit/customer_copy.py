@@ -9,10 +9,13 @@ newest fact it has heard, so an old event arriving late changes nothing:
 
 | part                           | told by                                  | its time       |
 |--------------------------------|------------------------------------------|----------------|
-| name, region_code, channel_id  | registered, promoted, updated            | `details_as_of` |
+| name, region_code, channel_id, | registered, promoted, updated            | `details_as_of` |
+| tax_code, legal_name,          |                                          |                |
+| billing_address                |                                          |                |
 | owner_id                       | registered, promoted, reassigned         | `owner_as_of`  |
 | lifecycle_stage                | registered, promoted, deactivated        | `stage_as_of`  |
 | grade, score                   | graded (registration: only if none known) | `graded_at`    |
+| merged_into_id, merged_at      | merged (final: a merge is never undone)  | `merged_at`    |
 
 A fact about a customer not known yet makes a placeholder row that later facts
 complete. `register` adds the three standard handlers (updated, reassigned,
@@ -23,6 +26,7 @@ returns::
     customer_copy.register(handlers, apply=copy_to_accounts)   # consumers.py
     run_env(Base.metadata, customer_copy.metadata)              # migrations/env.py
     customer_copy.create_table()                                # a migration
+    customer_copy.add_b2b_columns()                             # a later one
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from crm_contracts import (
     CustomerPromotedToTraditional,
     CustomerReassigned,
     CustomerRegistered,
+    CustomersMerged,
     CustomerUpdated,
     Envelope,
 )
@@ -81,7 +86,19 @@ def _columns() -> list[sa.Column[Any]]:
     ]
 
 
-known_customers = sa.Table("known_customers", metadata, *_columns())
+def _b2b_columns() -> list[sa.Column[Any]]:
+    """Added after the table (`add_b2b_columns`): what invoices need, and merges."""
+    return [
+        sa.Column("tax_code", sa.String(14)),
+        sa.Column("legal_name", sa.String(300)),
+        sa.Column("billing_address", sa.String(500)),
+        # The customer it was merged into (the survivor), once merged.
+        sa.Column("merged_into_id", sa.Uuid),
+        sa.Column("merged_at", sa.DateTime(timezone=True)),
+    ]
+
+
+known_customers = sa.Table("known_customers", metadata, *_columns(), *_b2b_columns())
 _C = known_customers.c
 
 
@@ -90,6 +107,17 @@ def create_table() -> None:
     op.create_table("known_customers", *_columns())
     op.create_index("ix_known_customers_owner_id", "known_customers", ["owner_id"])
     op.create_index("ix_known_customers_region_code", "known_customers", ["region_code"])
+
+
+def add_b2b_columns() -> None:
+    """For a migration after `create_table`'s: tax code, legal name, billing address, merge."""
+    for column in _b2b_columns():
+        op.add_column("known_customers", column)
+
+
+def drop_b2b_columns() -> None:
+    for column in reversed(_b2b_columns()):
+        op.drop_column("known_customers", column.name)
 
 
 sa.Index("ix_known_customers_owner_id", _C.owner_id)
@@ -104,11 +132,22 @@ class GradeRule(StrEnum):
     IF_UNKNOWN = "if_unknown"
 
 
+#: The details' columns, all told together (`details_as_of`).
+DETAILS = ("name", "region_code", "channel_id", "tax_code", "legal_name", "billing_address")
+
+
 @dataclass(frozen=True)
 class Details:
     name: str
     region_code: str | None
     channel_id: uuid.UUID | None
+    tax_code: str | None = None
+    legal_name: str | None = None
+    billing_address: str | None = None
+
+    @classmethod
+    def of(cls, event: CustomerRegistered | CustomerPromotedToTraditional | CustomerUpdated) -> Details:
+        return cls(**{name: getattr(event, name) for name in DETAILS})
 
 
 @dataclass(frozen=True)
@@ -125,11 +164,19 @@ class Fact:
     grade: str | None = None
     score: float | None = None
     grade_rule: GradeRule = GradeRule.NONE
+    #: The survivor this customer was merged into (a merge is final: the first one told stays).
+    merged_into_id: uuid.UUID | None = None
 
     @property
-    def shape(self) -> tuple[bool, bool, bool, GradeRule]:
+    def shape(self) -> tuple[bool, bool, bool, GradeRule, bool]:
         """Which parts it tells: facts of one shape are recorded by one statement."""
-        return self.details is not None, self.tells_owner, self.stage is not None, self.grade_rule
+        return (
+            self.details is not None,
+            self.tells_owner,
+            self.stage is not None,
+            self.grade_rule,
+            self.merged_into_id is not None,
+        )
 
     @classmethod
     def of_registration(cls, event: CustomerRegistered, occurred_at: datetime) -> Fact:
@@ -157,7 +204,7 @@ class Fact:
         return cls(
             event.customer_id,
             as_of,
-            details=Details(event.name, event.region_code, event.channel_id),
+            details=Details.of(event),
             tells_owner=True,
             owner_id=event.owner_id,
             stage=stage,
@@ -169,7 +216,7 @@ class Fact:
         return cls(
             event.customer_id,
             event.updated_at,
-            details=Details(event.name, event.region_code, event.channel_id),
+            details=Details.of(event),
         )
 
     @classmethod
@@ -179,6 +226,16 @@ class Fact:
     @classmethod
     def of_deactivation(cls, event: CustomerDeactivated) -> Fact:
         return cls(event.customer_id, event.deactivated_at, stage=Stage.INACTIVE)
+
+    @classmethod
+    def of_merge(cls, event: CustomersMerged) -> Fact:
+        """Of the merged customer: inactive, and which customer it became."""
+        return cls(
+            event.merged_customer_id,
+            event.merged_at,
+            stage=Stage.INACTIVE,
+            merged_into_id=event.customer_id,
+        )
 
     @classmethod
     def of_grading(cls, event: CustomerGraded) -> Fact:
@@ -195,12 +252,8 @@ class Fact:
         values: dict[str, Any] = {column.name: None for column in known_customers.columns}
         values |= {"customer_id": self.customer_id, "name": "", "lifecycle_stage": Stage.PROSPECT.value}
         if self.details is not None:
-            values |= {
-                "name": self.details.name,
-                "region_code": self.details.region_code,
-                "channel_id": self.details.channel_id,
-                "details_as_of": self.as_of,
-            }
+            values |= {name: getattr(self.details, name) for name in DETAILS}
+            values["details_as_of"] = self.as_of
         if self.tells_owner:
             values |= {"owner_id": self.owner_id, "owner_as_of": self.as_of}
         if self.stage is not None:
@@ -209,6 +262,8 @@ class Fact:
             values |= {"grade": self.grade, "score": self.score, "graded_at": self.as_of}
         elif self.grade_rule is GradeRule.IF_UNKNOWN:
             values["grade"] = self.grade
+        if self.merged_into_id is not None:
+            values |= {"merged_into_id": self.merged_into_id, "merged_at": self.as_of}
         return values
 
 
@@ -247,12 +302,25 @@ def _newer(stmt: Any, as_of: str, columns: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+async def survivor(session: AsyncSession, customer_id: uuid.UUID) -> uuid.UUID:
+    """The customer `customer_id` is now: itself, or the survivor of its merges (followed
+    to the end: a survivor may have been merged in turn)."""
+    seen = {customer_id}
+    current = customer_id
+    while True:
+        into = await session.scalar(sa.select(_C.merged_into_id).where(_C.customer_id == current))
+        if into is None or into in seen:
+            return current
+        seen.add(into)
+        current = into
+
+
 @functools.cache
-def _statement(details: bool, owner: bool, stage: bool, grade: GradeRule) -> sa.Executable:
+def _statement(details: bool, owner: bool, stage: bool, grade: GradeRule, merged: bool) -> sa.Executable:
     stmt = insert(known_customers)
     set_: dict[str, Any] = {}
     if details:
-        set_ |= _newer(stmt, "details_as_of", ("name", "region_code", "channel_id"))
+        set_ |= _newer(stmt, "details_as_of", DETAILS)
     if owner:
         set_ |= _newer(stmt, "owner_as_of", ("owner_id",))
     if stage:
@@ -261,6 +329,11 @@ def _statement(details: bool, owner: bool, stage: bool, grade: GradeRule) -> sa.
         set_ |= _newer(stmt, "graded_at", ("grade", "score"))
     elif grade is GradeRule.IF_UNKNOWN:
         set_["grade"] = sa.func.coalesce(_C.grade, stmt.excluded.grade)
+    if merged:
+        set_ |= {
+            column: sa.func.coalesce(_C[column], stmt.excluded[column])
+            for column in ("merged_into_id", "merged_at")
+        }
     # Every shape sets something; RETURNING needs the row touched even when nothing changes.
     upsert = stmt.on_conflict_do_update(index_elements=[_C.customer_id], set_=set_)
     return upsert.returning(*known_customers.columns)
@@ -270,13 +343,25 @@ def _statement(details: bool, owner: bool, stage: bool, grade: GradeRule) -> sa.
 Apply = Callable[[AsyncSession, Sequence[sa.Row[Any]]], Awaitable[None]]
 
 
+#: What a service does when one customer was merged into another: move its own records.
+Repoint = Callable[[AsyncSession, CustomersMerged], Awaitable[None]]
+
+
 async def _nothing(session: AsyncSession, rows: Sequence[sa.Row[Any]]) -> None:
     return None
 
 
-def register(handlers: Handlers, *, apply: Apply = _nothing, graded: bool = False) -> None:
-    """The standard handlers: an edit, a new owner, a deactivation (and, with `graded`, a
-    grading) are recorded, then handed to `apply` with the customer's row as it is now."""
+async def _no_records(session: AsyncSession, event: CustomersMerged) -> None:
+    return None
+
+
+def register(
+    handlers: Handlers, *, apply: Apply = _nothing, graded: bool = False, merged: Repoint = _no_records
+) -> None:
+    """The standard handlers: an edit, a new owner, a deactivation, a merge (and, with
+    `graded`, a grading) are recorded, then handed to `apply` with the customer's row as it
+    is now. A merge first goes to `merged`, which moves the service's records of the
+    merged customer to the survivor; it must change nothing when run twice."""
 
     async def take(session: AsyncSession, fact: Fact) -> None:
         rows = await record(session, [fact])
@@ -297,6 +382,11 @@ def register(handlers: Handlers, *, apply: Apply = _nothing, graded: bool = Fals
         session: AsyncSession, event: CustomerDeactivated, envelope: Envelope
     ) -> None:
         await take(session, Fact.of_deactivation(event))
+
+    @handlers.handles(CustomersMerged)
+    async def customers_merged(session: AsyncSession, event: CustomersMerged, envelope: Envelope) -> None:
+        await take(session, Fact.of_merge(event))
+        await merged(session, event)
 
     if graded:
 

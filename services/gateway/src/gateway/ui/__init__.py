@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from . import (
     admin,
     core,
+    customer_records,
     customers,
     home,
     imports,
@@ -27,10 +28,22 @@ from . import (
 
 
 def install(app: FastAPI) -> None:
-    # `imports` (/customers/imports) before `customers`, whose /customers/{id} would take it;
+    # `imports` (/customers/imports) and `customer_records` (/customers/new) before
+    # `customers`, whose /customers/{id} would take them;
     # `province_map` (/targets/map) and `target_planning` (/targets/import, /targets/proposals)
     # before `targets`, for /targets/{id} likewise.
-    modules = (home, leads, imports, customers, quotes, marketing, province_map, target_planning, targets)
+    modules = (
+        home,
+        leads,
+        imports,
+        customer_records,
+        customers,
+        quotes,
+        marketing,
+        province_map,
+        target_planning,
+        targets,
+    )
     for module in (*modules, performance, pricing, price_lists, questionnaires, admin):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=core.STATIC), name="static")

@@ -22,7 +22,18 @@ STAGES = ("prospect", "traditional", "inactive")
 ACTIVITY_KINDS = ("call", "visit", "email", "meeting", "demo")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 #: What an edit may change (`PATCH /api/customers/{id}`).
-EDITABLE = ("name", "contact_name", "phone", "email", "address", "region_code", "channel_id")
+EDITABLE = (
+    "name",
+    "contact_name",
+    "phone",
+    "email",
+    "address",
+    "region_code",
+    "channel_id",
+    "tax_code",
+    "legal_name",
+    "billing_address",
+)
 SELLERS = (Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN)
 MANAGERS = (Role.SALES_MANAGER, Role.ADMIN)
 
@@ -75,7 +86,7 @@ def grading_questionnaire(
     return max(questionnaires, key=lambda q: datetime.fromisoformat(q["created_at"]))
 
 
-async def _customer_page(
+async def customer_page_of(
     ui: core.Ui,
     customer_id: str,
     problems: core.Problems | None = None,
@@ -117,6 +128,7 @@ async def _around(ui: core.Ui, customer_id: str, channel_id: str | None) -> dict
         orders=ui.api.items("/api/orders", customer_id=customer_id, limit=50),
         invoices=ui.api.items("/api/invoices", customer_id=customer_id, limit=50),
         timeline=ui.api.get(f"/api/customers/{customer_id}/timeline"),
+        contacts=ui.api.get(f"/api/customers/{customer_id}/contacts"),
         account=ui.api.get(f"/api/accounts/{customer_id}"),
         names=marketing.staff_names(ui),
         owners=marketing.salespeople(ui),
@@ -124,11 +136,13 @@ async def _around(ui: core.Ui, customer_id: str, channel_id: str | None) -> dict
         regions=regions.names(ui),
     )
     timeline: core.ApiResult = found.pop("timeline")
+    contacts: core.ApiResult = found.pop("contacts")
     account: core.ApiResult = found.pop("account")
     channel: core.ApiResult | None = found.pop("channel")
     return found | {
         "questionnaire_names": {q["family_id"]: q["name"] for q in found["questionnaires"]},
         "timeline": _timeline(ui, timeline, found["regions"]),
+        "contacts": contacts.data if contacts.ok and isinstance(contacts.data, list) else [],
         "account": account.data if account.ok else None,
         "channel_name": channel.data["name"] if channel and channel.ok else channel_id,
     }
@@ -179,7 +193,7 @@ def _province(value: Any, names: dict[str, str]) -> Any:
 @router.get("/{customer_id}")
 async def customer_page(customer_id: str, ui: UiDep, questionnaire: str | None = None) -> Response:
     """The customer 360; `questionnaire` picks the one its grading form uses."""
-    return await _customer_page(ui, customer_id, questionnaire_id=questionnaire)
+    return await customer_page_of(ui, customer_id, questionnaire_id=questionnaire)
 
 
 @router.post("/{customer_id}/assess")
@@ -202,7 +216,7 @@ async def assess(customer_id: str, ui: UiDep) -> Response:
     )
     if result.ok:
         return ui.redirect(f"/customers/{customer_id}#grading", flash="flash.saved")
-    return await _customer_page(
+    return await customer_page_of(
         ui, customer_id, core.problems_of(ui, result), values, status_code=result.status
     )
 
@@ -231,7 +245,7 @@ async def plan_activity(customer_id: str, ui: UiDep) -> Response:
     result = await ui.api.post(f"/api/customers/{customer_id}/activities", body)
     if result.ok:
         return ui.redirect(f"/customers/{customer_id}#activities", flash="flash.saved")
-    return await _customer_page(
+    return await customer_page_of(
         ui, customer_id, core.problems_of(ui, result), values, status_code=result.status
     )
 
@@ -247,7 +261,7 @@ async def complete_activity(customer_id: str, activity_id: str, ui: UiDep) -> Re
         return ui.redirect(f"/customers/{customer_id}#activities", flash="flash.saved")
     problems = core.problems_of(ui, result)
     problems.fields = {f"{k}.{activity_id}": v for k, v in problems.fields.items()}
-    return await _customer_page(ui, customer_id, problems, status_code=result.status)
+    return await customer_page_of(ui, customer_id, problems, status_code=result.status)
 
 
 # -- editing, reassigning, deactivating -----------------------------------------------
@@ -293,8 +307,18 @@ async def edit(customer_id: str, ui: UiDep) -> Response:
     customer = await ui.api.get(f"/api/customers/{customer_id}")
     if not customer.ok:
         return ui.render("error.html", status_code=customer.status, message=ui.t("errors.not_found"))
-    problems = core.problems_of(ui, result, EDITABLE)
+    problems = tax_code_taken(ui, result) or core.problems_of(ui, result, EDITABLE)
     return await _edit_page(ui, customer.data, values, problems, status_code=result.status)
+
+
+def tax_code_taken(ui: core.Ui, result: core.ApiResult) -> core.Problems | None:
+    """A 409 for a tax code another active customer holds, on the tax code's field."""
+    detail = result.detail
+    if result.status != 409 or not isinstance(detail, dict) or "tax_code" not in detail:
+        return None
+    other = detail.get("customer") or {}
+    message = ui.t("customer.tax_code_taken", name=other.get("name") or ui.t("lead.not_visible"))
+    return core.Problems(fields={"tax_code": message})
 
 
 @router.post("/{customer_id}/assign")
@@ -303,13 +327,13 @@ async def assign(customer_id: str, ui: UiDep) -> Response:
     owner_id = values.get("assign.owner_id", "")
     if not owner_id:
         problems = core.Problems(fields={"assign.owner_id": ui.t("err.missing")})
-        return await _customer_page(ui, customer_id, problems, values, status_code=422)
+        return await customer_page_of(ui, customer_id, problems, values, status_code=422)
     result = await ui.api.post(f"/api/customers/{customer_id}/assign", {"owner_id": owner_id})
     if result.ok:
         return ui.redirect(f"/customers/{customer_id}", flash="flash.saved")
     problems = core.problems_of(ui, result)
     problems.fields = {f"assign.{k}": v for k, v in problems.fields.items()}
-    return await _customer_page(ui, customer_id, problems, values, status_code=result.status)
+    return await customer_page_of(ui, customer_id, problems, values, status_code=result.status)
 
 
 @router.post("/{customer_id}/deactivate")
@@ -318,7 +342,7 @@ async def deactivate(customer_id: str, ui: UiDep) -> Response:
     if values.get("deactivate.confirm") != "1":
         # The box is the "are you sure?": nothing is sent without it.
         problems = core.Problems(fields={"deactivate.confirm": ui.t("customer.confirm_needed")})
-        return await _customer_page(ui, customer_id, problems, values, status_code=422)
+        return await customer_page_of(ui, customer_id, problems, values, status_code=422)
     result = await ui.api.post(
         f"/api/customers/{customer_id}/deactivate", {"reason": values.get("deactivate.reason", "")}
     )
@@ -326,4 +350,4 @@ async def deactivate(customer_id: str, ui: UiDep) -> Response:
         return ui.redirect(f"/customers/{customer_id}", flash="flash.done")
     problems = core.problems_of(ui, result)
     problems.fields = {f"deactivate.{k}": v for k, v in problems.fields.items()}
-    return await _customer_page(ui, customer_id, problems, values, status_code=result.status)
+    return await customer_page_of(ui, customer_id, problems, values, status_code=result.status)
