@@ -20,7 +20,7 @@ from crm_testkit.infra import Infra
 
 from ..harness import ADMIN_PASSWORD, Api, Databases, Stack, login, running_stack, via
 from .proxy import TcpProxy
-from .tools import Faults, broker_is_local, ensure_broker_running
+from .tools import Faults, broker_is_local, count_applied_promotions, ensure_broker_running
 
 
 @pytest.fixture(scope="package")
@@ -77,8 +77,10 @@ def issuer(stack: Stack) -> TokenIssuer:
 
 
 @pytest.fixture(scope="package")
-def databases(infra: Infra, stack: Stack) -> Iterator[Databases]:
-    yield Databases(infra, stack.database_prefix)
+async def databases(infra: Infra, stack: Stack) -> AsyncIterator[Databases]:
+    peek = Databases(infra, stack.database_prefix)
+    await count_applied_promotions(peek)
+    yield peek
 
 
 @pytest.fixture

@@ -99,6 +99,32 @@ def customer_ids(envelopes: Iterable[Envelope]) -> list[uuid.UUID]:
 
 # -- the suite's view of one stack ---------------------------------------------------------
 
+#: Where each service applies a promotion: (table, the customer's column, which writes are
+#: a promotion's). Sales and marketing also write on a registration: a promotion's write
+#: is the one with a promotion time (sales) or the stage "traditional" (marketing's copy).
+PROMOTION_WRITES = {
+    "accounting": ("accounts", "customer_id", "true"),
+    "sales": ("sales_customers", "id", "NEW.promoted_at IS NOT NULL"),
+    "marketing": ("known_customers", "customer_id", "NEW.lifecycle_stage = 'traditional'"),
+}
+
+
+async def count_applied_promotions(databases: Databases) -> None:
+    """Log each committed promotion write in `fault_applied` (see `Faults.effects`)."""
+    for service, (table, column, which) in PROMOTION_WRITES.items():
+        await databases.execute(
+            service,
+            f"""
+            CREATE TABLE IF NOT EXISTS fault_applied (customer_id uuid NOT NULL);
+            CREATE INDEX IF NOT EXISTS fault_applied_customer ON fault_applied (customer_id);
+            CREATE OR REPLACE FUNCTION fault_log_applied() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN INSERT INTO fault_applied VALUES (NEW.{column}); RETURN NEW; END $$;
+            DROP TRIGGER IF EXISTS fault_log_applied ON {table};
+            CREATE TRIGGER fault_log_applied BEFORE INSERT ON {table} FOR EACH ROW
+                WHEN ({which}) EXECUTE FUNCTION fault_log_applied();
+            """,
+        )
+
 
 class Faults:
     def __init__(
@@ -155,17 +181,17 @@ class Faults:
         return taken
 
     async def effects(self, service: str, ids: Sequence[uuid.UUID]) -> tuple[int, int]:
-        """(rows, distinct customers) the promotions of `ids` made in `service`: more rows
-        than customers would be an effect twice."""
-        table, column = {
-            "accounting": ("accounts", "customer_id"),
-            "sales": ("sales_customers", "id"),
-            "marketing": ("known_customers", "customer_id"),
-        }[service]
-        where = f"FROM {table} WHERE {column} = ANY($1::uuid[])"
-        rows = await self.db.fetchval(service, f"SELECT count(*) {where}", list(ids))
-        distinct = await self.db.fetchval(service, f"SELECT count(DISTINCT {column}) {where}", list(ids))
-        return rows, distinct
+        """(times applied, distinct customers) of the promotions of `ids` in `service`.
+
+        Each promotion writes one row whose primary key is the customer, so counting rows
+        could never show a promotion applied twice (issue 16). `count_applied_promotions`
+        logs every committed write attempt instead: a BEFORE INSERT trigger fires even for
+        a row that ON CONFLICT then skips, so a promotion handled twice (the inbox letting
+        a copy through) logs twice; a rolled-back batch logs nothing."""
+        where = "FROM fault_applied WHERE customer_id = ANY($1::uuid[])"
+        applied = await self.db.fetchval(service, f"SELECT count(*) {where}", list(ids))
+        distinct = await self.db.fetchval(service, f"SELECT count(DISTINCT customer_id) {where}", list(ids))
+        return applied, distinct
 
     async def handled(self, service: str, event_ids: Sequence[uuid.UUID]) -> int:
         """Events of `event_ids` in the service's inbox (each once at most, by its key)."""
