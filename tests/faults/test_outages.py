@@ -15,7 +15,18 @@ from crm_kit.auth import Role
 from crm_kit.settings import ServiceSettings
 
 from .test_publisher import OF_CUSTOMERS, prospects, uuids
-from .tools import PROMOTED, ReadinessWatch, consumers, customer_ids, percentile, promotion, report, wait_for
+from .tools import (
+    PROMOTED,
+    ReadinessWatch,
+    broker_is_local,
+    consumers,
+    customer_ids,
+    percentile,
+    promotion,
+    rabbitmqctl,
+    report,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
@@ -201,3 +212,95 @@ async def test_after_every_connection_to_rabbitmq_is_cut_each_service_consumes_a
     assert all(n >= 1 for n in counted.values()), counted
     assert all(n > 0 for n in watch.not_ready.values()), watch.not_ready
     assert (confirmed, rows, distinct, in_sales) == (50, 50, 50, 50)
+
+
+#: How to raise each of RabbitMQ's resource alarms on this machine's broker, and what
+#: reads the limit to put back (`rabbitmqctl eval`).
+ALARMS = {
+    "memory": (
+        ("set_vm_memory_high_watermark", "absolute", "1"),
+        "vm_memory_monitor:get_vm_memory_high_watermark().",
+        lambda value: ("set_vm_memory_high_watermark", value),
+    ),
+    "disk": (
+        ("set_disk_free_limit", "1000000GB"),
+        "rabbit_disk_monitor:get_disk_free_limit().",
+        lambda value: ("set_disk_free_limit", value),
+    ),
+}
+
+
+def broker_limit(expression: str) -> str:
+    """The limit as `rabbitmqctl` takes it back: a relative watermark (0.4) or bytes."""
+    value = rabbitmqctl("eval", expression).strip()
+    if value.startswith("{absolute,"):
+        return value.removeprefix("{absolute,").removesuffix("}")
+    return value
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.skipif(not broker_is_local(), reason="needs this machine's rabbitmqctl to raise an alarm")
+@pytest.mark.parametrize("alarm", sorted(ALARMS))
+async def test_a_broker_resource_alarm_blocks_publishers_and_the_api_still_answers(
+    stack, faults, new_user, alarm
+):
+    """Issue 16: with RabbitMQ's memory or disk alarm on, every publisher is blocked. The
+    API must still answer (it never publishes itself), the outbox must hold every event,
+    and all must be delivered once after the alarm clears."""
+    seller = await new_user(Role.SALESPERSON)
+    during = await prospects(seller, 30, f"Báo động {alarm}")
+    raise_it, read_limit, restore = ALARMS[alarm]
+    limit = await asyncio.to_thread(broker_limit, read_limit)
+    await asyncio.to_thread(rabbitmqctl, *raise_it)
+    try:
+        await wait_for(
+            lambda: asyncio.to_thread(rabbitmqctl, "-q", "eval", "rabbit_alarm:get_alarms()."),
+            lambda listed: alarm in listed,
+            timeout=30,
+            what=f"the {alarm} alarm on",
+        )
+        answers = await timed_promotions(seller, during)
+        await asyncio.sleep(3)  # a publish that got through would have been consumed by now
+        pending = await faults.db.fetchval(
+            "customers",
+            f"SELECT count(*) FROM outbox WHERE published_at IS NULL AND routing_key = '{PROMOTED}'"
+            f" AND {OF_CUSTOMERS}",
+            during,
+        )
+        early, _ = await faults.effects("accounting", uuids(during))
+    finally:
+        await asyncio.to_thread(rabbitmqctl, *restore(limit))
+    cleared_at = time.monotonic()
+    applied, distinct = await wait_for(
+        lambda: faults.effects("accounting", uuids(during)),
+        lambda e: e[1] >= 30,
+        timeout=120,
+        what=f"30 accounts after the {alarm} alarm cleared",
+    )
+    delivered_s = time.monotonic() - cleared_at
+    in_sales, _ = await wait_for(
+        lambda: faults.effects("sales", uuids(during)), lambda e: e[1] >= 30, timeout=30, what="sales"
+    )
+    published = await faults.db.fetchval(
+        "customers",
+        f"SELECT count(*) FROM outbox WHERE published_at IS NOT NULL AND routing_key = '{PROMOTED}'"
+        f" AND {OF_CUSTOMERS}",
+        during,
+    )
+    ok = sum(1 for code, _ in answers if code == 200)
+    slowest = max(s for _, s in answers)
+    report(
+        f"{alarm} alarm",
+        sent=ok,
+        confirmed=published,
+        consumed=distinct,
+        lost=ok - distinct,
+        duplicated=applied - distinct,
+        dead_lettered=await faults.depth("accounting", ".dlq"),
+        pending_while_blocked=pending,
+        slowest_answer_s=round(slowest, 3),
+        all_arrived_after_s=round(delivered_s, 1),
+    )
+    assert ok == 30 and slowest < 5, answers
+    assert pending == 30 and early == 0, (pending, early)
+    assert (applied, distinct, in_sales) == (30, 30, 30)
