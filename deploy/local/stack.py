@@ -30,6 +30,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -154,10 +155,15 @@ class Stack:
     #: service -> the policies of its queues, as set at its last start (`set_policies`).
     broker_policies: dict[str, list[Any]] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    #: `<service>#<n>` -> the port of that extra replica (`start_replica`).
+    replica_ports: dict[str, int] = field(default_factory=dict)
     _logs: dict[str, IO[bytes]] = field(default_factory=dict)
     _policies_said: bool = False
 
     def port(self, service: str) -> int:
+        """The port of `service`, or of a second replica named `<service>#2` (`start_replica`)."""
+        if service in self.replica_ports:
+            return self.replica_ports[service]
         return self.port_base + SERVICES.index(service)
 
     def url(self, service: str) -> str:
@@ -310,18 +316,31 @@ class Stack:
 
     # -- processes -------------------------------------------------------------------
 
+    def start_replica(self, service: str, n: int = 2) -> str:
+        """Start replica `n` of `service` (same database and queue, a port of its own) as
+        process `<service>#<n>`; `stop`, `ready` and `wait_ready` take that name."""
+        name = f"{service}#{n}"
+        if name not in self.replica_ports:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.replica_ports[name] = probe.getsockname()[1]
+        self.start(name)
+        return name
+
     def start(self, service: str) -> None:
-        self.set_policies(service)
+        kind = service.partition("#")[0]
+        self.set_policies(kind)
         output: IO[bytes] | int | None = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            self._logs[service] = output = open(self.log_dir / f"{service}.log", "ab")
+            log_name = service.replace("#", "-")
+            self._logs[service] = output = open(self.log_dir / f"{log_name}.log", "ab")
         self.processes[service] = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "uvicorn",
-                f"{service}.app:app",
+                f"{kind}.app:app",
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -331,7 +350,7 @@ class Stack:
                 "--timeout-graceful-shutdown",
                 "25",
             ],
-            env=self.env(service),
+            env=self.env(kind),
             stdout=output,
             stderr=subprocess.STDOUT if output is not None else None,
         )
@@ -393,7 +412,7 @@ class Stack:
 
     def supervise(self) -> None:
         """Restart a service that died, with a growing pause, until interrupted."""
-        backoff = dict.fromkeys(SERVICES, 1.0)
+        backoff = dict.fromkeys(self.processes, 1.0)
         while True:
             time.sleep(0.5)
             for service, process in list(self.processes.items()):
