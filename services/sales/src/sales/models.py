@@ -154,6 +154,8 @@ class Opportunity(Base):
     lead_id: Mapped[uuid.UUID | None]
     owner_id: Mapped[uuid.UUID] = mapped_column(index=True)
     expected_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: When its owner expects to close it: the forecast is by this date.
+    expected_close_on: Mapped[date | None] = mapped_column(Date)
     stage: Mapped[str] = mapped_column(String(20), default=OpportunityStage.QUALIFICATION)
     lost_reason: Mapped[str | None] = mapped_column(Text)
     #: The accepted quote that won it, when a quote did.
@@ -161,6 +163,9 @@ class Opportunity(Base):
     stage_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    #: The forecast: open opportunities by expected close date.
+    __table_args__ = (Index("ix_opportunities_expected_close_on", "expected_close_on"),)
 
 
 class ApprovalRule(Base):

@@ -1,10 +1,12 @@
-"""Opportunities: opened when a lead is qualified (LeadQualified), moved forward through
-the stages by their owner, won by an accepted quote or lost with a reason; the pipeline
-sums them per stage."""
+"""Opportunities: opened when a lead is qualified (LeadQualified) or, for repeat business,
+for a customer sales knows (`create_opportunity`); moved forward through the stages by
+their owner, won by an accepted quote or lost with a reason; the pipeline sums them per
+stage and the forecast per month of their expected close date."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,7 +23,7 @@ from . import domain
 from .common import audit, utc_now, where_given
 from .domain import AuditAction, Audited, OpportunityStage
 from .models import Opportunity
-from .schemas import StageMove
+from .schemas import OpportunityCreate, StageMove
 
 
 async def open_opportunity(session: AsyncSession, event: LeadQualified) -> None:
@@ -43,6 +45,72 @@ async def open_opportunity(session: AsyncSession, event: LeadQualified) -> None:
         )
         .on_conflict_do_nothing(index_elements=[Opportunity.id])
     )
+
+
+async def create_opportunity(session: AsyncSession, body: OpportunityCreate, user: User) -> Opportunity:
+    """Repeat business: an opportunity for a customer sales knows (a prospect or a
+    traditional customer the caller may see), with no lead. It is the customer's owner's
+    (a manager may open one for anyone's customer), audited as created."""
+    from .quotes import _quotable_customer  # quotes imports this module
+
+    customer = await _quotable_customer(session, body.customer_id, user)
+    owner_id = customer.owner_id or user.id
+    opportunity = Opportunity(
+        id=uuid.uuid4(),
+        name=body.name.strip(),
+        customer_id=customer.id,
+        owner_id=await handovers.successor(session, owner_id),
+        expected_amount=body.expected_amount,
+        expected_close_on=body.expected_close_on,
+        stage=OpportunityStage.QUALIFICATION,
+        stage_changed_at=utc_now(),
+    )
+    session.add(opportunity)
+    await session.flush()
+    changes: dict[str, Any] = {
+        "name": opportunity.name,
+        "customer_id": str(customer.id),
+        "expected_amount": body.expected_amount,
+    }
+    if body.expected_close_on:
+        changes["expected_close_on"] = body.expected_close_on.isoformat()
+    await audit(session, Audited.OPPORTUNITY, opportunity.id, AuditAction.CREATED, user.id, changes)
+    return opportunity
+
+
+async def forecast(
+    session: AsyncSession, user: User, first: date, last: date, owner_id: uuid.UUID | None = None
+) -> tuple[list[tuple[date, int, int, int]], tuple[int, int]]:
+    """Open opportunities expected to close from `first` to `last`, per month: (month,
+    count, amount, weighted amount); and (count, amount) of the open ones with no date."""
+    if not user.sees_all:
+        owner_id = user.id
+    month = func.date_trunc("month", Opportunity.expected_close_on)
+    still_open = Opportunity.stage.not_in([s.value for s in domain.CLOSED_STAGES])
+    mine = [Opportunity.owner_id == owner_id] if owner_id is not None else []
+    rows = await session.execute(
+        select(
+            month, Opportunity.stage, func.count(), func.coalesce(func.sum(Opportunity.expected_amount), 0)
+        )
+        .where(still_open, Opportunity.expected_close_on.between(first, last), *mine)
+        .group_by(month, Opportunity.stage)
+        .order_by(month)
+    )
+    months: dict[date, list[int]] = {}
+    for starts, stage, count, amount in rows:
+        totals = months.setdefault(starts.date(), [0, 0, 0])
+        totals[0] += int(count)
+        totals[1] += int(amount)
+        totals[2] += domain.weighted_amount(OpportunityStage(stage), int(amount))
+    undated = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(Opportunity.expected_amount), 0)).where(
+                still_open, Opportunity.expected_close_on.is_(None), *mine
+            )
+        )
+    ).one()
+    by_month = [(m, count, amount, weighted) for m, (count, amount, weighted) in months.items()]
+    return by_month, (int(undated[0]), int(undated[1]))
 
 
 async def _opportunity(

@@ -216,6 +216,7 @@ class OpportunityOut(Response):
     lead_id: uuid.UUID | None
     owner_id: uuid.UUID
     expected_amount: int
+    expected_close_on: date | None = None
     currency: str = domain.CURRENCY
     stage: domain.OpportunityStage
     probability_pct: int
@@ -233,6 +234,33 @@ class OpportunityOut(Response):
         values = {name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)}
         values["probability_pct"] = domain.STAGE_PROBABILITY_PCT[domain.OpportunityStage(data.stage)]
         return values
+
+
+class OpportunityCreate(Request):
+    """Repeat business: an opportunity for a customer sales knows, without a lead."""
+
+    customer_id: uuid.UUID
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    expected_amount: Money = 0
+    expected_close_on: date | None = None
+
+
+class ForecastMonth(BaseModel):
+    #: The first day of the month the opportunities are expected to close in.
+    month: date
+    count: int
+    amount: int
+    weighted_amount: int
+
+
+class Forecast(BaseModel):
+    """Open opportunities by the month they are expected to close in (those without a
+    date are counted apart)."""
+
+    currency: str = domain.CURRENCY
+    months: list[ForecastMonth]
+    undated_count: int
+    undated_amount: int
 
 
 class StageMove(Request):

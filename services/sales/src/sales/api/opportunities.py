@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, status
 
+from crm_kit import errors
 from crm_kit.auth import CurrentUser
 from crm_kit.http import Page, Paging
 from crm_kit.runtime import DbDep
 
 from .. import domain, opportunities
 from ..domain import OpportunityStage
-from ..schemas import OpportunityOut, Pipeline, PipelineStage, StageMove
+from ..schemas import (
+    Forecast,
+    ForecastMonth,
+    OpportunityCreate,
+    OpportunityOut,
+    Pipeline,
+    PipelineStage,
+    StageMove,
+)
 from .dependencies import SELLERS
 
 router = APIRouter(prefix="/api/opportunities", tags=["opportunities"], dependencies=[SELLERS])
@@ -56,6 +67,46 @@ async def pipeline(user: CurrentUser, db: DbDep, owner_id: uuid.UUID | None = No
         open_count=sum(s.count for s in open_stages),
         open_amount=sum(s.amount for s in open_stages),
         weighted_total=sum(s.weighted_amount for s in open_stages),
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_opportunity(body: OpportunityCreate, user: CurrentUser, db: DbDep) -> OpportunityOut:
+    """Repeat business: an opportunity for a prospect or traditional customer sales knows,
+    without a new lead (a salesperson for their own customers; managers for anyone's).
+    It starts in qualification and belongs to the customer's owner. 422 for a customer
+    sales does not know (yet), or one that is inactive."""
+    async with db.transaction() as session:
+        return OpportunityOut.model_validate(await opportunities.create_opportunity(session, body, user))
+
+
+@router.get("/forecast")
+async def forecast(
+    user: CurrentUser,
+    db: DbDep,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    owner_id: uuid.UUID | None = None,
+) -> Forecast:
+    """Open opportunities by the month they are expected to close in, from `from` (default:
+    this month) to `to` (default: twelve months on, at most 36): how many, their expected
+    amount and that amount weighted by each one's stage; open ones with no date apart. A
+    salesperson sees their own."""
+    today = date.today()
+    first = (from_ or today).replace(day=1)
+    last = to or date(first.year + 1, first.month, 1)
+    if last < first:
+        raise errors.Invalid("`to` is before `from`")
+    if (last.year - first.year) * 12 + last.month - first.month > 36:
+        raise errors.Invalid("a forecast spans at most 36 months")
+    async with db.transaction() as session:
+        months, (undated_count, undated_amount) = await opportunities.forecast(
+            session, user, first, last, owner_id
+        )
+    return Forecast(
+        months=[ForecastMonth(month=m, count=c, amount=a, weighted_amount=w) for m, c, a, w in months],
+        undated_count=undated_count,
+        undated_amount=undated_amount,
     )
 
 
