@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
@@ -26,6 +26,7 @@ from . import (
     grade_moves,
     grading,
     imports,
+    lapsed,
     lifecycle,
     merging,
     ownership,
@@ -52,6 +53,7 @@ from .schemas import (
     GradeMovesOut,
     ImportReport,
     ImportSummary,
+    LapsedOut,
     MergeRequest,
     QuestionnaireIn,
     QuestionnaireOut,
@@ -108,6 +110,41 @@ async def grade_migration(
         return await grade_moves.grade_moves(
             session, user, start=start, end=to, owner_id=owner_id, zone=settings.zone
         )
+
+
+@customers.get("/lapsed")
+async def lapsed_customers(
+    user: CurrentUser,
+    db: DbDep,
+    paging: Paging,
+    settings: SettingsDep,
+    days: Annotated[int | None, Query(ge=1, le=3650, description="one limit for every grade")] = None,
+    grade: Annotated[str | None, Query(max_length=40)] = None,
+) -> Page[LapsedOut]:
+    """Traditional customers with no order for longer than their grade's limit (settings
+    `LAPSED_DAYS_BY_GRADE`, else `LAPSED_AFTER_DAYS`, 90), or than `days` for all; the
+    longest without an order first. A salesperson sees their own."""
+    async with db.transaction() as session:
+        rows, total = await lapsed.lapsed(
+            session,
+            user,
+            paging,
+            now=datetime.now(UTC),
+            default_days=days or settings.lapsed_after_days,
+            days_by_grade={} if days else settings.lapsed_days_by_grade,
+            grade=grade,
+        )
+        items = [
+            LapsedOut.model_validate(
+                {
+                    **CustomerOut.model_validate(c).model_dump(),
+                    "days_without_order": d,
+                    "lapsed_after_days": n,
+                }
+            )
+            for c, d, n in rows
+        ]
+        return Page(items=items, total=total)
 
 
 @customers.get("/care-overdue")

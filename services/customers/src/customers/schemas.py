@@ -230,6 +230,13 @@ class CareOverdueOut(CustomerOut):
     care_cadence_days: int
 
 
+class LapsedOut(CustomerOut):
+    #: Days since the last order (or the promotion, for one who never ordered).
+    days_without_order: int
+    #: Days without an order after which a customer of its grade is lapsed.
+    lapsed_after_days: int
+
+
 class GradeMove(BaseModel):
     #: The customers' owner today.
     owner_id: uuid.UUID | None
