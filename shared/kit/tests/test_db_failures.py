@@ -161,3 +161,32 @@ async def test_a_listener_that_cannot_listen_gives_its_connection_back(
             assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
     finally:
         await db.dispose()
+
+
+async def test_requests_that_find_the_listener_dead_at_once_listen_again_on_one_connection(
+    database: Database,
+) -> None:
+    """Every request of a service with the staff directory checks its listener: after a
+    failover reset every connection, many found it dead at the same moment, and each
+    listened again on a connection of its own, held for good (the pool ran dry)."""
+    db = Database(database.url, pool_size=4, timeouts=DatabaseTimeouts(command_s=2))
+    listener = Listener(db, "crm_test", lambda: None)
+    try:
+        assert await listener.start()
+        async with database.transaction() as session:
+            await session.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND query LIKE 'LISTEN %crm_test%'"
+                )
+            )
+        await asyncio.sleep(0.2)
+        assert not listener.alive()
+
+        await asyncio.gather(*(listener.restart_if_dead() for _ in range(10)))
+
+        assert listener.alive()
+        assert db.engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+    finally:
+        await listener.stop()
+        await db.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import time
@@ -298,6 +299,7 @@ class Listener:
         self.on_notify = on_notify
         self.on_lost = on_lost
         self._raw: Any = None
+        self._restarting = asyncio.Lock()
 
     async def start(self) -> bool:
         """Start listening; False (and a warning) if the database cannot be reached now.
@@ -326,11 +328,19 @@ class Listener:
         return self._raw is not None and not self._raw.driver_connection.is_closed()
 
     async def restart_if_dead(self) -> bool:
-        """Listen again if the connection broke; whether it is listening now."""
+        """Listen again if the connection broke; whether it is listening now.
+
+        One caller at a time listens again; the others, arriving meanwhile, are told
+        "not listening" at once (each would otherwise open a connection of its own and
+        hold it for good: every request of a service checks its staff listener, and a
+        failover breaks it under all of them at the same moment)."""
         if self.alive():
             return True
-        await self.stop()
-        return await self.start()
+        if self._restarting.locked():
+            return False
+        async with self._restarting:
+            await self.stop()
+            return await self.start()
 
     async def stop(self) -> None:
         if self._raw is not None:
