@@ -128,7 +128,13 @@ async def count_applied_promotions(databases: Databases) -> None:
 
 class Faults:
     def __init__(
-        self, infra: Infra, stack: Stack, databases: Databases, amqp: TcpProxy, postgres: TcpProxy
+        self,
+        infra: Infra,
+        stack: Stack,
+        databases: Databases,
+        amqp: TcpProxy,
+        postgres: TcpProxy,
+        customers_postgres: TcpProxy,
     ) -> None:
         self.infra = infra
         self.stack = stack
@@ -137,6 +143,8 @@ class Faults:
         self.amqp = amqp
         #: Accounting's connections to Postgres go through this one.
         self.postgres = postgres
+        #: Customers' (a publishing service's) through this one.
+        self.customers_postgres = customers_postgres
 
     async def publish(self, messages: Sequence[Envelope | Raw], copies: int = 1) -> int:
         """Publish straight to the events exchange (persistent, with publisher confirms),

@@ -14,13 +14,13 @@ from typing import Any
 import aio_pika
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from crm_contracts import Envelope, Event, decode
 from crm_kit import context
 from crm_kit.bus import EventBus
 from crm_kit.db import Database
-from crm_kit.outbox import OutboxRelay, emit, outbox
+from crm_kit.outbox import NOTIFY_CHANNEL, OutboxRelay, emit, outbox
 from crm_kit.settings import ServiceSettings
 from crm_testkit.infra import Infra
 
@@ -348,4 +348,30 @@ async def test_a_commit_wakes_the_relay_long_before_its_poll_interval(
 
     # Functional, not a benchmark: without the NOTIFY it would wait ~30 s.
     await eventually(probe.collect, lambda ms: len(ms) >= 1, timeout=10.0, what="the event, woken by NOTIFY")
+    assert len(probe.copies_of(envelope.event_id)) == 1
+
+
+async def test_after_its_listen_connection_is_killed_a_commit_still_wakes_the_relay_at_once(
+    database: Database, probe: Probe, start_relay: StartRelay, eventually: Eventually
+) -> None:
+    """The LISTEN connection dies (pg_terminate_backend, a failover) while every relay pass
+    succeeds: the relay listens again by itself, it does not poll for the rest of its life."""
+    listening = text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        f" AND query LIKE 'LISTEN %{NOTIFY_CHANNEL}%'"
+    )
+    await start_relay(poll_interval_s=30.0)
+    await asyncio.sleep(1.0)
+    async with database.transaction() as session:
+        [killed] = (await session.execute(listening)).scalars().all()
+        await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": killed})
+
+    async def listeners() -> list[int]:
+        async with database.transaction() as session:
+            return list((await session.execute(listening)).scalars().all())
+
+    again = await eventually(listeners, lambda pids: len(pids) == 1, timeout=5.0, what="a LISTEN again")
+    assert again != [killed]
+    envelope = await emit_committed(database, ThingPinged(n=9))
+    await eventually(probe.collect, lambda ms: len(ms) >= 1, timeout=5.0, what="the event, woken by NOTIFY")
     assert len(probe.copies_of(envelope.event_id)) == 1

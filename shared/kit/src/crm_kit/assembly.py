@@ -93,7 +93,7 @@ def create_service_app(
 def build_runtime(settings: ServiceSettings, handlers: Handlers | None) -> Runtime:
     """The database, the bus (with `handlers` on its queue), the outbox relay and the
     retention that prunes the outbox and inbox."""
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, timeouts=settings.database_timeouts())
     bus = EventBus(settings, db, handlers)
     relay = outbox.OutboxRelay(
         db,

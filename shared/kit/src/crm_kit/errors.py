@@ -10,7 +10,9 @@ service turns them into the same `{"detail": ...}` shapes:
     raise Invalid.at(("body", "owner_id"), "is not active")   # 422, detail FastAPI's list
 
 A value the database itself refuses is a 422 too, a unique constraint that a
-concurrent request won a 409, and a pool with no free connection a 503.
+concurrent request won a 409, and a pool with no free connection a 503; so is a
+database that cannot answer now (the connection lost, read-only after a failover,
+silent past the command timeout, a statement past its statement or lock timeout).
 
 The transaction the error left was rolled back by `Database.transaction()` before the
 answer is written, so a refused request has changed nothing.
@@ -26,6 +28,9 @@ import asyncpg
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import exc as sa_exc
+
+from .db import sqlstate as db_sqlstate
+from .db import timed_out, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +114,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, answer)
     app.add_exception_handler(sa_exc.DBAPIError, database_refused)
     app.add_exception_handler(sa_exc.TimeoutError, database_busy)
+    # asyncpg's command timeout: the database stopped answering (a partition).
+    app.add_exception_handler(TimeoutError, database_silent)
     _document_plain_422(app)
 
 
@@ -120,13 +127,12 @@ async def database_refused(request: Request, exc: Exception) -> Response:
     if exc.connection_invalidated:
         # The database restarted or the connection broke: nothing was done, try again.
         log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc.orig)
-        return JSONResponse(
-            {"detail": "the database connection was lost; nothing was changed, try again"},
-            status_code=503,
-            headers={"Retry-After": "1"},
-        )
+        return _try_again("the database connection was lost; nothing was changed, try again")
+    if unavailable(exc) or timed_out(exc):
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+        return _try_again("the database cannot do this right now; nothing was changed, try again")
     cause = exc.orig.__cause__ if exc.orig is not None else None
-    sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None) or "")
+    sqlstate = db_sqlstate(exc)
     # Class 22 is "data exception"; asyncpg's DataError is a value it could not encode.
     if isinstance(cause, asyncpg.exceptions.DataError) or sqlstate.startswith("22"):
         reason = str(cause or exc.orig).split("\n")[0][:300]
@@ -151,11 +157,18 @@ async def database_busy(request: Request, exc: Exception) -> Response:
     """Every pooled connection stayed busy for the pool's whole timeout: the service is
     overloaded. Nothing was done; the caller may try again shortly."""
     log.warning("no database connection free in time on %s %s", request.method, request.url.path)
-    return JSONResponse(
-        {"detail": "the service is busy; nothing was changed, try again"},
-        status_code=503,
-        headers={"Retry-After": "1"},
-    )
+    return _try_again("the service is busy; nothing was changed, try again")
+
+
+async def database_silent(request: Request, exc: Exception) -> Response:
+    """The database did not answer within the command timeout (it is unreachable, or a
+    partition swallowed the connection): an answer now, not a request hanging on it."""
+    log.warning("the database did not answer in time on %s %s", request.method, request.url.path)
+    return _try_again("the database did not answer in time; try again")
+
+
+def _try_again(detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "1"})
 
 
 def _document_plain_422(app: FastAPI) -> None:

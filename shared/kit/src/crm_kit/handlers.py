@@ -16,13 +16,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import Envelope
 from crm_contracts.envelope import E
 
 from . import context, tracing
+from .db import unavailable
 
 
 class Transient(Exception):
@@ -38,14 +38,14 @@ class Transient(Exception):
 
 def is_waiting(exc: BaseException) -> bool:
     """Whether a failure says "not yet" (a prerequisite, the database, the network)
-    rather than "never"; such a message waits without using up its tries."""
-    if isinstance(exc, Transient | ConnectionError | TimeoutError | OSError):
-        return True
-    if isinstance(exc, sa_exc.DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(
-            exc, sa_exc.InterfaceError | sa_exc.OperationalError
-        )
-    return isinstance(exc, sa_exc.TimeoutError)
+    rather than "never"; such a message waits without using up its tries.
+
+    The database's "not now" (`db.unavailable`) includes a read-only transaction after
+    a failover. A statement the server cancelled past its statement or lock timeout
+    does use up a try: a handler whose work is always too slow is dead-lettered in
+    the end rather than retried for ever.
+    """
+    return isinstance(exc, Transient) or unavailable(exc)
 
 
 HandlerFn = Callable[[AsyncSession, E, Envelope], Awaitable[None]]

@@ -158,7 +158,8 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         # Commits that wrote outbox rows wake the relay; polling stays the source of truth.
-        self._listener = Listener(db, NOTIFY_CHANNEL, self._wake.set)
+        # The LISTEN connection closing wakes it too, to listen again at once.
+        self._listener = Listener(db, NOTIFY_CHANNEL, self._wake.set, on_lost=self._wake.set)
         self._stopping = False
 
     # -- lifecycle -------------------------------------------------------------
@@ -187,12 +188,15 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while not self._stopping:
+            # Listening again before the pass: a row committed while nobody listened is
+            # in it. Every pass checks, not only a failed one: the LISTEN connection can
+            # die while the pool's others are fine (then it polls until it listens).
+            await self._listener.restart_if_dead()
             try:
                 published = await self.relay_once()
             except Exception as exc:
                 log.warning("outbox relay pass failed: %s", exc)
                 published = 0
-                await self._listener.restart_if_dead()
             if published >= self.batch_size:
                 continue  # a full batch: there may be more right now
             try:

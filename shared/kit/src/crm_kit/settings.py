@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .db import DatabaseTimeouts
 from .keys import KeySet, parse_public_keys
 
 HOUR_S = 3600.0
@@ -63,6 +64,26 @@ class ServiceSettings(BaseSettings):
     retention_batch_size: int = Field(default=1000, ge=1, le=10_000)
     retention_enabled: bool = True
 
+    #: The database's own timeouts for every statement and lock wait of this service
+    #: (Postgres cancels; the connection stays good): a request or batch gets an error,
+    #: not a hang. Migrations run without them.
+    db_statement_timeout_s: float = Field(default=30.0, gt=0)
+    db_lock_timeout_s: float = Field(default=10.0, gt=0)
+    #: The client's timeout on each command, for a database that stopped answering (a
+    #: partition, a failover): must exceed the statement timeout.
+    db_command_timeout_s: float = Field(default=35.0, gt=0)
+    db_connect_timeout_s: float = Field(default=10.0, gt=0)
+    #: The check of a pooled connection that was idle a while, before it is handed out.
+    db_ping_timeout_s: float = Field(default=5.0, gt=0)
+    #: The server ends a transaction left idle this long (its client vanished) and
+    #: releases its locks.
+    db_idle_in_transaction_timeout_s: float = Field(default=60.0, gt=0)
+    #: TCP keepalives on both ends of every database connection: a peer gone while a
+    #: connection is idle (the relay's LISTEN) is found within idle + interval x count.
+    db_keepalive_idle_s: int = Field(default=30, ge=1)
+    db_keepalive_interval_s: int = Field(default=10, ge=1)
+    db_keepalive_count: int = Field(default=3, ge=1)
+
     log_level: str = "INFO"
 
     #: The proxies in front of this service (IPs or CIDRs, comma-separated) whose
@@ -109,6 +130,31 @@ class ServiceSettings(BaseSettings):
                 f"redelivery, max_attempts x retry_delay_s ({longest:.0f})"
             )
         return self
+
+    @model_validator(mode="after")
+    def _command_outlasts_statement(self) -> ServiceSettings:
+        # Otherwise the client gives up on a slow statement first and must cancel it
+        # itself, instead of getting the server's clean "canceled" on a good connection.
+        if self.db_command_timeout_s <= self.db_statement_timeout_s:
+            raise ValueError(
+                f"db_command_timeout_s ({self.db_command_timeout_s}) must exceed "
+                f"db_statement_timeout_s ({self.db_statement_timeout_s})"
+            )
+        return self
+
+    def database_timeouts(self) -> DatabaseTimeouts:
+        """The timeouts of this service's database pool (`crm_kit.db.DatabaseTimeouts`)."""
+        return DatabaseTimeouts(
+            statement_s=self.db_statement_timeout_s,
+            lock_s=self.db_lock_timeout_s,
+            command_s=self.db_command_timeout_s,
+            connect_s=self.db_connect_timeout_s,
+            ping_s=self.db_ping_timeout_s,
+            idle_in_transaction_s=self.db_idle_in_transaction_timeout_s,
+            keepalive_idle_s=self.db_keepalive_idle_s,
+            keepalive_interval_s=self.db_keepalive_interval_s,
+            keepalive_count=self.db_keepalive_count,
+        )
 
     @model_validator(mode="after")
     def _check_key_file(self) -> ServiceSettings:
