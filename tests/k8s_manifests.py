@@ -138,6 +138,28 @@ def operator_schemas() -> dict[str, jsonschema.protocols.Validator]:
     return validators
 
 
+def used_files(folder: Path, seen: set[Path] | None = None) -> set[Path]:
+    """The files a kustomization in `folder` reads: itself, its resources, components and
+    patches, and those of the kustomizations it names, recursively."""
+    seen = set() if seen is None else seen
+    kustomization = folder / "kustomization.yaml"
+    if kustomization in seen:
+        return seen
+    seen.add(kustomization)
+    loaded = load_kustomization(folder)
+    named = [*(loaded.get("resources") or []), *(loaded.get("components") or [])]
+    named += [patch["path"] for patch in loaded.get("patches") or [] if "path" in patch]
+    for entry in named:
+        path = (folder / entry).resolve()
+        assert path.is_relative_to(K8S), f"{kustomization.relative_to(ROOT)}: {entry} is outside deploy/k8s"
+        assert path.exists(), f"{kustomization.relative_to(ROOT)} names {entry}, which does not exist"
+        if path.is_dir():
+            used_files(path, seen)
+        else:
+            seen.add(path)
+    return seen
+
+
 def documents(path: Path) -> list[dict[str, Any]]:
     docs = [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
     for doc in docs:
@@ -327,3 +349,9 @@ def metrics_port(objects: list[dict[str, Any]]) -> int:
     value = config_maps(objects)["crm-config"].get("METRICS_PORT")
     assert value, "crm-config must set METRICS_PORT: /metrics off the port the Ingress exposes"
     return int(value)
+
+
+def rabbitmq_host(cluster: dict[str, Any]) -> str:
+    """The Service the cluster operator makes: named like the cluster, in its namespace."""
+    namespace = load_kustomization()["namespace"]
+    return f"{cluster['metadata']['name']}.{namespace}.svc.cluster.local"

@@ -40,7 +40,6 @@ from .k8s_manifests import (
     K8S,
     KUBERNETES_VERSION,
     NAMESPACE,
-    PLACEHOLDER,
     REF,
     REQUIRED_ENV,
     ROOT,
@@ -48,7 +47,6 @@ from .k8s_manifests import (
     all_containers,
     builtin,
     compose_port,
-    documents,
     env_names,
     environment,
     find,
@@ -58,6 +56,7 @@ from .k8s_manifests import (
     of_kind,
     pod_spec,
     quantity,
+    rabbitmq_host,
     resolve,
     secret_file,
     settings_class,
@@ -101,31 +100,9 @@ def compose() -> dict[str, Any]:
 # -- the files -----------------------------------------------------------------------
 
 
-def used_files(folder: Path, seen: set[Path] | None = None) -> set[Path]:
-    """The files a kustomization in `folder` reads: itself, its resources, components and
-    patches, and those of the kustomizations it names, recursively."""
-    seen = set() if seen is None else seen
-    kustomization = folder / "kustomization.yaml"
-    if kustomization in seen:
-        return seen
-    seen.add(kustomization)
-    loaded = m.load_kustomization(folder)
-    named = [*(loaded.get("resources") or []), *(loaded.get("components") or [])]
-    named += [patch["path"] for patch in loaded.get("patches") or [] if "path" in patch]
-    for entry in named:
-        path = (folder / entry).resolve()
-        assert path.is_relative_to(K8S), f"{kustomization.relative_to(ROOT)}: {entry} is outside deploy/k8s"
-        assert path.exists(), f"{kustomization.relative_to(ROOT)} names {entry}, which does not exist"
-        if path.is_dir():
-            used_files(path, seen)
-        else:
-            seen.add(path)
-    return seen
-
-
 def test_kustomization_uses_every_manifest(kustomization: dict[str, Any]) -> None:
     on_disk = {path for pattern in ("*.yaml", "*.yml") for path in K8S.rglob(pattern)} - {EXAMPLE_SECRETS}
-    used = used_files(K8S)
+    used = m.used_files(K8S)
     assert used == on_disk, (
         f"read by no kustomization: {sorted(str(p.relative_to(K8S)) for p in on_disk - used)}; "
         f"named but not a manifest here: {sorted(str(p.relative_to(K8S)) for p in used - on_disk)}"
@@ -600,164 +577,3 @@ def test_gateway_starts_after_every_service_has_bound_its_queue(
     script = wait["args"][-1]
     assert "/healthz" in script and '.endswith("_URL")' in script
     compile(script, "wait-for-services", "exec")
-
-
-# -- RabbitMQ, Postgres ------------------------------------------------------------------
-
-
-def rabbitmq_host(cluster: dict[str, Any]) -> str:
-    """The Service the cluster operator makes: named like the cluster, in its namespace."""
-    namespace = m.load_kustomization()["namespace"]
-    return f"{cluster['metadata']['name']}.{namespace}.svc.cluster.local"
-
-
-def test_rabbitmq_is_a_three_node_cluster_of_the_compose_image(
-    objects: list[dict[str, Any]], config_maps: dict[str, dict[str, str]], compose: dict[str, Any]
-) -> None:
-    (cluster,) = of_kind(objects, "RabbitmqCluster")
-    assert cluster["spec"]["replicas"] == 3, "quorum queues need three nodes to survive losing one"
-    assert cluster["spec"]["image"] == compose["services"]["rabbitmq"]["image"]
-    assert config_maps["crm-config"]["RABBITMQ_HOST"] == rabbitmq_host(cluster)
-    resources = cluster["spec"]["resources"]
-    assert resources["requests"]["memory"] == resources["limits"]["memory"], (
-        "RabbitMQ sizes its memory watermark from the limit; a lower request invites eviction"
-    )
-
-
-def test_rabbitmq_gets_the_exchanges_of_the_definitions(
-    objects: list[dict[str, Any]], definitions: dict[str, Any]
-) -> None:
-    made = {(e["spec"].get("vhost", "/"), e["spec"]["name"]): e["spec"] for e in of_kind(objects, "Exchange")}
-    for exchange in definitions["exchanges"]:
-        spec = made.get((exchange["vhost"], exchange["name"]))
-        assert spec, f"no Exchange object for {exchange['name']}"
-        assert (spec["type"], spec["durable"], spec.get("autoDelete", False)) == (
-            exchange["type"],
-            exchange["durable"],
-            exchange["auto_delete"],
-        )
-        assert not spec.get("arguments"), "the kit declares its exchanges without arguments"
-    topology = Topology(NAMESPACE, "any")
-    assert {name for _, name in made} == {topology.exchange, topology.dead_letter_exchange}
-
-
-def test_every_rabbitmq_user_of_the_definitions_but_the_admin_is_made(
-    objects: list[dict[str, Any]], definitions: dict[str, Any]
-) -> None:
-    services = {u["name"] for u in definitions["users"] if "administrator" not in u.get("tags", [])}
-    users = {u["metadata"]["name"] for u in of_kind(objects, "User")}
-    # The administrator is the operator's default user (Secret crm-rabbitmq-default-user).
-    assert users == services == set(SERVICES)
-
-
-# -- secrets -----------------------------------------------------------------------------
-
-
-def referenced_secrets(
-    objects: list[dict[str, Any]], config_maps: dict[str, dict[str, str]]
-) -> dict[str, set[str]]:
-    """Secret name -> the keys the manifests read from it."""
-    refs: dict[str, set[str]] = {}
-    for deployment in [*of_kind(objects, "Deployment"), *of_kind(objects, "Job")]:
-        for container in all_containers(deployment):
-            env = environment(container, config_maps)
-            for value in env.values():
-                if isinstance(value, tuple) and value[0] == "secret":
-                    refs.setdefault(value[1], set()).add(value[2])
-            # A mounted Secret is read where a *_FILE setting points into it.
-            for key, value in env.items():
-                if key.endswith("_FILE") and isinstance(value, str):
-                    found = secret_file(deployment, container, value)
-                    if found:
-                        refs.setdefault(found[0], set()).add(found[1])
-        for volume in pod_spec(deployment).get("volumes") or []:
-            if "secret" in volume:
-                refs.setdefault(volume["secret"]["secretName"], set())
-    for auth in of_kind(objects, "TriggerAuthentication"):
-        for ref in auth["spec"].get("secretTargetRef") or []:
-            refs.setdefault(ref["name"], set()).add(ref["key"])
-    for user in of_kind(objects, "User"):
-        name = user["spec"]["importCredentialsSecret"]["name"]
-        refs.setdefault(name, set()).update({"username", "password"})
-    for ingress in of_kind(objects, "Ingress"):
-        for tls in ingress["spec"].get("tls") or []:
-            refs.setdefault(tls["secretName"], set()).update({"tls.crt", "tls.key"})
-    return refs
-
-
-def test_no_secret_object_is_committed_outside_the_example(objects: list[dict[str, Any]]) -> None:
-    assert not of_kind(objects, "Secret"), (
-        "Secrets are made from secrets.example.yaml, never applied from here"
-    )
-    for path in K8S.rglob("*"):
-        if path.is_file() and path != EXAMPLE_SECRETS:
-            text = path.read_text()
-            assert "PRIVATE KEY-----" not in text, f"{path.relative_to(ROOT)} holds a private key"
-
-
-def test_no_credential_is_written_into_the_manifests(
-    objects: list[dict[str, Any]], config_maps: dict[str, dict[str, str]]
-) -> None:
-    secretish = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$|^DATABASE_URL$", re.I)
-    for deployment in [*of_kind(objects, "Deployment"), *of_kind(objects, "Job")]:
-        for container in all_containers(deployment):
-            for entry in container.get("env") or []:
-                if "value" not in entry:
-                    continue
-                value = str(entry["value"])
-                where = f"{deployment['metadata']['name']}/{container['name']}: {entry['name']}"
-                assert not secretish.search(entry["name"]), f"{where} is a literal; take it from a Secret"
-                # A URL may carry credentials only as $(VAR)s taken from a Secret.
-                password = urlsplit(value).password if "://" in value else None
-                assert password is None or REF.fullmatch(password), f"{where} has a password in the manifest"
-    for name, data in config_maps.items():
-        for key, value in data.items():
-            assert not re.search(r"PASSWORD|SECRET|TOKEN", key, re.I), f"ConfigMap {name}: {key} is a secret"
-            assert "://" not in value or urlsplit(value).password is None, f"ConfigMap {name}: {key}"
-    for scaled in of_kind(objects, "ScaledObject"):
-        for trigger in scaled["spec"]["triggers"]:
-            for key, value in trigger["metadata"].items():
-                assert "://" not in value or urlsplit(value).password is None, (
-                    f"ScaledObject {scaled['metadata']['name']}: {key} holds credentials"
-                )
-
-
-def test_example_secrets_are_placeholders_for_exactly_what_the_manifests_read(
-    objects: list[dict[str, Any]],
-    config_maps: dict[str, dict[str, str]],
-    example_secrets: dict[str, dict[str, str]],
-) -> None:
-    refs = referenced_secrets(objects, config_maps)
-    assert set(example_secrets) == set(refs), (
-        f"missing from the example: {sorted(set(refs) - set(example_secrets))}; "
-        f"read by nothing: {sorted(set(example_secrets) - set(refs))}"
-    )
-    for name, keys in refs.items():
-        assert keys == set(example_secrets[name]), (
-            f"{name}: keys {sorted(example_secrets[name])}, read {keys}"
-        )
-    for name, data in example_secrets.items():
-        for key, value in data.items():
-            if key == "username":
-                continue
-            assert PLACEHOLDER in value, (
-                f"secrets.example.yaml {name}.{key} is not a {PLACEHOLDER} placeholder"
-            )
-    for doc in documents(EXAMPLE_SECRETS):
-        assert doc["metadata"].get("namespace") == m.load_kustomization()["namespace"]
-
-
-#: Room for the gateway process itself besides the password hashes (the interpreter,
-#: FastAPI, the pools and caches); the limit must leave this and the hashes room.
-GATEWAY_BASELINE_MIB = 160
-
-
-def test_the_gateway_limit_holds_the_hashes_a_login_flood_can_run(objects: list[dict[str, Any]]) -> None:
-    """Issue 16: each failed login ran a 64 MiB argon2id hash, as many at once as the thread
-    pool had threads (32): a flood needed 2 GiB against a 384 MiB limit. Now at most
-    `MAX_CONCURRENT_HASHES` run at once per process, which the limit must hold."""
-    from gateway import passwords
-
-    limit = quantity(main_container(find(objects, "Deployment", "gateway"))["resources"]["limits"]["memory"])
-    hashes = passwords.MAX_CONCURRENT_HASHES * passwords._hasher.memory_cost * 1024
-    assert hashes + GATEWAY_BASELINE_MIB * 2**20 <= limit
