@@ -4,9 +4,15 @@ only /metrics on the metrics port, which only the cluster's monitoring reaches."
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -99,3 +105,58 @@ def test_the_metrics_port_is_a_port() -> None:
         ServiceSettings(metrics_port=70000)
     with pytest.raises(ValueError):
         ServiceSettings(metrics_port=0)
+
+
+APP = """
+from crm_kit.assembly import create_service_app
+from crm_kit.settings import ServiceSettings
+
+app = create_service_app(ServiceSettings(), title="metsvc")
+"""
+
+
+async def test_a_uvicorn_process_with_a_metrics_port_serves_both_and_stops_on_sigterm(
+    infra: Infra, database: Database, namespace: str, tmp_path: Path
+) -> None:
+    """In a real process the second server leaves SIGTERM to uvicorn's own handling: the
+    service stops cleanly, and the metrics port with it."""
+    (tmp_path / "metsvc_app.py").write_text(APP)
+    port, metrics_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "SERVICE_NAME": "metsvc",
+        "AMQP_URL": infra.amqp_url,
+        "DATABASE_URL": database.url,
+        "BUS_NAMESPACE": namespace,
+        "JWT_PUBLIC_KEY": generate_keypair()[1],
+        "RETENTION_ENABLED": "false",
+        "METRICS_PORT": str(metrics_port),
+        "METRICS_HOST": "127.0.0.1",
+        "PYTHONPATH": str(tmp_path),
+    }
+    command = [sys.executable, "-m", "uvicorn", "metsvc_app:app", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # noqa: ASYNC220
+    try:
+        async with httpx.AsyncClient(timeout=2) as http:
+            for _ in range(300):
+                try:
+                    if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert process.poll() is None, "the service did not start"
+                await asyncio.sleep(0.1)
+            assert (await http.get(f"http://127.0.0.1:{port}/metrics")).status_code == 404
+            assert (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).status_code == 200
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.to_thread(process.communicate, None, 30)
+        # uvicorn re-raises the signal once it has shut down: the status says SIGTERM.
+        assert process.returncode in (0, -signal.SIGTERM), output.decode()[-2000:]
+        assert b'"msg": "metsvc stopped"' in output, "the lifespan did not finish"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    with pytest.raises(httpx.ConnectError):
+        async with httpx.AsyncClient() as after:
+            await after.get(f"http://127.0.0.1:{metrics_port}/metrics")
