@@ -19,7 +19,8 @@ install: .venv/.installed
 browser:
 	@[ -x /usr/bin/chromium ] || [ -n "$$CHROMIUM_PATH" ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-## Start all six services locally against this machine's RabbitMQ and Postgres.
+## Start all six services locally against this machine's RabbitMQ and Postgres (started
+## first when installed and stopped; one line says what to install when they are not).
 run: install
 	$(PY) deploy/local/stack.py
 
