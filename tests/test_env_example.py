@@ -103,9 +103,9 @@ def test_make_run_reads_dot_env_below_the_environment(
 
     env_file = tmp_path / ".env"
     env_file.write_text("# PREFETCH=10\nLOG_LEVEL=DEBUG\nAMQP_URL=amqp://from-the-file/\n")
-    monkeypatch.setenv("AMQP_URL", "amqp://from-the-environment/")
-    monkeypatch.delenv("LOG_LEVEL", raising=False)
-    monkeypatch.delenv("PREFETCH", raising=False)
+    # A copy of the environment, so nothing loaded here reaches the tests after this one.
+    environment = {k: v for k, v in os.environ.items() if k not in ("LOG_LEVEL", "PREFETCH")}
+    monkeypatch.setattr(os, "environ", {**environment, "AMQP_URL": "amqp://from-the-environment/"})
     assert stack.load_env_file(env_file) == ["LOG_LEVEL"]
     assert os.environ["LOG_LEVEL"] == "DEBUG" and os.environ["AMQP_URL"] == "amqp://from-the-environment/"
     assert "PREFETCH" not in os.environ
