@@ -7,7 +7,7 @@ PYTEST := .venv/bin/pytest
 # (testcontainers), else the ones running on this machine; see deploy/local/test-infra.sh.
 WITH_INFRA := deploy/local/test-infra.sh
 
-.PHONY: install browser run test test-unit test-integration test-e2e test-faults lint typecheck docs contracts-baseline bench clean
+.PHONY: install browser run images k8s-images test test-unit test-integration test-e2e test-faults lint typecheck docs contracts-baseline bench clean
 
 install: .venv/.installed
 .venv/.installed: uv.lock pyproject.toml $(wildcard shared/*/pyproject.toml services/*/pyproject.toml)
@@ -19,9 +19,26 @@ install: .venv/.installed
 browser:
 	@[ -x /usr/bin/chromium ] || [ -n "$$CHROMIUM_PATH" ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-## Start all six services locally against this machine's RabbitMQ and Postgres.
+## Start all six services locally against this machine's RabbitMQ and Postgres (started
+## first when installed and stopped; one line says what to install when they are not).
 run: install
 	$(PY) deploy/local/stack.py
+
+## The six images (deploy/docker/Dockerfile), tagged with the git commit, and deploy/k8s
+## pinned to them (kustomization.yaml `images:`). REGISTRY=registry.example.com/crm
+## names where they go (push them yourself); TAG overrides the commit.
+TAG ?= $(shell git describe --always --dirty --abbrev=12)
+SERVICE_PORTS := gateway:8000 leads:8001 customers:8002 sales:8003 accounting:8004 marketing:8005
+images:
+	@for pair in $(SERVICE_PORTS); do svc=$${pair%%:*}; port=$${pair##*:}; \
+	  docker build -f deploy/docker/Dockerfile --build-arg SERVICE=$$svc --build-arg PORT=$$port \
+	    -t $(or $(REGISTRY),crm)/$$svc:$(TAG) . || exit 1; \
+	done
+	$(MAKE) k8s-images
+
+## Only write TAG (and REGISTRY) into deploy/k8s/kustomization.yaml.
+k8s-images: install
+	$(PY) deploy/k8s/pin_images.py --tag "$(TAG)" $(if $(REGISTRY),--registry "$(REGISTRY)")
 
 ## Every test level; fails when no test ran. The fault suite (several minutes; it
 ## restarts this machine's RabbitMQ twice) runs last, as `make test-faults`.

@@ -478,7 +478,8 @@ Not forwarded by the gateway: each service (the gateway too) answers these on it
 port, for probes, Prometheus and the gateway's `GET /api/users/{user_id}/portfolio`.
 `GET /readyz` answers 503 instead of 200 while the database, the broker or the
 service's consumer is not there, with `{"status", "service", "checks"}`; `GET /metrics`
-answers Prometheus' text format.
+answers Prometheus' text format, on the service's own port, or, with `METRICS_PORT`
+set (as in deploy/k8s), on that port only (the own port answers 404 for it).
 """
 
 

@@ -214,6 +214,9 @@ def test_service_is_built_for_itself_and_listens_on_its_port(
         else:
             targets.add(int(str(port).split("/")[0].rsplit(":", 1)[-1]))
     assert PORTS[name] in targets, f"{name}: container port {PORTS[name]} is not published"
+    metrics = environment(service).get("METRICS_PORT")
+    assert metrics and int(metrics) != PORTS[name], f"{name}: /metrics must be off the published port"
+    assert int(metrics) not in targets, f"{name}: the metrics port {metrics} is published"
     if name == "gateway":
         assert any(str(p) in {"8000:8000", "0.0.0.0:8000:8000"} for p in service.get("ports") or []), (
             "the gateway must be published on port 8000"

@@ -1,8 +1,10 @@
 """deploy/k8s: valid Kubernetes objects, consistent with each other and with the code.
 
-No cluster is needed. The built-in kinds are checked against Kubernetes' own JSON
-schemas (the `kubernetes-validate` package, strict: unknown fields fail), the
-operators' kinds against tests/schemas/k8s-crds.json; then, for every service found
+No cluster is needed. The kustomization is rendered as `kubectl apply -k` renders it
+(tests/k8s_manifests.py; kubectl comes with the dev dependencies). The built-in kinds
+are checked against Kubernetes' own JSON schemas (the `kubernetes-validate` package,
+strict: unknown fields fail), the operators' kinds against tests/schemas (k8s-crds.json,
+the prometheus-operator's CRDs); then, for every service found
 under services/ (so a new service without manifests fails here), that what the
 manifests run is what the image, the entrypoint, the settings, the bus topology and
 deploy/rabbitmq/definitions.json say, and that no secret is committed outside
@@ -11,23 +13,14 @@ deploy/k8s/secrets.example.yaml.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import json
 import re
 import shlex
-import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import jsonschema
 import pytest
-import yaml
-from pydantic import AliasChoices
 from sqlalchemy.engine import make_url
 
 from crm_kit import policies
@@ -37,247 +30,99 @@ from crm_kit.routes import health_router
 from crm_kit.settings import ServiceSettings
 from crm_kit.topology import Topology
 
+from . import k8s_manifests as m
+from .k8s_manifests import (
+    BACKENDS,
+    DOCKERFILE,
+    ENTRYPOINT,
+    EXAMPLE_SECRETS,
+    GATEWAY_ENV,
+    K8S,
+    KUBERNETES_VERSION,
+    NAMESPACE,
+    REF,
+    REQUIRED_ENV,
+    ROOT,
+    SERVICES,
+    all_containers,
+    builtin,
+    compose_port,
+    env_names,
+    environment,
+    find,
+    graceful_timeout,
+    main_container,
+    mounts,
+    of_kind,
+    pod_spec,
+    quantity,
+    rabbitmq_host,
+    resolve,
+    secret_file,
+    settings_class,
+    strip,
+)
+
 pytestmark = pytest.mark.unit
-
-ROOT = Path(__file__).resolve().parents[1]
-K8S = ROOT / "deploy" / "k8s"
-KUSTOMIZATION = K8S / "kustomization.yaml"
-EXAMPLE_SECRETS = K8S / "secrets.example.yaml"
-CRD_SCHEMAS = ROOT / "tests" / "schemas" / "k8s-crds.json"
-DOCKERFILE = ROOT / "deploy" / "docker" / "Dockerfile"
-ENTRYPOINT = ROOT / "deploy" / "docker" / "entrypoint.sh"
-DEFINITIONS = ROOT / "deploy" / "rabbitmq" / "definitions.json"
-COMPOSE = ROOT / "docker-compose.yml"
-BUS_SOURCE = ROOT / "shared" / "kit" / "src" / "crm_kit" / "bus.py"
-
-#: The oldest Kubernetes the manifests are meant for (policy/v1, autoscaling/v2, ...).
-KUBERNETES_VERSION = "1.29"
-#: Every service: a folder under services/ with a pyproject.toml (not a fixed list).
-SERVICES = sorted(p.parent.name for p in (ROOT / "services").glob("*/pyproject.toml"))
-BACKENDS = [name for name in SERVICES if name != "gateway"]
-NAMESPACE = ServiceSettings.model_fields["bus_namespace"].default
-#: What every service needs for a real run (the settings' defaults point at 127.0.0.1).
-REQUIRED_ENV = ("DATABASE_URL", "AMQP_URL", "JWT_PUBLIC_KEY_FILE")
-GATEWAY_ENV = ("JWT_PRIVATE_KEY_FILE", "CRM_ADMIN_PASSWORD", *(f"{n.upper()}_URL" for n in BACKENDS))
-#: Marks every placeholder in the example secrets.
-PLACEHOLDER = "CHANGE-ME"
-REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
-
-
-# -- loading -------------------------------------------------------------------------
-
-
-def documents(path: Path) -> list[dict[str, Any]]:
-    docs = [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
-    for doc in docs:
-        assert isinstance(doc, dict), f"{path.relative_to(ROOT)}: a document is not a mapping"
-    return docs
 
 
 @pytest.fixture(scope="module")
 def kustomization() -> dict[str, Any]:
-    loaded = yaml.safe_load(KUSTOMIZATION.read_text())
-    assert isinstance(loaded, dict)
-    return loaded
+    return m.load_kustomization()
 
 
 @pytest.fixture(scope="module")
-def objects(kustomization: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every object `kubectl apply -k` would send, as written in the files."""
-    found = []
-    for resource in kustomization.get("resources") or []:
-        path = K8S / resource
-        assert path.is_file(), f"kustomization.yaml lists {resource}, which does not exist"
-        for doc in documents(path):
-            found.append({**doc, "_file": resource})
-    return found
-
-
-def builtin(obj: dict[str, Any]) -> bool:
-    """A kind of Kubernetes itself (core, apps, policy, *.k8s.io), not of an operator."""
-    group = obj["apiVersion"].rpartition("/")[0]
-    return "." not in group or group.endswith(".k8s.io")
-
-
-def strip(obj: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in obj.items() if k != "_file"}
-
-
-def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    matches = [o for o in objects if o.get("kind") == kind and o["metadata"]["name"] == name]
-    assert len(matches) == 1, f"expected one {kind} {name!r} in deploy/k8s, found {len(matches)}"
-    return matches[0]
-
-
-def of_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [o for o in objects if o.get("kind") == kind]
+def objects() -> list[dict[str, Any]]:
+    """Every object `kubectl apply -k deploy/k8s` would send."""
+    return list(m.rendered())
 
 
 @pytest.fixture(scope="module")
 def example_secrets() -> dict[str, dict[str, str]]:
-    secrets: dict[str, dict[str, str]] = {}
-    for doc in documents(EXAMPLE_SECRETS):
-        assert doc.get("kind") == "Secret", "secrets.example.yaml must hold Secrets only"
-        assert not doc.get("data"), f"{doc['metadata']['name']}: use stringData, readable placeholders"
-        secrets[doc["metadata"]["name"]] = {k: str(v) for k, v in (doc.get("stringData") or {}).items()}
-    return secrets
+    return m.example_secrets()
 
 
 @pytest.fixture(scope="module")
 def config_maps(objects: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
-    return {o["metadata"]["name"]: dict(o.get("data") or {}) for o in of_kind(objects, "ConfigMap")}
+    return m.config_maps(objects)
 
 
 @pytest.fixture(scope="module")
 def definitions() -> dict[str, Any]:
-    return json.loads(DEFINITIONS.read_text())
+    return m.definitions()
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    loaded = yaml.safe_load(COMPOSE.read_text())
-    assert isinstance(loaded, dict)
-    return loaded
-
-
-def compose_port(compose: dict[str, Any], name: str) -> int:
-    """The PORT the image of `name` is built with (docker-compose.yml's build args)."""
-    service = (compose.get("services") or {}).get(name)
-    assert service, f"docker-compose.yml has no service {name!r}: its image's PORT is unknown"
-    return int(service["build"]["args"]["PORT"])
-
-
-def pod_spec(deployment: dict[str, Any]) -> dict[str, Any]:
-    return deployment["spec"]["template"]["spec"]
-
-
-def main_container(deployment: dict[str, Any]) -> dict[str, Any]:
-    name = deployment["metadata"]["name"]
-    containers = {c["name"]: c for c in pod_spec(deployment)["containers"]}
-    assert name in containers, f"Deployment {name}: no container named {name!r}"
-    return containers[name]
-
-
-def all_containers(deployment: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    spec = pod_spec(deployment)
-    yield from spec.get("initContainers") or []
-    yield from spec["containers"]
-
-
-def environment(container: dict[str, Any], config_maps: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """Name -> literal value, or ("secret", name, key) / ("configMap", name, key)."""
-    env: dict[str, Any] = {}
-    for source in container.get("envFrom") or []:
-        assert "configMapRef" in source, "envFrom is only for ConfigMaps (secrets go through env)"
-        ref = source["configMapRef"]["name"]
-        assert ref in config_maps, f"envFrom names ConfigMap {ref!r}, which deploy/k8s does not define"
-        env.update(config_maps[ref])
-    for entry in container.get("env") or []:
-        if "value" in entry:
-            env[entry["name"]] = str(entry["value"])
-        elif "secretKeyRef" in entry["valueFrom"]:
-            ref = entry["valueFrom"]["secretKeyRef"]
-            env[entry["name"]] = ("secret", ref["name"], ref["key"])
-        else:
-            ref = entry["valueFrom"].get("configMapKeyRef")
-            assert ref, f"{entry['name']}: only values, Secrets and ConfigMaps are understood here"
-            env[entry["name"]] = ("configMap", ref["name"], ref["key"])
-    return env
-
-
-def resolve(
-    env: dict[str, Any], secrets: dict[str, dict[str, str]], config_maps: dict[str, dict[str, str]]
-) -> dict[str, str]:
-    """Values as the pod sees them (secrets from the example), with $(VAR) expanded."""
-    values: dict[str, str] = {}
-    for name, value in env.items():
-        if isinstance(value, tuple):
-            kind, ref, key = value
-            source = secrets if kind == "secret" else config_maps
-            assert ref in source and key in source[ref], f"{name}: {kind} {ref!r} has no key {key!r}"
-            values[name] = source[ref][key]
-        else:
-            values[name] = REF.sub(lambda m: values[m.group(1)], value)
-    return values
-
-
-def mounts(deployment: dict[str, Any], container: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Mount path -> the volume mounted there."""
-    volumes = {v["name"]: v for v in pod_spec(deployment).get("volumes") or []}
-    return {m["mountPath"]: volumes[m["name"]] for m in container.get("volumeMounts") or []}
-
-
-def secret_file(deployment: dict[str, Any], container: dict[str, Any], path: str) -> tuple[str, str] | None:
-    """(secret, key) whose file appears at `path` in the container, if any."""
-    file = PurePosixPath(path)
-    volume = mounts(deployment, container).get(str(file.parent))
-    if not volume or "secret" not in volume:
-        return None
-    return volume["secret"]["secretName"], file.name
-
-
-def settings_class(name: str) -> type[ServiceSettings]:
-    module = importlib.import_module(f"{name}.settings")
-    found = [
-        value
-        for value in vars(module).values()
-        if isinstance(value, type)
-        and issubclass(value, ServiceSettings)
-        and value.__module__ == module.__name__
-    ]
-    assert len(found) == 1, f"{name}.settings should define one settings class, found {found}"
-    return found[0]
-
-
-def env_names(settings_cls: type[ServiceSettings]) -> set[str]:
-    prefix = str(settings_cls.model_config.get("env_prefix") or "")
-    names: set[str] = set()
-    for field_name, field in settings_cls.model_fields.items():
-        alias = field.validation_alias or field.alias
-        if isinstance(alias, str):
-            names.add(alias.upper())
-        elif isinstance(alias, AliasChoices):
-            names.update(choice.upper() for choice in alias.choices if isinstance(choice, str))
-        else:
-            names.add(f"{prefix}{field_name}".upper())
-    return names
-
-
-def quantity(value: Any) -> float:
-    """A Kubernetes quantity (cpu or memory) as a number, to compare requests and limits."""
-    text = str(value)
-    units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 1e3, "M": 1e6, "G": 1e9}
-    for suffix, factor in sorted(units.items(), key=lambda item: -len(item[0])):
-        if text.endswith(suffix):
-            return float(text[: -len(suffix)]) * factor
-    return float(text)
-
-
-def graceful_timeout() -> float:
-    """How long crm_kit.bus lets in-flight messages finish when a service stops."""
-    found = re.search(r"graceful_timeout=([0-9.]+)", BUS_SOURCE.read_text())
-    assert found, "crm_kit/bus.py no longer sets graceful_timeout: update the grace period check"
-    return float(found.group(1))
+    return m.compose()
 
 
 # -- the files -----------------------------------------------------------------------
 
 
-def test_kustomization_lists_every_manifest(kustomization: dict[str, Any]) -> None:
-    on_disk = {
-        str(path.relative_to(K8S))
-        for pattern in ("*.yaml", "*.yml")
-        for path in K8S.rglob(pattern)
-        if path not in (KUSTOMIZATION, EXAMPLE_SECRETS)
-    }
-    listed = list(kustomization.get("resources") or [])
-    assert len(listed) == len(set(listed)), "kustomization.yaml lists a file twice"
-    assert set(listed) == on_disk, (
-        f"not in kustomization.yaml: {sorted(on_disk - set(listed))}; "
-        f"listed but missing: {sorted(set(listed) - on_disk)}"
+def test_kustomization_uses_every_manifest(kustomization: dict[str, Any]) -> None:
+    on_disk = {path for pattern in ("*.yaml", "*.yml") for path in K8S.rglob(pattern)} - {EXAMPLE_SECRETS}
+    used = m.used_files(K8S)
+    assert used == on_disk, (
+        f"read by no kustomization: {sorted(str(p.relative_to(K8S)) for p in on_disk - used)}; "
+        f"named but not a manifest here: {sorted(str(p.relative_to(K8S)) for p in used - on_disk)}"
     )
-    assert "secrets.example.yaml" not in listed, "the example secrets must never be applied"
+    assert EXAMPLE_SECRETS not in used, "the example secrets must never be applied"
     assert kustomization.get("namespace"), "kustomization.yaml must put everything in one namespace"
+    listed = list(kustomization.get("resources") or [])
+    assert len(listed) == len(set(listed)), "kustomization.yaml lists a folder twice"
+    assert set(listed) == {"base", *(f"services/{name}" for name in SERVICES)}, (
+        f"kustomization.yaml must list base and one overlay per service: {listed}"
+    )
+
+
+def test_every_placeholder_of_the_shared_shape_is_filled_in() -> None:
+    """components/service writes SERVICE, PORT, ...; the overlays' values replace them all."""
+    text = m.render_text(K8S)
+    left = sorted({match.group(0) for match in m.PLACEHOLDERS.finditer(text)})
+    assert not left, f"placeholders left in what kubectl apply -k sends: {left}"
+    for obj in m.rendered():
+        assert obj["kind"] != "ServiceValues", "the overlays' values are local config, never applied"
 
 
 def test_every_object_is_named_once_and_takes_the_kustomization_namespace(
@@ -309,16 +154,14 @@ def test_builtin_objects_follow_the_kubernetes_schema(objects: list[dict[str, An
 
 
 def test_operator_objects_follow_their_schemas(objects: list[dict[str, Any]]) -> None:
-    root = json.loads(CRD_SCHEMAS.read_text())
+    validators = m.operator_schemas()
     failures = []
     for obj in objects:
         if builtin(obj):
             continue
         key = f"{obj['apiVersion']}/{obj['kind']}"
-        assert key in root["kinds"], f"{obj['_file']}: no schema for {key} in {CRD_SCHEMAS.name}"
-        pointer = "#/kinds/" + key.replace("~", "~0").replace("/", "~1")
-        validator = jsonschema.Draft202012Validator({**root, "$ref": pointer})
-        for error in validator.iter_errors(strip(obj)):
+        assert key in validators, f"{obj['_file']}: no schema for {key} in tests/schemas"
+        for error in validators[key].iter_errors(strip(obj)):
             path = ".".join(map(str, error.absolute_path)) or "<root>"
             failures.append(f"{obj['_file']}: {key} {obj['metadata']['name']}: {path}: {error.message}")
     assert not failures, "invalid operator objects:\n" + "\n".join(failures)
@@ -357,27 +200,6 @@ def test_embedded_kubernetes_types_are_valid(objects: list[dict[str, Any]]) -> N
         kv.validate(pod, KUBERNETES_VERSION, strict=True)
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (with kustomize) is not installed")
-def test_kustomize_builds_the_objects_with_namespace_and_images(
-    objects: list[dict[str, Any]], kustomization: dict[str, Any]
-) -> None:
-    result = subprocess.run(
-        ["kubectl", "kustomize", str(K8S)], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert result.returncode == 0, f"kubectl kustomize deploy/k8s failed:\n{result.stderr}"
-    built = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
-    assert sorted((o["kind"], o["metadata"]["name"]) for o in built) == sorted(
-        (o["kind"], o["metadata"]["name"]) for o in objects
-    )
-    for obj in built:
-        if obj["kind"] != "Namespace":
-            assert obj["metadata"].get("namespace") == kustomization["namespace"], obj["metadata"]
-    for deployment in of_kind(built, "Deployment"):
-        name = deployment["metadata"]["name"]
-        for container in all_containers(deployment):
-            assert container["image"] == f"crm/{name}:latest", f"{name}: image {container['image']}"
-
-
 def test_readmes_say_how_to_apply() -> None:
     readme = (K8S / "README.md").read_text()
     assert "kubectl apply -k deploy/k8s" in readme
@@ -395,9 +217,13 @@ def test_services_are_found() -> None:
 def test_service_has_its_manifest_deployment_service_and_budget(
     objects: list[dict[str, Any]], compose: dict[str, Any], name: str
 ) -> None:
-    assert (K8S / "services" / f"{name}.yaml").is_file(), f"deploy/k8s/services/{name}.yaml is missing"
+    overlay = K8S / "services" / name
+    assert (overlay / "kustomization.yaml").is_file(), f"deploy/k8s/services/{name}/ is missing"
+    assert m.load_kustomization(overlay).get("components") == ["../../components/service"], (
+        f"services/{name}: an overlay of the shared shape, not a copy of it"
+    )
     deployment = find(objects, "Deployment", name)
-    assert deployment["_file"] == f"services/{name}.yaml"
+    assert deployment["_file"] == f"services/{name}"
     assert "replicas" not in deployment["spec"], f"{name}: the ScaledObject owns the replica count"
     selector = deployment["spec"]["selector"]["matchLabels"]
     labels = deployment["spec"]["template"]["metadata"]["labels"]
@@ -406,11 +232,17 @@ def test_service_has_its_manifest_deployment_service_and_budget(
     port = compose_port(compose, name)
     container = main_container(deployment)
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports == {"http": port}, f"{name}: container ports {ports}, the image listens on {port}"
+    metrics = m.metrics_port(objects)
+    assert ports == {"http": port, "metrics": metrics}, (
+        f"{name}: container ports {ports}, the image listens on {port} and METRICS_PORT is {metrics}"
+    )
 
     service = find(objects, "Service", name)
     assert service["spec"]["selector"].items() <= labels.items(), f"Service {name} selects no pod of it"
-    assert [(p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [(port, "http")]
+    assert [(p["name"], p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [
+        ("http", port, "http"),
+        ("metrics", metrics, "metrics"),
+    ]
 
     budget = find(objects, "PodDisruptionBudget", name)
     assert budget["spec"]["selector"]["matchLabels"] == selector
@@ -425,11 +257,9 @@ def test_service_runs_the_image_entrypoint_and_migrations_the_dockerfile_defines
     objects: list[dict[str, Any]], kustomization: dict[str, Any], compose: dict[str, Any], name: str
 ) -> None:
     deployment = find(objects, "Deployment", name)
-    image = f"crm/{name}"
-    assert {"name": image, "newTag": "latest"} in (kustomization.get("images") or []), (
-        f"kustomization.yaml must set the image {image} (built with --build-arg SERVICE={name})"
-    )
-    for container in all_containers(deployment):
+    job = find(objects, "Job", f"{name}-migrate")
+    image = m.image_of(kustomization, name)
+    for container in [*all_containers(deployment), *all_containers(job)]:
         assert container["image"] == image, f"{name}/{container['name']}: image {container['image']}"
 
     # The main container runs what entrypoint.sh `serve` runs after migrating.
@@ -452,6 +282,12 @@ def test_service_runs_the_image_entrypoint_and_migrations_the_dockerfile_defines
     assert [e for e in init["migrate"]["env"] if e["name"] == "DATABASE_URL"] == main_db, (
         f"{name}: the migration and the service must use the same database"
     )
+    # The migration Job runs the very same migration, ahead of the rollout.
+    (migrate,) = pod_spec(job)["containers"]
+    assert {k: migrate[k] for k in ("image", "args", "env")} == {
+        k: init["migrate"][k] for k in ("image", "args", "env")
+    }, f"{name}: the Job and the init container must migrate alike"
+    assert pod_spec(job)["restartPolicy"] in ("OnFailure", "Never")
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -741,161 +577,3 @@ def test_gateway_starts_after_every_service_has_bound_its_queue(
     script = wait["args"][-1]
     assert "/healthz" in script and '.endswith("_URL")' in script
     compile(script, "wait-for-services", "exec")
-
-
-# -- RabbitMQ, Postgres ------------------------------------------------------------------
-
-
-def rabbitmq_host(cluster: dict[str, Any]) -> str:
-    """The Service the cluster operator makes: named like the cluster, in its namespace."""
-    namespace = yaml.safe_load(KUSTOMIZATION.read_text())["namespace"]
-    return f"{cluster['metadata']['name']}.{namespace}.svc.cluster.local"
-
-
-def test_rabbitmq_is_a_three_node_cluster_of_the_compose_image(
-    objects: list[dict[str, Any]], config_maps: dict[str, dict[str, str]], compose: dict[str, Any]
-) -> None:
-    (cluster,) = of_kind(objects, "RabbitmqCluster")
-    assert cluster["spec"]["replicas"] == 3, "quorum queues need three nodes to survive losing one"
-    assert cluster["spec"]["image"] == compose["services"]["rabbitmq"]["image"]
-    assert config_maps["crm-config"]["RABBITMQ_HOST"] == rabbitmq_host(cluster)
-    resources = cluster["spec"]["resources"]
-    assert resources["requests"]["memory"] == resources["limits"]["memory"], (
-        "RabbitMQ sizes its memory watermark from the limit; a lower request invites eviction"
-    )
-
-
-def test_rabbitmq_gets_the_exchanges_of_the_definitions(
-    objects: list[dict[str, Any]], definitions: dict[str, Any]
-) -> None:
-    made = {(e["spec"].get("vhost", "/"), e["spec"]["name"]): e["spec"] for e in of_kind(objects, "Exchange")}
-    for exchange in definitions["exchanges"]:
-        spec = made.get((exchange["vhost"], exchange["name"]))
-        assert spec, f"no Exchange object for {exchange['name']}"
-        assert (spec["type"], spec["durable"], spec.get("autoDelete", False)) == (
-            exchange["type"],
-            exchange["durable"],
-            exchange["auto_delete"],
-        )
-        assert not spec.get("arguments"), "the kit declares its exchanges without arguments"
-    topology = Topology(NAMESPACE, "any")
-    assert {name for _, name in made} == {topology.exchange, topology.dead_letter_exchange}
-
-
-def test_every_rabbitmq_user_of_the_definitions_but_the_admin_is_made(
-    objects: list[dict[str, Any]], definitions: dict[str, Any]
-) -> None:
-    services = {u["name"] for u in definitions["users"] if "administrator" not in u.get("tags", [])}
-    users = {u["metadata"]["name"] for u in of_kind(objects, "User")}
-    # The administrator is the operator's default user (Secret crm-rabbitmq-default-user).
-    assert users == services == set(SERVICES)
-
-
-# -- secrets -----------------------------------------------------------------------------
-
-
-def referenced_secrets(
-    objects: list[dict[str, Any]], config_maps: dict[str, dict[str, str]]
-) -> dict[str, set[str]]:
-    """Secret name -> the keys the manifests read from it."""
-    refs: dict[str, set[str]] = {}
-    for deployment in of_kind(objects, "Deployment"):
-        for container in all_containers(deployment):
-            env = environment(container, config_maps)
-            for value in env.values():
-                if isinstance(value, tuple) and value[0] == "secret":
-                    refs.setdefault(value[1], set()).add(value[2])
-            # A mounted Secret is read where a *_FILE setting points into it.
-            for key, value in env.items():
-                if key.endswith("_FILE") and isinstance(value, str):
-                    found = secret_file(deployment, container, value)
-                    if found:
-                        refs.setdefault(found[0], set()).add(found[1])
-        for volume in pod_spec(deployment).get("volumes") or []:
-            if "secret" in volume:
-                refs.setdefault(volume["secret"]["secretName"], set())
-    for auth in of_kind(objects, "TriggerAuthentication"):
-        for ref in auth["spec"].get("secretTargetRef") or []:
-            refs.setdefault(ref["name"], set()).add(ref["key"])
-    for user in of_kind(objects, "User"):
-        name = user["spec"]["importCredentialsSecret"]["name"]
-        refs.setdefault(name, set()).update({"username", "password"})
-    return refs
-
-
-def test_no_secret_object_is_committed_outside_the_example(objects: list[dict[str, Any]]) -> None:
-    assert not of_kind(objects, "Secret"), (
-        "Secrets are made from secrets.example.yaml, never applied from here"
-    )
-    for path in K8S.rglob("*"):
-        if path.is_file() and path != EXAMPLE_SECRETS:
-            text = path.read_text()
-            assert "PRIVATE KEY-----" not in text, f"{path.relative_to(ROOT)} holds a private key"
-
-
-def test_no_credential_is_written_into_the_manifests(
-    objects: list[dict[str, Any]], config_maps: dict[str, dict[str, str]]
-) -> None:
-    secretish = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$|^DATABASE_URL$", re.I)
-    for deployment in of_kind(objects, "Deployment"):
-        for container in all_containers(deployment):
-            for entry in container.get("env") or []:
-                if "value" not in entry:
-                    continue
-                value = str(entry["value"])
-                where = f"{deployment['metadata']['name']}/{container['name']}: {entry['name']}"
-                assert not secretish.search(entry["name"]), f"{where} is a literal; take it from a Secret"
-                # A URL may carry credentials only as $(VAR)s taken from a Secret.
-                password = urlsplit(value).password if "://" in value else None
-                assert password is None or REF.fullmatch(password), f"{where} has a password in the manifest"
-    for name, data in config_maps.items():
-        for key, value in data.items():
-            assert not re.search(r"PASSWORD|SECRET|TOKEN", key, re.I), f"ConfigMap {name}: {key} is a secret"
-            assert "://" not in value or urlsplit(value).password is None, f"ConfigMap {name}: {key}"
-    for scaled in of_kind(objects, "ScaledObject"):
-        for trigger in scaled["spec"]["triggers"]:
-            for key, value in trigger["metadata"].items():
-                assert "://" not in value or urlsplit(value).password is None, (
-                    f"ScaledObject {scaled['metadata']['name']}: {key} holds credentials"
-                )
-
-
-def test_example_secrets_are_placeholders_for_exactly_what_the_manifests_read(
-    objects: list[dict[str, Any]],
-    config_maps: dict[str, dict[str, str]],
-    example_secrets: dict[str, dict[str, str]],
-) -> None:
-    refs = referenced_secrets(objects, config_maps)
-    assert set(example_secrets) == set(refs), (
-        f"missing from the example: {sorted(set(refs) - set(example_secrets))}; "
-        f"read by nothing: {sorted(set(example_secrets) - set(refs))}"
-    )
-    for name, keys in refs.items():
-        assert keys == set(example_secrets[name]), (
-            f"{name}: keys {sorted(example_secrets[name])}, read {keys}"
-        )
-    for name, data in example_secrets.items():
-        for key, value in data.items():
-            if key == "username":
-                continue
-            assert PLACEHOLDER in value, (
-                f"secrets.example.yaml {name}.{key} is not a {PLACEHOLDER} placeholder"
-            )
-    for doc in documents(EXAMPLE_SECRETS):
-        assert doc["metadata"].get("namespace") == yaml.safe_load(KUSTOMIZATION.read_text())["namespace"]
-
-
-#: Room for the gateway process itself besides the password hashes (the interpreter,
-#: FastAPI, the pools and caches); the limit must leave this and the hashes room.
-GATEWAY_BASELINE_MIB = 160
-
-
-def test_the_gateway_limit_holds_the_hashes_a_login_flood_can_run(objects: list[dict[str, Any]]) -> None:
-    """Issue 16: each failed login ran a 64 MiB argon2id hash, as many at once as the thread
-    pool had threads (32): a flood needed 2 GiB against a 384 MiB limit. Now at most
-    `MAX_CONCURRENT_HASHES` run at once per process, which the limit must hold."""
-    from gateway import passwords
-
-    limit = quantity(main_container(find(objects, "Deployment", "gateway"))["resources"]["limits"]["memory"])
-    hashes = passwords.MAX_CONCURRENT_HASHES * passwords._hasher.memory_cost * 1024
-    assert hashes + GATEWAY_BASELINE_MIB * 2**20 <= limit

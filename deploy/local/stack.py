@@ -1,10 +1,13 @@
 """Run every service as a local process: `make run` (or `python deploy/local/stack.py`).
 
 Without Docker: uses the RabbitMQ and Postgres of this machine (AMQP_URL,
-DATABASE_URL; defaults from the design), creates each service's database if it is
-missing, migrates it, makes the gateway's signing keys once (in `.local/`),
-starts the six services, prints where the gateway is, restarts a service that
-dies (like compose's `restart: unless-stopped`) and stops them all on Ctrl-C.
+DATABASE_URL; defaults from the design), starting them first when they are installed
+and stopped (`servers.py`; one line says what to install when they are not), reads
+the settings of `.env` if there is one (see `.env.example`; the environment wins),
+creates each service's database if it is missing, migrates it, makes the gateway's
+signing keys once (in `.local/`), starts the six services, prints where the gateway
+is, restarts a service that dies (like compose's `restart: unless-stopped`) and stops
+them all on Ctrl-C.
 
 Before it starts a service it sets the RabbitMQ policies of that service's queues from
 its settings (`crm_kit.policies`: dead-lettering, `RETRY_DELAY_S`, `DELIVERY_LIMIT`),
@@ -185,6 +188,8 @@ class Stack:
             "JWT_PUBLIC_KEY_FILE": str(public),
             "PYTHONUNBUFFERED": "1",
         }
+        if os.environ.get("METRICS_PORT"):  # one port each, counted from it as the HTTP ports are
+            env["METRICS_PORT"] = str(int(os.environ["METRICS_PORT"]) + SERVICES.index(service))
         if service == "gateway":
             env |= {
                 "JWT_PRIVATE_KEY_FILE": str(private),
@@ -426,10 +431,35 @@ class Stack:
                 say(f"{service} restarted (pid {self.processes[service].pid})")
 
 
+def load_env_file(path: Path) -> list[str]:
+    """Settings from `path` (KEY=VALUE lines, as `.env.example`) into the environment, where
+    the environment does not set them already; the names it set."""
+    if not path.is_file():
+        return []
+    from dotenv import dotenv_values
+
+    loaded = [
+        key for key, value in dotenv_values(path).items() if value is not None and key not in os.environ
+    ]
+    for key in loaded:
+        os.environ[key] = str(dotenv_values(path)[key])
+    return loaded
+
+
 def main() -> None:
+    from servers import ensure_running
+
+    loaded = load_env_file(ROOT / ".env")
+    if loaded:
+        say(f"settings from .env: {', '.join(sorted(loaded))}")
     parser = argparse.ArgumentParser(description="Run the CRM's six services as local processes.")
     parser.add_argument("--port-base", type=int, default=int(os.environ.get("PORT_BASE", DEFAULT_PORT_BASE)))
     args = parser.parse_args()
+    ensure_running(
+        os.environ.get("AMQP_URL", DEFAULT_AMQP_URL),
+        os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+        say,
+    )
 
     admin_password = os.environ.get("CRM_ADMIN_PASSWORD", "admin")
     stack = Stack(

@@ -27,8 +27,9 @@ from .db import Database
 from .handlers import Handlers
 from .http import BodySizeLimitMiddleware, RequestContextMiddleware
 from .logs import configure_logging
+from .metrics_server import MetricsServer
 from .retention import Retention
-from .routes import health_router
+from .routes import health_router, metrics_router
 from .runtime import Runtime
 from .settings import ServiceSettings
 
@@ -85,6 +86,8 @@ def create_service_app(
         # Outermost, so everything inside sees the client's address and scheme.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(health_router(runtime))
+    if settings.metrics_port is None:
+        app.include_router(metrics_router(runtime))
     for router in routers:
         app.include_router(router)
     return app
@@ -113,9 +116,16 @@ def _lifespan(
     on_shutdown: Sequence[Hook],
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     settings, bus, relay = runtime.settings, runtime.bus, runtime.relay
+    metrics_server = (
+        MetricsServer(runtime, settings.metrics_host, settings.metrics_port)
+        if settings.metrics_port is not None
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if metrics_server is not None:  # first: a taken port fails the start at once
+            await metrics_server.start()
         await bus.start()
         if settings.relay_enabled:
             await relay.start()
@@ -139,6 +149,8 @@ def _lifespan(
                 await staff.stop()
             for hook in on_shutdown:
                 await hook(runtime)
+            if metrics_server is not None:
+                await metrics_server.stop()
             await runtime.db.dispose()
             log.info("%s stopped", settings.service_name)
 

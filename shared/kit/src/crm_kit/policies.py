@@ -11,7 +11,7 @@ at once, whenever they change. `for_settings(settings)` is the one place they ar
 - `make run` and the end-to-end tests: `deploy/local/stack.py` sets them from each
   service's settings before it starts it (`rabbitmqctl set_policy`);
 - docker compose: `deploy/rabbitmq/definitions.json` ("policies");
-- Kubernetes: the `Policy` objects in `deploy/k8s/services/<name>.yaml`;
+- Kubernetes: the `Policy` objects of `deploy/k8s/components/service/rabbitmq.yaml`;
 - the integration tests: `crm_testkit.infra.bus_policies`, scoped to the test's namespace.
 
 tests/test_compose.py and tests/test_k8s.py check that the last two are `for_settings`

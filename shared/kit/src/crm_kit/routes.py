@@ -46,6 +46,14 @@ def health_router(runtime: Runtime) -> APIRouter:
             status_code=200 if ready else 503,
         )
 
+    return router
+
+
+def metrics_router(runtime: Runtime) -> APIRouter:
+    """`GET /metrics`: on the main port, or alone on METRICS_PORT (crm_kit.metrics_server)."""
+    router = APIRouter(tags=["health"])
+    service = runtime.settings.service_name
+
     @router.get("/metrics")
     async def prometheus() -> Response:
         """The process's metrics in Prometheus' text format. The outbox backlog (events not yet

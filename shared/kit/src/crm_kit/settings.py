@@ -86,6 +86,13 @@ class ServiceSettings(BaseSettings):
 
     log_level: str = "INFO"
 
+    #: Serve `/metrics` on this port only, from a second server in the process (the main
+    #: port then answers 404 for it), so a NetworkPolicy can let only the monitoring
+    #: reach the metrics. Unset: `/metrics` is on the main port.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    #: The address the metrics server listens on.
+    metrics_host: str = "0.0.0.0"
+
     #: The proxies in front of this service (IPs or CIDRs, comma-separated) whose
     #: X-Forwarded-For and X-Forwarded-Proto are believed: behind a TLS proxy the client's
     #: address (the login throttle's key) and scheme (the cookie's Secure flag) come from

@@ -69,7 +69,7 @@ def provide_infra() -> Infra:
         from testcontainers.core.container import DockerContainer
         from testcontainers.core.waiting_utils import wait_for_logs
 
-        rabbit = DockerContainer("rabbitmq:3.13-management").with_exposed_ports(5672)
+        rabbit = DockerContainer("rabbitmq:4.3-management").with_exposed_ports(5672)
         postgres = (
             DockerContainer("postgres:16")
             .with_env("POSTGRES_HOST_AUTH_METHOD", "trust")
