@@ -22,8 +22,8 @@ from crm_kit.queries import fetch_page, one_visible, visible_to
 from . import domain
 from .common import audit, utc_now, where_given
 from .domain import AuditAction, Audited, OpportunityStage
-from .models import Opportunity
-from .schemas import OpportunityCreate, StageMove
+from .models import Opportunity, SalesCustomer
+from .schemas import OpportunityCreate, OpportunityOut, StageMove
 
 
 async def open_opportunity(session: AsyncSession, event: LeadQualified) -> None:
@@ -111,6 +111,24 @@ async def forecast(
     ).one()
     by_month = [(m, count, amount, weighted) for m, (count, amount, weighted) in months.items()]
     return by_month, (int(undated[0]), int(undated[1]))
+
+
+async def named(session: AsyncSession, opportunities: list[Opportunity]) -> list[dict[str, Any]]:
+    """The opportunities with their customers' names (one query for the page)."""
+    ids = {o.customer_id for o in opportunities}
+    names = dict(
+        (
+            await session.execute(
+                select(SalesCustomer.id, SalesCustomer.name).where(SalesCustomer.id.in_(ids))
+            )
+        ).all()
+        if ids
+        else []
+    )
+    return [
+        {**OpportunityOut.model_validate(o).model_dump(), "customer_name": names.get(o.customer_id)}
+        for o in opportunities
+    ]
 
 
 async def _opportunity(

@@ -213,6 +213,8 @@ class OpportunityOut(Response):
     id: uuid.UUID
     name: str
     customer_id: uuid.UUID
+    #: The customer's name as sales knows it (None while its registration is on its way).
+    customer_name: str | None = None
     lead_id: uuid.UUID | None
     owner_id: uuid.UUID
     expected_amount: int

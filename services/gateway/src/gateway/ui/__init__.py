@@ -16,6 +16,7 @@ from . import (
     imports,
     leads,
     marketing,
+    opportunities,
     performance,
     price_lists,
     pricing,
@@ -28,7 +29,8 @@ from . import (
 
 
 def install(app: FastAPI) -> None:
-    # `imports` (/customers/imports) and `customer_records` (/customers/new) before
+    # `imports` (/customers/imports), `customer_records` (/customers/new) and
+    # `opportunities` (/customers/lapsed) before
     # `customers`, whose /customers/{id} would take them;
     # `province_map` (/targets/map) and `target_planning` (/targets/import, /targets/proposals)
     # before `targets`, for /targets/{id} likewise.
@@ -37,6 +39,7 @@ def install(app: FastAPI) -> None:
         leads,
         imports,
         customer_records,
+        opportunities,
         customers,
         quotes,
         marketing,

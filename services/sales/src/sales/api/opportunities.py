@@ -38,12 +38,13 @@ async def list_opportunities(
     customer_id: uuid.UUID | None = None,
     owner_id: uuid.UUID | None = None,
 ) -> Page[OpportunityOut]:
-    """A salesperson's own; managers see all."""
+    """A salesperson's own; managers see all. Each with its customer's name."""
     async with db.transaction() as session:
         rows, total = await opportunities.list_opportunities(
             session, user, paging, stage=stage, customer_id=customer_id, owner_id=owner_id
         )
-        return Page(items=[OpportunityOut.model_validate(o) for o in rows], total=total)
+        named = await opportunities.named(session, rows)
+        return Page(items=[OpportunityOut.model_validate(o) for o in named], total=total)
 
 
 @router.get("/pipeline")
@@ -77,7 +78,8 @@ async def create_opportunity(body: OpportunityCreate, user: CurrentUser, db: DbD
     It starts in qualification and belongs to the customer's owner. 422 for a customer
     sales does not know (yet), or one that is inactive."""
     async with db.transaction() as session:
-        return OpportunityOut.model_validate(await opportunities.create_opportunity(session, body, user))
+        made = await opportunities.create_opportunity(session, body, user)
+        return OpportunityOut.model_validate((await opportunities.named(session, [made]))[0])
 
 
 @router.get("/forecast")
@@ -115,9 +117,8 @@ async def get_opportunity(opportunity_id: uuid.UUID, user: CurrentUser, db: DbDe
     """One opportunity: a salesperson only their own (anyone else's is 'not found'), sales
     managers and admins any."""
     async with db.transaction() as session:
-        return OpportunityOut.model_validate(
-            await opportunities.get_opportunity(session, opportunity_id, user)
-        )
+        found = await opportunities.get_opportunity(session, opportunity_id, user)
+        return OpportunityOut.model_validate((await opportunities.named(session, [found]))[0])
 
 
 @router.post("/{opportunity_id}/stage")
