@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import httpx
 import pytest
 
 from gateway.ui import i18n
-import httpx
-
 from gateway.ui.core import ApiResult, Problems, _retry_after, problems_of
 
 pytestmark = pytest.mark.unit
