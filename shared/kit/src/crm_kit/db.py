@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import Executable, MetaData, Row, Table, event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from . import tracing
+
 log = logging.getLogger(__name__)
 
 #: Tables the kit itself owns in every service's database (outbox, inbox).
@@ -97,6 +99,8 @@ class Database:
             pool_timeout=pool_timeout_s,
         )
         _ping_when_idle(self.engine, ping_after_idle_s)
+        if tracing.enabled():
+            tracing.instrument_engine(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # The same pool; each statement commits on its own, so no BEGIN and COMMIT.
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")

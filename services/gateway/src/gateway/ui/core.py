@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import FormData, UploadFile
 
+from crm_kit import tracing
 from crm_kit.auth import InvalidToken, Role, User, verify_standing
 from crm_kit.context import current_correlation_id
 from crm_kit.http import CORRELATION_HEADER
@@ -106,7 +107,8 @@ class Api:
         data: dict[str, Any] | None = None,
         files: dict[str, Any] | None = None,
     ) -> ApiResult:
-        headers = {**self._headers, CORRELATION_HEADER: current_correlation_id()}
+        # The page's trace and correlation id go on into the API it calls.
+        headers = {**self._headers, CORRELATION_HEADER: current_correlation_id(), **tracing.current_headers()}
         if isinstance(params, dict):
             params = {k: v for k, v in params.items() if v not in (None, "")}
         response = await self._client.request(
