@@ -559,7 +559,9 @@ def test_tracing_profile_is_off_by_default_pinned_and_wired_collector_to_viewer(
 
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_services_trace_only_when_an_endpoint_is_given(services: dict[str, dict[str, Any]], name: str) -> None:
+def test_services_trace_only_when_an_endpoint_is_given(
+    services: dict[str, dict[str, Any]], name: str
+) -> None:
     # Empty by default: crm_kit.tracing installs no exporter (nothing sent, nothing logged).
     env = environment(services[name])
     assert env.get("OTEL_EXPORTER_OTLP_ENDPOINT") == "${OTEL_EXPORTER_OTLP_ENDPOINT:-}"

@@ -35,7 +35,11 @@ def _expired(quote: Quote) -> errors.Conflict:
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[SELLERS])
+#: The answer when the quote's customer has not reached sales yet (`quotes._arriving_customer`).
+NOT_YET = {503: {"description": "the customer is not known to sales yet: on its way, or no such customer"}}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[SELLERS], responses=NOT_YET)
 async def create_quote(body: QuoteCreate, user: CurrentUser, db: DbDep, settings: SettingsDep) -> QuoteOut:
     """A draft quote owned by the caller, for a prospect or traditional customer they may see
     (an inactive one is 422), and optionally an open opportunity of that customer. A
@@ -110,7 +114,9 @@ async def edit_quote(
         return QuoteOut.model_validate(await quotes.edit_quote(session, quote_id, body, user, settings))
 
 
-@router.post("/{quote_id}/copy", status_code=status.HTTP_201_CREATED, dependencies=[SELLERS])
+@router.post(
+    "/{quote_id}/copy", status_code=status.HTTP_201_CREATED, dependencies=[SELLERS], responses=NOT_YET
+)
 async def copy_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings: SettingsDep) -> QuoteOut:
     """A new draft with the same customer and lines; it needs its own approval."""
     async with db.transaction() as session:
