@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, status
 
@@ -36,7 +37,9 @@ def _expired(quote: Quote) -> errors.Conflict:
 
 
 #: The answer when the quote's customer has not reached sales yet (`quotes._arriving_customer`).
-NOT_YET = {503: {"description": "the customer is not known to sales yet: on its way, or no such customer"}}
+NOT_YET: dict[int | str, dict[str, Any]] = {
+    503: {"description": "the customer is not known to sales yet: on its way, or no such customer"}
+}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[SELLERS], responses=NOT_YET)
