@@ -548,7 +548,7 @@ Besides the statuses listed per route, any call may get:
 | 413 | a body over {gateway_mib:g} MiB ({service_mib:g} MiB at a service called directly) |
 | 422 | invalid input: a field's type or limits, or a rule such as an unknown product |
 | 502 | the owning service is unavailable |
-| 503 | the service is busy or lost its database; nothing changed, try again (`Retry-After`) |
+| 503 | busy, the database lost, or an event still on its way; nothing changed, try again (`Retry-After`) |
 | 504 | the owning service gave no answer within {limits.upstream_timeout_s:g} s |
 
 A refused request changes nothing: its transaction was rolled back.

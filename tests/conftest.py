@@ -14,11 +14,22 @@ from crm_kit.auth import Role, TokenIssuer, User
 from crm_testkit.infra import Infra
 
 from .harness import ADMIN_PASSWORD, REPORTED, Api, Databases, Stack, login, make_user, running_stack
+from .otlp import SpanCollector
 
 
 @pytest.fixture(scope="session")
-async def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    async with running_stack(infra, tmp_path_factory.mktemp("keys")) as running:
+def spans() -> Iterator[SpanCollector]:
+    """The traces the shared stack's services export (an OTLP receiver in this process)."""
+    collector = SpanCollector().start()
+    yield collector
+    collector.stop()
+
+
+@pytest.fixture(scope="session")
+async def stack(
+    infra: Infra, tmp_path_factory: pytest.TempPathFactory, spans: SpanCollector
+) -> AsyncIterator[Stack]:
+    async with running_stack(infra, tmp_path_factory.mktemp("keys"), spans=spans) as running:
         yield running
 
 

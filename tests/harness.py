@@ -32,6 +32,8 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 from stack import SERVICES, Stack  # noqa: E402
 
+from .otlp import SpanCollector  # noqa: E402
+
 #: Lines the fault and security tests report (counts); printed again at the end of
 #: the run by tests/conftest.py, so they show without `-s`.
 REPORTED: list[str] = []
@@ -56,12 +58,14 @@ async def running_stack(
     *,
     label: str = "e2e",
     configure: Callable[[Stack], None] | None = None,
+    spans: SpanCollector | None = None,
     **options: Any,
 ) -> AsyncIterator[Stack]:
     """Six services on a free block of ports, with databases, a bus namespace and
     RabbitMQ users of their own, all removed afterwards, so runs side by side (two
     developers, or CI beside a `make run`) never meet. `options` go to `Stack`;
-    `configure` may change the stack (its environment) before anything starts."""
+    `configure` may change the stack (its environment) before anything starts;
+    with `spans`, every service exports its traces there."""
     namespace = unique_namespace(label)
     prefix = f"crm_{namespace}_"
     for service in SERVICES:
@@ -80,6 +84,9 @@ async def running_stack(
         broker_users=True,
         **options,
     )
+    if spans is not None:
+        for service in SERVICES:
+            running.env_overrides[service] = running.env_overrides.get(service, {}) | spans.env()
     if configure is not None:
         configure(running)
     try:

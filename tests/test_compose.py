@@ -47,6 +47,8 @@ PORTS = {
     "marketing": 8005,
 }
 SERVICES = list(PORTS)
+#: The optional `tracing` profile: a collector and a trace viewer.
+TRACING = ("otel-collector", "jaeger")
 BACKENDS = [name for name in SERVICES if name != "gateway"]
 #: The bus namespace the RabbitMQ permissions are written for (the kit's default).
 NAMESPACE = ServiceSettings.model_fields["bus_namespace"].default
@@ -248,7 +250,8 @@ def test_service_gets_every_setting_a_real_run_needs(services: dict[str, dict[st
     # ... and, once the service has its settings class, nothing compose sets is ignored.
     own = settings_class(name)
     if own is not None:
-        unread = sorted(set(env) - env_names(own))
+        # OTEL_* are the OpenTelemetry SDK's own (crm_kit.tracing hands them to it).
+        unread = sorted(name for name in set(env) - env_names(own) if not name.startswith("OTEL_"))
         assert not unread, f"{name}: docker-compose.yml sets {unread}, which {name}.settings does not read"
 
     # The RabbitMQ permissions are written for the default namespace.
@@ -310,6 +313,8 @@ def test_every_long_running_container_has_a_healthcheck(
 ) -> None:
     for name, service in services.items():
         if name == "keys":  # a one-shot, waited for by its exit code
+            continue
+        if name in TRACING:  # optional viewers nothing waits for (test_tracing_profile_...)
             continue
         check = service.get("healthcheck") or {}
         assert check.get("test") and not check.get("disable"), f"{name}: no healthcheck"
@@ -529,3 +534,37 @@ def test_jwt_keys_reach_every_service_and_the_private_key_only_the_gateway(
         if name != "keys" and private_volume in volume_mounts(service).values()
     )
     assert holders == ["gateway"], f"the private signing key is mounted in {holders}"
+
+
+# -- the optional tracing profile ------------------------------------------------------
+
+
+def test_tracing_profile_is_off_by_default_pinned_and_wired_collector_to_viewer(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name in TRACING:
+        service = services[name]
+        assert service.get("profiles") == ["tracing"], f"{name}: only in the `tracing` profile"
+        image = service["image"]
+        assert re.fullmatch(r"[\w./-]+:\d+\.\d+\.\d+", image), f"{name}: image {image} not pinned by tag"
+    # Nothing else is in a profile, and nothing the CRM runs waits for the viewers.
+    assert [n for n, s in services.items() if s.get("profiles")] == list(TRACING)
+    for name in SERVICES:
+        assert not set(TRACING) & set(services[name].get("depends_on") or {}), name
+    config_file = mount_source(services["otel-collector"], "/etc/otelcol/collector.yaml")
+    assert config_file is not None
+    config = yaml.safe_load((ROOT / config_file).read_text())
+    http = config["receivers"]["otlp"]["protocols"]["http"]["endpoint"]
+    assert http.endswith(":4318")
+    (exporter,) = config["service"]["pipelines"]["traces"]["exporters"]
+    assert config["exporters"][exporter]["endpoint"] == "jaeger:4317"
+    assert services["jaeger"]["ports"] == ["127.0.0.1:16686:16686"]
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_services_trace_only_when_an_endpoint_is_given(
+    services: dict[str, dict[str, Any]], name: str
+) -> None:
+    # Empty by default: crm_kit.tracing installs no exporter (nothing sent, nothing logged).
+    env = environment(services[name])
+    assert env.get("OTEL_EXPORTER_OTLP_ENDPOINT") == "${OTEL_EXPORTER_OTLP_ENDPOINT:-}"

@@ -28,6 +28,18 @@ pytestmark = [pytest.mark.e2e, pytest.mark.security]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))
 SECONDS = int(os.environ.get("FUZZ_SECONDS", "20"))
 CHECKS = "not_a_server_error,response_schema_conformance"
+#: Operations whose documented 503 is an answer, not a server error: "not yet, nothing
+#: changed, try again" (errors.NotYet; a random customer id may be one still on its way).
+NOT_YET = {"sales": ("POST /api/quotes", "POST /api/quotes/{quote_id}/copy", "POST /api/opportunities")}
+
+
+def not_yet_config(service: str) -> str:
+    """schemathesis.toml letting exactly those operations answer 503 (read from its cwd)."""
+    return "".join(
+        f'[[operations]]\ninclude-name = "{name}"\n'
+        'checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "503"]\n\n'
+        for name in NOT_YET.get(service, ())
+    )
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +92,7 @@ async def test_schemathesis_finds_no_server_error_and_no_response_off_its_schema
         "--no-color",
     ]
     # Its working directory is a temporary one: schemathesis keeps state where it runs.
+    (tmp_path / "schemathesis.toml").write_text(not_yet_config(service))
     result = await asyncio.to_thread(
         subprocess.run, command, capture_output=True, text=True, cwd=tmp_path, timeout=SECONDS * 3 + 30
     )

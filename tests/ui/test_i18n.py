@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import httpx
 import pytest
 
 from gateway.ui import i18n
-from gateway.ui.core import ApiResult, Problems, problems_of
+from gateway.ui.core import ApiResult, Problems, _retry_after, problems_of
 
 pytestmark = pytest.mark.unit
 
@@ -92,3 +93,17 @@ def test_a_409_message_and_an_unavailable_service_are_general_problems() -> None
     down = problems_of(_Ui(), ApiResult(502, {"detail": "sales is unavailable"}))  # type: ignore[arg-type]
     assert down.general == [i18n.translate("en", "errors.unavailable")]
     assert not Problems()
+
+
+def test_a_not_yet_answer_says_why_and_to_try_again() -> None:
+    detail = "customer 1 is not known to sales yet: it may still be on its way"
+    found = problems_of(_Ui(), ApiResult(503, {"detail": detail}))  # type: ignore[arg-type]
+    assert found.general == [i18n.translate("en", "errors.not_yet", detail=detail)]
+    assert detail in found.general[0] and "try again" in found.general[0]
+
+
+def test_a_page_waits_out_a_short_retry_after_once() -> None:
+    assert _retry_after(httpx.Response(503, headers={"Retry-After": "2"})) == 2
+    assert _retry_after(httpx.Response(503, headers={"Retry-After": "60"})) is None
+    assert _retry_after(httpx.Response(503)) is None
+    assert _retry_after(httpx.Response(422, headers={"Retry-After": "1"})) is None

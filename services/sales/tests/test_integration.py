@@ -585,7 +585,8 @@ async def test_bad_input_gets_a_4xx_and_changes_nothing(
     pump = catalogue["pump"]["code"]
     before = await sales.scalar("SELECT count(*) FROM quotes")
     for body, status in [
-        ({"customer_id": str(uuid.uuid4()), "lines": [{"product_code": pump, "quantity": 1}]}, 422),
+        # A customer sales never heard of may still be on its way: not yet (test_customer_arrival).
+        ({"customer_id": str(uuid.uuid4()), "lines": [{"product_code": pump, "quantity": 1}]}, 503),
         ({"customer_id": str(customer_id), "lines": [{"product_code": "NOPE", "quantity": 1}]}, 422),
         ({"customer_id": str(customer_id), "lines": [{"product_code": pump, "quantity": 0}]}, 422),
         (

@@ -71,6 +71,15 @@ async def test_each_error_is_answered_with_its_status_and_detail(
     assert response.json() == {"detail": detail}
 
 
+async def test_not_yet_is_a_503_that_says_when_to_try_again() -> None:
+    response = await answer(errors.NotYet("customer 7 is not known here yet", retry_after_s=3))
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "3"
+    assert response.json() == {"detail": "customer 7 is not known here yet"}
+    assert (await answer(errors.NotYet("soon", retry_after_s=0))).headers["retry-after"] == "1"
+    assert "retry-after" not in (await answer(errors.Conflict("no"))).headers
+
+
 def test_a_many_problem_error_reads_as_one_sentence() -> None:
     error = errors.Invalid.many([(("body", "a"), "required"), (("body", "b"), "too long")])
     assert str(error) == "required; too long"

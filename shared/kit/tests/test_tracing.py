@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import Envelope, Event
@@ -99,6 +99,46 @@ async def test_the_consumer_continues_the_trace_of_the_request_that_emitted(
         if s.kind == SpanKind.CONSUMER and s.context.trace_id == request_trace
     ]
     assert [s.name for s in consumer_spans] == ["tracesvc.thing.sparked.v1 process"]
+    # request -> the relay's publish (a producer span, later, in another task) -> the consumer
+    (producer,) = [
+        s
+        for s in spans.get_finished_spans()
+        if s.kind == SpanKind.PRODUCER and s.context.trace_id == request_trace
+    ]
+    assert producer.name == "tracesvc.thing.sparked.v1 publish"
+    assert producer.parent is not None and producer.parent.span_id == request.get_span_context().span_id
+    assert (
+        consumer_spans[0].parent is not None and consumer_spans[0].parent.span_id == producer.context.span_id
+    )
+
+
+async def test_statements_inside_a_trace_are_database_spans_and_others_are_not(
+    database: Database, spans: InMemorySpanExporter
+):
+    tracing.enable_for_tests()
+    traced = Database(database.url)  # instrumented: made while tracing is on
+    try:
+        async with traced.transaction() as session:
+            await session.execute(select(1))  # outside any trace: no span
+        tracer = trace.get_tracer("test")
+        with tracer.start_as_current_span("GET /api/things", kind=SpanKind.SERVER) as request:
+            async with traced.transaction() as session:
+                await session.execute(select(outbox.c.id).limit(1))
+                with pytest.raises(Exception, match="no_such_table"):
+                    await session.execute(text("SELECT * FROM no_such_table"))
+    finally:
+        await traced.dispose()
+    mine = request.get_span_context()
+    statements = [s for s in spans.get_finished_spans() if s.attributes and "db.query.text" in s.attributes]
+    assert all(s.context.trace_id == mine.trace_id for s in statements)
+    selects = [s for s in statements if s.attributes and s.attributes["db.operation.name"] == "SELECT"]
+    assert len(selects) == 2, [s.attributes for s in statements]
+    done, failed = selects
+    assert done.kind == SpanKind.CLIENT and done.parent is not None and done.parent.span_id == mine.span_id
+    assert done.attributes is not None and done.attributes["db.system.name"] == "postgresql"
+    assert "FROM outbox" in str(done.attributes["db.query.text"])
+    assert done.name == f"SELECT {done.attributes['db.namespace']}"
+    assert not failed.status.is_ok and failed.events[0].name == "exception"
 
 
 async def _handled(label: str) -> bool:

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
-from crm_kit import errors
+from crm_kit import errors, tracing
 from crm_kit.auth import authenticate
 from crm_kit.context import current_correlation_id
 from crm_kit.http import CORRELATION_HEADER
@@ -65,7 +65,11 @@ class Upstreams:
         send = self._given or self._client
         if send is None:
             raise RuntimeError("the upstreams are not started")
-        return await send(method, url, headers, body)
+        # A client span whose `traceparent` the service's server span continues.
+        with tracing.outgoing(method, url, headers) as traced:
+            answer = await send(method, url, traced, body)
+            tracing.answered(answer.status)
+            return answer
 
 
 async def get_upstreams(request: Request) -> Upstreams:

@@ -24,6 +24,7 @@ from .common import audit, utc_now, where_given
 from .domain import AuditAction, Audited, OpportunityStage
 from .models import Opportunity, SalesCustomer
 from .schemas import OpportunityCreate, OpportunityOut, StageMove
+from .settings import Settings
 
 
 async def open_opportunity(session: AsyncSession, event: LeadQualified) -> None:
@@ -47,13 +48,16 @@ async def open_opportunity(session: AsyncSession, event: LeadQualified) -> None:
     )
 
 
-async def create_opportunity(session: AsyncSession, body: OpportunityCreate, user: User) -> Opportunity:
+async def create_opportunity(
+    session: AsyncSession, body: OpportunityCreate, user: User, settings: Settings
+) -> Opportunity:
     """Repeat business: an opportunity for a customer sales knows (a prospect or a
     traditional customer the caller may see), with no lead. It is the customer's owner's
     (a manager may open one for anyone's customer), audited as created."""
     from .quotes import _quotable_customer  # quotes imports this module
 
-    customer = await _quotable_customer(session, body.customer_id, user)
+    # A customer created a moment ago is waited for, as for a quote (503 past the wait).
+    customer = await _quotable_customer(session, body.customer_id, user, settings)
     owner_id = customer.owner_id or user.id
     opportunity = Opportunity(
         id=uuid.uuid4(),

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import QuoteAccepted, QuoteDeclined, QuoteReopened
-from crm_kit import errors, outbox
+from crm_kit import customer_copy, errors, outbox
 from crm_kit.auth import User
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page, one_visible, visible_to
@@ -31,8 +31,12 @@ from .settings import Settings
 # -- making and editing ----------------------------------------------------------------
 
 
-async def _quotable_customer(session: AsyncSession, customer_id: uuid.UUID, user: User) -> SalesCustomer:
+async def _quotable_customer(
+    session: AsyncSession, customer_id: uuid.UUID, user: User, settings: Settings
+) -> SalesCustomer:
     customer = await session.get(SalesCustomer, customer_id)
+    if customer is None:
+        customer = await _arriving_customer(session, customer_id, settings)
     if (
         customer is not None
         and customer.lifecycle_stage == CustomerStage.INACTIVE
@@ -48,6 +52,22 @@ async def _quotable_customer(session: AsyncSession, customer_id: uuid.UUID, user
             f"customer {customer_id} is not known to sales as a prospect or traditional customer of yours"
         )
     return customer
+
+
+async def _arriving_customer(
+    session: AsyncSession, customer_id: uuid.UUID, settings: Settings
+) -> SalesCustomer:
+    """A customer sales has not heard of: perhaps created a moment ago, its event on its
+    way. Wait for it (bounded), then answer 503 rather than a 422 saying it does not exist."""
+    if await customer_copy.arrived(session, customer_id, within_s=settings.customer_wait_s) is not None:
+        customer = await session.get(SalesCustomer, customer_id, populate_existing=True)
+        if customer is not None:
+            return customer
+    raise errors.NotYet(
+        f"customer {customer_id} is not known to sales yet: it may still be on its way from the "
+        f"customers service (try again in a moment), or it may not exist",
+        retry_after_s=max(1, round(settings.customer_wait_s)),
+    )
 
 
 async def _quotable_opportunity(
@@ -176,7 +196,7 @@ async def _new_quote(
 async def create_quote(session: AsyncSession, body: QuoteCreate, user: User, settings: Settings) -> Quote:
     """A draft quote owned by the caller, priced from the customer's price level (or the
     products' list prices) unless a line gives its price."""
-    customer = await _quotable_customer(session, body.customer_id, user)
+    customer = await _quotable_customer(session, body.customer_id, user, settings)
     if body.opportunity_id is not None:
         await _quotable_opportunity(session, body.opportunity_id, body.customer_id, user)
     if body.valid_until is not None:
@@ -269,7 +289,7 @@ async def edit_quote(
 async def copy_quote(session: AsyncSession, quote_id: uuid.UUID, user: User, settings: Settings) -> Quote:
     """A new draft with the same customer and lines: approval is never copied."""
     source = await find_quote(session, quote_id, user)
-    customer = await _quotable_customer(session, source.customer_id, user)
+    customer = await _quotable_customer(session, source.customer_id, user, settings)
     opportunity_id = source.opportunity_id
     if opportunity_id is not None:
         opportunity = await session.get(Opportunity, opportunity_id)

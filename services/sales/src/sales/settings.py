@@ -15,6 +15,10 @@ class Settings(ServiceSettings):
     #: A quote without a `valid_until` is valid this many days from today.
     quote_validity_days: int = Field(default=30, ge=1, le=365)
     payment_terms_days: int = Field(default=30, ge=0, le=365)
+    #: How long a request about a customer sales has not heard of waits for the
+    #: customers service's event (a customer created a moment ago) before it answers
+    #: 503 with Retry-After.
+    customer_wait_s: float = Field(default=2.5, ge=0, le=30)
 
     def local_date(self, moment: datetime) -> date:
         """The day `moment` falls on in the business's calendar (`business_timezone`)."""

@@ -79,7 +79,9 @@ def create_service_app(
     if tracing.enabled():
         from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
-        app.add_middleware(OpenTelemetryMiddleware, exclude_spans=["receive", "send"])
+        app.add_middleware(
+            OpenTelemetryMiddleware, excluded_urls=tracing.UNTRACED_PATHS, exclude_spans=["receive", "send"]
+        )
     for own in middleware:
         app.add_middleware(own)
     if settings.forwarded_allow_ips:

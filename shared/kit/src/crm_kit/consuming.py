@@ -17,7 +17,7 @@ from faststream.rabbit.annotations import RabbitMessage
 
 from crm_contracts import MalformedEvent, decode
 
-from . import context, inbox, metrics
+from . import context, inbox, metrics, tracing
 from .acks import BatchAcks
 from .batching import Batcher
 from .db import Database
@@ -83,7 +83,11 @@ class Consumer:
         envelope = delivery.envelope
         context.correlation_id.set(envelope.correlation_id)
         context.event_id.set(envelope.event_id)
-        routing_key = envelope.routing_key
+        with tracing.continued(headers):
+            await self._settle(raw, delivery, headers, attempt)
+
+    async def _settle(self, raw: Any, delivery: Delivery, headers: dict[str, Any], attempt: int) -> None:
+        routing_key = delivery.envelope.routing_key
         try:
             fresh = await self._batcher.submit(delivery)
         except MalformedEvent as exc:

@@ -31,8 +31,10 @@ returns::
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import itertools
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -289,6 +291,28 @@ async def record(session: AsyncSession, facts: Iterable[Fact]) -> dict[uuid.UUID
 async def known(session: AsyncSession, customer_id: uuid.UUID) -> sa.Row[Any] | None:
     """The customer as this service knows it, or None."""
     return (await session.execute(sa.select(known_customers).where(_C.customer_id == customer_id))).first()
+
+
+async def arrived(
+    session: AsyncSession, customer_id: uuid.UUID, *, within_s: float, poll_s: float = 0.05
+) -> sa.Row[Any] | None:
+    """The customer as this service knows it, waiting up to `within_s` for the event that
+    tells it (a registration or a promotion: the row has a stage), or None if none came.
+
+    For a request about a customer created a moment ago in the customers service, whose
+    event is still on its way (read your own writes). Each look is its own statement, so
+    in the caller's READ COMMITTED transaction it sees what committed meanwhile.
+    """
+    deadline = time.monotonic() + within_s
+    while True:
+        row = await known(session, customer_id)
+        if row is not None and row.stage_as_of is not None:
+            return row
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        await asyncio.sleep(min(poll_s, left))
+        poll_s = min(poll_s * 2, 0.25)
 
 
 def _newer(stmt: Any, as_of: str, columns: tuple[str, ...]) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from sqlalchemy import Executable, MetaData, Row, Table, event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util import await_
 
+from . import tracing
+
 log = logging.getLogger(__name__)
 
 #: Tables the kit itself owns in every service's database (outbox, inbox).
@@ -207,6 +209,8 @@ class Database:
             connect_args=timeouts.connect_args(),
         )
         _ping_when_idle(self.engine, ping_after_idle_s, timeouts)
+        if tracing.enabled():
+            tracing.instrument_engine(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # The same pool; each statement commits on its own, so no BEGIN and COMMIT.
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")

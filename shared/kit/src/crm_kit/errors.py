@@ -8,6 +8,7 @@ service turns them into the same `{"detail": ...}` shapes:
     raise Conflict("the quote is approved; edit sends it back to draft")   # 409
     raise Invalid("valid_until is in the past")               # 422, detail a sentence
     raise Invalid.at(("body", "owner_id"), "is not active")   # 422, detail FastAPI's list
+    raise NotYet("customer ... is not known here yet")       # 503 with Retry-After
 
 A value the database itself refuses is a 422 too, a unique constraint that a
 concurrent request won a 409, and a pool with no free connection a 503; so is a
@@ -96,6 +97,18 @@ class Invalid(DomainError):
         return cls("; ".join(msg for _, msg in problems), problems=problems)
 
 
+class NotYet(DomainError):
+    """What the request needs has not reached this service yet (an event on its way from
+    another service): nothing was changed, and the same request may succeed shortly.
+    Answered 503 with `Retry-After`, so a client retries instead of giving up."""
+
+    status_code = 503
+
+    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
+
+
 class TooLarge(DomainError):
     """An upload or a request over a size the service takes."""
 
@@ -105,7 +118,8 @@ class TooLarge(DomainError):
 async def answer(request: Request, exc: Exception) -> JSONResponse:
     """`{"detail": ...}` with the error's status code."""
     assert isinstance(exc, DomainError)
-    return JSONResponse({"detail": exc.detail()}, status_code=exc.status_code)
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, NotYet) else None
+    return JSONResponse({"detail": exc.detail()}, status_code=exc.status_code, headers=headers)
 
 
 def install(app: FastAPI) -> None:

@@ -1,4 +1,9 @@
-"""JSON logs with the service name, correlation id and event id on every line."""
+"""JSON logs with the service name, correlation id, event id and trace id on every line.
+
+Uvicorn's own loggers (`uvicorn`, `uvicorn.error`, `uvicorn.access`) write through the
+same formatter, so its start-up lines and the tracebacks of a failed request are JSON
+too (a traceback is the line's `exc` field), with the trace id of the request.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,10 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from . import context
+from . import context, tracing
+
+#: The loggers uvicorn configures with handlers of its own before the app is imported.
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,6 +35,8 @@ class JsonFormatter(logging.Formatter):
             line["correlation_id"] = cid
         if (eid := context.event_id.get()) is not None:
             line["event_id"] = str(eid)
+        if (ids := tracing.trace_ids()) is not None:
+            line["trace_id"], line["span_id"] = ids
         for key in ("routing_key", "attempt", "reason"):
             if (value := record.__dict__.get(key)) is not None:
                 line[key] = value
@@ -41,6 +51,12 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in UVICORN_LOGGERS:
+        # Uvicorn gave them plain-text handlers (none to `uvicorn.access` with
+        # --no-access-log, which stays silent); whatever they had writes JSON now.
+        own = logging.getLogger(name)
+        if own.handlers:
+            own.handlers[:] = [handler]
     # Per-message framework logs would cost a third of the throughput at INFO.
     logging.getLogger("faststream").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("aio_pika").setLevel(logging.WARNING)

@@ -213,10 +213,7 @@ class OutboxRelay:
                 metrics.OUTBOX_PENDING.labels(self.service).set(0)
                 return 0
 
-            results = await asyncio.gather(
-                *(self.publish(r.routing_key, r.body, self._properties(r)) for r in rows),
-                return_exceptions=True,
-            )
+            results = await asyncio.gather(*(self._publish(r) for r in rows), return_exceptions=True)
             sent = [r.id for r, res in zip(rows, results, strict=True) if res is None]
             failed = [(r, res) for r, res in zip(rows, results, strict=True) if res is not None]
             if sent:
@@ -272,13 +269,15 @@ class OutboxRelay:
             )
         )
 
-    @staticmethod
-    def _properties(row: Any) -> dict[str, Any]:
-        return {
-            "message_id": str(row.event_id),
-            "correlation_id": row.correlation_id,
-            "headers": dict(row.headers or {}),
-        }
+    async def _publish(self, row: Any) -> None:
+        """One row, in a producer span continuing the trace of the request that emitted it."""
+        with tracing.publishing(row.routing_key, row.headers or {}) as headers:
+            properties = {
+                "message_id": str(row.event_id),
+                "correlation_id": row.correlation_id,
+                "headers": headers,
+            }
+            await self.publish(row.routing_key, row.body, properties)
 
 
 async def backlog(session: AsyncSession) -> tuple[int, float]:

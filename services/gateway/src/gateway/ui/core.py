@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import FormData, UploadFile
 
+from crm_kit import tracing
 from crm_kit.auth import InvalidToken, Role, User, verify_standing
 from crm_kit.context import current_correlation_id
 from crm_kit.http import CORRELATION_HEADER
@@ -106,12 +107,20 @@ class Api:
         data: dict[str, Any] | None = None,
         files: dict[str, Any] | None = None,
     ) -> ApiResult:
-        headers = {**self._headers, CORRELATION_HEADER: current_correlation_id()}
+        # The page's trace and correlation id go on into the API it calls.
+        headers = {**self._headers, CORRELATION_HEADER: current_correlation_id(), **tracing.current_headers()}
         if isinstance(params, dict):
             params = {k: v for k, v in params.items() if v not in (None, "")}
         response = await self._client.request(
             method, path, params=params, json=json_body, data=data, files=files, headers=headers
         )
+        if (wait := _retry_after(response)) is not None:
+            # "Not yet, nothing changed" (an event still on its way): once more, after the
+            # pause the service asked for, before the page says to try again.
+            await asyncio.sleep(wait)
+            response = await self._client.request(
+                method, path, params=params, json=json_body, data=data, files=files, headers=headers
+            )
         try:
             body = response.json()
         except ValueError:
@@ -133,6 +142,21 @@ class Api:
             return []
         items = result.data.get("items", [])
         return items if isinstance(items, list) else []
+
+
+#: The longest `Retry-After` a page waits out once itself (longer: it says to try again).
+UI_RETRY_MAX_S = 3
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """The pause a 503 asked for, if a page should wait it out and try once more."""
+    if response.status_code != 503:
+        return None
+    try:
+        seconds = float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds <= UI_RETRY_MAX_S else None
 
 
 def _internal_client(request: Request) -> httpx.AsyncClient:
@@ -328,7 +352,11 @@ def problems_of(ui: Ui, result: ApiResult, known_fields: tuple[str, ...] = ()) -
     `["body", "approach_plan", "note"]` becomes `approach_plan.note`."""
     found = Problems()
     detail = result.detail
-    if result.status >= 500 or result.status in (502, 504):
+    if result.status == 503 and isinstance(detail, str):
+        # Not yet (an event on its way) or busy: the service said why, and nothing changed.
+        found.general.append(ui.t("errors.not_yet", detail=detail))
+        return found
+    if result.status >= 500:
         found.general.append(ui.t("errors.unavailable"))
         return found
     if result.status == 403:

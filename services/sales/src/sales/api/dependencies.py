@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
@@ -13,6 +13,11 @@ from ..settings import Settings
 
 SELLERS = require_roles(Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN)
 MANAGERS = require_roles(Role.SALES_MANAGER, Role.ADMIN)
+
+#: The answer when a customer has not reached sales yet (`quotes._arriving_customer`).
+NOT_YET: dict[int | str, dict[str, Any]] = {
+    503: {"description": "the customer is not known to sales yet: on its way, or no such customer"}
+}
 
 
 async def get_settings(runtime: RuntimeDep) -> Settings:

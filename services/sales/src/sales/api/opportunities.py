@@ -24,7 +24,7 @@ from ..schemas import (
     PipelineStage,
     StageMove,
 )
-from .dependencies import SELLERS
+from .dependencies import NOT_YET, SELLERS, SettingsDep
 
 router = APIRouter(prefix="/api/opportunities", tags=["opportunities"], dependencies=[SELLERS])
 
@@ -71,14 +71,17 @@ async def pipeline(user: CurrentUser, db: DbDep, owner_id: uuid.UUID | None = No
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-async def create_opportunity(body: OpportunityCreate, user: CurrentUser, db: DbDep) -> OpportunityOut:
+@router.post("", status_code=status.HTTP_201_CREATED, responses=NOT_YET)
+async def create_opportunity(
+    body: OpportunityCreate, user: CurrentUser, db: DbDep, settings: SettingsDep
+) -> OpportunityOut:
     """Repeat business: an opportunity for a prospect or traditional customer sales knows,
     without a new lead (a salesperson for their own customers; managers for anyone's).
-    It starts in qualification and belongs to the customer's owner. 422 for a customer
-    sales does not know (yet), or one that is inactive."""
+    It starts in qualification and belongs to the customer's owner. 422 for someone
+    else's customer or an inactive one; 503 with Retry-After for one sales has not heard
+    of after a short wait (created a moment ago, or not at all)."""
     async with db.transaction() as session:
-        made = await opportunities.create_opportunity(session, body, user)
+        made = await opportunities.create_opportunity(session, body, user, settings)
         return OpportunityOut.model_validate((await opportunities.named(session, [made]))[0])
 
 

@@ -24,7 +24,7 @@ from ..schemas import (
     QuoteUpdate,
     RejectIn,
 )
-from .dependencies import MANAGERS, SELLERS, SettingsDep
+from .dependencies import MANAGERS, NOT_YET, SELLERS, SettingsDep
 
 router = APIRouter(prefix="/api/quotes", tags=["quotes"])
 
@@ -35,10 +35,12 @@ def _expired(quote: Quote) -> errors.Conflict:
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[SELLERS])
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[SELLERS], responses=NOT_YET)
 async def create_quote(body: QuoteCreate, user: CurrentUser, db: DbDep, settings: SettingsDep) -> QuoteOut:
     """A draft quote owned by the caller, for a prospect or traditional customer they may see
-    (an inactive or unknown one is 422), and optionally an open opportunity of that customer.
+    (an inactive one is 422), and optionally an open opportunity of that customer. A
+    customer sales has not heard of yet (created a moment ago, its event on its way) is
+    waited for up to `CUSTOMER_WAIT_S` (2.5 s), then answered 503 with `Retry-After`.
     A line without `unit_price` takes the price of the price list that applies to the
     customer today (its channel kind's or grade's, the lower when both do), else the
     product's current list price; each line says where its price came from
@@ -108,7 +110,9 @@ async def edit_quote(
         return QuoteOut.model_validate(await quotes.edit_quote(session, quote_id, body, user, settings))
 
 
-@router.post("/{quote_id}/copy", status_code=status.HTTP_201_CREATED, dependencies=[SELLERS])
+@router.post(
+    "/{quote_id}/copy", status_code=status.HTTP_201_CREATED, dependencies=[SELLERS], responses=NOT_YET
+)
 async def copy_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings: SettingsDep) -> QuoteOut:
     """A new draft with the same customer and lines; it needs its own approval."""
     async with db.transaction() as session:
