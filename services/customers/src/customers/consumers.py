@@ -29,8 +29,12 @@ directory.register(handlers)
 
 @handlers.handles(LeadQualified)
 async def lead_qualified(session: AsyncSession, event: LeadQualified, envelope: Envelope) -> None:
-    """A converted lead becomes a prospect with the id the lead minted for it."""
-    await lifecycle.register_from_lead(session, event, envelope)
+    """A converted lead becomes a prospect with the id the lead minted for it, or, converted
+    onto an existing customer, is noted in that customer's timeline."""
+    if event.onto_existing:
+        await lifecycle.note_converted_lead(session, event, envelope)
+    else:
+        await lifecycle.register_from_lead(session, event, envelope)
 
 
 @handlers.handles(PortfolioReassigned)

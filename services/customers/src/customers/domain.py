@@ -81,6 +81,8 @@ class TimelineKind(StrEnum):
     #: On the customer kept by a merge; the merged one's entry is `MERGED_INTO`.
     MERGED = "merged"
     MERGED_INTO = "merged_into"
+    #: A lead converted onto this existing customer (no second record of them).
+    LEAD_CONVERTED = "lead_converted"
 
 
 # -- grade schemes ---------------------------------------------------------------------

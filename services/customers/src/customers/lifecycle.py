@@ -64,6 +64,19 @@ async def register_from_lead(session: AsyncSession, event: LeadQualified, envelo
     return True
 
 
+async def note_converted_lead(session: AsyncSession, event: LeadQualified, envelope: Envelope) -> None:
+    """A lead that turned out to be an existing customer: nothing new is made, the lead is
+    noted in the customer's timeline (the inbox makes a second copy a no-op)."""
+    customer = await _known(session, event.customer_id)
+    record(
+        session,
+        customer.id,
+        TimelineKind.LEAD_CONVERTED,
+        envelope.actor,
+        {"lead_id": str(event.lead_id), "contact_name": event.contact_name},
+    )
+
+
 # -- promotion -------------------------------------------------------------------------
 
 

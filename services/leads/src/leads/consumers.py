@@ -1,5 +1,6 @@
-"""Events the leads service reacts to: staff joining and leaving (the kit's directory)
-and portfolio hand-overs."""
+"""Events the leads service reacts to: staff joining and leaving (the kit's directory),
+portfolio hand-overs, and the customers a lead may be converted onto (the kit's
+customer copy)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_contracts import CampaignLaunched, Envelope, PortfolioReassigned
-from crm_kit import directory, handovers
+from crm_contracts import (
+    CampaignLaunched,
+    CustomerPromotedToTraditional,
+    CustomerRegistered,
+    Envelope,
+    PortfolioReassigned,
+)
+from crm_kit import customer_copy, directory, handovers
+from crm_kit.customer_copy import Fact
 from crm_kit.handlers import Handlers, Transient
 
 from . import campaigns, portfolio
@@ -17,6 +25,20 @@ log = logging.getLogger(__name__)
 
 handlers = Handlers()
 directory.register(handlers)
+#: The customers a lead may be converted onto (`lifecycle.convert` with a customer_id).
+customer_copy.register(handlers)
+
+
+@handlers.handles(CustomerRegistered)
+async def customer_registered(session: AsyncSession, event: CustomerRegistered, envelope: Envelope) -> None:
+    await customer_copy.record(session, [Fact.of_registration(event, envelope.occurred_at)])
+
+
+@handlers.handles(CustomerPromotedToTraditional)
+async def customer_promoted(
+    session: AsyncSession, event: CustomerPromotedToTraditional, envelope: Envelope
+) -> None:
+    await customer_copy.record(session, [Fact.of_promotion(event)])
 
 
 @handlers.handles(PortfolioReassigned)

@@ -25,7 +25,9 @@ def captured(lead: Lead) -> LeadCaptured:
     )
 
 
-def qualified(lead: Lead, opportunity: OpportunityDraft | None) -> LeadQualified:
+def qualified(
+    lead: Lead, opportunity: OpportunityDraft | None, *, onto_existing: bool = False
+) -> LeadQualified:
     return LeadQualified(
         lead_id=lead.id,
         customer_id=lead.customer_id,
@@ -37,6 +39,7 @@ def qualified(lead: Lead, opportunity: OpportunityDraft | None) -> LeadQualified
         phone=lead.phone,
         email=lead.email,
         qualified_at=lead.converted_at,
+        onto_existing=onto_existing,
         **_attribution(lead),
     )
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_kit import errors
+from crm_kit import customer_copy, errors
 from crm_kit.auth import User
 from crm_kit.outbox import emit
 
@@ -63,7 +63,9 @@ async def disqualify(session: AsyncSession, lead_id: uuid.UUID, data: Disqualify
 
 
 async def convert(session: AsyncSession, lead_id: uuid.UUID, data: ConvertRequest, user: User) -> Lead:
-    """A promising lead becomes a prospect customer (and an opportunity, if given).
+    """A promising lead becomes a prospect customer (and an opportunity, if given), or,
+    with `data.customer_id`, is converted onto that existing customer (repeat business
+    from someone already buying: no second record of them).
 
     The ids are minted here and travel in `LeadQualified`, so customers and sales
     create them idempotently.
@@ -71,7 +73,8 @@ async def convert(session: AsyncSession, lead_id: uuid.UUID, data: ConvertReques
     lead = await get_visible(session, lead_id, user, for_update=True)
     before = history.snapshot(lead)
     lead.status = domain.conversion(lead.status, lead.promising).value
-    lead.customer_id = uuid.uuid4()
+    existing = await _existing_customer(session, data.customer_id, user) if data.customer_id else None
+    lead.customer_id = existing or uuid.uuid4()
     opportunity = data.opportunity
     lead.opportunity_id = uuid.uuid4() if opportunity else None
     lead.converted_at = lead.updated_at = datetime.now(UTC)
@@ -79,6 +82,37 @@ async def convert(session: AsyncSession, lead_id: uuid.UUID, data: ConvertReques
     if opportunity:
         changes["opportunity_name"] = [None, opportunity.name]
         changes["expected_amount"] = [None, opportunity.expected_amount]
+    if existing:
+        changes["onto_existing_customer"] = [None, str(existing)]
     history.record(session, lead.id, Action.CONVERTED, user.id, changes)
-    await emit(session, events.qualified(lead, opportunity), actor=user.id)
+    await emit(
+        session, events.qualified(lead, opportunity, onto_existing=existing is not None), actor=user.id
+    )
     return lead
+
+
+#: How long a conversion onto a customer created a moment ago waits for its event.
+CUSTOMER_WAIT_S = 2.5
+
+
+async def _existing_customer(session: AsyncSession, customer_id: uuid.UUID, user: User) -> uuid.UUID:
+    """The customer a lead converts onto: one leads has heard of (waiting briefly for a
+    customer created a moment ago), active, not merged away (its survivor is taken), and
+    the caller's own unless they see everyone's."""
+    known = await customer_copy.arrived(session, customer_id, within_s=CUSTOMER_WAIT_S)
+    if known is None:
+        raise errors.NotYet(
+            f"customer {customer_id} is not known to leads yet: it may still be on its way from"
+            " the customers service (try again in a moment), or it may not exist"
+        )
+    survivor = await customer_copy.survivor(session, customer_id)
+    if survivor != customer_id:
+        known = await customer_copy.known(session, survivor)
+        assert known is not None, "a merge points at a customer the copy knows"
+    if not user.can_see(known.owner_id):
+        raise errors.Invalid(f"customer {customer_id} is not one of yours")
+    if known.lifecycle_stage == customer_copy.Stage.INACTIVE:
+        raise errors.Invalid(
+            f"customer {customer_id} is inactive: promote it again before converting onto it"
+        )
+    return survivor

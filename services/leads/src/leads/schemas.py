@@ -129,6 +129,8 @@ class OpportunityDraft(Request):
 
 class ConvertRequest(Request):
     opportunity: OpportunityDraft | None = None
+    #: The lead is this existing customer: convert onto it instead of minting a prospect.
+    customer_id: uuid.UUID | None = None
 
 
 class AssignRequest(Request):

@@ -50,6 +50,9 @@ class LeadQualified(Event, routing_key="leads.lead.qualified.v1"):
     channel_id: uuid.UUID | None = None
     campaign_id: uuid.UUID | None = None
     qualified_at: datetime
+    #: The lead turned out to be `customer_id`, a customer that exists: no prospect is
+    #: made (the customers service notes the lead in its timeline).
+    onto_existing: bool = False
 
 
 class LeadDisqualified(Event, routing_key="leads.lead.disqualified.v1"):

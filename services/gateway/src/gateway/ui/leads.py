@@ -223,9 +223,10 @@ async def _lead_page(
     if not lead.ok:
         return ui.render("error.html", status_code=lead.status, message=ui.t("errors.not_found"))
     channel_id, campaign_id = lead.data.get("channel_id"), lead.data.get("campaign_id")
-    channel, campaign = await core.gather(
+    channel, campaign, existing = await core.gather(
         ui.api.get(f"/api/channels/{channel_id}") if channel_id else _nothing(),
         ui.api.get(f"/api/campaigns/{campaign_id}") if campaign_id else _nothing(),
+        _existing_customers(ui, lead.data) if lead.data["status"] == "evaluated" else _none_found(),
     )
     return ui.render(
         "leads/detail.html",
@@ -236,6 +237,7 @@ async def _lead_page(
         regions=names,
         history=[{**h, "text": describe_changes(ui, h.get("changes") or {}, names)} for h in history],
         reasons=reasons,
+        existing_customers=existing,
         people=await _people(ui),
         can_work=ui.is_(Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN),
         problems=problems or core.Problems(),
@@ -245,6 +247,23 @@ async def _lead_page(
 
 async def _nothing() -> None:
     return None
+
+
+async def _none_found() -> list[dict[str, Any]]:
+    return []
+
+
+async def _existing_customers(ui: core.Ui, lead: dict[str, Any]) -> list[dict[str, Any]]:
+    """Customers the lead may turn out to be (by its company, phone or name), to convert
+    onto instead of making a second record of them."""
+    terms = [t for t in (lead.get("phone"), lead.get("company"), lead.get("full_name")) if t]
+    found = await core.gather(*(ui.api.items("/api/customers", q=term, limit=5) for term in terms))
+    unique: dict[str, dict[str, Any]] = {}
+    for page in found:
+        for customer in page:
+            if customer.get("lifecycle_stage") != "inactive":
+                unique.setdefault(customer["id"], customer)
+    return list(unique.values())[:10]
 
 
 #: A history entry's fields, by the words the lead's page uses for them.
@@ -382,7 +401,7 @@ async def lead_action(lead_id: str, action: str, ui: UiDep) -> Response:
     elif action == "disqualify":
         body = core.blank_to_none(values, "reason", "note")
     elif action == "convert":
-        body = {}
+        body = core.blank_to_none(values, "customer_id")
         if values.get("opportunity.name") or values.get("opportunity.expected_amount"):
             body["opportunity"] = {
                 "name": values.get("opportunity.name", ""),
