@@ -130,10 +130,12 @@ def _lifespan(
         try:
             yield
         finally:
-            # Stop taking messages first (in-flight handlers finish and ack), then
-            # let the relay finish its pass, then close the pool.
-            await bus.stop()
+            # The relay first: it publishes through the bus, so its pass in flight
+            # finishes while the broker is still connected (what it has not sent
+            # stays in the outbox for the next start). Then stop taking messages
+            # (in-flight handlers finish and ack), then close the pool.
             await relay.stop()
+            await bus.stop()
             await runtime.retention.stop()
             if staff is not None:
                 await staff.stop()
