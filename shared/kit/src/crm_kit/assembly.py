@@ -27,8 +27,9 @@ from .db import Database
 from .handlers import Handlers
 from .http import BodySizeLimitMiddleware, RequestContextMiddleware
 from .logs import configure_logging
+from .replay import Replayer
 from .retention import Retention
-from .routes import health_router
+from .routes import admin_router, health_router
 from .runtime import Runtime
 from .settings import ServiceSettings
 
@@ -85,6 +86,7 @@ def create_service_app(
         # Outermost, so everything inside sees the client's address and scheme.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(health_router(runtime))
+    app.include_router(admin_router(runtime))
     for router in routers:
         app.include_router(router)
     return app
@@ -103,7 +105,8 @@ def build_runtime(settings: ServiceSettings, handlers: Handlers | None) -> Runti
         poll_interval_s=settings.relay_poll_interval_s,
     )
     retention = Retention.from_settings(db, settings)
-    return Runtime(settings=settings, db=db, bus=bus, relay=relay, retention=retention)
+    replayer = Replayer(db, bus.publisher, bus.declarations, settings.amqp_url)
+    return Runtime(settings=settings, db=db, bus=bus, relay=relay, retention=retention, replayer=replayer)
 
 
 def _lifespan(
@@ -130,6 +133,7 @@ def _lifespan(
         try:
             yield
         finally:
+            await runtime.replayer.stop()
             # The relay first: it publishes through the bus, so its pass in flight
             # finishes while the broker is still connected (what it has not sent
             # stays in the outbox for the next start). Then stop taking messages

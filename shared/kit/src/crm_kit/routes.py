@@ -7,7 +7,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from . import metrics, outbox
 from .auth import Role, require_roles
 from .http import Holdings
+from .replay import ReplayRefused, ReplayRequest, ReplayStarted
 from .runtime import DbDep, Runtime
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,32 @@ def health_router(runtime: Runtime) -> APIRouter:
         except Exception as exc:  # metrics must answer even when the database does not
             log.debug("outbox backlog unavailable: %s", exc)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def admin_router(runtime: Runtime) -> APIRouter:
+    """What an admin does with the service's events, reached through the gateway at
+    `/api/admin/<service>/...` (the gateway sends such a path to that service)."""
+    router = APIRouter(tags=["events"])
+    service = runtime.settings.service_name
+
+    @router.post(
+        f"/api/admin/{service}/events/replay",
+        status_code=202,
+        dependencies=[require_roles(Role.ADMIN)],
+        responses={404: {"description": "no such queue"}, 422: {"description": "not bound, or not ours"}},
+    )
+    async def replay_events(body: ReplayRequest) -> ReplayStarted:
+        """Re-publish this service's sent events of `routing_keys` written since `since`, in order,
+        each with its original `event_id`, to the one queue `queue` (bound to `<ns>.replay` with its
+        own name as the key) at `rate_per_s` at most (admin). Answers once the first event was
+        taken, with how many there are; the rest follow in the background. 404: no such queue;
+        422: the queue is not bound, or the service does not publish one of the keys."""
+        try:
+            return await runtime.replayer.start(body)
+        except ReplayRefused as exc:
+            raise HTTPException(exc.status, exc.detail) from exc
 
     return router
 

@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from . import outbox
 from .bus import EventBus
 from .db import Database
+from .replay import Replayer
 from .retention import Retention
 from .settings import ServiceSettings
 
@@ -29,6 +30,7 @@ class Runtime:
     bus: EventBus
     relay: outbox.OutboxRelay
     retention: Retention
+    replayer: Replayer
 
 
 # Dependencies are `async def` even with nothing to await: FastAPI runs a plain `def`
