@@ -24,6 +24,7 @@ from . import directory, errors, outbox, tracing
 from .auth import StaffCheck, TokenVerifier
 from .bus import EventBus
 from .db import Database
+from .deadletters import DeadLetterStore
 from .handlers import Handlers
 from .http import BodySizeLimitMiddleware, RequestContextMiddleware
 from .logs import configure_logging
@@ -106,7 +107,18 @@ def build_runtime(settings: ServiceSettings, handlers: Handlers | None) -> Runti
     )
     retention = Retention.from_settings(db, settings)
     replayer = Replayer(db, bus.publisher, bus.declarations, settings.amqp_url)
-    return Runtime(settings=settings, db=db, bus=bus, relay=relay, retention=retention, replayer=replayer)
+    dead_letters = DeadLetterStore(
+        db, bus.publisher, bus.declarations, settings.amqp_url, interval_s=settings.dead_letter_interval_s
+    )
+    return Runtime(
+        settings=settings,
+        db=db,
+        bus=bus,
+        relay=relay,
+        retention=retention,
+        replayer=replayer,
+        dead_letters=dead_letters,
+    )
 
 
 def _lifespan(
@@ -120,6 +132,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await bus.start()
+        await runtime.dead_letters.start()
         if settings.relay_enabled:
             await relay.start()
         if settings.retention_enabled:
@@ -134,6 +147,7 @@ def _lifespan(
             yield
         finally:
             await runtime.replayer.stop()
+            await runtime.dead_letters.stop()
             # The relay first: it publishes through the bus, so its pass in flight
             # finishes while the broker is still connected (what it has not sent
             # stays in the outbox for the next start). Then stop taking messages

@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any
 
 import aio_pika
-from faststream.rabbit import Channel, RabbitBroker, RabbitExchange
+from faststream.rabbit import RabbitExchange
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from sqlalchemy import Select, func, select
 
@@ -40,7 +40,7 @@ from crm_contracts import REGISTRY
 
 from .db import Database
 from .outbox import outbox
-from .publishing import ConfirmedPublisher, PublishFailed
+from .publishing import ConfirmedPublisher, PublishFailed, connected
 from .settings import ServiceSettings
 from .topology import Declarations
 
@@ -205,16 +205,11 @@ async def replay_from_env(request: ReplayRequest, settings: ServiceSettings) -> 
     """The command's work: connect with the service's settings, replay, wait for the end."""
     db = Database(settings.database_url)
     declarations = Declarations(settings)
-    broker = RabbitBroker(
-        settings.amqp_url, default_channel=Channel(publisher_confirms=True, on_return_raises=False)
-    )
-    await broker.connect()
     try:
-        await broker.declare_exchange(declarations.replay_exchange)
-        publisher = ConfirmedPublisher(broker, settings.publish_timeout_s)
-        return await Replayer(db, publisher, declarations, settings.amqp_url).run(request)
+        async with connected(settings) as publisher:
+            await publisher.broker.declare_exchange(declarations.replay_exchange)
+            return await Replayer(db, publisher, declarations, settings.amqp_url).run(request)
     finally:
-        await broker.stop()
         await db.dispose()
 
 

@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from . import outbox
 from .bus import EventBus
 from .db import Database
+from .deadletters import DeadLetterStore
 from .replay import Replayer
 from .retention import Retention
 from .settings import ServiceSettings
@@ -31,6 +32,7 @@ class Runtime:
     relay: outbox.OutboxRelay
     retention: Retention
     replayer: Replayer
+    dead_letters: DeadLetterStore
 
 
 # Dependencies are `async def` even with nothing to await: FastAPI runs a plain `def`
