@@ -101,3 +101,16 @@ async def test_a_replay_is_refused_for_a_missing_or_unbound_queue_a_foreign_type
         assert (await ask(admin, queue=late.name, since="yesterday")).status_code == 422
         assert (await ask(seller, queue=late.name)).status_code == 403
         assert await late.receive(0, quiet_s=1, timeout=3) == []  # nothing was sent
+
+
+async def test_an_admin_reaches_every_services_dead_letters_through_the_gateway(admin, new_user):
+    seller = await new_user(Role.SALESPERSON)
+    for service in ("gateway", "leads", "customers", "sales", "accounting", "marketing"):
+        listed = await admin.client.get(f"/api/admin/{service}/dead-letters", params={"limit": 5})
+        assert listed.status_code == 200, (service, listed.text)
+        assert set(listed.json()) == {"items", "total"}
+        missing = await admin.client.get(f"/api/admin/{service}/dead-letters/999999999")
+        assert missing.status_code == 404, (service, missing.text)
+        refused = await seller.client.get(f"/api/admin/{service}/dead-letters")
+        assert refused.status_code == 403, (service, refused.text)
+    assert (await admin.client.get("/api/admin/nobody/dead-letters")).status_code == 404
