@@ -78,6 +78,8 @@ dead_letters = Table(
 
 #: Messages taken off the DLQ per transaction.
 PARK_BATCH = 100
+#: How long stopping waits for the parking to end and its connection to close.
+STOP_TIMEOUT_S = 5.0
 #: Headers of a dead letter's earlier life that a requeued copy starts without.
 SPENT_HEADERS = ("x-attempt", "x-waits", "x-waiting-since", "x-last-error", "x-dead-letter-reason", "x-death")
 
@@ -138,13 +140,17 @@ class DeadLetterStore:
         self._task = asyncio.create_task(self._run(), name=f"{self.declarations.names.service}-dead-letters")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-        if self._connection is not None:
-            await self._connection.close()
-            self._connection = None
+        # Bounded: nothing is lost by giving up (an unacked message stays in the DLQ),
+        # and shutdown must not wait on a broker that does not answer.
+        try:
+            if self._task is not None:
+                self._task.cancel()
+                await asyncio.wait_for(asyncio.gather(self._task, return_exceptions=True), STOP_TIMEOUT_S)
+            if self._connection is not None:
+                await asyncio.wait_for(self._connection.close(), STOP_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("dead-letter parking did not stop within %.0fs", STOP_TIMEOUT_S)
+        self._task = self._connection = None
 
     async def _run(self) -> None:
         while True:
