@@ -388,7 +388,13 @@ def render(
                 routed.setdefault(service, []).append(op)
             else:
                 direct.append(op)
-    own = sorted({"/api/" + op.path.split("/")[2] for op in routed.get("gateway", [])})
+    # `/api/admin/<service>/...` goes by its second segment: the gateway's own is `/api/admin/gateway`.
+    own = sorted(
+        {
+            "/".join(op.path.split("/")[: 4 if op.path.startswith("/api/admin/") else 3])
+            for op in routed.get("gateway", [])
+        }
+    )
     parts = [intro(gateway_limits, own), _contents(routed)]
     for service in apps:
         if service in routed:
@@ -589,6 +595,9 @@ token, to the service that owns it:
 | path | service |
 |---|---|
 {prefixes}
+
+`/api/admin/<service>/...` holds each service's dead letters and event replays, for an
+admin.
 """
 
 

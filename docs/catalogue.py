@@ -129,4 +129,29 @@ async def main(amqp_url: str, queue_name: str) -> None:
 ```
 
 Keep the `event_id` of what you handled: a message may come twice (at-least-once).
+
+## Replaying past events to a new subscriber
+
+A queue bound today gets what is published from now on. What was published before is
+still in the producer's outbox for `OUTBOX_RETENTION_S` (7 days), and a replay
+re-publishes it to *your queue alone*:
+
+1. bind your queue, as above, to the live routing keys (so nothing published from now
+   on is missed), and also to the direct exchange `crm.replay` with your queue's own
+   name as the routing key (nobody else binds that key, so no other subscriber gets a
+   copy);
+2. an admin asks the service that publishes the events, through the gateway:
+   `POST /api/admin/<service>/events/replay` with
+   `{"routing_keys": ["customers.customer.promoted_to_traditional.v1"], "since":
+   "2026-12-01T00:00:00Z", "queue": "my-system.promotions", "rate_per_s": 100}`, or an
+   operator runs `python -m crm_kit.replay --types <keys> --since <iso time> --queue
+   <name> [--rate N]` with that service's environment.
+
+The answer (202) says how many events it replays: the sent ones of those keys written
+since that time, in the order they were written, each with its original envelope and
+`event_id` (also the AMQP `message_id`; the header `x-replayed` is set), at most
+`rate_per_s` a second (1000 at most, 100 by default). A queue that does not exist is
+refused (404), so are one not bound to `crm.replay` with its name, and a key the service
+does not publish (422). An event published live after you bound your queue may also
+come by replay: de-duplicating on `event_id`, as above, makes each count once.
 """

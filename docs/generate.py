@@ -176,7 +176,10 @@ def http_contract() -> str:
         login_max_failures=defaults["login_max_failures"].default,
         login_max_failures_per_address=defaults["login_max_failures_per_address"].default,
         login_window_s=defaults["login_window_s"].default,
-        routes=domain.ROUTES,
+        routes={
+            **domain.ROUTES,
+            **{f"{domain.ADMIN_SEGMENT}/{service}": service for service in domain.SERVICES},
+        },
     )
     apps = {service: build_app(service) for service in SERVICES}
     return api_reference.render(apps, domain.owning_service, limits)

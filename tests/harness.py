@@ -191,6 +191,13 @@ class Databases:
         finally:
             await conn.close()
 
+    async def fetch(self, service: str, query: str, *args: object) -> list[Any]:
+        conn = await asyncpg.connect(self.url(service))
+        try:
+            return list(await conn.fetch(query, *args))
+        finally:
+            await conn.close()
+
     async def execute(self, service: str, query: str, *args: object) -> str:
         """For fault injection only (a trigger that fails a commit, say)."""
         conn = await asyncpg.connect(self.url(service))

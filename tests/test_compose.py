@@ -399,7 +399,15 @@ def test_permissions_let_the_kit_run_and_confine_the_user_to_its_own_queues(
     # its queue to the events and its DLQ to the DLX, consume, publish events, publish
     # retries through its own retry exchange (named like its retry queue) and dead
     # letters through the DLX. Never the default exchange, which reaches every queue.
-    mine = [own.exchange, own.dead_letter_exchange, own.queue, own.retry_queue, own.dead_letter_queue]
+    # Event replays go through the replay exchange (crm_kit.replay).
+    mine = [
+        own.exchange,
+        own.dead_letter_exchange,
+        own.replay_exchange,
+        own.queue,
+        own.retry_queue,
+        own.dead_letter_queue,
+    ]
     needed = {"configure": mine, "write": mine, "read": mine}
     for kind, resources in needed.items():
         refused = [r for r in resources if not grants(perm[kind], r)]
@@ -448,7 +456,11 @@ def test_definitions_declare_the_exchanges_the_kit_declares_and_an_admin(
 ) -> None:
     topology = Topology(NAMESPACE, "any")
     exchanges = {(e["vhost"], e["name"]): e for e in definitions.get("exchanges", [])}
-    for exchange, kind in ((topology.exchange, "topic"), (topology.dead_letter_exchange, "direct")):
+    for exchange, kind in (
+        (topology.exchange, "topic"),
+        (topology.dead_letter_exchange, "direct"),
+        (topology.replay_exchange, "direct"),
+    ):
         found = exchanges.get(("/", exchange))
         assert found, f"definitions.json does not declare exchange {exchange}"
         # Must equal the kit's declaration, or its declare fails with PRECONDITION_FAILED.

@@ -91,7 +91,11 @@ def test_rabbitmq_gets_the_exchanges_of_the_definitions(
         )
         assert not spec.get("arguments"), "the kit declares its exchanges without arguments"
     topology = Topology(NAMESPACE, "any")
-    assert {name for _, name in made} == {topology.exchange, topology.dead_letter_exchange}
+    assert {name for _, name in made} == {
+        topology.exchange,
+        topology.dead_letter_exchange,
+        topology.replay_exchange,
+    }
 
 
 def test_every_rabbitmq_user_of_the_definitions_but_the_admin_is_made(

@@ -93,7 +93,7 @@ def broker_definitions(namespace: str, users: dict[str, tuple[str, str]]) -> dic
                 "tags": [],
             }
         )
-        own = f"^({ns}\\.{service}(\\.retry|\\.dlq)?|{ns}\\.events|{ns}\\.dlx)$"
+        own = f"^({ns}\\.{service}(\\.retry|\\.dlq)?|{ns}\\.events|{ns}\\.dlx|{ns}\\.replay)$"
         definitions["permissions"].append(
             {"user": user, "vhost": "/", "configure": own, "write": own, "read": own}
         )

@@ -5,6 +5,7 @@ Jepsen-style line each test prints."""
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import subprocess
 import threading
@@ -15,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aio_pika
 
@@ -126,6 +127,15 @@ async def count_applied_promotions(databases: Databases) -> None:
         )
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    """A dead letter as the suite sees it, from the dead-letter queue or parked."""
+
+    message_id: str | None
+    body: bytes
+    headers: dict[str, Any]
+
+
 class Faults:
     def __init__(
         self,
@@ -174,18 +184,31 @@ class Faults:
         return confirmed
 
     async def depth(self, service: str, suffix: str = "") -> int:
-        """Ready messages in `<ns>.<service><suffix>` ('' the queue, '.retry', '.dlq')."""
-        return await queue_depth(self.infra.amqp_url, f"{self.stack.namespace}.{service}{suffix}")
+        """Ready messages in `<ns>.<service><suffix>` ('' the queue, '.retry', '.dlq'); for
+        '.dlq' with the dead letters the service parked in its table (crm_kit.deadletters)."""
+        ready = await queue_depth(self.infra.amqp_url, f"{self.stack.namespace}.{service}{suffix}")
+        if suffix != ".dlq":
+            return ready
+        parked = await self.db.fetchval(
+            service, "SELECT count(*) FROM dead_letters WHERE requeued_at IS NULL"
+        )
+        return ready + int(parked)
 
-    async def take_dead_letters(self, service: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
-        """Remove and return what is in the service's dead-letter queue."""
+    async def take_dead_letters(self, service: str) -> list[DeadLetter]:
+        """Remove and return the service's dead letters: in its dead-letter queue and parked."""
         connection = await aio_pika.connect(self.infra.amqp_url)
         taken = []
         async with connection:
             channel = await connection.channel()
             queue = await channel.get_queue(f"{self.stack.namespace}.{service}.dlq")
             while (message := await queue.get(fail=False, no_ack=True)) is not None:
-                taken.append(message)
+                taken.append(DeadLetter(message.message_id, message.body, dict(message.headers or {})))
+        parked = await self.db.fetch(
+            service,
+            "DELETE FROM dead_letters WHERE requeued_at IS NULL RETURNING id, message_id, body, headers",
+        )
+        for row in sorted(parked, key=lambda r: r["id"]):
+            taken.append(DeadLetter(row["message_id"], row["body"], json.loads(row["headers"])))
         return taken
 
     async def effects(self, service: str, ids: Sequence[uuid.UUID]) -> tuple[int, int]:

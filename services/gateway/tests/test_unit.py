@@ -168,6 +168,8 @@ def test_every_routed_segment_resolves_to_its_service(segment: str, service: str
         ("/api/credit-notes", "accounting"),
         ("/api/market-share", "marketing"),
         ("/api/leads/", "leads"),
+        ("/api/admin/accounting/events/replay", "accounting"),
+        ("/api/admin/marketing/dead-letters", "marketing"),
     ],
 )
 def test_paths_resolve_by_first_segment(path: str, service: str) -> None:
@@ -188,6 +190,10 @@ def test_paths_resolve_by_first_segment(path: str, service: str) -> None:
         "/api/leads/../users",
         "/api/leads/./x",
         "/api/leads/a/..",
+        "/api/admin",
+        "/api/admin/gateway/events/replay",  # the gateway's own
+        "/api/admin/nobody/events/replay",
+        "/api/admin/sales/../../users",
     ],
 )
 def test_paths_without_an_owner_resolve_to_none(path: str) -> None:

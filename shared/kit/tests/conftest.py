@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import MetaData
 
-from crm_kit import inbox, outbox  # noqa: F401  (their tables join kit_metadata on import)
+from crm_kit import deadletters, inbox, outbox  # noqa: F401  (their tables join kit_metadata on import)
 from crm_kit.db import Database, kit_metadata
 from crm_kit.migrations import drop_database
 from crm_testkit.infra import Infra, delete_namespace, fresh_database, unique_namespace

@@ -442,7 +442,7 @@ async def test_a_transient_failure_is_retried_after_the_delay_until_it_succeeds(
     assert await settled(infra, bus) == (0, 0)
 
 
-async def test_a_message_waiting_for_a_prerequisite_is_never_dead_lettered(
+async def test_a_message_waiting_for_a_prerequisite_does_not_use_up_its_tries(
     infra: Infra,
     bus: EventBus,
     database: Database,

@@ -35,6 +35,9 @@ class NotificationKind(StrEnum):
 #: Services the gateway forwards to (each has a `<name>_url` setting).
 SERVICES = ("leads", "customers", "sales", "accounting", "marketing")
 
+#: First path segment after /api/ of the routes every service serves for an admin.
+ADMIN_SEGMENT = "admin"
+
 #: First path segment after /api/ -> the service that owns it.
 ROUTES: Mapping[str, str] = {
     "leads": "leads",
@@ -85,6 +88,9 @@ def check_password(password: str) -> str:
 def owning_service(path: str) -> str | None:
     """The service that serves `path` (e.g. `/api/quotes/1/submit` -> `sales`), if any.
 
+    `/api/admin/<service>/...` is that service's (the routes every service serves for
+    an admin, e.g. `crm_kit.routes.admin_router`); `/api/admin/gateway/...` is the gateway's own.
+
     A path with `.` or `..` segments has no owner: the HTTP client would resolve
     them and could reach a route outside `/api/<segment>` on the target service.
     """
@@ -93,4 +99,6 @@ def owning_service(path: str) -> str | None:
     segments = path[len("/api/") :].split("/")
     if any(s in (".", "..") for s in segments):
         return None
+    if segments[0] == ADMIN_SEGMENT:
+        return segments[1] if len(segments) > 1 and segments[1] in SERVICES else None
     return ROUTES.get(segments[0])

@@ -24,12 +24,14 @@ from . import directory, errors, outbox, tracing
 from .auth import StaffCheck, TokenVerifier
 from .bus import EventBus
 from .db import Database
+from .deadletters import DeadLetterStore
 from .handlers import Handlers
 from .http import BodySizeLimitMiddleware, RequestContextMiddleware
 from .logs import configure_logging
 from .metrics_server import MetricsServer
+from .replay import Replayer
 from .retention import Retention
-from .routes import health_router, metrics_router
+from .routes import admin_router, health_router, metrics_router
 from .runtime import Runtime
 from .settings import ServiceSettings
 
@@ -90,6 +92,7 @@ def create_service_app(
     app.include_router(health_router(runtime))
     if settings.metrics_port is None:
         app.include_router(metrics_router(runtime))
+    app.include_router(admin_router(runtime))
     for router in routers:
         app.include_router(router)
     return app
@@ -108,7 +111,19 @@ def build_runtime(settings: ServiceSettings, handlers: Handlers | None) -> Runti
         poll_interval_s=settings.relay_poll_interval_s,
     )
     retention = Retention.from_settings(db, settings)
-    return Runtime(settings=settings, db=db, bus=bus, relay=relay, retention=retention)
+    replayer = Replayer(db, bus.publisher, bus.declarations, settings.amqp_url)
+    dead_letters = DeadLetterStore(
+        db, bus.publisher, bus.declarations, settings.amqp_url, interval_s=settings.dead_letter_interval_s
+    )
+    return Runtime(
+        settings=settings,
+        db=db,
+        bus=bus,
+        relay=relay,
+        retention=retention,
+        replayer=replayer,
+        dead_letters=dead_letters,
+    )
 
 
 def _lifespan(
@@ -129,6 +144,7 @@ def _lifespan(
         if metrics_server is not None:  # first: a taken port fails the start at once
             await metrics_server.start()
         await bus.start()
+        await runtime.dead_letters.start()
         if settings.relay_enabled:
             await relay.start()
         if settings.retention_enabled:
@@ -142,10 +158,14 @@ def _lifespan(
         try:
             yield
         finally:
-            # Stop taking messages first (in-flight handlers finish and ack), then
-            # let the relay finish its pass, then close the pool.
-            await bus.stop()
+            await runtime.replayer.stop()
+            await runtime.dead_letters.stop()
+            # The relay first: it publishes through the bus, so its pass in flight
+            # finishes while the broker is still connected (what it has not sent
+            # stays in the outbox for the next start). Then stop taking messages
+            # (in-flight handlers finish and ack), then close the pool.
             await relay.stop()
+            await bus.stop()
             await runtime.retention.stop()
             if staff is not None:
                 await staff.stop()

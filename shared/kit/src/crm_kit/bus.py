@@ -66,6 +66,7 @@ class EventBus:
             self.redelivery,
             batch_size=settings.consume_batch_size,
             max_attempts=settings.max_attempts,
+            transient_max_wait_s=settings.transient_max_wait_s,
         )
         #: A channel of its own for readiness probes, so a probe never disturbs consuming.
         self._probe_channel = Channel(publisher_confirms=False)

@@ -22,7 +22,7 @@ from .acks import BatchAcks
 from .batching import Batcher
 from .db import Database
 from .handlers import Delivery, Handler, Transient, is_waiting
-from .redelivery import Redelivery
+from .redelivery import WAITING_SINCE, Counts, Redelivery
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +38,14 @@ class Consumer:
         *,
         batch_size: int,
         max_attempts: int,
+        transient_max_wait_s: float = float("inf"),
     ) -> None:
         self.db = db
         self.handlers = handlers
         self.redelivery = redelivery
         self.service = redelivery.service
         self.max_attempts = max_attempts
+        self.transient_max_wait_s = transient_max_wait_s
         #: Deliveries handled together, one transaction per batch (see `_handle`).
         self._batcher: Batcher[Delivery, bool] = Batcher(self._handle, max_size=batch_size)
         #: Acks for what the batches dealt with, several messages per frame (`crm_kit.acks`).
@@ -69,32 +71,32 @@ class Consumer:
         """Handle, retry later or dead-letter one message; raise only if none of that
         could be done (then it goes back to the queue)."""
         headers = dict(raw.headers or {})
-        attempt = int(str(headers.get("x-attempt", 1)))
         routing_key = str(headers.get("x-original-routing-key") or raw.routing_key or "")
         context.correlation_id.set(raw.correlation_id or context.new_correlation_id())
         context.event_id.set(None)
 
         try:
+            counts = Counts.of(headers)
             delivery = self._decode(raw, headers)
         except MalformedEvent as exc:
-            await self.redelivery.dead_letter(raw, headers, routing_key, str(exc))
+            await self.redelivery.dead_letter(raw, headers, routing_key, str(exc), self._label(routing_key))
             return
 
         envelope = delivery.envelope
         context.correlation_id.set(envelope.correlation_id)
         context.event_id.set(envelope.event_id)
         with tracing.continued(headers):
-            await self._settle(raw, delivery, headers, attempt)
+            await self._settle(raw, delivery, headers, counts)
 
-    async def _settle(self, raw: Any, delivery: Delivery, headers: dict[str, Any], attempt: int) -> None:
+    async def _settle(self, raw: Any, delivery: Delivery, headers: dict[str, Any], counts: Counts) -> None:
         routing_key = delivery.envelope.routing_key
         try:
             fresh = await self._batcher.submit(delivery)
         except MalformedEvent as exc:
-            await self.redelivery.dead_letter(raw, headers, routing_key, str(exc))
+            await self.redelivery.dead_letter(raw, headers, routing_key, str(exc), routing_key)
             return
         except Exception as exc:
-            await self._failed(raw, headers, routing_key, attempt, exc)
+            await self._failed(raw, headers, routing_key, counts, exc)
             return
 
         if fresh:
@@ -103,6 +105,11 @@ class Consumer:
         else:
             metrics.MESSAGES_DUPLICATE.labels(self.service, routing_key).inc()
             log.debug("duplicate %s skipped", routing_key, extra={"routing_key": routing_key})
+
+    def _label(self, routing_key: str) -> str:
+        """`routing_key` as a metric label: only a key this service handles, else "unknown"
+        (a header or a stranger's key would make a new time series for every value)."""
+        return routing_key if routing_key in self.handlers else "unknown"
 
     def _decode(self, raw: Any, headers: dict[str, Any]) -> Delivery:
         """The message as its handler takes it; `MalformedEvent` if it cannot be one."""
@@ -113,18 +120,33 @@ class Consumer:
         return Delivery(envelope, envelope.payload(handler.contract), handler, headers)
 
     async def _failed(
-        self, raw: Any, headers: dict[str, Any], routing_key: str, attempt: int, exc: Exception
+        self, raw: Any, headers: dict[str, Any], routing_key: str, counts: Counts, exc: Exception
     ) -> None:
         reason = f"{type(exc).__name__}: {exc}"[:1000]
-        if is_waiting(exc):
-            # Not the message's fault: it waits as long as it takes, never dead-lettered.
-            await self.redelivery.retry_later(raw, headers, routing_key, attempt, reason, counts=False)
-        elif attempt >= self.max_attempts:
+        if isinstance(exc, Transient):
+            # A prerequisite that has not arrived: it waits without using up a try, but
+            # not forever (the event it waits for may itself have been dead-lettered).
+            waited = counts.waited_s()
+            if waited >= self.transient_max_wait_s:
+                await self.redelivery.dead_letter(
+                    raw,
+                    headers,
+                    routing_key,
+                    f"waited {waited:.0f}s, more than TRANSIENT_MAX_WAIT_S "
+                    f"({self.transient_max_wait_s:.0f}s), for: {reason}",
+                    routing_key,
+                )
+            else:
+                await self.redelivery.retry_later(raw, headers, routing_key, counts, reason, "wait")
+        elif is_waiting(exc):
+            # The database or the network: no event's fault, it waits as long as that takes.
+            await self.redelivery.retry_later(raw, headers, routing_key, counts, reason, "outage")
+        elif counts.attempt >= self.max_attempts:
             await self.redelivery.dead_letter(
-                raw, headers, routing_key, f"gave up after {attempt} tries: {reason}"
+                raw, headers, routing_key, f"gave up after {counts.attempt} tries: {reason}", routing_key
             )
         else:
-            await self.redelivery.retry_later(raw, headers, routing_key, attempt, reason)
+            await self.redelivery.retry_later(raw, headers, routing_key, counts, reason, "try")
 
     async def _handle(self, batch: Sequence[Delivery]) -> list[bool | BaseException]:
         """Handle a batch of deliveries: whether each was fresh, or why it failed.
@@ -136,6 +158,18 @@ class Consumer:
         they all wait for a retry, rather than each trying (and timing out) alone.
         """
         metrics.CONSUME_BATCH.labels(self.service).observe(len(batch))
+        # One that waited for a prerequisite before likely still waits: handled apart,
+        # so the batch it came with is not rolled back and redone one by one again.
+        apart = {i for i, d in enumerate(batch) if WAITING_SINCE in d.headers}
+        if not apart or len(batch) == 1:
+            return await self._together(batch)
+        rest = iter(await self._together([d for i, d in enumerate(batch) if i not in apart]))
+        outcomes: list[bool | BaseException] = []
+        for i, delivery in enumerate(batch):
+            outcomes.extend(await self._together([delivery]) if i in apart else [next(rest)])
+        return outcomes
+
+    async def _together(self, batch: Sequence[Delivery]) -> list[bool | BaseException]:
         if len(batch) > 1:
             try:
                 return list(await self._in_one_transaction(batch))

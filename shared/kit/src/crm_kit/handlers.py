@@ -28,11 +28,12 @@ from .db import unavailable
 class Transient(Exception):
     """Raise from a handler when it cannot act *yet* (a prerequisite has not arrived).
 
-    The message is retried after the retry delay for as long as it takes, never
-    dropped and never dead-lettered; so is one that failed because the database
-    or the network was unreachable. Any other exception is retried the same way
-    up to `max_attempts`, then dead-lettered with the reason; `MalformedEvent`
-    goes to the dead-letter queue at once.
+    The message is retried after the retry delay without using up a try, for up to
+    `TRANSIENT_MAX_WAIT_S` (the prerequisite may itself have been dead-lettered),
+    then dead-lettered with what it waited for; one that failed because the database
+    or the network was unreachable waits however long that takes. Any other
+    exception is retried the same way up to `max_attempts`, then dead-lettered with
+    the reason; `MalformedEvent` goes to the dead-letter queue at once.
     """
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from . import inbox, outbox  # noqa: F401  (their tables join kit_metadata on import)
+from . import deadletters, inbox, outbox  # noqa: F401  (their tables join kit_metadata on import)
 from .db import async_url, kit_metadata
 
 #: Held (a transaction-level advisory lock) while a database is migrated: replicas that
@@ -97,6 +97,33 @@ def create_retention_indexes() -> None:
 def drop_retention_indexes() -> None:
     op.drop_index("ix_inbox_received_at", table_name="inbox")
     op.drop_index("ix_outbox_created_at", table_name="outbox")
+
+
+def create_dead_letters_table() -> None:
+    """The table `crm_kit.deadletters` parks the dead-letter queue's messages in (a
+    revision of each service)."""
+    op.create_table(
+        "dead_letters",
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+        sa.Column("message_id", sa.String(200)),
+        sa.Column("correlation_id", sa.String(200)),
+        sa.Column("routing_key", sa.String(200), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("body", sa.LargeBinary, nullable=False),
+        sa.Column(
+            "headers", sa.dialects.postgresql.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")
+        ),
+        sa.Column("parked_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("requeued_at", sa.DateTime(timezone=True)),
+    )
+    op.create_index(
+        "ix_dead_letters_parked", "dead_letters", ["id"], postgresql_where=sa.text("requeued_at IS NULL")
+    )
+
+
+def drop_dead_letters_table() -> None:
+    op.drop_index("ix_dead_letters_parked", table_name="dead_letters")
+    op.drop_table("dead_letters")
 
 
 def drop_kit_tables() -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiormq
-from faststream.rabbit import RabbitBroker
+from faststream.rabbit import Channel, RabbitBroker
+
+from .settings import ServiceSettings
 
 
 class PublishFailed(Exception):
@@ -36,3 +40,16 @@ class ConfirmedPublisher:
         if not isinstance(result, aiormq.spec.Basic.Ack):
             where = kwargs.get("routing_key") or kwargs.get("queue")
             raise PublishFailed(f"unroutable or refused: no queue took {where!r} ({type(result).__name__})")
+
+
+@asynccontextmanager
+async def connected(settings: ServiceSettings) -> AsyncIterator[ConfirmedPublisher]:
+    """A publisher of its own on the service's broker, for a command run beside the service."""
+    broker = RabbitBroker(
+        settings.amqp_url, default_channel=Channel(publisher_confirms=True, on_return_raises=False)
+    )
+    await broker.connect()
+    try:
+        yield ConfirmedPublisher(broker, settings.publish_timeout_s)
+    finally:
+        await broker.stop()

@@ -7,14 +7,16 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import metrics, outbox
+from . import errors, metrics, outbox
 from .auth import Role, require_roles
-from .http import Holdings
+from .deadletters import DeadLetter, DeadLetterDetail, Requeued, RequeueMany
+from .http import Holdings, Page, Paging
+from .replay import ReplayRefused, ReplayRequest, ReplayStarted
 from .runtime import DbDep, Runtime
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,65 @@ def metrics_router(runtime: Runtime) -> APIRouter:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def admin_router(runtime: Runtime) -> APIRouter:
+    """What an admin does with the service's events, reached through the gateway at
+    `/api/admin/<service>/...` (the gateway sends such a path to that service)."""
+    router = APIRouter(tags=["events"])
+    service = runtime.settings.service_name
+
+    @router.post(
+        f"/api/admin/{service}/events/replay",
+        status_code=202,
+        dependencies=[require_roles(Role.ADMIN)],
+        responses={404: {"description": "no such queue"}, 422: {"description": "not bound, or not ours"}},
+    )
+    async def replay_events(body: ReplayRequest) -> ReplayStarted:
+        """Re-publish this service's sent events of `routing_keys` written since `since`, in order,
+        each with its original `event_id`, to the one queue `queue` (bound to `<ns>.replay` with its
+        own name as the key) at `rate_per_s` at most (admin). Answers once the first event was
+        taken, with how many there are; the rest follow in the background. 404: no such queue;
+        422: the queue is not bound, or the service does not publish one of the keys."""
+        try:
+            return await runtime.replayer.start(body)
+        except ReplayRefused as exc:
+            raise HTTPException(exc.status, exc.detail) from exc
+
+    _dead_letter_routes(router, runtime, f"/api/admin/{service}/dead-letters")
+    return router
+
+
+def _dead_letter_routes(router: APIRouter, runtime: Runtime, base: str) -> None:
+    store = runtime.dead_letters
+    admin = [require_roles(Role.ADMIN)]
+
+    @router.get(base, dependencies=admin, tags=["dead letters"])
+    async def list_dead_letters(paging: Paging, requeued: bool = False) -> Page[DeadLetter]:
+        """The service's dead letters, newest first: id, routing key, reason, when parked (admin).
+        Only those not yet requeued, unless `requeued=true`. Reading them takes nothing off a queue:
+        they were moved from the dead-letter queue to the service's database."""
+        return await store.page(paging, requeued_too=requeued)
+
+    @router.get(base + "/{dead_letter_id}", dependencies=admin, tags=["dead letters"])
+    async def show_dead_letter(dead_letter_id: int) -> DeadLetterDetail:
+        """One dead letter with its headers and its body as it came (admin); 404 if there is none."""
+        return await store.get(dead_letter_id)
+
+    @router.post(base + "/{dead_letter_id}/requeue", dependencies=admin, tags=["dead letters"])
+    async def requeue_dead_letter(dead_letter_id: int) -> Requeued:
+        """Send one dead letter back to the service's own queue with its original routing key and
+        event id, without the counts of its earlier tries (admin). The consumer's inbox makes it a
+        no-op if the event was handled before. 404 if there is none; 409 if it was requeued already."""
+        return Requeued(requeued=await store.requeue_one(dead_letter_id))
+
+    @router.post(base + "/requeue", dependencies=admin, tags=["dead letters"])
+    async def requeue_dead_letters(body: RequeueMany) -> Requeued:
+        """Send back the dead letters `ids`, or `all` that are not yet requeued, in the order they were
+        parked (admin); how many were sent. 422 unless exactly one of `ids` and `all` is given."""
+        if bool(body.ids) == body.all:
+            raise errors.Invalid("give either ids or all", problems=[(("body", "ids"), "ids or all")])
+        return Requeued(requeued=await store.requeue(None if body.all else body.ids))
 
 
 HoldingsCount = Callable[[AsyncSession, uuid.UUID], Awaitable[dict[str, int]]]

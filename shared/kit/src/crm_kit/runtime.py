@@ -16,6 +16,8 @@ from fastapi import Depends, Request
 from . import outbox
 from .bus import EventBus
 from .db import Database
+from .deadletters import DeadLetterStore
+from .replay import Replayer
 from .retention import Retention
 from .settings import ServiceSettings
 
@@ -29,6 +31,8 @@ class Runtime:
     bus: EventBus
     relay: outbox.OutboxRelay
     retention: Retention
+    replayer: Replayer
+    dead_letters: DeadLetterStore
 
 
 # Dependencies are `async def` even with nothing to await: FastAPI runs a plain `def`

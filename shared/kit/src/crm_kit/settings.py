@@ -44,6 +44,13 @@ class ServiceSettings(BaseSettings):
     retry_delay_s: float = Field(default=5.0, gt=0)
     #: Tries before a message that keeps failing is dead-lettered with its last error.
     max_attempts: int = Field(default=60, ge=1)
+    #: How long a message may wait for a prerequisite (its handler raised `Transient`)
+    #: before it is dead-lettered with what it waited for: the event it waits for may
+    #: itself have been dead-lettered, and then it would wait forever.
+    transient_max_wait_s: float = Field(default=6 * HOUR_S, gt=0)
+    #: How often the service moves what its dead-letter queue holds into its
+    #: `dead_letters` table, where an admin lists and requeues them (crm_kit.deadletters).
+    dead_letter_interval_s: float = Field(default=5.0, gt=0)
     #: Redeliveries by RabbitMQ itself (nack) before the queue dead-letters a message.
     delivery_limit: int = Field(default=20, ge=1)
 

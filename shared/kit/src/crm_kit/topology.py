@@ -11,6 +11,9 @@ Names carry the namespace, `crm` unless a test run sets another:
                     Only the service's own names are involved, so its RabbitMQ user
                     needs no right on the default exchange (which reaches every queue).
 - `crm.dlx` -> `crm.<service>.dlq`  what could not be processed, with the reason
+- `crm.replay`      durable direct exchange for event replays (`crm_kit.replay`): a
+                    subscriber binds its queue with the queue's own name as the key, and
+                    a replay to that queue reaches it alone
 
 The dead-lettering, the TTL and the delivery limit are RabbitMQ policies, made by
 `crm_kit.policies` and set by whoever runs the broker (see there); the queues are
@@ -45,6 +48,10 @@ class Topology:
         return f"{self.namespace}.dlx"
 
     @property
+    def replay_exchange(self) -> str:
+        return f"{self.namespace}.replay"
+
+    @property
     def queue(self) -> str:
         return f"{self.namespace}.{self.service}"
 
@@ -68,6 +75,7 @@ class Declarations:
         self.amqp_url = settings.amqp_url
         self.exchange = RabbitExchange(names.exchange, type=ExchangeType.TOPIC, durable=True)
         self.dlx = RabbitExchange(names.dead_letter_exchange, type=ExchangeType.DIRECT, durable=True)
+        self.replay_exchange = RabbitExchange(names.replay_exchange, type=ExchangeType.DIRECT, durable=True)
         self.queue = RabbitQueue(names.queue, queue_type=QueueType.QUORUM, durable=True)
         self.retry_queue = RabbitQueue(names.retry_queue, queue_type=QueueType.QUORUM, durable=True)
         self.retry_exchange = RabbitExchange(names.retry_queue, type=ExchangeType.DIRECT, durable=True)
@@ -110,6 +118,7 @@ class Declarations:
         """Declare all of it and bind the queue to `routing_keys`; idempotent."""
         exchange = await broker.declare_exchange(self.exchange)
         dlx = await broker.declare_exchange(self.dlx)
+        await broker.declare_exchange(self.replay_exchange)
         queue = await broker.declare_queue(self.queue)
         retry_exchange = await broker.declare_exchange(self.retry_exchange)
         retry_queue = await broker.declare_queue(self.retry_queue)

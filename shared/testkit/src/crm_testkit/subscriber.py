@@ -13,7 +13,7 @@ from pathlib import Path
 
 import aio_pika
 
-from crm_contracts import Envelope
+from crm_contracts import Envelope, decode
 
 from .infra import ROOT
 
@@ -83,3 +83,50 @@ async def example_subscriber(
         connection = await aio_pika.connect(amqp_url)
         async with connection:
             await (await connection.channel()).queue_delete(queue)
+
+
+@dataclass
+class ReplayQueue:
+    """An outside subscriber's new queue, bound to `<namespace>.replay` with its own name
+    (as `crm_kit.replay` asks), and what reached it."""
+
+    name: str
+    queue: aio_pika.abc.AbstractQueue
+
+    async def receive(self, count: int, *, quiet_s: float = 2.0, timeout: float = 60) -> list[Envelope]:
+        """The envelopes received until `count` arrived (or `timeout` passed) and then
+        nothing more for `quiet_s`: a second copy would show up in that time."""
+        received: list[Envelope] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        quiet_until = None
+        while loop.time() < deadline:
+            message = await self.queue.get(no_ack=True, fail=False)
+            if message is not None:
+                received.append(decode(message.body))
+                quiet_until = None
+                continue
+            if len(received) >= count:
+                quiet_until = quiet_until or loop.time() + quiet_s
+                if loop.time() >= quiet_until:
+                    break
+            await asyncio.sleep(0.1)
+        return received
+
+
+@asynccontextmanager
+async def replay_queue(amqp_url: str, namespace: str, *, bound: bool = True) -> AsyncIterator[ReplayQueue]:
+    """A queue of an outside system's own, bound (unless `bound` is false) to the replay
+    exchange; deleted after."""
+    name = f"{namespace}.late-{uuid.uuid4().hex[:6]}"
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(name, durable=True, arguments={"x-queue-type": "quorum"})
+        if bound:
+            exchange = await channel.get_exchange(f"{namespace}.replay")
+            await queue.bind(exchange, routing_key=name)
+        try:
+            yield ReplayQueue(name, queue)
+        finally:
+            await channel.queue_delete(name)
