@@ -2,8 +2,8 @@
 hand-over and the other events arrive (issue 16, item 4).
 
 Each test makes one service handle the hand-over late (a database trigger fails its
-first try, so it waits `RETRY_DELAY_S` in the retry queue) while something else about
-the leaver's records goes through.
+tries until the test lets it through, so it waits in the retry queue) while something
+else about the leaver's records goes through.
 """
 
 from __future__ import annotations
@@ -19,17 +19,21 @@ pytestmark = pytest.mark.e2e
 
 
 async def fail_first_move_from(databases, service: str, table: str, column: str, owner: uuid.UUID) -> str:
-    """The first transaction that moves a record of `table` away from `owner` fails (a
-    hand-over's first try); the later ones go through. Returns the trigger's name."""
+    """Every transaction that moves a record of `table` away from `owner` fails (a
+    hand-over's tries) until `let_through`; the later ones go through. Returns the
+    trigger's name."""
     name = f"fault_{uuid.uuid4().hex[:8]}"
     await databases.execute(
         service,
         f"""
         CREATE SEQUENCE {name}_tries;
+        CREATE TABLE {name}_blocked (since timestamptz);
+        INSERT INTO {name}_blocked VALUES (now());
         CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            IF nextval('{name}_tries') = 1 THEN
-                RAISE EXCEPTION 'fault injected: the first move away from {owner} fails';
+            PERFORM nextval('{name}_tries');
+            IF EXISTS (SELECT 1 FROM {name}_blocked) THEN
+                RAISE EXCEPTION 'fault injected: a move away from {owner} fails';
             END IF;
             RETURN NEW;
         END $$;
@@ -42,12 +46,22 @@ async def fail_first_move_from(databases, service: str, table: str, column: str,
 
 
 async def tries(databases, service: str, name: str) -> int:
-    return int(await databases.fetchval(service, f"SELECT last_value FROM {name}_tries"))
+    """How many times a move was tried (`is_called`: none yet while the sequence is fresh)."""
+    row = await databases.fetchval(
+        service, f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {name}_tries"
+    )
+    return int(row)
+
+
+async def let_through(databases, service: str, name: str) -> None:
+    await databases.execute(service, f"DELETE FROM {name}_blocked")
 
 
 async def drop(databases, service: str, table: str, name: str) -> None:
     await databases.execute(
-        service, f"DROP TRIGGER {name} ON {table}; DROP FUNCTION {name}(); DROP SEQUENCE {name}_tries"
+        service,
+        f"DROP TRIGGER {name} ON {table}; DROP FUNCTION {name}(); DROP SEQUENCE {name}_tries;"
+        f" DROP TABLE {name}_blocked",
     )
 
 
@@ -88,6 +102,15 @@ async def test_a_promotion_handled_before_a_late_hand_over_does_not_keep_the_lea
         promoted = await admin.client.post(f"/api/customers/{customer_id}/promote")
         assert promoted.status_code == 200, promoted.text
         assert promoted.json()["owner_id"] == str(leaving.user_id)  # the hand-over is still waiting
+        # The promotion (still naming the leaver) reaches the other services first.
+        await eventually(
+            lambda: databases.fetchval(
+                "accounting", "SELECT owner_id FROM accounts WHERE customer_id = $1", uuid.UUID(customer_id)
+            ),
+            until=lambda owner: owner == leaving.user_id,
+            what="the promotion handled in accounting before the hand-over",
+        )
+        await let_through(databases, "customers", trigger)
         await nothing_left_with(admin, leaving.user_id, "the leaver's portfolio empty everywhere")
     finally:
         await drop(databases, "customers", "customers", trigger)
@@ -142,6 +165,17 @@ async def test_chained_hand_overs_reordered_by_the_retry_queue_strand_nothing(
             f"/api/users/{second.user_id}/offboard", json={"reassign_to": str(third.user_id)}
         )
         assert to_third.status_code == 202, to_third.text
+        # B -> C is handled where A -> B waits, before A -> B gets through.
+        for service, _, _ in triggers:
+            await eventually(
+                lambda s=service: databases.fetchval(
+                    s, "SELECT count(*) FROM owner_handovers WHERE from_user_id = $1", second.user_id
+                ),
+                until=lambda n: n == 1,
+                what=f"B -> C handled in {service}",
+            )
+        for service, _, name in triggers:
+            await let_through(databases, service, name)
         await nothing_left_with(admin, first.user_id, "nothing left with the first leaver")
         await nothing_left_with(admin, second.user_id, "nothing stranded on the second leaver")
     finally:
