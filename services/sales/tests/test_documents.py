@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pypdf
 import pytest
 
-from crm_contracts import CustomerPromotedToTraditional, CustomerRegistered
+from crm_contracts import CompanyProfileUpdated, CustomerPromotedToTraditional, CustomerRegistered
 from crm_kit.documents import amount_in_words
 
 from .conftest import Actor, Sales, act, approved_quote, lines, orders_of
@@ -54,9 +54,19 @@ async def download(sales: Sales, actor: Actor, path: str, **params: Any) -> str:
     return pdf_text(response.content)
 
 
+def profile(name: str, at: datetime) -> CompanyProfileUpdated:
+    return CompanyProfileUpdated(
+        name=name, address="Số 5 Phố Huế, Hà Nội", tax_code="0100233488", updated_at=at
+    )
+
+
 async def test_a_quote_and_its_order_download_as_pdf_with_the_buyer_and_the_words(
     sales: Sales, seller: Actor, manager: Actor, catalogue: dict[str, dict[str, Any]]
 ) -> None:
+    now = datetime.now(UTC)
+    await sales.handled(await sales.publish(profile("Công ty CP Thiết bị Đông Á", now)))
+    # An older profile, delivered late, changes nothing.
+    await sales.handled(await sales.publish(profile("Tên cũ", now - timedelta(days=1))))
     customer_id = await b2b_customer(sales, seller)
     quote = await approved_quote(sales, seller, manager, customer_id, lines(catalogue))
     await act(sales, seller, quote, "send")
@@ -69,6 +79,8 @@ async def test_a_quote_and_its_order_download_as_pdf_with_the_buyer_and_the_word
     assert "Máy bơm công nghiệp" in text
     assert amount_in_words(quote["total"]) in text
     assert "Báo giá có hiệu lực đến" in text
+    assert "Đơn vị bán hàng: Công ty CP Thiết bị Đông Á" in text and "0100233488" in text
+    assert "Tên cũ" not in text
 
     english = await download(sales, manager, path, lang="en")
     assert "QUOTATION" in english and amount_in_words(quote["total"], "en") in english

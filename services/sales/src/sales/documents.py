@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_kit import customer_copy
 from crm_kit.auth import User
-from crm_kit.documents import Document, Kind, Lang, Line, Party, Terms, render
+from crm_kit.documents import Document, Kind, Lang, Line, Party, Terms, render, seller
 
 from . import orders, quotes
 from .models import LineColumns
@@ -50,6 +50,7 @@ async def quote_pdf(
         kind=Kind.QUOTE,
         number=quote.number,
         issued_on=issued,
+        seller=await seller.party(session),
         buyer=await _buyer(session, quote.customer_id, quote.customer_name),
         lines=_lines(quote.lines),
         currency=quote.currency,
@@ -66,6 +67,7 @@ async def order_pdf(session: AsyncSession, order_id: uuid.UUID, user: User, lang
         kind=Kind.ORDER,
         number=order.number,
         issued_on=order.order_date,
+        seller=await seller.party(session),
         buyer=await _buyer(session, order.customer_id, order.customer_name),
         lines=_lines(order.lines),
         currency=order.currency,
