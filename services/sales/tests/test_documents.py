@@ -71,6 +71,10 @@ async def test_a_quote_and_its_order_download_as_pdf_with_the_buyer_and_the_word
     quote = await approved_quote(sales, seller, manager, customer_id, lines(catalogue))
     await act(sales, seller, quote, "send")
     path = f"/api/quotes/{quote['id']}/document.pdf"
+    # Sending it tells customers, whose timeline links the document the customer got.
+    [sent] = await sales.emitted("sales.quote.sent.v1", quote_id=quote["id"])
+    assert sent["data"]["document_path"] == path and sent["data"]["total"] == quote["total"]
+    assert sent["actor"] == str(seller.id)
 
     text = await download(sales, seller, path)
     assert "BÁO GIÁ" in text and quote["number"] in text

@@ -29,6 +29,7 @@ from .sales import (
     QuoteDeclined,
     QuoteRejected,
     QuoteReopened,
+    QuoteSent,
     QuoteSubmittedForApproval,
 )
 
@@ -62,6 +63,7 @@ __all__ = [
     "QuoteDeclined",
     "QuoteRejected",
     "QuoteReopened",
+    "QuoteSent",
     "QuoteSubmittedForApproval",
     "TokenRevoked",
     "UserDeactivated",
