@@ -60,6 +60,9 @@ async def b2b_invoice(
     placed = order_placed(
         customer_id, [(2, 500_000_000, 10.0), (1, 100_000_000, 8.0)], order_date=books.settings.today()
     )
+    # The first line's product has a unit in sales; the second's none.
+    first = placed.lines[0].model_copy(update={"unit": "bộ"})
+    placed = placed.model_copy(update={"lines": [first, *placed.lines[1:]]})
     await books.publish(placed)
     return await books.invoice_for(placed.order_id)
 
@@ -135,6 +138,9 @@ async def test_an_invoice_downloads_as_pdf_and_as_e_invoice_xml(books: Books) ->
         for r in root.iterfind("DLHDon/NDHDon/TToan/THTTLTSuat/LTSuat")
     ]
     assert rates == [("10%", "1000000000", "100000000"), ("8%", "100000000", "8000000")]
+    assert [line["unit"] for line in invoice["lines"]] == ["bộ", None]
+    assert [item.findtext("DVTinh") for item in root.iterfind(".//DSHHDVu/HHDVu")] == ["bộ", None]
+    assert " bộ 2 " in text  # the unit column, before the quantity
 
 
 async def test_an_invoice_without_the_buyers_tax_code_is_no_e_invoice(books: Books) -> None:

@@ -150,3 +150,36 @@ async def test_the_quote_page_offers_download_and_print(stand_in: Pages) -> None
         f"/quotes/{QUOTE}/document.pdf",
         f"/quotes/{QUOTE}/document.pdf?lang=en",
     ]
+
+
+async def test_a_products_unit_is_sent_and_shown(stand_in: Pages) -> None:
+    manager = await stand_in.person(Role.SALES_MANAGER)
+    made = {
+        "code": "TD-01",
+        "name": "Tủ điện",
+        "product_group": "cabinets",
+        "unit": "bộ",
+        "unit_price": 2_000_000,
+        "vat_rate_pct": 10,
+        "currency": "VND",
+        "active": True,
+        "created_at": "2027-01-05T02:00:00Z",
+        "updated_at": "2027-01-05T02:00:00Z",
+    }
+    stand_in.upstream.answer("POST", "/api/products", made, status=201)
+    form = {
+        "code": "TD-01",
+        "name": "Tủ điện",
+        "product_group": "cabinets",
+        "unit": "bộ",
+        "unit_price": "2.000.000",
+    }
+    assert (await manager.post("/settings/products/new", form)).status_code == 303
+    assert stand_in.upstream.last("POST", "/api/products").body["unit"] == "bộ"
+
+    stand_in.upstream.answer("GET", "/api/products/TD-01", made)
+    stand_in.upstream.answer("GET", "/api/products/TD-01/prices", page([]))
+    stand_in.upstream.answer("GET", "/api/users", page([]))
+    html = Html((await manager.get("/settings/products/TD-01")).text)
+    assert html.all(data_testid="product-unit")[0].text == "bộ"
+    assert html.by_id("unit")["value"] == "bộ"

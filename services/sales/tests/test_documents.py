@@ -68,7 +68,22 @@ async def test_a_quote_and_its_order_download_as_pdf_with_the_buyer_and_the_word
     # An older profile, delivered late, changes nothing.
     await sales.handled(await sales.publish(profile("Tên cũ", now - timedelta(days=1))))
     customer_id = await b2b_customer(sales, seller)
-    quote = await approved_quote(sales, seller, manager, customer_id, lines(catalogue))
+    code = f"set-{uuid.uuid4().hex[:6]}"
+    made = await sales.http.post(
+        "/api/products",
+        headers=manager.headers,
+        json={
+            "code": code,
+            "name": "Tủ điện",
+            "product_group": "cabinets",
+            "unit": "bộ",
+            "unit_price": 2_000_000,
+        },
+    )
+    assert made.status_code == 201 and made.json()["unit"] == "bộ", made.text
+    wanted = [*lines(catalogue), {"product_code": made.json()["code"], "quantity": 3}]
+    quote = await approved_quote(sales, seller, manager, customer_id, wanted)
+    assert [line["unit"] for line in quote["lines"]] == [None, None, "bộ"]
     await act(sales, seller, quote, "send")
     path = f"/api/quotes/{quote['id']}/document.pdf"
     # Sending it tells customers, whose timeline links the document the customer got.
@@ -80,7 +95,7 @@ async def test_a_quote_and_its_order_download_as_pdf_with_the_buyer_and_the_word
     assert "BÁO GIÁ" in text and quote["number"] in text
     assert f"Mã số thuế: {B2B['tax_code']}" in text
     assert B2B["legal_name"] in text and "Phường Bến Nghé" in text
-    assert "Máy bơm công nghiệp" in text
+    assert "Máy bơm công nghiệp" in text and "Tủ điện bộ 3 " in text
     assert amount_in_words(quote["total"]) in text
     assert "Báo giá có hiệu lực đến" in text
     assert "Đơn vị bán hàng: Công ty CP Thiết bị Đông Á" in text and "0100233488" in text
@@ -100,6 +115,8 @@ async def test_a_quote_and_its_order_download_as_pdf_with_the_buyer_and_the_word
     assert "ĐƠN ĐẶT HÀNG" in order_text and order["number"] in order_text
     assert B2B["tax_code"] in order_text and amount_in_words(order["total"]) in order_text
     assert "thanh toán trong 30 ngày" in order_text
+    [placed] = await sales.emitted("sales.order.placed.v1", quote_id=quote["id"])
+    assert [line["unit"] for line in placed["data"]["lines"]] == [None, None, "bộ"]
     assert (await sales.http.get(order_path, headers=someone_else.headers)).status_code == 404
 
 

@@ -32,6 +32,7 @@ async def _document(session: AsyncSession, invoice: Invoice, lang: Lang) -> Docu
             Line(
                 name=line.product_name,
                 code=line.product_code,
+                unit=line.unit,
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 discount_pct=Decimal(line.discount_pct),

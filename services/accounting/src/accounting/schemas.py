@@ -81,6 +81,7 @@ class InvoiceLineOut(BaseModel):
     product_code: str
     product_name: str
     product_group: str
+    unit: str | None = None
     quantity: int
     unit_price: int
     discount_pct: Decimal

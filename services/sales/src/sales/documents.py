@@ -24,6 +24,7 @@ def _lines(lines: Sequence[LineColumns]) -> list[Line]:
         Line(
             name=line.product_name,
             code=line.product_code,
+            unit=line.unit,
             quantity=line.quantity,
             unit_price=line.unit_price,
             discount_pct=Decimal(line.discount_pct),

@@ -90,6 +90,7 @@ async def _priced_lines(
                 product_code=product.code,
                 product_name=product.name,
                 product_group=product.product_group,
+                unit=product.unit,
                 quantity=line.quantity,
                 unit_price=price.unit_price,
                 discount_pct=line.discount_pct,

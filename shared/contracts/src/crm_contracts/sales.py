@@ -126,6 +126,8 @@ class OrderLine(BaseModel):
     product_code: str
     product_name: str
     product_group: str
+    #: The product's unit (đơn vị tính: `cái`, `bộ`); None when sales has none for it.
+    unit: str | None = None
     quantity: int
     unit_price: int
     discount_pct: float
