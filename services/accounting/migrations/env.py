@@ -1,5 +1,6 @@
 from accounting.models import Base
 from crm_kit import customer_copy, directory, revocation
+from crm_kit.documents import seller
 from crm_kit.migrations import run_env
 
-run_env(Base.metadata, customer_copy.metadata, directory.metadata, revocation.metadata)
+run_env(Base.metadata, customer_copy.metadata, directory.metadata, revocation.metadata, seller.metadata)

@@ -10,7 +10,7 @@ import aio_pika
 import pytest
 from prometheus_client import REGISTRY as METRICS
 
-from crm_contracts import LeadQualified, PortfolioReassigned
+from crm_contracts import LeadQualified, PortfolioReassigned, QuoteSent
 from crm_kit.auth import Role
 from crm_testkit.service import Staff
 
@@ -178,3 +178,26 @@ async def test_a_portfolio_moves_whole_with_every_move_audited(harness: Harness,
     mine = (await harness.http.get("/api/customers?limit=200", headers=taking_over.headers)).json()
     assert mine["total"] == 101
     assert (await harness.http.get("/api/customers", headers=leaving.headers)).json()["total"] == 0
+
+
+async def test_a_sent_quote_is_on_the_timeline_with_its_document(harness: Harness, seller: Staff) -> None:
+    customer = await harness.customer(seller)
+    quote_id = uuid.uuid4()
+    sent = QuoteSent(
+        quote_id=quote_id,
+        quote_number="Q-2026-00042",
+        customer_id=uuid.UUID(customer["id"]),
+        owner_id=seller.id,
+        total=1_100_000_000,
+        valid_until=datetime.now(UTC).date() + timedelta(days=30),
+        sent_at=datetime.now(UTC),
+        document_path=f"/api/quotes/{quote_id}/document.pdf",
+    )
+    await harness.handled(await harness.publish(sent, actor=seller.id))
+    timeline = (
+        await harness.http.get(f"/api/customers/{customer['id']}/timeline", headers=seller.headers)
+    ).json()
+    [entry] = [e for e in timeline if e["kind"] == "quote_sent"]
+    assert entry["actor_id"] == str(seller.id)
+    assert entry["detail"]["document"] == f"/api/quotes/{quote_id}/document.pdf"
+    assert (entry["detail"]["quote_number"], entry["detail"]["total"]) == ("Q-2026-00042", 1_100_000_000)

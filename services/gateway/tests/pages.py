@@ -42,6 +42,15 @@ class Seen:
     body: Any
 
 
+@dataclass(frozen=True)
+class Raw:
+    """An answer that is not JSON (a PDF), with its content type and other headers."""
+
+    content: bytes
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class StandIn:
     """Every upstream service at once: `answers[(method, path)]` is (status, body); the
@@ -79,6 +88,10 @@ class StandIn:
             status, answer = 200, {"items": [PROVINCES], "total": 1}
         else:
             status, answer = self.answers.get((method, parts.path), (404, {"detail": "Not Found"}))
+        if isinstance(answer, Raw):
+            return transport.Answer(
+                status, {"content-type": answer.content_type, **answer.headers}, answer.content
+            )
         content = json.dumps(answer).encode()
         return transport.Answer(status, {"content-type": "application/json"}, content)
 

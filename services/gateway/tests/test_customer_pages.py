@@ -255,3 +255,42 @@ async def test_a_merged_customer_points_at_the_survivor(stand_in: Pages) -> None
     assert "Khách hàng này đã được gộp vào khách hàng khác" in notice.text
     assert [a["href"] for a in html.all("a") if a.get("href") == f"/customers/{OTHER}"]
     assert not html.has_id("merge")
+
+
+async def test_a_sent_quote_on_the_timeline_links_its_document_and_invoices_theirs(stand_in: Pages) -> None:
+    quote_id, invoice_id = str(uuid.uuid4()), str(uuid.uuid4())
+    entry = {
+        "id": 1,
+        "at": "2027-01-05T02:00:00Z",
+        "kind": "quote_sent",
+        "actor_id": None,
+        "detail": {
+            "quote_id": quote_id,
+            "quote_number": "Q-2027-00001",
+            "total": 1_100_000_000,
+            "document": f"/api/quotes/{quote_id}/document.pdf",
+        },
+    }
+    planted = {**entry, "id": 2, "detail": {"document": "https://elsewhere.example/x.pdf"}}
+    stand_in.upstream.answer("GET", f"/api/customers/{CID}/timeline", [entry, planted])
+    invoice = {
+        "id": invoice_id,
+        "number": "INV-2027-000001",
+        "due_date": "2027-02-04",
+        "status": "open",
+        "total": 1_100_000_000,
+        "balance": 1_100_000_000,
+    }
+    stand_in.upstream.answer("GET", "/api/invoices", page([invoice]))
+    seller = await stand_in.person(Role.SALESPERSON)
+    html = Html((await seller.get(f"/customers/{CID}")).text)
+    [link] = html.all("a", data_testid="timeline-document")
+    assert link["href"] == f"/quotes/{quote_id}/document.pdf"
+    assert "elsewhere" not in " ".join(a.get("href") or "" for a in html.all("a"))
+    hrefs = [a["href"] for a in html.all("a") if (a.get("href") or "").startswith(f"/invoices/{invoice_id}/")]
+    assert hrefs == [
+        f"/invoices/{invoice_id}/document.pdf?download=1",
+        f"/invoices/{invoice_id}/document.pdf",
+        f"/invoices/{invoice_id}/document.pdf?lang=en",
+        f"/invoices/{invoice_id}/einvoice.xml",
+    ]

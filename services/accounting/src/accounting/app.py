@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from crm_kit.assembly import create_service_app
 from crm_kit.routes import portfolio_router
 
-from . import accounts, api, consumers
+from . import accounts, api, api_documents, consumers
 from .settings import Settings
 
 
@@ -18,7 +18,7 @@ def create_app(settings: Settings) -> FastAPI:
     return create_service_app(
         settings,
         title="CRM accounting",
-        routers=[api.router, portfolio_router("accounting", accounts.holdings)],
+        routers=[api.router, api_documents.router, portfolio_router("accounting", accounts.holdings)],
         handlers=consumers.build_handlers(settings),
     )
 

@@ -67,6 +67,7 @@ class LineFigures:
     vat_rate_pct: Decimal
     net_amount: int
     vat_amount: int
+    unit: str | None = None
 
     @property
     def gross_amount(self) -> int:
@@ -160,6 +161,7 @@ def _line_figures(order: OrderPlaced, n: int, line: OrderLine) -> LineFigures:
         vat_rate_pct=rate,
         net_amount=line.net_amount,
         vat_amount=line.vat_amount,
+        unit=line.unit,
     )
 
 

@@ -157,6 +157,8 @@ class InvoiceLine(Base):
     product_code: Mapped[str] = mapped_column(String(50))
     product_name: Mapped[str] = mapped_column(String(200))
     product_group: Mapped[str] = mapped_column(String(100))
+    #: The product's unit as the order carried it; None when it had none.
+    unit: Mapped[str | None] = mapped_column(String(20))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[int] = mapped_column(BigInteger)
     discount_pct: Mapped[Decimal] = mapped_column(Numeric(7, 4))

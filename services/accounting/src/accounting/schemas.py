@@ -5,7 +5,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from crm_kit.text import parse_vn_tax_code
 
 from .domain import InvoiceStatus, LedgerKind, PaymentMethod
 
@@ -79,6 +81,7 @@ class InvoiceLineOut(BaseModel):
     product_code: str
     product_name: str
     product_group: str
+    unit: str | None = None
     quantity: int
     unit_price: int
     discount_pct: Decimal
@@ -219,3 +222,35 @@ class LedgerOut(BaseModel):
     total: int
     #: Over every entry that matches, not just this page (payments and credits negative).
     sums: LedgerSums
+
+
+# -- the company profile (the seller on invoices and e-invoices) -------------------------
+
+
+def _tax_code(value: str) -> str:
+    return parse_vn_tax_code(value)
+
+
+class CompanyProfileIn(BaseModel):
+    """The seller's identity as documents print it. The tax code is checked (check digit)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=300, description="the registered company name")
+    address: str = Field(min_length=1, max_length=500)
+    tax_code: Annotated[str, Field(max_length=20, examples=["0100233488"]), AfterValidator(_tax_code)]
+    phone: str | None = Field(default=None, max_length=40)
+    bank_account: str | None = Field(
+        default=None, max_length=200, examples=["0071001234567 - Vietcombank, CN Hà Nội"]
+    )
+
+
+class CompanyProfileOut(BaseModel):
+    name: str
+    address: str | None
+    tax_code: str | None
+    phone: str | None
+    bank_account: str | None
+    has_logo: bool
+    updated_at: datetime
+    updated_by: uuid.UUID | None

@@ -13,6 +13,7 @@ from crm_contracts import (
     QuoteAccepted,
     QuoteApproved,
     QuoteRejected,
+    QuoteSent,
 )
 from crm_kit import directory
 from crm_kit.handlers import Handlers
@@ -66,6 +67,21 @@ async def quote_approved(session: AsyncSession, event: QuoteApproved, envelope: 
     }
     await lifecycle.record_sales_event(
         session, event.customer_id, TimelineKind.QUOTE_APPROVED, envelope.actor, detail
+    )
+
+
+@handlers.handles(QuoteSent)
+async def quote_sent(session: AsyncSession, event: QuoteSent, envelope: Envelope) -> None:
+    """The quote sent, with its document attached (the link to its PDF)."""
+    detail = {
+        "quote_id": str(event.quote_id),
+        "quote_number": event.quote_number,
+        "total": event.total,
+        "valid_until": event.valid_until.isoformat(),
+        "document": event.document_path,
+    }
+    await lifecycle.record_sales_event(
+        session, event.customer_id, TimelineKind.QUOTE_SENT, envelope.actor, detail
     )
 
 

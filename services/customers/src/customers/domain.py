@@ -72,6 +72,8 @@ class TimelineKind(StrEnum):
     ACTIVITY_CANCELLED = "activity_cancelled"
     ACTIVITY_REASSIGNED = "activity_reassigned"
     QUOTE_APPROVED = "quote_approved"
+    #: With a link to the document the customer received (`detail.document`).
+    QUOTE_SENT = "quote_sent"
     QUOTE_REJECTED = "quote_rejected"
     QUOTE_ACCEPTED = "quote_accepted"
     ORDER_PLACED = "order_placed"

@@ -60,6 +60,7 @@ ROUTES: Mapping[str, str] = {
     "credit-checks": "accounting",
     "receivables": "accounting",
     "ledger": "accounting",
+    "company-profile": "accounting",
     "regions": "marketing",
     "channels": "marketing",
     "targets": "marketing",

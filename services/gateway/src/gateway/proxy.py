@@ -31,8 +31,14 @@ log = logging.getLogger(__name__)
 
 #: Request headers a service needs; cookies, Host and the like stay at the gateway.
 FORWARDED_REQUEST_HEADERS = ("authorization", "content-type", "accept", "accept-language")
-#: Response headers the caller needs besides the body.
-RETURNED_RESPONSE_HEADERS = ("content-type", "location", "retry-after", "www-authenticate")
+#: Response headers the caller needs besides the body (a document's file name too).
+RETURNED_RESPONSE_HEADERS = (
+    "content-type",
+    "content-disposition",
+    "location",
+    "retry-after",
+    "www-authenticate",
+)
 
 
 class Upstreams:

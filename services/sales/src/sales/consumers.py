@@ -21,6 +21,7 @@ from crm_contracts import (
 )
 from crm_contracts.envelope import E
 from crm_kit import directory
+from crm_kit.documents import seller
 from crm_kit.handlers import HandlerFn, Handlers, ManyHandlerFn
 
 from . import approval, care, channels, customers, opportunities, performance, portfolio
@@ -31,6 +32,8 @@ def build_handlers(settings: Settings) -> Handlers:
     handlers = Handlers()
     # The staff directory: a deactivated member of staff's token is refused (401).
     directory.register(handlers)
+    # The seller on quote and order PDFs: a copy of accounting's company profile.
+    seller.register(handlers)
     handlers.handles(CustomerRegistered)(customer_registered)
     handlers.handles_many(CustomerPromotedToTraditional)(_opening_customers(settings))
     # Edits, hand-overs, deactivations and grades: the kit's standard handlers.

@@ -71,6 +71,8 @@ class Product(Base):
     #: `fold(code + name)` for search whatever the diacritics.
     search_text: Mapped[str] = mapped_column(String(300), server_default="")
     product_group: Mapped[str] = mapped_column(String(100), index=True)
+    #: The unit it is sold in (đơn vị tính: `cái`, `bộ`, `m`), printed on documents.
+    unit: Mapped[str | None] = mapped_column(String(20))
     #: The current list price in dong, VAT excluded; its history is in `product_prices`.
     unit_price: Mapped[int] = mapped_column(BigInteger)
     vat_rate_pct: Mapped[int] = mapped_column(Integer)
@@ -260,6 +262,8 @@ class LineColumns:
     product_code: Mapped[str] = mapped_column(String(40))
     product_name: Mapped[str] = mapped_column(String(200))
     product_group: Mapped[str] = mapped_column(String(100))
+    #: The product's unit when the line was priced; None on lines made before units.
+    unit: Mapped[str | None] = mapped_column(String(20))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[int] = mapped_column(BigInteger)
     discount_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2))

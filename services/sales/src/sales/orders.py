@@ -94,6 +94,7 @@ def _order_placed(order: Order) -> OrderPlaced:
                 product_code=line.product_code,
                 product_name=line.product_name,
                 product_group=line.product_group,
+                unit=line.unit,
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 discount_pct=float(line.discount_pct),

@@ -27,6 +27,7 @@ async def create_product(session: AsyncSession, body: ProductCreate, user: User)
         name=body.name,
         search_text=fold(f"{body.code} {body.name}"),
         product_group=body.product_group,
+        unit=body.unit,
         unit_price=body.unit_price,
         vat_rate_pct=body.vat_rate_pct,
         active=body.active,

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_contracts import QuoteAccepted, QuoteDeclined, QuoteReopened
+from crm_contracts import QuoteAccepted, QuoteDeclined, QuoteReopened, QuoteSent
 from crm_kit import customer_copy, errors, outbox
 from crm_kit.auth import User
 from crm_kit.http import PageParams
@@ -110,6 +110,7 @@ async def _priced_lines(
                 product_code=product.code,
                 product_name=product.name,
                 product_group=product.product_group,
+                unit=product.unit,
                 quantity=line.quantity,
                 unit_price=price.unit_price,
                 discount_pct=line.discount_pct,
@@ -394,6 +395,15 @@ async def send_quote(session: AsyncSession, quote_id: uuid.UUID, user: User, set
     await performance.quote_fact(session, FactKind.QUOTE_SENT, quote, customer, now)
     changes = {"status": [QuoteStatus.APPROVED, QuoteStatus.SENT]}
     await audit(session, Audited.QUOTE, quote.id, AuditAction.SENT, user.id, changes)
+    sent = QuoteSent(
+        **about(quote),
+        total=quote.total,
+        currency=quote.currency,
+        valid_until=quote.valid_until,
+        sent_at=now,
+        document_path=f"/api/quotes/{quote.id}/document.pdf",
+    )
+    await outbox.emit(session, sent, actor=user.id)
     return quote
 
 

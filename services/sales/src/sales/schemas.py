@@ -56,10 +56,15 @@ class SalesCustomerOut(Response):
 # -- products ------------------------------------------------------------------------
 
 
+#: The unit a product is sold in (đơn vị tính), as documents print it.
+Unit = Annotated[str | None, Field(min_length=1, max_length=20, examples=["cái", "bộ", "m"])]
+
+
 class ProductCreate(Request):
     code: Annotated[str, Field(min_length=1, max_length=40)]
     name: Text200
     product_group: Annotated[str, Field(min_length=1, max_length=100)]
+    unit: Unit = None
     unit_price: Money
     vat_rate_pct: VatRate = 10
     active: bool = True
@@ -73,6 +78,7 @@ class ProductCreate(Request):
 class ProductUpdate(Request):
     name: Text200 | None = None
     product_group: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    unit: Unit = None
     unit_price: Money | None = None
     vat_rate_pct: VatRate | None = None
     active: bool | None = None
@@ -91,6 +97,7 @@ class ProductOut(Response):
     code: str
     name: str
     product_group: str
+    unit: str | None = None
     unit_price: int
     vat_rate_pct: int
     currency: str = domain.CURRENCY
@@ -372,6 +379,7 @@ class _LineOut(Response):
     product_code: str
     product_name: str
     product_group: str
+    unit: str | None = None
     quantity: int
     unit_price: int
     discount_pct: Decimal

@@ -5,7 +5,7 @@ only. Every contract has an explicit routing key `<service>.<entity>.<event>.v<N
 on the topic exchange; see `docs/events.md` for the catalogue.
 """
 
-from .accounting import CreditChecked, CreditNoteIssued
+from .accounting import CompanyProfileUpdated, CreditChecked, CreditNoteIssued
 from .customers import (
     CareActivityClosed,
     CareActivityPlanned,
@@ -29,6 +29,7 @@ from .sales import (
     QuoteDeclined,
     QuoteRejected,
     QuoteReopened,
+    QuoteSent,
     QuoteSubmittedForApproval,
 )
 
@@ -38,6 +39,7 @@ __all__ = [
     "CareActivityClosed",
     "CareActivityPlanned",
     "ChannelChanged",
+    "CompanyProfileUpdated",
     "CreditChecked",
     "CreditNoteIssued",
     "CustomerDeactivated",
@@ -61,6 +63,7 @@ __all__ = [
     "QuoteDeclined",
     "QuoteRejected",
     "QuoteReopened",
+    "QuoteSent",
     "QuoteSubmittedForApproval",
     "TokenRevoked",
     "UserDeactivated",

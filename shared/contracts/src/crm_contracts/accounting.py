@@ -46,3 +46,19 @@ class CreditNoteIssued(Event, routing_key="accounting.credit_note.issued.v1"):
     currency: str = "VND"
     issued_on: date
     issued_at: datetime
+
+
+class CompanyProfileUpdated(Event, routing_key="accounting.company_profile.updated.v1"):
+    """The seller's identity as every document a customer receives names it (an admin
+    edits it): sales keeps a copy for its quote and order PDFs. Each event carries the
+    whole profile, the newest `updated_at` winning."""
+
+    name: str
+    address: str | None = None
+    #: The seller's Vietnamese tax code (MST), as `crm_kit.text.parse_vn_tax_code` writes it.
+    tax_code: str | None = None
+    phone: str | None = None
+    bank_account: str | None = None
+    #: The logo, a PNG of at most 256 KiB, base64-encoded; None when there is none.
+    logo_png_base64: str | None = None
+    updated_at: datetime

@@ -90,6 +90,22 @@ class QuoteReopened(Event, routing_key="sales.quote.reopened.v1"):
     reopened_at: datetime
 
 
+class QuoteSent(Event, routing_key="sales.quote.sent.v1"):
+    """The approved quote went to the customer: customers notes it on the customer's
+    timeline with a link to the document the customer received."""
+
+    quote_id: uuid.UUID
+    quote_number: str
+    customer_id: uuid.UUID
+    owner_id: uuid.UUID
+    total: int
+    currency: str = "VND"
+    valid_until: date
+    sent_at: datetime
+    #: The quote's PDF at the gateway (`GET` it with a token that may read the quote).
+    document_path: str
+
+
 class QuoteAccepted(Event, routing_key="sales.quote.accepted.v1"):
     """The customer accepted the quote: customers promotes a prospect to traditional,
     and sales places the order once the customer is traditional in its own records."""
@@ -110,6 +126,8 @@ class OrderLine(BaseModel):
     product_code: str
     product_name: str
     product_group: str
+    #: The product's unit (đơn vị tính: `cái`, `bộ`); None when sales has none for it.
+    unit: str | None = None
     quantity: int
     unit_price: int
     discount_pct: float

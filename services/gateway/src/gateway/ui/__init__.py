@@ -9,9 +9,11 @@ from fastapi.staticfiles import StaticFiles
 
 from . import (
     admin,
+    company,
     core,
     customer_records,
     customers,
+    documents,
     home,
     imports,
     leads,
@@ -47,7 +49,7 @@ def install(app: FastAPI) -> None:
         target_planning,
         targets,
     )
-    for module in (*modules, performance, pricing, price_lists, questionnaires, admin):
+    for module in (*modules, documents, performance, pricing, company, price_lists, questionnaires, admin):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=core.STATIC), name="static")
 

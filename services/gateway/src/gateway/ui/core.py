@@ -106,13 +106,18 @@ class Api:
         json_body: Any = None,
         data: dict[str, Any] | None = None,
         files: dict[str, Any] | None = None,
+        content: tuple[bytes, str] | None = None,
     ) -> ApiResult:
+        """`content`: a raw body and its content type (a logo upload)."""
         # The page's trace and correlation id go on into the API it calls.
         headers = {**self._headers, CORRELATION_HEADER: current_correlation_id(), **tracing.current_headers()}
         if isinstance(params, dict):
             params = {k: v for k, v in params.items() if v not in (None, "")}
+        raw = None
+        if content is not None:
+            raw, headers["content-type"] = content
         response = await self._client.request(
-            method, path, params=params, json=json_body, data=data, files=files, headers=headers
+            method, path, params=params, json=json_body, data=data, files=files, content=raw, headers=headers
         )
         if (wait := _retry_after(response)) is not None:
             # "Not yet, nothing changed" (an event still on its way): once more, after the
@@ -128,6 +133,14 @@ class Api:
         if response.status_code == 401:
             raise LoginRequired()
         return ApiResult(response.status_code, body)
+
+    async def document(self, path: str, **params: Any) -> httpx.Response:
+        """A document route's answer as it is (a PDF, an XML, or the problem as JSON)."""
+        headers = {**self._headers, "accept": "*/*", CORRELATION_HEADER: current_correlation_id()}
+        response = await self._client.get(path, params=params, headers=headers)
+        if response.status_code == 401:
+            raise LoginRequired()
+        return response
 
     async def get(self, path: str, **params: Any) -> ApiResult:
         return await self.call("GET", path, params=params)

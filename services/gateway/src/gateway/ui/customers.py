@@ -21,6 +21,8 @@ router = APIRouter(prefix="/customers")
 STAGES = ("prospect", "traditional", "inactive")
 ACTIVITY_KINDS = ("call", "visit", "email", "meeting", "demo")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+#: The documents a timeline entry may link to (`QuoteSent`'s `document_path`).
+_DOCUMENT_PATH = re.compile(rf"/api/(quotes|orders|invoices)/{_UUID.pattern}/document\.pdf")
 #: What an edit may change (`PATCH /api/customers/{id}`).
 EDITABLE = (
     "name",
@@ -151,7 +153,19 @@ async def _around(ui: core.Ui, customer_id: str, channel_id: str | None) -> dict
 def _timeline(ui: core.Ui, timeline: core.ApiResult, region_names: dict[str, str]) -> list[dict[str, Any]]:
     """The customer's timeline, newest first, each entry's detail described."""
     entries = timeline.data if timeline.ok and isinstance(timeline.data, list) else []
-    return [{**e, "text": describe(ui, e.get("detail") or {}, region_names)} for e in reversed(entries)]
+    return [
+        {**e, "text": describe(ui, e.get("detail") or {}, region_names), "document_url": _document_url(e)}
+        for e in reversed(entries)
+    ]
+
+
+def _document_url(entry: dict[str, Any]) -> str | None:
+    """The UI's route of a document an entry attaches (a sent quote's PDF): its API path
+    without `/api`, which `ui/documents.py` serves as the user; anything else, none."""
+    path = (entry.get("detail") or {}).get("document")
+    if isinstance(path, str) and _DOCUMENT_PATH.fullmatch(path):
+        return path.removeprefix("/api")
+    return None
 
 
 async def _nothing() -> None:
@@ -163,7 +177,12 @@ def describe(ui: core.Ui, detail: dict[str, Any], region_names: dict[str, str] |
     changes as old → new."""
     parts = []
     for key, value in detail.items():
-        if value is None or key == "id" or key.endswith(("_id", "_ids")) or _UUID.fullmatch(str(value)):
+        if (
+            value is None
+            or key in ("id", "document")
+            or key.endswith(("_id", "_ids"))
+            or _UUID.fullmatch(str(value))
+        ):
             continue
         if key == "region_code" and region_names:
             value = _province(value, region_names)

@@ -19,7 +19,7 @@ from .core import UiDep
 router = APIRouter(prefix="/settings")
 
 VAT_RATES = ("0", "5", "8", "10")
-PRODUCT_FIELDS = ("code", "name", "product_group", "unit_price", "vat_rate_pct")
+PRODUCT_FIELDS = ("code", "name", "product_group", "unit", "unit_price", "vat_rate_pct")
 RULE_FIELDS = ("mode", "min_total", "max_discount_pct", "max_below_level_pct", "second_approval_min_total")
 #: The thresholds given as an amount in dong.
 DONG_FIELDS = ("min_total", "second_approval_min_total")
@@ -72,7 +72,7 @@ def _vat_rate(text: str) -> int | str:
 def _product_body(values: dict[str, str]) -> dict[str, Any]:
     """The form as the API wants it: amounts without their thousands separators, blanks left
     out so the API names what is missing."""
-    body: dict[str, Any] = core.blank_to_none(values, "code", "name", "product_group")
+    body: dict[str, Any] = core.blank_to_none(values, "code", "name", "product_group", "unit")
     if values.get("unit_price"):
         body["unit_price"] = core.typed_dong(values["unit_price"])
     if values.get("vat_rate_pct"):
@@ -135,6 +135,7 @@ async def _product_page(
         or {
             "name": shown["name"],
             "product_group": shown["product_group"],
+            "unit": shown.get("unit") or "",
             "unit_price": i18n.number(ui.lang, shown["unit_price"]),
             "vat_rate_pct": str(shown["vat_rate_pct"]),
         },
@@ -159,6 +160,7 @@ async def update_product(code: str, ui: UiDep) -> Response:
     body: dict[str, Any] = {
         "name": values.get("name", ""),
         "product_group": values.get("product_group", ""),
+        **core.blank_to_none(values, "unit"),
         "unit_price": core.typed_dong(values.get("unit_price", "")),
         "vat_rate_pct": _vat_rate(values.get("vat_rate_pct", "")),
     }

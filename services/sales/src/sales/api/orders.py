@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from crm_kit.auth import CurrentUser
+from crm_kit.documents import Lang
+from crm_kit.documents.response import PDF, PDF_RESPONSES, document
 from crm_kit.http import Page, Paging
 from crm_kit.runtime import DbDep
 
-from .. import contracts, orders
+from .. import contracts, documents, orders
 from ..schemas import ContractCreate, ContractOut, OrderOut
 from .dependencies import SELLERS, SettingsDep
 
@@ -40,6 +42,15 @@ async def get_order(order_id: uuid.UUID, user: CurrentUser, db: DbDep) -> OrderO
     other roles any."""
     async with db.transaction() as session:
         return OrderOut.model_validate(await orders.get_order(session, order_id, user))
+
+
+@router.get("/{order_id}/document.pdf", response_class=Response, responses=PDF_RESPONSES)
+async def order_document(order_id: uuid.UUID, user: CurrentUser, db: DbDep, lang: Lang = "vi") -> Response:
+    """The order as a PDF for the customer (`?lang=en` for English), with its payment terms.
+    Whoever may read the order may download it (else 404)."""
+    async with db.transaction() as session:
+        number, body = await documents.order_pdf(session, order_id, user, lang)
+    return document(body, PDF, f"{number}.pdf")
 
 
 @router.post("/{order_id}/contract", status_code=status.HTTP_201_CREATED, dependencies=[SELLERS])

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from crm_kit import errors
 from crm_kit.auth import CurrentUser
+from crm_kit.documents import Lang
+from crm_kit.documents.response import PDF, PDF_RESPONSES, document
 from crm_kit.http import Page, Paging
 from crm_kit.runtime import DbDep
 
-from .. import approval, quotes
+from .. import approval, documents, quotes
 from ..domain import QuoteStatus
 from ..models import Quote
 from ..schemas import (
@@ -89,6 +91,18 @@ async def get_quote(quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings:
     A sent quote past its `valid_until` is answered, and stored, as expired."""
     async with db.transaction() as session:
         return QuoteOut.model_validate(await quotes.get_quote(session, quote_id, user, settings))
+
+
+@router.get("/{quote_id}/document.pdf", response_class=Response, responses=PDF_RESPONSES)
+async def quote_document(
+    quote_id: uuid.UUID, user: CurrentUser, db: DbDep, settings: SettingsDep, lang: Lang = "vi"
+) -> Response:
+    """The quote as the PDF the customer receives (`?lang=en` for English): the buyer's
+    legal name, tax code and address, the lines, the totals per VAT rate, the total in
+    words and the validity. Whoever may read the quote may download it (else 404)."""
+    async with db.transaction() as session:
+        number, body = await documents.quote_pdf(session, quote_id, user, settings, lang)
+    return document(body, PDF, f"{number}.pdf")
 
 
 @router.get("/{quote_id}/history")

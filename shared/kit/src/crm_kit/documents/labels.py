@@ -1,0 +1,76 @@
+"""The words a document prints, in Vietnamese (the default) and English."""
+
+from __future__ import annotations
+
+from .model import Kind
+from .words import Lang
+
+TITLES: dict[Lang, dict[Kind, str]] = {
+    "vi": {Kind.QUOTE: "BÁO GIÁ", Kind.ORDER: "ĐƠN ĐẶT HÀNG", Kind.INVOICE: "HÓA ĐƠN GIÁ TRỊ GIA TĂNG"},
+    "en": {Kind.QUOTE: "QUOTATION", Kind.ORDER: "SALES ORDER", Kind.INVOICE: "VAT INVOICE"},
+}
+
+LABELS: dict[Lang, dict[str, str]] = {
+    "vi": {
+        "number": "Số",
+        "date": "Ngày",
+        "seller": "Đơn vị bán hàng",
+        "buyer": "Người mua hàng",
+        "name": "Tên đơn vị",
+        "address": "Địa chỉ",
+        "tax_code": "Mã số thuế",
+        "phone": "Điện thoại",
+        "bank_account": "Số tài khoản",
+        "no": "STT",
+        "item": "Tên hàng hóa, dịch vụ",
+        "unit": "ĐVT",
+        "quantity": "Số lượng",
+        "unit_price": "Đơn giá",
+        "discount": "Chiết khấu",
+        "vat_rate": "Thuế suất",
+        "net": "Thành tiền",
+        "vat": "Tiền thuế",
+        "by_rate": "Tổng hợp theo thuế suất",
+        "net_total": "Cộng tiền hàng",
+        "vat_total": "Tiền thuế GTGT",
+        "total": "Tổng cộng tiền thanh toán",
+        "in_words": "Số tiền viết bằng chữ",
+        "valid_until": "Báo giá có hiệu lực đến",
+        "payment_terms": "Điều khoản thanh toán",
+        "payment_days": "thanh toán trong {days} ngày",
+        "due_date": "Hạn thanh toán",
+        "note": "Ghi chú",
+        "currency": "Đơn vị tiền tệ",
+    },
+    "en": {
+        "number": "No.",
+        "date": "Date",
+        "seller": "Seller",
+        "buyer": "Buyer",
+        "name": "Company",
+        "address": "Address",
+        "tax_code": "Tax code",
+        "phone": "Phone",
+        "bank_account": "Bank account",
+        "no": "No.",
+        "item": "Goods and services",
+        "unit": "Unit",
+        "quantity": "Qty",
+        "unit_price": "Unit price",
+        "discount": "Discount",
+        "vat_rate": "VAT rate",
+        "net": "Amount",
+        "vat": "VAT",
+        "by_rate": "Totals per VAT rate",
+        "net_total": "Total before VAT",
+        "vat_total": "VAT amount",
+        "total": "Total payment",
+        "in_words": "Amount in words",
+        "valid_until": "This quotation is valid until",
+        "payment_terms": "Payment terms",
+        "payment_days": "payment within {days} days",
+        "due_date": "Due date",
+        "note": "Note",
+        "currency": "Currency",
+    },
+}
