@@ -5,6 +5,7 @@ and gets all 100, each once, with their original event ids."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,7 +22,11 @@ PROMOTIONS = 100
 
 
 async def promote(seller, i: int) -> str:
-    made = await seller.client.post("/api/customers", json={"name": f"Công ty Phát Lại {i}"})
+    # Names of their own: the duplicate warning would answer 409 to a second "Công ty Phát Lại 1".
+    made = await seller.client.post(
+        "/api/customers",
+        json={"name": f"Công ty Phát Lại {i} {uuid.uuid4().hex[:6]}", "confirm_duplicate": True},
+    )
     assert made.status_code == 201, made.text
     cid = made.json()["id"]
     promoted = await seller.client.post(f"/api/customers/{cid}/promote")
@@ -37,13 +42,21 @@ async def test_a_subscriber_bound_after_100_promotions_gets_all_100_by_replay_ea
     promoted: list[str] = []
     for start in range(0, PROMOTIONS, 10):
         promoted += await asyncio.gather(*(promote(seller, i) for i in range(start, start + 10)))
+    # The stack is shared: other tests' promotions may fall in the same window. The replay
+    # sends them all; ours must be among them, each once.
+    ours = "convert_from(body, 'UTF8')::jsonb -> 'data' ->> 'customer_id' = ANY($3::text[])"
     sent = (
-        "SELECT count(*) FROM outbox WHERE routing_key = $1 AND created_at >= $2 AND published_at IS NOT NULL"
+        "SELECT count(*) FROM outbox WHERE routing_key = $1 AND created_at >= $2"
+        f" AND published_at IS NOT NULL AND {ours}"
     )
     await eventually(
-        lambda: databases.fetchval("customers", sent, PROMOTED, since),
+        lambda: databases.fetchval("customers", sent, PROMOTED, since, promoted),
         until=lambda n: n == PROMOTIONS,
         what="every promotion published",
+    )
+    window = "WHERE routing_key = $1 AND created_at >= $2 AND published_at IS NOT NULL"
+    in_order = await databases.fetchval(
+        "customers", f"SELECT array_agg(event_id::text ORDER BY id) FROM outbox {window}", PROMOTED, since
     )
 
     async with replay_queue(infra.amqp_url, stack.namespace) as late:
@@ -57,23 +70,17 @@ async def test_a_subscriber_bound_after_100_promotions_gets_all_100_by_replay_ea
             },
         )
         assert asked.status_code == 202, asked.text
-        assert asked.json()["count"] == PROMOTIONS
+        expected = asked.json()["count"]
+        assert expected >= PROMOTIONS
 
-        received = await late.receive(PROMOTIONS)
+        received = await late.receive(expected)
 
-    assert len(received) == PROMOTIONS  # each once: no second copy came within the quiet time
-    assert len({e.event_id for e in received}) == PROMOTIONS
-    assert sorted(e.data["customer_id"] for e in received) == sorted(promoted)
+    assert len(received) == expected  # each once: no second copy came within the quiet time
+    assert len({e.event_id for e in received}) == expected
+    assert set(promoted) <= {e.data["customer_id"] for e in received}
     assert {e.routing_key for e in received} == {PROMOTED}
     # The original envelopes: the same event ids as the outbox's, in the order they were written.
-    in_order = await databases.fetchval(
-        "customers",
-        "SELECT array_agg(event_id::text ORDER BY id) FROM outbox"
-        " WHERE routing_key = $1 AND created_at >= $2",
-        PROMOTED,
-        since,
-    )
-    assert [str(e.event_id) for e in received] == list(in_order)
+    assert [str(e.event_id) for e in received][: len(in_order)] == list(in_order)
 
 
 async def test_a_replay_is_refused_for_a_missing_or_unbound_queue_a_foreign_type_and_a_non_admin(
