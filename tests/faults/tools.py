@@ -219,10 +219,14 @@ class Faults:
         logs every committed write attempt instead: a BEFORE INSERT trigger fires even for
         a row that ON CONFLICT then skips, so a promotion handled twice (the inbox letting
         a copy through) logs twice; a rolled-back batch logs nothing."""
-        where = "FROM fault_applied WHERE customer_id = ANY($1::uuid[])"
-        applied = await self.db.fetchval(service, f"SELECT count(*) {where}", list(ids))
-        distinct = await self.db.fetchval(service, f"SELECT count(DISTINCT customer_id) {where}", list(ids))
-        return applied, distinct
+        # One statement, so both counts are of the same moment.
+        counted = await self.db.fetchval(
+            service,
+            "SELECT ARRAY[count(*), count(DISTINCT customer_id)] FROM fault_applied"
+            " WHERE customer_id = ANY($1::uuid[])",
+            list(ids),
+        )
+        return int(counted[0]), int(counted[1])
 
     async def handled(self, service: str, event_ids: Sequence[uuid.UUID]) -> int:
         """Events of `event_ids` in the service's inbox (each once at most, by its key)."""
