@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import string
 import threading
 import time
@@ -245,6 +246,45 @@ def test_every_key_has_a_text_in_both_languages_with_the_same_placeholders() -> 
     assert vi.keys() == en.keys()
     assert all(vi.values()) and all(en.values())
     assert [key for key in vi if _placeholders(vi[key]) != _placeholders(en[key])] == []
+
+
+UI_SOURCES = Path(i18n.__file__).resolve().parents[1]
+#: `t("key")` / `t('key', ...)` in a template or a page module, and `flash="key"`.
+_LITERAL_KEY = re.compile(
+    r"""\bt\(\s*["']([a-z0-9_]+(?:\.[a-z0-9_]+)*)["']\s*[,)]|flash=["']([a-z0-9_.]+)["']"""
+)
+#: Words a template may show as they are: each language's name in itself.
+_AS_WRITTEN = {"Tiếng Việt", "English"}
+
+
+def _template_text(source: str) -> list[str]:
+    """What a template shows outside `{{ }}`, `{% %}` and comments: the words a page
+    prints whatever the user's language."""
+    # A `{% set x %}...{% endset %}` block is a value, not shown.
+    source = re.sub(r"\{%-?\s*set\s+\w+\s*-?%\}.*?\{%-?\s*endset\s*-?%\}", "", source, flags=re.S)
+    source = re.sub(r"\{#.*?#\}|\{\{.*?\}\}|\{%.*?%\}", "", source, flags=re.S)
+    source = re.sub(r"<(script|style)\b.*?</\1>", "", source, flags=re.S)
+    shown = [m.group(1).strip() for m in re.finditer(r">([^<>]+)<", source)]
+    shown += re.findall(r'(?:placeholder|title|aria-label|alt)="([^"]*)"', source)
+    return [text for text in shown if re.search(r"[^\W\d_]{2,}", text) and text not in _AS_WRITTEN]
+
+
+def test_every_key_a_page_names_is_in_both_catalogues() -> None:
+    files = [*UI_SOURCES.rglob("*.html"), *(UI_SOURCES / "ui").glob("*.py")]
+    matches = [match for f in files for match in _LITERAL_KEY.finditer(f.read_text())]
+    named = {key for match in matches for key in match.groups() if key}
+    assert len(named) > 500  # the pattern still finds the pages' words
+    assert sorted(named - i18n.CATALOGUES["vi"].keys()) == []
+    assert sorted(named - i18n.CATALOGUES["en"].keys()) == []
+
+
+def test_no_template_shows_words_outside_the_catalogues() -> None:
+    found = {
+        str(f.relative_to(UI_SOURCES)): text
+        for f in (UI_SOURCES / "templates").rglob("*.html")
+        if (text := _template_text(f.read_text()))
+    }
+    assert found == {}
 
 
 def test_a_moment_is_shown_in_the_zone_it_is_given() -> None:
