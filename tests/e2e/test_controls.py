@@ -61,3 +61,42 @@ async def test_a_deal_split_into_two_quotes_is_checked_as_one(stack, new_user):
     assert edited.status_code == 200, edited.text
     again = await submitted_and_checked(seller, second["id"], expect="passed")
     assert again["credit_check"]["committed"] == 0
+
+
+async def test_a_quote_above_the_second_approval_total_needs_two_managers_or_an_admin(stack, new_user, admin):
+    seller = await new_user(Role.SALESPERSON)
+    first, second = await new_user(Role.SALES_MANAGER), await new_user(Role.SALES_MANAGER)
+    before = (await admin.client.get("/api/approval-rules")).json()
+    rules = {key: before[key] for key in ("mode", "min_total", "max_discount_pct", "max_below_level_pct")}
+    two_above = {**rules, "second_approval_min_total": 30_000_000}
+    set_rules = await admin.client.put("/api/approval-rules", json=two_above)
+    assert set_rules.status_code == 200, set_rules.text
+    try:
+        code = await product(first, price=20_000_000)  # 22,000,000 with VAT, under the credit limit
+        cid = await prospect_known_to_sales(seller, "Công ty TNHH Hai Chữ Ký")
+        big = await quote(seller, cid, code, quantity=2, discount=0)
+        assert big["total"] == 44_000_000
+        await submitted_and_checked(seller, big["id"], expect="passed")  # 44m of the 50m limit
+
+        once = await first.client.post(f"/api/quotes/{big['id']}/approve", json={})
+        assert once.status_code == 200, once.text
+        assert once.json()["status"] == "pending_approval"
+        assert once.json()["first_approved_by"] == str(first.user_id)
+        again = await first.client.post(f"/api/quotes/{big['id']}/approve", json={})
+        assert again.status_code == 409, again.text
+        twice = await second.client.post(f"/api/quotes/{big['id']}/approve", json={})
+        assert twice.status_code == 200, twice.text
+        assert (twice.json()["status"], twice.json()["approved_by"]) == ("approved", str(second.user_id))
+
+        # An admin alone is enough, and is recorded as acting as an admin. The approved
+        # quote counts in the exposure: 88m against 50m, so the admin overrides, with a reason.
+        other = await quote(seller, cid, code, quantity=2, discount=0)
+        checked = await submitted_and_checked(seller, other["id"], expect="failed")
+        assert checked["credit_check"]["exposure"] == 88_000_000
+        override = {"override_reason": "giám đốc duyệt, khách trả trước một nửa"}
+        by_admin = await admin.client.post(f"/api/quotes/{other['id']}/approve", json=override)
+        assert by_admin.status_code == 200, by_admin.text
+        assert (by_admin.json()["status"], by_admin.json()["approved_as"]) == ("approved", "admin")
+    finally:
+        restored = {**rules, "second_approval_min_total": before.get("second_approval_min_total")}
+        assert (await admin.client.put("/api/approval-rules", json=restored)).status_code == 200
