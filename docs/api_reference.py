@@ -522,7 +522,9 @@ serves the web UI's pages (HTML, not part of this contract).
 ## Signing in
 
 `POST /api/auth/token` with the form fields `username` and `password` answers
-`{{"access_token": "...", "token_type": "bearer"}}`. Send the token on every other
+`{{"access_token": "...", "token_type": "bearer"}}`; a wrong username or password
+gets one answer for both (401), and the right password of a deactivated account gets 403
+saying so. Send the token on every other
 call as `Authorization: Bearer <token>`. It is an Ed25519-signed JWT carrying the
 user's id, username and role, valid for {hours:g} hours by default; the gateway checks it
 before forwarding, and the service checks it again itself. A deactivated user's token

@@ -237,4 +237,4 @@ async def test_offboarding_hands_the_whole_portfolio_to_the_new_owner(stack, new
     relogin = await leaving.client.post(
         "/api/auth/token", data={"username": leaving.username, "password": PASSWORD}
     )
-    assert relogin.status_code == 401
+    assert relogin.status_code == 403  # deactivated: no token, and told so

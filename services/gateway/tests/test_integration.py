@@ -219,8 +219,11 @@ async def test_inactive_user_cannot_log_in(gateway: Gateway, admin: dict[str, st
     response = await gateway.http.post(
         "/api/auth/token", data={"username": user["username"], "password": "password-1"}
     )
-    assert response.status_code == 401
-    assert response.json() == BAD_CREDENTIALS
+    # No token; the right password learns the account was deactivated, a wrong one nothing.
+    assert response.status_code == 403
+    assert response.json() == {"detail": "this account was deactivated; an admin can tell you more"}
+    guess = await gateway.http.post("/api/auth/token", data={"username": user["username"], "password": "x"})
+    assert (guess.status_code, guess.json()) == (401, BAD_CREDENTIALS)
 
 
 async def test_login_without_form_fields_is_422(gateway: Gateway) -> None:
@@ -832,12 +835,17 @@ async def test_offboarding_deactivates_and_hands_the_portfolio_over(
     }
     assert response.headers["location"] == f"/api/users/{leaving['id']}/handovers"
 
-    # They can no longer log in, and are told exactly what a wrong password is told.
+    # They can no longer log in: with their right password they are told the account was
+    # deactivated (403); with a wrong one, exactly what any wrong password is told.
     login = await gateway.http.post(
         "/api/auth/token", data={"username": leaving["username"], "password": "password-1"}
     )
-    assert login.status_code == 401
-    assert login.json() == BAD_CREDENTIALS
+    assert login.status_code == 403
+    assert "deactivated" in login.json()["detail"]
+    guess = await gateway.http.post(
+        "/api/auth/token", data={"username": leaving["username"], "password": "x"}
+    )
+    assert (guess.status_code, guess.json()) == (401, BAD_CREDENTIALS)
     record = (await gateway.http.get(f"/api/users/{leaving['id']}", headers=admin)).json()
     assert record["active"] is False
 

@@ -26,7 +26,7 @@ from crm_kit.keys import jwks
 from crm_kit.runtime import DbDep
 
 from . import offboarding, portfolio, users
-from .login import as_principal, authenticate, log_out
+from .login import Refusal, as_principal, authenticate, log_out
 from .proxy import UpstreamsDep
 from .ratelimit import LoginThrottle
 from .schemas import (
@@ -50,6 +50,7 @@ users_router = APIRouter(prefix="/api/users", tags=["users"])
 well_known_router = APIRouter(tags=["auth"])
 
 BAD_CREDENTIALS = "incorrect username or password"
+DEACTIVATED = "this account was deactivated; an admin can tell you more"
 BEARER = {"WWW-Authenticate": "Bearer"}
 
 
@@ -70,13 +71,21 @@ def _errors(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
     return {code: {"description": text} for code, text in codes}
 
 
-@auth_router.post("/token")
+@auth_router.post(
+    "/token",
+    responses=_errors(
+        (401, "wrong username or password (one answer for both)"),
+        (403, "the right password of a deactivated account"),
+        (429, "too many failed logins; `Retry-After` says for how many seconds"),
+    ),
+)
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], db: DbDep, issuer: IssuerDep, request: Request
 ) -> TokenOut:
     """OAuth2 password flow: a bearer token for an active user's username and password.
-    Repeated failures for one username from one address, or many from one address
-    whatever the names, get 429 for a while."""
+    A wrong username or password is one answer (401); the right password of a
+    deactivated account gets 403 saying so. Repeated failures for one username from one
+    address, or many from one address whatever the names, get 429 for a while."""
     throttle: LoginThrottle = request.app.state.login_throttle
     attempt = throttle.attempt(form.username, request.client.host if request.client else None)
     if (wait := await throttle.begin(attempt)) is not None:
@@ -86,9 +95,11 @@ async def login(
             headers={"Retry-After": str(wait)},
         )
     account = await authenticate(db, form.username, form.password)
-    if account is None:
+    if isinstance(account, Refusal):
         await throttle.failed()
-        log.warning("failed login for %r", form.username[:50])
+        log.warning("failed login for %r: %s", form.username[:50], account)
+        if account is Refusal.DEACTIVATED:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, DEACTIVATED)
         # One answer for every failure, so it does not tell which names exist.
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

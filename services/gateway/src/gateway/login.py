@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,8 +23,17 @@ def as_principal(account: UserAccount) -> User:
     return User(id=account.id, username=account.username, role=Role(account.role))
 
 
-async def authenticate(db: Database, username: str, password: str) -> UserAccount | None:
-    """The active user with these credentials, or None; every failure looks the same.
+class Refusal(StrEnum):
+    """Why a login was refused. A wrong username and a wrong password are one refusal, so
+    the answer does not tell which names exist; only the holder of an account's right
+    password learns that it was deactivated."""
+
+    BAD_CREDENTIALS = "bad_credentials"
+    DEACTIVATED = "deactivated"
+
+
+async def authenticate(db: Database, username: str, password: str) -> UserAccount | Refusal:
+    """The active user with these credentials, or why not.
 
     A password is checked even when the user is missing or inactive, so the answer
     takes as long either way and timing does not tell which names exist. The hash is
@@ -40,11 +50,11 @@ async def authenticate(db: Database, username: str, password: str) -> UserAccoun
             account = (await session.execute(stmt)).scalar_one_or_none()
     if account is None:
         await passwords.verify_dummy(password)
-        return None
+        return Refusal.BAD_CREDENTIALS
     if not await passwords.verify_password(account.password_hash, password):
-        return None
+        return Refusal.BAD_CREDENTIALS
     if not account.active:
-        return None
+        return Refusal.DEACTIVATED
     if passwords.needs_rehash(account.password_hash):
         # Hashing parameters were raised since this hash was made: upgrade it now,
         # the only moment the plain password is at hand.

@@ -4,7 +4,7 @@ public JSON API. `install(app)` adds its routes, its static files and its error 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from . import (
@@ -52,6 +52,11 @@ def install(app: FastAPI) -> None:
     for module in (*modules, documents, performance, pricing, company, price_lists, questionnaires, admin):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=core.STATIC), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        """For what asks for the old name (the pages link `/static/favicon.svg`)."""
+        return FileResponse(core.STATIC / "favicon.svg", media_type="image/svg+xml")
 
     async def login_required(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, core.LoginRequired)

@@ -78,6 +78,8 @@ class CsrfRefused(Exception):
 class ApiResult:
     status: int
     data: Any
+    #: The answer's `Retry-After` in seconds, when it gave one (a 429, a 503).
+    retry_after: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -94,6 +96,9 @@ class Api:
     def __init__(self, request: Request, token: str | None, lang: str) -> None:
         self._client: httpx.AsyncClient = _internal_client(request)
         self._headers = {"accept": "application/json", "accept-language": lang}
+        #: With a token, a 401 means it ended: log in again. Without one (the login page
+        #: itself), a 401 is the answer to show.
+        self._logged_in = bool(token)
         if token:
             self._headers["authorization"] = f"Bearer {token}"
 
@@ -130,9 +135,10 @@ class Api:
             body = response.json()
         except ValueError:
             body = {"detail": response.text}
-        if response.status_code == 401:
+        if response.status_code == 401 and self._logged_in:
             raise LoginRequired()
-        return ApiResult(response.status_code, body)
+        retry_after = response.headers.get("retry-after", "")
+        return ApiResult(response.status_code, body, int(retry_after) if retry_after.isdigit() else None)
 
     async def document(self, path: str, **params: Any) -> httpx.Response:
         """A document route's answer as it is (a PDF, an XML, or the problem as JSON)."""

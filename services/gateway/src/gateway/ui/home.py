@@ -27,7 +27,19 @@ def _safe_next(value: str | None) -> str:
 @router.get("/login")
 async def login_page(request: Request, next: str | None = None) -> Response:
     ui = core.anonymous_ui(request)
-    return ui.render("login.html", next=_safe_next(next), values={}, failed=False)
+    return ui.render("login.html", next=_safe_next(next), values={}, refusal=None)
+
+
+def _login_refusal(ui: core.Ui, result: core.ApiResult) -> str:
+    """Why the login was refused, in the user's words: never which of username or
+    password was wrong."""
+    if result.status == 401:
+        return ui.t("login.failed")
+    if result.status == 403:
+        return ui.t("login.deactivated")
+    if result.status == 429:
+        return ui.t("login.throttled", minutes=max(1, -(-(result.retry_after or 60) // 60)))
+    return ui.t("errors.unavailable")
 
 
 @router.post("/login")
@@ -42,23 +54,17 @@ async def login(request: Request) -> Response:
         "/api/auth/token",
         data={"username": values.get("username", ""), "password": str(form.get("password") or "")},
     )
-    if result.status == 429:
-        return ui.render(
+    if not result.ok:
+        page = ui.render(
             "login.html",
-            status_code=429,
+            status_code=result.status if result.status in (401, 403, 429) else 503,
             next=next_url,
             values={"username": values.get("username", "")},
-            failed=False,
-            throttled=str(result.detail),
+            refusal=_login_refusal(ui, result),
         )
-    if result.status != 200:
-        return ui.render(
-            "login.html",
-            status_code=401,
-            next=next_url,
-            values={"username": values.get("username", "")},
-            failed=True,
-        )
+        if result.retry_after is not None:
+            page.headers["Retry-After"] = str(result.retry_after)
+        return page
     token = result.data["access_token"]
     me = await core.Api(request, token, ui.lang).get("/api/users/me")
     lang = i18n.language_or_default(me.data.get("language") if me.ok else None)
