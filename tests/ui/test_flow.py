@@ -258,6 +258,6 @@ async def test_a_lead_becomes_a_traditional_customer_in_the_browser(
     )
     await expect(boss.page.locator("canvas[data-chart]")).to_be_visible()
     await boss.shot("market-share")
-    await boss.page.goto(f"{base}/admin/users")
+    await boss.page.goto(f"{base}/admin/users?q={seller_api.username}")
     await expect(boss.page.get_by_role("link", name=seller_api.username)).to_be_visible()
     await boss.shot("admin-users")

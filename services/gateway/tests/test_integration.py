@@ -896,7 +896,9 @@ async def test_offboarding_deactivates_and_hands_the_portfolio_over(
     assert renamed.status_code == 409
 
 
-@pytest.mark.parametrize("target", ["self", "unknown", "offboarded", "not-a-uuid", "missing", "extra"])
+@pytest.mark.parametrize(
+    "target", ["self", "unknown", "offboarded", "not-a-uuid", "missing", "extra", "accountant", "marketing"]
+)
 async def test_offboarding_to_a_bad_target_is_422_and_changes_nothing(
     gateway: Gateway, admin: dict[str, str], target: str
 ) -> None:
@@ -907,7 +909,12 @@ async def test_offboarding_to_a_bad_target_is_422_and_changes_nothing(
         f"/api/users/{gone['id']}/offboard", headers=admin, json={"reassign_to": keeper["id"]}
     )
     assert done.status_code == 202
+    if target in ("accountant", "marketing"):
+        # A seller's customers, leads and quotes cannot go to someone who cannot own them.
+        keeper = await gateway.create_user(admin, Role(target))
     body: dict[str, Any] = {
+        "accountant": {"reassign_to": keeper["id"]},
+        "marketing": {"reassign_to": keeper["id"]},
         "self": {"reassign_to": leaving["id"]},
         "unknown": {"reassign_to": str(uuid.uuid4())},
         "offboarded": {"reassign_to": gone["id"]},
@@ -1396,3 +1403,23 @@ async def test_a_care_reminder_follows_the_work_and_a_read_one_stays_as_history(
         )
         == 0
     )
+
+
+async def test_the_users_list_finds_by_name_role_and_standing(gateway: Gateway, admin: dict[str, str]) -> None:
+    """Issue 19, point 9: with many users the admin searches instead of scrolling."""
+    seller = await gateway.create_user(admin, Role.SALESPERSON)
+    accountant = await gateway.create_user(admin, Role.ACCOUNTANT)
+
+    async def found(**params: str) -> list[str]:
+        answer = await gateway.http.get("/api/users", headers=admin, params={"limit": "200", **params})
+        assert answer.status_code == 200, answer.text
+        return [u["id"] for u in answer.json()["items"]]
+
+    assert await found(q=seller["username"].upper()) == [seller["id"]]
+    assert await found(q=seller["full_name"][-6:]) == [seller["id"]]
+    assert accountant["id"] in await found(role="accountant", active="true")
+    assert seller["id"] not in await found(role="accountant")
+    assert seller["id"] not in await found(active="false")
+    assert await found(q="100%_x") == []  # a wildcard is a character, not a pattern
+    bad = await gateway.http.get("/api/users", headers=admin, params={"role": "boss"})
+    assert bad.status_code == 422

@@ -7,7 +7,7 @@ import logging
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from fastapi.security.utils import get_authorization_scheme_param
 
@@ -150,10 +150,16 @@ async def create_user(body: UserCreate, caller: Admin, db: DbDep) -> UserOut:
 
 
 @users_router.get("", dependencies=[require_roles(Role.ADMIN, Role.SALES_MANAGER)])
-async def list_users(db: DbDep, paging: Paging) -> Page[UserOut]:
-    """Every user, active and offboarded, by username."""
+async def list_users(
+    db: DbDep,
+    paging: Paging,
+    q: Annotated[str | None, Query(max_length=100, description="part of the username or full name")] = None,
+    role: Role | None = None,
+    active: bool | None = None,
+) -> Page[UserOut]:
+    """Users, active and offboarded, by username; `q`, `role` and `active` narrow it."""
     async with db.transaction() as session:
-        rows, total = await users.list_users(session, paging)
+        rows, total = await users.list_users(session, paging, q=q, role=role, active=active)
         return Page(items=[UserOut.model_validate(u) for u in rows], total=total)
 
 

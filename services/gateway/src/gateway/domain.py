@@ -13,6 +13,17 @@ PASSWORD_MIN = 8
 PASSWORD_MAX = 256
 
 
+#: Who owns customers, leads and quotes, and so who may take such a portfolio over.
+SELLING_ROLES = frozenset({"salesperson", "sales_manager"})
+
+
+def may_take_over(leaving_role: str, successor_role: str) -> bool:
+    """Whether a user of `successor_role` may take over the portfolio of one leaving
+    with `leaving_role`: a seller's customers, leads and quotes go to another seller (an
+    accountant or a marketer cannot own them); anyone else's to anyone active."""
+    return leaving_role not in SELLING_ROLES or successor_role in SELLING_ROLES
+
+
 class AuditAction(StrEnum):
     """What a user's audit entry records (`user_audit.action`)."""
 

@@ -17,7 +17,7 @@ from crm_kit.http import PageParams
 from crm_kit.outbox import emit
 from crm_kit.queries import fetch_page
 
-from . import users
+from . import domain, users
 from .domain import AuditAction
 from .models import Handover, UserAccount
 
@@ -37,7 +37,7 @@ async def offboard(
     await users.lock_staff(session)
     await users.require_active(session, caller, Role.ADMIN)
     leaving = await _leaving(session, user_id)
-    await _taking_over(session, reassign_to, user_id)
+    await _taking_over(session, reassign_to, leaving)
     await users.keep_an_admin(
         session, leaving, f"user {user_id} is the last active admin and cannot be offboarded"
     )
@@ -74,15 +74,22 @@ async def _leaving(session: AsyncSession, user_id: uuid.UUID) -> UserAccount:
     return leaving
 
 
-async def _taking_over(session: AsyncSession, reassign_to: uuid.UUID, leaving: uuid.UUID) -> UserAccount:
-    """Who takes the portfolio over, locked: another user, and an active one (422 else)."""
-    if reassign_to == leaving:
+async def _taking_over(session: AsyncSession, reassign_to: uuid.UUID, leaving: UserAccount) -> UserAccount:
+    """Who takes the portfolio over, locked: another user, an active one, and for a
+    seller's portfolio another seller (422 else)."""
+    if reassign_to == leaving.id:
         raise errors.Invalid.at(TARGET, "reassign_to must be another user than the one leaving")
     target = await session.get(UserAccount, reassign_to, with_for_update=True)
     if target is None:
         raise errors.Invalid.at(TARGET, f"user {reassign_to} does not exist")
     if not target.active:
         raise errors.Invalid.at(TARGET, f"user {reassign_to} is offboarded")
+    if not domain.may_take_over(leaving.role, target.role):
+        raise errors.Invalid.at(
+            TARGET,
+            f"user {reassign_to} is a {target.role}: a seller's customers, leads and quotes go to"
+            " a salesperson or a sales manager",
+        )
     return target
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import HTTPException, status
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -205,8 +205,29 @@ async def get_existing(session: AsyncSession, user_id: uuid.UUID) -> UserAccount
     return account
 
 
-async def list_users(session: AsyncSession, page: PageParams) -> tuple[list[UserAccount], int]:
-    return await fetch_page(session, select(UserAccount), page, UserAccount.username)
+async def list_users(
+    session: AsyncSession,
+    page: PageParams,
+    *,
+    q: str | None = None,
+    role: Role | None = None,
+    active: bool | None = None,
+) -> tuple[list[UserAccount], int]:
+    """Users by username; `q` finds a part of the username or the full name (any case)."""
+    stmt = select(UserAccount)
+    if q:
+        text = q.strip()
+        stmt = stmt.where(
+            or_(
+                UserAccount.username.icontains(text, autoescape=True),
+                UserAccount.full_name.icontains(text, autoescape=True),
+            )
+        )
+    if role is not None:
+        stmt = stmt.where(UserAccount.role == role)
+    if active is not None:
+        stmt = stmt.where(UserAccount.active.is_(active))
+    return await fetch_page(session, stmt, page, UserAccount.username)
 
 
 async def list_salespeople(session: AsyncSession, page: PageParams) -> tuple[list[UserAccount], int]:
