@@ -1405,7 +1405,9 @@ async def test_a_care_reminder_follows_the_work_and_a_read_one_stays_as_history(
     )
 
 
-async def test_the_users_list_finds_by_name_role_and_standing(gateway: Gateway, admin: dict[str, str]) -> None:
+async def test_the_users_list_finds_by_name_role_and_standing(
+    gateway: Gateway, admin: dict[str, str]
+) -> None:
     """Issue 19, point 9: with many users the admin searches instead of scrolling."""
     seller = await gateway.create_user(admin, Role.SALESPERSON)
     accountant = await gateway.create_user(admin, Role.ACCOUNTANT)
