@@ -197,7 +197,7 @@ async def test_the_limit_follows_a_new_grade_unless_set_by_hand(books: Books, po
     kept = await books.account(uuid.UUID(by_hand["customer_id"]))
     assert (kept["credit_limit"], kept["credit_limit_source"], kept["grade"]) == (75_000_000, "manual", "A")
 
-    regrade, opened = await history(books, follows["customer_id"])
+    regrade, _opened = await history(books, follows["customer_id"])
     assert (regrade["action"], regrade["before"]["credit_limit"], regrade["after"]["credit_limit"]) == (
         "regrade",
         20_000_000,
