@@ -13,7 +13,7 @@ import pytest
 from crm_contracts import PortfolioReassigned, UserRegistered
 from crm_kit.auth import Role, User
 
-from .test_integration import Marketing, new_channel, unique
+from .test_integration import Marketing, unique
 
 # The fixture, by name.
 from .test_integration import marketing as marketing
