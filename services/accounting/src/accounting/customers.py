@@ -60,6 +60,9 @@ async def _survivors_account(session: AsyncSession, survivor: uuid.UUID, merged:
             owner_id=known.owner_id if known is not None else merged.owner_id,
             currency=merged.currency,
             credit_limit=merged.credit_limit,
+            credit_limit_source=merged.credit_limit_source,
+            cash_only=merged.cash_only,
+            grade=known.grade if known is not None else merged.grade,
             balance=0,
         )
         session.add(account)
