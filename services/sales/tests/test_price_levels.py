@@ -230,6 +230,27 @@ async def test_changes_to_a_list_are_kept_in_its_history(sales: Sales, manager: 
     same = await sales.http.patch(path, headers=manager.headers, json={"items": items((motor, 2_000))})
     assert len(same.json()["history"]) == 3  # nothing changed, nothing recorded
 
+    # The same trail at /audit, newest first, before and after apart (as every service's).
+    trail = await sales.http.get(f"{path}/audit", headers=manager.headers)
+    assert trail.status_code == 200, trail.text
+    assert trail.json()["total"] == 3
+    newest, audited_edit, audited_made = trail.json()["items"]
+    assert (newest["before"], newest["after"]) == ({"valid_to": "2027-06-30"}, {"valid_to": None})
+    assert audited_edit["before"] == {
+        "name": made["name"],
+        "valid_to": None,
+        "items": {valve: 500, pump: 900},
+    }
+    assert audited_edit["after"] == {
+        "name": "Giá hạng A",
+        "valid_to": "2027-06-30",
+        "items": {valve: 450, motor: 2_000},
+    }
+    assert (audited_made["action"], audited_made["after"]["grade"]) == ("created", "A")
+    assert audited_edit["actor_id"] == str(manager.id)
+    missing_trail = await sales.http.get(f"/api/price-lists/{uuid.uuid4()}/audit", headers=manager.headers)
+    assert missing_trail.status_code == 404
+
     before = (await sales.http.get(path, headers=manager.headers)).json()
     cases: list[tuple[dict[str, Any], list[list[Any]]]] = [
         ({"valid_to": "2026-12-31"}, [["body", "valid_to"]]),

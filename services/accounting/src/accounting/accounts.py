@@ -14,14 +14,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import CustomerPromotedToTraditional
-from crm_kit import customer_copy
+from crm_kit import audit, customer_copy
 from crm_kit.auth import User
 from crm_kit.customer_copy import Fact
 from crm_kit.db import table_of
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page, one_visible, visible_to
 
-from . import domain
+from . import credit_policy, domain
 from .models import Account
 
 
@@ -39,7 +39,17 @@ async def open_for(
     # An open account takes later ones from those (`customers.follow`), never from another
     # promotion.
     known = await customer_copy.record(session, [Fact.of_promotion(event) for event in promotions])
-    await session.execute(
+    # The credit policy's limit for each, by its grade and channel kind as known now; a
+    # grade or channel arriving later moves it (`credit_policy.apply`).
+    rules = await credit_policy.rules(session)
+    kinds = await credit_policy.channel_kinds(session, [row.channel_id for row in known.values()])
+    limits = {
+        customer_id: domain.policy_limit(
+            rules, row.grade, kinds.get(row.channel_id) if row.channel_id else None, default_credit_limit
+        )
+        for customer_id, row in known.items()
+    }
+    opened = await session.execute(
         _OPEN_ACCOUNTS,
         [
             {
@@ -47,17 +57,42 @@ async def open_for(
                 "customer_name": known[customer_id].name,
                 "owner_id": known[customer_id].owner_id,
                 "currency": domain.CURRENCY,
-                "credit_limit": default_credit_limit,
+                "credit_limit": limits[customer_id].credit_limit,
+                "cash_only": limits[customer_id].cash_only,
+                "credit_limit_source": domain.LimitSource.POLICY.value,
+                "grade": known[customer_id].grade,
                 "balance": 0,
             }
             for customer_id in sorted(known)
+        ],
+    )
+    await audit.record_many(
+        session,
+        [
+            {
+                "entity": credit_policy.ACCOUNT,
+                "entity_id": customer_id,
+                "action": domain.LimitChange.OPENED.value,
+                "actor_id": None,
+                "before": {},
+                "after": {
+                    "credit_limit": limits[customer_id].credit_limit,
+                    "cash_only": limits[customer_id].cash_only,
+                    "grade": known[customer_id].grade,
+                },
+            }
+            for customer_id in opened.scalars().all()
         ],
     )
 
 
 #: Opens accounts; a customer's second promotion leaves its account as it is. Built once,
 #: on the table (`table_of`), like the other hot statements.
-_OPEN_ACCOUNTS = insert(table_of(Account)).on_conflict_do_nothing(index_elements=["customer_id"])
+_OPEN_ACCOUNTS = (
+    insert(table_of(Account))
+    .on_conflict_do_nothing(index_elements=["customer_id"])
+    .returning(table_of(Account).c.customer_id)
+)
 
 
 async def get(
@@ -76,12 +111,19 @@ async def list_page(session: AsyncSession, user: User, page: PageParams) -> tupl
 
 
 async def set_credit_limit(
-    session: AsyncSession, customer_id: uuid.UUID, credit_limit: int, user: User
+    session: AsyncSession, customer_id: uuid.UUID, credit_limit: int, user: User, reason: str | None = None
 ) -> Account:
+    """An accountant's limit, which stays until set again (the policy no longer moves it)."""
     account = await get(session, customer_id, user, for_update=True)
-    account.credit_limit = credit_limit
-    await session.flush()
-    return account
+    return await credit_policy.set_by_hand(session, account, credit_limit, user, reason)
+
+
+async def follow_policy(
+    session: AsyncSession, customer_id: uuid.UUID, user: User, default: int, reason: str | None = None
+) -> Account:
+    """The account's limit goes back to the policy's, and follows it from now on."""
+    account = await get(session, customer_id, user, for_update=True)
+    return await credit_policy.follow_policy(session, account, user, default, reason)
 
 
 async def move_balance(session: AsyncSession, customer_id: uuid.UUID, delta: int) -> None:

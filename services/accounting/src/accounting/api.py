@@ -13,13 +13,14 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_kit import errors
-from crm_kit.auth import CurrentUser, Role, require_roles
+from crm_kit import audit, errors
+from crm_kit.auth import CurrentUser, Role, User, require_roles
 from crm_kit.http import Page, Paging
 from crm_kit.runtime import DbDep, RuntimeDep
 
-from . import accounts, credit, credit_notes, domain, invoices, ledger, payments, receivables
+from . import accounts, credit, credit_notes, credit_policy, domain, invoices, ledger, payments, receivables
 from .schemas import (
     AccountDetail,
     AccountOut,
@@ -30,6 +31,9 @@ from .schemas import (
     CreditCheckOut,
     CreditNoteIn,
     CreditNoteOut,
+    CreditPolicyIn,
+    CreditPolicyOut,
+    CreditRuleOut,
     InvoiceDetailOut,
     InvoiceLineOut,
     InvoiceOut,
@@ -38,6 +42,7 @@ from .schemas import (
     LedgerSums,
     PaymentIn,
     PaymentOut,
+    PolicyApplied,
 )
 from .settings import Settings
 
@@ -94,12 +99,108 @@ async def get_account(
 
 @router.patch("/api/accounts/{customer_id}", tags=["accounts"], dependencies=[require_roles(*BOOKKEEPERS)])
 async def update_account(
-    customer_id: uuid.UUID, body: AccountUpdate, user: CurrentUser, db: DbDep
+    customer_id: uuid.UUID, body: AccountUpdate, user: CurrentUser, db: DbDep, settings: SettingsDep
 ) -> AccountOut:
-    """Set the credit limit (accountant)."""
+    """Set the credit limit by hand (accountant, admin): it is then `manual` and stays, whatever
+    the policy or the customer's grade do; or `follow_policy` to give it back to the policy.
+    Each change goes into the limit's history with `reason`."""
     async with db.transaction() as session:
-        account = await accounts.set_credit_limit(session, customer_id, body.credit_limit, user)
+        if body.credit_limit is not None:
+            account = await accounts.set_credit_limit(
+                session, customer_id, body.credit_limit, user, body.reason
+            )
+        else:
+            account = await accounts.follow_policy(
+                session, customer_id, user, settings.default_credit_limit, body.reason
+            )
         return AccountOut.model_validate(account)
+
+
+@router.get(
+    "/api/accounts/{customer_id}/credit-limit-history",
+    tags=["accounts"],
+    dependencies=[require_roles(*READERS)],
+)
+async def credit_limit_history(
+    customer_id: uuid.UUID, user: CurrentUser, db: DbDep, paging: Paging
+) -> Page[audit.AuditEntryOut]:
+    """Every change of the account's credit limit, newest first: opened with the policy's
+    limit, set by hand, the policy re-applied, followed a new grade; who (by name), when,
+    before, after and why."""
+    async with db.transaction() as session:
+        await accounts.get(session, customer_id, user)
+        return await audit.page(
+            session,
+            [credit_policy.ACCOUNT],
+            customer_id,
+            paging,
+            actions=[c.value for c in domain.LimitChange],
+        )
+
+
+# -- the credit policy -----------------------------------------------------------------
+
+
+async def _policy_out(session: AsyncSession, settings: Settings) -> CreditPolicyOut:
+    policy = await credit_policy.get(session)
+    return CreditPolicyOut(
+        rules=[CreditRuleOut.model_validate(r) for r in policy.rules],
+        default_credit_limit=settings.default_credit_limit,
+        updated_at=policy.updated_at,
+        updated_by=policy.updated_by,
+    )
+
+
+@router.get("/api/credit-policy", tags=["credit"], dependencies=[require_roles(*READERS)])
+async def get_credit_policy(db: DbDep, settings: SettingsDep) -> CreditPolicyOut:
+    """The limit a new account gets, per customer grade and channel kind. The most specific
+    rule wins: grade and kind, then grade, then kind, then the fallback."""
+    async with db.transaction() as session:
+        return await _policy_out(session, settings)
+
+
+@router.put("/api/credit-policy", tags=["credit"], dependencies=[require_roles(*BOOKKEEPERS)])
+async def put_credit_policy(
+    body: CreditPolicyIn, user: CurrentUser, db: DbDep, settings: SettingsDep
+) -> CreditPolicyOut:
+    """Replace the policy's rules (accountant, admin): each a grade and/or channel kind with
+    a limit in dong or `cash_only`, and one fallback rule (neither). 422 naming the rule at
+    fault, a scope given twice included; nothing changes then. Existing accounts keep their
+    limits until `POST /api/credit-policy/apply` or their customer's next grade."""
+    rules = [domain.PolicyRule(r.grade, r.channel_kind, r.credit_limit or 0, r.cash_only) for r in body.rules]
+    async with db.transaction() as session:
+        await credit_policy.replace(session, rules, user)
+        return await _policy_out(session, settings)
+
+
+@router.post("/api/credit-policy/apply", tags=["credit"], dependencies=[require_roles(*BOOKKEEPERS)])
+async def apply_credit_policy(user: CurrentUser, db: DbDep, settings: SettingsDep) -> PolicyApplied:
+    """Give every account whose limit follows the policy (never set by hand) the policy's
+    limit now; how many changed. Limits set by hand stay."""
+    async with db.transaction() as session:
+        changed = await credit_policy.apply(
+            session,
+            settings.default_credit_limit,
+            actor=user.id,
+            action=domain.LimitChange.POLICY,
+            reason="policy applied",
+        )
+    return PolicyApplied(changed=changed)
+
+
+@router.get("/api/credit-policy/history", tags=["credit"], dependencies=[require_roles(*READERS)])
+async def credit_policy_history(db: DbDep, paging: Paging) -> Page[audit.AuditEntryOut]:
+    """Every change of the policy, newest first: who, when, the rules before and after."""
+    async with db.transaction() as session:
+        return await audit.page(session, [credit_policy.POLICY], credit_policy.POLICY_ID, paging)
+
+
+async def _account_exists(session: AsyncSession, customer_id: uuid.UUID, user: User) -> None:
+    await accounts.get(session, customer_id, user)
+
+
+#: `GET /api/accounts/{id}/audit`: every change of the account (its credit limit, for now).
+audit_router = audit.audit_router("accounts", credit_policy.ACCOUNT, roles=READERS, exists=_account_exists)
 
 
 # -- credit checks ---------------------------------------------------------------------

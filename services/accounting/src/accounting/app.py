@@ -18,7 +18,12 @@ def create_app(settings: Settings) -> FastAPI:
     return create_service_app(
         settings,
         title="CRM accounting",
-        routers=[api.router, api_documents.router, portfolio_router("accounting", accounts.holdings)],
+        routers=[
+            api.router,
+            api.audit_router,
+            api_documents.router,
+            portfolio_router("accounting", accounts.holdings),
+        ],
         handlers=consumers.build_handlers(settings),
     )
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
+    ChannelChanged,
     CustomerPromotedToTraditional,
     Envelope,
     OrderPlaced,
@@ -15,7 +16,7 @@ from crm_contracts import (
 from crm_kit import directory
 from crm_kit.handlers import Handlers
 
-from . import accounts, commitments, credit, customers, invoices
+from . import accounts, commitments, credit, credit_policy, customers, invoices
 from .settings import Settings
 
 
@@ -24,7 +25,7 @@ def build_handlers(settings: Settings) -> Handlers:
     handlers = Handlers()
     # The staff directory: a deactivated member of staff's token is refused (401).
     directory.register(handlers)
-    customers.register(handlers)
+    customers.register(handlers, settings.default_credit_limit)
     commitments.register(handlers)
 
     @handlers.handles_many(CustomerPromotedToTraditional)
@@ -38,6 +39,10 @@ def build_handlers(settings: Settings) -> Handlers:
         session: AsyncSession, event: QuoteSubmittedForApproval, envelope: Envelope
     ) -> None:
         await credit.check(session, event, envelope, settings.default_credit_limit, settings.today())
+
+    @handlers.handles(ChannelChanged)
+    async def channel_changed(session: AsyncSession, event: ChannelChanged, envelope: Envelope) -> None:
+        await credit_policy.channel_changed(session, event, settings.default_credit_limit)
 
     @handlers.handles(OrderPlaced)
     async def invoice_order(session: AsyncSession, event: OrderPlaced, envelope: Envelope) -> None:

@@ -19,7 +19,7 @@ from crm_kit import outbox
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
 
-from . import commitments, domain, receivables
+from . import commitments, credit_policy, domain, receivables
 from .domain import CURRENCY
 from .filters import where_given
 from .models import Account, CreditCheck
@@ -49,12 +49,18 @@ async def check(
         valid_until=event.valid_until,
     )
     account = await session.get(Account, event.customer_id)
-    credit_limit = account.credit_limit if account is not None else default_credit_limit
+    # A prospect (no account yet) gets what the policy would give its account.
+    limit = (
+        domain.Limit(account.credit_limit, account.cash_only)
+        if account is not None
+        else await credit_policy.limit_of_customer(session, event.customer_id, default_credit_limit)
+    )
     decision = domain.credit_decision(
         await receivables.open_receivables(session, event.customer_id),
         event.total,
-        credit_limit,
+        limit.credit_limit,
         await commitments.committed(session, event.customer_id, today, besides=event.quote_id),
+        cash_only=limit.cash_only,
     )
     answer = CreditChecked(
         quote_id=event.quote_id,
@@ -65,6 +71,7 @@ async def check(
         open_receivables=decision.open_receivables,
         committed=decision.committed,
         credit_limit=decision.credit_limit,
+        reason=decision.reason,
         currency=CURRENCY,
         checked_at=datetime.now(UTC),
     )

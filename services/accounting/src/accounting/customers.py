@@ -18,6 +18,8 @@ from crm_kit import customer_copy
 from crm_kit.db import table_of
 from crm_kit.handlers import Handlers
 
+from . import credit_policy
+from .domain import LimitChange
 from .models import Account, CreditCheck, CreditCommitment, CreditNote, Invoice, LedgerEntry, Payment
 
 _ACCOUNTS = table_of(Account)
@@ -26,14 +28,18 @@ _ACCOUNTS = table_of(Account)
 _FOLLOW = (
     update(_ACCOUNTS)
     .where(_ACCOUNTS.c.customer_id == bindparam("id"))
-    .values(customer_name=bindparam("name"), owner_id=bindparam("owner"))
+    .values(customer_name=bindparam("name"), owner_id=bindparam("owner"), grade=bindparam("grade"))
 )
 
 
 async def follow(session: AsyncSession, known: Sequence[Row[Any]]) -> None:
-    """Open accounts take their customer's newest name and owner; a customer without an
+    """Open accounts take their customer's newest name, owner and grade; a customer without an
     account yet (a prospect) keeps them in the copy until its account opens."""
-    rows = [{"id": row.customer_id, "name": row.name, "owner": row.owner_id} for row in known if row.name]
+    rows = [
+        {"id": row.customer_id, "name": row.name, "owner": row.owner_id, "grade": row.grade}
+        for row in known
+        if row.name
+    ]
     if rows:
         await session.execute(_FOLLOW, rows)
 
@@ -54,6 +60,9 @@ async def _survivors_account(session: AsyncSession, survivor: uuid.UUID, merged:
             owner_id=known.owner_id if known is not None else merged.owner_id,
             currency=merged.currency,
             credit_limit=merged.credit_limit,
+            credit_limit_source=merged.credit_limit_source,
+            cash_only=merged.cash_only,
+            grade=known.grade if known is not None else merged.grade,
             balance=0,
         )
         session.add(account)
@@ -84,7 +93,23 @@ async def repoint(session: AsyncSession, event: CustomersMerged) -> None:
         )
 
 
-def register(handlers: Handlers) -> None:
-    """Edits, hand-overs, deactivations and merges of customers reach the copy and the
-    accounts; a merge moves the merged customer's account into the survivor's."""
-    customer_copy.register(handlers, apply=follow, merged=repoint)
+def register(handlers: Handlers, default_credit_limit: int) -> None:
+    """Edits, hand-overs, deactivations, gradings and merges of customers reach the copy
+    and the accounts; a merge moves the merged customer's account into the survivor's. A
+    new grade or channel moves the limit of an account that follows the credit policy."""
+
+    async def follow_all(session: AsyncSession, known: Sequence[Row[Any]]) -> None:
+        # The policy first, so its entry shows the grade before and after.
+        if known:
+            await credit_policy.apply(
+                session,
+                default_credit_limit,
+                actor=None,
+                action=LimitChange.REGRADE,
+                customer_ids=[row.customer_id for row in known],
+                reason="; ".join(f"grade {row.grade}" for row in known if row.grade) or None,
+                regraded_only=True,
+            )
+        await follow(session, known)
+
+    customer_copy.register(handlers, apply=follow_all, merged=repoint, graded=True)

@@ -8,7 +8,7 @@ error creeps into a comparison.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -218,29 +218,136 @@ class Commitment(StrEnum):
 UNTIL_VALID = (Commitment.PENDING, Commitment.APPROVED)
 
 
+#: Why a cash-only customer's quote fails its credit check, whatever its total.
+CASH_ONLY = "cash only"
+
+
 @dataclass(frozen=True)
 class CreditDecision:
     open_receivables: int
     committed: int
     exposure: int
     credit_limit: int
+    cash_only: bool = False
 
     @property
     def passed(self) -> bool:
-        return self.exposure <= self.credit_limit
+        return not self.cash_only and self.exposure <= self.credit_limit
+
+    @property
+    def reason(self) -> str | None:
+        """Why it failed, when the numbers alone do not say it."""
+        return CASH_ONLY if self.cash_only else None
 
 
 def credit_decision(
-    open_receivables: int, quote_total: int, credit_limit: int, committed: int = 0
+    open_receivables: int, quote_total: int, credit_limit: int, committed: int = 0, *, cash_only: bool = False
 ) -> CreditDecision:
     """The customer may owe up to the limit: open receivables, what their other quotes and
-    orders not invoiced yet commit, and this quote, against it."""
+    orders not invoiced yet commit, and this quote, against it. A cash-only customer gets
+    no credit at all."""
     return CreditDecision(
         open_receivables=open_receivables,
         committed=committed,
         exposure=open_receivables + committed + quote_total,
-        credit_limit=credit_limit,
+        credit_limit=0 if cash_only else credit_limit,
+        cash_only=cash_only,
     )
+
+
+# -- the credit policy -----------------------------------------------------------------
+
+
+class LimitSource(StrEnum):
+    """Where an account's credit limit came from."""
+
+    #: The credit policy: it follows the customer's grade and channel kind.
+    POLICY = "policy"
+    #: An accountant's hand: it stays until changed by hand again.
+    MANUAL = "manual"
+
+
+class LimitChange(StrEnum):
+    """Why a credit limit changed, as its history (`audit_entries.action`) says it."""
+
+    #: The account was opened with the policy's limit.
+    OPENED = "opened"
+    #: An accountant set it (`PATCH /api/accounts/{id}`).
+    MANUAL = "manual"
+    #: The policy was re-applied (`POST /api/credit-policy/apply`).
+    POLICY = "policy"
+    #: The customer's grade or channel changed and the limit followed the policy.
+    REGRADE = "regrade"
+
+
+class ChannelKind(StrEnum):
+    """The kinds of channel marketing sells through (those of sales' price lists)."""
+
+    DISTRIBUTOR = "distributor"
+    DEALER = "dealer"
+    RETAIL = "retail"
+    AGENT = "agent"
+    ONLINE = "online"
+    PROJECT = "project"
+
+
+@dataclass(frozen=True)
+class Limit:
+    credit_limit: int
+    cash_only: bool = False
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    """A limit for customers of a grade and a channel kind (None: any); both None: the fallback."""
+
+    grade: str | None
+    channel_kind: str | None
+    credit_limit: int
+    cash_only: bool = False
+
+    @property
+    def scope(self) -> tuple[str | None, str | None]:
+        return (self.grade, self.channel_kind)
+
+    @property
+    def limit(self) -> Limit:
+        return Limit(0 if self.cash_only else self.credit_limit, self.cash_only)
+
+
+def policy_limit(
+    rules: Iterable[PolicyRule], grade: str | None, channel_kind: str | None, default: int
+) -> Limit:
+    """The most specific rule that fits: grade and channel kind, then grade alone, then
+    channel kind alone, then the fallback; `default` (the setting) if the policy has none."""
+    by_scope = {rule.scope: rule for rule in rules}
+    # A customer without a grade (or a channel kind) takes the rules for any.
+    for scope in ((grade, channel_kind), (grade, None), (None, channel_kind), (None, None)):
+        rule = by_scope.get(scope)
+        if rule is not None:
+            return rule.limit
+    return Limit(default)
+
+
+def policy_problems(rules: Sequence[PolicyRule]) -> list[tuple[tuple[str | int, ...], str]]:
+    """What is wrong with a policy as a whole (each rule's own fields are the schema's): a
+    scope given twice, and a missing fallback."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    seen: dict[tuple[str | None, str | None], int] = {}
+    for index, rule in enumerate(rules):
+        if rule.scope in seen:
+            problems.append(
+                (
+                    ("body", "rules", index),
+                    f"rule {index} has the scope of rule {seen[rule.scope]} "
+                    f"(grade {rule.grade or 'any'}, channel kind {rule.channel_kind or 'any'})",
+                )
+            )
+        else:
+            seen[rule.scope] = index
+    if rules and (None, None) not in seen:
+        problems.append((("body", "rules"), "the policy needs a fallback rule (no grade, no channel kind)"))
+    return problems
 
 
 # -- aging -----------------------------------------------------------------------------

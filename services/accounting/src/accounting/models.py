@@ -42,10 +42,54 @@ class Account(Base):
     credit_limit: Mapped[int] = mapped_column(BigInteger)
     #: What the customer owes: invoices less payments and credit notes.
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Where the limit came from: the credit policy (it follows the customer's grade and
+    #: channel kind) or an accountant's hand (it stays). A `LimitSource`.
+    credit_limit_source: Mapped[str] = mapped_column(String(10), default="policy", server_default="policy")
+    #: The policy's rule said cash only: every quote on credit fails its check.
+    cash_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    #: The customer's grade as accounting last heard it (CustomerGraded), which the policy used.
+    grade: Mapped[str | None] = mapped_column(String(40))
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class CreditPolicyRule(Base):
+    """One rule of the credit policy: the limit of a new account of a customer of this grade
+    and channel kind (either may be None: any). Both None is the fallback. One rule per
+    scope (`uq_credit_policy_rules_scope`)."""
+
+    __tablename__ = "credit_policy_rules"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    grade: Mapped[str | None] = mapped_column(String(40))
+    channel_kind: Mapped[str | None] = mapped_column(String(20))
+    #: Integer dong; 0 when `cash_only`.
+    credit_limit: Mapped[int] = mapped_column(BigInteger)
+    cash_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_by: Mapped[uuid.UUID | None]
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        UniqueConstraint(
+            "grade", "channel_kind", name="uq_credit_policy_rules_scope", postgresql_nulls_not_distinct=True
+        ),
+        CheckConstraint(
+            "credit_limit >= 0 AND (NOT cash_only OR credit_limit = 0)", name="ck_credit_policy_rules_limit"
+        ),
+    )
+
+
+class KnownChannel(Base):
+    """Each channel's kind, as marketing last said it (`ChannelChanged`, newest wins), for
+    the credit policy's rules per channel kind."""
+
+    __tablename__ = "known_channels"
+
+    channel_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class CreditCheck(Base):
@@ -68,6 +112,8 @@ class CreditCheck(Base):
     #: The customer had no account (a prospect): the default limit applied.
     default_limit: Mapped[bool] = mapped_column(Boolean)
     passed: Mapped[bool] = mapped_column(Boolean)
+    #: Why it failed when the limit alone does not say ("cash only").
+    reason: Mapped[str | None] = mapped_column(String(200))
     currency: Mapped[str] = mapped_column(String(3))
     checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

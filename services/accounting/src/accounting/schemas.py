@@ -5,11 +5,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from crm_kit.text import parse_vn_tax_code
 
-from .domain import InvoiceStatus, LedgerKind, PaymentMethod
+from .domain import ChannelKind, InvoiceStatus, LedgerKind, LimitSource, PaymentMethod
 
 #: Larger than any real invoice, small enough that sums stay exact in a BIGINT.
 MAX_AMOUNT = 10**15
@@ -27,6 +27,13 @@ class AccountOut(BaseModel):
     owner_id: uuid.UUID | None
     currency: str
     credit_limit: int
+    #: `policy`: the credit policy's limit, which follows the customer's grade and channel
+    #: kind; `manual`: set by an accountant, and it stays.
+    credit_limit_source: LimitSource
+    #: The policy gives this customer no credit: every quote on credit fails its check.
+    cash_only: bool
+    #: The customer's grade as accounting last heard it.
+    grade: str | None
     balance: int
     opened_at: datetime
     updated_at: datetime
@@ -43,12 +50,78 @@ class AccountDetail(AccountOut):
     overdue_invoices: int
 
 
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
 class AccountUpdate(BaseModel):
-    """What an accountant may change on an account; the balance moves only by invoices and payments."""
+    """What an accountant may change on an account; the balance moves only by invoices and
+    payments. Either a limit (it is then `manual` and stays) or `follow_policy` (it goes
+    back to the policy's limit and follows it), with why."""
 
     model_config = ConfigDict(extra="forbid")
 
-    credit_limit: int = Field(ge=0, le=MAX_AMOUNT, description="integer dong")
+    credit_limit: int | None = Field(default=None, ge=0, le=MAX_AMOUNT, description="integer dong")
+    follow_policy: bool = False
+    reason: Reason | None = Field(default=None, description="why, kept in the limit's history")
+
+    @model_validator(mode="after")
+    def _one_change(self) -> AccountUpdate:
+        if (self.credit_limit is None) == (not self.follow_policy):
+            raise ValueError("give either credit_limit or follow_policy: true")
+        return self
+
+
+Grade = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+class CreditRuleIn(BaseModel):
+    """A rule of the credit policy: customers of this grade (any if none) and channel kind
+    (any if none) get this limit, or no credit (`cash_only`). No grade and no kind: the fallback."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grade: Grade | None = None
+    channel_kind: ChannelKind | None = None
+    credit_limit: int | None = Field(default=None, ge=0, le=MAX_AMOUNT, description="integer dong")
+    cash_only: bool = False
+
+    @model_validator(mode="after")
+    def _limit_or_cash(self) -> CreditRuleIn:
+        if self.cash_only and self.credit_limit not in (None, 0):
+            raise ValueError("a cash-only rule has no credit limit (leave it out or 0)")
+        if not self.cash_only and self.credit_limit is None:
+            raise ValueError("give a credit_limit, or cash_only: true")
+        return self
+
+
+class CreditPolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rules: list[CreditRuleIn] = Field(max_length=500)
+
+
+class CreditRuleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    grade: str | None
+    channel_kind: str | None
+    credit_limit: int
+    cash_only: bool
+
+
+class CreditPolicyOut(BaseModel):
+    """The rules, most specific first; `default_credit_limit` applies while there are none."""
+
+    rules: list[CreditRuleOut]
+    default_credit_limit: int
+    updated_at: datetime | None
+    updated_by: uuid.UUID | None
+
+
+class PolicyApplied(BaseModel):
+    """How many accounts following the policy got a new limit."""
+
+    changed: int
 
 
 class CreditCheckOut(BaseModel):
@@ -67,9 +140,11 @@ class CreditCheckOut(BaseModel):
     #: open_receivables + committed + quote_total.
     exposure: int
     credit_limit: int
-    #: The customer had no account yet (a prospect): the default limit applied.
+    #: The customer had no account yet (a prospect): the policy's limit applied.
     default_limit: bool
     passed: bool
+    #: Why it failed when the numbers alone do not say it ("cash only").
+    reason: str | None = None
     currency: str
     checked_at: datetime
 

@@ -72,6 +72,7 @@ ROUTES: Mapping[str, str] = {
     "receivables": "accounting",
     "ledger": "accounting",
     "company-profile": "accounting",
+    "credit-policy": "accounting",
     "regions": "marketing",
     "channels": "marketing",
     "targets": "marketing",

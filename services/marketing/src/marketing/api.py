@@ -10,8 +10,9 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_kit import errors
+from crm_kit import audit, errors
 from crm_kit.auth import CurrentUser, Role, User, require_roles
 from crm_kit.http import Page, Paging
 from crm_kit.runtime import DbDep
@@ -202,28 +203,32 @@ async def get_channel(channel_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Ch
 
 
 @channels_router.patch("/{channel_id}", dependencies=[PLANNERS])
-async def update_channel(channel_id: uuid.UUID, body: ChannelPatch, db: DbDep) -> ChannelOut:
+async def update_channel(
+    channel_id: uuid.UUID, body: ChannelPatch, user: CurrentUser, db: DbDep
+) -> ChannelOut:
     """Rename, move under another parent (`"parent_id": null` detaches it), deactivate or
     reactivate a channel. A new name must be free (409); a parent that already sells through
     this channel would make a loop (422)."""
     async with db.transaction() as session:
-        return channel_out(await channels.update(session, channel_id, body))
+        return channel_out(await channels.update(session, channel_id, body, user))
 
 
 @channels_router.put("/{channel_id}/coverage", dependencies=[PLANNERS])
-async def set_coverage(channel_id: uuid.UUID, body: CoverageIn, db: DbDep) -> ChannelOut:
+async def set_coverage(channel_id: uuid.UUID, body: CoverageIn, user: CurrentUser, db: DbDep) -> ChannelOut:
     """Replace the regions the channel covers."""
     async with db.transaction() as session:
-        return channel_out(await channels.set_coverage(session, channel_id, body.region_codes))
+        return channel_out(await channels.set_coverage(session, channel_id, body.region_codes, user))
 
 
 @channels_router.put("/{channel_id}/assignments", dependencies=[PLANNERS])
-async def set_assignments(channel_id: uuid.UUID, body: list[AssignmentIn], db: DbDep) -> ChannelOut:
+async def set_assignments(
+    channel_id: uuid.UUID, body: list[AssignmentIn], user: CurrentUser, db: DbDep
+) -> ChannelOut:
     """Replace the salespeople assigned to the channel, per region it covers."""
     if len(body) > 1000:
         raise errors.Invalid("at most 1000 assignments")
     async with db.transaction() as session:
-        return channel_out(await channels.set_assignments(session, channel_id, body))
+        return channel_out(await channels.set_assignments(session, channel_id, body, user))
 
 
 # -- market volumes ---------------------------------------------------------------------
@@ -355,11 +360,13 @@ async def get_campaign(campaign_id: uuid.UUID, user: CurrentUser, db: DbDep) -> 
 
 
 @campaigns_router.patch("/{campaign_id}", dependencies=[PLANNERS])
-async def update_campaign(campaign_id: uuid.UUID, body: CampaignPatch, db: DbDep) -> CampaignOut:
+async def update_campaign(
+    campaign_id: uuid.UUID, body: CampaignPatch, user: CurrentUser, db: DbDep
+) -> CampaignOut:
     """Change a draft's name, target or dates (a launched campaign is 409); its audience
     follows the new target until launch."""
     async with db.transaction() as session:
-        campaign = await campaigns.update(session, campaign_id, body)
+        campaign = await campaigns.update(session, campaign_id, body, user)
         return (await campaigns.describe(session, [campaign]))[0]
 
 
@@ -489,4 +496,36 @@ async def revise_target(target_id: uuid.UUID, body: TargetRevise, user: CurrentU
         return TargetOut.model_validate(await targets.revise(session, target_id, body.amount, user))
 
 
-routers = [regions_router, channels_router, volumes_router, share_router, campaigns_router, targets_router]
+# -- audit trails -----------------------------------------------------------------------
+
+
+async def _channel_exists(session: AsyncSession, channel_id: uuid.UUID, user: User) -> None:
+    await channels.get(session, channel_id)
+
+
+async def _campaign_exists(session: AsyncSession, campaign_id: uuid.UUID, user: User) -> None:
+    await campaigns.get(session, campaign_id)
+
+
+async def _target_exists(session: AsyncSession, target_id: uuid.UUID, user: User) -> None:
+    await targets.get(session, target_id, user)
+
+
+#: Who changed what, when: a channel (its details, coverage and salespeople), a campaign,
+#: a target (a salesperson: their own).
+STAFF = (Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN, Role.SALESPERSON)
+audit_routers = [
+    audit.audit_router("channels", channels.AUDITED, roles=STAFF, exists=_channel_exists),
+    audit.audit_router("campaigns", campaigns.AUDITED, roles=STAFF, exists=_campaign_exists),
+    audit.audit_router("targets", targets.AUDITED, roles=STAFF, exists=_target_exists),
+]
+
+routers = [
+    regions_router,
+    channels_router,
+    volumes_router,
+    share_router,
+    campaigns_router,
+    *audit_routers,
+    targets_router,
+]

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, Uuid, and_, exists, false, func, i
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import CampaignLaunched
-from crm_kit import errors, outbox
+from crm_kit import audit, errors, outbox
 from crm_kit.auth import User
 from crm_kit.customer_copy import known_customers
 from crm_kit.http import PageParams
@@ -28,6 +28,8 @@ from .schemas import AudienceMemberOut, CampaignCreate, CampaignOut, CampaignPat
 #: Marketing's copy of the customers, kept from customer events only (`crm_kit.customer_copy`):
 #: audiences are computed from it; marketing never reads the customers database.
 _KNOWN = known_customers.c
+#: The audit trail's name of a campaign.
+AUDITED = "campaign"
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,15 @@ async def create(session: AsyncSession, body: CampaignCreate, user: User) -> Cam
     )
     session.add(campaign)
     await session.flush()
+    await audit.record(session, AUDITED, campaign.id, "created", user.id, {}, _audited(campaign))
     return campaign
 
 
-async def update(session: AsyncSession, campaign_id: uuid.UUID, body: CampaignPatch) -> Campaign:
+async def update(session: AsyncSession, campaign_id: uuid.UUID, body: CampaignPatch, user: User) -> Campaign:
     campaign = await _get(session, campaign_id, lock=True)
     if campaign.status != CampaignStatus.DRAFT:
         raise errors.Conflict(f"campaign {campaign_id} is {campaign.status}: only a draft changes")
+    before = _audited(campaign)
     if body.target is not None:
         await _check_target(session, body.target)
         campaign.target = body.target.model_dump(mode="json")
@@ -70,7 +74,18 @@ async def update(session: AsyncSession, campaign_id: uuid.UUID, body: CampaignPa
         raise errors.Invalid(f"ends_on {ends_on} is before starts_on {starts_on}")
     campaign.starts_on, campaign.ends_on = starts_on, ends_on
     await session.flush()
+    await audit.record(session, AUDITED, campaign.id, "edited", user.id, before, _audited(campaign))
     return campaign
+
+
+def _audited(campaign: Campaign) -> dict[str, object]:
+    return {
+        "name": campaign.name,
+        "target": campaign.target,
+        "starts_on": campaign.starts_on,
+        "ends_on": campaign.ends_on,
+        "status": campaign.status,
+    }
 
 
 async def get(session: AsyncSession, campaign_id: uuid.UUID) -> Campaign:
@@ -106,6 +121,15 @@ async def launch(session: AsyncSession, campaign_id: uuid.UUID, user: User) -> C
     campaign.launched_by = user.id
     campaign.launched_at = now
     await session.flush()
+    await audit.record(
+        session,
+        AUDITED,
+        campaign.id,
+        "launched",
+        user.id,
+        {"status": CampaignStatus.DRAFT},
+        {"status": campaign.status, "audience_size": campaign.audience_size},
+    )
     await outbox.emit(
         session,
         CampaignLaunched(

@@ -11,7 +11,7 @@ from sqlalchemy import delete, exists, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import ChannelChanged
-from crm_kit import directory, errors, outbox
+from crm_kit import audit, directory, errors, outbox
 from crm_kit.auth import Role, User
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
@@ -21,6 +21,8 @@ from . import domain, regions
 from .models import Channel, ChannelAssignment, ChannelRegion
 from .schemas import AssignmentIn, ChannelCreate, ChannelPatch
 
+#: The audit trail's name of a channel: its details, coverage and assignments.
+AUDITED = "channel"
 #: Roles a member of staff needs to be assigned to a channel in a region.
 ASSIGNABLE_ROLES = frozenset({Role.SALESPERSON.value, Role.SALES_MANAGER.value})
 
@@ -53,7 +55,9 @@ async def create(session: AsyncSession, body: ChannelCreate, user: User) -> Chan
             insert(ChannelRegion), [{"channel_id": channel.id, "region_code": c} for c in body.region_codes]
         )
     await _announce(session, channel, actor=user.id)
-    return await get(session, channel.id)
+    record = await get(session, channel.id)
+    await audit.record(session, AUDITED, channel.id, "created", user.id, {}, _audited(record))
+    return record
 
 
 async def get(session: AsyncSession, channel_id: uuid.UUID) -> ChannelRecord:
@@ -90,10 +94,13 @@ async def list_page(
     return await _records(session, channels), total
 
 
-async def update(session: AsyncSession, channel_id: uuid.UUID, body: ChannelPatch) -> ChannelRecord:
+async def update(
+    session: AsyncSession, channel_id: uuid.UUID, body: ChannelPatch, user: User
+) -> ChannelRecord:
     channel = await session.get(Channel, channel_id, with_for_update=True)
     if channel is None:
         raise errors.NotFound("channel", channel_id)
+    before = _details(channel)
     if body.name is not None and fold(body.name) != channel.name_key:
         await _name_is_free(session, body.name)
         channel.name, channel.name_key = body.name, fold(body.name)
@@ -114,14 +121,16 @@ async def update(session: AsyncSession, channel_id: uuid.UUID, body: ChannelPatc
     if body.active is not None:
         channel.active = body.active
     await session.flush()
-    await _announce(session, channel)
+    await _announce(session, channel, actor=user.id)
+    await audit.record(session, AUDITED, channel_id, "edited", user.id, before, _details(channel))
     return await get(session, channel_id)
 
 
 async def set_coverage(
-    session: AsyncSession, channel_id: uuid.UUID, region_codes: list[str]
+    session: AsyncSession, channel_id: uuid.UUID, region_codes: list[str], user: User
 ) -> ChannelRecord:
     await _locked(session, channel_id)
+    before = await get(session, channel_id)
     _known_regions(region_codes)
     staffed = (
         await session.scalars(
@@ -144,13 +153,24 @@ async def set_coverage(
             insert(ChannelRegion), [{"channel_id": channel_id, "region_code": c} for c in region_codes]
         )
     await _touch(session, channel_id)
-    return await get(session, channel_id)
+    after = await get(session, channel_id)
+    await audit.record(
+        session,
+        AUDITED,
+        channel_id,
+        "coverage_set",
+        user.id,
+        {"region_codes": sorted(before.region_codes)},
+        {"region_codes": sorted(after.region_codes)},
+    )
+    return after
 
 
 async def set_assignments(
-    session: AsyncSession, channel_id: uuid.UUID, items: Sequence[AssignmentIn]
+    session: AsyncSession, channel_id: uuid.UUID, items: Sequence[AssignmentIn], user: User
 ) -> ChannelRecord:
     await _locked(session, channel_id)
+    before = await get(session, channel_id)
     wanted = list(dict.fromkeys((a.region_code, a.user_id) for a in items))
     covered = set(
         (
@@ -182,7 +202,17 @@ async def set_assignments(
             [{"channel_id": channel_id, "region_code": code, "user_id": uid} for code, uid in wanted],
         )
     await _touch(session, channel_id)
-    return await get(session, channel_id)
+    after = await get(session, channel_id)
+    await audit.record(
+        session,
+        AUDITED,
+        channel_id,
+        "assignments_set",
+        user.id,
+        {"assignments": _assigned(before)},
+        {"assignments": _assigned(after)},
+    )
+    return after
 
 
 async def parent_map(session: AsyncSession) -> dict[uuid.UUID, uuid.UUID | None]:
@@ -197,6 +227,31 @@ async def move_assignments(session: AsyncSession, from_user: uuid.UUID, to_user:
     )
     if not moved or from_user == to_user:
         return 0
+    # Each channel's trail says who took the leaver's provinces (one entry per channel).
+    held = (
+        await session.execute(
+            select(ChannelAssignment.channel_id, ChannelAssignment.region_code)
+            .where(ChannelAssignment.user_id == from_user)
+            .order_by(ChannelAssignment.channel_id, ChannelAssignment.region_code)
+        )
+    ).all()
+    by_channel: dict[uuid.UUID, list[str]] = {}
+    for channel_id, code in held:
+        by_channel.setdefault(channel_id, []).append(code)
+    await audit.record_many(
+        session,
+        [
+            {
+                "entity": AUDITED,
+                "entity_id": channel_id,
+                "action": "handed_over",
+                "actor_id": None,
+                "before": {"assignments": {code: [str(from_user)] for code in codes}},
+                "after": {"assignments": {code: [str(to_user)] for code in codes}},
+            }
+            for channel_id, codes in by_channel.items()
+        ],
+    )
     await session.execute(
         text(
             "INSERT INTO channel_assignments (channel_id, region_code, user_id) "
@@ -217,6 +272,26 @@ async def holdings(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
 
 
 # -- helpers ----------------------------------------------------------------------------
+
+
+def _details(channel: Channel) -> dict[str, object]:
+    return {"name": channel.name, "parent_id": channel.parent_id, "active": channel.active}
+
+
+def _assigned(record: ChannelRecord) -> dict[str, list[str]]:
+    """Who works each province of the channel: region code -> user ids."""
+    found: dict[str, list[str]] = {}
+    for a in sorted(record.assignments, key=lambda a: (a.region_code, str(a.user_id))):
+        found.setdefault(a.region_code, []).append(str(a.user_id))
+    return found
+
+
+def _audited(record: ChannelRecord) -> dict[str, object]:
+    return {
+        **_details(record.channel),
+        "kind": record.channel.kind,
+        "region_codes": sorted(record.region_codes),
+    }
 
 
 async def _announce(session: AsyncSession, channel: Channel, *, actor: uuid.UUID | None = None) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from crm_kit import directory, errors
+from crm_kit import audit, directory, errors
 from crm_kit.auth import Role, User
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
@@ -33,6 +33,8 @@ from .models import Channel, RevenueFact, SalesTarget, SalesTargetRevision
 from .schemas import AttainmentOut, AttainmentRow, TargetCreate, TargetRevisionOut
 
 #: Who a target may name as its salesperson.
+#: The audit trail's name of a target.
+AUDITED = "target"
 SELLING_ROLES = frozenset({Role.SALESPERSON.value, Role.SALES_MANAGER.value})
 
 
@@ -96,6 +98,22 @@ async def insert(session: AsyncSession, period: str, scope: Scope, amount: int, 
         raise errors.Conflict(f"{period} got a target for this scope at the same moment") from exc
     session.add(SalesTargetRevision(target_id=target.id, revision=1, amount=amount, entered_by=user.id))
     await session.flush()
+    await audit.record(
+        session,
+        AUDITED,
+        target.id,
+        "created",
+        user.id,
+        {},
+        {
+            "period": period,
+            "region_code": scope.region_code,
+            "channel_id": scope.channel_id,
+            "salesperson_id": scope.salesperson_id,
+            "product_group": scope.product_group,
+            "amount": amount,
+        },
+    )
     return target
 
 
@@ -106,6 +124,9 @@ async def revise(session: AsyncSession, target_id: uuid.UUID, amount: int, user:
     if target is None:
         raise errors.NotFound("target", target_id)
     if amount != target.amount:
+        await audit.record(
+            session, AUDITED, target.id, "revised", user.id, {"amount": target.amount}, {"amount": amount}
+        )
         target.revision += 1
         target.amount = amount
         session.add(

@@ -168,6 +168,8 @@ async def record_credit_check(session: AsyncSession, event: CreditChecked) -> No
     quote.credit_checked_at = event.checked_at
     quote.updated_at = utc_now()
     answer = {"credit_status": credit.value, "exposure": event.exposure, "credit_limit": event.credit_limit}
+    if event.reason:  # "cash only": the customer gets no credit, whatever the total
+        answer["reason"] = event.reason
     await audit(session, Audited.QUOTE, quote.id, AuditAction.CREDIT_CHECKED, None, answer)
     if quote.status == QuoteStatus.PENDING_APPROVAL and domain.approves_automatically(
         bool(quote.needs_manager), credit

@@ -11,10 +11,10 @@ from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_kit import errors
+from crm_kit import directory, errors
 from crm_kit.auth import User
 from crm_kit.errors import Location
 from crm_kit.http import PageParams
@@ -209,6 +209,60 @@ async def history(session: AsyncSession, price_list_id: uuid.UUID) -> list[Audit
         .order_by(AuditEntry.at, AuditEntry.id)
     )
     return list((await session.scalars(stmt)).all())
+
+
+def split_changes(changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Sales' `{field: [before, after]}` (items: `{code: [before, after]}`; a value alone: as
+    made) as the kit's trail says it, before and after apart."""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for name, value in changes.items():
+        if isinstance(value, list) and len(value) == 2:
+            before[name], after[name] = value
+        elif isinstance(value, dict) and all(isinstance(v, list) and len(v) == 2 for v in value.values()):
+            before[name] = {k: v[0] for k, v in value.items() if v[0] is not None}
+            after[name] = {k: v[1] for k, v in value.items() if v[1] is not None}
+        else:
+            after[name] = value
+    return before, after
+
+
+async def audit_page(
+    session: AsyncSession, price_list_id: uuid.UUID, page: PageParams
+) -> tuple[list[dict[str, Any]], int]:
+    """The list's trail newest first, in the kit's shape (`crm_kit.audit.AuditEntryOut`),
+    who by name from the staff directory. Sales keeps its own `sales_audit` (quotes,
+    orders, contracts and price lists share it), read here as the other services' trails."""
+    if await session.get(PriceList, price_list_id) is None:
+        raise errors.NotFound("price list", price_list_id)
+    where = (AuditEntry.entity == Audited.PRICE_LIST, AuditEntry.entity_id == price_list_id)
+    total = await session.scalar(select(func.count()).select_from(AuditEntry).where(*where))
+    rows = await session.execute(
+        select(AuditEntry, directory.staff.c.full_name)
+        .outerjoin(directory.staff, directory.staff.c.user_id == AuditEntry.actor_id)
+        .where(*where)
+        .order_by(AuditEntry.id.desc())
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    items = []
+    for entry, full_name in rows:
+        before, after = split_changes(entry.changes)
+        items.append(
+            {
+                "id": entry.id,
+                "entity": entry.entity,
+                "entity_id": entry.entity_id,
+                "action": entry.action,
+                "actor_id": entry.actor_id,
+                "actor_name": full_name,
+                "at": entry.at,
+                "before": before,
+                "after": after,
+                "reason": None,
+            }
+        )
+    return items, int(total or 0)
 
 
 async def list_price_lists(

@@ -11,7 +11,7 @@ from .envelope import Event
 class CreditChecked(Event, routing_key="accounting.credit.checked.v1"):
     """Accounting's answer to QuoteSubmittedForApproval: what the customer owes and is
     committed to, plus this quote, against the customer's credit limit (a prospect gets
-    the default limit)."""
+    the limit accounting's credit policy would give it)."""
 
     quote_id: uuid.UUID
     submission: int
@@ -26,6 +26,9 @@ class CreditChecked(Event, routing_key="accounting.credit.checked.v1"):
     credit_limit: int
     currency: str = "VND"
     checked_at: datetime
+    #: Why it failed when the numbers alone do not say it: "cash only" (the customer's
+    #: credit policy gives no credit). None otherwise.
+    reason: str | None = None
 
 
 class CreditNoteIssued(Event, routing_key="accounting.credit_note.issued.v1"):

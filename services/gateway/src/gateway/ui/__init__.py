@@ -11,6 +11,7 @@ from . import (
     admin,
     company,
     core,
+    credit_limits,
     customer_records,
     customers,
     documents,
@@ -49,7 +50,17 @@ def install(app: FastAPI) -> None:
         target_planning,
         targets,
     )
-    for module in (*modules, documents, performance, pricing, company, price_lists, questionnaires, admin):
+    for module in (
+        *modules,
+        documents,
+        performance,
+        pricing,
+        company,
+        credit_limits,
+        price_lists,
+        questionnaires,
+        admin,
+    ):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=core.STATIC), name="static")
 

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from crm_kit.auth import Role
 
-from . import core, regions
+from . import core, history, regions
 from .core import UiDep
 
 router = APIRouter(prefix="/marketing")
@@ -85,6 +85,16 @@ async def staff_names(ui: core.Ui) -> dict[str, str]:
     return names
 
 
+def _history(
+    ui: core.Ui, trail: tuple[list[dict[str, Any]], int] | None, labels: dict[str, str]
+) -> dict[str, Any]:
+    """The History section's context: the entries described, and how many there are."""
+    if trail is None:
+        return {"history_entries": None, "history_total": 0}
+    entries, total = trail
+    return {"history_entries": history.describe(ui, entries, labels), "history_total": total}
+
+
 def _list_fields(problems: core.Problems) -> core.Problems:
     """A list's item error (`target.grades.2`) shown at the list's own field."""
     problems.fields = {re.sub(r"(\.\d+)+(?=\.|$)", "", k): v for k, v in problems.fields.items()}
@@ -148,8 +158,12 @@ async def _channel_page(
     if not found.ok:
         return ui.render("error.html", status_code=found.status, message=ui.t("errors.not_found"))
     channel = found.data
-    channels, groups, people, names = await core.gather(
-        ui.api.items("/api/channels", limit=200), regions.groups(ui), channel_staff(ui), staff_names(ui)
+    channels, groups, people, names, trail = await core.gather(
+        ui.api.items("/api/channels", limit=200),
+        regions.groups(ui),
+        channel_staff(ui),
+        staff_names(ui),
+        history.trail(ui, f"/api/channels/{channel_id}/audit"),
     )
     # Marketing cannot list users: the people it may assign are named from their own list.
     names = {u["id"]: u["full_name"] for u in people or []} | names
@@ -166,6 +180,7 @@ async def _channel_page(
     return ui.render(
         "marketing/channel.html",
         status_code=status_code,
+        **_history(ui, trail, {**regions.names_in(groups), **names, **channel_names}),
         channel=channel,
         channel_names=channel_names,
         parents=[c for c in channels if c["id"] != channel["id"]],
@@ -473,17 +488,19 @@ async def _campaign_page(
         return ui.render("error.html", status_code=found.status, message=ui.t("errors.not_found"))
     campaign = found.data
     target = campaign["target"]
-    audience, groups, channels, names = await core.gather(
+    audience, groups, channels, names, trail = await core.gather(
         ui.api.get(f"/api/campaigns/{campaign_id}/audience", limit=AUDIENCE_PAGE, offset=offset),
         regions.groups(ui),
         ui.api.items("/api/channels", limit=200),
         staff_names(ui),
+        history.trail(ui, f"/api/campaigns/{campaign_id}/audit"),
     )
     page = audience.data if audience.ok else {"items": [], "total": 0}
     channel_names = {c["id"]: c["name"] for c in channels}
     return ui.render(
         "marketing/campaign.html",
         status_code=status_code,
+        **_history(ui, trail, {**regions.names_in(groups), **names, **channel_names}),
         campaign=campaign,
         target=target,
         audience=page["items"],

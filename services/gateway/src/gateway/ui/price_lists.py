@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from crm_kit.auth import Role
 
 from . import core, i18n, marketing
+from . import history as audit_history
 from .core import UiDep
 
 router = APIRouter(prefix="/settings/price-lists")
@@ -301,9 +302,17 @@ async def _list_page(
     problems: core.Problems | None = None,
     status_code: int = 200,
 ) -> Response:
-    found, products, names = await core.gather(
-        ui.api.get(f"/api/price-lists/{price_list_id}"), _products(ui), marketing.staff_names(ui)
+    found, products, names, trail = await core.gather(
+        ui.api.get(f"/api/price-lists/{price_list_id}"),
+        _products(ui),
+        marketing.staff_names(ui),
+        audit_history.trail(ui, f"/api/price-lists/{price_list_id}/audit"),
     )
+    # Who by name for everyone who reads the list (sales names them from its staff directory).
+    if trail is not None:
+        names = {
+            str(e["actor_id"]): e["actor_name"] for e in trail[0] if e.get("actor_id") and e.get("actor_name")
+        } | names
     if not found.ok:
         status = found.status if found.status in (403, 404) else 404
         return ui.render("error.html", status_code=status, message=ui.t("errors.not_found"))

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 
 from crm_kit.auth import Role
 
-from . import core, i18n, marketing, regions
+from . import core, history, i18n, marketing, regions
 from .core import UiDep
 
 router = APIRouter(prefix="/targets")
@@ -324,7 +324,11 @@ async def _target_page(
     problems: core.Problems | None = None,
     status_code: int = 200,
 ) -> Response:
-    found, chosen = await core.gather(ui.api.get(f"/api/targets/{target_id}"), choices(ui))
+    found, chosen, trail = await core.gather(
+        ui.api.get(f"/api/targets/{target_id}"),
+        choices(ui),
+        history.trail(ui, f"/api/targets/{target_id}/audit"),
+    )
     if not found.ok:
         status = found.status if found.status in (403, 404) else 404
         return ui.render("error.html", status_code=status, message=ui.t("errors.not_found"))
@@ -340,9 +344,12 @@ async def _target_page(
         "salesperson_id": target["salesperson_id"] or "",
         "product_group": target["product_group"] or "",
     }
+    labels = {**chosen.regions, **chosen.channel_names, **chosen.names}
     return ui.render(
         "targets/detail.html",
         status_code=status_code,
+        history_entries=history.describe(ui, trail[0], labels) if trail else None,
+        history_total=trail[1] if trail else 0,
         target=target,
         history=list(reversed(target["revisions"])),
         c=chosen,

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_kit.audit import AuditEntryOut
 from crm_kit.auth import CurrentUser
 from crm_kit.http import Page, Paging
 from crm_kit.runtime import DbDep
@@ -109,3 +110,14 @@ async def end_price_list(
             session, price_list_id, body or PriceListEnd(), user, settings.today()
         )
         return await _out(session, price_list)
+
+
+@router.get("/{price_list_id}/audit")
+async def price_list_audit(
+    price_list_id: uuid.UUID, user: CurrentUser, db: DbDep, paging: Paging
+) -> Page[AuditEntryOut]:
+    """Who changed the list, when, and each field (and item price) before and after, newest
+    first: the same trail as `history`, in the shape of every service's `/audit`."""
+    async with db.transaction() as session:
+        items, total = await price_lists.audit_page(session, price_list_id, paging)
+        return Page(items=[AuditEntryOut.model_validate(i) for i in items], total=total)
