@@ -126,15 +126,20 @@ async def list_invoices(
     user: CurrentUser,
     db: DbDep,
     paging: Paging,
+    settings: SettingsDep,
     customer_id: uuid.UUID | None = None,
-    invoice_status: Annotated[domain.InvoiceStatus | None, Query(alias="status")] = None,
+    invoice_status: Annotated[domain.InvoiceFilter | None, Query(alias="status")] = None,
+    number: Annotated[str | None, Query(max_length=20, description="whole, or its beginning")] = None,
+    issued_from: Annotated[date | None, Query(alias="from", description="issue date, included")] = None,
+    issued_to: Annotated[date | None, Query(alias="to", description="issue date, included")] = None,
 ) -> Page[InvoiceOut]:
     """Invoices, the latest issue date first (one per order placed): a salesperson sees those of
-    the customers they own now; accountants, sales managers and admins see all."""
+    the customers they own now; accountants, sales managers and admins see all. Filters: the
+    customer, `status` (`open`, `partially_paid`, `paid`, `credited`, or `overdue`: still owing
+    after its due date), the number (or its beginning), the issue date's range."""
+    query = invoices.InvoiceQuery(customer_id, invoice_status, number, issued_from, issued_to)
     async with db.transaction() as session:
-        rows, total = await invoices.list_page(
-            session, user, paging, customer_id=customer_id, status=invoice_status
-        )
+        rows, total = await invoices.list_page(session, user, paging, query, settings.today())
         return Page(items=[InvoiceOut.model_validate(i) for i in rows], total=total)
 
 

@@ -111,6 +111,8 @@ class InvoiceOut(BaseModel):
     credited_total: int
     balance: int
     status: InvoiceStatus
+    #: What the accountant must settle by hand (an order cancelled after payments), or None.
+    attention: str | None = None
     created_at: datetime
 
 
