@@ -100,6 +100,8 @@ class InvoiceOut(BaseModel):
     order_number: str
     quote_id: uuid.UUID
     customer_id: uuid.UUID
+    #: The customer's name as accounting's account has it (lists fill it in).
+    customer_name: str | None = None
     currency: str
     issue_date: date
     due_date: date
@@ -122,6 +124,8 @@ class PaymentOut(BaseModel):
     id: uuid.UUID
     invoice_id: uuid.UUID
     customer_id: uuid.UUID
+    #: The customer's name as accounting's account has it (lists fill it in).
+    customer_name: str | None = None
     amount: int
     paid_on: date
     method: PaymentMethod
@@ -137,6 +141,8 @@ class CreditNoteOut(BaseModel):
     number: str
     invoice_id: uuid.UUID
     customer_id: uuid.UUID
+    #: The customer's name as accounting's account has it (lists fill it in).
+    customer_name: str | None = None
     amount: int
     reason: str
     issued_on: date
