@@ -16,15 +16,18 @@ from . import (
     documents,
     home,
     imports,
+    invoices,
     leads,
     marketing,
     opportunities,
+    orders,
     performance,
     price_lists,
     pricing,
     province_map,
     questionnaires,
     quotes,
+    receivables,
     target_planning,
     targets,
 )
@@ -49,7 +52,19 @@ def install(app: FastAPI) -> None:
         target_planning,
         targets,
     )
-    for module in (*modules, documents, performance, pricing, company, price_lists, questionnaires, admin):
+    for module in (
+        *modules,
+        documents,
+        orders,
+        invoices,
+        receivables,
+        performance,
+        pricing,
+        company,
+        price_lists,
+        questionnaires,
+        admin,
+    ):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=core.STATIC), name="static")
 
