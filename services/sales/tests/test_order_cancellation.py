@@ -99,7 +99,9 @@ async def test_the_owner_cancels_with_a_reason_and_performance_drops(
     )
     assert [o["id"] for o in listed.json()["items"]] == [order["id"]]
     placed = await sales.http.get(
-        "/api/orders", headers=seller.headers, params={"status": "placed", "customer_id": order["customer_id"]}
+        "/api/orders",
+        headers=seller.headers,
+        params={"status": "placed", "customer_id": order["customer_id"]},
     )
     assert placed.json()["items"] == []
 

@@ -5,6 +5,7 @@ care cadence it missed, how many days overdue)."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -41,7 +42,7 @@ async def care_overdue(ui: UiDep, offset: int = 0) -> Response:
     result, names = await core.gather(
         ui.api.get("/api/customers/care-overdue", limit=50, offset=offset), marketing.staff_names(ui)
     )
-    page = result.data if result.ok else {"items": [], "total": 0}
+    page: dict[str, Any] = result.data if result.ok else {"items": [], "total": 0}
     today = ui.today()
     rows = [{**c, "days_overdue": _days_after(c["care_due_on"], today)} for c in page["items"]]
     return ui.render(
