@@ -974,7 +974,8 @@ async def test_bad_input_is_refused_and_changes_nothing(books: Books, accountant
         assert response.status_code == 422, body
     assert await books.account(customer_id) == before
     for path in (
-        "/api/invoices?status=overdue",
+        "/api/invoices?status=late",
+        "/api/invoices?from=2027-02-02&to=2027-02-01",
         "/api/invoices?limit=1000",
         "/api/invoices?customer_id=nope",
         "/api/ledger?from=2026-13-01",

@@ -110,6 +110,16 @@ async def list_page(session: AsyncSession, user: User, page: PageParams) -> tupl
     return await fetch_page(session, stmt, page, Account.opened_at.desc(), Account.customer_id)
 
 
+async def names_of(session: AsyncSession, customer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The account names of these customers (one page of a list), in one query."""
+    if not customer_ids:
+        return {}
+    rows = await session.execute(
+        select(Account.customer_id, Account.customer_name).where(Account.customer_id.in_(set(customer_ids)))
+    )
+    return {customer_id: name for customer_id, name in rows}
+
+
 async def set_credit_limit(
     session: AsyncSession, customer_id: uuid.UUID, credit_limit: int, user: User, reason: str | None = None
 ) -> Account:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -227,16 +227,22 @@ async def list_invoices(
     user: CurrentUser,
     db: DbDep,
     paging: Paging,
+    settings: SettingsDep,
     customer_id: uuid.UUID | None = None,
-    invoice_status: Annotated[domain.InvoiceStatus | None, Query(alias="status")] = None,
+    invoice_status: Annotated[domain.InvoiceFilter | None, Query(alias="status")] = None,
+    number: Annotated[str | None, Query(max_length=20, description="whole, or its beginning")] = None,
+    issued_from: Annotated[date | None, Query(alias="from", description="issue date, included")] = None,
+    issued_to: Annotated[date | None, Query(alias="to", description="issue date, included")] = None,
 ) -> Page[InvoiceOut]:
     """Invoices, the latest issue date first (one per order placed): a salesperson sees those of
-    the customers they own now; accountants, sales managers and admins see all."""
+    the customers they own now; accountants, sales managers and admins see all. Filters: the
+    customer, `status` (`open`, `partially_paid`, `paid`, `credited`, or `overdue`: still owing
+    after its due date), the number (or its beginning), the issue date's range."""
+    query = invoices.InvoiceQuery(customer_id, invoice_status, number, issued_from, issued_to)
     async with db.transaction() as session:
-        rows, total = await invoices.list_page(
-            session, user, paging, customer_id=customer_id, status=invoice_status
-        )
-        return Page(items=[InvoiceOut.model_validate(i) for i in rows], total=total)
+        rows, total = await invoices.list_page(session, user, paging, query, settings.today())
+        names = await accounts.names_of(session, [i.customer_id for i in rows])
+        return Page(items=[_named(InvoiceOut.model_validate(i), names) for i in rows], total=total)
 
 
 @router.get("/api/invoices/{invoice_id}", tags=["invoices"], dependencies=[require_roles(*OWNER_READERS)])
@@ -245,8 +251,9 @@ async def get_invoice(invoice_id: uuid.UUID, user: CurrentUser, db: DbDep) -> In
     salesperson, an invoice of a customer they do not own now is 'not found'."""
     async with db.transaction() as session:
         detail = await invoices.get(session, invoice_id, user)
+        names = await accounts.names_of(session, [detail.invoice.customer_id])
         return InvoiceDetailOut(
-            **InvoiceOut.model_validate(detail.invoice).model_dump(),
+            **_named(InvoiceOut.model_validate(detail.invoice), names).model_dump(),
             lines=[InvoiceLineOut.model_validate(line) for line in detail.invoice.lines],
             payments=[PaymentOut.model_validate(p) for p in detail.payments],
             credit_notes=[CreditNoteOut.model_validate(n) for n in detail.credit_notes],
@@ -280,7 +287,8 @@ async def list_credit_notes(
         rows, total = await credit_notes.list_page(
             session, paging, invoice_id=invoice_id, customer_id=customer_id
         )
-        return Page(items=[CreditNoteOut.model_validate(n) for n in rows], total=total)
+        names = await accounts.names_of(session, [n.customer_id for n in rows])
+        return Page(items=[_named(CreditNoteOut.model_validate(n), names) for n in rows], total=total)
 
 
 # -- payments --------------------------------------------------------------------------
@@ -318,7 +326,16 @@ async def list_payments(
         rows, total = await payments.list_page(
             session, paging, invoice_id=invoice_id, customer_id=customer_id
         )
-        return Page(items=[PaymentOut.model_validate(p) for p in rows], total=total)
+        names = await accounts.names_of(session, [p.customer_id for p in rows])
+        return Page(items=[_named(PaymentOut.model_validate(p), names) for p in rows], total=total)
+
+
+Named = TypeVar("Named", InvoiceOut, PaymentOut, CreditNoteOut)
+
+
+def _named(out: Named, names: dict[uuid.UUID, str]) -> Named:
+    out.customer_name = names.get(out.customer_id)
+    return out
 
 
 # -- receivables and the ledger --------------------------------------------------------

@@ -10,13 +10,14 @@ from crm_contracts import (
     ChannelChanged,
     CustomerPromotedToTraditional,
     Envelope,
+    OrderCancelled,
     OrderPlaced,
     QuoteSubmittedForApproval,
 )
 from crm_kit import directory
 from crm_kit.handlers import Handlers
 
-from . import accounts, commitments, credit, credit_policy, customers, invoices
+from . import accounts, cancellations, commitments, credit, credit_policy, customers, invoices
 from .settings import Settings
 
 
@@ -49,5 +50,10 @@ def build_handlers(settings: Settings) -> Handlers:
         # Raises `Transient` while the customer's account is not open: the order
         # waits in the retry queue and is invoiced once the promotion has arrived.
         await invoices.invoice_order(session, event)
+
+    @handlers.handles(OrderCancelled)
+    async def order_cancelled(session: AsyncSession, event: OrderCancelled, envelope: Envelope) -> None:
+        # Before its order: never invoiced; after its invoice: credited, or flagged when paid.
+        await cancellations.order_cancelled(session, event, settings.today())
 
     return handlers

@@ -20,7 +20,7 @@ from crm_kit.queries import fetch_page
 
 from . import domain, invoices, ledger
 from .filters import where_given
-from .models import CreditNote, CreditNoteCounter
+from .models import CreditNote, CreditNoteCounter, Invoice
 
 
 async def issue(
@@ -29,6 +29,21 @@ async def issue(
     """A credit note corrects an invoice downwards, numbered `CN-YYYY-NNNNNN` without gaps;
     announced (`CreditNoteIssued`) with its net part, which marketing takes off revenue."""
     invoice = await invoices.for_update(session, invoice_id)
+    return await issue_on(session, invoice, amount, reason, user.id, today)
+
+
+async def issue_on(
+    session: AsyncSession,
+    invoice: Invoice,
+    amount: int,
+    reason: str,
+    issued_by: uuid.UUID,
+    today: date,
+    *,
+    order_cancelled: bool = False,
+) -> CreditNote:
+    """The credit note of `invoice`, locked by the caller. `order_cancelled` says the note
+    answers the order's cancellation, which takes the revenue off by itself."""
     invoices.settle(invoice, amount, paid=False)
     last = await invoices.lock_counter(session, CreditNoteCounter, today.year)
     seq = await invoices.take_number(session, CreditNoteCounter, today.year, last)
@@ -40,7 +55,7 @@ async def issue(
         amount=amount,
         reason=reason,
         issued_on=today,
-        issued_by=user.id,
+        issued_by=issued_by,
     )
     session.add(note)
     await session.flush()
@@ -58,8 +73,9 @@ async def issue(
             currency=invoice.currency,
             issued_on=today,
             issued_at=datetime.now(UTC),
+            order_cancelled=order_cancelled,
         ),
-        actor=user.id,
+        actor=issued_by,
     )
     return note
 

@@ -29,6 +29,36 @@ class InvoiceStatus(StrEnum):
     CREDITED = "credited"
 
 
+class InvoiceFilter(StrEnum):
+    """The invoice list's `status`: a stored status, or `overdue` (still owing past its due date)."""
+
+    OPEN = "open"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    CREDITED = "credited"
+    OVERDUE = "overdue"
+
+
+class CancellationOutcome(StrEnum):
+    """What a cancelled order came to in accounting (`cancelled_orders.outcome`)."""
+
+    #: It had no invoice: none is made for it, even if its order arrives later.
+    NOT_INVOICED = "not_invoiced"
+    #: Its invoice crossed the cancellation: credited in full, automatically.
+    CREDITED = "credited"
+    #: Its invoice has payments: the accountant refunds or settles it (`invoices.attention`).
+    NEEDS_ACCOUNTANT = "needs_accountant"
+
+
+def cancellation_attention(order_number: str, reason: str, paid_total: int) -> str:
+    """The flag an invoice with payments carries when its order was cancelled afterwards."""
+    text = (
+        f"order {order_number} was cancelled after {paid_total} VND was paid; "
+        f"refund or credit it by hand (reason: {reason})"
+    )
+    return text[:500]
+
+
 class LedgerKind(StrEnum):
     INVOICE = "invoice"
     PAYMENT = "payment"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
@@ -19,8 +19,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from crm_contracts import MalformedEvent, OrderPlaced
-from crm_kit import customer_copy, errors
+from crm_contracts import InvoiceIssued, MalformedEvent, OrderPlaced
+from crm_kit import customer_copy, errors, outbox
 from crm_kit.auth import User
 from crm_kit.handlers import Transient
 from crm_kit.http import PageParams
@@ -29,7 +29,16 @@ from crm_kit.queries import fetch_page, visible_to
 from . import commitments, domain, ledger
 from .domain import CURRENCY
 from .filters import where_given
-from .models import Account, CreditNote, CreditNoteCounter, Invoice, InvoiceCounter, InvoiceLine, Payment
+from .models import (
+    Account,
+    CancelledOrder,
+    CreditNote,
+    CreditNoteCounter,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    Payment,
+)
 
 
 async def invoice_order(session: AsyncSession, event: OrderPlaced) -> Invoice | None:
@@ -39,7 +48,8 @@ async def invoice_order(session: AsyncSession, event: OrderPlaced) -> Invoice | 
     taken one at a time and a rolled-back transaction gives its number back. The
     check for an existing invoice comes after the lock, so a second copy of the
     order (even under another event id, even on another replica) sees the first
-    one's invoice and takes no number.
+    one's invoice and takes no number. An order cancelled before it arrived is not
+    invoiced: `cancellations.order_cancelled` takes the same lock before it notes it.
     """
     # An order of a merged customer, sent before sales heard of the merge, is the survivor's.
     event = event.model_copy(update={"customer_id": await customer_copy.survivor(session, event.customer_id)})
@@ -56,6 +66,8 @@ async def invoice_order(session: AsyncSession, event: OrderPlaced) -> Invoice | 
     last = await lock_counter(session, InvoiceCounter, year)
     if await session.scalar(select(Invoice.id).where(Invoice.order_id == event.order_id)) is not None:
         return None
+    if await session.get(CancelledOrder, event.order_id) is not None:
+        return None
     seq = await take_number(session, InvoiceCounter, year, last)
     issued_on = max(event.order_date, await _last_issue_date(session, year, last) or event.order_date)
 
@@ -67,6 +79,19 @@ async def invoice_order(session: AsyncSession, event: OrderPlaced) -> Invoice | 
         session, invoice, domain.LedgerKind.INVOICE, invoice.id, invoice.issue_date, invoice.total
     )
     await commitments.invoiced(session, event.quote_id, event.customer_id, event.placed_at)
+    await outbox.emit(
+        session,
+        InvoiceIssued(
+            invoice_id=invoice.id,
+            number=invoice.number,
+            order_id=invoice.order_id,
+            customer_id=invoice.customer_id,
+            total=invoice.total,
+            currency=invoice.currency,
+            issue_date=invoice.issue_date,
+            issued_at=datetime.now(UTC),
+        ),
+    )
     return invoice
 
 
@@ -133,17 +158,36 @@ def _visible_to(stmt: Select[Any], user: User) -> Select[Any]:
     return visible_to(stmt.join(Account, Account.customer_id == Invoice.customer_id), Account.owner_id, user)
 
 
+@dataclass(frozen=True)
+class InvoiceQuery:
+    """The invoice list's filters, each None when not given; the issue dates both included."""
+
+    customer_id: uuid.UUID | None = None
+    status: domain.InvoiceFilter | None = None
+    number: str | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+
+
 async def list_page(
-    session: AsyncSession,
-    user: User,
-    page: PageParams,
-    *,
-    customer_id: uuid.UUID | None = None,
-    status: domain.InvoiceStatus | None = None,
+    session: AsyncSession, user: User, page: PageParams, query: InvoiceQuery, today: date
 ) -> tuple[list[Invoice], int]:
+    """Latest issue date first. `overdue` is an invoice still owing after its due date
+    (`today`); a number is found whole or by its beginning (`INV-2026-`)."""
+    if query.issued_from and query.issued_to and query.issued_from > query.issued_to:
+        raise errors.Invalid(f"from {query.issued_from} is after to {query.issued_to}")
+    stored = None if query.status in (None, domain.InvoiceFilter.OVERDUE) else query.status
     stmt = where_given(
-        _visible_to(select(Invoice), user), (Invoice.customer_id, customer_id), (Invoice.status, status)
+        _visible_to(select(Invoice), user), (Invoice.customer_id, query.customer_id), (Invoice.status, stored)
     )
+    if query.status == domain.InvoiceFilter.OVERDUE:
+        stmt = stmt.where(Invoice.balance > 0, Invoice.due_date < today)
+    if query.number:
+        stmt = stmt.where(Invoice.number.startswith(query.number.strip().upper(), autoescape=True))
+    if query.issued_from is not None:
+        stmt = stmt.where(Invoice.issue_date >= query.issued_from)
+    if query.issued_to is not None:
+        stmt = stmt.where(Invoice.issue_date <= query.issued_to)
     return await fetch_page(session, stmt, page, Invoice.issue_date.desc(), Invoice.number.desc())
 
 

@@ -178,6 +178,9 @@ class Invoice(Base):
     balance: Mapped[int] = mapped_column(BigInteger)
     #: An `InvoiceStatus`.
     status: Mapped[str] = mapped_column(String(20))
+    #: What the accountant must settle by hand, e.g. an order cancelled after payments were
+    #: recorded (`cancellations.order_cancelled`); None when nothing is waiting.
+    attention: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -192,7 +195,28 @@ class Invoice(Base):
             "balance >= 0 AND balance = total - paid_total - credited_total", name="ck_invoices_balance"
         ),
         Index("ix_invoices_status", "status"),
+        Index("ix_invoices_issue_date", "issue_date"),
+        # Overdue: open balances by due date.
+        Index("ix_invoices_due_date_open", "due_date", postgresql_where="balance > 0"),
     )
+
+
+class CancelledOrder(Base):
+    """An order sales cancelled (`OrderCancelled`), kept whatever the order of arrival: an
+    `OrderPlaced` that comes after it is not invoiced, and an invoice that came before it
+    is credited in full, or flagged for the accountant when it has payments."""
+
+    __tablename__ = "cancelled_orders"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    order_number: Mapped[str] = mapped_column(String(50))
+    customer_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    cancelled_by: Mapped[uuid.UUID]
+    cancelled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: A `CancellationOutcome`: not invoiced, credited, or waiting for the accountant.
+    outcome: Mapped[str] = mapped_column(String(20))
+    invoice_id: Mapped[uuid.UUID | None]
 
 
 class InvoiceLine(Base):

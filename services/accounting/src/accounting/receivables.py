@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_kit.http import PageParams
 
-from . import domain
+from . import accounts, domain
 from .filters import where_given
-from .models import Account, Invoice, LedgerEntry
+from .models import Invoice, LedgerEntry
 
 
 @dataclass(frozen=True)
@@ -94,10 +94,5 @@ async def aging(session: AsyncSession, as_of: date, page: PageParams) -> AgingRe
     everyone = domain.age(await open_items(session, as_of), as_of)
     totals = {bucket: sum(a.buckets[bucket] for a in everyone) for bucket in domain.AgingBucket}
     rows = everyone[page.offset : page.offset + page.limit]
-    named = await session.execute(
-        select(Account.customer_id, Account.customer_name).where(
-            Account.customer_id.in_([r.customer_id for r in rows])
-        )
-    )
-    names = {customer_id: name for customer_id, name in named}
+    names = await accounts.names_of(session, [r.customer_id for r in rows])
     return AgingReport(as_of=as_of, rows=rows, names=names, total=len(everyone), totals=totals)

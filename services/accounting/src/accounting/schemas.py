@@ -175,6 +175,8 @@ class InvoiceOut(BaseModel):
     order_number: str
     quote_id: uuid.UUID
     customer_id: uuid.UUID
+    #: The customer's name as accounting's account has it (lists fill it in).
+    customer_name: str | None = None
     currency: str
     issue_date: date
     due_date: date
@@ -186,6 +188,8 @@ class InvoiceOut(BaseModel):
     credited_total: int
     balance: int
     status: InvoiceStatus
+    #: What the accountant must settle by hand (an order cancelled after payments), or None.
+    attention: str | None = None
     created_at: datetime
 
 
@@ -195,6 +199,8 @@ class PaymentOut(BaseModel):
     id: uuid.UUID
     invoice_id: uuid.UUID
     customer_id: uuid.UUID
+    #: The customer's name as accounting's account has it (lists fill it in).
+    customer_name: str | None = None
     amount: int
     paid_on: date
     method: PaymentMethod
@@ -210,6 +216,8 @@ class CreditNoteOut(BaseModel):
     number: str
     invoice_id: uuid.UUID
     customer_id: uuid.UUID
+    #: The customer's name as accounting's account has it (lists fill it in).
+    customer_name: str | None = None
     amount: int
     reason: str
     issued_on: date

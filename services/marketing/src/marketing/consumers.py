@@ -13,6 +13,7 @@ from crm_contracts import (
     LeadCaptured,
     LeadDisqualified,
     LeadQualified,
+    OrderCancelled,
     OrderPlaced,
     PortfolioReassigned,
 )
@@ -58,6 +59,11 @@ async def lead_disqualified(session: AsyncSession, event: LeadDisqualified, enve
 @handlers.handles(OrderPlaced)
 async def order_placed(session: AsyncSession, event: OrderPlaced, envelope: Envelope) -> None:
     await read_models.order_placed(session, event)
+
+
+@handlers.handles(OrderCancelled)
+async def order_cancelled(session: AsyncSession, event: OrderCancelled, envelope: Envelope) -> None:
+    await read_models.order_cancelled(session, event)
 
 
 @handlers.handles(CreditNoteIssued)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -25,6 +26,7 @@ from crm_contracts import (
     LeadCaptured,
     LeadDisqualified,
     LeadQualified,
+    OrderCancelled,
     OrderPlaced,
     PortfolioReassigned,
 )
@@ -88,39 +90,61 @@ async def lead_decided(session: AsyncSession, event: LeadQualified | LeadDisqual
 async def order_placed(session: AsyncSession, event: OrderPlaced) -> None:
     """Each line's net revenue under the order's region (a former code is mapped to the
     province it is part of now), channel, product group and quarter. Keyed by order and
-    line, so an order sent twice (even as two events) counts once."""
+    line, so an order sent twice (even as two events) counts once, and an order cancelled
+    before it arrived (its lines kept at zero) stays at zero."""
+    rows = await _order_rows(session, event)
+    if rows:
+        await session.execute(
+            insert(RevenueFact)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[RevenueFact.order_id, RevenueFact.line_no])
+        )
+
+
+async def order_cancelled(session: AsyncSession, event: OrderCancelled) -> None:
+    """A cancelled order's revenue goes: its lines are kept at zero (in the period it was
+    ordered in: it never happened), whether its `OrderPlaced` came first or comes later.
+    The credit note accounting issues for an invoice that crossed the cancellation says so
+    and takes nothing more (`credit_note_issued`)."""
+    rows = await _order_rows(session, event)
+    if rows:
+        for row in rows:
+            row["net_amount"] = 0
+        stmt = insert(RevenueFact).values(rows)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[RevenueFact.order_id, RevenueFact.line_no], set_={"net_amount": 0}
+            )
+        )
+
+
+async def _order_rows(session: AsyncSession, event: OrderPlaced | OrderCancelled) -> list[dict[str, Any]]:
     if not event.lines:
-        return
+        return []
     # An order of a merged customer, sent before sales heard of the merge, is the survivor's.
     customer_id = await customer_copy.survivor(session, event.customer_id)
     quarter = Period.of_quarter(event.order_date)
     region_code = regions.index().current_code(event.region_code)
-    await session.execute(
-        insert(RevenueFact)
-        .values(
-            [
-                {
-                    "order_id": event.order_id,
-                    "line_no": line_no,
-                    "customer_id": customer_id,
-                    "region_code": region_code,
-                    # Sized to fit: a malformed value must not make the order fail for ever.
-                    "source_region_code": event.region_code[:10] if event.region_code else None,
-                    "channel_id": event.channel_id,
-                    "owner_id": event.owner_id,
-                    "product_group": line.product_group[:100],
-                    "year": quarter.year,
-                    "quarter": quarter.quarter,
-                    "order_date": event.order_date,
-                    "net_amount": line.net_amount,
-                    "currency": event.currency,
-                    "placed_at": event.placed_at,
-                }
-                for line_no, line in enumerate(event.lines, start=1)
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=[RevenueFact.order_id, RevenueFact.line_no])
-    )
+    return [
+        {
+            "order_id": event.order_id,
+            "line_no": line_no,
+            "customer_id": customer_id,
+            "region_code": region_code,
+            # Sized to fit: a malformed value must not make the order fail for ever.
+            "source_region_code": event.region_code[:10] if event.region_code else None,
+            "channel_id": event.channel_id,
+            "owner_id": event.owner_id,
+            "product_group": line.product_group[:100],
+            "year": quarter.year,
+            "quarter": quarter.quarter,
+            "order_date": event.order_date,
+            "net_amount": line.net_amount,
+            "currency": event.currency,
+            "placed_at": event.placed_at,
+        }
+        for line_no, line in enumerate(event.lines, start=1)
+    ]
 
 
 async def customers_merged(session: AsyncSession, event: CustomersMerged) -> None:
@@ -157,7 +181,10 @@ async def credit_note_issued(session: AsyncSession, event: CreditNoteIssued) -> 
     the credit note's date, under each of the order's lines in proportion to their net
     (so the province, channel, salesperson and product group lose what they gained).
     Keyed by the credit note, so a redelivery counts once; `Transient` until the order
-    has arrived (the two events travel on different paths)."""
+    has arrived (the two events travel on different paths). A note issued because the
+    order was cancelled takes nothing: the cancellation took the order off."""
+    if event.order_cancelled:
+        return
     lines = (
         (
             await session.execute(

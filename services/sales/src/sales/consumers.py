@@ -11,9 +11,11 @@ from crm_contracts import (
     CareActivityPlanned,
     ChannelChanged,
     CreditChecked,
+    CreditNoteIssued,
     CustomerPromotedToTraditional,
     CustomerRegistered,
     Envelope,
+    InvoiceIssued,
     LeadCaptured,
     LeadDisqualified,
     LeadQualified,
@@ -24,7 +26,7 @@ from crm_kit import directory
 from crm_kit.documents import seller
 from crm_kit.handlers import HandlerFn, Handlers, ManyHandlerFn
 
-from . import approval, care, channels, customers, opportunities, performance, portfolio
+from . import approval, care, channels, customers, opportunities, orders, performance, portfolio
 from .settings import Settings
 
 
@@ -48,6 +50,10 @@ def build_handlers(settings: Settings) -> Handlers:
     handlers.handles(CareActivityPlanned)(care_planned)
     handlers.handles(CareActivityClosed)(_closing_care(settings))
     handlers.handles(PortfolioReassigned)(portfolio_reassigned)
+    # Accounting's invoice: the order is credited from then on, not cancelled.
+    handlers.handles(InvoiceIssued)(_event_only(orders.invoice_issued))
+    # Credit notes come off the revenue performance counts.
+    handlers.handles(CreditNoteIssued)(_event_only(orders.credit_note_issued))
     return handlers
 
 

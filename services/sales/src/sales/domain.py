@@ -401,6 +401,18 @@ def weighted_amount(stage: OpportunityStage, amount: int) -> int:
 
 class OrderStatus(StrEnum):
     PLACED = "placed"
+    #: Cancelled before it was invoiced (`orders.cancel_order`).
+    CANCELLED = "cancelled"
+
+
+def cancel_refusal(status: str, number: str, invoice_number: str | None) -> str | None:
+    """Why an order may not be cancelled, or None when it may: only a placed order that
+    sales has not heard was invoiced (`InvoiceIssued`); an invoice is credited instead."""
+    if status == OrderStatus.CANCELLED:
+        return f"order {number} is already cancelled"
+    if invoice_number is not None:
+        return f"order {number} is invoiced (number {invoice_number}); credit the invoice instead"
+    return None
 
 
 class ContractStatus(StrEnum):
@@ -503,5 +515,7 @@ class AuditAction(StrEnum):
     DECLINED = "declined"
     EXPIRED = "expired"
     PLACED = "placed"
+    CANCELLED = "cancelled"
+    INVOICED = "invoiced"
     STAGE_CHANGED = "stage_changed"
     ENDED = "ended"

@@ -297,6 +297,7 @@ class QuoteLine(LineColumns, Base):
 
 class Order(Base):
     __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_status_placed_at", "status", "placed_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -315,8 +316,14 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PLACED)
     needs_contract: Mapped[bool]
     payment_terms_days: Mapped[int] = mapped_column(Integer)
-    order_date: Mapped[date] = mapped_column(Date)
-    placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    order_date: Mapped[date] = mapped_column(Date, index=True)
+    placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    #: Accounting's invoice, from `InvoiceIssued`: from then on the order is not cancelled.
+    invoice_id: Mapped[uuid.UUID | None]
+    invoice_number: Mapped[str | None] = mapped_column(String(20))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_by: Mapped[uuid.UUID | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
 
     lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.position", lazy="selectin")
 

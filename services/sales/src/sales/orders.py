@@ -4,12 +4,13 @@ is accepted, or when the customer's promotion arrives), announced with OrderPlac
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_contracts import CreditNoteIssued, InvoiceIssued, OrderCancelled, OrderPlaced
 from crm_contracts import OrderLine as OrderLineEvent
-from crm_contracts import OrderPlaced
 from crm_kit import errors, outbox
 from crm_kit.auth import User
 from crm_kit.http import PageParams
@@ -18,7 +19,7 @@ from crm_kit.queries import fetch_page, visible_to
 from . import domain, performance
 from .common import audit, next_number, utc_now, where_given
 from .domain import AuditAction, Audited, OrderStatus
-from .models import Order, OrderLine, Quote, SalesCustomer
+from .models import Order, OrderLine, PerformanceFact, Quote, SalesCustomer
 from .performance_rules import FactKind
 from .settings import Settings
 
@@ -89,21 +90,7 @@ def _order_placed(order: Order) -> OrderPlaced:
         owner_id=order.owner_id,
         region_code=order.region_code,
         channel_id=order.channel_id,
-        lines=[
-            OrderLineEvent(
-                product_code=line.product_code,
-                product_name=line.product_name,
-                product_group=line.product_group,
-                unit=line.unit,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                discount_pct=float(line.discount_pct),
-                vat_rate_pct=float(line.vat_rate_pct),
-                net_amount=line.net_amount,
-                vat_amount=line.vat_amount,
-            )
-            for line in order.lines
-        ],
+        lines=_event_lines(order),
         net_total=order.net_total,
         vat_total=order.vat_total,
         total=order.total,
@@ -112,6 +99,24 @@ def _order_placed(order: Order) -> OrderPlaced:
         placed_at=order.placed_at,
         order_date=order.order_date,
     )
+
+
+def _event_lines(order: Order) -> list[OrderLineEvent]:
+    return [
+        OrderLineEvent(
+            product_code=line.product_code,
+            product_name=line.product_name,
+            product_group=line.product_group,
+            unit=line.unit,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount_pct=float(line.discount_pct),
+            vat_rate_pct=float(line.vat_rate_pct),
+            net_amount=line.net_amount,
+            vat_amount=line.vat_amount,
+        )
+        for line in order.lines
+    ]
 
 
 async def get_order(session: AsyncSession, order_id: uuid.UUID, user: User, *, lock: bool = False) -> Order:
@@ -128,10 +133,97 @@ async def list_orders(
     *,
     customer_id: uuid.UUID | None = None,
     quote_id: uuid.UUID | None = None,
+    status: OrderStatus | None = None,
+    from_date: date | None = None,
+    to_date: date | None = None,
 ) -> tuple[list[Order], int]:
+    """Newest first, narrowed to the filters given; `from_date` and `to_date` bound the
+    order date, both days included."""
+    if from_date is not None and to_date is not None and from_date > to_date:
+        raise errors.Invalid(f"from {from_date} is after to {to_date}")
     stmt = where_given(
         visible_to(select(Order), Order.owner_id, user),
         (Order.customer_id, customer_id),
         (Order.quote_id, quote_id),
+        (Order.status, status),
     )
+    if from_date is not None:
+        stmt = stmt.where(Order.order_date >= from_date)
+    if to_date is not None:
+        stmt = stmt.where(Order.order_date <= to_date)
     return await fetch_page(session, stmt, page, Order.placed_at.desc(), Order.id)
+
+
+async def cancel_order(session: AsyncSession, order_id: uuid.UUID, reason: str, user: User) -> Order:
+    """Cancel an order before it is invoiced (409 once sales has heard of its invoice: the
+    invoice is credited instead), announced with `OrderCancelled` in the same transaction.
+    Its order fact leaves performance (orders and revenue), as if it had not been placed;
+    accounting does not invoice it, or credits the invoice that crossed the cancellation."""
+    order = await get_order(session, order_id, user, lock=True)
+    refusal = domain.cancel_refusal(order.status, order.number, order.invoice_number)
+    if refusal is not None:
+        raise errors.Conflict(refusal)
+    now = utc_now()
+    order.status = OrderStatus.CANCELLED
+    order.cancelled_at, order.cancelled_by, order.cancel_reason = now, user.id, reason
+    await session.execute(
+        delete(PerformanceFact).where(
+            PerformanceFact.kind == FactKind.ORDER_PLACED, PerformanceFact.subject_id == order.id
+        )
+    )
+    await outbox.emit(
+        session,
+        OrderCancelled(
+            order_id=order.id,
+            order_number=order.number,
+            quote_id=order.quote_id,
+            customer_id=order.customer_id,
+            owner_id=order.owner_id,
+            region_code=order.region_code,
+            channel_id=order.channel_id,
+            lines=_event_lines(order),
+            net_total=order.net_total,
+            total=order.total,
+            currency=order.currency,
+            order_date=order.order_date,
+            placed_at=order.placed_at,
+            reason=reason,
+            cancelled_by=user.id,
+            cancelled_at=now,
+        ),
+        actor=user.id,
+    )
+    await audit(session, Audited.ORDER, order.id, AuditAction.CANCELLED, user.id, {"reason": reason})
+    return order
+
+
+async def invoice_issued(session: AsyncSession, event: InvoiceIssued) -> None:
+    """Accounting invoiced the order: from now on it is credited, not cancelled. A cancelled
+    order keeps its status (accounting credits the invoice that crossed the cancellation)."""
+    order = await session.get(Order, event.order_id, with_for_update=True)
+    if order is None or order.invoice_id is not None:
+        return
+    order.invoice_id, order.invoice_number = event.invoice_id, event.number
+    changes = {"invoice_number": event.number}
+    await audit(session, Audited.ORDER, order.id, AuditAction.INVOICED, None, changes)
+
+
+async def credit_note_issued(session: AsyncSession, event: CreditNoteIssued) -> None:
+    """A credit note's net part comes off its order's revenue in performance, on the day it
+    was issued, for the order's owner, channel and province; once per credit note. A note
+    issued because the order was cancelled takes nothing: the cancellation already did."""
+    if event.order_cancelled:
+        return
+    order = await session.get(Order, event.order_id)
+    if order is None:
+        return
+    await performance.record_fact(
+        session,
+        FactKind.CREDIT_NOTE,
+        event.credit_note_id,
+        owner_id=order.owner_id,
+        channel_id=order.channel_id,
+        region_code=order.region_code,
+        occurred_at=event.issued_at,
+        amount=-event.net_amount,
+    )

@@ -20,6 +20,7 @@ from crm_kit.http import PageParams
 
 from .models import CareActivity, PerformanceFact
 from .performance_rules import (
+    REVENUE,
     CareStatus,
     Dimension,
     FactKind,
@@ -135,7 +136,7 @@ def _facts(keys: Sequence[str], period: Period, settings: Settings, filters: Fil
     fact = PerformanceFact
     start, end = settings.start_of(period.start), settings.start_of(period.end)
     previous_start = settings.start_of(period.previous().start)
-    now, order = fact.occurred_at >= start, fact.kind == FactKind.ORDER_PLACED
+    now, order = fact.occurred_at >= start, fact.kind.in_(REVENUE)
     return (
         select(
             *(getattr(fact, key) for key in keys),

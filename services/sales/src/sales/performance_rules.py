@@ -149,7 +149,12 @@ class FactKind(StrEnum):
     #: A manager rejected the quote (its first rejection, if it is revised and rejected again).
     QUOTE_REJECTED = "quote_rejected"
     ORDER_PLACED = "order_placed"
+    #: A credit note against an order's invoice: its net part (negative) off the revenue.
+    CREDIT_NOTE = "credit_note"
 
+
+#: The facts whose amounts are revenue: orders placed, less credit notes.
+REVENUE = (FactKind.ORDER_PLACED, FactKind.CREDIT_NOTE)
 
 #: The ways a quote is lost.
 LOST_QUOTES = (FactKind.QUOTE_DECLINED, FactKind.QUOTE_EXPIRED, FactKind.QUOTE_REJECTED)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from . import domain, performance_rules
 
@@ -507,6 +507,21 @@ class OrderOut(Response):
     payment_terms_days: int
     order_date: date
     placed_at: datetime
+    invoice_id: uuid.UUID | None = None
+    invoice_number: str | None = None
+    cancelled_at: datetime | None = None
+    cancelled_by: uuid.UUID | None = None
+    cancel_reason: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def cancellable(self) -> bool:
+        """Whether it may be cancelled now: placed, and not invoiced as far as sales knows."""
+        return domain.cancel_refusal(self.status, self.number, self.invoice_number) is None
+
+
+class OrderCancel(Request):
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class ContractCreate(Request):

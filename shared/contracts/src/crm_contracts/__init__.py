@@ -5,7 +5,7 @@ only. Every contract has an explicit routing key `<service>.<entity>.<event>.v<N
 on the topic exchange; see `docs/events.md` for the catalogue.
 """
 
-from .accounting import CompanyProfileUpdated, CreditChecked, CreditNoteIssued
+from .accounting import CompanyProfileUpdated, CreditChecked, CreditNoteIssued, InvoiceIssued
 from .customers import (
     CareActivityClosed,
     CareActivityPlanned,
@@ -22,6 +22,7 @@ from .gateway import PortfolioReassigned, TokenRevoked, UserDeactivated, UserReg
 from .leads import LeadCaptured, LeadDisqualified, LeadQualified
 from .marketing import CampaignLaunched, ChannelChanged
 from .sales import (
+    OrderCancelled,
     OrderLine,
     OrderPlaced,
     QuoteAccepted,
@@ -51,10 +52,12 @@ __all__ = [
     "CustomersMerged",
     "Envelope",
     "Event",
+    "InvoiceIssued",
     "LeadCaptured",
     "LeadDisqualified",
     "LeadQualified",
     "MalformedEvent",
+    "OrderCancelled",
     "OrderLine",
     "OrderPlaced",
     "PortfolioReassigned",

@@ -49,6 +49,23 @@ class CreditNoteIssued(Event, routing_key="accounting.credit_note.issued.v1"):
     currency: str = "VND"
     issued_on: date
     issued_at: datetime
+    #: Issued because the order was cancelled after it was invoiced (`OrderCancelled`):
+    #: the cancellation itself takes the order's revenue off, so this note must not again.
+    order_cancelled: bool = False
+
+
+class InvoiceIssued(Event, routing_key="accounting.invoice.issued.v1"):
+    """An order was invoiced: sales records it, and refuses to cancel the order from then on
+    (the invoice is credited instead)."""
+
+    invoice_id: uuid.UUID
+    number: str
+    order_id: uuid.UUID
+    customer_id: uuid.UUID
+    total: int
+    currency: str = "VND"
+    issue_date: date
+    issued_at: datetime
 
 
 class CompanyProfileUpdated(Event, routing_key="accounting.company_profile.updated.v1"):

@@ -157,3 +157,27 @@ class OrderPlaced(Event, routing_key="sales.order.placed.v1"):
     payment_terms_days: int = 30
     placed_at: datetime
     order_date: date
+
+
+class OrderCancelled(Event, routing_key="sales.order.cancelled.v1"):
+    """An order was cancelled before sales heard it was invoiced. Accounting does not
+    invoice it (or, when its invoice crossed the cancellation, credits it in full);
+    marketing and performance take its revenue off. It carries what `OrderPlaced` did,
+    so a consumer that has not seen the order yet can keep the cancellation first."""
+
+    order_id: uuid.UUID
+    order_number: str
+    quote_id: uuid.UUID
+    customer_id: uuid.UUID
+    owner_id: uuid.UUID
+    region_code: str | None = None
+    channel_id: uuid.UUID | None = None
+    lines: list[OrderLine]
+    net_total: int
+    total: int
+    currency: str = "VND"
+    order_date: date
+    placed_at: datetime
+    reason: str
+    cancelled_by: uuid.UUID
+    cancelled_at: datetime
