@@ -26,29 +26,112 @@ def sql_uid(kind: str, n: str) -> str:
     return f"md5('{kind}-' || ({n}))::uuid"
 
 
-FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"]
+FAMILY = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+]
 MIDDLE = ["Văn", "Thị", "Hữu", "Đức", "Minh", "Thanh", "Quốc", "Ngọc", "Xuân", "Công", "Gia"]
 GIVEN = [
-    "An", "Bình", "Cường", "Dũng", "Đạt", "Giang", "Hà", "Hải", "Hạnh", "Hiếu", "Hòa", "Hùng",
-    "Hương", "Khánh", "Lan", "Linh", "Long", "Mai", "Nam", "Nga", "Phúc", "Phương", "Quân",
-    "Quỳnh", "Sơn", "Tâm", "Thảo", "Thắng", "Trang", "Trung", "Tuấn", "Vy", "Yến",
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Đạt",
+    "Giang",
+    "Hà",
+    "Hải",
+    "Hạnh",
+    "Hiếu",
+    "Hòa",
+    "Hùng",
+    "Hương",
+    "Khánh",
+    "Lan",
+    "Linh",
+    "Long",
+    "Mai",
+    "Nam",
+    "Nga",
+    "Phúc",
+    "Phương",
+    "Quân",
+    "Quỳnh",
+    "Sơn",
+    "Tâm",
+    "Thảo",
+    "Thắng",
+    "Trang",
+    "Trung",
+    "Tuấn",
+    "Vy",
+    "Yến",
 ]
 COMPANY = ["Công ty TNHH", "Công ty Cổ phần", "Doanh nghiệp tư nhân", "Cửa hàng", "Đại lý", "Hợp tác xã"]
 TRADE = [
-    "Thiết bị Điện", "Cơ khí", "Vật tư Nông nghiệp", "Máy xây dựng", "Điện lạnh", "Thiết bị Y tế",
-    "Máy công trình", "Thiết bị Công nghiệp", "Điện máy", "Vật liệu Xây dựng", "Thủy lợi", "Máy nông nghiệp", "Bơm và Van",
+    "Thiết bị Điện",
+    "Cơ khí",
+    "Vật tư Nông nghiệp",
+    "Máy xây dựng",
+    "Điện lạnh",
+    "Thiết bị Y tế",
+    "Máy công trình",
+    "Thiết bị Công nghiệp",
+    "Điện máy",
+    "Vật liệu Xây dựng",
+    "Thủy lợi",
+    "Máy nông nghiệp",
+    "Bơm và Van",
 ]
 BRAND = [
-    "Hòa Phát", "An Khang", "Minh Đức", "Phú Thịnh", "Thành Công", "Việt Tiến", "Đại Dương",
-    "Hưng Thịnh", "Tân Phát", "Bảo Long", "Sông Hồng", "Trường Sơn", "Phương Nam", "Ánh Dương",
-    "Kim Ngân", "Đông Á", "Hoàng Gia", "Nhật Quang", "Thái Bình", "Cửu Long", "Lạc Hồng", "Sài Gòn", "Tây Nguyên",
+    "Hòa Phát",
+    "An Khang",
+    "Minh Đức",
+    "Phú Thịnh",
+    "Thành Công",
+    "Việt Tiến",
+    "Đại Dương",
+    "Hưng Thịnh",
+    "Tân Phát",
+    "Bảo Long",
+    "Sông Hồng",
+    "Trường Sơn",
+    "Phương Nam",
+    "Ánh Dương",
+    "Kim Ngân",
+    "Đông Á",
+    "Hoàng Gia",
+    "Nhật Quang",
+    "Thái Bình",
+    "Cửu Long",
+    "Lạc Hồng",
+    "Sài Gòn",
+    "Tây Nguyên",
 ]
 GROUPS = ["may_bom", "may_phat_dien", "dong_co", "van_cong_nghiep", "thiet_bi_dien"]
 PRODUCTS = [
     (f"SP{g:02d}{k}", f"{name} {k}", GROUPS[g % len(GROUPS)], price)
     for g, (name, price) in enumerate(
-        [("Máy bơm ly tâm", 12_500_000), ("Máy phát điện", 85_000_000), ("Động cơ điện", 9_800_000),
-         ("Van bướm", 3_200_000), ("Tủ điện", 24_000_000)]
+        [
+            ("Máy bơm ly tâm", 12_500_000),
+            ("Máy phát điện", 85_000_000),
+            ("Động cơ điện", 9_800_000),
+            ("Van bướm", 3_200_000),
+            ("Tủ điện", 24_000_000),
+        ]
     )
     for k in range(1, 5)
 ]

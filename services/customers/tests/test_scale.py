@@ -52,21 +52,27 @@ async def test_the_first_page_reads_the_list_order_index(harness: Harness) -> No
     assert "ix_customers_list_order" in await plan(harness, compiled(stmt), sorts=False)
 
 
-async def test_cursor_pages_give_the_rows_of_offset_pages(harness: Harness, manager: Staff, seller: Staff) -> None:
+async def test_cursor_pages_give_the_rows_of_offset_pages(
+    harness: Harness, manager: Staff, seller: Staff
+) -> None:
     tag = uuid.uuid4().hex[:8]
     for i in range(7):
         await harness.customer(seller, f"Công ty Trang {tag} {i}")
     params = {"q": f"trang {tag}", "limit": 3}
     by_offset = []
     for offset in (0, 3, 6):
-        page = await harness.http.get("/api/customers", params=params | {"offset": offset}, headers=manager.headers)
+        page = await harness.http.get(
+            "/api/customers", params=params | {"offset": offset}, headers=manager.headers
+        )
         by_offset += [c["id"] for c in page.json()["items"]]
 
     first = (await harness.http.get("/api/customers", params=params, headers=manager.headers)).json()
     walked = [c["id"] for c in first["items"]]
     cursor = first["next_cursor"]
     while cursor:
-        page = await harness.http.get("/api/customers", params=params | {"cursor": cursor}, headers=manager.headers)
+        page = await harness.http.get(
+            "/api/customers", params=params | {"cursor": cursor}, headers=manager.headers
+        )
         assert page.status_code == 200, page.text
         walked += [c["id"] for c in page.json()["items"]]
         cursor = page.json()["next_cursor"]
