@@ -5,13 +5,17 @@ own index, and deep pages by cursor, with the same rows as offsets."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Select, select, text
 from sqlalchemy.dialects import postgresql
 
+from crm_kit.auth import Role, User
 from crm_testkit.service import Staff
+from customers import care
 from customers.models import Customer
 from customers.records import search_condition
 
@@ -85,3 +89,14 @@ async def test_a_cursor_that_is_not_one_is_a_422(harness: Harness, manager: Staf
     answer = await harness.http.get("/api/customers", params={"cursor": "bm9wZQ"}, headers=manager.headers)
     assert answer.status_code == 422
     assert "cursor" in answer.text
+
+
+@pytest.mark.parametrize("role", [Role.SALES_MANAGER, Role.SALESPERSON])
+async def test_care_overdue_reads_the_most_overdue_first_from_its_index(harness: Harness, role: Role) -> None:
+    user = User(id=uuid.uuid4(), username="someone", role=role)
+    stmt, due_on, _ = care.overdue_statement(
+        user, as_of=date(2026, 12, 3), default_cadence_days=30, zone=ZoneInfo("Asia/Ho_Chi_Minh")
+    )
+    found = await plan(harness, compiled(stmt.order_by(due_on, Customer.id).limit(50)), sorts=False)
+    index = "ix_customers_care_due" if role == Role.SALES_MANAGER else "ix_customers_owner_care_due"
+    assert index in found, found
