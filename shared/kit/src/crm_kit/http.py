@@ -76,7 +76,7 @@ class Page(BaseModel, Generic[T]):
         if isinstance(data, dict):
             total = data.get("total")
             capped = getattr(total, "capped", None)
-            if capped is not None:
+            if capped is not None and isinstance(total, int):
                 data = dict(data)
                 data.setdefault("total_capped", capped)
                 data.setdefault("next_cursor", getattr(total, "next_cursor", None))
