@@ -119,7 +119,7 @@ async def known_customers(conn: asyncpg.Connection, size: Size, regions: list[st
         " owner_as_of, lifecycle_stage, stage_as_of, grade, graded_at) "
         f"SELECT {sql_uid('c', 'n')}, {company_sql('n', False)}, {region('n')},"
         f" {sql_uid('ch', f'1 + n % {size.channels}')}, now(), {owner('n', size)}, now(),"
-        " CASE WHEN n % 50 = 0 THEN 'inactive' WHEN n % 5 < 3 THEN 'traditional' ELSE 'prospect' END, now(),"
+        " CASE WHEN n % 50 = 7 THEN 'inactive' WHEN n % 5 < 3 THEN 'traditional' ELSE 'prospect' END, now(),"
         " (ARRAY['A','B','C','D'])[1 + n % 4], now() "
         f"FROM p, generate_series(1, {size.customers}) n",
         *name_params(),
@@ -155,7 +155,7 @@ async def load_customers(conn: asyncpg.Connection, size: Size, regions: list[str
         f" {person_sql('n', False)}, '09' || lpad((n::bigint * 7919 % 100000000)::text, 8, '0'),"
         " 'kh' || n || '@example.vn', 'Số ' || (1 + n % 300) || ' đường Lê Lợi', "
         f"{region('n')}, {sql_uid('ch', f'1 + n % {size.channels}')}, {owner('n', size)},"
-        " CASE WHEN n % 50 = 0 THEN 'inactive' WHEN n % 5 < 3 THEN 'traditional' ELSE 'prospect' END,"
+        " CASE WHEN n % 50 = 7 THEN 'inactive' WHEN n % 5 < 3 THEN 'traditional' ELSE 'prospect' END,"
         " 'import', (ARRAY['A','B','C','D'])[1 + n % 4], now() - (n % 300) * interval '1 day',"
         " current_date - 60 + (n % 365), (ARRAY[30,45,60,90])[1 + n % 4],"
         " now() - (n % 120) * interval '1 day', now() - (n % 400) * interval '1 day',"
@@ -230,7 +230,7 @@ async def load_sales(conn: asyncpg.Connection, size: Size, regions: list[str]) -
         " lifecycle_stage, grade, registered_at, stage_as_of) "
         f"SELECT {sql_uid('c', 'n')}, {company_sql('n', False)}, {owner('n', size)}, {region('n')},"
         f" {sql_uid('ch', f'1 + n % {size.channels}')}, now(), now(),"
-        " CASE WHEN n % 50 = 0 THEN 'inactive' WHEN n % 5 < 3 THEN 'traditional' ELSE 'prospect' END,"
+        " CASE WHEN n % 50 = 7 THEN 'inactive' WHEN n % 5 < 3 THEN 'traditional' ELSE 'prospect' END,"
         " (ARRAY['A','B','C','D'])[1 + n % 4], now(), now() "
         f"FROM p, generate_series(1, {n}) n",
         *name_params(),
