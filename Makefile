@@ -7,7 +7,7 @@ PYTEST := .venv/bin/pytest
 # (testcontainers), else the ones running on this machine; see deploy/local/test-infra.sh.
 WITH_INFRA := deploy/local/test-infra.sh
 
-.PHONY: install browser run images k8s-images test test-unit test-integration test-e2e test-faults lint typecheck docs contracts-baseline bench clean
+.PHONY: install browser run images k8s-images test test-unit test-integration test-e2e test-faults lint typecheck docs contracts-baseline bench bench-scale clean
 
 install: .venv/.installed
 .venv/.installed: uv.lock pyproject.toml $(wildcard shared/*/pyproject.toml services/*/pyproject.toml)
@@ -70,6 +70,12 @@ typecheck: install
 bench: install
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null 2>&1 || echo "[bench] no wrk: the gateway is loaded by an asyncio client"
 	$(WITH_INFRA) $(PY) bench/run.py
+
+## The system at a real distributor's size: fill every database (1,000,000 customers, ...),
+## then time searches, lists, the 360, reports and an import through the gateway
+## (bench/README.md). SCALE_ARGS="--customers 50000 --keep" for a smaller or kept run.
+bench-scale: install
+	$(WITH_INFRA) $(PY) bench/scale.py $(SCALE_ARGS)
 
 ## Regenerate docs/events.md, docs/asyncapi/*.json and docs/api.md from the code (a test checks them).
 docs: install

@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from crm_kit import auth
 from crm_kit.http import MAX_BODY_BYTES, MAX_PAGE_SIZE
+from crm_kit.queries import COUNT_CAP
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 #: Answers every route may give; described once in the introduction, not per route.
@@ -314,7 +315,7 @@ def _parameters(spec: Mapping[str, Any], section: Section) -> str:
         out.extend(rows)
         out.append("\n")
     if paged:
-        out.append("Paged: `?limit=&offset=` (see [Lists](#lists)).\n\n")
+        out.append("Paged: `?limit=&offset=` or `?cursor=` (see [Lists](#lists)).\n\n")
     return "".join(out)
 
 
@@ -505,6 +506,7 @@ def intro(limits: GatewayLimits, own_prefixes: list[str]) -> str:
         service_mib=service_mib,
         limits=limits,
         MAX_PAGE_SIZE=MAX_PAGE_SIZE,
+        COUNT_CAP=COUNT_CAP,
     )
 
 
@@ -566,7 +568,19 @@ A refused request changes nothing: its transaction was rolled back.
 ## Lists
 
 Lists take `?limit=&offset=` (`limit` 1-{MAX_PAGE_SIZE}, default 50; `offset` from 0) and
-answer a page, `{{"items": [...], "total": N}}`, where `total` counts every match.
+answer a page, `{{"items": [...], "total": N, "total_capped": false, "next_cursor": "..."}}`.
+
+- `total` counts the matches up to {COUNT_CAP:,}; past that it is {COUNT_CAP:,} and
+  `total_capped` is `true` ("more than {COUNT_CAP:,}"), so that no page counts a million
+  rows. Below the cap it is exact.
+- `next_cursor`, on a full page of a list ordered by its columns, names the page after
+  this one: send it back as `?cursor=` (with the same filters and `limit`) for the next
+  page. A cursor page is found by an index however deep it is (keyset paging: the rows
+  after the last one of the page before), where `offset` reads and skips every row before
+  it; `offset` is for the first pages and is ignored with a cursor. No `next_cursor`: the
+  last page (or a list that pages by offset only). A cursor that is not one of the list is
+  a 422 naming `cursor`. Rows added meanwhile before the cursor are not shown again, nor
+  skipped after it.
 
 ## Ids, money, dates
 

@@ -104,7 +104,7 @@ async def test_a_valid_token_is_accepted_by_a_service_directly(stack, issuer):
             stack.url("customers") + "/api/customers", headers={"Authorization": f"Bearer {token}"}
         )
     assert response.status_code == 200
-    assert response.json() == {"items": [], "total": 0}
+    assert response.json() == {"items": [], "total": 0, "total_capped": False, "next_cursor": None}
 
 
 async def test_a_deactivated_users_token_is_refused_everywhere(stack, admin, new_user):

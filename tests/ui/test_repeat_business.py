@@ -82,6 +82,8 @@ async def test_a_customer_who_bought_before_buys_again_and_gets_a_printed_quote(
     await expect(page.get_by_test_id("quote-status")).to_have_text(
         re.compile(f"{re.escape(t('qstatus.pending_approval'))}|{re.escape(t('qstatus.approved'))}")
     )
+    # Accounting's credit check answers by message; the page asks again until it is there.
+    await expect(page.get_by_test_id("credit-check")).to_have_text(t("credit.passed"))
     if await page.get_by_test_id("quote-status").inner_text() == t("qstatus.pending_approval"):
         approved = await manager_api.client.post(f"/api/quotes/{quote_id}/approve", json={})
         assert approved.status_code == 200, approved.text

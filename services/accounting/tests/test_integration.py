@@ -945,6 +945,8 @@ async def test_who_may_do_what(books: Books) -> None:
     assert (await books.http.get("/api/invoices", headers=h["other_seller"])).json() == {
         "items": [],
         "total": 0,
+        "total_capped": False,
+        "next_cursor": None,
     }
     accounts = (await books.http.get("/api/accounts", headers=h["owner"])).json()
     assert [a["customer_id"] for a in accounts["items"]] == [str(customer_id)]

@@ -345,7 +345,8 @@ def _named(out: Named, names: dict[uuid.UUID, str]) -> Named:
 async def receivables_aging(db: DbDep, paging: Paging, settings: SettingsDep, as_of: AsOf = None) -> AgingOut:
     """Per customer, what was owed at the end of `as_of` by days overdue, largest first."""
     async with db.transaction() as session:
-        report = await receivables.aging(session, as_of or settings.today(), paging)
+        today = settings.today()
+        report = await receivables.aging(session, as_of or today, paging, today=today)
     return AgingOut(
         as_of=report.as_of,
         items=[

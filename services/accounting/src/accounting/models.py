@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -198,6 +199,13 @@ class Invoice(Base):
         Index("ix_invoices_issue_date", "issue_date"),
         # Overdue: open balances by due date.
         Index("ix_invoices_due_date_open", "due_date", postgresql_where="balance > 0"),
+        #: What is owed today, by customer: the aging report from the index alone.
+        Index(
+            "ix_invoices_owed",
+            "customer_id",
+            postgresql_include=["due_date", "balance", "issue_date"],
+            postgresql_where=text("balance > 0"),
+        ),
     )
 
 
@@ -297,4 +305,8 @@ class LedgerEntry(Base):
     reference: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    __table_args__ = (Index("ix_ledger_entries_date", "entry_date", "id"),)
+    __table_args__ = (
+        Index("ix_ledger_entries_date", "entry_date", "id"),
+        #: What each invoice owed on a day (the aging report) from the index alone.
+        Index("ix_ledger_entries_invoice_owed", "invoice_id", "entry_date", postgresql_include=["amount"]),
+    )

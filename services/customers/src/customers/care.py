@@ -15,7 +15,7 @@ from crm_kit import errors
 from crm_kit.auth import User
 from crm_kit.http import PageParams
 from crm_kit.outbox import emit
-from crm_kit.queries import fetch_page, visible_to
+from crm_kit.queries import Total, capped_count, fetch_page, visible_to
 
 from .domain import ActivityStatus, Stage, TimelineKind
 from .models import Activity, Customer
@@ -201,6 +201,27 @@ async def list_activities(
     return await fetch_page(session, stmt, page, Activity.due_on, Activity.created_at, Activity.id)
 
 
+def overdue_statement(
+    user: User, *, as_of: date, default_cadence_days: int, zone: ZoneInfo
+) -> tuple[Any, Any, Any]:
+    """The care-overdue customers' statement, the day each one's care fell due, and its cadence."""
+    # The zone, the default cadence and the stage are written into the statement, not bound:
+    # so Postgres sees the expression (and the predicate) of `ix_customers_care_due`
+    # (migration 0012, made for the default settings) and reads the most overdue first
+    # from it instead of sorting every active customer.
+    zone_name = literal(zone.key, literal_execute=True)
+    since = cast(func.timezone(zone_name, func.coalesce(Customer.last_contact_at, Customer.created_at)), Date)
+    cadence = func.coalesce(
+        Customer.care_cadence_days, literal(default_cadence_days, Integer, literal_execute=True)
+    )
+    due_on = since + cadence
+    stmt: Any = visible_to(select(Customer), Customer.owner_id, user).where(
+        Customer.lifecycle_stage != literal(Stage.INACTIVE.value, literal_execute=True),
+        since + cadence < as_of,
+    )
+    return stmt, due_on, cadence
+
+
 async def care_overdue(
     session: AsyncSession,
     user: User,
@@ -209,21 +230,18 @@ async def care_overdue(
     as_of: date,
     default_cadence_days: int,
     zone: ZoneInfo,
-) -> tuple[list[tuple[Customer, date, int]], int]:
+) -> tuple[list[tuple[Customer, date, int]], Total]:
     """Active customers not contacted within their grade's care cadence, longest overdue first.
 
     The same rule as `domain.care_overdue`, in SQL: the last contact (or the
     creation) as a day in the business's calendar, plus the cadence, before `as_of`.
     """
-    since = cast(func.timezone(zone.key, func.coalesce(Customer.last_contact_at, Customer.created_at)), Date)
-    cadence = func.coalesce(Customer.care_cadence_days, literal(default_cadence_days, Integer))
-    due_on = (since + cadence).label("care_due_on")
-    stmt: Any = visible_to(select(Customer), Customer.owner_id, user).where(
-        Customer.lifecycle_stage != Stage.INACTIVE, since + cadence < as_of
+    stmt, due_on, cadence = overdue_statement(
+        user, as_of=as_of, default_cadence_days=default_cadence_days, zone=zone
     )
-    total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    total = await capped_count(session, stmt)
     rows = await session.execute(
-        stmt.add_columns(due_on, cadence.label("cadence"))
+        stmt.add_columns(due_on.label("care_due_on"), cadence.label("cadence"))
         .order_by(due_on, Customer.id)
         .limit(page.limit)
         .offset(page.offset)

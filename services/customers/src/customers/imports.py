@@ -22,7 +22,7 @@ from sqlalchemy.orm import defer
 from crm_kit import directory, errors, spreadsheet
 from crm_kit.auth import Role, User
 from crm_kit.http import PageParams
-from crm_kit.outbox import emit
+from crm_kit.outbox import emit_many
 from crm_kit.queries import fetch_page, visible_to
 
 from .domain import ImportStatus, Stage, TimelineKind
@@ -247,14 +247,16 @@ async def commit(session: AsyncSession, import_id: uuid.UUID, user: User) -> Cus
     written = [(row.row, _new_customer(row, owner_id, at)) for row, owner_id in evaluation.to_import]
     session.add_all(customer for _, customer in written)
     await session.flush()
-    # The timeline in one statement, then the events: each `emit` is a statement of its
-    # own, and nothing pending in the session must be flushed one row at a time before it.
+    # The timeline in one statement, then the events in one (`emit_many`): one `emit` per
+    # event was 10,000-20,000 statements for a full file, most of a commit's time.
     await record_all(session, [_imported_entry(upload, number, c, user) for number, c in written])
+    events: list[Any] = []
     for _, customer in written:
-        await emit(session, registered_event(customer), actor=user.id)
+        events.append(registered_event(customer))
         if customer.lifecycle_stage == Stage.TRADITIONAL:
             # Sales opens the customer for ordering and accounting its account.
-            await emit(session, promoted_event(customer), actor=user.id)
+            events.append(promoted_event(customer))
+    await emit_many(session, events, actor=user.id)
     report = _report(upload.report["total_rows"], upload.report.get("ignored_columns", []), evaluation)
     report["imported"] = [{"row": number, "customer_id": str(c.id)} for number, c in written]
     upload.report = report

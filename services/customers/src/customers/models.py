@@ -80,6 +80,17 @@ class Customer(Base):
 
     __table_args__ = (
         Index("ix_customers_stage", "lifecycle_stage"),
+        #: The folded search (`name_folded LIKE '%q%'`) at a million rows (pg_trgm).
+        Index(
+            "ix_customers_name_folded_trgm",
+            "name_folded",
+            postgresql_using="gin",
+            postgresql_ops={"name_folded": "gin_trgm_ops"},
+        ),
+        Index("ix_customers_tax_code", "tax_code", postgresql_ops={"tax_code": "text_pattern_ops"}),
+        #: The list's order (newest first, then id): first pages and cursor pages read 50 entries.
+        Index("ix_customers_list_order", text("created_at DESC"), "id"),
+        Index("ix_customers_owner_list_order", "owner_id", text("created_at DESC"), "id"),
         #: One active customer per tax code; an inactive (or merged) one frees its code.
         Index(
             "uq_customers_active_tax_code",

@@ -60,7 +60,7 @@ async def list_page(
         stmt = stmt.where(Lead.campaign_id == filters.campaign_id)
     if filters.region_code:
         stmt = stmt.where(Lead.region_code == filters.region_code.upper())
-    if filters.q and (condition := _search(filters.q)) is not None:
+    if filters.q and (condition := search_condition(filters.q)) is not None:
         stmt = stmt.where(condition)
     return await fetch_page(session, stmt, page, Lead.created_at.desc(), Lead.id)
 
@@ -73,7 +73,9 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _search(q: str) -> Any:
+def search_condition(q: str) -> Any:
+    """What `?q=` matches: the folded name and company, the e-mail and a phone-like query's
+    digits, each `LIKE '%q%'`, answered by their trigram indexes (migration 0009)."""
     conditions = []
     folded = fold(q)
     if folded:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, HTTPException, Query, status
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import context, metrics
@@ -27,24 +27,61 @@ MAX_OFFSET = 1_000_000_000
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
+#: The longest `cursor` a list takes (it holds a few sort values, base64).
+MAX_CURSOR = 500
+
+
 class PageParams(BaseModel):
     limit: int = 50
     offset: int = 0
+    #: The `next_cursor` of the page before: the rows after its last one (keyset paging);
+    #: `offset` is then ignored.
+    cursor: str | None = None
 
 
 async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_CURSOR,
+            description="the previous page's `next_cursor`: the page after it, found by an index "
+            "however deep (instead of `offset`)",
+        ),
+    ] = None,
 ) -> PageParams:
-    return PageParams(limit=limit, offset=offset)
+    return PageParams(limit=limit, offset=offset, cursor=cursor or None)
 
 
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of a list. `total` counts the matching rows up to `crm_kit.queries.COUNT_CAP`:
+    past it `total` is the cap and `total_capped` is true ("more than 10,000"), so no page
+    counts a million rows. `next_cursor`, when there may be more, asks for the next page by
+    keyset (`?cursor=`), as fast at row 500,000 as at row 50."""
+
     items: list[T]
     total: int
+    total_capped: bool = False
+    next_cursor: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_counted(cls, data: Any) -> Any:
+        """A `Total` from `crm_kit.queries` carries whether it was capped and the cursor of
+        the next page, so every list that answers `Page(items=..., total=total)` says so."""
+        if isinstance(data, dict):
+            total = data.get("total")
+            capped = getattr(total, "capped", None)
+            if capped is not None and isinstance(total, int):
+                data = dict(data)
+                data.setdefault("total_capped", capped)
+                data.setdefault("next_cursor", getattr(total, "next_cursor", None))
+                data["total"] = int(total)
+        return data
 
 
 class RequestContextMiddleware:

@@ -47,6 +47,7 @@ async def list_customers(
     lifecycle_stage: str | None = None,
     grade: str | None = None,
     offset: int = 0,
+    cursor: str | None = None,
 ) -> Response:
     result, names = await core.gather(
         ui.api.get(
@@ -56,6 +57,7 @@ async def list_customers(
             grade=grade,
             limit=50,
             offset=max(offset, 0),
+            cursor=cursor or None,
         ),
         regions.names(ui),
     )
@@ -65,6 +67,7 @@ async def list_customers(
         regions=names,
         customers=page["items"],
         total=page["total"],
+        next_cursor=page.get("next_cursor"),
         offset=max(offset, 0),
         filters={"q": q or "", "lifecycle_stage": lifecycle_stage or "", "grade": grade or ""},
         stages=STAGES,

@@ -52,8 +52,11 @@ async def list_leads(
     source: str | None = None,
     q: str | None = None,
     offset: int = 0,
+    cursor: str | None = None,
 ) -> Response:
     params: list[tuple[str, Any]] = [("limit", 50), ("offset", max(offset, 0))]
+    if cursor:  # the next page by keyset (`next_cursor` of the page before)
+        params.append(("cursor", cursor))
     params += [("status", s) for s in status if s]
     if source:
         params.append(("source", source))
@@ -68,6 +71,8 @@ async def list_leads(
         regions=names,
         leads=page["items"],
         total=page["total"],
+        total_capped=page.get("total_capped", False),
+        next_cursor=page.get("next_cursor"),
         offset=max(offset, 0),
         filters={"status": status, "source": source or "", "q": q or ""},
         statuses=STATUSES,
