@@ -156,12 +156,7 @@ async def aging(
         domain.Aging(r.customer_id, {b: int(r._mapping[b.value]) for b in domain.AgingBucket}) for r in found
     ]
     # The page's names after the cut: joined before it, every owing customer's was read.
-    named = await session.execute(
-        select(Account.customer_id, Account.customer_name).where(
-            Account.customer_id.in_([r.customer_id for r in rows])
-        )
-    )
-    names = {customer_id: name for customer_id, name in named}
+    names = await accounts.names_of(session, [r.customer_id for r in rows])
     if found:
         total = int(found[0].customers)
         totals = {b: int(found[0]._mapping[f"all_{b.value}"]) for b in domain.AgingBucket}
