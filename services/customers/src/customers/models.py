@@ -31,6 +31,14 @@ class Base(Model, DeclarativeBase):
     pass
 
 
+#: The day a customer's care falls due, as the care-overdue index holds it.
+CARE_DUE = (
+    "(CAST(timezone('Asia/Ho_Chi_Minh', coalesce(last_contact_at, created_at)) AS DATE)"
+    " + coalesce(care_cadence_days, 30))"
+)
+ACTIVE = "lifecycle_stage <> 'inactive'"
+
+
 class Customer(Base):
     __tablename__ = "customers"
 
@@ -91,6 +99,10 @@ class Customer(Base):
         #: The list's order (newest first, then id): first pages and cursor pages read 50 entries.
         Index("ix_customers_list_order", text("created_at DESC"), "id"),
         Index("ix_customers_owner_list_order", "owner_id", text("created_at DESC"), "id"),
+        #: Care overdue in its order: the day care falls due, for the default settings
+        #: (migration 0012 says why); other settings answer the same, without the index.
+        Index("ix_customers_care_due", text(CARE_DUE), "id", postgresql_where=text(ACTIVE)),
+        Index("ix_customers_owner_care_due", "owner_id", text(CARE_DUE), "id", postgresql_where=text(ACTIVE)),
         #: One active customer per tax code; an inactive (or merged) one frees its code.
         Index(
             "uq_customers_active_tax_code",
