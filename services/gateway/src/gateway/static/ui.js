@@ -72,7 +72,7 @@
     var body = form.querySelector("tbody.lines");
     var template = document.getElementById("line-template");
     function recompute() {
-      var net = 0, vat = 0;
+      var net = 0, vat = 0, invalid = false;
       body.querySelectorAll("tr.line").forEach(function (row) {
         var select = row.querySelector("select.product");
         var option = select.options[select.selectedIndex];
@@ -86,18 +86,35 @@
         }
         priceInput.placeholder = listPrice ? format(listPrice) : "";
         var price = priceInput.value ? parseAmount(priceInput.value) : listPrice;
-        var qty = parseInt(row.querySelector("input.qty").value, 10) || 0;
-        var disc = parsePct(row.querySelector("input.disc").value);
-        var lineNet = Math.round(qty * price * (1 - disc / 100));
+        var qtyInput = row.querySelector("input.qty"), discInput = row.querySelector("input.disc");
+        var qty = Number(qtyInput.value.trim());
+        var disc = discInput.value.trim() === "" ? 0 : parsePct(discInput.value);
+        // What the API would refuse is marked and left out, and the totals say so, rather
+        // than showing a total nobody can quote (a quantity of -5, a 150% discount).
+        var bad = [
+          mark(qtyInput, !(Number.isInteger(qty) && qty > 0 && qty <= 1000000)),
+          mark(discInput, !/^\s*\d+([.,]\d{1,2})?\s*$/.test(discInput.value || "0") || disc > 100),
+          mark(priceInput, priceInput.value !== "" && !/^[\d\s.,]+$/.test(priceInput.value))
+        ].some(Boolean);
+        if (option && option.value && bad) { invalid = true; }
+        var lineNet = bad ? 0 : Math.round(qty * price * (1 - disc / 100));
         var lineVat = Math.round(lineNet * rate / 100);
         net += lineNet; vat += lineVat;
-        row.querySelector("output.line-total").textContent = option && option.value ? format(lineNet + lineVat) : "—";
+        row.querySelector("output.line-total").textContent = option && option.value && !bad ? format(lineNet + lineVat) : "—";
         var vatCell = row.querySelector(".vat-rate");
         if (vatCell) { vatCell.textContent = option && option.value ? rate + "%" : "—"; }
       });
-      form.querySelector("#net-total").textContent = format(net);
-      form.querySelector("#vat-total").textContent = format(vat);
-      form.querySelector("#grand-total").textContent = format(net + vat);
+      form.querySelector("#net-total").textContent = invalid ? "—" : format(net);
+      form.querySelector("#vat-total").textContent = invalid ? "—" : format(vat);
+      form.querySelector("#grand-total").textContent = invalid ? "—" : format(net + vat);
+      var warning = form.querySelector("#totals-invalid");
+      if (warning) { warning.hidden = !invalid; }
+    }
+    function mark(input, wrong) {
+      // Only what this script marked is unmarked again: the API's own marks stay.
+      if (wrong) { input.setAttribute("aria-invalid", "true"); input.dataset.liveInvalid = "1"; }
+      else if (input.dataset.liveInvalid) { input.removeAttribute("aria-invalid"); delete input.dataset.liveInvalid; }
+      return wrong;
     }
     function renumber() {
       body.querySelectorAll("tr.line").forEach(function (row, i) {
