@@ -85,9 +85,11 @@ async def test_the_apis_refusals_show_next_to_the_fields_and_keep_what_was_typed
     assert listed.json()["total"] == 2
 
 
-async def test_a_kanban_move_the_status_does_not_allow_shows_the_apis_answer(
+async def test_a_kanban_move_the_status_does_not_allow_is_told_and_counts_follow(
     stack: Stack, seller_page, screenshots: Path
 ) -> None:
+    """Issue 19, point 6: the counts stayed stale after a drag, the menu offered moves the
+    lead may not make, and a refused move without JavaScript landed on a `/move` URL."""
     page, seller = seller_page
     made = await seller.client.post(
         "/api/leads", json={"full_name": "Phạm Minh Đức", "company": "Đức Phát", "source": "walk_in"}
@@ -99,21 +101,30 @@ async def test_a_kanban_move_the_status_does_not_allow_shows_the_apis_answer(
         page.locator(f'.column[data-status="{s}"]') for s in ("new", "contacting", "evaluated")
     )
     await expect(new.locator(f'[data-id="{lead_id}"]')).to_be_visible()
+    counts = {s: page.get_by_test_id(f"count-{s}") for s in ("new", "contacting")}
+    before = {s: int(await badge.get_attribute("data-count") or 0) for s, badge in counts.items()}
 
-    # new -> evaluated skips contacting: the API refuses, the card stays where it was.
+    # The card's menu offers only where a new lead may go.
+    options = card.get_by_label(t("lead.move_to")).locator("option")
+    await expect(options).to_have_text([t("status.contacting"), t("status.closed")])
+
+    # new -> evaluated skips contacting: refused in the user's words, the card stays.
     await card.drag_to(evaluated)
     message = page.locator("#board-message")
-    await expect(message).not_to_be_empty()
-    refused = await seller.client.post(f"/api/leads/{lead_id}/evaluate", json={"promising": True})
-    assert refused.status_code == 409
-    await expect(message).to_contain_text(refused.json()["detail"])
+    allowed = f"{t('status.contacting')}, {t('status.closed')}"
+    await expect(message).to_have_text(
+        t("lead.move_refused", name="Phạm Minh Đức", to=t("status.evaluated"), allowed=allowed)
+    )
     await expect(new.locator(f'[data-id="{lead_id}"]')).to_be_visible()
     await page.screenshot(path=str(screenshots / f"{LANG}-kanban-refused.png"), full_page=True)
 
     await card.drag_to(contacting)
     await expect(message).to_have_text(t("lead.moved"))
     await expect(contacting.locator(f'[data-id="{lead_id}"]')).to_be_visible()
+    await expect(counts["new"]).to_have_attribute("data-count", str(before["new"] - 1))
+    await expect(counts["contacting"]).to_have_attribute("data-count", str(before["contacting"] + 1))
     assert (await seller.client.get(f"/api/leads/{lead_id}")).json()["status"] == "contacting"
+    await expect(options).to_have_text([t("status.evaluated"), t("status.closed")])
 
     # Without a mouse: the card's own "move to" control, by keyboard.
     await card.get_by_label(t("lead.move_to")).focus()
@@ -121,6 +132,22 @@ async def test_a_kanban_move_the_status_does_not_allow_shows_the_apis_answer(
     await card.get_by_role("button", name=t("lead.move")).press("Enter")
     await expect(page.get_by_role("status")).to_have_text(t("flash.done"))
     await expect(evaluated.locator(f'[data-id="{lead_id}"]')).to_be_visible()
+
+    # A move the lead no longer allows, posted by a form drawn earlier (no JavaScript):
+    # back on the board, which says why.
+    other = await seller.client.post("/api/leads", json={"full_name": "Lê Thu Hà", "source": "walk_in"})
+    other_id = other.json()["id"]
+    await page.goto(f"{stack.url('gateway')}/leads/board")
+    stale = page.locator(f'.lead-card[data-id="{other_id}"]')
+    await expect(stale).to_be_visible()
+    assert (await seller.client.post(f"/api/leads/{other_id}/contact", json={})).status_code == 200
+    await stale.get_by_label(t("lead.move_to")).select_option("contacting")
+    await stale.get_by_role("button", name=t("lead.move")).click()
+    await expect(page).to_have_url(re.compile(r"/leads/board\?refused="))
+    now_allowed = f"{t('status.evaluated')}, {t('status.closed')}"
+    await expect(page.locator("#board-message")).to_have_text(
+        t("lead.move_refused", name="Lê Thu Hà", to=t("status.contacting"), allowed=now_allowed)
+    )
 
 
 async def test_a_csv_import_reports_each_row(stack: Stack, seller_page, tmp_path: Path) -> None:

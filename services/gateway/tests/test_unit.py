@@ -278,6 +278,15 @@ def test_every_key_a_page_names_is_in_both_catalogues() -> None:
     assert sorted(named - i18n.CATALOGUES["en"].keys()) == []
 
 
+def test_every_template_compiles() -> None:
+    from gateway.ui.core import env
+
+    names = env.list_templates(extensions=["html"])
+    assert len(names) > 40
+    for name in names:
+        env.get_template(name)  # a syntax error raises here, not on a user's page
+
+
 def test_no_template_shows_words_outside_the_catalogues() -> None:
     found = {
         str(f.relative_to(UI_SOURCES)): text

@@ -18,6 +18,7 @@ from leads.domain import (
     matched_on,
     transition,
 )
+from leads import domain
 from leads.schemas import LeadCreate, LeadUpdate
 
 pytestmark = pytest.mark.unit
@@ -180,3 +181,23 @@ def test_an_edit_cannot_clear_the_name_but_can_clear_the_rest() -> None:
     update = LeadUpdate.model_validate({"company": None, "phone": ""})
     assert update.model_fields_set == {"company", "phone"}
     assert update.phone is None
+
+
+@pytest.mark.parametrize(
+    ("current", "promising", "offered"),
+    [
+        (Status.NEW, None, [Status.CONTACTING, Status.CLOSED]),
+        (Status.CONTACTING, None, [Status.EVALUATED, Status.CLOSED]),
+        (Status.EVALUATED, True, [Status.CONVERTED, Status.CLOSED]),
+        (Status.EVALUATED, False, [Status.CLOSED]),
+        (Status.CONVERTED, True, []),
+        (Status.CLOSED, None, []),
+        (Status.MERGED, None, []),
+    ],
+)
+def test_a_board_offers_only_the_moves_a_lead_may_make(
+    current: Status, promising: bool | None, offered: list[Status]
+) -> None:
+    assert domain.next_statuses(current, promising) == offered
+    for wanted in offered:  # each one the operations allow
+        assert domain.transition(current, wanted) == wanted

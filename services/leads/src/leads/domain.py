@@ -75,6 +75,16 @@ def conversion(current: Status | str, promising: bool | None) -> Status:
     return Status.CONVERTED
 
 
+def next_statuses(current: Status | str, promising: bool | None) -> list[Status]:
+    """Where a lead may move next by its own operations (contact, evaluate, convert,
+    disqualify), in the pipeline's order: what a board offers. Merging is not a move."""
+    current = Status(current)
+    allowed = TRANSITIONS[current] - {Status.MERGED}
+    if promising is not True:
+        allowed -= {Status.CONVERTED}
+    return [status for status in Status if status in allowed]
+
+
 def is_open(status: Status | str) -> bool:
     return Status(status) in OPEN
 

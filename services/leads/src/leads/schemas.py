@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Ema
 
 from crm_kit.text import normalize_email, normalize_vn_phone
 
+from . import domain
 from .domain import MatchKind, PlannedChannel, Source, Status
 from .models import DisqualifyReason, Lead
 
@@ -195,6 +196,9 @@ class LeadOut(BaseModel):
     closed_at: datetime | None
     converted_at: datetime | None
     merged_at: datetime | None
+    #: Where the lead may move next by its own operations, in the pipeline's order (a
+    #: board's choices); merging is not a move, and only a promising evaluation converts.
+    next_statuses: list[Status]
 
     @classmethod
     def of(cls, lead: Lead) -> LeadOut:
@@ -212,11 +216,12 @@ class LeadOut(BaseModel):
             )
         # Every other field is the lead's column of the same name.
         columns = {name: getattr(lead, name) for name in cls.model_fields if name not in _SHAPED}
-        return cls(**columns, approach_plan=plan, evaluation=evaluation)
+        moves = domain.next_statuses(lead.status, lead.promising)
+        return cls(**columns, approach_plan=plan, evaluation=evaluation, next_statuses=moves)
 
 
 #: The fields of `LeadOut` that are not a column of the lead as they are.
-_SHAPED = frozenset({"approach_plan", "evaluation"})
+_SHAPED = frozenset({"approach_plan", "evaluation", "next_statuses"})
 
 
 class ConvertOut(BaseModel):

@@ -12,15 +12,24 @@
   // -- kanban ---------------------------------------------------------------------------
   function initBoard(board) {
     var message = document.getElementById("board-message");
+    var labels = JSON.parse(board.dataset.labels || "{}");
     var dragged = null;
     board.querySelectorAll(".lead-card").forEach(function (card) {
       card.addEventListener("dragstart", function (e) {
         dragged = card;
         card.classList.add("dragging");
+        // Where it may go: the columns of the moves its lead may make.
+        var next = (card.dataset.next || "").split(" ");
+        board.querySelectorAll(".column").forEach(function (c) {
+          c.classList.toggle("allowed", next.indexOf(c.dataset.status) >= 0);
+        });
         e.dataTransfer.setData("text/plain", card.dataset.id);
         e.dataTransfer.effectAllowed = "move";
       });
-      card.addEventListener("dragend", function () { card.classList.remove("dragging"); });
+      card.addEventListener("dragend", function () {
+        card.classList.remove("dragging");
+        board.querySelectorAll(".column").forEach(function (c) { c.classList.remove("allowed"); });
+      });
     });
     board.querySelectorAll(".column").forEach(function (column) {
       column.addEventListener("dragover", function (e) { e.preventDefault(); column.classList.add("over"); });
@@ -41,16 +50,35 @@
           message.textContent = answer.message || "";
           message.className = answer.ok ? "flash" : "alert";
           if (answer.ok) {
-            column.querySelector(".cards").appendChild(card);
+            var from = card.closest(".column");
+            column.querySelector(".cards").prepend(card);
             card.dataset.status = column.dataset.status;
-            var select = card.querySelector("select");
-            if (select) { select.value = column.dataset.status; }
+            count(from, -1);
+            count(column, 1);
+            // Its next moves, from the API's answer: the menu offers only those.
+            var next = answer.next || [];
+            card.dataset.next = next.join(" ");
+            card.setAttribute("draggable", next.length ? "true" : "false");
+            var form = card.querySelector("form");
+            var select = form && form.querySelector("select");
+            if (select && next.length) {
+              select.innerHTML = "";
+              next.forEach(function (s) { select.add(new Option(labels[s] || s, s)); });
+            } else if (form) { form.remove(); }
           } else if (answer.redirect) {
             window.location.href = answer.redirect;
           }
         }).catch(function () { message.textContent = "…"; message.className = "alert"; });
       });
     });
+  }
+
+  function count(column, delta) {
+    var badge = column && column.querySelector("h2 .badge");
+    if (!badge) { return; }
+    var n = (parseInt(badge.dataset.count, 10) || 0) + delta;
+    badge.dataset.count = String(n);
+    badge.textContent = badge.textContent.slice(-1) === "+" ? n + "+" : String(n);
   }
 
   // -- live quote totals ------------------------------------------------------------------

@@ -4,6 +4,7 @@ the lead's page with its actions, editing a lead, and the CSV import with its re
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
@@ -16,6 +17,8 @@ from .core import UiDep
 router = APIRouter(prefix="/leads")
 
 STATUSES = ("new", "contacting", "evaluated", "converted", "closed")
+#: The newest cards a kanban column shows (its count is the column's whole).
+BOARD_CARDS = 50
 SOURCES = ("internet", "press", "partner_referral", "trade_fair", "walk_in", "campaign", "other")
 PLANNED_CHANNELS = ("call", "visit", "email", "meeting", "message")
 OPEN_STATUSES = ("new", "contacting", "evaluated")
@@ -83,9 +86,48 @@ async def list_leads(
 
 
 @router.get("/board")
-async def board(ui: UiDep) -> Response:
-    columns = await core.gather(*(ui.api.items("/api/leads", status=s, limit=50) for s in STATUSES))
-    return ui.render("leads/board.html", columns=list(zip(STATUSES, columns, strict=True)), statuses=STATUSES)
+async def board(ui: UiDep, refused: str | None = None, to: str | None = None) -> Response:
+    """The kanban: each column's newest cards and its true count; a card offers only the
+    moves its lead may make (the API's `next_statuses`). `refused`/`to`: a move without
+    JavaScript that the API refused, said on the board in the user's words."""
+    columns = await _columns(ui)
+    message = await _refusal(ui, refused, to) if refused else None
+    labels = {status: ui.t(f"status.{status}") for status in STATUSES}
+    return ui.render("leads/board.html", columns=columns, board_error=message, status_labels=labels)
+
+
+async def _columns(ui: core.Ui) -> list[dict[str, Any]]:
+    pages = await core.gather(*(ui.api.get("/api/leads", status=s, limit=BOARD_CARDS) for s in STATUSES))
+    return [
+        {
+            "status": status,
+            "leads": page.data["items"] if page.ok else [],
+            "total": page.data["total"] if page.ok else 0,
+            "capped": bool(page.ok and page.data.get("total_capped")),
+        }
+        for status, page in zip(STATUSES, pages, strict=True)
+    ]
+
+
+async def _refusal(
+    ui: core.Ui, lead_id: str, target: str | None, result: core.ApiResult | None = None
+) -> str:
+    """Why a lead cannot go to `target`, and where it can, in the user's language (a
+    move its status allows that failed all the same says the API's own reason)."""
+    lead = await ui.api.get(f"/api/leads/{lead_id}")
+    if not lead.ok:
+        return ui.t("errors.not_found")
+    moves = lead.data.get("next_statuses", [])
+    if result is not None and target in moves:
+        problems = core.problems_of(ui, result)
+        return "; ".join([*problems.general, *problems.fields.values()]) or ui.t("errors.unavailable")
+    allowed = [ui.t(f"status.{s}") for s in moves]
+    return ui.t(
+        "lead.move_refused",
+        name=lead.data["full_name"],
+        to=ui.t(f"status.{target}") if target in STATUSES else str(target),
+        allowed=", ".join(allowed) or ui.t("lead.no_moves"),
+    )
 
 
 #: A move on the board is the API action that leads there (closing needs a reason: the lead's page).
@@ -111,21 +153,15 @@ async def move(lead_id: str, ui: UiDep) -> Response:
         result = core.ApiResult(409, {"detail": f"cannot move a lead to {target!r}"})
     if result.ok:
         if wants_json:
-            return JSONResponse({"ok": True, "message": ui.t("lead.moved"), "status": target})
+            moved = result.data if isinstance(result.data, dict) else {}
+            answer = {"ok": True, "message": ui.t("lead.moved"), "status": target}
+            return JSONResponse({**answer, "next": moved.get("next_statuses", [])})
         return ui.redirect("/leads/board", flash="flash.done")
-    problems = core.problems_of(ui, result)
-    message = "; ".join([*problems.general, *problems.fields.values()])
     if wants_json:
+        message = await _refusal(ui, lead_id, target, result)
         return JSONResponse({"ok": False, "message": message}, status_code=result.status)
-    # Without JavaScript: the board again, with the API's answer on top.
-    columns = await core.gather(*(ui.api.items("/api/leads", status=s, limit=50) for s in STATUSES))
-    return ui.render(
-        "leads/board.html",
-        status_code=result.status,
-        columns=list(zip(STATUSES, columns, strict=True)),
-        statuses=STATUSES,
-        board_error=message,
-    )
+    # Without JavaScript: back to the board (not this POST's URL), which says why.
+    return ui.redirect(f"/leads/board?refused={quote(lead_id, safe='')}&to={quote(target, safe='')}")
 
 
 # -- capture ---------------------------------------------------------------------------
