@@ -7,6 +7,7 @@ import itertools
 import pytest
 from pydantic import ValidationError
 
+from leads import domain
 from leads.domain import (
     OPEN,
     TRANSITIONS,
@@ -18,7 +19,6 @@ from leads.domain import (
     matched_on,
     transition,
 )
-from leads import domain
 from leads.schemas import LeadCreate, LeadUpdate
 
 pytestmark = pytest.mark.unit
