@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from crm_kit.auth import Role
+from gateway.ui.i18n import translate
 
 from .pages import Html, Pages, page
 
@@ -294,3 +295,16 @@ async def test_a_sent_quote_on_the_timeline_links_its_document_and_invoices_thei
         f"/invoices/{invoice_id}/document.pdf?lang=en",
         f"/invoices/{invoice_id}/einvoice.xml",
     ]
+
+
+async def test_a_mistyped_address_under_customers_or_leads_is_a_page_not_found(stand_in: Pages) -> None:
+    """Issue 19, point 2: /customers/import (the page is /customers/imports) drew the API's
+    list of imports as if it were a customer, with empty fields and raw keys."""
+    seller = await stand_in.person(Role.SALESPERSON, lang="en")
+    stand_in.upstream.answer("GET", "/api/customers/care-overdue", {"items": [], "total": 0})
+    for path in ("/customers/import", "/customers/care-overdue", "/leads/campaigns"):
+        answer = await seller.get(path)
+        assert answer.status_code == 404, path
+        assert translate("en", "errors.not_found") in answer.text
+        assert "stage." not in answer.text
+    assert not stand_in.upstream.calls("GET", "/api/customers/care-overdue")

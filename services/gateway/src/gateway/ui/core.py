@@ -12,6 +12,7 @@ import asyncio
 import json
 import re
 import secrets
+import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -51,6 +52,15 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def is_uuid(text: str) -> bool:
+    """Whether a path's id is one at all (a page for a record answers 404 when not)."""
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def typed_dong(text: str) -> str:

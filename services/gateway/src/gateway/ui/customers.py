@@ -99,6 +99,10 @@ async def customer_page_of(
     status_code: int = 200,
     questionnaire_id: str | None = None,
 ) -> Response:
+    if not core.is_uuid(customer_id):
+        # A mistyped address (/customers/import, /customers/care-overdue): the API has
+        # lists under those words, which are not a customer.
+        return ui.render("error.html", status_code=404, message=ui.t("errors.not_found"))
     customer = await ui.api.get(f"/api/customers/{customer_id}")
     if customer.status == 404:
         # Just converted from a lead: customers creates it from the event in a moment.

@@ -255,6 +255,8 @@ async def _lead_page(
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    if not core.is_uuid(lead_id):  # a mistyped address (/leads/campaigns is an API list)
+        return ui.render("error.html", status_code=404, message=ui.t("errors.not_found"))
     lead, history, reasons, names = await core.gather(
         ui.api.get(f"/api/leads/{lead_id}"),
         ui.api.items(f"/api/leads/{lead_id}/history", limit=100),
