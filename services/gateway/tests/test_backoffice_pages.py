@@ -258,8 +258,11 @@ async def test_payments_credit_notes_and_aging_are_listed(stand_in: Pages) -> No
     assert "8,000" in totals and "5,000" in totals
 
 
-async def test_care_overdue_names_the_customer_its_owner_and_the_days(stand_in: Pages) -> None:
-    manager = await stand_in.person(Role.SALES_MANAGER, lang="en")
+@pytest.mark.parametrize("reader", [Role.SALES_MANAGER, Role.ACCOUNTANT])
+async def test_care_overdue_names_the_customer_its_owner_and_the_days(stand_in: Pages, reader: Role) -> None:
+    """An accountant, who may not list users, sees the owner's name too (issue 19, point 3:
+    owners showed as "—" to accountants and marketing)."""
+    manager = await stand_in.person(reader, lang="en")
     seller = await stand_in.person(Role.SALESPERSON)
     owner = seller.id
     stand_in.upstream.answer(
@@ -299,3 +302,38 @@ async def test_the_nav_offers_orders_and_invoices_to_whom_may_use_them(stand_in:
         [nav] = Html((await person.get("/orders")).text).all("nav", aria_label=translate("vi", "nav.main"))
         words = translate("vi", "nav.orders"), translate("vi", "nav.invoices")
         assert tuple(word in nav.text for word in words) == (orders, invoices), role
+
+
+async def test_the_approval_queue_shows_who_sells_and_each_lines_discount(stand_in: Pages) -> None:
+    """Issue 19, point 7: the queue showed neither the salesperson nor the discounts."""
+    manager = await stand_in.person(Role.SALES_MANAGER, lang="en")
+    seller = await stand_in.person(Role.SALESPERSON)
+    line = order()["lines"][0] | {"discount_pct": "40.00", "total": 13_200_000}
+    stand_in.upstream.answer(
+        "GET",
+        "/api/quotes",
+        page(
+            [
+                {
+                    "id": str(uuid.uuid4()),
+                    "number": "QT-2027-000007",
+                    "customer_id": CUSTOMER,
+                    "customer_name": "Công ty TNHH Hòa Bình",
+                    "owner_id": seller.id,
+                    "created_by": seller.id,
+                    "total": 13_200_000,
+                    "status": "pending_approval",
+                    "lines": [line],
+                    "credit_check": {"status": "failed", "exposure": 60_000_000, "credit_limit": 50_000_000},
+                    "submitted_at": "2027-01-05T02:00:00Z",
+                    "first_approved_by": None,
+                }
+            ]
+        ),
+    )
+    html = Html((await manager.get("/approvals")).text)
+    [item] = html.all(data_testid="queue-item")
+    assert seller.user["full_name"] in html.all(data_testid="queue-seller")[0].text
+    lines = html.all(data_testid="queue-lines")[0].text
+    assert "PUMP-1" in lines and "40.0%" in lines
+    assert translate("en", "quote.override_reason") in item.text

@@ -1425,3 +1425,25 @@ async def test_the_users_list_finds_by_name_role_and_standing(
     assert await found(q="100%_x") == []  # a wildcard is a character, not a pattern
     bad = await gateway.http.get("/api/users", headers=admin, params={"role": "boss"})
     assert bad.status_code == 422
+
+
+async def test_every_member_of_staff_reads_colleagues_names_but_nothing_more(
+    gateway: Gateway, admin: dict[str, str]
+) -> None:
+    """The names on records (owner, approver, who changed it) for roles that may not list
+    users; offboarded colleagues stay named."""
+    seller = await gateway.create_user(admin, Role.SALESPERSON)
+    accountant = await gateway.create_user(admin, Role.ACCOUNTANT)
+    as_accountant = await gateway.login(accountant["username"], "password-1")
+    assert (await gateway.http.get("/api/users", headers=as_accountant)).status_code == 403
+    answer = await gateway.http.get("/api/users/directory", headers=as_accountant)
+    assert answer.status_code == 200, answer.text
+    by_id = {u["id"]: u for u in answer.json()["items"]}
+    assert by_id[seller["id"]] == {
+        "id": seller["id"],
+        "username": seller["username"],
+        "full_name": seller["full_name"],
+        "role": "salesperson",
+        "active": True,
+    }
+    assert (await gateway.http.get("/api/users/directory")).status_code == 401

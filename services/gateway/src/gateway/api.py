@@ -37,6 +37,7 @@ from .schemas import (
     OffboardRequest,
     PortfolioOut,
     SalespersonOut,
+    StaffNameOut,
     TokenOut,
     UserCreate,
     UserOut,
@@ -164,6 +165,16 @@ async def list_users(
 
 
 # Declared before /{user_id}, as is /me, so the word is not parsed as an id.
+@users_router.get("/directory")
+async def staff_directory(user: CurrentUser, db: DbDep) -> Page[StaffNameOut]:
+    """Every member of staff's name, role and standing, for any member of staff: the names
+    on records (owner, approver, who changed what) for those who may not list users.
+    Offboarded staff are listed too, as their names stay on what they did."""
+    async with db.transaction() as session:
+        rows = await users.staff_directory(session)
+        return Page(items=[StaffNameOut.model_validate(u) for u in rows], total=len(rows))
+
+
 @users_router.get(
     "/salespeople",
     dependencies=[require_roles(*PLANNERS)],

@@ -61,6 +61,19 @@ class UserOut(BaseModel):
     language: Language = "vi"
 
 
+class StaffNameOut(BaseModel):
+    """A member of staff as any colleague sees them on a record: who owns it, approved
+    it, changed it. Nothing else about them."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    username: str
+    full_name: str
+    role: Role
+    active: bool
+
+
 class SalespersonOut(BaseModel):
     """A salesperson as those who plan channels see them: who to assign, nothing more."""
 

@@ -230,6 +230,16 @@ async def list_users(
     return await fetch_page(session, stmt, page, UserAccount.username)
 
 
+#: The most members of staff the names directory answers: a distributor's staff, not its customers.
+MAX_DIRECTORY = 5000
+
+
+async def staff_directory(session: AsyncSession) -> list[UserAccount]:
+    """Every member of staff, offboarded ones too (their names stay on old records), by name."""
+    stmt = select(UserAccount).order_by(UserAccount.full_name, UserAccount.id).limit(MAX_DIRECTORY)
+    return list((await session.execute(stmt)).scalars())
+
+
 async def list_salespeople(session: AsyncSession, page: PageParams) -> tuple[list[UserAccount], int]:
     """Active salespeople, by name."""
     stmt = select(UserAccount).where(UserAccount.active, UserAccount.role == Role.SALESPERSON)

@@ -444,3 +444,10 @@ async def gather_named(**calls: Awaitable[Any]) -> dict[str, Any]:
 
 def names_by_id(users: list[dict[str, Any]]) -> dict[str, str]:
     return {u["id"]: u.get("full_name") or u.get("username", "") for u in users}
+
+
+async def staff_names(ui: Ui) -> dict[str, str]:
+    """Every member of staff's name by id, for whoever is logged in (the staff directory,
+    `GET /api/users/directory`), the user's own as "me"."""
+    assert ui.user is not None
+    return names_by_id(await ui.api.items("/api/users/directory")) | {str(ui.user.id): ui.t("me")}

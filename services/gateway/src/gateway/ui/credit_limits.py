@@ -136,7 +136,7 @@ async def _account_page(
     found, trail, names = await core.gather(
         ui.api.get(f"/api/accounts/{customer_id}"),
         history.trail(ui, f"/api/accounts/{customer_id}/audit"),
-        marketing.staff_names(ui),
+        core.staff_names(ui),
     )
     if not found.ok:
         status = found.status if found.status in (403, 404) else 404

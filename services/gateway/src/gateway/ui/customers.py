@@ -139,7 +139,7 @@ async def _around(ui: core.Ui, customer_id: str, channel_id: str | None) -> dict
         timeline=ui.api.get(f"/api/customers/{customer_id}/timeline"),
         contacts=ui.api.get(f"/api/customers/{customer_id}/contacts"),
         account=ui.api.get(f"/api/accounts/{customer_id}"),
-        names=marketing.staff_names(ui),
+        names=core.staff_names(ui),
         owners=marketing.salespeople(ui),
         channel=ui.api.get(f"/api/channels/{channel_id}") if channel_id else _nothing(),
         regions=regions.names(ui),

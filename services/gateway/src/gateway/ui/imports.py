@@ -22,13 +22,6 @@ router = APIRouter(prefix="/customers/imports")
 UPLOADERS = (Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN)
 
 
-async def _people(ui: core.Ui) -> dict[str, str]:
-    assert ui.user is not None
-    if ui.is_(Role.ADMIN, Role.SALES_MANAGER):
-        return core.names_by_id(await ui.api.items("/api/users", limit=200))
-    return {str(ui.user.id): ui.t("me")}
-
-
 def report_rows(ui: core.Ui, report: dict[str, Any]) -> list[dict[str, Any]]:
     """Every row the report mentions, in the file's order, with what became of it."""
     imported = {r["row"]: r["customer_id"] for r in report["imported"]}
@@ -71,7 +64,7 @@ async def _page(
     problems: core.Problems | None = None,
     status_code: int = 200,
 ) -> Response:
-    past, people = await core.gather(ui.api.items("/api/customers/imports", limit=50), _people(ui))
+    past, people = await core.gather(ui.api.items("/api/customers/imports", limit=50), core.staff_names(ui))
     return ui.render(
         "customers/import.html",
         status_code=status_code,

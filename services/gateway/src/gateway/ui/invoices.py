@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from crm_kit.auth import Role
 
-from . import core, marketing
+from . import core
 from .core import UiDep
 from .orders import back_office_tabs
 
@@ -72,7 +72,7 @@ async def _invoice_page(
     status_code: int = 200,
     values: dict[str, str] | None = None,
 ) -> Response:
-    invoice, names = await core.gather(ui.api.get(f"/api/invoices/{invoice_id}"), marketing.staff_names(ui))
+    invoice, names = await core.gather(ui.api.get(f"/api/invoices/{invoice_id}"), core.staff_names(ui))
     if not invoice.ok:
         return ui.render("error.html", status_code=invoice.status, message=ui.t("errors.not_found"))
     return ui.render(

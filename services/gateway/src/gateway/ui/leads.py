@@ -40,14 +40,6 @@ CAPTURE_FIELDS = (
 )
 
 
-async def _people(ui: core.Ui) -> dict[str, str]:
-    """Names of staff for owner columns: managers and admins may list users, others see "me"."""
-    assert ui.user is not None
-    if ui.is_(Role.ADMIN, Role.SALES_MANAGER):
-        return core.names_by_id(await ui.api.items("/api/users", limit=200))
-    return {str(ui.user.id): ui.t("me")}
-
-
 @router.get("")
 async def list_leads(
     ui: UiDep,
@@ -66,7 +58,7 @@ async def list_leads(
     if q:
         params.append(("q", q))
     result, people, names = await core.gather(
-        ui.api.call("GET", "/api/leads", params=params), _people(ui), regions.names(ui)
+        ui.api.call("GET", "/api/leads", params=params), core.staff_names(ui), regions.names(ui)
     )
     page = result.data if result.ok else {"items": [], "total": 0}
     return ui.render(
@@ -281,7 +273,7 @@ async def _lead_page(
         history=[{**h, "text": describe_changes(ui, h.get("changes") or {}, names)} for h in history],
         reasons=reasons,
         existing_customers=existing,
-        people=await _people(ui),
+        people=await core.staff_names(ui),
         can_work=ui.is_(Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN),
         problems=problems or core.Problems(),
         values=values or {},

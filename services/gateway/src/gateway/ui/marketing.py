@@ -76,15 +76,6 @@ async def channel_staff(ui: core.Ui) -> list[dict[str, Any]] | None:
     return [{**u, "role": Role.SALESPERSON} for u in await every(ui, "/api/users/salespeople")]
 
 
-async def staff_names(ui: core.Ui) -> dict[str, str]:
-    """Names of staff by id: everyone's for managers and admins, otherwise just "me"."""
-    assert ui.user is not None
-    names = {str(ui.user.id): ui.t("me")}
-    if ui.is_(Role.ADMIN, Role.SALES_MANAGER):
-        names = core.names_by_id(await ui.api.items("/api/users", limit=200)) | names
-    return names
-
-
 def _history(
     ui: core.Ui, trail: tuple[list[dict[str, Any]], int] | None, labels: dict[str, str]
 ) -> dict[str, Any]:
@@ -162,7 +153,7 @@ async def _channel_page(
         ui.api.items("/api/channels", limit=200),
         regions.groups(ui),
         channel_staff(ui),
-        staff_names(ui),
+        core.staff_names(ui),
         history.trail(ui, f"/api/channels/{channel_id}/audit"),
     )
     # Marketing cannot list users: the people it may assign are named from their own list.
@@ -492,7 +483,7 @@ async def _campaign_page(
         ui.api.get(f"/api/campaigns/{campaign_id}/audience", limit=AUDIENCE_PAGE, offset=offset),
         regions.groups(ui),
         ui.api.items("/api/channels", limit=200),
-        staff_names(ui),
+        core.staff_names(ui),
         history.trail(ui, f"/api/campaigns/{campaign_id}/audit"),
     )
     page = audience.data if audience.ok else {"items": [], "total": 0}

@@ -305,7 +305,7 @@ async def _list_page(
     found, products, names, trail = await core.gather(
         ui.api.get(f"/api/price-lists/{price_list_id}"),
         _products(ui),
-        marketing.staff_names(ui),
+        core.staff_names(ui),
         audit_history.trail(ui, f"/api/price-lists/{price_list_id}/audit"),
     )
     # Who by name for everyone who reads the list (sales names them from its staff directory).

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from crm_kit.auth import Role
 
-from . import core, i18n, marketing
+from . import core, i18n
 from .core import UiDep
 
 router = APIRouter()
@@ -142,7 +142,7 @@ async def _quote_page(
     quote, history, names = await core.gather(
         ui.api.get(f"/api/quotes/{quote_id}"),
         ui.api.items(f"/api/quotes/{quote_id}/history", limit=100),
-        marketing.staff_names(ui),
+        core.staff_names(ui),
     )
     if not quote.ok:
         return ui.render("error.html", status_code=quote.status, message=ui.t("errors.not_found"))
@@ -297,11 +297,14 @@ async def quote_action(quote_id: str, action: str, ui: UiDep) -> Response:
 async def _approvals(
     ui: core.Ui, problems: core.Problems | None = None, failed_id: str | None = None, status_code: int = 200
 ) -> Response:
-    queue = await ui.api.items("/api/quotes", status="pending_approval", limit=100)
+    queue, names = await core.gather(
+        ui.api.items("/api/quotes", status="pending_approval", limit=100), core.staff_names(ui)
+    )
     return ui.render(
         "quotes/approvals.html",
         status_code=status_code,
         queue=queue,
+        names=names,
         problems=problems or core.Problems(),
         failed_id=failed_id,
     )

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from . import core, marketing
+from . import core
 from .core import UiDep
 from .orders import back_office_tabs
 
@@ -40,7 +40,7 @@ async def aging(ui: UiDep, as_of: str | None = None, offset: int = 0) -> Respons
 async def care_overdue(ui: UiDep, offset: int = 0) -> Response:
     offset = max(offset, 0)
     result, names = await core.gather(
-        ui.api.get("/api/customers/care-overdue", limit=50, offset=offset), marketing.staff_names(ui)
+        ui.api.get("/api/customers/care-overdue", limit=50, offset=offset), core.staff_names(ui)
     )
     page: dict[str, Any] = result.data if result.ok else {"items": [], "total": 0}
     today = ui.today()

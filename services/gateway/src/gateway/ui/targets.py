@@ -85,7 +85,7 @@ async def choices(ui: core.Ui) -> Choices:
         regions.groups(ui),
         marketing.every(ui, "/api/channels"),
         marketing.channel_staff(ui),
-        marketing.staff_names(ui),
+        core.staff_names(ui),
         ui.api.items("/api/products", limit=200),
     )
     # Marketing cannot list users: the salespeople it may choose are named from their list.
