@@ -308,3 +308,21 @@ async def test_a_mistyped_address_under_customers_or_leads_is_a_page_not_found(s
         assert translate("en", "errors.not_found") in answer.text
         assert "stage." not in answer.text
     assert not stand_in.upstream.calls("GET", "/api/customers/care-overdue")
+
+
+async def test_the_360_lists_the_customers_opportunities(stand_in: Pages) -> None:
+    """Issue 19, point 5: after conversion the opportunity was on no page of the customer."""
+    seller = await stand_in.person(Role.SALESPERSON, lang="en")
+    won = {
+        "id": str(uuid.uuid4()),
+        "name": "Máy nén khí 2027",
+        "stage": "won",
+        "expected_amount": 850_000_000,
+        "expected_close_on": "2027-03-31",
+        "customer_id": CID,
+    }
+    stand_in.upstream.answer("GET", "/api/opportunities", {"items": [won], "total": 1})
+    html = Html((await seller.get(f"/customers/{CID}")).text)
+    [table] = html.all(data_testid="opportunities")
+    assert "Máy nén khí 2027" in table.text and translate("en", "ostage.won") in table.text
+    assert stand_in.upstream.last("GET", "/api/opportunities").query["customer_id"] == CID

@@ -133,6 +133,7 @@ async def _around(ui: core.Ui, customer_id: str, channel_id: str | None) -> dict
         # The version in use of each questionnaire: the ones a customer may be graded with.
         questionnaires=ui.api.items("/api/questionnaires", limit=200),
         activities=ui.api.items(f"/api/customers/{customer_id}/activities", limit=50),
+        opportunities=ui.api.items("/api/opportunities", customer_id=customer_id, limit=20),
         quotes=ui.api.items("/api/quotes", customer_id=customer_id, limit=50),
         orders=ui.api.items("/api/orders", customer_id=customer_id, limit=50),
         invoices=ui.api.items("/api/invoices", customer_id=customer_id, limit=50),

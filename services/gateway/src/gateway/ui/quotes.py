@@ -146,10 +146,13 @@ async def _quote_page(
     )
     if not quote.ok:
         return ui.render("error.html", status_code=quote.status, message=ui.t("errors.not_found"))
+    opportunity_id = quote.data.get("opportunity_id")
+    opportunity = await ui.api.get(f"/api/opportunities/{opportunity_id}") if opportunity_id else None
     return ui.render(
         "quotes/detail.html",
         status_code=status_code,
         quote=quote.data,
+        opportunity=opportunity.data if opportunity is not None and opportunity.ok else None,
         price_lists=await price_list_names(ui, quote.data["lines"]),
         history=[{**h, "text": describe_changes(ui, h.get("changes") or {})} for h in history],
         names=names,
