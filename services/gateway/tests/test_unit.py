@@ -21,7 +21,7 @@ from crm_kit.keys import parse_public_keys
 from gateway import domain, passwords, portfolio
 from gateway.schemas import OffboardRequest, UserCreate, UserUpdate
 from gateway.settings import GatewaySettings
-from gateway.ui import home, i18n, regions
+from gateway.ui import customers, home, i18n, regions
 
 pytestmark = pytest.mark.unit
 
@@ -389,3 +389,50 @@ def test_settings_take_a_key_set_holding_the_signing_keys_public_half(
     monkeypatch.setenv("JWT_PUBLIC_KEY", previous + public)
     settings = GatewaySettings()
     assert set(settings.key_set().by_kid) == set(parse_public_keys(previous + public))
+
+
+# -- the customer's timeline ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "kind", "detail", "text"),
+    [
+        (
+            "vi",
+            "stage_changed",
+            {"from": "prospect", "to": "traditional"},
+            "Giai đoạn: Tiềm năng → Truyền thống",
+        ),
+        ("en", "stage_changed", {"from": "prospect", "to": "traditional"}, "Stage: Prospect → Traditional"),
+        (
+            "vi",
+            "owner_changed",
+            {
+                "from": "11111111-1111-1111-1111-111111111111",
+                "to": "22222222-2222-2222-2222-222222222222",
+                "via": "portfolio_reassigned",
+            },
+            "Phụ trách: Lan → Minh; Qua: bàn giao khi nhân viên nghỉ việc",
+        ),
+        (
+            "en",
+            "activity_planned",
+            {"activity_id": "33333333-3333-3333-3333-333333333333", "kind": "visit", "due_on": "2026-12-04"},
+            "Kind: Visit; Due: 4 Dec 2026",
+        ),
+        (
+            "vi",
+            "order_placed",
+            {"order_number": "SO-2026-000001", "total": 22_000_000},
+            "Đơn hàng: SO-2026-000001; Tổng: 22.000.000 ₫",
+        ),
+    ],
+)
+def test_a_timeline_entry_reads_as_a_sentence_in_the_users_language(
+    lang: str, kind: str, detail: dict[str, object], text: str
+) -> None:
+    """Issue 19, point 4: entries read "to: traditional; from: prospect", "kind: visit;
+    due on: 2026-12-04", "via: portfolio_reassigned"."""
+    ui = SimpleNamespace(lang=lang, t=lambda key, **params: i18n.translate(lang, key, **params))
+    names = {"11111111-1111-1111-1111-111111111111": "Lan", "22222222-2222-2222-2222-222222222222": "Minh"}
+    assert customers.describe(ui, detail, {}, kind, names) == text  # type: ignore[arg-type]

@@ -151,18 +151,24 @@ async def _around(ui: core.Ui, customer_id: str, channel_id: str | None) -> dict
     channel: core.ApiResult | None = found.pop("channel")
     return found | {
         "questionnaire_names": {q["family_id"]: q["name"] for q in found["questionnaires"]},
-        "timeline": _timeline(ui, timeline, found["regions"]),
+        "timeline": _timeline(ui, timeline, found["regions"], found["names"]),
         "contacts": contacts.data if contacts.ok and isinstance(contacts.data, list) else [],
         "account": account.data if account.ok else None,
         "channel_name": channel.data["name"] if channel and channel.ok else channel_id,
     }
 
 
-def _timeline(ui: core.Ui, timeline: core.ApiResult, region_names: dict[str, str]) -> list[dict[str, Any]]:
+def _timeline(
+    ui: core.Ui, timeline: core.ApiResult, region_names: dict[str, str], names: dict[str, str]
+) -> list[dict[str, Any]]:
     """The customer's timeline, newest first, each entry's detail described."""
     entries = timeline.data if timeline.ok and isinstance(timeline.data, list) else []
     return [
-        {**e, "text": describe(ui, e.get("detail") or {}, region_names), "document_url": _document_url(e)}
+        {
+            **e,
+            "text": describe(ui, e.get("detail") or {}, region_names, e.get("kind"), names),
+            "document_url": _document_url(e),
+        }
         for e in reversed(entries)
     ]
 
@@ -180,34 +186,79 @@ async def _nothing() -> None:
     return None
 
 
-def describe(ui: core.Ui, detail: dict[str, Any], region_names: dict[str, str] | None = None) -> str:
-    """A timeline entry's detail for a person: no ids, money as money, provinces by name,
-    changes as old → new."""
+#: What an entry's `from` and `to` are, by its kind: a stage, or a member of staff.
+_MOVES = {"stage_changed": "stage", "owner_changed": "owner", "activity_reassigned": "owner"}
+#: Fields whose value is a word of the catalogue: `<prefix><value>`.
+_WORDS = {"kind": "kind.", "via": "via.", "stage": "stage.", "lifecycle_stage": "stage.", "source": "source."}
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def describe(
+    ui: core.Ui,
+    detail: dict[str, Any],
+    region_names: dict[str, str] | None = None,
+    kind: str | None = None,
+    names: dict[str, str] | None = None,
+) -> str:
+    """A timeline entry's detail as a sentence in the user's language: fields by their
+    label, stages and activity kinds by name, people by name, days and money as the
+    language writes them, no ids; a move (stage, owner) as "from → to"."""
+    people = names or {}
     parts = []
+    detail = dict(detail)
+    if kind in _MOVES and ("from" in detail or "to" in detail):
+        what = _MOVES[kind]
+        moved = [
+            _moved(ui, what, detail.pop("from", None), people),
+            _moved(ui, what, detail.pop("to", None), people),
+        ]
+        parts.append(f"{ui.t('tfield.' + what)}: {' → '.join(moved)}")
     for key, value in detail.items():
-        if (
-            value is None
-            or key in ("id", "document")
-            or key.endswith(("_id", "_ids"))
-            or _UUID.fullmatch(str(value))
-        ):
+        if value is None or key in ("id", "document"):
             continue
+        if key.endswith(("_id", "_ids")) or _UUID.fullmatch(str(value)):
+            if str(value) not in people:
+                continue
+            value = people[str(value)]
         if key == "region_code" and region_names:
             value = _province(value, region_names)
-        if isinstance(value, bool):
-            shown = ui.t("yes") if value else ui.t("no")
-        elif isinstance(value, int) and (key.endswith("total") or key.endswith("amount")):
-            shown = i18n.money(ui.lang, value)
-        elif isinstance(value, float):
-            shown = i18n.number(ui.lang, value, 1)
-        elif isinstance(value, list) and len(value) == 2:
-            shown = " → ".join("—" if v is None else str(v) for v in value)
-        elif isinstance(value, dict):
-            continue
-        else:
-            shown = str(value)
-        parts.append(f"{key.replace('_', ' ')}: {shown}")
+        parts.append(f"{_field(ui, key)}: {_shown(ui, key, value)}")
     return "; ".join(parts)
+
+
+def _moved(ui: core.Ui, what: str, value: Any, people: dict[str, str]) -> str:
+    if value is None:
+        return "—"
+    if what == "stage":
+        return _word(ui, "stage.", str(value))
+    return people.get(str(value), ui.t("channel.someone"))
+
+
+def _field(ui: core.Ui, key: str) -> str:
+    label = f"tfield.{key}"
+    return ui.t(label) if label in i18n.MESSAGES else key.replace("_", " ")
+
+
+def _word(ui: core.Ui, prefix: str, value: str) -> str:
+    return ui.t(prefix + value) if prefix + value in i18n.MESSAGES else value.replace("_", " ")
+
+
+def _shown(ui: core.Ui, key: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return ui.t("yes") if value else ui.t("no")
+    if isinstance(value, int) and (key.endswith("total") or key.endswith("amount")):
+        return i18n.money(ui.lang, value)
+    if isinstance(value, float):
+        return i18n.number(ui.lang, value, 1)
+    if isinstance(value, list) and len(value) == 2:
+        return " → ".join("—" if v is None else _shown(ui, key, v) for v in value)
+    if isinstance(value, str) and key in _WORDS:
+        return _word(ui, _WORDS[key], value)
+    if isinstance(value, str) and _DAY.fullmatch(value):
+        return i18n.format_date(ui.lang, value)
+    if isinstance(value, dict):
+        return "; ".join(f"{_field(ui, k)}: {_shown(ui, k, v)}" for k, v in value.items() if v is not None)
+    return str(value)
 
 
 def _province(value: Any, names: dict[str, str]) -> Any:
