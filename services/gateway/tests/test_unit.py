@@ -21,7 +21,7 @@ from crm_kit.keys import parse_public_keys
 from gateway import domain, passwords, portfolio
 from gateway.schemas import OffboardRequest, UserCreate, UserUpdate
 from gateway.settings import GatewaySettings
-from gateway.ui import customers, home, i18n, regions
+from gateway.ui import customers, home, i18n, leads, regions
 
 pytestmark = pytest.mark.unit
 
@@ -436,3 +436,11 @@ def test_a_timeline_entry_reads_as_a_sentence_in_the_users_language(
     ui = SimpleNamespace(lang=lang, t=lambda key, **params: i18n.translate(lang, key, **params))
     names = {"11111111-1111-1111-1111-111111111111": "Lan", "22222222-2222-2222-2222-222222222222": "Minh"}
     assert customers.describe(ui, detail, {}, kind, names) == text  # type: ignore[arg-type]
+
+
+def test_a_leads_hand_over_names_both_owners() -> None:
+    """Issue 19, point 4: a reassigned lead's history had an empty owner column."""
+    ui = SimpleNamespace(lang="en", t=lambda key, **params: i18n.translate("en", key, **params))
+    changes = {"owner_id": ["11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"]}
+    names = {"11111111-1111-1111-1111-111111111111": "Lan", "22222222-2222-2222-2222-222222222222": "Minh"}
+    assert leads.describe_changes(ui, changes, {}, names) == "Owner: Lan → Minh"  # type: ignore[arg-type]

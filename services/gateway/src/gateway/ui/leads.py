@@ -263,6 +263,7 @@ async def _lead_page(
         ui.api.get(f"/api/campaigns/{campaign_id}") if campaign_id else _nothing(),
         _existing_customers(ui, lead.data) if lead.data["status"] == "evaluated" else _none_found(),
     )
+    people = await core.staff_names(ui)
     return ui.render(
         "leads/detail.html",
         status_code=status_code,
@@ -270,10 +271,10 @@ async def _lead_page(
         channel_name=channel.data["name"] if channel and channel.ok else channel_id,
         campaign_name=campaign.data["name"] if campaign and campaign.ok else campaign_id,
         regions=names,
-        history=[{**h, "text": describe_changes(ui, h.get("changes") or {}, names)} for h in history],
+        history=[{**h, "text": describe_changes(ui, h.get("changes") or {}, names, people)} for h in history],
         reasons=reasons,
         existing_customers=existing,
-        people=await core.staff_names(ui),
+        people=people,
         can_work=ui.is_(Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN),
         problems=problems or core.Problems(),
         values=values or {},
@@ -323,11 +324,21 @@ FIELD_LABELS = {
 VALUE_KEYS = {"status": "status.", "source": "source.", "planned_channel": "pchannel."}
 
 
-def describe_changes(ui: core.Ui, changes: dict[str, Any], region_names: dict[str, str] | None = None) -> str:
+def describe_changes(
+    ui: core.Ui,
+    changes: dict[str, Any],
+    region_names: dict[str, str] | None = None,
+    people: dict[str, str] | None = None,
+) -> str:
     """`{field: [old, new]}` for a person: the field's label, values in words (provinces
-    by name), no ids."""
+    by name, owners by name), no ids."""
     parts = []
     for name, change in changes.items():
+        if name == "owner_id" and people is not None:
+            pair = change if isinstance(change, list) and len(change) == 2 else [None, change]
+            moved = ["—" if v is None else people.get(str(v), ui.t("channel.someone")) for v in pair]
+            parts.append(f"{ui.t('tfield.owner')}: {moved[0]} → {moved[1]}")
+            continue
         if name not in FIELD_LABELS:
             continue  # ids (owner, channel, customer…) mean nothing on screen
         pair = change if isinstance(change, list) and len(change) == 2 else [None, change]
