@@ -326,3 +326,34 @@ async def test_the_360_lists_the_customers_opportunities(stand_in: Pages) -> Non
     [table] = html.all(data_testid="opportunities")
     assert "Máy nén khí 2027" in table.text and translate("en", "ostage.won") in table.text
     assert stand_in.upstream.last("GET", "/api/opportunities").query["customer_id"] == CID
+
+
+async def test_a_salesperson_sees_their_own_pipeline_and_its_total_says_what_it_counts(
+    stand_in: Pages,
+) -> None:
+    """Issue 19, point 5: no pipeline view for the salesperson; the manager's total row
+    read "Total" but left the won row out."""
+    seller = await stand_in.person(Role.SALESPERSON, lang="en")
+    stand_in.upstream.answer(
+        "GET",
+        "/api/opportunities/pipeline",
+        {
+            "stages": [
+                {
+                    "stage": "proposal",
+                    "probability_pct": 50,
+                    "count": 1,
+                    "amount": 100,
+                    "weighted_amount": 50,
+                },
+                {"stage": "won", "probability_pct": 100, "count": 1, "amount": 300, "weighted_amount": 300},
+            ],
+            "open_count": 1,
+            "open_amount": 100,
+            "weighted_total": 50,
+        },
+    )
+    html = Html((await seller.get("/")).text)
+    [section] = html.all("section", aria_labelledby="h-pipeline")
+    assert translate("en", "ostage.won") in section.text
+    assert translate("en", "pipeline.open_total") in section.text

@@ -122,12 +122,14 @@ async def home(ui: UiDep) -> Response:
     me = await ui.api.get("/api/users/me")
     context["me"] = me.data if me.ok else {"full_name": ui.user.username}
     if ui.is_(Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN):
-        leads, activities, reviews, quotes = await core.gather(
+        leads, activities, reviews, quotes, mine = await core.gather(
             ui.api.items("/api/leads", status=None, owner_id=str(ui.user.id), limit=20),
             ui.api.items("/api/activities", status="planned", due_before=today, limit=20),
             ui.api.items("/api/customers/reviews-due", limit=10),
             ui.api.items("/api/quotes", owner_id=str(ui.user.id), limit=50),
+            ui.api.get("/api/opportunities/pipeline"),  # the salesperson's own
         )
+        context["pipeline"] = mine.data if mine.ok else None
         context["leads"] = [lead for lead in leads if lead["status"] in ("new", "contacting", "evaluated")]
         context["activities"] = activities
         context["reviews"] = reviews
