@@ -166,10 +166,11 @@ async def _capture_page(
     duplicates: list[dict[str, Any]] | None = None,
     status_code: int = 200,
 ) -> Response:
-    campaigns = await ui.api.get("/api/leads/campaigns")
+    campaigns, groups = await core.gather(ui.api.get("/api/leads/campaigns"), regions.groups(ui))
     return ui.render(
         "leads/new.html",
         status_code=status_code,
+        groups=groups,
         values=values,
         problems=problems or core.Problems(),
         duplicates=duplicates,

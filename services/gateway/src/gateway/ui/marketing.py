@@ -263,14 +263,15 @@ async def _volumes_page(
     problems: core.Problems | None = None,
     status_code: int = 200,
 ) -> Response:
-    volumes, names = await core.gather(
-        ui.api.items("/api/market-volumes", period=period, limit=200), regions.names(ui)
+    volumes, groups = await core.gather(
+        ui.api.items("/api/market-volumes", period=period, limit=200), regions.groups(ui)
     )
     return ui.render(
         "marketing/volumes.html",
         status_code=status_code,
         volumes=volumes,
-        regions=names,
+        groups=groups,
+        regions=regions.names_in(groups),
         period=period,
         values=values or {"period": period},
         problems=problems or core.Problems(),
