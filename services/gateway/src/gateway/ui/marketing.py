@@ -38,10 +38,6 @@ def _this_year(ui: core.Ui) -> str:
     return str(ui.today().year)
 
 
-def _codes(text: str) -> list[str]:
-    return [part.strip().upper() for part in text.replace(";", ",").split(",") if part.strip()]
-
-
 async def every(ui: core.Ui, path: str) -> list[dict[str, Any]]:
     """Every item of a list route, page after page (a select must offer everyone)."""
     found: list[dict[str, Any]] = []
@@ -97,13 +93,16 @@ async def _channels_page(
     values: dict[str, str] | None = None,
     problems: core.Problems | None = None,
     status_code: int = 200,
+    chosen: list[str] | None = None,
 ) -> Response:
-    channels, names = await core.gather(ui.api.items("/api/channels", limit=200), regions.names(ui))
+    channels, groups = await core.gather(ui.api.items("/api/channels", limit=200), regions.groups(ui))
     return ui.render(
         "marketing/channels.html",
         status_code=status_code,
         channels=channels,
-        regions=names,
+        groups=groups,
+        chosen=chosen or [],
+        regions=regions.names_in(groups),
         kinds=CHANNEL_KINDS,
         values=values or {"kind": "distributor"},
         problems=problems or core.Problems(),
@@ -117,16 +116,15 @@ async def channels(ui: UiDep) -> Response:
 
 @router.post("/channels")
 async def create_channel(ui: UiDep) -> Response:
-    values = core.form_values(await ui.request.form())
-    body = {
-        "name": values.get("name", ""),
-        "kind": values.get("kind", ""),
-        "region_codes": _codes(values.get("region_codes", "")),
-    }
+    form = await ui.request.form()
+    values = core.form_values(form)
+    chosen = [str(c) for c in form.getlist("region_codes")]  # the provinces ticked, by name
+    body = {"name": values.get("name", ""), "kind": values.get("kind", ""), "region_codes": chosen}
     result = await ui.api.post("/api/channels", body)
     if result.ok:
         return ui.redirect("/marketing", flash="flash.saved")
-    return await _channels_page(ui, values, core.problems_of(ui, result), status_code=result.status)
+    problems = _list_fields(core.problems_of(ui, result, ("region_codes",)))
+    return await _channels_page(ui, values, problems, status_code=result.status, chosen=chosen)
 
 
 # -- one channel ------------------------------------------------------------------------
@@ -404,12 +402,17 @@ async def _campaigns_page(
     grades: list[str] | None = None,
     problems: core.Problems | None = None,
     status_code: int = 200,
+    chosen_regions: list[str] | None = None,
 ) -> Response:
-    campaigns, choices = await core.gather(ui.api.items("/api/campaigns", limit=100), grade_choices(ui))
+    campaigns, choices, groups = await core.gather(
+        ui.api.items("/api/campaigns", limit=100), grade_choices(ui), regions.groups(ui)
+    )
     return ui.render(
         "marketing/campaigns.html",
         status_code=status_code,
         campaigns=campaigns,
+        groups=groups,
+        chosen_regions=chosen_regions or [],
         grade_choices=choices,
         grades=grades or [],
         values=values or {},
@@ -429,20 +432,23 @@ async def create_campaign(ui: UiDep) -> Response:
     # Ticked grades and typed ones, as they are written: a custom grade may be any word.
     ticked = [str(v) for v in form.getlist("target.grades")]
     grades = list(dict.fromkeys([*ticked, *_split(values.get("target.other_grades", ""))]))
+    chosen = [str(c) for c in form.getlist("target.region_codes")]  # the provinces ticked
     body = {
         "name": values.get("name", ""),
         "starts_on": values.get("starts_on") or None,
         "ends_on": values.get("ends_on") or None,
         "target": {
             "grades": grades,
-            "region_codes": _codes(values.get("target.region_codes", "")),
+            "region_codes": chosen,
         },
     }
     result = await ui.api.post("/api/campaigns", body)
     if result.ok:
         return ui.redirect("/marketing/campaigns", flash="flash.saved")
     problems = _list_fields(core.problems_of(ui, result, CAMPAIGN_FIELDS))
-    return await _campaigns_page(ui, values, ticked, problems, status_code=result.status)
+    return await _campaigns_page(
+        ui, values, ticked, problems, status_code=result.status, chosen_regions=chosen
+    )
 
 
 @router.post("/campaigns/{campaign_id}/launch")
