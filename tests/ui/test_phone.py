@@ -59,7 +59,8 @@ async def test_the_salespersons_pages_fit_a_phone(
                 too_wide[name] = await page.evaluate(
                     """w => [...document.querySelectorAll('main *')]
                         .filter(e => e.getBoundingClientRect().right > w + 1)
-                        .slice(0, 5).map(e => `${e.tagName}.${e.className}#${e.id} ${Math.round(e.getBoundingClientRect().right)}`)""",
+                        .slice(0, 5)
+                        .map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)""",
                     WIDTH,
                 )
             if header is None or header["height"] > HEIGHT * 0.25:
