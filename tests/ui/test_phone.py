@@ -19,6 +19,11 @@ from ..harness import PASSWORD, Stack
 pytestmark = pytest.mark.e2e
 
 WIDTH, HEIGHT = 390, 844
+#: The elements of the page's content that reach past the screen's right edge.
+STICKING_OUT = """w => [...document.querySelectorAll('main *')]
+  .filter(e => e.getBoundingClientRect().right > w + 1)
+  .slice(0, 5)
+  .map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)"""
 
 
 async def test_the_salespersons_pages_fit_a_phone(
@@ -56,13 +61,7 @@ async def test_the_salespersons_pages_fit_a_phone(
             header = await page.locator("header.top").bounding_box()
             await page.screenshot(path=str(screenshots / f"vi-phone-{name}.png"), full_page=True)
             if width > WIDTH:  # what sticks out, to say in the failure
-                too_wide[name] = await page.evaluate(
-                    """w => [...document.querySelectorAll('main *')]
-                        .filter(e => e.getBoundingClientRect().right > w + 1)
-                        .slice(0, 5)
-                        .map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)""",
-                    WIDTH,
-                )
+                too_wide[name] = await page.evaluate(STICKING_OUT, WIDTH)
             if header is None or header["height"] > HEIGHT * 0.25:
                 tall_header[name] = header and header["height"]
         assert too_wide == {}, f"pages wider than a {WIDTH} px screen: {too_wide}"
