@@ -13,7 +13,7 @@ from crm_kit.auth import Role
 
 from . import core
 from .core import UiDep
-from .orders import back_office_tabs
+from .orders import back_office_list, back_office_tabs
 
 router = APIRouter()
 
@@ -135,31 +135,9 @@ async def _refused(
 
 @router.get("/payments")
 async def list_payments(ui: UiDep, offset: int = 0) -> Response:
-    offset = max(offset, 0)
-    result = await ui.api.get("/api/payments", limit=50, offset=offset)
-    page = result.data if result.ok else {"items": [], "total": 0}
-    return ui.render(
-        "invoices/payments.html",
-        status_code=200 if result.ok else result.status,
-        payments=page["items"],
-        total=page["total"],
-        offset=offset,
-        problems=core.Problems() if result.ok else core.problems_of(ui, result),
-        tabs=back_office_tabs(ui),
-    )
+    return await back_office_list(ui, "/api/payments", "invoices/payments.html", "payments", offset)
 
 
 @router.get("/credit-notes")
 async def list_credit_notes(ui: UiDep, offset: int = 0) -> Response:
-    offset = max(offset, 0)
-    result = await ui.api.get("/api/credit-notes", limit=50, offset=offset)
-    page = result.data if result.ok else {"items": [], "total": 0}
-    return ui.render(
-        "invoices/credit_notes.html",
-        status_code=200 if result.ok else result.status,
-        notes=page["items"],
-        total=page["total"],
-        offset=offset,
-        problems=core.Problems() if result.ok else core.problems_of(ui, result),
-        tabs=back_office_tabs(ui),
-    )
+    return await back_office_list(ui, "/api/credit-notes", "invoices/credit_notes.html", "notes", offset)

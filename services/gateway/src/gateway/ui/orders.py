@@ -37,6 +37,23 @@ def back_office_tabs(ui: core.Ui) -> list[tuple[str, str]]:
     return [*tabs, ("/care-overdue", "bo.care_overdue")]
 
 
+async def back_office_list(ui: core.Ui, path: str, template: str, items_as: str, offset: int) -> Response:
+    """A back-office list without filters (contracts, payments, credit notes): one page of
+    `path` from `offset`, its items as `items_as`, the API's refusal on top."""
+    offset = max(offset, 0)
+    result = await ui.api.get(path, limit=50, offset=offset)
+    page = result.data if result.ok else {"items": [], "total": 0}
+    return ui.render(
+        template,
+        status_code=200 if result.ok else result.status,
+        total=page["total"],
+        offset=offset,
+        problems=core.Problems() if result.ok else core.problems_of(ui, result),
+        tabs=back_office_tabs(ui),
+        **{items_as: page["items"]},
+    )
+
+
 @router.get("/orders")
 async def list_orders(
     ui: UiDep,
@@ -123,16 +140,7 @@ async def cancel_order(order_id: str, ui: UiDep) -> Response:
 
 @router.get("/contracts")
 async def list_contracts(ui: UiDep, offset: int = 0) -> Response:
-    offset = max(offset, 0)
-    result = await ui.api.get("/api/contracts", limit=50, offset=offset)
-    page = result.data if result.ok else {"items": [], "total": 0}
-    return ui.render(
-        "orders/contracts.html",
-        contracts=page["items"],
-        total=page["total"],
-        offset=offset,
-        tabs=back_office_tabs(ui),
-    )
+    return await back_office_list(ui, "/api/contracts", "orders/contracts.html", "contracts", offset)
 
 
 async def _contract_page(
