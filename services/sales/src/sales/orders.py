@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,22 +84,30 @@ async def _new_order(
 
 def _order_placed(order: Order) -> OrderPlaced:
     return OrderPlaced(
-        order_id=order.id,
-        order_number=order.number,
-        quote_id=order.quote_id,
-        customer_id=order.customer_id,
-        owner_id=order.owner_id,
-        region_code=order.region_code,
-        channel_id=order.channel_id,
-        lines=_event_lines(order),
-        net_total=order.net_total,
+        **_about_order(order),
         vat_total=order.vat_total,
-        total=order.total,
-        currency=order.currency,
         payment_terms_days=order.payment_terms_days,
-        placed_at=order.placed_at,
-        order_date=order.order_date,
     )
+
+
+def _about_order(order: Order) -> dict[str, Any]:
+    """What `OrderPlaced` and `OrderCancelled` both say of the order, so a consumer that
+    gets the cancellation first still knows the order it undoes."""
+    return {
+        "order_id": order.id,
+        "order_number": order.number,
+        "quote_id": order.quote_id,
+        "customer_id": order.customer_id,
+        "owner_id": order.owner_id,
+        "region_code": order.region_code,
+        "channel_id": order.channel_id,
+        "lines": _event_lines(order),
+        "net_total": order.net_total,
+        "total": order.total,
+        "currency": order.currency,
+        "placed_at": order.placed_at,
+        "order_date": order.order_date,
+    }
 
 
 def _event_lines(order: Order) -> list[OrderLineEvent]:
@@ -174,19 +183,7 @@ async def cancel_order(session: AsyncSession, order_id: uuid.UUID, reason: str, 
     await outbox.emit(
         session,
         OrderCancelled(
-            order_id=order.id,
-            order_number=order.number,
-            quote_id=order.quote_id,
-            customer_id=order.customer_id,
-            owner_id=order.owner_id,
-            region_code=order.region_code,
-            channel_id=order.channel_id,
-            lines=_event_lines(order),
-            net_total=order.net_total,
-            total=order.total,
-            currency=order.currency,
-            order_date=order.order_date,
-            placed_at=order.placed_at,
+            **_about_order(order),
             reason=reason,
             cancelled_by=user.id,
             cancelled_at=now,
