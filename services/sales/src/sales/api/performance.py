@@ -17,7 +17,7 @@ from crm_kit.runtime import DbDep
 from .. import performance_report, performance_rules, quotes
 from ..performance_report import Filters, Row
 from ..performance_rules import Period
-from ..schemas import PerformanceReport, PerformanceRow
+from ..performance_schemas import PerformanceReport, PerformanceRow
 from .dependencies import SELLERS, SettingsDep
 
 router = APIRouter(prefix="/api/performance", tags=["performance"], dependencies=[SELLERS])
