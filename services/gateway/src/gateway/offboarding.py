@@ -87,7 +87,7 @@ async def _taking_over(session: AsyncSession, reassign_to: uuid.UUID, leaving: U
     if not domain.may_take_over(leaving.role, target.role):
         raise errors.Invalid.at(
             TARGET,
-            f"user {reassign_to} is a {target.role}: a seller's customers, leads and quotes go to"
+            f"user {reassign_to} has the role {target.role}: a seller's customers, leads and quotes go to"
             " a salesperson or a sales manager",
         )
     return target
