@@ -376,9 +376,13 @@ def _statuses(op: Operation) -> list[str]:
 
 
 def render(
-    apps: Mapping[str, FastAPI], owner_of: Callable[[str], str | None], gateway_limits: GatewayLimits
+    apps: Mapping[str, FastAPI],
+    owner_of: Callable[[str], str | None],
+    gateway_limits: GatewayLimits,
+    problem_codes: str = "",
 ) -> str:
-    """The whole document. `owner_of(path)` is the service the gateway forwards a path to."""
+    """The whole document. `owner_of(path)` is the service the gateway forwards a path to;
+    `problem_codes` the list of refusal codes (docs/problem_codes.py), at the end."""
     routed: dict[str, list[Operation]] = {}
     direct: list[Operation] = []
     for service, app in apps.items():
@@ -401,6 +405,7 @@ def render(
         if service in routed:
             parts.append(_service_section(service, apps[service], routed[service]))
     parts.append(_direct_section(apps, direct))
+    parts.append(problem_codes)
     return "".join(parts)
 
 
@@ -544,22 +549,40 @@ route's text says where.
 
 ## Errors
 
-An error answers `{{"detail": ...}}` with a 4xx or 5xx status. The detail is a sentence
-(`"quote 0b6f... not found"`, `"needs role sales_manager or admin"`), or, for invalid
-input (422), FastAPI's list of field errors: `[{{"loc": ["body", "lines", 0, "quantity"],
-"msg": "...", "type": "..."}}]`. Some 422s for a rule of the domain have a sentence instead.
+A refusal answers an RFC 9457 problem document (`application/problem+json`) with a 4xx or
+5xx status:
+
+```json
+{{"type": "urn:crm:problem:quote.not_editable", "title": "Conflict", "status": 409,
+ "code": "quote.not_editable", "params": {{"status": "approved"}},
+ "detail": "the quote is approved; ..."}}
+```
+
+- `code` is stable: a client decides on it, and says it in its user's language with
+  `params` (ids, names, numbers, states). The [codes](#problem-codes) are listed below;
+  the web UI has Vietnamese and English words for every one of them.
+- `detail` is an English sentence for a person reading logs, or, for invalid input (422),
+  the list of field problems: `[{{"loc": ["body", "lines", 0, "quantity"], "msg": "...",
+  "type": "greater_than", "ctx": {{"gt": 0}}}}]`. Each item's `type` is a code too (pydantic's
+  error type, such as `missing`, `greater_than_equal`, `uuid_parsing`, or one of the codes
+  below), and `ctx` its params. FastAPI's own validation answers `code` `validation_failed`.
+- A code the client does not know yet is said by its status. A 409 for a concurrent
+  write is `changed_concurrently`, a 422 for a value the database cannot store
+  `value_not_storable`, a 503 for a busy database `try_again`; a rule's own refusal has
+  its own code.
+
 Besides the statuses listed per route, any call may get:
 
-| status | when |
-|---|---|
-| 401 | no token, an invalid or expired one, or the account was deactivated |
-| 404 | an id in the path that does not exist or is not the caller's; an `/api/` path no service owns |
-| 409 | the record's state does not allow the change now, or a concurrent request won |
-| 413 | a body over {gateway_mib:g} MiB ({service_mib:g} MiB at a service called directly) |
-| 422 | invalid input: a field's type or limits, or a rule such as an unknown product |
-| 502 | the owning service is unavailable |
-| 503 | busy, the database lost, or an event still on its way; nothing changed, try again (`Retry-After`) |
-| 504 | the owning service gave no answer within {limits.upstream_timeout_s:g} s |
+| status | when | code |
+|---|---|---|
+| 401 | no token, an invalid or expired one, or the account was deactivated | `token_refused` |
+| 404 | an id in the path not there or not the caller's; an `/api/` path no service owns | `not_found` |
+| 409 | the record's state does not allow the change now, or a concurrent request won | the rule's own |
+| 413 | a body over {gateway_mib:g} MiB ({service_mib:g} MiB at a service called directly) | `too_large` |
+| 422 | invalid input: a field's type or limits, or a rule such as an unknown product | `validation_failed` |
+| 502 | the owning service is unavailable | `service_unavailable` (`params.service`) |
+| 503 | busy, the database lost, or an event on its way; nothing changed (`Retry-After`) | `not_yet` |
+| 504 | the owning service gave no answer within {limits.upstream_timeout_s:g} s | `service_timeout` |
 
 A refused request changes nothing: its transaction was rolled back.
 

@@ -28,7 +28,7 @@ DOCS = Path(__file__).resolve().parent
 # The renderers beside this file, whether it runs as a script or a test loads it.
 sys.path.insert(0, str(DOCS.parent))
 
-from docs import api_reference, catalogue  # noqa: E402
+from docs import api_reference, catalogue, problem_codes  # noqa: E402
 from docs.services import SERVICES, build_app, settings_class  # noqa: E402
 
 EXCHANGE = "crm.events"
@@ -181,8 +181,12 @@ def http_contract() -> str:
             **{f"{domain.ADMIN_SEGMENT}/{service}": service for service in domain.SERVICES},
         },
     )
+    from gateway.ui import i18n
+
     apps = {service: build_app(service) for service in SERVICES}
-    return api_reference.render(apps, domain.owning_service, limits)
+    return api_reference.render(
+        apps, domain.owning_service, limits, problem_codes.render(i18n.CATALOGUES["en"])
+    )
 
 
 def main() -> int:

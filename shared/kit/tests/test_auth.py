@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat,
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from crm_kit import errors
 from crm_kit.auth import (
     ALGORITHM,
     CurrentUser,
@@ -202,6 +203,8 @@ def test_object_level_visibility() -> None:
 @pytest.fixture(scope="module")
 def client() -> TestClient:
     app = FastAPI()
+    # As every service: refusals answered as problem documents (crm_kit.errors).
+    errors.install(app)
     app.state.verifier = VERIFIER
 
     @app.get("/me")

@@ -97,3 +97,23 @@ def test_a_token_is_refused_once_its_account_left_or_changed_role() -> None:
     assert Standing(active=False, role="sales_manager").refusal(user) == "account deactivated"
     refusal = Standing(role="salesperson").refusal(user)
     assert refusal is not None and "role changed" in refusal
+
+
+async def test_a_change_committed_in_this_process_is_seen_by_its_next_request_without_waiting_for_the_notify(
+    database: Database,
+) -> None:
+    """The process that commits a deactivation, a new role or a logout refuses the old
+    token from its very next request: its own NOTIFY may still be on its way (the
+    gateway answered a demotion and then took the demoted token, under load)."""
+    answers = Answers()
+    cache = directory.CachedStaffCheck(answers, database)
+    await cache.start()
+    cache._listener.on_notify = lambda: None  # the NOTIFY not delivered yet
+    try:
+        user = uuid.uuid4()
+        assert (await cache(user)).active
+        await deactivate(database, answers, user)
+        assert not (await cache(user)).active
+        assert answers.asked[user] == 2
+    finally:
+        await cache.stop()

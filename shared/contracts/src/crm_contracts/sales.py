@@ -120,6 +120,21 @@ class QuoteAccepted(Event, routing_key="sales.quote.accepted.v1"):
     accepted_at: datetime
 
 
+class ProductGroupChanged(Event, routing_key="sales.product_group.changed.v1"):
+    """A product group of the price list was added or changed (its name, retired or back).
+
+    Sales keeps the list: a product belongs to one of its groups, and `code` is what order
+    lines carry as `product_group`. It carries every field, changed or not, so the newest
+    event alone says what a copy should hold; a copy holding a newer `changed_at` ignores
+    it. Marketing keeps the groups it may estimate market volumes and set targets for.
+    """
+
+    code: str
+    name: str
+    active: bool
+    changed_at: datetime
+
+
 class OrderLine(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 

@@ -24,6 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ConfigDict
 
+from .errors import coded
 from .keys import KeySet, kid_of_private
 
 ALGORITHM = "EdDSA"
@@ -232,14 +233,16 @@ async def authenticate(request: Request) -> User:
     if scheme.lower() != "bearer" or not token:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "not authenticated",
+            coded("not_authenticated", "not authenticated"),
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
         return (await verify_standing(request, token)).user
     except InvalidToken as exc:
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
+            status.HTTP_401_UNAUTHORIZED,
+            coded("token_refused", str(exc)),
+            headers={"WWW-Authenticate": "Bearer"},
         ) from exc
 
 
@@ -266,7 +269,11 @@ def require_roles(*roles: Role) -> Any:
         if user.role not in roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
-                f"needs role {' or '.join(r.value for r in roles)}",
+                coded(
+                    "role_needed",
+                    f"needs role {' or '.join(r.value for r in roles)}",
+                    roles=[r.value for r in roles],
+                ),
             )
         return user
 

@@ -244,7 +244,9 @@ class DeadLetterStore:
         found = await self.get(dead_letter_id)
         if found.requeued_at is not None:
             raise errors.Conflict(
-                f"dead letter {dead_letter_id} was requeued at {found.requeued_at.isoformat()}"
+                f"dead letter {dead_letter_id} was requeued at {found.requeued_at.isoformat()}",
+                code="dead_letter.requeued",
+                params={"id": dead_letter_id, "requeued_at": found.requeued_at},
             )
         return await self.requeue([dead_letter_id])
 
@@ -303,7 +305,7 @@ async def _command(args: argparse.Namespace, settings: ServiceSettings) -> Any:
             if args.command == "show":
                 return (await store.get(args.id)).model_dump(mode="json")
             if not args.ids and not args.all:
-                raise errors.Invalid("name the dead letters to requeue, or --all")
+                raise errors.Invalid("name the dead letters to requeue, or --all", code="ids_or_all")
             return {"requeued": await store.requeue(None if args.all else args.ids)}
     finally:
         await db.dispose()

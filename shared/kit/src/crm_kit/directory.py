@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -106,8 +107,22 @@ def register(handlers: Handlers) -> None:
 
 async def announce_deactivation(session: AsyncSession) -> None:
     """Tell every `CachedStaffCheck` on this database, when the transaction commits, that
-    someone's standing changed (a deactivation, a new role, a logout)."""
+    someone's standing changed (a deactivation, a new role, a logout).
+
+    Those of this process forget at the commit itself: their own NOTIFY reaches them a
+    moment later, and the request that follows the change may come first."""
     await session.execute(sa.select(sa.func.pg_notify(STAFF_CHANNEL, "")))
+    if not sa.event.contains(session.sync_session, "after_commit", _forget_here):
+        sa.event.listen(session.sync_session, "after_commit", _forget_here, once=True)
+
+
+#: This process's caches, for `announce_deactivation` to drop at commit.
+_caches: weakref.WeakSet[CachedStaffCheck] = weakref.WeakSet()
+
+
+def _forget_here(_session: object) -> None:
+    for cache in list(_caches):
+        cache._forget()
 
 
 class CachedStaffCheck:
@@ -128,6 +143,7 @@ class CachedStaffCheck:
         #: Bumped by each deactivation; an answer read before one is not kept.
         self._generation = 0
         self._listener = Listener(db, STAFF_CHANNEL, self._forget)
+        _caches.add(self)
 
     async def start(self) -> None:
         await self._listener.start()

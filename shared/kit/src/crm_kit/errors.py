@@ -1,14 +1,28 @@
 """The errors a use case raises, and the one handler that answers them over HTTP.
 
 A use case says what went wrong in the domain's words; it never builds an HTTP
-answer. `create_service_app` installs `answer` for every `DomainError`, so each
-service turns them into the same `{"detail": ...}` shapes:
+answer. Every refusal carries a stable `code` and the `params` a client needs to say
+it in its own words, besides the English sentence:
 
-    raise NotFound("quote", quote_id)                        # 404 "quote ... not found"
-    raise Conflict("the quote is approved; edit sends it back to draft")   # 409
-    raise Invalid("valid_until is in the past")               # 422, detail a sentence
-    raise Invalid.at(("body", "owner_id"), "is not active")   # 422, detail FastAPI's list
-    raise NotYet("customer ... is not known here yet")       # 503 with Retry-After
+    raise NotFound("quote", quote_id)                                       # 404, code not_found
+    raise Conflict("the quote is approved; ...", code="quote.not_editable", params={"status": s})
+    raise Invalid("valid_until is in the past", code="quote.valid_until_past")        # 422
+    raise Invalid.at(("body", "owner_id"), "is not active", code="owner.inactive")   # 422 at a field
+    raise NotYet("customer ... is not known here yet", code="customer.not_yet")    # 503, Retry-After
+
+`create_service_app` installs the handlers, so every service answers the same RFC 9457
+problem document (`application/problem+json`):
+
+    {"type": "urn:crm:problem:quote.not_editable", "title": "Conflict", "status": 409,
+     "code": "quote.not_editable", "params": {"status": "approved"},
+     "detail": "the quote is approved; ..."}
+
+`detail` stays what it always was (the English sentence, or for a 422 at fields the
+list FastAPI gives, each item with `loc`, `msg`, `type` (its code) and `ctx` (its
+params)), so a client that reads only `detail` keeps working. Request validation by
+FastAPI answers the same shape with code `validation_failed`; each item's `type` is
+pydantic's error type (`missing`, `greater_than_equal`, ...), and a validator's own
+refusal raises `PydanticCustomError(code, message, params)`.
 
 A value the database itself refuses is a 422 too, a unique constraint that a
 concurrent request won a 409, and a pool with no free connection a 503; so is a
@@ -17,18 +31,25 @@ silent past the command timeout, a statement past its statement or lock timeout)
 
 The transaction the error left was rolled back by `Database.transaction()` before the
 answer is written, so a refused request has changed nothing.
+
+The web UI says every code in the user's language (`problem.<code>` in the gateway's
+catalogues); a test walks every code raised in the tree and fails when one is missing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any, ClassVar, NamedTuple
 
 import asyncpg
 from fastapi import FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .db import sqlstate as db_sqlstate
 from .db import timed_out, unavailable
@@ -39,14 +60,61 @@ log = logging.getLogger(__name__)
 Location = tuple[str | int, ...]
 
 
+#: The codes a refusal may carry without a `code=` of its own, one per kind of error.
+DEFAULT_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "internal_error",
+    502: "service_unavailable",
+    503: "not_yet",
+    504: "service_timeout",
+}
+#: The codes the handlers below give on their own.
+VALIDATION_FAILED = "validation_failed"
+VALUE_NOT_STORABLE = "value_not_storable"
+CHANGED_CONCURRENTLY = "changed_concurrently"
+TRY_AGAIN = "try_again"
+#: Pydantic's error types a request to these services can meet (`detail[].type` of a
+#: `validation_failed`); the UI has words for each, and a generic sentence for any other.
+VALIDATION_TYPES = (
+    "missing", "extra_forbidden", "json_invalid", "json_type", "model_type", "model_attributes_type",
+    "dict_type", "list_type", "too_short", "too_long", "string_type", "string_too_short",
+    "string_too_long", "string_pattern_mismatch", "int_type", "int_parsing", "int_from_float",
+    "float_type", "float_parsing", "finite_number", "decimal_type", "decimal_parsing",
+    "decimal_max_digits", "decimal_max_places", "decimal_whole_digits", "greater_than",
+    "greater_than_equal", "less_than", "less_than_equal", "multiple_of", "bool_type", "bool_parsing",
+    "date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact",
+    "datetime_type", "datetime_parsing", "datetime_from_date_parsing", "uuid_type", "uuid_parsing",
+    "enum", "literal_error", "value_error", "url_parsing", "url_type", "set_type", "bytes_type",
+)  # fmt: skip
+
+
 class DomainError(Exception):
-    """A request the domain refuses; `status_code` is the HTTP answer's."""
+    """A request the domain refuses; `status_code` is the HTTP answer's, `code` the
+    stable name of the refusal and `params` its facts (ids, names, numbers, states)."""
 
     status_code: ClassVar[int] = 400
 
-    def __init__(self, message: str, *, detail: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        detail: Any = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.code = code or DEFAULT_CODES.get(self.status_code, "refused")
+        self.params: dict[str, Any] = dict(params or {})
         self._detail = detail
 
     def detail(self) -> Any:
@@ -55,12 +123,15 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    """No such record, or one the caller may not see (403 would tell a stranger it exists)."""
+    """No such record, or one the caller may not see (403 would tell a stranger it exists).
+    Code `not_found`, params `kind` (quote, customer, ...) and `key`."""
 
     status_code = 404
 
-    def __init__(self, kind: str, key: object, *, message: str | None = None) -> None:
-        super().__init__(message or f"{kind} {key} not found")
+    def __init__(
+        self, kind: str, key: object, *, message: str | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(message or f"{kind} {key} not found", code=code, params={"kind": kind, "key": key})
         self.kind = kind
         self.key = key
 
@@ -77,24 +148,58 @@ class Conflict(DomainError):
     status_code = 409
 
 
+class At(NamedTuple):
+    """One problem at a field: where, the English sentence, its code and its params."""
+
+    loc: Location
+    message: str
+    code: str
+    params: Mapping[str, Any] = {}
+
+
+def coded(code: str, message: str, **params: Any) -> dict[str, Any]:
+    """An `HTTPException`'s detail that carries its code: `HTTPException(403, coded(...))`."""
+    return {"code": code, "message": message, "params": params}
+
+
 class Invalid(DomainError):
     """A value that passed the schema but not a rule that needs the data (an unknown
-    product, an inactive owner). With `problems`, answered in FastAPI's own shape."""
+    product, an inactive owner). With `problems`, answered in FastAPI's own shape, each
+    item's `type` the problem's code and `ctx` its params."""
 
     status_code = 422
 
-    def __init__(self, message: str, *, problems: Sequence[tuple[Location, str]] = ()) -> None:
-        detail = [{"loc": list(loc), "msg": msg, "type": "value_error"} for loc, msg in problems]
-        super().__init__(message, detail=detail or None)
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        problems: Sequence[At] = (),
+    ) -> None:
+        detail = [
+            {"loc": list(loc), "msg": msg, "type": kind, "ctx": dict(ctx)} for loc, msg, kind, ctx in problems
+        ]
+        super().__init__(message, code=code, params=params, detail=detail or None)
 
     @classmethod
-    def at(cls, location: Location, message: str) -> Invalid:
-        """One problem at `location`, e.g. `Invalid.at(("body", "owner_id"), "is not active")`."""
-        return cls(message, problems=[(location, message)])
+    def at(
+        cls, location: Location, message: str, *, code: str, params: Mapping[str, Any] | None = None
+    ) -> Invalid:
+        """One problem at `location`, e.g. `Invalid.at(("body", "owner_id"), "is not active", code=...)`."""
+        return cls(message, code=code, params=params, problems=[At(location, message, code, params or {})])
 
     @classmethod
-    def many(cls, problems: Sequence[tuple[Location, str]]) -> Invalid:
-        return cls("; ".join(msg for _, msg in problems), problems=problems)
+    def of_rule(cls, location: Location, exc: ValueError, *, default_code: str) -> Invalid:
+        """A rule's ValueError at `location`: a `PydanticCustomError` keeps its code
+        (`type`) and params (`context`), a plain one takes `default_code`."""
+        code = getattr(exc, "type", default_code)
+        return cls.at(location, str(exc), code=code, params=getattr(exc, "context", None))
+
+    @classmethod
+    def many(cls, problems: Sequence[At]) -> Invalid:
+        """Several problems at their fields; the answer's own code is `invalid`."""
+        return cls("; ".join(msg for _, msg, _, _ in problems), problems=problems)
 
 
 class NotYet(DomainError):
@@ -104,8 +209,11 @@ class NotYet(DomainError):
 
     status_code = 503
 
-    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, code: str | None = None, params: Mapping[str, Any] | None = None,
+        retry_after_s: int = 1,
+    ) -> None:  # fmt: skip
+        super().__init__(message, code=code, params=params)
         self.retry_after_s = max(1, retry_after_s)
 
 
@@ -115,17 +223,73 @@ class TooLarge(DomainError):
     status_code = 413
 
 
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(
+    status: int,
+    detail: Any,
+    *,
+    code: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """An RFC 9457 problem document: `type`, `title`, `status`, `code`, `params`, and
+    `detail` as every answer of these services has always carried it."""
+    code = code or DEFAULT_CODES.get(status, "refused")
+    body = {
+        "type": f"urn:crm:problem:{code}",
+        "title": _title(status),
+        "status": status,
+        "code": code,
+        "params": jsonable_encoder(dict(params or {})),
+        "detail": jsonable_encoder(detail),
+        **jsonable_encoder(extra),
+    }
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_JSON)
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 async def answer(request: Request, exc: Exception) -> JSONResponse:
-    """`{"detail": ...}` with the error's status code."""
+    """The problem document of a `DomainError`, with its status code."""
     assert isinstance(exc, DomainError)
     headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, NotYet) else None
-    return JSONResponse({"detail": exc.detail()}, status_code=exc.status_code, headers=headers)
+    return problem(exc.status_code, exc.detail(), code=exc.code, params=exc.params, headers=headers)
+
+
+async def validation_failed(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's request validation, as a problem document: `detail` is FastAPI's list."""
+    assert isinstance(exc, RequestValidationError)
+    return problem(422, exc.errors(), code=VALIDATION_FAILED)
+
+
+async def http_refused(request: Request, exc: Exception) -> Response:
+    """An `HTTPException` (a 401 without a token, a 403 for a role, a route that does not
+    exist): the same problem document, its code from the status unless the detail is
+    `{"code": ..., "params": ..., "message": ...}`."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code < 400 or exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    detail = exc.detail
+    code = params = None
+    if isinstance(detail, dict) and "code" in detail:
+        code, params, detail = detail["code"], detail.get("params"), detail.get("message", detail)
+    return problem(exc.status_code, detail, code=code, params=params, headers=exc.headers)
 
 
 def install(app: FastAPI) -> None:
     """Answer every `DomainError` a route raises, and the database's refusals (done by
     `create_service_app`); document the sentence-shaped 422 in the OpenAPI."""
     app.add_exception_handler(DomainError, answer)
+    app.add_exception_handler(RequestValidationError, validation_failed)
+    app.add_exception_handler(StarletteHTTPException, http_refused)
     app.add_exception_handler(sa_exc.DBAPIError, database_refused)
     app.add_exception_handler(sa_exc.TimeoutError, database_busy)
     # asyncpg's command timeout: the database stopped answering (a partition).
@@ -150,19 +314,17 @@ async def database_refused(request: Request, exc: Exception) -> Response:
     # Class 22 is "data exception"; asyncpg's DataError is a value it could not encode.
     if isinstance(cause, asyncpg.exceptions.DataError) or sqlstate.startswith("22"):
         reason = str(cause or exc.orig).split("\n")[0][:300]
-        return JSONResponse(
-            {
-                "detail": [
-                    {"loc": ["request"], "msg": f"a value cannot be stored: {reason}", "type": "value_error"}
-                ]
-            },
-            status_code=422,
-        )
+        refused = {
+            "loc": ["request"],
+            "msg": f"a value cannot be stored: {reason}",
+            "type": VALUE_NOT_STORABLE,
+        }
+        return problem(422, [{**refused, "ctx": {}}], code=VALUE_NOT_STORABLE)
     if sqlstate.startswith("23"):
         # Class 23 is "integrity constraint violation": a race another request won (the
         # same unique name at the same moment), since the use case checked before writing.
         log.warning("integrity conflict on %s %s: %s", request.method, request.url.path, exc.orig)
-        return JSONResponse({"detail": "changed by someone else at the same moment"}, status_code=409)
+        return problem(409, "changed by someone else at the same moment", code=CHANGED_CONCURRENTLY)
     log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
     return PlainTextResponse("Internal Server Error", status_code=500)
 
@@ -182,7 +344,7 @@ async def database_silent(request: Request, exc: Exception) -> Response:
 
 
 def _try_again(detail: str) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "1"})
+    return problem(503, detail, code=TRY_AGAIN, headers={"Retry-After": "1"})
 
 
 def _document_plain_422(app: FastAPI) -> None:

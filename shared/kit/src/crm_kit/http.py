@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -12,6 +13,7 @@ from pydantic import BaseModel, model_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import context, metrics
+from .errors import coded
 
 CORRELATION_HEADER = "x-correlation-id"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
@@ -168,13 +170,22 @@ class BodySizeLimitMiddleware:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = f'{{"detail": "request body is over {self.limit} bytes"}}'.encode()
+        body = json.dumps(
+            {
+                "type": "urn:crm:problem:too_large",
+                "title": "Content Too Large",
+                "status": 413,
+                "code": "too_large",
+                "params": {"limit_bytes": self.limit},
+                "detail": f"request body is over {self.limit} bytes",
+            }
+        ).encode()
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", b"application/problem+json"),
                     (b"content-length", str(len(body)).encode()),
                 ],
             }
@@ -185,7 +196,9 @@ class BodySizeLimitMiddleware:
 def not_found(kind: str, key: object) -> HTTPException:
     """404 for a record that does not exist *or* that the caller may not see
     (answering 403 would tell a stranger that it exists)."""
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"{kind} {key} not found")
+    return HTTPException(
+        status.HTTP_404_NOT_FOUND, coded("not_found", f"{kind} {key} not found", kind=kind, key=str(key))
+    )
 
 
 class Holdings(BaseModel):

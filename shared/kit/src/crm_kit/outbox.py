@@ -25,7 +25,6 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    Select,
     String,
     Table,
     Text,
@@ -206,39 +205,34 @@ class OutboxRelay:
             self._wake.clear()
 
     async def relay_once(self) -> int:
-        """Publish one batch of pending rows; return how many the broker accepted."""
+        """Publish one batch of pending rows; return how many the broker accepted.
+
+        One statement claims the batch and marks it published (`UPDATE ... FROM (SELECT
+        ... FOR UPDATE SKIP LOCKED) RETURNING`), inside the transaction that publishes it:
+        the mark commits only after the broker confirmed, a row the broker refused is set
+        back and postponed, and a relay that dies mid-batch leaves it all unpublished (its
+        transaction rolls back), so no event is lost (issue 18: a round trip less per pass)."""
         async with self.db.transaction() as session:
-            rows = (await session.execute(self._due)).all()
+            rows = sorted((await session.execute(self._claim)).all(), key=lambda r: r.id)
             if not rows:
                 metrics.OUTBOX_PENDING.labels(self.service).set(0)
                 return 0
 
             results = await asyncio.gather(*(self._publish(r) for r in rows), return_exceptions=True)
-            sent = [r.id for r, res in zip(rows, results, strict=True) if res is None]
             failed = [(r, res) for r, res in zip(rows, results, strict=True) if res is not None]
-            if sent:
-                await session.execute(
-                    update(outbox).where(outbox.c.id.in_(sent)).values(published_at=func.now())
-                )
             for row, error in failed:
                 await self._postpone(session, row, error)
-            metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
+            sent = len(rows) - len(failed)
+            metrics.OUTBOX_PUBLISHED.labels(self.service).inc(sent)
             metrics.OUTBOX_FAILED.labels(self.service).inc(len(failed))
-        return len(sent)
+        return sent
 
     @property
-    def _due(self) -> Select[Any]:
+    def _claim(self) -> Any:
         """The next batch of unpublished rows whose time has come, locked for this relay
-        (another replica's relay skips them and takes the next)."""
-        return (
-            select(
-                outbox.c.id,
-                outbox.c.routing_key,
-                outbox.c.body,
-                outbox.c.event_id,
-                outbox.c.correlation_id,
-                outbox.c.headers,
-            )
+        (another replica's relay skips them and takes the next) and marked published."""
+        due = (
+            select(outbox.c.id)
             .where(
                 outbox.c.published_at.is_(None),
                 or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= func.now()),
@@ -246,6 +240,20 @@ class OutboxRelay:
             .order_by(outbox.c.id)
             .limit(self.batch_size)
             .with_for_update(skip_locked=True)
+            .subquery("due")
+        )
+        return (
+            update(outbox)
+            .where(outbox.c.id == due.c.id)
+            .values(published_at=func.now())
+            .returning(
+                outbox.c.id,
+                outbox.c.routing_key,
+                outbox.c.body,
+                outbox.c.event_id,
+                outbox.c.correlation_id,
+                outbox.c.headers,
+            )
         )
 
     async def _postpone(self, session: AsyncSession, row: Any, error: BaseException) -> None:
@@ -260,6 +268,8 @@ class OutboxRelay:
             update(outbox)
             .where(outbox.c.id == row.id)
             .values(
+                # Claimed as published with the batch: it was not.
+                published_at=None,
                 attempts=outbox.c.attempts + 1,
                 last_error=str(error)[:2000],
                 # Back off per row (1, 2, 4 ... 60 s) so one refused event

@@ -105,7 +105,9 @@ def _decode_cursor(cursor: str, keys: list[tuple[Column[Any], bool]]) -> list[An
             raise ValueError("wrong shape")
         return [_parsed(column, value) for (column, _), value in zip(keys, values, strict=True)]
     except (ValueError, TypeError, NotImplementedError, binascii.Error, UnicodeDecodeError) as exc:
-        raise errors.Invalid.at(("query", "cursor"), "is not a cursor of this list") from exc
+        raise errors.Invalid.at(
+            ("query", "cursor"), "is not a cursor of this list", code="cursor.invalid"
+        ) from exc
 
 
 def _after(keys: list[tuple[Column[Any], bool]], values: list[Any]) -> ColumnElement[bool]:
@@ -158,7 +160,9 @@ async def fetch_rows_page(
     query = stmt.order_by(*order_by).limit(page.limit)
     if page.cursor is not None:
         if keys is None:
-            raise errors.Invalid.at(("query", "cursor"), "this list pages by offset only")
+            raise errors.Invalid.at(
+                ("query", "cursor"), "this list pages by offset only", code="cursor.unsupported"
+            )
         query = query.where(_after(keys, _decode_cursor(page.cursor, keys)))
     else:
         query = query.offset(page.offset)

@@ -34,6 +34,7 @@ from typing import Any
 import aio_pika
 from faststream.rabbit import RabbitExchange
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Select, func, select
 
 from crm_contracts import REGISTRY
@@ -63,7 +64,9 @@ class ReplayRequest(BaseModel):
     @classmethod
     def _queue_name(cls, value: str) -> str:
         if not QUEUE_NAME.match(value) or value.startswith("amq."):
-            raise ValueError("a queue name is letters, digits and . _ : - (not amq.*), at most 200")
+            raise PydanticCustomError(
+                "replay.queue_name", "a queue name is letters, digits and . _ : - (not amq.*), at most 200"
+            )
         return value
 
 
@@ -80,10 +83,12 @@ class ReplayStarted(BaseModel):
 class ReplayRefused(Exception):
     """A replay that cannot be done as asked; `status` is the HTTP answer (404 or 422)."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, *, code: str, **params: Any) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.code = code
+        self.params = params
 
 
 class Replayer:
@@ -112,7 +117,12 @@ class Replayer:
                 await self._publish(first, request.queue)
             except PublishFailed as exc:
                 bind = f"{self.exchange.name} with key {request.queue}"
-                raise ReplayRefused(422, f"queue {request.queue} is not bound to {bind}") from exc
+                raise ReplayRefused(
+                    422,
+                    f"queue {request.queue} is not bound to {bind}",
+                    code="replay.not_bound",
+                    queue=request.queue,
+                ) from exc
             task = asyncio.create_task(self._pace(rows, request, sent=1), name=f"{self.service}-replay")
             self._tasks.add(task)
             task.add_done_callback(self._done)
@@ -128,7 +138,12 @@ class Replayer:
     def check_keys(self, routing_keys: list[str]) -> None:
         foreign = [k for k in routing_keys if k not in REGISTRY or k.split(".", 1)[0] != self.service]
         if foreign:
-            raise ReplayRefused(422, f"{self.service} does not publish {', '.join(sorted(foreign))}")
+            raise ReplayRefused(
+                422,
+                f"{self.service} does not publish {', '.join(sorted(foreign))}",
+                code="replay.not_published",
+                events=sorted(foreign),
+            )
 
     async def check_queue(self, queue: str) -> None:
         connection = await aio_pika.connect(self.amqp_url)
@@ -136,7 +151,7 @@ class Replayer:
             channel = await connection.channel()
             await channel.declare_queue(queue, passive=True)
         except aio_pika.exceptions.ChannelNotFoundEntity as exc:
-            raise ReplayRefused(404, f"no queue {queue}") from exc
+            raise ReplayRefused(404, f"no queue {queue}", code="replay.no_queue", queue=queue) from exc
         finally:
             await connection.close()
 

@@ -94,7 +94,7 @@ def admin_router(runtime: Runtime) -> APIRouter:
         try:
             return await runtime.replayer.start(body)
         except ReplayRefused as exc:
-            raise HTTPException(exc.status, exc.detail) from exc
+            raise HTTPException(exc.status, errors.coded(exc.code, exc.detail, **exc.params)) from exc
 
     _dead_letter_routes(router, runtime, f"/api/admin/{service}/dead-letters")
     return router
@@ -128,7 +128,11 @@ def _dead_letter_routes(router: APIRouter, runtime: Runtime, base: str) -> None:
         """Send back the dead letters `ids`, or `all` that are not yet requeued, in the order they were
         parked (admin); how many were sent. 422 unless exactly one of `ids` and `all` is given."""
         if bool(body.ids) == body.all:
-            raise errors.Invalid("give either ids or all", problems=[(("body", "ids"), "ids or all")])
+            raise errors.Invalid(
+                "give either ids or all",
+                code="ids_or_all",
+                problems=[errors.At(("body", "ids"), "ids or all", "ids_or_all")],
+            )
         return Requeued(requeued=await store.requeue(None if body.all else body.ids))
 
 

@@ -48,7 +48,11 @@ class RepeatedColumns(FileProblem):
     """The header names a column more than once (which of the two would count?)."""
 
     def __init__(self, columns: list[str]) -> None:
-        super().__init__(f"the header row repeats the column(s) {', '.join(columns)}")
+        super().__init__(
+            f"the header row repeats the column(s) {', '.join(columns)}",
+            code="file.repeated_columns",
+            params={"columns": columns},
+        )
         self.columns = columns
 
 
@@ -103,7 +107,11 @@ def read(
     parses): a route runs it, with what it parses the rows into, in `asyncio.to_thread`.
     """
     if len(content) > max_bytes:
-        raise TooLarge(f"the file is larger than {_size(max_bytes)}; split it")
+        raise TooLarge(
+            f"the file is larger than {_size(max_bytes)}; split it",
+            code="file_too_large",
+            params={"size": _size(max_bytes)},
+        )
     grid = _grid(file_name or "", content, max_columns, max_unpacked_bytes)
     header: list[str] | None = None
     rows: list[Row] = []
@@ -112,7 +120,9 @@ def read(
         if read_so_far > most_read:
             raise TooManyRows(
                 f"the file has more than {most_read} rows, blank ones included; "
-                "delete the empty rows or split it"
+                "delete the empty rows or split it",
+                code="file.too_many_rows_with_blanks",
+                params={"rows": most_read},
             )
         if not any(text(c).strip() for c in cells):
             continue
@@ -123,10 +133,14 @@ def read(
                 raise RepeatedColumns(repeated)
             continue
         if len(rows) == max_rows:
-            raise TooManyRows(f"the file has more than {max_rows} rows; split it")
+            raise TooManyRows(
+                f"the file has more than {max_rows} rows; split it",
+                code="file.too_many_rows",
+                params={"rows": max_rows},
+            )
         rows.append(Row(number, cells))
     if header is None:
-        raise FileProblem("the file is empty: its first row must name the columns")
+        raise FileProblem("the file is empty: its first row must name the columns", code="file.empty")
     return Sheet(header=header, rows=rows)
 
 
@@ -143,10 +157,18 @@ def check_header(sheet: Sheet, required: tuple[str, ...], allowed: tuple[str, ..
     not in `allowed`, saying which and what the columns are."""
     missing = missing_columns(sheet, required)
     if missing:
-        raise FileProblem(f"the header lacks the column(s) {', '.join(missing)}")
+        raise FileProblem(
+            f"the header lacks the column(s) {', '.join(missing)}",
+            code="file.missing_columns",
+            params={"columns": missing},
+        )
     unexpected = unknown_columns(sheet, allowed)
     if unexpected:
-        raise FileProblem(f"unknown column(s) {', '.join(unexpected)}; the columns are {', '.join(allowed)}")
+        raise FileProblem(
+            f"unknown column(s) {', '.join(unexpected)}; the columns are {', '.join(allowed)}",
+            code="file.unknown_columns",
+            params={"columns": unexpected, "allowed": allowed},
+        )
 
 
 def text(value: Any) -> str:
@@ -189,7 +211,7 @@ def _grid(
         return _xlsx_rows(content, max_columns)
     if lowered.endswith((".csv", ".txt")) or not lowered.rpartition(".")[1]:
         return _csv_rows(content, max_columns)
-    raise FileProblem("the file must be a .csv (UTF-8) or .xlsx spreadsheet")
+    raise FileProblem("the file must be a .csv (UTF-8) or .xlsx spreadsheet", code="file.wrong_type")
 
 
 def _delimiter(first_line: str) -> str:
@@ -205,7 +227,9 @@ def _csv_rows(content: bytes, max_columns: int) -> Grid:
         decoded = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FileProblem(
-            f"the file is not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8' or .xlsx"
+            f"the file is not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8' or .xlsx",
+            code="file.not_utf8",
+            params={"byte": exc.start},
         ) from exc
     first_line = next((line for line in decoded.splitlines() if line.strip()), "")
     reader = csv.reader(io.StringIO(decoded, newline=""), delimiter=_delimiter(first_line))
@@ -218,7 +242,11 @@ def _csv_rows(content: bytes, max_columns: int) -> Grid:
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise FileProblem(f"the CSV file cannot be read at line {line}: {exc}") from exc
+                raise FileProblem(
+                    f"the CSV file cannot be read at line {line}: {exc}",
+                    code="file.csv_unreadable",
+                    params={"line": line},
+                ) from exc
             yield line, cells[:max_columns]
 
     return rows()
@@ -231,9 +259,15 @@ def _check_unpacked(content: bytes, limit: int) -> None:
         with zipfile.ZipFile(io.BytesIO(content)) as packed:
             unpacked = sum(item.file_size for item in packed.infolist())
     except zipfile.BadZipFile as exc:
-        raise FileProblem("the file is not a readable .xlsx workbook (BadZipFile)") from exc
+        raise FileProblem(
+            "the file is not a readable .xlsx workbook (BadZipFile)", code="file.xlsx_unreadable"
+        ) from exc
     if unpacked > limit:
-        raise TooLarge(f"the workbook unpacked is larger than {_size(limit)}; split it")
+        raise TooLarge(
+            f"the workbook unpacked is larger than {_size(limit)}; split it",
+            code="workbook_too_large",
+            params={"size": _size(limit)},
+        )
 
 
 def _xlsx_rows(content: bytes, max_columns: int) -> Grid:
@@ -242,10 +276,12 @@ def _xlsx_rows(content: bytes, max_columns: int) -> Grid:
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FileProblem(f"the file is not a readable .xlsx workbook ({type(exc).__name__})") from exc
+        raise FileProblem(
+            f"the file is not a readable .xlsx workbook ({type(exc).__name__})", code="file.xlsx_unreadable"
+        ) from exc
     if not book.worksheets:
         book.close()
-        raise FileProblem("the workbook has no sheet")
+        raise FileProblem("the workbook has no sheet", code="file.no_sheet")
 
     def rows() -> Grid:
         try:
