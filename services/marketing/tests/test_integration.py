@@ -215,7 +215,8 @@ async def test_resolve_nothing_is_404(marketing: Marketing) -> None:
         "/api/regions/resolve", headers=marketing.as_(Role.MARKETING), params={"q": "Atlantis"}
     )
     assert response.status_code == 404
-    assert response.json() == {"detail": "no province matches 'Atlantis'"}
+    assert response.json()["detail"] == "no province matches 'Atlantis'"
+    assert response.json()["code"] == "not_found"
 
 
 # -- channels ---------------------------------------------------------------------------
@@ -318,6 +319,8 @@ async def test_salespeople_are_assigned_per_channel_and_region(marketing: Market
         f"/api/channels/{channel}/coverage", headers=m.as_(Role.MARKETING), json={"region_codes": ["20"]}
     )
     assert shrink.status_code == 409 and "22" in shrink.json()["detail"]
+    assert shrink.json()["code"] == "channel.coverage_staffed"
+    assert shrink.json()["params"] == {"regions": ["22"]}
 
     # A leaving salesperson's assignments go to their successor.
     holdings = await m.get(f"/api/portfolio/{seller}", Role.ADMIN)
@@ -350,6 +353,11 @@ async def test_market_volumes_one_per_key_revised_with_history(marketing: Market
         },
     )
     assert again.status_code == 409 and created["id"] in again.json()["detail"]
+    # A problem document with its code, and the estimate to revise, for a client to link to.
+    assert again.headers["content-type"].startswith("application/problem+json")
+    assert again.json()["code"] == "market_volume.exists"
+    assert again.json()["params"]["estimate"] == created["id"]
+    assert again.json()["params"]["period"] == "2026-Q3"
 
     revised = await m.http.put(
         f"/api/market-volumes/{created['id']}",

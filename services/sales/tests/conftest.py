@@ -15,6 +15,7 @@ import pytest
 
 from crm_contracts import CreditChecked, CustomerPromotedToTraditional, CustomerRegistered, Event
 from crm_kit.auth import Role, User
+from crm_testkit.catalogue import product_group
 from crm_testkit.infra import Infra
 from crm_testkit.service import ServiceUnderTest, running_service
 from crm_testkit.service import Staff as Actor
@@ -77,6 +78,7 @@ async def catalogue(sales: Sales, manager: Actor) -> dict[str, dict[str, Any]]:
         ("pump", "Máy bơm công nghiệp", 12_345_000, 10),
         ("valve", "Van điều khiển", 333_333, 8),
     ):
+        await product_group(sales.http, f"group-{key}", headers=manager.headers)
         response = await sales.http.post(
             "/api/products",
             headers=manager.headers,

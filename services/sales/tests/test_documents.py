@@ -14,6 +14,7 @@ import pytest
 
 from crm_contracts import CompanyProfileUpdated, CustomerPromotedToTraditional, CustomerRegistered
 from crm_kit.documents import amount_in_words
+from crm_testkit.catalogue import product_group
 
 from .conftest import Actor, Sales, act, approved_quote, lines, orders_of
 
@@ -69,6 +70,7 @@ async def test_a_quote_and_its_order_download_as_pdf_with_the_buyer_and_the_word
     await sales.handled(await sales.publish(profile("Tên cũ", now - timedelta(days=1))))
     customer_id = await b2b_customer(sales, seller)
     code = f"set-{uuid.uuid4().hex[:6]}"
+    await product_group(sales.http, "cabinets", headers=manager.headers)
     made = await sales.http.post(
         "/api/products",
         headers=manager.headers,

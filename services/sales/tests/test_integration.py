@@ -24,6 +24,7 @@ from crm_contracts import (
     UserRegistered,
 )
 from crm_kit.auth import Role
+from crm_testkit.catalogue import product_group
 from crm_testkit.service import Staff as Actor
 from sales import domain, performance_rules
 
@@ -529,6 +530,7 @@ async def test_a_price_change_keeps_history_and_old_quotes_keep_their_prices(
     sales: Sales, seller: Actor, manager: Actor
 ) -> None:
     code = f"mtr-{uuid.uuid4().hex[:6]}"
+    await product_group(sales.http, "motors", headers=manager.headers)
     made = await sales.http.post(
         "/api/products",
         headers=manager.headers,
@@ -886,6 +888,11 @@ async def test_an_edit_reaches_new_quotes_and_orders_and_an_older_one_changes_no
     body = opened.json()
     assert (body["name"], body["region_code"], body["channel_id"]) == (edit.name, "01", str(channel))
     assert body["lifecycle_stage"] == "traditional"
+    # Found by its new name whatever the case and the diacritics, not by its old one.
+    for q, found in (("phuong nam", True), ("THIẾT BỊ PHƯƠNG", True), (customer_id.hex[:6], False)):
+        searched = await sales.http.get("/api/sales/customers", headers=seller.headers, params={"q": q})
+        assert searched.status_code == 200, searched.text
+        assert (str(customer_id) in {c["id"] for c in searched.json()["items"]}) is found, q
 
     # A quote made now carries the new name, and so does its order with the new region and channel.
     after = await approved_quote(sales, seller, manager, customer_id, lines(catalogue, 1, 1))

@@ -90,6 +90,7 @@ async def test_the_owner_cancels_with_a_reason_and_performance_drops(
 
     again = await cancel(sales, seller, order)
     assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
+    assert again.json()["code"] == "order.already_cancelled"
     assert len(await sales.emitted("sales.order.cancelled.v1", order_id=order["id"])) == 1
 
     listed = await sales.http.get(
@@ -118,6 +119,11 @@ async def test_an_invoiced_order_is_refused_naming_the_invoice(
     assert response.status_code == 409
     assert "INV-2026-900001" in response.json()["detail"]
     assert "credit the invoice instead" in response.json()["detail"]
+    # A problem document with its code and the facts the web UI says it with.
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["code"] == "order.invoiced" and problem["type"] == "urn:crm:problem:order.invoiced"
+    assert problem["params"] == {"order": order["number"], "invoice_number": "INV-2026-900001"}
     assert await sales.emitted("sales.order.cancelled.v1", order_id=order["id"]) == []
     assert (await performance_of(sales, seller))["orders"] == 1
 

@@ -13,6 +13,7 @@ import pytest
 
 from crm_contracts import ChannelChanged, CustomerGraded, CustomerRegistered
 from crm_kit.auth import Role
+from crm_testkit.catalogue import product_group
 from crm_testkit.service import Staff as Actor
 
 from .conftest import Sales, act, checked, new_quote, orders_of, promote
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.integration
 async def product(sales: Sales, manager: Actor, unit_price: int = 1_000_000) -> str:
     """A product of its own for each test, so the lists of one test price nothing of another's."""
     code = f"P-{uuid.uuid4().hex[:8].upper()}"
+    await product_group(sales.http, "pumps", headers=manager.headers)
     response = await sales.http.post(
         "/api/products",
         headers=manager.headers,

@@ -67,7 +67,7 @@ def region_param(code: str | None) -> str | None:
         return None
     resolved = regions.index().resolve(code)
     if resolved is None:
-        raise errors.Invalid(f"no province matches {code!r}")
+        raise errors.Invalid(f"no province matches {code!r}", code="region.no_match", params={"region": code})
     return resolved.region.code
 
 
@@ -226,7 +226,9 @@ async def set_assignments(
 ) -> ChannelOut:
     """Replace the salespeople assigned to the channel, per region it covers."""
     if len(body) > 1000:
-        raise errors.Invalid("at most 1000 assignments")
+        raise errors.Invalid(
+            "at most 1000 assignments", code="channel.too_many_assignments", params={"max_count": 1000}
+        )
     async with db.transaction() as session:
         return channel_out(await channels.set_assignments(session, channel_id, body, user))
 

@@ -61,7 +61,11 @@ async def create(session: AsyncSession, body: CampaignCreate, user: User) -> Cam
 async def update(session: AsyncSession, campaign_id: uuid.UUID, body: CampaignPatch, user: User) -> Campaign:
     campaign = await _get(session, campaign_id, lock=True)
     if campaign.status != CampaignStatus.DRAFT:
-        raise errors.Conflict(f"campaign {campaign_id} is {campaign.status}: only a draft changes")
+        raise errors.Conflict(
+            f"campaign {campaign_id} is {campaign.status}: only a draft changes",
+            code="campaign.not_draft",
+            params={"status": str(campaign.status)},
+        )
     before = _audited(campaign)
     if body.target is not None:
         await _check_target(session, body.target)
@@ -71,7 +75,11 @@ async def update(session: AsyncSession, campaign_id: uuid.UUID, body: CampaignPa
     starts_on = body.starts_on or campaign.starts_on
     ends_on = body.ends_on or campaign.ends_on
     if ends_on < starts_on:
-        raise errors.Invalid(f"ends_on {ends_on} is before starts_on {starts_on}")
+        raise errors.Invalid(
+            f"ends_on {ends_on} is before starts_on {starts_on}",
+            code="campaign.ends_before_start",
+            params={"starts_on": starts_on, "ends_on": ends_on},
+        )
     campaign.starts_on, campaign.ends_on = starts_on, ends_on
     await session.flush()
     await audit.record(session, AUDITED, campaign.id, "edited", user.id, before, _audited(campaign))
@@ -105,7 +113,9 @@ async def launch(session: AsyncSession, campaign_id: uuid.UUID, user: User) -> C
     """Fix the audience as it is now and announce the campaign (`CampaignLaunched`)."""
     campaign = await _get(session, campaign_id, lock=True)
     if campaign.status != CampaignStatus.DRAFT:
-        raise errors.Conflict(f"campaign {campaign_id} was launched already")
+        raise errors.Conflict(
+            f"campaign {campaign_id} was launched already", code="campaign.launched_already", params={}
+        )
     audience = (await _audience(session, _target(campaign))).with_only_columns(
         literal(campaign.id, type_=Uuid), _KNOWN.customer_id
     )
@@ -235,6 +245,7 @@ def _target(campaign: Campaign) -> CampaignTarget:
 async def _check_target(session: AsyncSession, target: CampaignTarget) -> None:
     index = regions.index()
     problems = []
+    missing: list[str] = []
     unknown = index.unknown_codes(target.region_codes)
     if unknown:
         problems.append(f"unknown region codes: {index.describe_unknown(unknown)}")
@@ -251,7 +262,11 @@ async def _check_target(session: AsyncSession, target: CampaignTarget) -> None:
         if missing:
             problems.append(f"unknown channels: {', '.join(missing)}")
     if problems:
-        raise errors.Invalid("; ".join(problems))
+        raise errors.Invalid(
+            "; ".join(problems),
+            code="campaign.target_unknown",
+            params={"regions": unknown, "macro_regions": unknown_groups, "channels": missing},
+        )
 
 
 async def _audience(session: AsyncSession, target: CampaignTarget) -> Select[Any]:

@@ -37,7 +37,11 @@ class ChannelRecord:
 async def create(session: AsyncSession, body: ChannelCreate, user: User) -> ChannelRecord:
     await _name_is_free(session, body.name)
     if body.parent_id is not None and await session.get(Channel, body.parent_id) is None:
-        raise errors.Invalid(f"parent channel {body.parent_id} not found")
+        raise errors.Invalid(
+            f"parent channel {body.parent_id} not found",
+            code="channel.parent_unknown",
+            params={"parent": body.parent_id},
+        )
     _known_regions(body.region_codes)
     channel = Channel(
         id=uuid.uuid4(),
@@ -110,12 +114,18 @@ async def update(
         await _lock_tree(session)
         if body.parent_id is not None:
             if await session.get(Channel, body.parent_id) is None:
-                raise errors.Invalid(f"parent channel {body.parent_id} not found")
+                raise errors.Invalid(
+                    f"parent channel {body.parent_id} not found",
+                    code="channel.parent_unknown",
+                    params={"parent": body.parent_id},
+                )
             parents = await parent_map(session)
             if domain.would_loop(channel.id, body.parent_id, parents):
                 raise errors.Invalid(
                     f"channel {body.parent_id} sells through {channel.id} already: "
-                    "making it the parent would make a loop"
+                    "making it the parent would make a loop",
+                    code="channel.parent_loop",
+                    params={"parent": body.parent_id, "channel": channel.id},
                 )
         channel.parent_id = body.parent_id
     if body.active is not None:
@@ -145,7 +155,9 @@ async def set_coverage(
     if staffed:
         raise errors.Conflict(
             "salespeople are assigned in regions the new coverage leaves out: "
-            f"{', '.join(sorted(staffed))}; change the assignments first"
+            f"{', '.join(sorted(staffed))}; change the assignments first",
+            code="channel.coverage_staffed",
+            params={"regions": sorted(staffed)},
         )
     await session.execute(delete(ChannelRegion).where(ChannelRegion.channel_id == channel_id))
     if region_codes:
@@ -181,8 +193,14 @@ async def set_assignments(
     )
     outside = sorted({code for code, _ in wanted if code not in covered})
     if outside:
-        raise errors.Invalid(f"the channel does not cover {regions.index().describe_unknown(outside)}")
+        raise errors.Invalid(
+            f"the channel does not cover {regions.index().describe_unknown(outside)}",
+            code="channel.region_not_covered",
+            params={"regions": outside},
+        )
     problems = []
+    deactivated: list[str] = []
+    not_selling: list[str] = []
     for user_id in dict.fromkeys(user_id for _, user_id in wanted):
         # A user the directory does not know yet (its event is still on the way) is
         # taken on trust; a known one must be active staff who sell.
@@ -191,10 +209,16 @@ async def set_assignments(
             continue
         if not member.active:
             problems.append(f"user {user_id} is deactivated")
+            deactivated.append(member.username or str(user_id))
         elif member.role not in ASSIGNABLE_ROLES:
             problems.append(f"user {user_id} is {member.role or 'not staff'}, not a salesperson")
+            not_selling.append(member.username or str(user_id))
     if problems:
-        raise errors.Invalid("; ".join(problems))
+        raise errors.Invalid(
+            "; ".join(problems),
+            code="channel.assignees_not_selling",
+            params={"deactivated": deactivated, "not_selling": not_selling},
+        )
     await session.execute(delete(ChannelAssignment).where(ChannelAssignment.channel_id == channel_id))
     if wanted:
         await session.execute(
@@ -312,13 +336,21 @@ def _known_regions(codes: Sequence[str]) -> None:
     index = regions.index()
     unknown = index.unknown_codes(codes)
     if unknown:
-        raise errors.Invalid(f"unknown region codes: {index.describe_unknown(unknown)}")
+        raise errors.Invalid(
+            f"unknown region codes: {index.describe_unknown(unknown)}",
+            code="region.unknown",
+            params={"regions": unknown},
+        )
 
 
 async def _name_is_free(session: AsyncSession, name: str) -> None:
     taken = await session.scalar(select(Channel.id).where(Channel.name_key == fold(name)))
     if taken is not None:
-        raise errors.Conflict(f"a channel named {name!r} exists already ({taken})")
+        raise errors.Conflict(
+            f"a channel named {name!r} exists already ({taken})",
+            code="channel.name_taken",
+            params={"name": name, "channel": taken},
+        )
 
 
 async def _locked(session: AsyncSession, channel_id: uuid.UUID) -> Channel:

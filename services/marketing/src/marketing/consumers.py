@@ -1,5 +1,6 @@
 """Events marketing reacts to: customer and lead events feed campaign audiences and
-results, orders feed revenue, staff events keep the directory and hand assignments over."""
+results, orders feed revenue, staff events keep the directory and hand assignments over,
+sales' product groups say what volumes and targets may name."""
 
 from collections.abc import Sequence
 
@@ -16,11 +17,12 @@ from crm_contracts import (
     OrderCancelled,
     OrderPlaced,
     PortfolioReassigned,
+    ProductGroupChanged,
 )
 from crm_kit import customer_copy, directory
 from crm_kit.handlers import Handlers
 
-from . import read_models
+from . import product_groups, read_models
 
 handlers = Handlers()
 directory.register(handlers)
@@ -74,3 +76,10 @@ async def credit_note_issued(session: AsyncSession, event: CreditNoteIssued, env
 @handlers.handles(PortfolioReassigned)
 async def portfolio_reassigned(session: AsyncSession, event: PortfolioReassigned, envelope: Envelope) -> None:
     await read_models.portfolio_reassigned(session, event)
+
+
+@handlers.handles(ProductGroupChanged)
+async def product_group_changed(
+    session: AsyncSession, event: ProductGroupChanged, envelope: Envelope
+) -> None:
+    await product_groups.changed(session, event)

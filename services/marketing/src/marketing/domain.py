@@ -88,10 +88,18 @@ class Period:
                 if months
                 else ("a year (2026) or a quarter (2026-Q3)")
             )
-            raise InvalidPeriod(f"period {text!r} is not {kinds}")
+            raise InvalidPeriod(
+                f"period {text!r} is not {kinds}",
+                code="period.not_year_quarter_or_month" if months else "period.not_year_or_quarter",
+                params={"period": text},
+            )
         year = int(match["year"])
         if not MIN_YEAR <= year <= MAX_YEAR:
-            raise InvalidPeriod(f"period {text!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
+            raise InvalidPeriod(
+                f"period {text!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}",
+                code="period.year_out_of_range",
+                params={"period": text, "min_year": MIN_YEAR, "max_year": MAX_YEAR},
+            )
         if match["month"]:
             return cls.of_month(date(year, int(match["month"]), 1))
         return cls(year, int(match["quarter"]) if match["quarter"] else None)

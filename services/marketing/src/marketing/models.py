@@ -128,6 +128,24 @@ class ChannelAssignment(Base):
     assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+# -- product groups ---------------------------------------------------------------------
+
+
+class KnownProductGroup(Base):
+    """A product group of sales' managed list, from `ProductGroupChanged`: what market
+    volumes, targets and proposals may name (`product_groups.check`). The newest
+    `changed_at` wins, so an older event arriving late changes nothing."""
+
+    __tablename__ = "known_product_groups"
+
+    #: What products, order lines, volumes and targets carry as `product_group`.
+    code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    #: What people read.
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool]
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # -- market volumes ---------------------------------------------------------------------
 
 

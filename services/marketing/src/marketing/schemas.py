@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from .domain import (
     CampaignStatus,
@@ -111,11 +112,13 @@ class ChannelPatch(Request):
     @model_validator(mode="after")
     def _something(self) -> ChannelPatch:
         if not self.model_fields_set:
-            raise ValueError("nothing to change: send name, parent_id or active")
+            raise PydanticCustomError(
+                "request.nothing_to_change", "nothing to change: send name, parent_id or active"
+            )
         if "name" in self.model_fields_set and self.name is None:
-            raise ValueError("name cannot be null")
+            raise PydanticCustomError("request.field_null", "name cannot be null", {"field": "name"})
         if "active" in self.model_fields_set and self.active is None:
-            raise ValueError("active cannot be null")
+            raise PydanticCustomError("request.field_null", "active cannot be null", {"field": "active"})
         return self
 
 
@@ -159,7 +162,7 @@ def _period(value: str) -> str:
     try:
         return str(Period.parse(value))
     except InvalidPeriod as exc:
-        raise ValueError(str(exc)) from exc
+        raise PydanticCustomError(exc.code, exc.message, exc.params) from exc
 
 
 class MarketVolumeCreate(Request):
@@ -240,7 +243,7 @@ def _plan_period(value: str) -> str:
     try:
         return str(Period.parse(value, months=True))
     except InvalidPeriod as exc:
-        raise ValueError(str(exc)) from exc
+        raise PydanticCustomError(exc.code, exc.message, exc.params) from exc
 
 
 PlanPeriod = Annotated[str, StringConstraints(max_length=10)]
@@ -452,7 +455,11 @@ class CampaignCreate(Request):
     @model_validator(mode="after")
     def _dates(self) -> CampaignCreate:
         if self.ends_on < self.starts_on:
-            raise ValueError("ends_on is before starts_on")
+            raise PydanticCustomError(
+                "campaign.ends_before_start",
+                "ends_on is before starts_on",
+                {"starts_on": self.starts_on.isoformat(), "ends_on": self.ends_on.isoformat()},
+            )
         return self
 
 
@@ -467,10 +474,10 @@ class CampaignPatch(Request):
     @model_validator(mode="after")
     def _something(self) -> CampaignPatch:
         if not self.model_fields_set:
-            raise ValueError("nothing to change")
+            raise PydanticCustomError("request.nothing_to_change", "nothing to change")
         for field in self.model_fields_set:
             if getattr(self, field) is None:
-                raise ValueError(f"{field} cannot be null")
+                raise PydanticCustomError("request.field_null", "{field} cannot be null", {"field": field})
         return self
 
 

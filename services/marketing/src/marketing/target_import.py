@@ -24,7 +24,7 @@ from crm_kit.text import fold
 from . import domain, regions, targets
 from .models import Channel
 from .schemas import ImportReport, RejectedRow
-from .targets import Problem, Scope
+from .targets import Scope
 from .volumes import parse_amount
 
 IMPORT_COLUMNS = ("period", "region_code", "channel_id", "salesperson", "product_group", "amount")
@@ -150,7 +150,7 @@ def parse_row(values: dict[str, str]) -> tuple[TargetRow | None, list[str]]:
 async def resolve(session: AsyncSession, row: TargetRow) -> tuple[Scope | None, list[str]]:
     """The scope a well-formed row names, or None and what does not fit: a channel or a
     salesperson nobody knows, a salesperson deactivated or not in sales."""
-    problems: list[Problem] = []
+    problems: list[tuple[str, str]] = []
     channel_id = await _channel(session, row.channel) if row.channel else None
     if row.channel and channel_id is None:
         problems.append(("channel_id", f"no channel is {row.channel!r}"))
@@ -159,9 +159,10 @@ async def resolve(session: AsyncSession, row: TargetRow) -> tuple[Scope | None, 
         problems.append(("salesperson", problem))
     scope = None
     if not problems:
-        scope, problems = await targets.check_scope(
+        scope, found = await targets.check_scope(
             session, row.region_code, channel_id, salesperson_id, row.product_group
         )
+        problems = [(str(loc[-1]), msg) for loc, msg, _, _ in found]
     return scope, [
         f"{'salesperson' if field == 'salesperson_id' else field}: {msg}" for field, msg in problems
     ]

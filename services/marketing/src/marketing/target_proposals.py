@@ -29,7 +29,12 @@ async def propose(session: AsyncSession, body: TargetProposalIn, user: User) -> 
     """The proposed targets of `body` (written as targets when `body.accept`)."""
     asked = _regions(body.region_codes)
     if body.channel_id is not None and await session.get(Channel, body.channel_id) is None:
-        raise errors.Invalid.at(("body", "channel_id"), f"channel {body.channel_id} not found")
+        raise errors.Invalid.at(
+            ("body", "channel_id"),
+            f"channel {body.channel_id} not found",
+            code="target.channel_unknown",
+            params={"channel": body.channel_id},
+        )
     period = Period.parse(body.period, months=True)
     found = await volumes.of_period(session, period, product_group=body.product_group, region_codes=asked)
     existing = await _existing(session, body)
@@ -106,8 +111,10 @@ def _regions(codes: list[str]) -> list[str] | None:
         return None
     index = regions.index()
     resolved = [index.resolve(code) for code in codes]
-    problems: list[tuple[errors.Location, str]] = [
-        (("body", "region_codes", i), f"no province matches {code!r}")
+    problems = [
+        errors.At(
+            ("body", "region_codes", i), f"no province matches {code!r}", "region.no_match", {"region": code}
+        )
         for i, (code, match) in enumerate(zip(codes, resolved, strict=True))
         if match is None
     ]

@@ -72,7 +72,9 @@ async def create(session: AsyncSession, body: TargetCreate, user: User) -> Sales
     if existing is not None:
         raise errors.Conflict(
             f"{body.period} has a target for this scope already ({existing.id}); "
-            f"revise it with PATCH /api/targets/{existing.id}"
+            f"revise it with PATCH /api/targets/{existing.id}",
+            code="target.exists",
+            params={"target": existing.id, "period": body.period},
         )
     return await insert(session, body.period, scope, body.amount, user)
 
@@ -95,7 +97,11 @@ async def insert(session: AsyncSession, period: str, scope: Scope, amount: int, 
     try:
         await session.flush()
     except IntegrityError as exc:  # the same target entered at the same moment
-        raise errors.Conflict(f"{period} got a target for this scope at the same moment") from exc
+        raise errors.Conflict(
+            f"{period} got a target for this scope at the same moment",
+            code="target.entered_concurrently",
+            params={"period": period},
+        ) from exc
     session.add(SalesTargetRevision(target_id=target.id, revision=1, amount=amount, entered_by=user.id))
     await session.flush()
     await audit.record(
@@ -138,8 +144,8 @@ async def revise(session: AsyncSession, target_id: uuid.UUID, amount: int, user:
     return target
 
 
-#: A problem with a target's field: (field, what is wrong).
-Problem = tuple[str, str]
+#: A problem with a target's field: where (("body", field)), what is wrong, its code and params.
+Problem = errors.At
 
 
 async def _valid_scope(session: AsyncSession, body: TargetCreate) -> Scope:
@@ -148,7 +154,7 @@ async def _valid_scope(session: AsyncSession, body: TargetCreate) -> Scope:
         session, body.region_code, body.channel_id, body.salesperson_id, body.product_group
     )
     if scope is None:
-        raise errors.Invalid.many([(("body", field), message) for field, message in problems])
+        raise errors.Invalid.many(problems)
     return scope
 
 
@@ -165,13 +171,27 @@ async def check_scope(
     problems: list[Problem] = []
     resolved = regions.index().resolve(region_code)
     if resolved is None:
-        problems.append(("region_code", f"no province matches {region_code!r}"))
+        problems.append(
+            errors.At(
+                ("body", "region_code"),
+                f"no province matches {region_code!r}",
+                "region.no_match",
+                {"region": region_code},
+            )
+        )
     if channel_id is not None and await session.get(Channel, channel_id) is None:
-        problems.append(("channel_id", f"channel {channel_id} not found"))
+        problems.append(
+            errors.At(
+                ("body", "channel_id"),
+                f"channel {channel_id} not found",
+                "target.channel_unknown",
+                {"channel": channel_id},
+            )
+        )
     if salesperson_id is not None:
-        problem = seller_problem(await directory.by_id(session, salesperson_id), salesperson_id)
-        if problem is not None:
-            problems.append(("salesperson_id", problem))
+        refusal = seller_refusal(await directory.by_id(session, salesperson_id), salesperson_id)
+        if refusal is not None:
+            problems.append(errors.At(("body", "salesperson_id"), *refusal))
     if problems or resolved is None:
         return None, problems
     return Scope(resolved.region.code, channel_id, salesperson_id, product_group), []
@@ -179,12 +199,28 @@ async def check_scope(
 
 def seller_problem(member: directory.StaffMember | None, key: object) -> str | None:
     """Why `member` (looked up by `key`) may not have a target; None if they may."""
+    refusal = seller_refusal(member, key)
+    return None if refusal is None else refusal[0]
+
+
+def seller_refusal(
+    member: directory.StaffMember | None, key: object
+) -> tuple[str, str, dict[str, object]] | None:
+    """Why `member` may not have a target, as (message, code, params); None if they may."""
     if member is None:
-        return f"no member of staff {key}"
+        return f"no member of staff {key}", "target.salesperson_unknown", {"salesperson": str(key)}
     if not member.active:
-        return f"{member.username} is deactivated"
+        return (
+            f"{member.username} is deactivated",
+            "target.salesperson_deactivated",
+            {"username": member.username},
+        )
     if member.role not in SELLING_ROLES:
-        return f"{member.username} is {member.role}, not in sales"
+        return (
+            f"{member.username} is {member.role}, not in sales",
+            "target.salesperson_not_selling",
+            {"username": member.username, "role": member.role},
+        )
     return None
 
 

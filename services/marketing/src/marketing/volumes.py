@@ -47,7 +47,14 @@ async def create(session: AsyncSession, body: MarketVolumeCreate, user: User) ->
     if existing is not None:
         raise errors.Conflict(
             f"{body.product_group} in {region} for {body.period} has an estimate already "
-            f"({existing.id}); revise it with PUT /api/market-volumes/{existing.id}"
+            f"({existing.id}); revise it with PUT /api/market-volumes/{existing.id}",
+            code="market_volume.exists",
+            params={
+                "estimate": existing.id,
+                "product_group": body.product_group,
+                "region": region,
+                "period": body.period,
+            },
         )
     return await _insert(
         session,
@@ -244,7 +251,11 @@ def parse_amount(text: str) -> int | None:
 def _region(code: str) -> str:
     index = regions.index()
     if index.get(code) is None:
-        raise errors.Invalid(f"unknown region code {index.describe_unknown([code])}")
+        raise errors.Invalid(
+            f"unknown region code {index.describe_unknown([code])}",
+            code="region.unknown",
+            params={"regions": [code]},
+        )
     return code
 
 

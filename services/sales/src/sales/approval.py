@@ -76,7 +76,9 @@ async def set_approval_rules(session: AsyncSession, body: ApprovalRulesIn, user:
         body.second_approval_min_total,
     )
     if problem := wanted.problem():
-        raise errors.Invalid(problem)
+        if body.mode == domain.ApprovalMode.ALL:
+            raise errors.Invalid(problem, code="approval_rules.all_takes_no_thresholds")
+        raise errors.Invalid(problem, code="approval_rules.threshold_needs_one")
     rule = await approval_rules(session)
     before = _rules_record(rule)
     rule.mode = body.mode
@@ -185,9 +187,9 @@ async def approve_quote(
     credit = CreditStatus(quote.credit_status) if quote.credit_status else None
     own_quote = user.id in (quote.created_by, quote.owner_id)
     if refusal := domain.approval_refusal(credit, override_reason, own_quote=own_quote):
-        raise errors.Conflict(refusal)
+        raise refusal
     if quote.first_approved_by == user.id:
-        raise errors.Conflict(domain.SECOND_APPROVER)
+        raise errors.Conflict(domain.SECOND_APPROVER, code="quote.second_approver_needed")
     now = utc_now()
     quote.override_reason = override_reason if credit == CreditStatus.FAILED else None
     quote.updated_at = now

@@ -29,13 +29,19 @@ async def create_contract(
     order = await get_order(session, order_id, user, lock=True)
     if not order.needs_contract:
         raise errors.Conflict(
-            f"order {order.number} needs no contract (its total is below {settings.contract_threshold} dong)"
+            f"order {order.number} needs no contract (its total is below {settings.contract_threshold} dong)",
+            code="contract.not_needed",
+            params={"order": order.number, "threshold_amount": settings.contract_threshold},
         )
     live = await session.scalar(
         select(Contract).where(Contract.order_id == order.id, Contract.status != ContractStatus.TERMINATED)
     )
     if live is not None:
-        raise errors.Conflict(f"order {order.number} already has contract {live.number} ({live.status})")
+        raise errors.Conflict(
+            f"order {order.number} already has contract {live.number} ({live.status})",
+            code="contract.exists",
+            params={"order": order.number, "contract": live.number, "contract_status": str(live.status)},
+        )
     contract = Contract(
         id=uuid.uuid4(),
         number=await next_number(session, domain.CONTRACT_NUMBER, settings.today().year),

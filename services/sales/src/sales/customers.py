@@ -24,6 +24,7 @@ from crm_kit.db import table_of
 from crm_kit.handlers import Handlers
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page, visible_to
+from crm_kit.text import fold
 
 from . import performance
 from .common import escape_like, utc_now, where_given
@@ -39,6 +40,7 @@ def _copied(known: Row[Any]) -> dict[str, Any]:
     newest of each part that the customers service said, whatever order its events came in."""
     return {
         "name": known.name,
+        "name_folded": fold(known.name),
         "lifecycle_stage": known.lifecycle_stage,
         "stage_as_of": known.stage_as_of,
         "owner_id": known.owner_id,
@@ -48,7 +50,16 @@ def _copied(known: Row[Any]) -> dict[str, Any]:
     }
 
 
-_COPIED = ("name", "lifecycle_stage", "stage_as_of", "owner_id", "region_code", "channel_id", "grade")
+_COPIED = (
+    "name",
+    "name_folded",
+    "lifecycle_stage",
+    "stage_as_of",
+    "owner_id",
+    "region_code",
+    "channel_id",
+    "grade",
+)
 
 
 async def register_customer(session: AsyncSession, event: CustomerRegistered, occurred_at: datetime) -> None:
@@ -246,5 +257,5 @@ async def list_customers(
         (SalesCustomer.lifecycle_stage, stage),
     )
     if q:
-        stmt = stmt.where(SalesCustomer.name.ilike(f"%{escape_like(q)}%", escape="\\"))
+        stmt = stmt.where(SalesCustomer.name_folded.like(f"%{escape_like(fold(q))}%", escape="\\"))
     return await fetch_page(session, stmt, page, SalesCustomer.name, SalesCustomer.id)

@@ -14,6 +14,8 @@ from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 
+from pydantic_core import PydanticCustomError
+
 from crm_kit import errors
 
 # -- money -----------------------------------------------------------------------------
@@ -46,13 +48,23 @@ class LineAmounts:
 def line_amounts(quantity: int, unit_price: int, discount_pct: Decimal, vat_rate_pct: int) -> LineAmounts:
     """quantity x unit price, less the discount (rounded), plus VAT on the net (rounded)."""
     if quantity <= 0:
-        raise ValueError("quantity must be positive")
+        raise PydanticCustomError(
+            "line.quantity_not_positive", "quantity must be positive", {"quantity": quantity}
+        )
     if unit_price < 0:
-        raise ValueError("unit price cannot be negative")
+        raise PydanticCustomError(
+            "line.unit_price_negative", "unit price cannot be negative", {"unit_price": unit_price}
+        )
     if not Decimal(0) <= discount_pct <= Decimal(100):
-        raise ValueError("discount must be 0-100%")
+        raise PydanticCustomError(
+            "line.discount_out_of_range", "discount must be 0-100%", {"discount_pct": str(discount_pct)}
+        )
     if vat_rate_pct not in VAT_RATES:
-        raise ValueError(f"VAT rate must be one of {VAT_RATES}")
+        raise PydanticCustomError(
+            "line.vat_rate_invalid",
+            f"VAT rate must be one of {VAT_RATES}",
+            {"vat_rate_pct": vat_rate_pct, "rates": list(VAT_RATES)},
+        )
     gross = quantity * unit_price
     discount = round_half_up(Fraction(gross) * Fraction(discount_pct) / 100)
     net = gross - discount
@@ -117,7 +129,11 @@ def canonical_grade(raw: str) -> str:
     """`tier ii` -> `Tier II`; ValueError for a grade no fixed scheme gives."""
     wanted = " ".join(raw.split()).casefold()
     if (grade := next((g for g in GRADES if g.casefold() == wanted), None)) is None:
-        raise ValueError(f"grade must be one of {', '.join(GRADES)}")
+        raise PydanticCustomError(
+            "grade.unknown",
+            f"grade must be one of {', '.join(GRADES)}",
+            {"grade": raw, "grades": list(GRADES)},
+        )
     return grade
 
 
@@ -246,7 +262,13 @@ def quote_transition(current: QuoteStatus, action: QuoteAction) -> QuoteStatus:
     except KeyError:
         allowed = ", ".join(allowed_actions(current)) or "nothing (the quote is final)"
         raise IllegalTransition(
-            f"cannot {action} a quote that is {current}; allowed from {current}: {allowed}"
+            f"cannot {action} a quote that is {current}; allowed from {current}: {allowed}",
+            code="quote.action_not_allowed",
+            params={
+                "quote_action": str(action),
+                "quote_status": str(current),
+                "allowed": [str(a) for a in allowed_actions(current)],
+            },
         ) from None
 
 
@@ -332,15 +354,19 @@ SECOND_APPROVER = (
 
 def approval_refusal(
     credit: CreditStatus | None, override_reason: str | None, *, own_quote: bool = False
-) -> str | None:
-    """Why this approver may not approve now, or None when they may; `own_quote` when the
-    approver made or owns the quote (refused whatever the credit check said)."""
+) -> errors.Conflict | None:
+    """Why this approver may not approve now (the refusal to raise), or None when they may;
+    `own_quote` when the approver made or owns the quote (refused whatever the credit check said)."""
     if own_quote:
-        return SELF_APPROVAL
+        return errors.Conflict(SELF_APPROVAL, code="quote.own_approval")
     if credit is None or credit == CreditStatus.PENDING:
-        return "the credit check has not answered yet; approve once it has"
+        return errors.Conflict(
+            "the credit check has not answered yet; approve once it has", code="quote.credit_pending"
+        )
     if credit == CreditStatus.FAILED and not (override_reason and override_reason.strip()):
-        return "the credit check failed: approving needs an override_reason"
+        return errors.Conflict(
+            "the credit check failed: approving needs an override_reason", code="quote.credit_override_needed"
+        )
     return None
 
 
@@ -380,16 +406,31 @@ CLOSED_STAGES = frozenset({OpportunityStage.WON, OpportunityStage.LOST})
 def stage_move(current: OpportunityStage, wanted: OpportunityStage, lost_reason: str | None) -> None:
     """Allow forward moves (skipping is fine) and `lost` with a reason, from open stages only."""
     if current in CLOSED_STAGES:
-        raise IllegalTransition(f"the opportunity is {current}; a closed opportunity does not move")
+        raise IllegalTransition(
+            f"the opportunity is {current}; a closed opportunity does not move",
+            code="opportunity.closed",
+            params={"opportunity_stage": str(current)},
+        )
     if wanted == OpportunityStage.LOST:
         if not (lost_reason and lost_reason.strip()):
-            raise ValueError("moving an opportunity to lost needs a lost_reason")
+            raise PydanticCustomError(
+                "opportunity.lost_reason_needed", "moving an opportunity to lost needs a lost_reason", {}
+            )
         return
     if lost_reason is not None:
-        raise ValueError("lost_reason is only for the stage lost")
+        raise PydanticCustomError(
+            "opportunity.lost_reason_only_lost", "lost_reason is only for the stage lost", {}
+        )
     if STAGE_ORDER.index(wanted) <= STAGE_ORDER.index(current):
         later = ", ".join(s.value for s in STAGE_ORDER[STAGE_ORDER.index(current) + 1 :])
-        raise IllegalTransition(f"an opportunity moves forward only: from {current} to {later} or lost")
+        raise IllegalTransition(
+            f"an opportunity moves forward only: from {current} to {later} or lost",
+            code="opportunity.backwards",
+            params={
+                "opportunity_stage": str(current),
+                "later": [s.value for s in STAGE_ORDER[STAGE_ORDER.index(current) + 1 :]],
+            },
+        )
 
 
 def weighted_amount(stage: OpportunityStage, amount: int) -> int:
@@ -405,13 +446,20 @@ class OrderStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-def cancel_refusal(status: str, number: str, invoice_number: str | None) -> str | None:
-    """Why an order may not be cancelled, or None when it may: only a placed order that
-    sales has not heard was invoiced (`InvoiceIssued`); an invoice is credited instead."""
+def cancel_refusal(status: str, number: str, invoice_number: str | None) -> errors.Conflict | None:
+    """Why an order may not be cancelled (the refusal to raise), or None when it may: only a
+    placed order that sales has not heard was invoiced (`InvoiceIssued`); an invoice is
+    credited instead."""
     if status == OrderStatus.CANCELLED:
-        return f"order {number} is already cancelled"
+        return errors.Conflict(
+            f"order {number} is already cancelled", code="order.already_cancelled", params={"order": number}
+        )
     if invoice_number is not None:
-        return f"order {number} is invoiced (number {invoice_number}); credit the invoice instead"
+        return errors.Conflict(
+            f"order {number} is invoiced (number {invoice_number}); credit the invoice instead",
+            code="order.invoiced",
+            params={"order": number, "invoice_number": invoice_number},
+        )
     return None
 
 
@@ -443,7 +491,13 @@ def contract_transition(current: ContractStatus, action: ContractAction) -> Cont
     except KeyError:
         allowed = ", ".join(a for (s, a) in CONTRACT_TRANSITIONS if s == current) or "nothing"
         raise IllegalTransition(
-            f"cannot {action} a contract that is {current}; allowed from {current}: {allowed}"
+            f"cannot {action} a contract that is {current}; allowed from {current}: {allowed}",
+            code="contract.action_not_allowed",
+            params={
+                "contract_action": str(action),
+                "contract_status": str(current),
+                "allowed": [str(a) for (s, a) in CONTRACT_TRANSITIONS if s == current],
+            },
         ) from None
 
 
@@ -476,8 +530,10 @@ def product_code(raw: str) -> str:
     """Product codes are compared upper-case: `pump-01` and `PUMP-01` are one product."""
     code = raw.strip().upper()
     if not _PRODUCT_CODE.match(code):
-        raise ValueError(
-            "code must be 1-40 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        raise PydanticCustomError(
+            "product.code_invalid",
+            "code must be 1-40 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            {"product": raw},
         )
     return code
 
@@ -494,6 +550,7 @@ class Audited(StrEnum):
     OPPORTUNITY = "opportunity"
     APPROVAL_RULES = "approval_rules"
     PRICE_LIST = "price_list"
+    PRODUCT_GROUP = "product_group"
 
 
 class AuditAction(StrEnum):

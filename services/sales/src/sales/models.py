@@ -49,6 +49,8 @@ class SalesCustomer(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    #: `fold(name)`: "cong ty hoa phat" finds "Công ty Hòa Phát" (`?q=`), on a trigram index.
+    name_folded: Mapped[str] = mapped_column(String(200), server_default="")
     lifecycle_stage: Mapped[str] = mapped_column(String(20), default=CustomerStage.TRADITIONAL)
     owner_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     region_code: Mapped[str | None] = mapped_column(String(10))
@@ -62,6 +64,40 @@ class SalesCustomer(Base):
     #: set `lifecycle_stage`: an older one arriving later does not change it.
     stage_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    __table_args__ = (
+        #: The folded search (`name_folded LIKE '%q%'`) at a million rows (pg_trgm).
+        Index(
+            "ix_sales_customers_name_folded_trgm",
+            "name_folded",
+            postgresql_using="gin",
+            postgresql_ops={"name_folded": "gin_trgm_ops"},
+        ),
+        #: The list's order (by name), for everyone's list and one salesperson's.
+        Index("ix_sales_customers_list_order", "name", "id"),
+        Index("ix_sales_customers_owner_list_order", "owner_id", "name", "id"),
+    )
+
+
+class ProductGroup(Base):
+    """A group of the price list (máy bơm, máy phát điện): the managed list a product is
+    filed under, a market is estimated for and a target is set on. `code` is what products
+    and order lines carry as `product_group` and never changes; `name` is what people read.
+    Every change is announced (`ProductGroupChanged`) and audited."""
+
+    __tablename__ = "product_groups"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: `fold(code)` and `fold(name)`: for search, and so that "May bom" finds "máy bơm"
+    #: rather than becoming a second group.
+    code_folded: Mapped[str] = mapped_column(String(100), unique=True)
+    name_folded: Mapped[str] = mapped_column(String(200))
+    #: A retired group takes no new products; its products and history keep it.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
 
 class Product(Base):
     __tablename__ = "products"
@@ -70,7 +106,7 @@ class Product(Base):
     name: Mapped[str] = mapped_column(String(200))
     #: `fold(code + name)` for search whatever the diacritics.
     search_text: Mapped[str] = mapped_column(String(300), server_default="")
-    product_group: Mapped[str] = mapped_column(String(100), index=True)
+    product_group: Mapped[str] = mapped_column(ForeignKey("product_groups.code"), index=True)
     #: The unit it is sold in (đơn vị tính: `cái`, `bộ`, `m`), printed on documents.
     unit: Mapped[str | None] = mapped_column(String(20))
     #: The current list price in dong, VAT excluded; its history is in `product_prices`.
@@ -407,6 +443,54 @@ class PerformanceFact(Base):
         Index("ix_performance_facts_occurred_at", "occurred_at"),
         # A salesperson's own report, and a manager's filtered to one salesperson.
         Index("ix_performance_facts_owner_occurred_at", "owner_id", "occurred_at"),
+    )
+
+
+class PerformanceDay(Base):
+    """The facts of one day, kind, salesperson, channel and province: how many, and their
+    amounts summed. The report reads these (a year is some 365 x groups rows) rather than
+    every fact of a period and the one before (millions at a distributor's size).
+
+    Kept exact by Postgres, not by the writers: statement-level triggers on
+    `performance_facts` (migration 0022) add each statement's inserted facts, take off its
+    deleted ones (an order cancelled), move updated ones (a province filled in), and empty
+    it with the facts when they are truncated. Facts are written by `record_fact`, quote
+    expiries, cancellations, migrations and bulk loads alike, in SQL and in Python; a
+    trigger is the one place none of them can bypass. A day whose facts are all gone has
+    no row, as if it had none.
+
+    `day` is the fact's day in the business's zone as the migration found it
+    (`BUSINESS_TIMEZONE`, like 0009's); report periods are whole days there
+    (`Settings.start_of`), so a period is exactly a range of these days. A deployment that
+    changes its zone rebuilds the summary (0022's `REBUILD`).
+    """
+
+    __tablename__ = "performance_days"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(30))
+    owner_id: Mapped[uuid.UUID | None]
+    channel_id: Mapped[uuid.UUID | None]
+    region_code: Mapped[str | None] = mapped_column(String(10))
+    facts: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        # What the triggers upsert on; no fact's channel or province is one key, not many.
+        # Day first: a manager's report reads a range of days.
+        Index(
+            "uq_performance_days_key",
+            "day",
+            "kind",
+            "owner_id",
+            "channel_id",
+            "region_code",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+        # A salesperson's own report, and a manager's filtered to one salesperson.
+        Index("ix_performance_days_owner_day", "owner_id", "day"),
     )
 
 

@@ -175,7 +175,9 @@ async def move_opportunity(
     try:
         domain.stage_move(current, body.stage, body.lost_reason)
     except ValueError as exc:
-        raise errors.Invalid(str(exc)) from exc
+        raise errors.Invalid(
+            str(exc), code=getattr(exc, "type", "invalid"), params=getattr(exc, "context", None)
+        ) from exc
     await set_stage(session, opportunity, body.stage, user.id, lost_reason=body.lost_reason)
     return opportunity
 

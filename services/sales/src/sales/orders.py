@@ -149,7 +149,11 @@ async def list_orders(
     """Newest first, narrowed to the filters given; `from_date` and `to_date` bound the
     order date, both days included."""
     if from_date is not None and to_date is not None and from_date > to_date:
-        raise errors.Invalid(f"from {from_date} is after to {to_date}")
+        raise errors.Invalid(
+            f"from {from_date} is after to {to_date}",
+            code="dates.from_after_to",
+            params={"from_date": from_date, "to_date": to_date},
+        )
     stmt = where_given(
         visible_to(select(Order), Order.owner_id, user),
         (Order.customer_id, customer_id),
@@ -171,7 +175,7 @@ async def cancel_order(session: AsyncSession, order_id: uuid.UUID, reason: str, 
     order = await get_order(session, order_id, user, lock=True)
     refusal = domain.cancel_refusal(order.status, order.number, order.invoice_number)
     if refusal is not None:
-        raise errors.Conflict(refusal)
+        raise refusal
     now = utc_now()
     order.status = OrderStatus.CANCELLED
     order.cancelled_at, order.cancelled_by, order.cancel_reason = now, user.id, reason

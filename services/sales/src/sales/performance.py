@@ -1,6 +1,7 @@
 """The facts salesperson performance is counted from: lead outcomes and prospects from the
 events sales consumes, quotes and orders from its own operations, each with its owner,
-channel and province. The report over them is `performance_report.py`, the care counted
+channel and province. The report over them is `performance_report.py` (which reads their
+per-day summary, `PerformanceDay`, kept by triggers on every write), the care counted
 beside them `care.py`."""
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Salesperson performance over a period, per salesperson, channel, province or any
-combination of them, filtered to one of each: one grouped statement over the facts
-(`performance_facts`) and the care activities (`care_activities`), paged in the database,
-whatever the number of rows. Attainment against targets is marketing's
-(`GET /api/targets/attainment`), not copied here."""
+combination of them, filtered to one of each: one grouped statement over the facts' days
+(`performance_days`, kept from `performance_facts` by triggers) and the care activities
+(`care_activities`), paged in the database, whatever the number of rows. Attainment
+against targets is marketing's (`GET /api/targets/attainment`), not copied here."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_kit.auth import Role, User
 from crm_kit.http import PageParams
 
-from .models import CareActivity, PerformanceFact
+from .models import CareActivity, PerformanceDay
 from .performance_rules import (
     REVENUE,
     CareStatus,
@@ -86,7 +86,7 @@ async def report(
     if user.role not in SEES_EVERYONE:
         filters = replace(filters, salesperson_id=user.id)
     today = settings.today()
-    grouped = statement(period, grouping, settings, filters, today=today)
+    grouped = statement(period, grouping, filters, today=today)
     found = (await session.execute(grouped.limit(page.limit).offset(page.offset))).all()
     rows = [_row(found_row._mapping) for found_row in found]
     total = int(found[0].total) if found else await _count(session, grouped, page)
@@ -96,14 +96,12 @@ async def report(
     return Report(rows, total, care_cutoff(period, today))
 
 
-def statement(
-    period: Period, grouping: Grouping, settings: Settings, filters: Filters, *, today: date
-) -> Any:
+def statement(period: Period, grouping: Grouping, filters: Filters, *, today: date) -> Any:
     """The report's one statement, sorted, before its page is cut: per group, every measure
     and the number of groups (`total`)."""
     keys = [COLUMNS[d] for d in grouping.dimensions]
     care = _care(keys, period, care_cutoff(period, today), filters)
-    both = union_all(_facts(keys, period, settings, filters), care).subquery()
+    both = union_all(_facts(keys, period, filters), care).subquery()
     return (
         select(
             *(both.c[key] for key in keys),
@@ -122,7 +120,7 @@ async def _count(session: AsyncSession, grouped: Any, page: PageParams) -> int:
     return int(await session.scalar(select(func.count()).select_from(grouped.order_by(None).subquery())) or 0)
 
 
-def _where(model: type[PerformanceFact] | type[CareActivity], filters: Filters) -> list[ColumnElement[bool]]:
+def _where(model: type[PerformanceDay] | type[CareActivity], filters: Filters) -> list[ColumnElement[bool]]:
     given = (
         (model.owner_id, filters.salesperson_id),
         (model.channel_id, filters.channel_id),
@@ -131,27 +129,30 @@ def _where(model: type[PerformanceFact] | type[CareActivity], filters: Filters) 
     return [column == value for column, value in given if value is not None]
 
 
-def _facts(keys: Sequence[str], period: Period, settings: Settings, filters: Filters) -> Any:
-    """Per group: the facts of each kind in the period, the revenue in it and in the one before."""
-    fact = PerformanceFact
-    start, end = settings.start_of(period.start), settings.start_of(period.end)
-    previous_start = settings.start_of(period.previous().start)
-    now, order = fact.occurred_at >= start, fact.kind.in_(REVENUE)
+def _facts(keys: Sequence[str], period: Period, filters: Filters) -> Any:
+    """Per group: the facts of each kind in the period, the revenue in it and in the one
+    before, from the facts' days (`PerformanceDay`): a period is whole days of the business's
+    calendar, so its days hold exactly its facts."""
+    day = PerformanceDay
+    now, order = day.day >= period.start, day.kind.in_(REVENUE)
     return (
         select(
-            *(getattr(fact, key) for key in keys),
-            *(func.count().filter(fact.kind == kind, now).label(kind.value) for kind in FactKind),
-            func.coalesce(func.sum(fact.amount).filter(order, now), 0).label("revenue"),
-            func.coalesce(func.sum(fact.amount).filter(order, ~now), 0).label("previous_revenue"),
+            *(getattr(day, key) for key in keys),
+            *(
+                func.coalesce(func.sum(day.facts).filter(day.kind == kind, now), 0).label(kind.value)
+                for kind in FactKind
+            ),
+            func.coalesce(func.sum(day.amount).filter(order, now), 0).label("revenue"),
+            func.coalesce(func.sum(day.amount).filter(order, ~now), 0).label("previous_revenue"),
             *(literal(0).label(measure) for measure in _CARE),
         )
         .where(
-            fact.occurred_at >= previous_start,
-            fact.occurred_at < end,
+            day.day >= period.previous().start,
+            day.day < period.end,
             or_(now, order),
-            *_where(fact, filters),
+            *_where(day, filters),
         )
-        .group_by(*(getattr(fact, key) for key in keys))
+        .group_by(*(getattr(day, key) for key in keys))
     )
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from pydantic_core import PydanticCustomError
+
 # -- periods ---------------------------------------------------------------------------
 
 _YEAR = re.compile(r"^(\d{4})$")
@@ -59,7 +61,11 @@ def _period_at(start: date, months: int) -> Period:
 
 def _check_year(year: int, what: str) -> None:
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValueError(f"{what}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
+        raise PydanticCustomError(
+            "period.year_out_of_range",
+            f"{what}: the year must be between {MIN_YEAR} and {MAX_YEAR}",
+            {"year": year, "min_year": MIN_YEAR, "max_year": MAX_YEAR},
+        )
 
 
 def parse_period(text: str) -> Period:
@@ -67,7 +73,11 @@ def parse_period(text: str) -> Period:
     raw = text.strip().upper()
     match = _YEAR.match(raw) or _QUARTER.match(raw) or _MONTH.match(raw)
     if match is None:
-        raise ValueError(f"period must look like 2026, 2026-Q3 or 2026-09, not {text!r}")
+        raise PydanticCustomError(
+            "period.invalid",
+            f"period must look like 2026, 2026-Q3 or 2026-09, not {text!r}",
+            {"period": text},
+        )
     _check_year(int(match[1]), f"period {text!r}")
     if match.re is _YEAR:
         return _period_at(date(int(match[1]), 1, 1), 12)
@@ -80,7 +90,11 @@ def day_range(first: date, last: date) -> Period:
     """The days from `first` through `last`, both included, labelled `2027-01-15..2027-02-10`;
     ValueError when `first` is after `last` or a year is out of range."""
     if first > last:
-        raise ValueError(f"from ({first}) is after to ({last})")
+        raise PydanticCustomError(
+            "dates.from_after_to",
+            f"from ({first}) is after to ({last})",
+            {"from_date": str(first), "to_date": str(last)},
+        )
     _check_year(first.year, f"from {first}")
     _check_year(last.year, f"to {last}")
     return _days(first, last)
@@ -123,9 +137,15 @@ def parse_grouping(text: str) -> Grouping:
     names = [name.strip().lower() for name in text.split(",")]
     known = ", ".join(d.value for d in Dimension)
     if unknown := [name for name in names if name not in set(Dimension)]:
-        raise ValueError(f"by: {', '.join(map(repr, unknown))} is not one of {known} (comma-separated)")
+        raise PydanticCustomError(
+            "performance.by_unknown",
+            f"by: {', '.join(map(repr, unknown))} is not one of {known} (comma-separated)",
+            {"unknown": unknown, "known": [d.value for d in Dimension]},
+        )
     if len(set(names)) != len(names):
-        raise ValueError(f"by names a dimension twice: {text!r}")
+        raise PydanticCustomError(
+            "performance.by_repeated", f"by names a dimension twice: {text!r}", {"by": text}
+        )
     dimensions = tuple(d for d in Dimension if d.value in names)
     return Grouping(dimensions, ",".join(dimensions))
 

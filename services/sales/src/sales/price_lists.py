@@ -26,7 +26,7 @@ from .domain import AuditAction, Audited, ChannelKind, ListedPrice
 from .models import AuditEntry, PriceList, PriceListItem, Product, SalesCustomer
 from .schemas import PriceListCreate, PriceListEnd, PriceListItemIn, PriceListPatch
 
-Problems = list[tuple[Location, str]]
+Problems = list[errors.At]
 
 # -- making and changing -----------------------------------------------------------------
 
@@ -103,7 +103,11 @@ async def end_price_list(
     if problems := _validity_problems(price_list.valid_from, last_day):
         raise errors.Invalid.many(problems)
     if price_list.valid_to is not None and price_list.valid_to <= last_day:
-        raise errors.Conflict(f"price list {price_list.id} ended on {price_list.valid_to} already")
+        raise errors.Conflict(
+            f"price list {price_list.id} ended on {price_list.valid_to} already",
+            code="price_list.already_ended",
+            params={"valid_to": price_list.valid_to},
+        )
     changes = {"valid_to": [_day(price_list.valid_to), str(last_day)]}
     price_list.valid_to = last_day
     await _changed(session, price_list, AuditAction.ENDED, user, changes)
@@ -147,13 +151,23 @@ def _change_items(
 def _scope_problems(channel_kind: ChannelKind | None, grade: str | None) -> Problems:
     if (channel_kind is None) == (grade is None):
         message = "give exactly one of channel_kind and grade: a price list is for one or the other"
-        return [(("body", "channel_kind"), message), (("body", "grade"), message)]
+        return [
+            errors.At(("body", "channel_kind"), message, "price_list.channel_kind_or_grade", {}),
+            errors.At(("body", "grade"), message, "price_list.channel_kind_or_grade", {}),
+        ]
     return []
 
 
 def _validity_problems(valid_from: date, valid_to: date | None) -> Problems:
     if valid_to is not None and valid_to < valid_from:
-        return [(("body", "valid_to"), f"valid_to {valid_to} is before the list's valid_from {valid_from}")]
+        return [
+            errors.At(
+                ("body", "valid_to"),
+                f"valid_to {valid_to} is before the list's valid_from {valid_from}",
+                "price_list.ends_before_start",
+                {"valid_to": valid_to, "valid_from": valid_from},
+            )
+        ]
     return []
 
 
@@ -167,9 +181,16 @@ async def _item_problems(session: AsyncSession, items: Sequence[PriceListItemIn]
         where: Location = ("body", "items", index, "product_code")
         code = item.product_code
         if code in first:
-            problems.append((where, f"product {code} is repeated (item {first[code]})"))
+            problems.append(
+                errors.At(
+                    where,
+                    f"product {code} is repeated (item {first[code]})",
+                    "price_list.product_repeated",
+                    {"product": code, "item": first[code]},
+                )
+            )
         elif code not in known:
-            problems.append((where, f"no product {code}"))
+            problems.append(errors.At(where, f"no product {code}", "product.unknown", {"product": code}))
         first.setdefault(code, index)
     return problems
 
@@ -182,11 +203,29 @@ def _removal_problems(price_list: PriceList, body: PriceListPatch) -> Problems:
     for index, code in enumerate(body.remove or []):
         where: Location = ("body", "remove", index)
         if code in seen:
-            problems.append((where, f"product {code} is repeated"))
+            problems.append(
+                errors.At(
+                    where, f"product {code} is repeated", "price_list.removal_repeated", {"product": code}
+                )
+            )
         elif code in repriced:
-            problems.append((where, f"product {code} is in items too: change it or remove it"))
+            problems.append(
+                errors.At(
+                    where,
+                    f"product {code} is in items too: change it or remove it",
+                    "price_list.removal_in_items",
+                    {"product": code},
+                )
+            )
         elif code not in on_list:
-            problems.append((where, f"product {code} is not on the list"))
+            problems.append(
+                errors.At(
+                    where,
+                    f"product {code} is not on the list",
+                    "price_list.product_not_listed",
+                    {"product": code},
+                )
+            )
         seen.add(code)
     return problems
 
@@ -280,7 +319,12 @@ async def list_price_lists(
         try:
             grade = domain.canonical_grade(grade)
         except ValueError as error:
-            raise errors.Invalid.at(("query", "grade"), str(error)) from None
+            raise errors.Invalid.at(
+                ("query", "grade"),
+                str(error),
+                code="grade.unknown",
+                params={"grade": grade, "grades": list(domain.GRADES)},
+            ) from None
     stmt = where_given(select(PriceList), (PriceList.channel_kind, channel_kind), (PriceList.grade, grade))
     if valid_on is not None:
         stmt = stmt.where(_valid_on(valid_on))

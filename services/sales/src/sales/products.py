@@ -15,18 +15,21 @@ from crm_kit.text import fold
 
 from .common import escape_like, utc_now, where_given
 from .models import Product, ProductPrice
+from .product_groups import group_for_product
 from .schemas import ProductCreate, ProductUpdate
 
 
 async def create_product(session: AsyncSession, body: ProductCreate, user: User) -> Product:
     if await session.get(Product, body.code) is not None:
-        raise errors.Conflict(f"product {body.code} already exists")
+        raise errors.Conflict(
+            f"product {body.code} already exists", code="product.exists", params={"product": body.code}
+        )
     now = utc_now()
     product = Product(
         code=body.code,
         name=body.name,
         search_text=fold(f"{body.code} {body.name}"),
-        product_group=body.product_group,
+        product_group=await group_for_product(session, body.product_group),
         unit=body.unit,
         unit_price=body.unit_price,
         vat_rate_pct=body.vat_rate_pct,
@@ -45,6 +48,8 @@ async def update_product(session: AsyncSession, code: str, body: ProductUpdate, 
     if product is None:
         raise errors.NotFound("product", code)
     changes = body.model_dump(exclude_unset=True)
+    if "product_group" in changes and changes["product_group"] != product.product_group:
+        changes["product_group"] = await group_for_product(session, changes["product_group"])
     repriced = any(
         name in changes and changes[name] != getattr(product, name) for name in ("unit_price", "vat_rate_pct")
     )

@@ -42,14 +42,20 @@ async def _quotable_customer(
         and customer.lifecycle_stage == CustomerStage.INACTIVE
         and user.can_see(customer.owner_id)
     ):
-        raise errors.Invalid(f"customer {customer_id} is inactive: no new quote until it is promoted again")
+        raise errors.Invalid(
+            f"customer {customer_id} is inactive: no new quote until it is promoted again",
+            code="quote.customer_inactive",
+            params={"customer": customer_id},
+        )
     if (
         customer is None
         or customer.lifecycle_stage not in domain.QUOTABLE_STAGES
         or not user.can_see(customer.owner_id)
     ):
         raise errors.Invalid(
-            f"customer {customer_id} is not known to sales as a prospect or traditional customer of yours"
+            f"customer {customer_id} is not known to sales as a prospect or traditional customer of yours",
+            code="quote.customer_not_quotable",
+            params={"customer": customer_id},
         )
     return customer
 
@@ -66,6 +72,8 @@ async def _arriving_customer(
     raise errors.NotYet(
         f"customer {customer_id} is not known to sales yet: it may still be on its way from the "
         f"customers service (try again in a moment), or it may not exist",
+        code="customer.not_yet",
+        params={"customer": str(customer_id)},
         retry_after_s=max(1, round(settings.customer_wait_s)),
     )
 
@@ -75,11 +83,23 @@ async def _quotable_opportunity(
 ) -> Opportunity:
     opportunity = await session.get(Opportunity, opportunity_id)
     if opportunity is None or not user.can_see(opportunity.owner_id):
-        raise errors.Invalid(f"opportunity {opportunity_id} is not known to sales as one of yours")
+        raise errors.Invalid(
+            f"opportunity {opportunity_id} is not known to sales as one of yours",
+            code="quote.opportunity_unknown",
+            params={"opportunity": opportunity_id},
+        )
     if opportunity.customer_id != customer_id:
-        raise errors.Invalid(f"opportunity {opportunity_id} belongs to another customer")
+        raise errors.Invalid(
+            f"opportunity {opportunity_id} belongs to another customer",
+            code="quote.opportunity_other_customer",
+            params={"opportunity": opportunity_id},
+        )
     if opportunity.stage in domain.CLOSED_STAGES:
-        raise errors.Invalid(f"opportunity {opportunity_id} is {opportunity.stage}")
+        raise errors.Invalid(
+            f"opportunity {opportunity_id} is {opportunity.stage}",
+            code="quote.opportunity_closed",
+            params={"opportunity": opportunity_id, "opportunity_stage": str(opportunity.stage)},
+        )
     return opportunity
 
 
@@ -96,10 +116,16 @@ async def _priced_lines(
     for position, line in enumerate(wanted, start=1):
         product = products.get(line.product_code)
         if product is None:
-            raise errors.Invalid(f"line {position}: no product {line.product_code}")
+            raise errors.Invalid(
+                f"line {position}: no product {line.product_code}",
+                code="quote.line_product_unknown",
+                params={"line": position, "product": line.product_code},
+            )
         if not product.active:
             raise errors.Invalid(
-                f"line {position}: product {line.product_code} is not sold any more (inactive)"
+                f"line {position}: product {line.product_code} is not sold any more (inactive)",
+                code="quote.line_product_inactive",
+                params={"line": position, "product": line.product_code},
             )
         price = domain.line_price(line.unit_price, product.unit_price, levels.get(product.code))
         vat_rate = product.vat_rate_pct
@@ -142,7 +168,11 @@ def _set_lines(quote: Quote, lines: list[QuoteLine]) -> None:
 
 def _check_validity(valid_until: date, settings: Settings) -> None:
     if domain.is_past_validity(valid_until, settings.today()):
-        raise errors.Invalid(f"valid_until {valid_until} is in the past")
+        raise errors.Invalid(
+            f"valid_until {valid_until} is in the past",
+            code="quote.valid_until_past",
+            params={"valid_until": valid_until},
+        )
 
 
 async def _new_quote(
@@ -377,7 +407,11 @@ async def expire_due(session: AsyncSession, settings: Settings, *, quote_id: uui
 def refuse_if_past_validity(quote: Quote, settings: Settings, advice: str) -> None:
     """409 for a quote whose validity ended: it can be neither submitted nor sent."""
     if domain.is_past_validity(quote.valid_until, settings.today()):
-        raise errors.Conflict(f"quote {quote.number} was valid until {quote.valid_until}: {advice}")
+        raise errors.Conflict(
+            f"quote {quote.number} was valid until {quote.valid_until}: {advice}",
+            code="quote.past_validity",
+            params={"quote": quote.number, "valid_until": quote.valid_until},
+        )
 
 
 # -- with the customer -------------------------------------------------------------------

@@ -6,11 +6,14 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from . import domain
+
+_M = TypeVar("_M", bound=BaseModel)
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 Money = Annotated[int, Field(ge=0, le=10**12)]
@@ -53,6 +56,62 @@ class SalesCustomerOut(Response):
     opened_at: datetime | None
 
 
+# -- product groups --------------------------------------------------------------------
+
+
+def _changes_something(body: _M) -> _M:
+    """A partial update that sets at least one field, and none of them to null."""
+    if not body.model_fields_set:
+        raise PydanticCustomError("request.nothing_to_change", "nothing to change", {})
+    for name in body.model_fields_set:
+        if getattr(body, name) is None:
+            raise PydanticCustomError("request.field_null", "{field} cannot be null", {"field": name})
+    return body
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+class ProductGroupCreate(Request):
+    """A new group of the price list. `code` is kept as written (spaces collapsed) and
+    never changes: products and order lines carry it. `name` defaults to it."""
+
+    #: No `/`: the code is a path segment of `/api/product-groups/{code}`.
+    code: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^/]+$", examples=["máy bơm"])]
+    name: Annotated[str, Field(min_length=1, max_length=200, examples=["Máy bơm nước"])] | None = None
+
+    @field_validator("code", "name")
+    @classmethod
+    def _collapsed(cls, value: str | None) -> str | None:
+        return None if value is None else _one_line(value)
+
+
+class ProductGroupUpdate(Request):
+    """Rename a group, or retire it (no new products) and bring it back."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    active: bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _collapsed(cls, value: str | None) -> str | None:
+        return None if value is None else _one_line(value)
+
+    @model_validator(mode="after")
+    def _something(self) -> ProductGroupUpdate:
+        return _changes_something(self)
+
+
+class ProductGroupOut(Response):
+    id: uuid.UUID
+    code: str
+    name: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
 # -- products ------------------------------------------------------------------------
 
 
@@ -85,12 +144,7 @@ class ProductUpdate(Request):
 
     @model_validator(mode="after")
     def _something(self) -> ProductUpdate:
-        if not self.model_fields_set:
-            raise ValueError("nothing to change")
-        for name in self.model_fields_set:
-            if getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
+        return _changes_something(self)
 
 
 class ProductOut(Response):
@@ -165,10 +219,12 @@ class PriceListPatch(Request):
     @model_validator(mode="after")
     def _something(self) -> PriceListPatch:
         if not self.model_fields_set:
-            raise ValueError("nothing to change: give name, valid_to, items or remove")
+            raise PydanticCustomError(
+                "request.nothing_to_change", "nothing to change: give name, valid_to, items or remove", {}
+            )
         for name in ("name", "items", "remove"):
             if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
+                raise PydanticCustomError("request.field_null", "{field} cannot be null", {"field": name})
         return self
 
 
@@ -353,10 +409,12 @@ class QuoteUpdate(Request):
     @model_validator(mode="after")
     def _something(self) -> QuoteUpdate:
         if not self.model_fields_set:
-            raise ValueError("nothing to change: give lines, valid_until or note")
+            raise PydanticCustomError(
+                "request.nothing_to_change", "nothing to change: give lines, valid_until or note", {}
+            )
         for name in ("lines", "valid_until"):
             if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
+                raise PydanticCustomError("request.field_null", "{field} cannot be null", {"field": name})
         return self
 
 
@@ -532,7 +590,7 @@ class ContractCreate(Request):
     @model_validator(mode="after")
     def _dates(self) -> ContractCreate:
         if self.ends_on < self.starts_on:
-            raise ValueError("ends_on cannot be before starts_on")
+            raise PydanticCustomError("contract.ends_before_start", "ends_on cannot be before starts_on", {})
         return self
 
 

@@ -89,6 +89,7 @@ async def create_opportunity(
 async def forecast(
     user: CurrentUser,
     db: DbDep,
+    settings: SettingsDep,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
     owner_id: uuid.UUID | None = None,
@@ -97,13 +98,15 @@ async def forecast(
     this month) to `to` (default: twelve months on, at most 36): how many, their expected
     amount and that amount weighted by each one's stage; open ones with no date apart. A
     salesperson sees their own."""
-    today = date.today()
+    today = settings.today()  # the business's calendar, not the server's
     first = (from_ or today).replace(day=1)
     last = to or date(first.year + 1, first.month, 1)
     if last < first:
-        raise errors.Invalid("`to` is before `from`")
+        raise errors.Invalid("`to` is before `from`", code="dates.to_before_from")
     if (last.year - first.year) * 12 + last.month - first.month > 36:
-        raise errors.Invalid("a forecast spans at most 36 months")
+        raise errors.Invalid(
+            "a forecast spans at most 36 months", code="forecast.too_long", params={"months": 36}
+        )
     async with db.transaction() as session:
         months, (undated_count, undated_amount) = await opportunities.forecast(
             session, user, first, last, owner_id

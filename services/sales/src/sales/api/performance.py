@@ -43,27 +43,38 @@ def _period(period: str | None, first: date | None, last: date | None) -> Period
     if period is not None:
         if first is not None or last is not None:
             field = "from" if first is not None else "to"
-            raise errors.Invalid.at(("query", field), "give period, or from and to, not both")
+            raise errors.Invalid.at(
+                ("query", field), "give period, or from and to, not both", code="period.period_or_dates"
+            )
         try:
             return performance_rules.parse_period(period)
         except ValueError as exc:
-            raise errors.Invalid.at(("query", "period"), str(exc)) from exc
+            raise errors.Invalid.of_rule(("query", "period"), exc, default_code="period.invalid") from exc
     if first is None and last is None:
-        raise errors.Invalid.at(("query", "period"), "period is required (or from and to)")
+        raise errors.Invalid.at(
+            ("query", "period"), "period is required (or from and to)", code="period.required"
+        )
     if first is None or last is None:
         missing = "from" if first is None else "to"
         raise errors.Invalid.at(
-            ("query", missing), f"{missing} is required with {'to' if first is None else 'from'}"
+            ("query", missing),
+            f"{missing} is required with {'to' if first is None else 'from'}",
+            code="period.both_dates_needed",
+            params={"missing": missing, "given": "to" if first is None else "from"},
         )
     try:
         return performance_rules.day_range(first, last)
     except ValueError as exc:
-        raise errors.Invalid.at(("query", "from"), str(exc)) from exc
+        raise errors.Invalid.of_rule(("query", "from"), exc, default_code="period.invalid") from exc
 
 
 def _salesperson(salesperson_id: uuid.UUID | None, owner_id: uuid.UUID | None) -> uuid.UUID | None:
     if salesperson_id is not None and owner_id is not None and salesperson_id != owner_id:
-        raise errors.Invalid.at(("query", "owner_id"), "owner_id is salesperson_id's older name: give one")
+        raise errors.Invalid.at(
+            ("query", "owner_id"),
+            "owner_id is salesperson_id's older name: give one",
+            code="performance.owner_and_salesperson",
+        )
     return salesperson_id or owner_id
 
 
@@ -108,7 +119,12 @@ async def get_performance(
     try:
         grouping = performance_rules.parse_grouping(by)
     except ValueError as exc:
-        raise errors.Invalid.at(("query", "by"), str(exc)) from exc
+        raise errors.Invalid.at(
+            ("query", "by"),
+            str(exc),
+            code=getattr(exc, "type", "performance.by_invalid"),
+            params=getattr(exc, "context", None),
+        ) from exc
     filters = Filters(_salesperson(salesperson_id, owner_id), channel_id, region_code)
     async with db.transaction() as session:
         # Quotes past their validity are lost from the day after it: count them before reading.

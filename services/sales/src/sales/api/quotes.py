@@ -33,7 +33,9 @@ router = APIRouter(prefix="/api/quotes", tags=["quotes"])
 
 def _expired(quote: Quote) -> errors.Conflict:
     return errors.Conflict(
-        f"quote {quote.number} expired: it was valid until {quote.valid_until}; copy it to quote again"
+        f"quote {quote.number} expired: it was valid until {quote.valid_until}; copy it to quote again",
+        code="quote.expired",
+        params={"quote": quote.number, "valid_until": quote.valid_until},
     )
 
 
