@@ -681,8 +681,17 @@ async def test_payments_and_credit_notes_move_the_balances(books: Books, account
     too_much = await pay(7_000_001)
     assert too_much.status_code == 422
     assert "amount 7000001 exceeds the open balance 7000000" in too_much.json()["detail"]
+    # A problem document with its code and the facts the web UI says it with.
+    assert too_much.headers["content-type"].startswith("application/problem+json")
+    assert too_much.json()["code"] == "invoice.exceeds_balance"
+    assert too_much.json()["params"] == {
+        "amount": 7_000_001,
+        "balance_amount": 7_000_000,
+        "invoice_number": invoice["number"],
+    }
     future = await pay(1, paid_on=str(today + timedelta(days=1)))
     assert future.status_code == 422 and "paid_on" in future.json()["detail"]
+    assert future.json()["code"] == "payment.paid_on_future"
     for extra in ({"balance": 0}, {"customer_id": str(customer_id)}, {"status": "paid"}):
         sneaky = await pay(1, **extra)
         assert sneaky.status_code == 422
@@ -746,6 +755,7 @@ async def test_payments_and_credit_notes_move_the_balances(books: Books, account
         f"/api/ledger?from={today}&to={today - timedelta(days=1)}", headers=accountant
     )
     assert backwards.status_code == 422
+    assert backwards.json()["code"] == "dates.from_after_to"
 
 
 async def test_credit_notes_are_numbered_without_gaps(books: Books, accountant: dict[str, str]) -> None:

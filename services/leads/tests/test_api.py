@@ -238,6 +238,7 @@ async def test_someone_elses_duplicate_blocks_but_shows_only_that_it_exists(lead
         "/api/leads", headers=b.headers, json=body(email="secret.client@example.vn")
     )
     assert response.status_code == 409
+    assert response.json()["code"] == "lead.possible_duplicates"
     assert response.json()["detail"]["duplicates"] == [
         {"id": theirs["id"], "status": "new", "matched_on": ["email"]}
     ]
@@ -358,6 +359,14 @@ async def test_illegal_moves_are_409_name_what_is_allowed_and_change_nothing(lea
     response = await leads.http.post(f"{url}/evaluate", headers=seller.headers, json={"promising": True})
     assert response.status_code == 409
     assert response.json()["detail"].endswith("allowed next: closed, contacting, merged")
+    # The refusal says the same in params, for the web UI to say it in the user's words.
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "lead.move_not_allowed"
+    assert response.json()["params"] == {
+        "from": "new",
+        "to": "evaluated",
+        "allowed": ["closed", "contacting", "merged"],
+    }
     response = await leads.http.post(f"{url}/convert", headers=seller.headers, json={})
     assert response.status_code == 409
     assert "allowed next: closed, contacting, merged" in response.json()["detail"]
@@ -372,6 +381,8 @@ async def test_illegal_moves_are_409_name_what_is_allowed_and_change_nothing(lea
     assert response.status_code == 409
     assert "not promising" in response.json()["detail"]
     assert response.json()["detail"].endswith("allowed next: closed, merged")
+    assert response.json()["code"] == "lead.move_not_promising"
+    assert response.json()["params"]["allowed"] == ["closed", "merged"]
 
     current = (await leads.http.get(url, headers=seller.headers)).json()
     assert current["status"] == "evaluated"
@@ -822,6 +833,9 @@ async def test_an_unknown_lead_is_404(leads: LeadsService) -> None:
     missing = uuid.uuid4()
     response = await leads.http.get(f"/api/leads/{missing}", headers=manager.headers)
     assert response.status_code == 404
-    assert response.json() == {"detail": f"lead {missing} not found"}
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["detail"] == f"lead {missing} not found"
+    assert response.json()["code"] == "not_found"
+    assert response.json()["params"] == {"kind": "lead", "key": str(missing)}
     response = await leads.http.post(f"/api/leads/{missing}/contact", headers=manager.headers)
     assert response.status_code == 404

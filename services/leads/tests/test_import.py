@@ -305,9 +305,28 @@ async def test_owners_named_in_the_file(leads: LeadsService) -> None:
         for i in report["imported_ids"]
     ]
     assert owners == [str(seller.id), str(manager.id)]
-    assert report["rejected"] == [
+    assert [{"row": r["row"], "errors": r["errors"]} for r in report["rejected"]] == [
         {"row": 4, "errors": [f"owner: {gone.username!r} is no longer active"]},
         {"row": 5, "errors": [f"owner: {accountant.username!r} (accountant) cannot own leads"]},
+    ]
+    # Each problem carries its code and params, for a client to say it in its own words.
+    assert [r["problems"] for r in report["rejected"]] == [
+        [
+            {
+                "column": "owner",
+                "code": "owner.inactive",
+                "params": {"owner": gone.username},
+                "message": f"{gone.username!r} is no longer active",
+            }
+        ],
+        [
+            {
+                "column": "owner",
+                "code": "owner.role_cannot_own",
+                "params": {"username": accountant.username, "role": "accountant"},
+                "message": f"{accountant.username!r} (accountant) cannot own leads",
+            }
+        ],
     ]
 
     # A salesperson imports for themselves only.
@@ -319,9 +338,10 @@ async def test_owners_named_in_the_file(leads: LeadsService) -> None:
         )
     ).json()
     assert report["imported"] == 1
-    assert report["rejected"] == [
+    assert [{"row": r["row"], "errors": r["errors"]} for r in report["rejected"]] == [
         {"row": 2, "errors": ["owner: only a sales manager or an admin may give leads to someone else"]}
     ]
+    assert report["rejected"][0]["problems"][0]["code"] == "lead.assign_to_other_forbidden"
 
 
 async def test_a_file_that_cannot_be_read_imports_nothing(leads: LeadsService) -> None:
@@ -383,7 +403,7 @@ async def test_an_xlsx_file_imports_like_a_csv_file(leads: LeadsService) -> None
 
     assert report["total_rows"] == 4
     assert report["imported"] == 2
-    assert report["rejected"] == [
+    assert [{"row": r["row"], "errors": r["errors"]} for r in report["rejected"]] == [
         {
             "row": 4,
             "errors": [
@@ -392,6 +412,7 @@ async def test_an_xlsx_file_imports_like_a_csv_file(leads: LeadsService) -> None
             ],
         }
     ]
+    assert [p["code"] for p in report["rejected"][0]["problems"]] == ["enum"]
     [duplicate] = report["duplicates"]
     assert (duplicate["row"], duplicate["matched_on"], duplicate["duplicate_of_row"]) == (5, ["phone"], 2)
 

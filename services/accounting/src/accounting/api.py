@@ -374,7 +374,11 @@ async def revenue_ledger(
 ) -> LedgerOut:
     """Invoices, payments and credit notes by date (inclusive range), oldest first."""
     if from_date is not None and to_date is not None and from_date > to_date:
-        raise errors.Invalid(f"from {from_date} is after to {to_date}")
+        raise errors.Invalid(
+            f"from {from_date} is after to {to_date}",
+            code="dates.from_after_to",
+            params={"from_date": from_date, "to_date": to_date},
+        )
     async with db.transaction() as session:
         result = await ledger.list_page(
             session, paging, from_date=from_date, to_date=to_date, customer_id=customer_id, kind=kind

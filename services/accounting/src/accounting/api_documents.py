@@ -96,6 +96,10 @@ async def put_company_logo(request: Request, user: CurrentUser, db: DbDep) -> Co
     larger, 422 when not a PNG or before the profile is set)."""
     data = await request.body()
     if len(data) > seller.MAX_LOGO_BYTES:
-        raise errors.TooLarge(f"the logo is {len(data)} bytes; at most {seller.MAX_LOGO_BYTES} are kept")
+        raise errors.TooLarge(
+            f"the logo is {len(data)} bytes; at most {seller.MAX_LOGO_BYTES} are kept",
+            code="company.logo_too_large",
+            params={"size": len(data), "max_size": seller.MAX_LOGO_BYTES},
+        )
     async with db.transaction() as session:
         return company.shape(await company.put_logo(session, data, user))

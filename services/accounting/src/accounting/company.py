@@ -55,9 +55,17 @@ async def put_logo(session: AsyncSession, data: bytes, user: User) -> sa.Row[Any
     try:
         logo = seller.check_logo(data)
     except ValueError as refused:
-        raise errors.Invalid(str(refused)) from None
+        if not data:
+            code = "company.logo_empty"
+        elif len(data) > seller.MAX_LOGO_BYTES:
+            code = "company.logo_too_large"
+        else:
+            code = "company.logo_not_png"
+        raise errors.Invalid(
+            str(refused), code=code, params={"size": len(data), "max_size": seller.MAX_LOGO_BYTES}
+        ) from None
     current = await seller.load(session)
     if current is None:
-        raise errors.Invalid("set the company profile before its logo")
+        raise errors.Invalid("set the company profile before its logo", code="company.profile_missing")
     values = {key: getattr(current, key) for key in ("name", "address", "tax_code", "phone", "bank_account")}
     return await _save(session, {**values, "logo_png": logo}, user)

@@ -206,7 +206,11 @@ class ExceedsBalance(errors.Invalid):
     """A payment or credit note larger than what the invoice still owes (422; nothing was changed)."""
 
     def __init__(self, amount: int, balance: int, invoice_number: str) -> None:
-        super().__init__(f"amount {amount} exceeds the open balance {balance} of invoice {invoice_number}")
+        super().__init__(
+            f"amount {amount} exceeds the open balance {balance} of invoice {invoice_number}",
+            code="invoice.exceeds_balance",
+            params={"amount": amount, "balance_amount": balance, "invoice_number": invoice_number},
+        )
 
 
 def check_settlement(amount: int, balance: int, invoice_number: str) -> None:
@@ -359,24 +363,38 @@ def policy_limit(
     return Limit(default)
 
 
-def policy_problems(rules: Sequence[PolicyRule]) -> list[tuple[tuple[str | int, ...], str]]:
+def policy_problems(rules: Sequence[PolicyRule]) -> list[errors.At]:
     """What is wrong with a policy as a whole (each rule's own fields are the schema's): a
     scope given twice, and a missing fallback."""
-    problems: list[tuple[tuple[str | int, ...], str]] = []
+    problems: list[errors.At] = []
     seen: dict[tuple[str | None, str | None], int] = {}
     for index, rule in enumerate(rules):
         if rule.scope in seen:
             problems.append(
-                (
+                errors.At(
                     ("body", "rules", index),
                     f"rule {index} has the scope of rule {seen[rule.scope]} "
                     f"(grade {rule.grade or 'any'}, channel kind {rule.channel_kind or 'any'})",
+                    "credit_policy.scope_repeated",
+                    {
+                        "rule": index,
+                        "other_rule": seen[rule.scope],
+                        "grade": rule.grade or "",
+                        "channel_kind": str(rule.channel_kind or ""),
+                    },
                 )
             )
         else:
             seen[rule.scope] = index
     if rules and (None, None) not in seen:
-        problems.append((("body", "rules"), "the policy needs a fallback rule (no grade, no channel kind)"))
+        problems.append(
+            errors.At(
+                ("body", "rules"),
+                "the policy needs a fallback rule (no grade, no channel kind)",
+                "credit_policy.fallback_missing",
+                {},
+            )
+        )
     return problems
 
 

@@ -41,17 +41,32 @@ def rate(pct: Decimal) -> str:
     return f"KHAC:{value.quantize(Decimal('0.01'))}%"
 
 
-def missing(doc: Document) -> list[tuple[tuple[str, ...], str]]:
-    """What the document lacks to be an e-invoice, each with where it belongs."""
-    problems: list[tuple[tuple[str, ...], str]] = []
+def missing(doc: Document) -> list[tuple[tuple[str, ...], str, str, dict[str, str]]]:
+    """What the document lacks to be an e-invoice, each with where it belongs, its code
+    and its params."""
+    problems: list[tuple[tuple[str, ...], str, str, dict[str, str]]] = []
     for role, party in (("buyer", doc.buyer), ("seller", doc.seller)):
         whose = "the buyer (the customer's record)" if role == "buyer" else "the seller (the company profile)"
         if party is None:
-            problems.append(((role,), f"{whose} is not set: an admin sets the company profile"))
+            problems.append(
+                (
+                    (role,),
+                    f"{whose} is not set: an admin sets the company profile",
+                    "einvoice.party_missing",
+                    {"party": role},
+                )
+            )
             continue
         for field, what in (("tax_code", "tax code"), ("address", "address")):
             if not getattr(party, field):
-                problems.append(((role, field), f"{whose} has no {what}"))
+                problems.append(
+                    (
+                        (role, field),
+                        f"{whose} has no {what}",
+                        "einvoice.party_incomplete",
+                        {"party": role, "einvoice_field": field},
+                    )
+                )
     return problems
 
 
@@ -125,8 +140,13 @@ def build(doc: Document, sequence: int, letters: str) -> bytes:
     if problems:
         raise errors.Invalid.many(
             [
-                (("invoice", *where), f"invoice {doc.number} cannot be an e-invoice: {what}")
-                for where, what in problems
+                errors.At(
+                    ("invoice", *where),
+                    f"invoice {doc.number} cannot be an e-invoice: {what}",
+                    code,
+                    {"invoice_number": doc.number, **params},
+                )
+                for where, what, code, params in problems
             ]
         )
     assert doc.seller is not None
@@ -142,6 +162,8 @@ def build(doc: Document, sequence: int, letters: str) -> bytes:
     failures = [error.reason or str(error) for error in schema().iter_errors(root)]
     if failures:
         raise errors.Invalid(
-            f"invoice {doc.number} does not fit the e-invoice schema: " + "; ".join(failures)
+            f"invoice {doc.number} does not fit the e-invoice schema: " + "; ".join(failures),
+            code="einvoice.schema_mismatch",
+            params={"invoice_number": doc.number, "failures": failures},
         )
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)

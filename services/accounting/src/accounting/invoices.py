@@ -175,7 +175,11 @@ async def list_page(
     """Latest issue date first. `overdue` is an invoice still owing after its due date
     (`today`); a number is found whole or by its beginning (`INV-2026-`)."""
     if query.issued_from and query.issued_to and query.issued_from > query.issued_to:
-        raise errors.Invalid(f"from {query.issued_from} is after to {query.issued_to}")
+        raise errors.Invalid(
+            f"from {query.issued_from} is after to {query.issued_to}",
+            code="dates.from_after_to",
+            params={"from_date": query.issued_from, "to_date": query.issued_to},
+        )
     stored = None if query.status in (None, domain.InvoiceFilter.OVERDUE) else query.status
     stmt = where_given(
         _visible_to(select(Invoice), user), (Invoice.customer_id, query.customer_id), (Invoice.status, stored)

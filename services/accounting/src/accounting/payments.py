@@ -36,10 +36,20 @@ async def record(session: AsyncSession, request: PaymentRequest, user: User, tod
     """A payment lowers the invoice's balance and the account's; never more than is owed."""
     invoice = await invoices.for_update(session, request.invoice_id)
     if request.paid_on > today:
-        raise errors.Invalid(f"paid_on {request.paid_on} is in the future")
+        raise errors.Invalid(
+            f"paid_on {request.paid_on} is in the future",
+            code="payment.paid_on_future",
+            params={"paid_on": request.paid_on},
+        )
     if request.paid_on < invoice.issue_date:
         raise errors.Invalid(
-            f"paid_on {request.paid_on} is before invoice {invoice.number} was issued ({invoice.issue_date})"
+            f"paid_on {request.paid_on} is before invoice {invoice.number} was issued ({invoice.issue_date})",
+            code="payment.before_issue",
+            params={
+                "paid_on": request.paid_on,
+                "invoice_number": invoice.number,
+                "issue_date": invoice.issue_date,
+            },
         )
     invoices.settle(invoice, request.amount, paid=True)
     payment = Payment(

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from crm_kit.text import parse_vn_tax_code
 
@@ -67,7 +68,9 @@ class AccountUpdate(BaseModel):
     @model_validator(mode="after")
     def _one_change(self) -> AccountUpdate:
         if (self.credit_limit is None) == (not self.follow_policy):
-            raise ValueError("give either credit_limit or follow_policy: true")
+            raise PydanticCustomError(
+                "credit_limit.limit_or_policy", "give either credit_limit or follow_policy: true", {}
+            )
         return self
 
 
@@ -88,9 +91,15 @@ class CreditRuleIn(BaseModel):
     @model_validator(mode="after")
     def _limit_or_cash(self) -> CreditRuleIn:
         if self.cash_only and self.credit_limit not in (None, 0):
-            raise ValueError("a cash-only rule has no credit limit (leave it out or 0)")
+            raise PydanticCustomError(
+                "credit_policy.cash_only_with_limit",
+                "a cash-only rule has no credit limit (leave it out or 0)",
+                {},
+            )
         if not self.cash_only and self.credit_limit is None:
-            raise ValueError("give a credit_limit, or cash_only: true")
+            raise PydanticCustomError(
+                "credit_policy.limit_or_cash_only", "give a credit_limit, or cash_only: true", {}
+            )
         return self
 
 
@@ -311,7 +320,10 @@ class LedgerOut(BaseModel):
 
 
 def _tax_code(value: str) -> str:
-    return parse_vn_tax_code(value)
+    try:
+        return parse_vn_tax_code(value)
+    except ValueError as refused:
+        raise PydanticCustomError("tax_code.invalid", str(refused), {"tax_code": value}) from None
 
 
 class CompanyProfileIn(BaseModel):

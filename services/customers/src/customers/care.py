@@ -100,7 +100,11 @@ async def _planned(
     if activity is None:
         raise errors.NotFound("activity", activity_id)
     if activity.status != ActivityStatus.PLANNED:
-        raise errors.Conflict(f"activity {activity.id} is {activity.status}, not planned")
+        raise errors.Conflict(
+            f"activity {activity.id} is {activity.status}, not planned",
+            code="activity.not_planned",
+            params={"status": activity.status},
+        )
     return customer, activity
 
 
@@ -125,7 +129,12 @@ async def complete(
     """Done: the outcome is kept and the customer's last contact moves forward."""
     done_on = body.done_on or today
     if done_on > today:
-        raise errors.Invalid.at(("body", "done_on"), f"{done_on} is in the future")
+        raise errors.Invalid.at(
+            ("body", "done_on"),
+            f"{done_on} is in the future",
+            code="activity.done_on_future",
+            params={"done_on": done_on},
+        )
     customer, activity = await _planned(session, customer_id, activity_id, user)
     activity.status = ActivityStatus.DONE
     activity.outcome = body.outcome

@@ -26,7 +26,11 @@ class Stage(StrEnum):
 class IllegalTransition(errors.Conflict):
     def __init__(self, current: Stage, wanted: Stage, allowed: frozenset[Stage]) -> None:
         names = ", ".join(sorted(allowed)) or "none"
-        super().__init__(f"a {current} customer cannot become {wanted}; allowed: {names}")
+        super().__init__(
+            f"a {current} customer cannot become {wanted}; allowed: {names}",
+            code="customer.stage_move_not_allowed",
+            params={"from": str(current), "to": str(wanted), "allowed": [str(s) for s in sorted(allowed)]},
+        )
 
 
 #: Where each stage may go next.
@@ -177,12 +181,28 @@ class InvalidAnswers(errors.Invalid):
     #: what the 422 answers with).
     problems: dict[str, str]
 
-    def __init__(self, problems: dict[str, str]) -> None:
-        super().__init__(
-            "; ".join(f"{k}: {v}" for k, v in problems.items()),
-            problems=[(("body", "answers", key), message) for key, message in problems.items()],
-        )
+    def __init__(self, problems: dict[str, str], coded: dict[str, AnswerProblem] | None = None) -> None:
+        coded = coded or {}
+        located = [
+            errors.At(
+                ("body", "answers", key),
+                message,
+                coded[key].code if key in coded else "answer.invalid",
+                coded[key].params if key in coded else {},
+            )
+            for key, message in problems.items()
+        ]
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()), problems=located)
         self.problems = problems
+
+
+class AnswerProblem(ValueError):
+    """Why an answer cannot be scored: the English, a stable code and its params."""
+
+    def __init__(self, message: str, code: str, params: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = dict(params or {})
 
 
 def _exact(number: float | int) -> Fraction:
@@ -194,18 +214,30 @@ def points_for(criterion: Criterion, answer: Any) -> Fraction:
     """Points (0-100) an answer earns; ValueError saying why it is not a valid answer."""
     if criterion.options is not None:
         if isinstance(answer, bool) or not isinstance(answer, str | int):
-            raise ValueError("must be one of the option values")
+            raise AnswerProblem(
+                "must be one of the option values",
+                "answer.not_an_option",
+                {"options": [o.value for o in criterion.options]},
+            )
         chosen = next((o for o in criterion.options if o.value == str(answer)), None)
         if chosen is None:
             allowed = ", ".join(repr(o.value) for o in criterion.options)
-            raise ValueError(f"{answer!r} is not an option (one of {allowed})")
+            raise AnswerProblem(
+                f"{answer!r} is not an option (one of {allowed})",
+                "answer.not_an_option",
+                {"options": [o.value for o in criterion.options]},
+            )
         return _exact(chosen.points)
     assert criterion.range is not None
     span = criterion.range
     if isinstance(answer, bool) or not isinstance(answer, int | float) or not math.isfinite(answer):
-        raise ValueError("must be a number")
+        raise AnswerProblem("must be a number", "answer.not_a_number")
     if not span.min <= answer <= span.max:
-        raise ValueError(f"{answer} is outside the range {span.min}-{span.max}")
+        raise AnswerProblem(
+            f"{answer} is outside the range {span.min}-{span.max}",
+            "answer.out_of_range",
+            {"min": span.min, "max": span.max},
+        )
     low, high, value = _exact(span.min), _exact(span.max), _exact(answer)
     rising = (value - low) / (high - low) * 100
     return 100 - rising if span.descending else rising
@@ -235,21 +267,25 @@ def assess(
     Raises `InvalidAnswers` naming every unanswered, unknown or invalid criterion.
     """
     problems: dict[str, str] = {}
+    coded: dict[str, AnswerProblem] = {}
     points: dict[str, Fraction] = {}
     for criterion in criteria:
         if criterion.key not in answers or answers[criterion.key] is None:
             problems[criterion.key] = "not answered"
+            coded[criterion.key] = AnswerProblem("not answered", "answer.missing")
             continue
         try:
             points[criterion.key] = points_for(criterion, answers[criterion.key])
-        except ValueError as exc:
+        except AnswerProblem as exc:
             problems[criterion.key] = str(exc)
+            coded[criterion.key] = exc
     known = {c.key for c in criteria}
     for key in answers:
         if key not in known:
             problems[key] = "not a criterion of this questionnaire"
+            coded[key] = AnswerProblem(problems[key], "answer.unknown_criterion", {"criterion": key})
     if problems:
-        raise InvalidAnswers(problems)
+        raise InvalidAnswers(problems, coded)
     total_weight = sum((_exact(c.weight) for c in criteria), Fraction(0))
     weighted = sum((_exact(c.weight) * points[c.key] for c in criteria), Fraction(0))
     score = round_score(weighted / total_weight)

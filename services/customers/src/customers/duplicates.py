@@ -102,5 +102,6 @@ async def refuse(session: AsyncSession, user: User, keys: Keys, *, confirmed: bo
     if found:
         raise errors.Conflict(
             "possible duplicates",
+            code="customer.possible_duplicates",
             detail={"message": "possible duplicates", "duplicates": shown_to(user, found)},
         )

@@ -68,7 +68,12 @@ async def grade_moves(
     """Per owner, how many of their customers (by today's owner) went from one grade on
     `start` to another on `end`, the unchanged included; a salesperson sees their own."""
     if end < start:
-        raise errors.Invalid.at(("query", "to"), f"{end} is before from {start}")
+        raise errors.Invalid.at(
+            ("query", "to"),
+            f"{end} is before from {start}",
+            code="dates.from_after_to",
+            params={"from_date": start, "to_date": end},
+        )
     if not user.sees_all:
         owner_id = user.id
     since, until = _end_of(start, zone), _end_of(end, zone)

@@ -187,11 +187,18 @@ async def _latest_version(session: AsyncSession, questionnaire_id: uuid.UUID) ->
     """The questionnaire to grade with: it must exist and be its family's latest version."""
     questionnaire = await session.get(Questionnaire, questionnaire_id)
     if questionnaire is None:
-        raise errors.Invalid.at(("body", "questionnaire_id"), f"no questionnaire {questionnaire_id}")
+        raise errors.Invalid.at(
+            ("body", "questionnaire_id"),
+            f"no questionnaire {questionnaire_id}",
+            code="questionnaire.unknown",
+            params={"questionnaire": str(questionnaire_id)},
+        )
     if questionnaire.superseded_by is not None:
         raise errors.Conflict(
             f"questionnaire {questionnaire.name!r} version {questionnaire.version} has been replaced; "
-            f"grade with its latest version"
+            f"grade with its latest version",
+            code="questionnaire.superseded",
+            params={"name": questionnaire.name, "version": questionnaire.version},
         )
     return questionnaire
 

@@ -30,7 +30,7 @@ from .lifecycle import promoted_event
 from .models import Customer, CustomerImport
 from .ownership import OWNER_ROLES
 from .records import new_customer, now, registered_event
-from .spreadsheet import COLUMNS, MAX_BYTES, CleanRow, check_row
+from .spreadsheet import COLUMNS, MAX_BYTES, CleanRow, Problem, check_row_problems
 from .timeline import entry, record_all
 
 MANAGERS = frozenset({Role.SALES_MANAGER, Role.ADMIN})
@@ -61,13 +61,19 @@ def read_table(file_name: str, content: bytes, *, max_rows: int, max_bytes: int 
         sheet = spreadsheet.read(file_name, content, max_bytes=max_bytes, max_rows=max_rows)
     except (spreadsheet.TooLarge, spreadsheet.TooManyRows) as exc:
         raise spreadsheet.TooLarge(
-            exc.message, detail=errors.Invalid.at(_FILE, exc.message).detail()
+            exc.message,
+            code=exc.code,
+            params=exc.params,
+            detail=errors.Invalid.at(_FILE, exc.message, code=exc.code, params=exc.params).detail(),
         ) from exc
     except spreadsheet.FileProblem as exc:
-        raise spreadsheet.FileProblem.at(_FILE, exc.message) from exc
+        raise spreadsheet.FileProblem.at(_FILE, exc.message, code=exc.code, params=exc.params) from exc
     if spreadsheet.missing_columns(sheet, ("name",)):
         raise spreadsheet.FileProblem.at(
-            _FILE, f"the header row has no 'name' column (columns: {', '.join(COLUMNS)})"
+            _FILE,
+            f"the header row has no 'name' column (columns: {', '.join(COLUMNS)})",
+            code="file.missing_columns",
+            params={"columns": ["name"]},
         )
     rows = [
         {"row": row.number, "values": {k: v for k, v in row.values(sheet.header).items() if k in COLUMNS}}
@@ -92,7 +98,7 @@ def _texts(values: Iterable[str | None]) -> Any:
 
 async def _owners(
     session: AsyncSession, rows: list[CleanRow], *, uploader_id: uuid.UUID, uploader_role: str
-) -> tuple[dict[int, uuid.UUID], dict[int, str]]:
+) -> tuple[dict[int, uuid.UUID], dict[int, Problem]]:
     """Each row's owner id, or why the owner column cannot be used."""
     named = sorted({r.owner for r in rows if r.owner})
     staff = directory.staff
@@ -108,20 +114,37 @@ async def _owners(
     }
     manager = uploader_role in MANAGERS
     owners: dict[int, uuid.UUID] = {}
-    problems: dict[int, str] = {}
+    problems: dict[int, Problem] = {}
     for r in rows:
         if r.owner is None:
             owners[r.row] = uploader_id
             continue
         member = members.get(r.owner)
         if member is None:
-            problems[r.row] = f"owner: no member of staff has the username {r.owner!r}"
+            problems[r.row] = Problem(
+                "owner",
+                "owner.unknown",
+                {"username": r.owner},
+                f"no member of staff has the username {r.owner!r}",
+            )
         elif not member.active:
-            problems[r.row] = f"owner: {r.owner!r} is no longer active"
+            problems[r.row] = Problem(
+                "owner", "owner.inactive", {"owner": r.owner}, f"{r.owner!r} is no longer active"
+            )
         elif member.user_id != uploader_id and not manager:
-            problems[r.row] = "owner: only a sales manager or admin may give customers to someone else"
+            problems[r.row] = Problem(
+                "owner",
+                "customer.assign_to_other_forbidden",
+                {},
+                "only a sales manager or admin may give customers to someone else",
+            )
         elif member.role not in OWNER_ROLES:
-            problems[r.row] = f"owner: {r.owner!r} is a {member.role} and cannot own customers"
+            problems[r.row] = Problem(
+                "owner",
+                "owner.role_cannot_own",
+                {"username": r.owner, "role": member.role or ""},
+                f"{r.owner!r} is a {member.role} and cannot own customers",
+            )
         else:
             owners[r.row] = member.user_id
     return owners, problems
@@ -160,9 +183,9 @@ async def evaluate(
     result = Evaluation()
     clean: list[CleanRow] = []
     for raw in rows:
-        checked = check_row(raw["row"], raw["values"])
+        checked = check_row_problems(raw["row"], raw["values"])
         if isinstance(checked, list):
-            result.rejected.append({"row": raw["row"], "errors": checked})
+            result.rejected.append(_rejected(raw["row"], checked))
         else:
             clean.append(checked)
     owners, owner_problems = await _owners(
@@ -172,7 +195,7 @@ async def evaluate(
     in_file: dict[str, dict[str, int]] = {"phone": {}, "email": {}, "name": {}}
     for row in clean:
         if row.row in owner_problems:
-            result.rejected.append({"row": row.row, "errors": [owner_problems[row.row]]})
+            result.rejected.append(_rejected(row.row, [owner_problems[row.row]]))
             continue
         duplicate = next(
             (
@@ -198,6 +221,11 @@ async def evaluate(
         result.to_import.append((row, owners[row.row]))
     result.rejected.sort(key=lambda r: r["row"])
     return result
+
+
+def _rejected(row: int, problems: list[Problem]) -> dict[str, Any]:
+    """A rejected row: its problems in English ("column: what is wrong") and coded."""
+    return {"row": row, "errors": [p.text() for p in problems], "problems": [p.as_json() for p in problems]}
 
 
 def _report(total_rows: int, ignored: list[str], evaluation: Evaluation) -> dict[str, Any]:
@@ -238,7 +266,11 @@ async def commit(session: AsyncSession, import_id: uuid.UUID, user: User) -> Cus
     """Write the rows that still pass (duplicates are checked again now); once only."""
     upload = await _visible(session, import_id, user, for_update=True)
     if upload.status == ImportStatus.COMMITTED:
-        raise errors.Conflict(f"import {upload.id} was committed at {upload.committed_at:%Y-%m-%d %H:%M} UTC")
+        raise errors.Conflict(
+            f"import {upload.id} was committed at {upload.committed_at:%Y-%m-%d %H:%M} UTC",
+            code="import.already_committed",
+            params={"committed_at": upload.committed_at},
+        )
     await session.execute(select(func.pg_advisory_xact_lock(_COMMIT_LOCK)))
     evaluation = await evaluate(
         session, upload.rows, uploader_id=upload.uploaded_by, uploader_role=upload.uploader_role

@@ -59,7 +59,11 @@ MOVED = (Contact, Activity, AssessmentRecord, TimelineEntry)
 async def merge(session: AsyncSession, customer_id: uuid.UUID, data: MergeRequest, user: User) -> Customer:
     """Fold `data.duplicate_id` into `customer_id`; answers the survivor."""
     if data.duplicate_id == customer_id:
-        raise errors.Invalid.at(("body", "duplicate_id"), "a customer cannot be merged into itself")
+        raise errors.Invalid.at(
+            ("body", "duplicate_id"),
+            "a customer cannot be merged into itself",
+            code="customer.merge_into_itself",
+        )
     kept, merged = await _both_locked(session, customer_id, data.duplicate_id)
     at = now()
     # The merged customer leaves first: its tax code is free for the survivor to take.
@@ -180,7 +184,15 @@ async def _both_locked(
         raise errors.NotFound("customer", duplicate_id)
     for customer in (kept, merged):
         if customer.merged_into_id is not None:
-            raise errors.Conflict(f"customer {customer.id} was merged into {customer.merged_into_id} already")
+            raise errors.Conflict(
+                f"customer {customer.id} was merged into {customer.merged_into_id} already",
+                code="customer.already_merged",
+                params={"customer": str(customer.id), "merged_into": str(customer.merged_into_id)},
+            )
     if kept.lifecycle_stage == Stage.INACTIVE:
-        raise errors.Conflict(f"customer {kept.id} is inactive; merge into an active customer")
+        raise errors.Conflict(
+            f"customer {kept.id} is inactive; merge into an active customer",
+            code="customer.merge_into_inactive",
+            params={"customer": str(kept.id)},
+        )
     return kept, merged

@@ -31,9 +31,19 @@ OWNER_ROLES = frozenset({Role.SALESPERSON, Role.SALES_MANAGER, Role.ADMIN})
 async def active_owner(session: AsyncSession, owner_id: uuid.UUID) -> directory.StaffMember:
     member = await directory.by_id(session, owner_id)
     if member is None or not member.active:
-        raise errors.Invalid.at(("body", "owner_id"), f"{owner_id} is not an active member of staff")
+        raise errors.Invalid.at(
+            ("body", "owner_id"),
+            f"{owner_id} is not an active member of staff",
+            code="owner.inactive",
+            params={"owner": str(owner_id)},
+        )
     if member.role not in OWNER_ROLES:
-        raise errors.Invalid.at(("body", "owner_id"), f"a {member.role} cannot own customers")
+        raise errors.Invalid.at(
+            ("body", "owner_id"),
+            f"a {member.role} cannot own customers",
+            code="owner.role_cannot_own",
+            params={"username": member.username, "role": member.role or ""},
+        )
     return member
 
 

@@ -65,7 +65,9 @@ async def get_visible(
 def refuse_inactive(customer: Customer) -> None:
     """New care and new grades are for customers still being worked with."""
     if customer.lifecycle_stage == Stage.INACTIVE:
-        raise errors.Conflict(f"customer {customer.id} is inactive")
+        raise errors.Conflict(
+            f"customer {customer.id} is inactive", code="customer.inactive", params={"name": customer.name}
+        )
 
 
 def search_condition(q: str) -> ColumnElement[bool]:
@@ -158,7 +160,12 @@ async def refuse_taken_tax_code(
     message = f"tax code {tax_code} belongs to customer {other.id}" + (
         f" ({other.name})" if shown["name"] else ""
     )
-    raise errors.Conflict(message, detail={"message": message, "tax_code": tax_code, "customer": shown})
+    raise errors.Conflict(
+        message,
+        code="customer.tax_code_taken",
+        params={"tax_code": tax_code, "name": shown["name"] or ""},
+        detail={"message": message, "tax_code": tax_code, "customer": shown},
+    )
 
 
 async def register_prospect(session: AsyncSession, data: CustomerCreate, user: User) -> Customer:

@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from crm_kit.text import normalize_email, normalize_vn_phone, parse_vn_tax_code
 
@@ -40,7 +41,11 @@ def _vn_phone(value: str | None) -> str | None:
         return None
     normalized = normalize_vn_phone(value)
     if normalized is None:
-        raise ValueError("not a Vietnamese phone number (e.g. 0912 345 678, +84 912 345 678)")
+        raise PydanticCustomError(
+            "phone.invalid",
+            "not a Vietnamese phone number (e.g. 0912 345 678, +84 912 345 678)",
+            {"value": value},
+        )
     return normalized
 
 
@@ -104,7 +109,7 @@ class CustomerPatch(Request):
     @classmethod
     def _name_stays(cls, value: str | None) -> str:
         if value is None:
-            raise ValueError("a customer's name cannot be removed")
+            raise PydanticCustomError("customer.name_required", "a customer's name cannot be removed")
         return value
 
     def changes(self) -> dict[str, Any]:
@@ -190,7 +195,7 @@ class ContactPatch(Request):
     @classmethod
     def _not_cleared(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None:
-            raise ValueError(f"{info.field_name} cannot be null")
+            raise PydanticCustomError("field.not_null", "{field} cannot be null", {"field": info.field_name})
         return value
 
     def changes(self) -> dict[str, Any]:
@@ -290,23 +295,43 @@ class SchemeIn(Request):
         fixed = FIXED_SCHEMES.get(kind)
         if fixed is not None:
             if len(grades) != len(fixed):
-                raise ValueError(f"the {kind} scheme has {len(fixed)} grades, best first: {', '.join(fixed)}")
+                raise PydanticCustomError(
+                    "scheme.fixed_grades",
+                    "the {scheme} scheme has {count} grades, best first: {names}",
+                    {
+                        "scheme": str(kind),
+                        "count": len(fixed),
+                        "names": ", ".join(fixed),
+                        "grades": list(fixed),
+                    },
+                )
             for grade, name in zip(grades, fixed, strict=True):
                 if grade.name is not None and grade.name.casefold() != name.casefold():
-                    raise ValueError(f"the {kind} scheme's grades are, best first: {', '.join(fixed)}")
+                    raise PydanticCustomError(
+                        "scheme.fixed_grades",
+                        "the {scheme} scheme's grades are, best first: {names}",
+                        {
+                            "scheme": str(kind),
+                            "count": len(fixed),
+                            "names": ", ".join(fixed),
+                            "grades": list(fixed),
+                        },
+                    )
                 grade.name = name
         else:
             names = [g.name for g in grades]
             if any(n is None for n in names):
-                raise ValueError("every grade of a custom scheme needs a name")
+                raise PydanticCustomError(
+                    "scheme.grade_name_required", "every grade of a custom scheme needs a name"
+                )
             folded = [n.casefold() for n in names if n is not None]
             if len(set(folded)) != len(folded):
-                raise ValueError("grade names must be unique")
+                raise PydanticCustomError("scheme.grade_names_repeated", "grade names must be unique")
             if len(grades) < 2:
-                raise ValueError("a scheme needs at least two grades")
+                raise PydanticCustomError("scheme.too_few_grades", "a scheme needs at least two grades")
         problem = threshold_problem([g.min_score for g in grades])
         if problem:
-            raise ValueError(problem)
+            raise PydanticCustomError("scheme.thresholds_invalid", "{problem}", {"problem": problem})
         return grades
 
 
@@ -326,7 +351,11 @@ class RangeIn(Request):
     @model_validator(mode="after")
     def _min_below_max(self) -> RangeIn:
         if not self.min < self.max:
-            raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+            raise PydanticCustomError(
+                "range.min_not_below_max",
+                "min ({min}) must be below max ({max})",
+                {"min": self.min, "max": self.max},
+            )
         return self
 
 
@@ -343,13 +372,21 @@ class CriterionIn(Request):
         values = [o.value for o in options or []]
         duplicated = sorted({v for v in values if values.count(v) > 1})
         if duplicated:
-            raise ValueError(f"option values must be unique: {', '.join(duplicated)} repeated")
+            raise PydanticCustomError(
+                "criterion.options_repeated",
+                "option values must be unique: {names} repeated",
+                {"names": ", ".join(duplicated), "values": duplicated},
+            )
         return options
 
     @model_validator(mode="after")
     def _options_or_range(self) -> CriterionIn:
         if (self.options is None) == (self.range is None):
-            raise ValueError(f"criterion {self.key!r} needs either options or a range (not both)")
+            raise PydanticCustomError(
+                "criterion.options_or_range",
+                "criterion {criterion} needs either options or a range (not both)",
+                {"criterion": repr(self.key), "key": self.key},
+            )
         return self
 
 
@@ -366,7 +403,11 @@ class QuestionnaireIn(Request):
         keys = [c.key for c in criteria]
         duplicated = sorted({k for k in keys if keys.count(k) > 1})
         if duplicated:
-            raise ValueError(f"criterion keys must be unique: {', '.join(duplicated)} repeated")
+            raise PydanticCustomError(
+                "criterion.keys_repeated",
+                "criterion keys must be unique: {names} repeated",
+                {"names": ", ".join(duplicated), "keys": duplicated},
+            )
         return criteria
 
 
@@ -476,10 +517,22 @@ class ImportDuplicateOut(BaseModel):
     duplicate_of: uuid.UUID | int
 
 
+class RowProblemOut(BaseModel):
+    """One problem of an imported row: its column, a stable code and its params (what a
+    client says in its own words), and the English."""
+
+    column: str
+    code: str
+    params: dict[str, Any] = {}
+    message: str
+
+
 class ImportRejectedOut(BaseModel):
     row: int
     #: "column: what is wrong", one per problem.
     errors: list[str]
+    #: The same problems, each with its code and params (absent from imports previewed before codes).
+    problems: list[RowProblemOut] = []
 
 
 class ImportedOut(BaseModel):

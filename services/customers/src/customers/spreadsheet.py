@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -50,13 +51,40 @@ class CleanRow:
     owner: str | None
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One problem of a row: its column, a stable code and its params (what a client
+    says in its own words), and the English ("column: message" in `errors`)."""
+
+    column: str
+    code: str
+    params: dict[str, Any]
+    message: str
+
+    def text(self) -> str:
+        return f"{self.column}: {self.message}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"column": self.column, "code": self.code, "params": self.params, "message": self.message}
+
+
+#: The grades a cell may name (`canonical_grade`), as the file says them.
+GRADE_NAMES = ("A", "B", "C", "D", "VIP", "Tier I", "Tier II", "Tier III")
+
+
 def check_row(row: int, values: dict[str, str]) -> CleanRow | list[str]:
     """The row ready to import, or every problem with it as "column: what is wrong"."""
-    problems: list[str] = []
+    checked = check_row_problems(row, values)
+    return checked if isinstance(checked, CleanRow) else [p.text() for p in checked]
+
+
+def check_row_problems(row: int, values: dict[str, str]) -> CleanRow | list[Problem]:
+    """The row ready to import, or every problem with it (`Problem`)."""
+    problems: list[Problem] = []
     cells = _within_limits(values, problems)
     name = " ".join(cells["name"].split())
-    if not name and not any("name:" in p for p in problems):
-        problems.append("name: required")
+    if not name and not any(p.column == "name" for p in problems):
+        problems.append(Problem("name", "missing", {}, "required"))
     phone = _phone(cells["phone"], problems)
     email = _email(cells["email"], problems)
     region = _region(cells["region_code"], problems)
@@ -83,57 +111,78 @@ def check_row(row: int, values: dict[str, str]) -> CleanRow | list[str]:
 # with it to `problems`.
 
 
-def _within_limits(values: dict[str, str], problems: list[str]) -> dict[str, str]:
+def _within_limits(values: dict[str, str], problems: list[Problem]) -> dict[str, str]:
     """Every column's cell; one longer than its column takes is blanked (and a problem)."""
     cells = {k: (values.get(k) or "").strip() for k in COLUMNS}
     for column, text in cells.items():
         limit = _LIMITS.get(column, MAX_CELL)
         if len(text) > limit:
-            problems.append(f"{column}: longer than {limit} characters")
+            problems.append(
+                Problem(column, "cell.too_long", {"max_length": limit}, f"longer than {limit} characters")
+            )
             cells[column] = ""
     return cells
 
 
-def _phone(text: str, problems: list[str]) -> str | None:
+def _phone(text: str, problems: list[Problem]) -> str | None:
     if not text:
         return None
     phone = normalize_vn_phone(text)
     if phone is None:
-        problems.append(f"phone: {text!r} is not a Vietnamese phone number")
+        problems.append(
+            Problem("phone", "phone.invalid", {"value": text}, f"{text!r} is not a Vietnamese phone number")
+        )
     return phone
 
 
-def _email(text: str, problems: list[str]) -> str | None:
+def _email(text: str, problems: list[Problem]) -> str | None:
     if not text:
         return None
     try:
         return normalize_email(validate_email(text, check_deliverability=False).normalized)
     except EmailNotValidError as exc:
-        problems.append(f"email: {exc}")
+        problems.append(Problem("email", "email.invalid", {"value": text}, str(exc)))
         return None
 
 
-def _region(text: str, problems: list[str]) -> str | None:
+def _region(text: str, problems: list[Problem]) -> str | None:
     region = text.upper() or None
     if region is not None and not _REGION.match(region):
-        problems.append(f"region_code: {text!r} is not a province code")
+        problems.append(
+            Problem("region_code", "region.invalid", {"value": text}, f"{text!r} is not a province code")
+        )
     return region
 
 
-def _stage(text: str, problems: list[str]) -> Stage:
+def _stage(text: str, problems: list[Problem]) -> Stage:
     if not text:
         return Stage.PROSPECT
     try:
         return Stage(text.lower())
     except ValueError:
-        problems.append(f"stage: {text!r} is not one of {', '.join(Stage)}")
+        allowed = [str(s) for s in Stage]
+        problems.append(
+            Problem(
+                "stage",
+                "stage.invalid",
+                {"value": text, "stages": allowed},
+                f"{text!r} is not one of {', '.join(Stage)}",
+            )
+        )
         return Stage.PROSPECT
 
 
-def _grade(text: str, problems: list[str]) -> str | None:
+def _grade(text: str, problems: list[Problem]) -> str | None:
     if not text:
         return None
     grade = canonical_grade(text)
     if grade is None:
-        problems.append(f"grade: {text!r} is not one of A, B, C, D, VIP, Tier I, Tier II, Tier III")
+        problems.append(
+            Problem(
+                "grade",
+                "grade.unknown",
+                {"grade": text, "grades": list(GRADE_NAMES)},
+                f"{text!r} is not one of {', '.join(GRADE_NAMES)}",
+            )
+        )
     return grade

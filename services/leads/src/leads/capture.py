@@ -40,7 +40,10 @@ async def capture(session: AsyncSession, data: LeadCreate, user: User) -> Lead:
     """A new lead, owned by the caller unless a manager names someone."""
     owner_id = data.owner_id or user.id
     if owner_id != user.id and user.role not in MANAGERS:
-        raise errors.Forbidden("only a sales manager or an admin may capture a lead for someone else")
+        raise errors.Forbidden(
+            "only a sales manager or an admin may capture a lead for someone else",
+            code="lead.capture_for_other_forbidden",
+        )
     await check_owner(session, owner_id)
     lead = new_lead(data, owner_id, datetime.now(UTC))
     await _refuse_duplicates(session, user, keys_of(lead), confirmed=data.confirm_duplicate)
@@ -56,7 +59,9 @@ async def edit(session: AsyncSession, lead_id: uuid.UUID, data: LeadUpdate, user
     lead = await get_visible(session, lead_id, user, for_update=True)
     if not domain.is_open(lead.status):
         raise errors.Conflict(
-            f"a {lead.status} lead cannot be edited; only new, contacting or evaluated ones"
+            f"a {lead.status} lead cannot be edited; only new, contacting or evaluated ones",
+            code="lead.not_editable",
+            params={"status": lead.status},
         )
     before, old_keys = history.snapshot(lead), keys_of(lead)
     given = data.model_fields_set
@@ -180,5 +185,7 @@ async def _refuse_duplicates(
     if found:
         duplicates = _shown_to(user, found)
         raise errors.Conflict(
-            "possible duplicates", detail={"message": "possible duplicates", "duplicates": duplicates}
+            "possible duplicates",
+            code="lead.possible_duplicates",
+            detail={"message": "possible duplicates", "duplicates": duplicates},
         )

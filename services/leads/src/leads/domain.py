@@ -50,7 +50,15 @@ class IllegalTransition(errors.Conflict):
         self.allowed = TRANSITIONS[current] if allowed is None else allowed
         names = ", ".join(sorted(self.allowed)) or f"none ({current} is final)"
         why = f" ({reason})" if reason else ""
-        super().__init__(f"cannot move a lead from {current} to {wanted}{why}; allowed next: {names}")
+        super().__init__(
+            f"cannot move a lead from {current} to {wanted}{why}; allowed next: {names}",
+            code="lead.move_not_promising" if reason else "lead.move_not_allowed",
+            params={
+                "from": current.value,
+                "to": wanted.value,
+                "allowed": [s.value for s in sorted(self.allowed)],
+            },
+        )
 
 
 def transition(current: Status | str, wanted: Status) -> Status:

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, ValidationError
+from pydantic_core import PydanticCustomError
 from sqlalchemy import String, bindparam, func, insert, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +44,7 @@ from .schemas import (
     Phone,
     RegionCode,
     Request,
+    RowProblem,
     Text200,
 )
 
@@ -110,11 +112,11 @@ async def _owned(
     owners = await import_owners(session, user, {p.row.owner for p in parsed if p.row and p.row.owner})
     for p in parsed:
         if p.row is None:
-            rejected.append(ImportRejected(row=p.line, errors=p.errors))
+            rejected.append(ImportRejected(row=p.line, errors=p.errors, problems=p.problems))
             continue
         owner = owners[p.row.owner or ""]
-        if isinstance(owner, str):
-            rejected.append(ImportRejected(row=p.line, errors=[f"owner: {owner}"]))
+        if isinstance(owner, RowProblem):
+            rejected.append(ImportRejected(row=p.line, errors=[f"owner: {owner.message}"], problems=[owner]))
             continue
         candidates.append((p.line, p.row.capture(), owner))
     return candidates, rejected
@@ -217,7 +219,7 @@ def _date(value: Any) -> Any:
         try:
             return date(year, month, day)
         except ValueError as exc:
-            raise ValueError(f"not a date: {value}") from exc
+            raise PydanticCustomError("date.invalid", "not a date: {value}", {"value": value}) from exc
     return value
 
 
@@ -255,7 +257,13 @@ class ParsedRow:
     #: The spreadsheet's row number (a CSV file's line where the row starts; the header is 1).
     line: int
     row: ImportRow | None
+    #: The English of `problems`: "column: what is wrong".
     errors: list[str] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+
+    @classmethod
+    def refused(cls, line: int, problems: list[RowProblem]) -> ParsedRow:
+        return cls(line, None, [f"{p.column}: {p.message}" for p in problems], problems)
 
 
 def parse(content: bytes, file_name: str | None = None) -> list[ParsedRow]:
@@ -272,29 +280,45 @@ def _read(file_name: str | None, content: bytes) -> spreadsheet.Sheet:
         return spreadsheet.read(file_name, content, max_bytes=MAX_BYTES, max_rows=MAX_ROWS)
     except spreadsheet.RepeatedColumns as exc:
         # Said as leads says the other header problems.
-        raise spreadsheet.FileProblem(f"header: repeated columns: {', '.join(exc.columns)}") from exc
+        raise spreadsheet.FileProblem(
+            f"header: repeated columns: {', '.join(exc.columns)}",
+            code="file.repeated_columns",
+            params={"columns": exc.columns},
+        ) from exc
 
 
 def _check_header(sheet: spreadsheet.Sheet) -> None:
     unknown = spreadsheet.unknown_columns(sheet, COLUMNS)
     if unknown:
         raise spreadsheet.FileProblem(
-            f"header: unknown columns: {', '.join(unknown)}; the columns are {', '.join(COLUMNS)}"
+            f"header: unknown columns: {', '.join(unknown)}; the columns are {', '.join(COLUMNS)}",
+            code="file.unknown_columns",
+            params={"columns": unknown, "allowed": list(COLUMNS)},
         )
     missing = spreadsheet.missing_columns(sheet, REQUIRED_COLUMNS)
     if missing:
-        raise spreadsheet.FileProblem(f"header: missing columns: {', '.join(missing)}")
+        raise spreadsheet.FileProblem(
+            f"header: missing columns: {', '.join(missing)}",
+            code="file.missing_columns",
+            params={"columns": missing},
+        )
 
 
 def _parse_row(row: spreadsheet.Row, header: list[str]) -> ParsedRow:
     width = _width(row.cells)
     if width > len(header):
-        return ParsedRow(row.number, None, [f"row: {width} cells but the header names {len(header)} columns"])
+        problem = RowProblem(
+            column="row",
+            code="import.row_too_wide",
+            params={"cells": width, "columns": len(header)},
+            message=f"{width} cells but the header names {len(header)} columns",
+        )
+        return ParsedRow.refused(row.number, [problem])
     values = {name: text for name, text in row.values(header).items() if text}
     try:
         return ParsedRow(row.number, ImportRow.model_validate(values))
     except ValidationError as exc:
-        return ParsedRow(row.number, None, errors_of(exc))
+        return ParsedRow.refused(row.number, problems_of(exc))
 
 
 def _width(cells: list[Any]) -> int:
@@ -317,11 +341,18 @@ _MESSAGES = {
 }
 
 
-def errors_of(exc: ValidationError) -> list[str]:
-    """`column: what is wrong`, one per problem, in the words of the capture rules."""
+def problems_of(exc: ValidationError) -> list[RowProblem]:
+    """One problem per column, in the words of the capture rules: its code is pydantic's
+    error type (or a validator's own code, `phone.invalid`), its params pydantic's ctx."""
     out = []
     for err in exc.errors():
         where = str(err["loc"][0]) if err["loc"] else "row"
         message = _MESSAGES.get(err["type"]) or str(err["msg"]).removeprefix("Value error, ")
-        out.append(f"{where}: {message}")
+        params = {k: v for k, v in (err.get("ctx") or {}).items() if isinstance(v, str | int | float | list)}
+        out.append(RowProblem(column=where, code=err["type"], params=params, message=message))
     return out
+
+
+def errors_of(exc: ValidationError) -> list[str]:
+    """`column: what is wrong`, one per problem, in the words of the capture rules."""
+    return [f"{p.column}: {p.message}" for p in problems_of(exc)]

@@ -50,7 +50,10 @@ async def disqualify(session: AsyncSession, lead_id: uuid.UUID, data: Disqualify
     reason = await session.get(DisqualifyReason, data.reason)
     if reason is None or not reason.active:
         raise errors.Invalid.at(
-            ("body", "reason"), f"{data.reason!r} is not a current disqualification reason"
+            ("body", "reason"),
+            f"{data.reason!r} is not a current disqualification reason",
+            code="lead.reason_unknown",
+            params={"reason": data.reason},
         )
     before = history.snapshot(lead)
     lead.status = domain.transition(lead.status, Status.CLOSED).value
@@ -103,16 +106,24 @@ async def _existing_customer(session: AsyncSession, customer_id: uuid.UUID, user
     if known is None:
         raise errors.NotYet(
             f"customer {customer_id} is not known to leads yet: it may still be on its way from"
-            " the customers service (try again in a moment), or it may not exist"
+            " the customers service (try again in a moment), or it may not exist",
+            code="customer.not_yet",
+            params={"customer": str(customer_id)},
         )
     survivor = await customer_copy.survivor(session, customer_id)
     if survivor != customer_id:
         known = await customer_copy.known(session, survivor)
         assert known is not None, "a merge points at a customer the copy knows"
     if not user.can_see(known.owner_id):
-        raise errors.Invalid(f"customer {customer_id} is not one of yours")
+        raise errors.Invalid(
+            f"customer {customer_id} is not one of yours",
+            code="lead.customer_not_yours",
+            params={"customer": str(customer_id)},
+        )
     if known.lifecycle_stage == customer_copy.Stage.INACTIVE:
         raise errors.Invalid(
-            f"customer {customer_id} is inactive: promote it again before converting onto it"
+            f"customer {customer_id} is inactive: promote it again before converting onto it",
+            code="lead.customer_inactive",
+            params={"customer": str(customer_id)},
         )
     return survivor

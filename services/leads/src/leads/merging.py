@@ -35,11 +35,15 @@ async def merge(session: AsyncSession, lead_id: uuid.UUID, data: MergeRequest, u
     """Fold `data.duplicate_id` into `lead_id`: the kept lead takes what it lacks and
     the duplicate's history; the duplicate stays, marked merged."""
     if data.duplicate_id == lead_id:
-        raise errors.Invalid.at(("body", "duplicate_id"), "a lead cannot be merged into itself")
+        raise errors.Invalid.at(
+            ("body", "duplicate_id"), "a lead cannot be merged into itself", code="lead.merge_into_itself"
+        )
     kept, duplicate = await _both_locked(session, lead_id, data.duplicate_id, user)
     if not domain.is_open(kept.status):
         raise errors.Conflict(
-            f"lead {kept.id} is {kept.status}; only new, contacting or evaluated leads merge"
+            f"lead {kept.id} is {kept.status}; only new, contacting or evaluated leads merge",
+            code="lead.not_mergeable",
+            params={"status": kept.status},
         )
     now = datetime.now(UTC)
     dup_before, kept_before = history.snapshot(duplicate), history.snapshot(kept)

@@ -14,7 +14,7 @@ from crm_kit.auth import Role, User
 from . import history
 from .domain import Action
 from .models import Lead
-from .schemas import AssignRequest
+from .schemas import AssignRequest, RowProblem
 from .search import get_visible
 
 #: Roles that give leads to others: capture for someone, assign, import for someone.
@@ -39,16 +39,26 @@ async def assign(session: AsyncSession, lead_id: uuid.UUID, data: AssignRequest,
 async def check_owner(session: AsyncSession, owner_id: uuid.UUID, field: str = "owner_id") -> None:
     member = await directory.by_id(session, owner_id)
     if member is None or not member.active:
-        raise errors.Invalid.at(("body", field), f"{owner_id} is not an active member of staff")
+        raise errors.Invalid.at(
+            ("body", field),
+            f"{owner_id} is not an active member of staff",
+            code="owner.inactive",
+            params={"owner": str(owner_id)},
+        )
     if member.role not in OWNER_ROLES:
         raise errors.Invalid.at(
-            ("body", field), f"{member.username} is {member.role or 'not staff'}, who cannot own leads"
+            ("body", field),
+            f"{member.username} is {member.role or 'not staff'}, who cannot own leads",
+            code="owner.role_cannot_own",
+            params={"username": member.username, "role": member.role or ""},
         )
 
 
-async def import_owners(session: AsyncSession, user: User, usernames: set[str]) -> dict[str, uuid.UUID | str]:
+async def import_owners(
+    session: AsyncSession, user: User, usernames: set[str]
+) -> dict[str, uuid.UUID | RowProblem]:
     """Each owner named in the file (and "" for the importer): their id, or why not."""
-    owners: dict[str, uuid.UUID | str] = {}
+    owners: dict[str, uuid.UUID | RowProblem] = {}
     for username in ["", *sorted(usernames)]:
         if username:
             member, label = await directory.by_username(session, username), repr(username)
@@ -56,16 +66,30 @@ async def import_owners(session: AsyncSession, user: User, usernames: set[str]) 
             member, label = await directory.by_id(session, user.id), "you"
         if member is None:
             owners[username] = (
-                f"no member of staff is called {label}"
+                _owner_problem("owner.unknown", f"no member of staff is called {label}", username=username)
                 if username
-                else ("you are not in the staff directory yet")
+                else _owner_problem("owner.importer_unknown", "you are not in the staff directory yet")
             )
         elif not member.active:
-            owners[username] = f"{label} is no longer active"
+            owners[username] = _owner_problem(
+                "owner.inactive", f"{label} is no longer active", owner=username or member.username
+            )
         elif member.role not in OWNER_ROLES:
-            owners[username] = f"{label} ({member.role}) cannot own leads"
+            owners[username] = _owner_problem(
+                "owner.role_cannot_own",
+                f"{label} ({member.role}) cannot own leads",
+                username=username or member.username,
+                role=member.role or "",
+            )
         elif member.user_id != user.id and user.role not in MANAGERS:
-            owners[username] = "only a sales manager or an admin may give leads to someone else"
+            owners[username] = _owner_problem(
+                "lead.assign_to_other_forbidden",
+                "only a sales manager or an admin may give leads to someone else",
+            )
         else:
             owners[username] = member.user_id
     return owners
+
+
+def _owner_problem(code: str, message: str, **params: str) -> RowProblem:
+    return RowProblem(column="owner", code=code, params=params, message=message)

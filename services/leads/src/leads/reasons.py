@@ -24,7 +24,11 @@ async def list_page(
 
 async def add(session: AsyncSession, data: ReasonCreate) -> DisqualifyReason:
     if await session.get(DisqualifyReason, data.code) is not None:
-        raise errors.Conflict(f"disqualification reason {data.code!r} exists")
+        raise errors.Conflict(
+            f"disqualification reason {data.code!r} exists",
+            code="reason.exists",
+            params={"reason": data.code},
+        )
     reason = DisqualifyReason(code=data.code, label_vi=data.label_vi, label_en=data.label_en, active=True)
     session.add(reason)
     await session.flush()
@@ -39,6 +43,6 @@ async def change(session: AsyncSession, code: str, data: ReasonUpdate) -> Disqua
     for name in data.model_fields_set:
         value = getattr(data, name)
         if value is None:
-            raise errors.Invalid.at(("body", name), "cannot be null")
+            raise errors.Invalid.at(("body", name), "cannot be null", code="field.not_null")
         setattr(reason, name, value)
     return reason

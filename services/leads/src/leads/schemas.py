@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from crm_kit.text import normalize_email, normalize_vn_phone
 
@@ -24,7 +25,7 @@ def _blank_is_none(value: Any) -> Any:
 
 def _vn_phone(value: str | None) -> str | None:
     if value is not None and normalize_vn_phone(value) is None:
-        raise ValueError("not a Vietnamese phone number")
+        raise PydanticCustomError("phone.invalid", "not a Vietnamese phone number", {"value": value})
     return value
 
 
@@ -104,7 +105,7 @@ class LeadUpdate(Request):
     def _full_name_stays(cls, value: str | None) -> str:
         # Runs only when the field was sent: `null` would clear a required field.
         if value is None:
-            raise ValueError("a lead needs a full name")
+            raise PydanticCustomError("lead.full_name_required", "a lead needs a full name")
         return value
 
 
@@ -276,9 +277,21 @@ class ImportDuplicate(BaseModel):
     duplicate_of_row: int | None = None
 
 
+class RowProblem(BaseModel):
+    """One problem of an imported row: its column ("row" for the row as a whole), a
+    stable code and its params (what a client says in its own words), and the English."""
+
+    column: str
+    code: str
+    params: dict[str, Any] = {}
+    message: str
+
+
 class ImportRejected(BaseModel):
     row: int
+    #: "column: what is wrong", one per problem (the English of `problems`).
     errors: list[str]
+    problems: list[RowProblem] = []
 
 
 class ImportReport(BaseModel):
