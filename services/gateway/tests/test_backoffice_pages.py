@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from crm_kit.auth import Role
+from gateway.ui import problems as said
 from gateway.ui.i18n import translate
 
 from .pages import Html, Pages, page
@@ -148,11 +149,14 @@ async def test_a_refused_cancel_shows_the_rule_in_the_users_language(stand_in: P
     stand_in.upstream.answer("GET", f"/api/orders/{ORDER}", order())
     stand_in.upstream.answer("GET", "/api/contracts", page([]))
     rule = "order SO-2027-000042 is invoiced (number INV-2027-000007); credit the invoice instead"
-    stand_in.upstream.answer("POST", f"/api/orders/{ORDER}/cancel", {"detail": rule}, status=409)
+    invoiced = {"order": "SO-2027-000042", "invoice_number": "INV-2027-000007"}
+    refused = {"detail": rule, "code": "order.invoiced", "params": invoiced}
+    stand_in.upstream.answer("POST", f"/api/orders/{ORDER}/cancel", refused, status=409)
     answer = await manager.post(f"/orders/{ORDER}/cancel", {"cancel.reason": "late"})
     assert answer.status_code == 409
     alert = Html(answer.text).by_id("problems").text
-    assert translate("en", "order.cancel_refused", detail=rule) in alert
+    why = said.say("en", "problem.order.invoiced", invoiced)
+    assert translate("en", "order.cancel_refused", detail=why) in alert and "INV-2027-000007" in alert
 
     blank = {"detail": [{"loc": ["body", "reason"], "msg": "too short", "type": "string_too_short"}]}
     stand_in.upstream.answer("POST", f"/api/orders/{ORDER}/cancel", blank, status=422)
@@ -196,14 +200,19 @@ async def test_an_accountant_records_a_payment_and_a_credit_note_from_the_invoic
         "method": "cash",
     }
 
-    too_much = {"detail": "amount 30000000 exceeds the open balance 20000000 of INV-2027-000007"}
+    over = {"amount": 30000000, "balance_amount": 20000000, "invoice_number": "INV-2027-000007"}
+    too_much = {
+        "detail": "amount 30000000 exceeds the open balance 20000000 of INV-2027-000007",
+        "code": "invoice.exceeds_balance",
+        "params": over,
+    }
     stand_in.upstream.answer("POST", f"/api/invoices/{INVOICE}/credit-notes", too_much, status=422)
     refused = await accountant.post(
         f"/invoices/{INVOICE}/credit-notes", {"credit.amount": "30.000.000", "credit.reason": "trả hàng"}
     )
     assert refused.status_code == 422
     page_again = Html(refused.text)
-    assert "exceeds the open balance" in page_again.by_id("problems").text
+    assert said.say("vi", "problem.invoice.exceeds_balance", over) in page_again.by_id("problems").text
     assert page_again.by_id("credit-amount")["value"] == "30.000.000"  # what was typed, kept
     assert stand_in.upstream.last("POST", f"/api/invoices/{INVOICE}/credit-notes").body == {
         "amount": "30000000",

@@ -97,7 +97,12 @@ async def test_a_policy_is_sent_without_blank_rows_and_a_refusal_shown_at_its_ro
         "/api/credit-policy",
         {
             "detail": [
-                {"loc": ["body", "rules", 1], "msg": "rule 1 has the scope of rule 0", "type": "value_error"}
+                {
+                    "loc": ["body", "rules", 1],
+                    "msg": "rule 1 has the scope of rule 0",
+                    "type": "credit_policy.scope_repeated",
+                    "ctx": {"rule": 1, "other_rule": 0, "grade": "B", "channel_kind": ""},
+                }
             ]
         },
         status=422,
@@ -124,7 +129,7 @@ async def test_a_policy_is_sent_without_blank_rows_and_a_refusal_shown_at_its_ro
     }
     html = Html(answer.text)
     # The second rule sent is the form's third row.
-    assert "rule 1 has the scope of rule 0" in html.by_id("rules-2-error").text
+    assert translate("vi", "problem.credit_policy.scope_repeated") in html.by_id("rules-2-error").text
     assert html.by_id("rules-2-grade")["value"] == "B"
 
 

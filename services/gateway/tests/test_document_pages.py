@@ -5,6 +5,7 @@ scripts. The proxy hands a PDF and an XML over as they are (bytes and content ty
 from __future__ import annotations
 
 import uuid
+from html import unescape
 from typing import Any
 
 import pytest
@@ -71,14 +72,20 @@ async def test_a_refused_tax_code_is_shown_at_its_field(stand_in: Pages) -> None
     stand_in.upstream.answer("GET", "/api/company-profile", {"detail": "no company profile yet"}, status=404)
     refusal = {
         "detail": [
-            {"loc": ["body", "tax_code"], "msg": "Value error, wrong check digit", "type": "value_error"}
+            {
+                "loc": ["body", "tax_code"],
+                "msg": "0100233489 has a wrong check digit",
+                "type": "tax_code.invalid",
+                "ctx": {"tax_code": "0100233489"},
+            }
         ]
     }
     stand_in.upstream.answer("PUT", "/api/company-profile", refusal, status=422)
     answer = await admin.post("/settings/company", {"name": "X", "address": "Y", "tax_code": "0100233489"})
     assert answer.status_code == 422
     html = Html(answer.text)
-    assert "wrong check digit" in html.by_id("tax_code-error").text
+    wrong = translate("en", "problem.tax_code.invalid", tax_code="0100233489")
+    assert wrong in html.by_id("tax_code-error").text
     assert html.by_id("tax_code")["value"] == "0100233489"
     assert html.all(data_testid="company-none")[0].text == translate("en", "company.none")
 
@@ -127,11 +134,24 @@ async def test_a_quote_pdf_comes_through_as_bytes_for_download_and_print(stand_i
 
 async def test_a_refused_e_invoice_shows_why(stand_in: Pages) -> None:
     accountant = await stand_in.person(Role.ACCOUNTANT, lang="en")
-    refusal = {"detail": "invoice INV-2027-000001 cannot be an e-invoice: the buyer has no tax code"}
+    refusal = {
+        "detail": [
+            {
+                "loc": ["invoice", "buyer", "tax_code"],
+                "msg": "invoice INV-2027-000001 cannot be an e-invoice: the buyer has no tax code",
+                "type": "einvoice.party_incomplete",
+                "ctx": {"invoice_number": "INV-2027-000001", "party": "buyer", "einvoice_field": "tax_code"},
+            }
+        ],
+        "code": "invalid",
+    }
     stand_in.upstream.answer("GET", f"/api/invoices/{INVOICE}/einvoice.xml", refusal, status=422)
     answer = await accountant.get(f"/invoices/{INVOICE}/einvoice.xml")
     assert answer.status_code == 422
-    assert "the buyer has no tax code" in answer.text
+    said = unescape(answer.text)
+    assert "INV-2027-000001" in said
+    assert translate("en", "problem.einvoice_field.tax_code") in said
+    assert translate("en", "problem.party.buyer") in said
     assert answer.headers["content-type"].startswith("text/html")
 
 

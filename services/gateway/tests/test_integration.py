@@ -37,7 +37,14 @@ from gateway.settings import GatewaySettings
 pytestmark = pytest.mark.integration
 
 ADMIN_PASSWORD = "s3cret-admin-pw"
-BAD_CREDENTIALS = {"detail": "incorrect username or password"}
+BAD_CREDENTIALS = {"detail": "incorrect username or password", "code": "login.wrong_credentials"}
+
+
+def said(body: dict[str, Any]) -> dict[str, Any]:
+    """What a refusal says (its English sentence and its code), without the rest of the problem."""
+    return {"detail": body.get("detail"), "code": body.get("code")}
+
+
 SLOW_S = 5.0
 
 
@@ -208,7 +215,7 @@ async def test_admin_is_seeded_once_and_logs_in(gateway: Gateway) -> None:
 async def test_bad_credentials_get_one_answer(gateway: Gateway, username: str, password: str) -> None:
     response = await gateway.http.post("/api/auth/token", data={"username": username, "password": password})
     assert response.status_code == 401
-    assert response.json() == BAD_CREDENTIALS
+    assert said(response.json()) == BAD_CREDENTIALS
     assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -221,9 +228,10 @@ async def test_inactive_user_cannot_log_in(gateway: Gateway, admin: dict[str, st
     )
     # No token; the right password learns the account was deactivated, a wrong one nothing.
     assert response.status_code == 403
-    assert response.json() == {"detail": "this account was deactivated; an admin can tell you more"}
+    assert response.json()["detail"] == "this account was deactivated; an admin can tell you more"
+    assert response.json()["code"] == "login.deactivated"
     guess = await gateway.http.post("/api/auth/token", data={"username": user["username"], "password": "x"})
-    assert (guess.status_code, guess.json()) == (401, BAD_CREDENTIALS)
+    assert (guess.status_code, said(guess.json())) == (401, BAD_CREDENTIALS)
 
 
 async def test_login_without_form_fields_is_422(gateway: Gateway) -> None:
@@ -316,7 +324,7 @@ async def test_requests_without_a_valid_token_are_401(gateway: Gateway, admin: d
         for path in ("/api/users/me", "/api/users", "/api/leads", "/api/no-such-thing"):
             response = await gateway.http.get(path, headers=headers)
             assert response.status_code == 401, (path, headers, response.text)
-            assert response.json() == {"detail": detail}
+            assert response.json()["detail"] == detail
 
 
 # -- users -------------------------------------------------------------------------
@@ -578,7 +586,10 @@ async def test_unknown_routes_are_404(gateway: Gateway, admin: dict[str, str]) -
 async def test_service_down_is_502(gateway: Gateway, admin: dict[str, str]) -> None:
     response = await gateway.http.get("/api/customers", headers=admin)
     assert response.status_code == 502
-    assert response.json() == {"detail": "customers is unavailable"}
+    assert response.json()["detail"] == "customers is unavailable"
+    assert response.json()["code"] == "service_unavailable"
+    assert response.json()["params"] == {"service": "customers"}
+    assert response.headers["content-type"].startswith("application/problem+json")
     also = await gateway.http.post("/api/questionnaires", headers=admin, json={})
     assert also.status_code == 502
 
@@ -586,7 +597,9 @@ async def test_service_down_is_502(gateway: Gateway, admin: dict[str, str]) -> N
 async def test_slow_service_is_504(gateway: Gateway, admin: dict[str, str]) -> None:
     response = await gateway.http.get("/api/opportunities/slow", headers=admin)
     assert response.status_code == 504
-    assert response.json() == {"detail": "sales timed out"}
+    assert response.json()["detail"] == "sales timed out"
+    assert response.json()["code"] == "service_timeout"
+    assert response.json()["params"] == {"service": "sales"}
 
 
 async def test_health_endpoints_answer(gateway: Gateway) -> None:
@@ -845,7 +858,7 @@ async def test_offboarding_deactivates_and_hands_the_portfolio_over(
     guess = await gateway.http.post(
         "/api/auth/token", data={"username": leaving["username"], "password": "x"}
     )
-    assert (guess.status_code, guess.json()) == (401, BAD_CREDENTIALS)
+    assert (guess.status_code, said(guess.json())) == (401, BAD_CREDENTIALS)
     record = (await gateway.http.get(f"/api/users/{leaving['id']}", headers=admin)).json()
     assert record["active"] is False
 
@@ -886,7 +899,8 @@ async def test_offboarding_deactivates_and_hands_the_portfolio_over(
         f"/api/users/{leaving['id']}/offboard", headers=admin, json={"reassign_to": taking_over["id"]}
     )
     assert again.status_code == 409
-    assert again.json() == {"detail": f"user {leaving['id']} is already offboarded"}
+    assert again.json()["detail"] == f"user {leaving['id']} is already offboarded"
+    assert again.json()["code"] == "user.already_offboarded"
     assert await outbox_size(gateway) == before
     assert (await gateway.http.get(f"/api/users/{leaving['id']}/handovers", headers=admin)).json()[
         "total"
@@ -943,7 +957,7 @@ async def test_only_an_admin_offboards(gateway: Gateway, admin: dict[str, str]) 
             f"/api/users/{leaving['id']}/offboard", headers=headers, json={"reassign_to": keeper["id"]}
         )
         assert response.status_code == 403, role
-        assert response.json() == {"detail": "needs role admin"}
+        assert response.json()["detail"] == "needs role admin"
     before = await outbox_size(gateway)
     # Not even themselves.
     as_leaving = await gateway.login(leaving["username"], "password-1")
@@ -970,7 +984,7 @@ async def test_offboarding_an_unknown_user_is_404(gateway: Gateway, admin: dict[
         f"/api/users/{unknown}/offboard", headers=admin, json={"reassign_to": keeper["id"]}
     )
     assert response.status_code == 404
-    assert response.json() == {"detail": f"user {unknown} not found"}
+    assert response.json()["detail"] == f"user {unknown} not found"
     assert (await gateway.http.get(f"/api/users/{unknown}/handovers", headers=admin)).status_code == 404
     assert await outbox_size(gateway) == before
 
@@ -992,7 +1006,8 @@ async def test_the_last_active_admin_stays(gateway: Gateway, admin: dict[str, st
         json={"username": "after.leaving", "password": "password-1", "full_name": "X", "role": "admin"},
     )
     assert again.status_code == 401
-    assert again.json() == {"detail": "account deactivated"}
+    assert again.json()["detail"] == "account deactivated"
+    assert again.json()["code"] == "token_refused"
 
     # Other tests' admins are someone else's business: set them aside for this one.
     parked = [
@@ -1229,7 +1244,7 @@ async def test_portfolio_for_admins_and_sales_managers_only(
         headers = await gateway.login((await gateway.create_user(admin, role))["username"], "password-1")
         response = await fake.http.get(f"/api/users/{seller['id']}/portfolio", headers=headers)
         assert response.status_code == 403
-        assert response.json() == {"detail": "needs role admin or sales_manager"}
+        assert response.json()["detail"] == "needs role admin or sales_manager"
     as_seller = await gateway.login(seller["username"], "password-1")
     own = await fake.http.get(f"/api/users/{seller['id']}/portfolio", headers=as_seller)
     assert own.status_code == 403

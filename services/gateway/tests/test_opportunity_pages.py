@@ -93,11 +93,16 @@ async def test_moving_a_card_and_a_refused_move(stand_in: Pages) -> None:
     stand_in.upstream.answer(
         "POST",
         f"/api/opportunities/{card['id']}/stage",
-        {"detail": "a lost opportunity needs a lost_reason"},
+        {
+            "detail": "moving an opportunity to lost needs a lost_reason",
+            "code": "opportunity.lost_reason_needed",
+            "params": {},
+        },
         status=422,
     )
     refused = await seller.post(f"/opportunities/{card['id']}/stage", {"stage": "lost", "lost_reason": ""})
-    assert refused.status_code == 422 and "lost_reason" in refused.text
+    assert refused.status_code == 422
+    assert translate("en", "problem.opportunity.lost_reason_needed") in refused.text
 
 
 async def test_a_new_opportunity_for_a_known_customer(stand_in: Pages) -> None:

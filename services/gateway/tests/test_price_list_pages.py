@@ -180,10 +180,18 @@ async def test_a_refused_list_shows_each_problem_at_its_field_and_row(stand_in: 
         "POST",
         "/api/price-lists",
         refused(
-            (["channel_kind"], scope, "value_error"),
-            (["grade"], scope, "value_error"),
-            (["valid_to"], "valid_to 2026-01-01 is before the list's valid_from 2027-01-01", "value_error"),
-            (["items", 1, "product_code"], "product MB-01 is repeated (item 0)", "value_error"),
+            (["channel_kind"], scope, "price_list.channel_kind_or_grade"),
+            (["grade"], scope, "price_list.channel_kind_or_grade"),
+            (
+                ["valid_to"],
+                "valid_to 2026-01-01 is before the list's valid_from 2027-01-01",
+                "price_list.ends_before_start",
+            ),
+            (
+                ["items", 1, "product_code"],
+                "product MB-01 is repeated (item 0)",
+                "price_list.product_repeated",
+            ),
         ),
         status=422,
     )
@@ -346,7 +354,7 @@ async def test_a_refused_edit_shows_the_problem_at_the_row_it_is_about(stand_in:
     stand_in.upstream.answer("GET", f"/api/price-lists/{LIST}", price_list())
     refusal = refused(
         (["items", 0, "unit_price"], "Input should be a valid integer", "int_parsing"),
-        (["items", 1, "product_code"], "no product NOPE", "value_error"),
+        (["items", 1, "product_code"], "no product NOPE", "product.unknown"),
     )
     stand_in.upstream.answer("PATCH", f"/api/price-lists/{LIST}", refusal, status=422)
     form = {
@@ -382,14 +390,22 @@ async def test_ending_sends_the_last_day_and_a_refusal_is_in_the_users_words(sta
     await manager.post(f"/settings/price-lists/{LIST}/end", {"end.valid_to": ""})
     assert stand_in.upstream.last("POST", f"/api/price-lists/{LIST}/end").body == {}
 
-    conflict = {"detail": f"price list {LIST} ended on 2027-06-30 already"}
+    conflict = {
+        "detail": f"price list {LIST} ended on 2027-06-30 already",
+        "code": "price_list.already_ended",
+        "params": {"valid_to": "2027-06-30"},
+    }
     stand_in.upstream.answer("POST", f"/api/price-lists/{LIST}/end", conflict, status=409)
     answer = await manager.post(f"/settings/price-lists/{LIST}/end", {"end.valid_to": "2027-07-30"})
     assert answer.status_code == 409
     assert translate("vi", "pl.err.ended_already") in Html(answer.text).by_id("problems").text
 
     early = refused(
-        (["valid_to"], "valid_to 2020-01-01 is before the list's valid_from 2027-01-01", "value_error")
+        (
+            ["valid_to"],
+            "valid_to 2020-01-01 is before the list's valid_from 2027-01-01",
+            "price_list.ends_before_start",
+        )
     )
     stand_in.upstream.answer("POST", f"/api/price-lists/{LIST}/end", early, status=422)
     answer = await manager.post(f"/settings/price-lists/{LIST}/end", {"end.valid_to": "2020-01-01"})

@@ -59,8 +59,9 @@ def target(**overrides: Any) -> dict[str, Any]:
     }
 
 
-def value_error(field: str, message: str) -> dict[str, Any]:
-    return {"loc": ["body", field], "msg": f"Value error, {message}", "type": "value_error"}
+def refused_at(field: str, message: str, code: str, **params: Any) -> dict[str, Any]:
+    """A field's item in a 422 as the API answers it: `type` its code, `ctx` its params."""
+    return {"loc": ["body", field], "msg": message, "type": code, "ctx": params}
 
 
 # -- the list and the form -----------------------------------------------------------------
@@ -140,8 +141,18 @@ async def test_a_refused_target_shows_each_problem_at_its_field_in_the_users_lan
     marketer = await stand_in.person(Role.MARKETING, lang=lang)
     stand_in.upstream.answer("GET", "/api/targets", page([]))
     refusal = [
-        value_error("period", "period '2027-13' is not a year (2026), a quarter (2026-Q3) or a month"),
-        value_error("salesperson_id", "an.nguyen is deactivated"),
+        refused_at(
+            "period",
+            "period '2027-13' is not a year (2026), a quarter (2026-Q3) or a month",
+            "period.not_year_quarter_or_month",
+            period="2027-13",
+        ),
+        refused_at(
+            "salesperson_id",
+            "an.nguyen is deactivated",
+            "target.salesperson_deactivated",
+            username="an.nguyen",
+        ),
         {"loc": ["body", "amount"], "msg": "too small", "type": "greater_than_equal", "ctx": {"ge": 0}},
     ]
     stand_in.upstream.answer("POST", "/api/targets", {"detail": refusal}, status=422)
@@ -164,20 +175,32 @@ async def test_a_refused_target_shows_each_problem_at_its_field_in_the_users_lan
 
 
 @pytest.mark.parametrize(
-    ("field", "message", "key"),
+    ("field", "message", "code", "key"),
     [
-        ("region_code", "no province matches 'Atlantis'", "target.err.region"),
-        ("channel_id", f"channel {CHANNEL} not found", "target.err.channel"),
-        ("salesperson_id", f"no member of staff {CHANNEL}", "target.err.salesperson"),
-        ("salesperson_id", "ke.toan is accountant, not in sales", "target.err.salesperson_not_selling"),
+        ("region_code", "no province matches 'Atlantis'", "region.no_match", "target.err.region"),
+        ("channel_id", f"channel {CHANNEL} not found", "target.channel_unknown", "target.err.channel"),
+        (
+            "salesperson_id",
+            f"no member of staff {CHANNEL}",
+            "target.salesperson_unknown",
+            "target.err.salesperson",
+        ),
+        (
+            "salesperson_id",
+            "ke.toan is accountant, not in sales",
+            "target.salesperson_not_selling",
+            "target.err.salesperson_not_selling",
+        ),
     ],
 )
 async def test_each_rule_the_api_checks_has_its_own_words(
-    stand_in: Pages, field: str, message: str, key: str
+    stand_in: Pages, field: str, message: str, code: str, key: str
 ) -> None:
     marketer = await stand_in.person(Role.MARKETING, lang="en")
     stand_in.upstream.answer("GET", "/api/targets", page([]))
-    stand_in.upstream.answer("POST", "/api/targets", {"detail": [value_error(field, message)]}, status=422)
+    stand_in.upstream.answer(
+        "POST", "/api/targets", {"detail": [refused_at(field, message, code)]}, status=422
+    )
 
     answer = await marketer.post("/targets", {"period": YEAR, "region_code": "01", "amount": "1"})
 
@@ -190,7 +213,8 @@ async def test_a_second_target_for_a_scope_links_to_the_first(stand_in: Pages) -
     detail = (
         f"{YEAR} has a target for this scope already ({TARGET}); revise it with PATCH /api/targets/{TARGET}"
     )
-    stand_in.upstream.answer("POST", "/api/targets", {"detail": detail}, status=409)
+    body = {"detail": detail, "code": "target.exists", "params": {"target": TARGET, "period": YEAR}}
+    stand_in.upstream.answer("POST", "/api/targets", body, status=409)
 
     answer = await marketer.post("/targets", {"period": YEAR, "region_code": "01", "amount": "5"})
 
@@ -205,7 +229,8 @@ async def test_a_second_target_for_a_scope_links_to_the_first(stand_in: Pages) -
 async def test_a_filter_the_api_refuses_is_shown_at_the_filter(stand_in: Pages) -> None:
     marketer = await stand_in.person(Role.MARKETING)
     refused = "period '2027-Q5' is not a year (2026), a quarter (2026-Q3) or a month (2026-03)"
-    stand_in.upstream.answer("GET", "/api/targets", {"detail": refused}, status=422)
+    body = {"detail": refused, "code": "period.not_year_quarter_or_month", "params": {"period": "2027-Q5"}}
+    stand_in.upstream.answer("GET", "/api/targets", body, status=422)
 
     answer = await marketer.get("/targets", period="2027-Q5")
 
@@ -443,7 +468,8 @@ async def test_a_salesperson_maps_their_own_attainment_only(stand_in: Pages) -> 
 async def test_a_period_the_share_report_refuses_is_shown_and_the_map_still_drawn(stand_in: Pages) -> None:
     marketer = await stand_in.person(Role.MARKETING)
     refused = "period '2027-13' is not a year (2026) or a quarter (2026-Q3)"
-    stand_in.upstream.answer("GET", "/api/market-share", {"detail": refused}, status=422)
+    body = {"detail": refused, "code": "period.not_year_or_quarter", "params": {"period": "2027-13"}}
+    stand_in.upstream.answer("GET", "/api/market-share", body, status=422)
 
     answer = await marketer.get("/targets/map", measure="share", period="2027-13")
 

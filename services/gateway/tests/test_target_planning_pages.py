@@ -109,7 +109,8 @@ async def test_a_file_refused_as_a_whole_is_shown_at_the_file(
     stand_in: Pages, status: int, detail: str, key: str, params: dict[str, str]
 ) -> None:
     marketer = await stand_in.person(Role.MARKETING)
-    stand_in.upstream.answer("POST", "/api/targets/import", {"detail": detail}, status=status)
+    coded = {"code": "file.missing_columns", "params": {"columns": ["amount"]}} if status == 422 else {}
+    stand_in.upstream.answer("POST", "/api/targets/import", {"detail": detail, **coded}, status=status)
 
     answer = await upload(marketer, "x.csv", b"period,region_code\n")
 
@@ -236,8 +237,12 @@ async def test_a_refused_proposal_is_shown_at_its_fields_in_the_users_words(stan
             "msg": "Input should be less than or equal to 1",
             "type": "less_than_equal",
         },
-        {"loc": ["body", "period"], "msg": "Value error, period '2027-13' is not ...", "type": "value_error"},
-        {"loc": ["body", "region_codes", 0], "msg": "no province matches 'XX'", "type": "value_error"},
+        {
+            "loc": ["body", "period"],
+            "msg": "period '2027-13' is not ...",
+            "type": "period.not_year_quarter_or_month",
+        },
+        {"loc": ["body", "region_codes", 0], "msg": "no province matches 'XX'", "type": "region.no_match"},
     ]
     stand_in.upstream.answer("POST", "/api/targets/proposals", {"detail": refusal}, status=422)
 
@@ -297,7 +302,12 @@ async def test_the_share_page_takes_a_month_and_shows_each_channels_part_of_its_
 async def test_a_period_that_is_not_one_is_refused_at_the_period(stand_in: Pages) -> None:
     manager = await stand_in.person(Role.SALES_MANAGER)
     refused = "period '2027-13' is not a year (2026), a quarter (2026-Q3) or a month (2026-03)"
-    stand_in.upstream.answer("GET", "/api/market-share", {"detail": refused}, status=422)
+    stand_in.upstream.answer(
+        "GET",
+        "/api/market-share",
+        {"detail": refused, "code": "period.not_year_quarter_or_month", "params": {"period": "2027-13"}},
+        status=422,
+    )
 
     answer = await manager.get("/marketing/share", period="2027-13")
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from fastapi.security import OAuth2PasswordRequestForm
 from fastapi.security.utils import get_authorization_scheme_param
 
+from crm_kit import errors
 from crm_kit.auth import (
     CurrentUser,
     InvalidToken,
@@ -92,7 +93,9 @@ async def login(
     if (wait := await throttle.begin(attempt)) is not None:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            "too many failed logins; try again later",
+            errors.coded(
+                "login.too_many_tries", "too many failed logins; try again later", retry_after_s=wait
+            ),
             headers={"Retry-After": str(wait)},
         )
     account = await authenticate(db, form.username, form.password)
@@ -100,11 +103,11 @@ async def login(
         await throttle.failed()
         log.warning("failed login for %r: %s", form.username[:50], account)
         if account is Refusal.DEACTIVATED:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, DEACTIVATED)
+            raise HTTPException(status.HTTP_403_FORBIDDEN, errors.coded("login.deactivated", DEACTIVATED))
         # One answer for every failure, so it does not tell which names exist.
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            BAD_CREDENTIALS,
+            errors.coded("login.wrong_credentials", BAD_CREDENTIALS),
             headers={"WWW-Authenticate": "Bearer"},
         )
     principal = as_principal(account)
@@ -119,11 +122,17 @@ async def logout(request: Request, db: DbDep) -> Response:
     service within seconds (`TokenRevoked`). Other sessions of the same user go on."""
     scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
     if scheme.lower() != "bearer" or not token:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated", headers=BEARER)
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            errors.coded("not_authenticated", "not authenticated"),
+            headers=BEARER,
+        )
     try:
         verified = await verify_standing(request, token)
     except InvalidToken as exc:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), headers=BEARER) from exc
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, errors.coded("token_refused", str(exc)), headers=BEARER
+        ) from exc
     async with db.transaction() as session:
         await log_out(session, verified)
     log.info("user %s logged out", verified.user.username)

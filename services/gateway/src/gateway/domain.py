@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 from enum import StrEnum
 
+from pydantic_core import PydanticCustomError
+
 USERNAME = re.compile(r"^[a-z0-9._-]{3,50}$")
 PASSWORD_MIN = 8
 #: Hashing cost grows with the input; a cap keeps one request from burning a core.
@@ -57,6 +59,7 @@ ROUTES: Mapping[str, str] = {
     "activities": "customers",
     "sales": "sales",
     "products": "sales",
+    "product-groups": "sales",
     "opportunities": "sales",
     "quotes": "sales",
     "orders": "sales",
@@ -86,15 +89,27 @@ def normalise_username(raw: str) -> str:
     """Usernames are compared case-insensitively, so they are stored lower-case."""
     username = raw.strip().lower()
     if not USERNAME.match(username):
-        raise ValueError("username must be 3-50 characters of lower-case letters, digits, '.', '_' or '-'")
+        raise PydanticCustomError(
+            "user.username_invalid",
+            "username must be 3-50 characters of lower-case letters, digits, '.', '_' or '-'",
+            {"username": raw},
+        )
     return username
 
 
 def check_password(password: str) -> str:
     if len(password) < PASSWORD_MIN:
-        raise ValueError(f"password must be at least {PASSWORD_MIN} characters")
+        raise PydanticCustomError(
+            "user.password_too_short",
+            "password must be at least {min_length} characters",
+            {"min_length": PASSWORD_MIN},
+        )
     if len(password) > PASSWORD_MAX:
-        raise ValueError(f"password must be at most {PASSWORD_MAX} characters")
+        raise PydanticCustomError(
+            "user.password_too_long",
+            "password must be at most {max_length} characters",
+            {"max_length": PASSWORD_MAX},
+        )
     return password
 
 

@@ -70,7 +70,9 @@ async def _leaving(session: AsyncSession, user_id: uuid.UUID) -> UserAccount:
     if leaving is None:
         raise errors.NotFound("user", user_id)
     if not leaving.active:
-        raise errors.Conflict(f"user {user_id} is already offboarded")
+        raise errors.Conflict(
+            f"user {user_id} is already offboarded", code="user.already_offboarded", params={"user": user_id}
+        )
     return leaving
 
 
@@ -78,17 +80,33 @@ async def _taking_over(session: AsyncSession, reassign_to: uuid.UUID, leaving: U
     """Who takes the portfolio over, locked: another user, an active one, and for a
     seller's portfolio another seller (422 else)."""
     if reassign_to == leaving.id:
-        raise errors.Invalid.at(TARGET, "reassign_to must be another user than the one leaving")
+        raise errors.Invalid.at(
+            TARGET,
+            "reassign_to must be another user than the one leaving",
+            code="offboarding.successor_is_leaving",
+        )
     target = await session.get(UserAccount, reassign_to, with_for_update=True)
     if target is None:
-        raise errors.Invalid.at(TARGET, f"user {reassign_to} does not exist")
+        raise errors.Invalid.at(
+            TARGET,
+            f"user {reassign_to} does not exist",
+            code="offboarding.successor_unknown",
+            params={"user": reassign_to},
+        )
     if not target.active:
-        raise errors.Invalid.at(TARGET, f"user {reassign_to} is offboarded")
+        raise errors.Invalid.at(
+            TARGET,
+            f"user {reassign_to} is offboarded",
+            code="offboarding.successor_offboarded",
+            params={"user": reassign_to, "username": target.username},
+        )
     if not domain.may_take_over(leaving.role, target.role):
         raise errors.Invalid.at(
             TARGET,
             f"user {reassign_to} has the role {target.role}: a seller's customers, leads and quotes go to"
             " a salesperson or a sales manager",
+            code="offboarding.successor_not_seller",
+            params={"user": reassign_to, "username": target.username, "role": str(target.role)},
         )
     return target
 

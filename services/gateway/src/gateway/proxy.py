@@ -97,7 +97,9 @@ class Forward:
         path: str = scope["path"]
         target = domain.owning_service(path)
         if target is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route for {path}")
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, errors.coded("route.unknown", f"no route for {path}", path=path)
+            )
         upstreams: Upstreams = request.app.state.upstreams
         try:
             answer = await upstreams.request(
@@ -108,10 +110,16 @@ class Forward:
             )
         except transport.UpstreamTimeout as exc:
             log.warning("%s timed out on %s %s", target, request.method, path)
-            raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"{target} timed out") from exc
+            raise HTTPException(
+                status.HTTP_504_GATEWAY_TIMEOUT,
+                errors.coded("service_timeout", f"{target} timed out", service=target),
+            ) from exc
         except transport.UpstreamUnavailable as exc:
             log.warning("%s is unavailable: %s", target, exc)
-            raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"{target} is unavailable") from exc
+            raise HTTPException(
+                status.HTTP_502_BAD_GATEWAY,
+                errors.coded("service_unavailable", f"{target} is unavailable", service=target),
+            ) from exc
         response = Response(
             content=answer.body,
             status_code=answer.status,
@@ -164,5 +172,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > limit:
-            raise errors.TooLarge(f"request body is over {limit} bytes")
+            raise errors.TooLarge(
+                f"request body is over {limit} bytes",
+                code="request.body_too_large",
+                params={"limit_bytes": limit},
+            )
     return bytes(body)

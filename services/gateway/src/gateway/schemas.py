@@ -4,7 +4,8 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from crm_kit.auth import Role
 
@@ -16,7 +17,7 @@ Language = Literal["vi", "en"]
 
 def _clean_full_name(value: str) -> str:
     if not value.strip():
-        raise ValueError("full_name must not be blank")
+        raise PydanticCustomError("user.full_name_blank", "full_name must not be blank")
     return value.strip()
 
 
@@ -106,10 +107,14 @@ class UserUpdate(BaseModel):
 
     @field_validator("full_name", "role", mode="before")
     @classmethod
-    def _not_null(cls, value: object) -> object:
+    def _not_null(cls, value: object, info: ValidationInfo) -> object:
         # Leaving a field out keeps it; sending null is a mistake, not "clear it".
         if value is None:
-            raise ValueError("must not be null (leave the field out to keep it)")
+            raise PydanticCustomError(
+                "request.field_null",
+                "must not be null (leave the field out to keep it)",
+                {"field": info.field_name},
+            )
         return value
 
     @field_validator("full_name")

@@ -5,6 +5,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from crm_kit.keys import kid_of_private, parse_public_keys
 from crm_kit.settings import ServiceSettings
@@ -59,7 +60,10 @@ class GatewaySettings(ServiceSettings):
             if not self.jwt_public_key and self.jwt_public_key_file is None:
                 self.jwt_public_key = derived
             elif kid_of_private(self.jwt_private_key) not in parse_public_keys(self.public_keys_text()):
-                raise ValueError("JWT_PUBLIC_KEY does not belong to JWT_PRIVATE_KEY (not in the set)")
+                raise PydanticCustomError(
+                    "settings.jwt_key_mismatch",
+                    "JWT_PUBLIC_KEY does not belong to JWT_PRIVATE_KEY (not in the set)",
+                )
         return self
 
     def service_url(self, service: str) -> str:

@@ -50,7 +50,7 @@ async def require_active(session: AsyncSession, caller: User, role: Role) -> Use
     if account is None or not account.active:
         raise deactivated()
     if account.role != role:
-        raise errors.Forbidden(f"needs role {role}")
+        raise errors.Forbidden(f"needs role {role}", code="role_needed", params={"roles": [str(role)]})
     return account
 
 
@@ -59,7 +59,9 @@ def deactivated() -> HTTPException:
     its challenge header, which a `DomainError` cannot carry): the token is valid, but
     its account was offboarded since it was issued."""
     return HTTPException(
-        status.HTTP_401_UNAUTHORIZED, "account deactivated", headers={"WWW-Authenticate": "Bearer"}
+        status.HTTP_401_UNAUTHORIZED,
+        errors.coded("token_refused", "account deactivated"),
+        headers={"WWW-Authenticate": "Bearer"},
     )
 
 
@@ -77,7 +79,9 @@ async def keep_an_admin(session: AsyncSession, account: UserAccount, refusal: st
         .where(UserAccount.role == Role.ADMIN, UserAccount.active, UserAccount.id != account.id)
     )
     if int((await session.execute(others)).scalar_one()) == 0:
-        raise errors.Conflict(refusal)
+        raise errors.Conflict(
+            refusal, code="user.last_admin", params={"user": account.id, "username": account.username}
+        )
 
 
 # -- the record of every change --------------------------------------------------------
@@ -130,7 +134,11 @@ async def create_user(session: AsyncSession, data: UserCreate, actor: uuid.UUID 
     password_hash = await passwords.hash_password(data.password)
     account = await _insert(session, data.username, data.full_name, data.role, password_hash)
     if account is None:
-        raise errors.Conflict(f"username {data.username!r} is taken")
+        raise errors.Conflict(
+            f"username {data.username!r} is taken",
+            code="user.username_taken",
+            params={"username": data.username},
+        )
     await _registered_now(session, account, actor)
     return account
 
@@ -263,7 +271,9 @@ async def update_user(
     if account is None:
         raise errors.NotFound("user", user_id)
     if not account.active:
-        raise errors.Conflict(f"user {user_id} is offboarded")
+        raise errors.Conflict(
+            f"user {user_id} is offboarded", code="user.offboarded", params={"user": user_id}
+        )
     changes = _changes(account, data)
     if not changes:
         return account

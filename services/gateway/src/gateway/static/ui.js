@@ -205,6 +205,56 @@
     new Chart(canvas, config);
   }
 
+  // -- searching a long list (ui/pickers.py) ---------------------------------------------
+  // One listener for every search box, those of quote lines added later included. A box
+  // names its select (`data-picker-for`) or searches for the one in its `.picker-scope`.
+  function pickerSelect(box) {
+    if (box.dataset.pickerFor) { return document.getElementById(box.dataset.pickerFor); }
+    var scope = box.closest(".picker-scope");
+    return scope ? scope.querySelector("select") : null;
+  }
+  function fillPicker(box, matches) {
+    var select = pickerSelect(box);
+    var status = box.parentNode.querySelector(".picker-status");
+    if (!select) { return; }
+    // Keep the blank choice and the one picked; the matches replace the rest.
+    var keep = Array.prototype.filter.call(select.options, function (o) { return o.value === "" || o.selected && o.value; });
+    select.innerHTML = "";
+    keep.forEach(function (o) { select.appendChild(o); });
+    matches.forEach(function (m) {
+      if (keep.some(function (o) { return o.value === m.value; })) { return; }
+      var option = document.createElement("option");
+      option.value = m.value;
+      option.textContent = m.text;
+      // What the form needs of a choice besides its value (a product's price and VAT rate).
+      Object.keys(m.data || {}).forEach(function (k) { option.dataset[k] = m.data[k]; });
+      select.appendChild(option);
+    });
+    if (matches.length && !select.value) {
+      select.value = matches[0].value;
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    if (status) {
+      status.textContent = matches.length ? status.dataset.found.replace("{count}", matches.length) : status.dataset.none;
+    }
+  }
+  var pickerTimers = new WeakMap(), pickerAsked = new WeakMap();
+  document.addEventListener("input", function (e) {
+    var box = e.target;
+    if (!box.matches || !box.matches("input.picker-search")) { return; }
+    clearTimeout(pickerTimers.get(box));
+    var q = box.value.trim();
+    if (q.length < 2) { return; }
+    pickerTimers.set(box, setTimeout(function () {
+      var mine = (pickerAsked.get(box) || 0) + 1;
+      pickerAsked.set(box, mine);
+      fetch(box.dataset.source + "?q=" + encodeURIComponent(q), { headers: { accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (matches) { if (mine === pickerAsked.get(box)) { fillPicker(box, matches); } })
+        .catch(function () {});
+    }, 250));
+  });
+
   function init() {
     document.querySelectorAll(".board").forEach(initBoard);
     document.querySelectorAll("form.quote-builder").forEach(initQuote);

@@ -9,7 +9,6 @@ client), so the gateway's checks and its proxy apply exactly as for anyone else.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import secrets
 import uuid
@@ -33,7 +32,7 @@ from crm_kit.context import current_correlation_id
 from crm_kit.http import CORRELATION_HEADER
 from crm_kit.runtime import Runtime
 
-from . import i18n
+from . import i18n, problems
 
 TOKEN_COOKIE = "crm_token"
 CSRF_COOKIE = "crm_csrf"
@@ -377,53 +376,33 @@ class Problems:
 
 
 def problems_of(ui: Ui, result: ApiResult, known_fields: tuple[str, ...] = ()) -> Problems:
-    """Map a 4xx answer's `detail` to fields: a 422's `detail[].loc` like
-    `["body", "approach_plan", "note"]` becomes `approach_plan.note`."""
+    """Map a refusal to the form, in the user's language (`ui/problems.py`): a 422's
+    `detail[].loc` like `["body", "approach_plan", "note"]` becomes the field
+    `approach_plan.note`; the refusal's own code is the sentence above the form."""
     found = Problems()
+    body = result.data if isinstance(result.data, dict) else {}
     detail = result.detail
-    if result.status == 503 and isinstance(detail, str):
-        # Not yet (an event on its way) or busy: the service said why, and nothing changed.
-        found.general.append(ui.t("errors.not_yet", detail=detail))
-        return found
-    if result.status >= 500:
-        found.general.append(ui.t("errors.unavailable"))
-        return found
-    if result.status == 403:
-        found.general.append(ui.t("errors.forbidden") + (f" ({detail})" if isinstance(detail, str) else ""))
-        return found
-    if isinstance(detail, list):
+    if isinstance(detail, list) and result.status == 422:
         for item in detail:
             if not isinstance(item, dict):
-                found.general.append(str(item))
                 continue
             loc = [str(p) for p in item.get("loc", []) if p not in ("body", "query", "path")]
             name = ".".join(loc)
-            message = _message(ui, item)
+            message = problems.at_field(ui.lang, item)
             if name and (not known_fields or name in known_fields or name.split(".")[0] in known_fields):
                 found.fields.setdefault(name, message)
             else:
-                found.general.append(f"{name}: {message}" if name else message)
-        return found
-    if isinstance(detail, dict):
-        found.general.append(str(detail.get("message") or json.dumps(detail, ensure_ascii=False)))
-        return found
-    found.general.append(str(detail))
+                found.general.append(message)
+        if found:
+            return found
+    found.general.append(problems.sentence(ui.lang, result.status, body.get("code"), body.get("params")))
     return found
 
 
-def _message(ui: Ui, item: dict[str, Any]) -> str:
-    kind = str(item.get("type", ""))
-    msg = str(item.get("msg", ""))
-    ctx = item.get("ctx") or {}
-    if "phone" in msg.lower():
-        return ui.t("err.phone")
-    if kind == "value_error" and "email" in msg.lower():
-        return ui.t("err.value_error.email")
-    key = f"err.{kind}"
-    if key in i18n.MESSAGES:
-        limit = next((ctx[k] for k in ("gt", "ge", "le", "lt") if k in ctx), "")
-        return ui.t(key, limit=limit)
-    return msg.removeprefix("Value error, ")
+def problem_text(ui: Ui, result: ApiResult) -> str:
+    """A refusal in one sentence of the user's language (a flash, a page's message)."""
+    found = problems_of(ui, result)
+    return " ".join([*found.general, *found.fields.values()])
 
 
 async def upload_part(form: FormData, name: str) -> tuple[str, bytes, str] | None:
@@ -440,6 +419,25 @@ async def gather(*calls: Any) -> list[Any]:
 async def gather_named(**calls: Awaitable[Any]) -> dict[str, Any]:
     """Each call's answer under its name; the calls run at once."""
     return dict(zip(calls, await asyncio.gather(*calls.values()), strict=True))
+
+
+#: A list route's largest page, and how many of anything a select offers at most.
+LIST_PAGE = 200
+MAX_LISTED = 2000
+
+
+async def every(ui: Ui, path: str) -> list[dict[str, Any]]:
+    """Every item of a list route, page after page (a select must offer everyone)."""
+    found: list[dict[str, Any]] = []
+    while len(found) < MAX_LISTED:
+        result = await ui.api.get(path, limit=LIST_PAGE, offset=len(found))
+        if not result.ok or not isinstance(result.data, dict):
+            break
+        page = result.data.get("items") or []
+        found += page
+        if not page or len(found) >= int(result.data.get("total", 0)):
+            break
+    return found
 
 
 def names_by_id(users: list[dict[str, Any]]) -> dict[str, str]:

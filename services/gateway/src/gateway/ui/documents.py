@@ -10,6 +10,7 @@ import uuid
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from . import problems
 from .core import UiDep
 
 router = APIRouter()
@@ -24,8 +25,9 @@ async def _document(ui: UiDep, path: str, lang: str | None, download: bool) -> R
     content_type = answer.headers.get("content-type", "")
     if answer.status_code != 200 or not content_type.startswith(DOCUMENT_TYPES):
         key = "errors.not_found" if answer.status_code == 404 else "document.unavailable"
-        detail = answer.json().get("detail") if content_type.startswith("application/json") else None
-        message = ui.t(key) if not isinstance(detail, str) else f"{ui.t(key)} {detail}"
+        message = ui.t(key)
+        if "json" in content_type and (why := _refusal(ui, answer.status_code, answer.json())):
+            message = f"{message} {why}"
         return ui.render("error.html", status_code=answer.status_code or 502, message=message)
     disposition = answer.headers.get("content-disposition", "inline")
     if download:
@@ -35,6 +37,19 @@ async def _document(ui: UiDep, path: str, lang: str | None, download: bool) -> R
         media_type=content_type,
         headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
     )
+
+
+def _refusal(ui: UiDep, status: int, body: object) -> str:
+    """The API's refusal in the user's words (an e-invoice's missing fields, each said), or ''."""
+    if not isinstance(body, dict):
+        return ""
+    detail = body.get("detail")
+    if isinstance(detail, list) and any(isinstance(item, dict) for item in detail):
+        return " ".join(problems.at_field(ui.lang, item) for item in detail if isinstance(item, dict))
+    code = body.get("code")
+    if isinstance(code, str) and problems.has_words(f"problem.{code}") and status != 404:
+        return problems.sentence(ui.lang, status, code, body.get("params"))
+    return ""
 
 
 @router.get("/quotes/{quote_id}/document.pdf")

@@ -1,9 +1,10 @@
 """The web UI's words in Vietnamese and English, and how numbers, money and dates read.
 
 The words are data, one file per language (`translations/vi.toml`, `translations/en.toml`,
-shipped in the package): `CATALOGUES[lang][key]` is a text, `MESSAGES[key]` its texts in
-`LANGUAGES`' order. A key missing from the catalogue shows as itself, so a missing
-translation is visible rather than fatal.
+and the services' refusals in `translations/problems/`, shipped in the package):
+`CATALOGUES[lang][key]` is a text, `MESSAGES[key]` its texts in `LANGUAGES`' order. A key
+missing from the catalogue shows as itself, so a missing translation is visible rather
+than fatal.
 """
 
 from __future__ import annotations
@@ -25,8 +26,14 @@ DEFAULT_ZONE = ZoneInfo(ServiceSettings.model_fields["business_timezone"].defaul
 
 
 def _catalogue(lang: str) -> dict[str, str]:
+    """The language's words: `<lang>.toml`, and the services' refusals, one file per
+    service in `problems/<service>.<lang>.toml` (`problem.<code>` keys, ui/problems.py)."""
     with (TRANSLATIONS / f"{lang}.toml").open("rb") as file:
-        return tomllib.load(file)
+        words = tomllib.load(file)
+    for part in sorted((TRANSLATIONS / "problems").glob(f"*.{lang}.toml")):
+        with part.open("rb") as file:
+            words.update(tomllib.load(file))
+    return words
 
 
 CATALOGUES: dict[str, dict[str, str]] = {lang: _catalogue(lang) for lang in LANGUAGES}

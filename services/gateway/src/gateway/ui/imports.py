@@ -15,6 +15,7 @@ from crm_kit.auth import Role
 
 from . import core
 from .core import UiDep
+from .problems import row_note
 
 router = APIRouter(prefix="/customers/imports")
 
@@ -53,7 +54,7 @@ def report_rows(ui: core.Ui, report: dict[str, Any]) -> list[dict[str, Any]]:
         )
     for r in report["rejected"]:
         rows.append(
-            {"row": r["row"], "name": "", "outcome": "rejected", "note": "; ".join(r["errors"]), "href": None}
+            {"row": r["row"], "name": "", "outcome": "rejected", "note": row_note(ui.lang, r), "href": None}
         )
     return sorted(rows, key=lambda r: r["row"])
 

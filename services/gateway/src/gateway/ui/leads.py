@@ -13,6 +13,7 @@ from crm_kit.auth import Role
 
 from . import core, i18n, regions
 from .core import UiDep
+from .problems import row_note
 
 router = APIRouter(prefix="/leads")
 
@@ -104,8 +105,11 @@ async def _columns(ui: core.Ui) -> list[dict[str, Any]]:
 async def _refusal(
     ui: core.Ui, lead_id: str, target: str | None, result: core.ApiResult | None = None
 ) -> str:
-    """Why a lead cannot go to `target`, and where it can, in the user's language (a
-    move its status allows that failed all the same says the API's own reason)."""
+    """Why a lead cannot go to `target`, and where it can, in the user's language: a
+    refusal that says on its own where to go instead by its code, else the board's own
+    sentence, which names the lead and offers only the moves the board makes."""
+    if result is not None and _code(result) in MOVE_REFUSALS:
+        return core.problem_text(ui, result) or ui.t("errors.unavailable")
     lead = await ui.api.get(f"/api/leads/{lead_id}")
     if not lead.ok:
         return ui.t("errors.not_found")
@@ -120,6 +124,16 @@ async def _refusal(
         to=ui.t(f"status.{target}") if target in STATUSES else str(target),
         allowed=", ".join(allowed) or ui.t("lead.no_moves"),
     )
+
+
+#: The codes of a refused move that say on their own what to do instead. Not
+#: `lead.move_not_allowed`: its `allowed` lists moves made elsewhere (merging), and the
+#: board's sentence names the lead.
+MOVE_REFUSALS = frozenset({"lead.move_not_promising"})
+
+
+def _code(result: core.ApiResult) -> str | None:
+    return result.data.get("code") if isinstance(result.data, dict) else None
 
 
 #: A move on the board is the API action that leads there (closing needs a reason: the lead's page).
@@ -142,7 +156,14 @@ async def move(lead_id: str, ui: UiDep) -> Response:
             return JSONResponse({"ok": False, "message": message, "redirect": f"/leads/{lead_id}#disqualify"})
         return ui.redirect(f"/leads/{lead_id}#disqualify")
     else:
-        result = core.ApiResult(409, {"detail": f"cannot move a lead to {target!r}"})
+        result = core.ApiResult(
+            409,
+            {
+                "detail": f"cannot move a lead to {target!r}",
+                "code": "lead.move_unknown_target",
+                "params": {"to": target},
+            },
+        )
     if result.ok:
         if wants_json:
             moved = result.data if isinstance(result.data, dict) else {}
@@ -235,7 +256,10 @@ async def import_file(ui: UiDep) -> Response:
             report=None,
             problems=core.problems_of(ui, result, ("file",)),
         )
-    return ui.render("leads/import.html", report=result.data, problems=core.Problems())
+    report = result.data
+    for row in report.get("rejected", []):
+        row["note"] = row_note(ui.lang, row)
+    return ui.render("leads/import.html", report=report, problems=core.Problems())
 
 
 # -- one lead --------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from crm_kit.auth import Role
 
-from . import core, history, regions
+from . import core, history, product_groups, regions
 from .core import UiDep
 
 router = APIRouter(prefix="/marketing")
@@ -27,9 +27,6 @@ PLANNERS = (Role.MARKETING, Role.SALES_MANAGER, Role.ADMIN)
 #: Staff the API lets own customers and work channels.
 SELLING_ROLES = (Role.SALESPERSON, Role.SALES_MANAGER)
 AUDIENCE_PAGE = 50
-#: A list route's largest page, and how many of anyone a select offers at most.
-PAGE = 200
-MAX_LISTED = 2000
 #: The grades of the fixed schemes (ABCD, VIP), offered before the questionnaires' own.
 FIXED_GRADES = ("A", "B", "C", "D", "VIP", "Tier I", "Tier II", "Tier III")
 
@@ -38,26 +35,12 @@ def _this_year(ui: core.Ui) -> str:
     return str(ui.today().year)
 
 
-async def every(ui: core.Ui, path: str) -> list[dict[str, Any]]:
-    """Every item of a list route, page after page (a select must offer everyone)."""
-    found: list[dict[str, Any]] = []
-    while len(found) < MAX_LISTED:
-        result = await ui.api.get(path, limit=PAGE, offset=len(found))
-        if not result.ok or not isinstance(result.data, dict):
-            break
-        page = result.data.get("items") or []
-        found += page
-        if not page or len(found) >= int(result.data.get("total", 0)):
-            break
-    return found
-
-
 async def salespeople(ui: core.Ui) -> list[dict[str, Any]] | None:
     """Active staff who sell, to choose from; None when the caller may not list users
     (only managers and admins may)."""
     if not ui.is_(Role.ADMIN, Role.SALES_MANAGER):
         return None
-    return [u for u in await every(ui, "/api/users") if u["active"] and u["role"] in SELLING_ROLES]
+    return [u for u in await core.every(ui, "/api/users") if u["active"] and u["role"] in SELLING_ROLES]
 
 
 async def channel_staff(ui: core.Ui) -> list[dict[str, Any]] | None:
@@ -69,7 +52,7 @@ async def channel_staff(ui: core.Ui) -> list[dict[str, Any]] | None:
         return await salespeople(ui)
     if not ui.is_(*PLANNERS):
         return None
-    return [{**u, "role": Role.SALESPERSON} for u in await every(ui, "/api/users/salespeople")]
+    return [{**u, "role": Role.SALESPERSON} for u in await core.every(ui, "/api/users/salespeople")]
 
 
 def _history(
@@ -261,14 +244,18 @@ async def _volumes_page(
     problems: core.Problems | None = None,
     status_code: int = 200,
 ) -> Response:
-    volumes, groups = await core.gather(
-        ui.api.items("/api/market-volumes", period=period, limit=200), regions.groups(ui)
+    volumes, groups, product_group_list = await core.gather(
+        ui.api.items("/api/market-volumes", period=period, limit=200),
+        regions.groups(ui),
+        product_groups.listed(ui),
     )
     return ui.render(
         "marketing/volumes.html",
         status_code=status_code,
         volumes=volumes,
         groups=groups,
+        product_groups=product_group_list,
+        group_names=product_groups.names(product_group_list),
         regions=regions.names_in(groups),
         period=period,
         values=values or {"period": period},
@@ -313,10 +300,11 @@ async def share(
         "region_code": region_code or "",
         "channel_id": channel_id or "",
     }
-    result, groups, channels = await core.gather(
+    result, groups, channels, product_group_list = await core.gather(
         ui.api.get("/api/market-share", **filters),
         regions.groups(ui),
-        every(ui, "/api/channels"),
+        core.every(ui, "/api/channels"),
+        product_groups.listed(ui),
     )
     report = result.data if result.ok else None
     chart = _share_chart(ui, report) if report else None
@@ -329,6 +317,7 @@ async def share(
         groups=groups,
         region_names=regions.names_in(groups),
         channels=channels,
+        product_groups=product_group_list,
         map_query=urlencode(
             {k: v for k, v in {"measure": "share", **filters}.items() if v and k != "region_code"}
         ),
@@ -338,9 +327,15 @@ async def share(
     )
 
 
+def _code(result: core.ApiResult) -> str:
+    """The refusal's code (`crm_kit.errors`), "" if the answer carries none."""
+    code = result.data.get("code") if isinstance(result.data, dict) else None
+    return code if isinstance(code, str) else ""
+
+
 def share_problems(ui: core.Ui, result: core.ApiResult) -> core.Problems:
     """A period that is not one (a year, a quarter or a month) at the period's field."""
-    if result.status == 422 and isinstance(result.detail, str) and result.detail.startswith("period"):
+    if result.status == 422 and _code(result).startswith("period."):
         return core.Problems(fields={"period": ui.t("target.err.period")})
     return core.problems_of(ui, result, ("period", "product_group", "region_code", "channel_id"))
 
@@ -388,7 +383,7 @@ def _split(text: str) -> list[str]:
 async def grade_choices(ui: core.Ui) -> list[str]:
     """Grades to tick: the fixed schemes' and those of the questionnaires in use, each
     once (the API compares grades without regard to case)."""
-    questionnaires = await every(ui, "/api/questionnaires")
+    questionnaires = await core.every(ui, "/api/questionnaires")
     named = [*FIXED_GRADES, *(g["name"] for q in questionnaires for g in q["scheme"]["grades"])]
     seen: dict[str, str] = {}
     for grade in named:

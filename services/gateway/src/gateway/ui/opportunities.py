@@ -4,7 +4,6 @@ knows (no lead needed), and the lapsed customers to call again."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
@@ -112,5 +111,5 @@ async def lapsed(ui: UiDep, days: str | None = None, grade: str | None = None, o
         days=days or "",
         grade=grade or "",
         problems=None if result.ok else core.problems_of(ui, result),
-        today=date.today(),
+        today=ui.today(),
     )

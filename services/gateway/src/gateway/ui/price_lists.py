@@ -55,23 +55,20 @@ def status_of(price_list: dict[str, Any], today: date) -> str:
 
 # -- the API's refusals, in the user's language -------------------------------------------
 
-#: (field's last part, words in the API's message, the key of the page's words).
-_REFUSALS = (
-    ("channel_kind", "exactly one", "pl.err.scope"),
-    ("grade", "exactly one", "pl.err.scope"),
-    ("grade", "grade must be", "pl.err.grade"),
-    ("valid_to", "before", "pl.err.valid_to"),
-    ("product_code", "repeated", "pl.err.repeated"),
-    ("product_code", "no product", "pl.err.no_product"),
-    ("remove", "not on the list", "pl.err.not_on_list"),
-)
+#: A field's refusal code (`detail[].type`), and the key of the page's words at the form's row;
+#: any other code is said by `ui/problems.py`.
+_REFUSALS = {
+    "price_list.channel_kind_or_grade": "pl.err.scope",
+    "grade.unknown": "pl.err.grade",
+    "price_list.ends_before_start": "pl.err.valid_to",
+    "price_list.product_repeated": "pl.err.repeated",
+    "product.unknown": "pl.err.no_product",
+    "price_list.product_not_listed": "pl.err.not_on_list",
+}
 
 
-def _refusal(name: str, message: str) -> str | None:
-    last = name.split(".")[-1]
-    if re.fullmatch(r"remove\.\d+", name):
-        last = "remove"
-    return next((key for field, words, key in _REFUSALS if last == field and words in message), None)
+def _refusal(code: str) -> str | None:
+    return _REFUSALS.get(code)
 
 
 def problems_of(
@@ -84,19 +81,20 @@ def problems_of(
     maps the body's item paths (`items.2`, `remove.0`) to the form's rows."""
     problems = core.problems_of(ui, result, known)
     fields: dict[str, str] = {}
-    raw = {
+    codes = {
         ".".join(str(p) for p in item.get("loc", []) if p not in ("body", "query", "path")): str(
-            item.get("msg", "")
+            item.get("type", "")
         )
         for item in (result.detail if isinstance(result.detail, list) else [])
         if isinstance(item, dict)
     }
     for name, message in problems.fields.items():
-        key = _refusal(name, raw.get(name, ""))
+        key = _refusal(codes.get(name, ""))
         shown = ui.t(key) if key else message
         fields.setdefault(_on_form(name, where or {}), shown)
     problems.fields = fields
-    if result.status == 409:
+    data = result.data if isinstance(result.data, dict) else {}
+    if data.get("code") == "price_list.already_ended":
         problems.general = [ui.t("pl.err.ended_already")]
     return problems
 
@@ -160,7 +158,7 @@ def row_values(rows: list[dict[str, str]], blanks: int, prefix: str = "items") -
 
 
 async def _products(ui: core.Ui) -> list[dict[str, Any]]:
-    return await marketing.every(ui, "/api/products")
+    return await core.every(ui, "/api/products")
 
 
 def _query(values: dict[str, str], **more: str) -> str:

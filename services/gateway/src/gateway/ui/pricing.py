@@ -1,5 +1,6 @@
 """Products and settings: the price list (search, filter, create, edit, deactivate, each
-product's price history) and the rules that say which quotes need a sales manager.
+product's price history) and the rules that say which quotes need a sales manager. A
+product is filed under one of the product groups (`product_groups.py`), chosen by name.
 
 Everyone may read these; the API lets only sales managers and admins change them, so the
 forms are shown to them alone and anyone else who posts gets the API's refusal."""
@@ -13,7 +14,7 @@ from fastapi.responses import Response
 
 from crm_kit.auth import Role
 
-from . import core, i18n
+from . import core, i18n, product_groups
 from .core import UiDep
 
 router = APIRouter(prefix="/settings")
@@ -46,9 +47,9 @@ async def list_products(
 ) -> Response:
     offset = max(offset, 0)
     active = active if active in ("true", "false") else ""
-    result, every = await core.gather(
+    result, groups = await core.gather(
         ui.api.get("/api/products", q=q, group=group, active=active, limit=PAGE, offset=offset),
-        ui.api.items("/api/products", limit=200),
+        product_groups.listed(ui),
     )
     page = result.data if result.ok else {"items": [], "total": 0}
     return ui.render(
@@ -57,7 +58,8 @@ async def list_products(
         total=page["total"],
         offset=offset,
         page_size=PAGE,
-        groups=sorted({p["product_group"] for p in every} | ({group} if group else set())),
+        groups=groups,
+        group_names=product_groups.names(groups),
         filters={"q": q or "", "group": group or "", "active": active},
         may_change=_may_change(ui),
         problems=None if result.ok else core.problems_of(ui, result),
@@ -87,6 +89,7 @@ async def _new_product_page(
         "settings/product_new.html",
         status_code=status_code,
         values=values,
+        groups=await product_groups.listed(ui),
         vat_rates=VAT_RATES,
         problems=problems or core.Problems(),
     )
@@ -117,10 +120,11 @@ async def _product_page(
     problems: core.Problems | None = None,
     status_code: int = 200,
 ) -> Response:
-    product, prices, users = await core.gather(
+    product, prices, users, groups = await core.gather(
         ui.api.get(f"/api/products/{code}"),
         ui.api.items(f"/api/products/{code}/prices", limit=200),
         ui.api.items("/api/users", limit=200) if _may_change(ui) else _nobody(),
+        product_groups.listed(ui),
     )
     if not product.ok:
         return ui.render("error.html", status_code=product.status, message=ui.t("errors.not_found"))
@@ -131,6 +135,8 @@ async def _product_page(
         product=shown,
         prices=prices,
         people=core.names_by_id(users),
+        groups=groups,
+        group_names=product_groups.names(groups),
         values=values
         or {
             "name": shown["name"],

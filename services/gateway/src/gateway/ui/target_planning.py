@@ -77,16 +77,16 @@ def file_problems(ui: core.Ui, result: core.ApiResult) -> core.Problems:
     """A file the API cannot read as a whole, at the file's field."""
     if result.status == 413:
         return core.Problems(fields={"file": ui.t("timport.err.too_large")})
-    detail = result.detail
-    if result.status == 422 and isinstance(detail, str):
-        lacking = re.search(r"lacks the column\(s\) (.+)$", detail)
-        unknown = re.search(r"unknown column\(s\) (.+?);", detail)
-        if lacking:
-            message = ui.t("timport.err.lacks", columns=lacking[1])
-        elif unknown:
-            message = ui.t("timport.err.unknown", columns=unknown[1], known=", ".join(IMPORT_COLUMNS))
+    body = result.data if isinstance(result.data, dict) else {}
+    code, params = body.get("code"), body.get("params") or {}
+    if result.status == 422 and not isinstance(result.detail, list):
+        columns = ", ".join(str(c) for c in params.get("columns") or [])
+        if code == "file.missing_columns":
+            message = ui.t("timport.err.lacks", columns=columns)
+        elif code == "file.unknown_columns":
+            message = ui.t("timport.err.unknown", columns=columns, known=", ".join(IMPORT_COLUMNS))
         else:
-            message = ui.t("timport.err.unreadable", detail=detail)
+            message = ui.t("timport.err.unreadable", detail=core.problem_text(ui, result))
         return core.Problems(fields={"file": message})
     return core.problems_of(ui, result, ("file",))
 
@@ -171,7 +171,8 @@ def _a_rule(result: core.ApiResult, name: str) -> bool:
     """Whether the API refused the field by one of its own rules (not its type)."""
     for item in result.detail if isinstance(result.detail, list) else []:
         loc = ".".join(str(p) for p in item.get("loc", []) if p not in ("body", "query", "path"))
-        if loc == name and item.get("type") in ("value_error", "uuid_parsing"):
+        kind = str(item.get("type", ""))
+        if loc == name and (kind.startswith("period.") or kind in ("target.channel_unknown", "uuid_parsing")):
             return True
     return False
 

@@ -9,8 +9,8 @@ the provinces is `province_map.py`, under the same section.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,7 +19,7 @@ from fastapi.responses import Response
 
 from crm_kit.auth import Role
 
-from . import core, history, i18n, marketing, regions
+from . import core, history, i18n, marketing, product_groups, regions
 from .core import UiDep
 
 router = APIRouter(prefix="/targets")
@@ -31,7 +31,6 @@ TARGET_FIELDS = (*FILTERS, "amount")
 #: Attainment at or above each step is one bucket further: < 25%, 25-50%, ..., >= 100%
 #: (the bar on plan against actual and the colour on the map).
 ATTAINMENT_STEPS = (0.25, 0.5, 0.75, 1.0)
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def may_plan(ui: core.Ui) -> bool:
@@ -72,7 +71,18 @@ class Choices:
     #: Whom a target may name (None: the caller may not choose, a salesperson).
     people: list[dict[str, Any]] | None
     names: dict[str, str]
-    product_groups: list[str] = field(default_factory=list)
+    #: Sales' product groups, active and retired (`product_groups.listed`).
+    product_groups: list[dict[str, Any]] = field(default_factory=list)
+
+    @cached_property
+    def group_names(self) -> dict[str, str]:
+        return product_groups.names(self.product_groups)
+
+    def group(self, ui: core.Ui, code: str | None) -> str:
+        """A target's product group by its name; none is every group."""
+        if not code:
+            return ui.t("target.all_groups")
+        return self.group_names.get(code, code)
 
     def person(self, ui: core.Ui, user_id: str | None) -> str:
         if not user_id:
@@ -81,12 +91,12 @@ class Choices:
 
 
 async def choices(ui: core.Ui) -> Choices:
-    groups, channels, people, names, products = await core.gather(
+    groups, channels, people, names, product_group_list = await core.gather(
         regions.groups(ui),
-        marketing.every(ui, "/api/channels"),
+        core.every(ui, "/api/channels"),
         marketing.channel_staff(ui),
         core.staff_names(ui),
-        ui.api.items("/api/products", limit=200),
+        product_groups.listed(ui),
     )
     # Marketing cannot list users: the salespeople it may choose are named from their list.
     names = {u["id"]: u.get("full_name") or u.get("username", "") for u in people or []} | names
@@ -97,7 +107,7 @@ async def choices(ui: core.Ui) -> Choices:
         channel_names={c["id"]: c["name"] for c in channels},
         people=people,
         names=names,
-        product_groups=sorted({p["product_group"] for p in products}),
+        product_groups=product_group_list,
     )
 
 
@@ -116,22 +126,33 @@ def query(values: dict[str, str], **more: str) -> str:
 
 # -- the API's refusals, in the user's language --------------------------------------------
 
-#: A rule the API checks against its data (a `value_error` at a field), by field.
+#: The words of a rule the API checks against its data, by the refusal's code (a field's
+#: `type`, or the answer's `code`); a period's codes all start with "period.".
 _REFUSALS = {
-    "period": "target.err.period",
-    "region_code": "target.err.region",
-    "channel_id": "target.err.channel",
-    "salesperson_id": "target.err.salesperson",
+    "region.no_match": "target.err.region",
+    "region.unknown": "target.err.region",
+    "target.channel_unknown": "target.err.channel",
+    "target.salesperson_unknown": "target.err.salesperson",
+    "target.salesperson_deactivated": "target.err.salesperson_deactivated",
+    "target.salesperson_not_selling": "target.err.salesperson_not_selling",
+    "uuid_parsing": "err.uuid_parsing",
 }
+#: Where a refusal of the whole request (a filter's) belongs, by its code.
+_FILTER_FIELDS = {"region.no_match": "region_code", "region.unknown": "region_code"}
 
 
-def _refusal(name: str, message: str) -> str | None:
-    if name == "salesperson_id":
-        if "deactivated" in message:
-            return "target.err.salesperson_deactivated"
-        if "not in sales" in message:
-            return "target.err.salesperson_not_selling"
-    return _REFUSALS.get(name)
+def _refusal(code: str) -> str | None:
+    return "target.err.period" if code.startswith("period.") else _REFUSALS.get(code)
+
+
+def _code(result: core.ApiResult) -> str:
+    code = result.data.get("code") if isinstance(result.data, dict) else None
+    return code if isinstance(code, str) else ""
+
+
+def _params(result: core.ApiResult) -> dict[str, Any]:
+    params = result.data.get("params") if isinstance(result.data, dict) else None
+    return params if isinstance(params, dict) else {}
 
 
 def target_problems(ui: core.Ui, result: core.ApiResult) -> tuple[core.Problems, str | None]:
@@ -140,31 +161,28 @@ def target_problems(ui: core.Ui, result: core.ApiResult) -> tuple[core.Problems,
     problems = core.problems_of(ui, result, TARGET_FIELDS)
     if isinstance(result.detail, list):
         for item in result.detail:
-            if not isinstance(item, dict) or item.get("type") not in ("value_error", "uuid_parsing"):
+            if not isinstance(item, dict):
                 continue
             name = ".".join(str(p) for p in item.get("loc", []) if p not in ("body", "query", "path"))
-            if item["type"] == "uuid_parsing":
-                key: str | None = "err.uuid_parsing"
-            else:
-                key = _refusal(name, str(item.get("msg", "")))
+            key = _refusal(str(item.get("type", "")))
             if key and name in TARGET_FIELDS:
                 problems.fields[name] = ui.t(key)
     existing = None
-    if result.status == 409:
-        found = _UUID.search(str(result.detail))
-        existing = found.group(0) if found else None
+    if result.status == 409 and _code(result) == "target.exists":
+        found = _params(result).get("target")
+        existing = str(found) if found else None
         problems.general = [ui.t("target.err.exists")]
     return problems, existing
 
 
 def filter_problems(ui: core.Ui, result: core.ApiResult) -> core.Problems:
     """A refused filter (a period that is not one, a province no one knows) at its field."""
-    if result.status == 422 and isinstance(result.detail, str):
-        text = result.detail
-        if text.startswith("period"):
+    code = _code(result)
+    if result.status == 422 and not isinstance(result.detail, list):
+        if code.startswith("period."):
             return core.Problems(fields={"period": ui.t("target.err.period")})
-        if "province" in text:
-            return core.Problems(fields={"region_code": ui.t("target.err.region")})
+        if code in _FILTER_FIELDS:
+            return core.Problems(fields={_FILTER_FIELDS[code]: ui.t("target.err.region")})
     problems, _ = target_problems(ui, result)
     return problems
 
@@ -272,7 +290,7 @@ def attainment_rows(ui: core.Ui, report: dict[str, Any], chosen: Choices) -> lis
                 if row["channel_id"]
                 else ui.t("target.all_channels"),
                 "salesperson_name": chosen.person(ui, row["salesperson_id"]),
-                "group_name": row["product_group"] or ui.t("target.all_groups"),
+                "group_name": chosen.group(ui, row["product_group"]),
                 "bucket": attainment_bucket(ratio),
                 "bar": attainment_bar(ratio),
             }
