@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm_kit.auth import Role
+from crm_testkit import catalogue
 from crm_testkit.polling import eventually
 
 from .test_market_share import order_through_the_flow
@@ -32,7 +33,7 @@ async def test_a_cancelled_order_and_a_credited_invoice_lower_share_attainment_a
     )
     now = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh"))
     year, month = str(now.year), now.strftime("%Y-%m")
-    group = f"cancel-{uuid.uuid4().hex[:6]}"
+    group = await catalogue.product_group(manager.client, f"cancel-{uuid.uuid4().hex[:6]}")
     code = f"CX-{uuid.uuid4().hex[:6].upper()}"
     made = await manager.client.post(
         "/api/products",
@@ -45,15 +46,17 @@ async def test_a_cancelled_order_and_a_credited_invoice_lower_share_attainment_a
     )
     assert channel.status_code == 201, channel.text
     channel_id = channel.json()["id"]
-    volume = await marketer.client.post(
-        "/api/market-volumes",
-        json={
-            "region_code": REGION,
-            "product_group": group,
-            "period": year,
-            "amount": 900_000_000,
-            "source": "industry_report",
-        },
+    volume = await catalogue.once_known(
+        lambda: marketer.client.post(
+            "/api/market-volumes",
+            json={
+                "region_code": REGION,
+                "product_group": group,
+                "period": year,
+                "amount": 900_000_000,
+                "source": "industry_report",
+            },
+        )
     )
     assert volume.status_code == 201, volume.text
     target = await marketer.client.post(

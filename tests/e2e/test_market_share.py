@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm_kit.auth import Role
+from crm_testkit import catalogue
 from crm_testkit.polling import eventually
 
 from .test_quotes import submitted_and_checked
@@ -61,7 +62,7 @@ async def test_market_share_per_region_and_channel_from_real_orders(stack, new_u
         await new_user(Role.MARKETING),
     )
     year = str(datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).year)
-    group = f"compressors-{uuid.uuid4().hex[:6]}"
+    group = await catalogue.product_group(manager.client, f"compressors-{uuid.uuid4().hex[:6]}")
     code = f"MS-{uuid.uuid4().hex[:6].upper()}"
     made = await manager.client.post(
         "/api/products",
@@ -81,15 +82,15 @@ async def test_market_share_per_region_and_channel_from_real_orders(stack, new_u
     dealer = await channel("Đại lý Quận 7", "dealer", ["79"], parent=distributor)
     online = await channel("Cửa hàng trực tuyến", "online", ["92"])
     for region, amount in VOLUMES.items():
-        response = await marketer.client.post(
-            "/api/market-volumes",
-            json={
-                "region_code": region,
-                "product_group": group,
-                "period": year,
-                "amount": amount,
-                "source": "industry_report",
-            },
+        body = {
+            "region_code": region,
+            "product_group": group,
+            "period": year,
+            "amount": amount,
+            "source": "industry_report",
+        }
+        response = await catalogue.once_known(
+            lambda body=body: marketer.client.post("/api/market-volumes", json=body)
         )
         assert response.status_code == 201, response.text
 

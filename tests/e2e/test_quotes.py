@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 
 from crm_kit.auth import Role
+from crm_testkit import catalogue
 from crm_testkit.polling import eventually
 
 pytestmark = pytest.mark.e2e
@@ -21,6 +22,7 @@ DEFAULT_LIMIT = 50_000_000
 
 async def product(manager, price: int = 12_000_000, vat: int = 10) -> str:
     code = f"MNK-{uuid.uuid4().hex[:6].upper()}"
+    await catalogue.product_group(manager.client, "compressors", name="Máy nén khí")
     made = await manager.client.post(
         "/api/products",
         json={

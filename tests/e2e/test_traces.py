@@ -32,6 +32,17 @@ def _consumed_in(spans: list[Span], service: str) -> bool:
     return any(s.service == service and s.kind == CONSUMER and s.name == f"{PROMOTED} process" for s in spans)
 
 
+def _whole(spans: list[Span]) -> bool:
+    """Every span the test reads has arrived."""
+    kinds = {(s.service, s.kind) for s in spans}
+    return (
+        {("gateway", SERVER), ("gateway", CLIENT), ("customers", SERVER)} <= kinds
+        and any(s.service == "customers" and s.name == f"{PROMOTED} publish" for s in spans)
+        and _consumed_in(spans, "sales")
+        and _consumed_in(spans, "accounting")
+    )
+
+
 async def test_one_promotion_is_one_trace_across_customers_sales_and_accounting(
     stack, new_user, spans: SpanCollector
 ):
@@ -49,10 +60,12 @@ async def test_one_promotion_is_one_trace_across_customers_sales_and_accounting(
     async def the_trace() -> list[Span]:
         return spans.spans(trace_id)
 
+    # Each process exports its spans in batches of its own: the gateway's may arrive after
+    # the consumers' (it did in CI, under load), so wait for all four.
     found = await eventually(
         the_trace,
-        until=lambda s: _consumed_in(s, "sales") and _consumed_in(s, "accounting"),
-        what="the promotion's spans from sales' and accounting's consumers",
+        until=_whole,
+        what="the promotion's spans from the gateway, customers, and sales' and accounting's consumers",
     )
     services = _by_service(found)
     assert {"gateway", "customers", "sales", "accounting"} <= set(services), sorted(services)

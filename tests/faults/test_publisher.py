@@ -157,8 +157,10 @@ async def test_a_rolled_back_transaction_publishes_nothing(stack, faults, new_us
 async def test_a_relay_that_dies_after_the_confirm_publishes_twice_with_one_effect(
     stack, faults, new_user, infra
 ):
-    """The relay's `published_at` update is held in the database (a trigger sleeps) after
-    the broker confirmed the message; the service is killed right then."""
+    """The relay's commit (which marks the row published) is held in the database after
+    the broker confirmed the message; the service is killed right then. The relay claims
+    and marks its batch in one statement before it publishes, so the hold is a deferred
+    constraint trigger: it sleeps at COMMIT, after the confirm, not at the UPDATE."""
     seller = await new_user(Role.SALESPERSON)
     [cid] = await prospects(seller, 1, "Chết sau xác nhận")
     skipped_before = await faults.metric("accounting", "crm_messages_duplicate_total")
@@ -175,7 +177,8 @@ async def test_a_relay_that_dies_after_the_confirm_publishes_twice_with_one_effe
             """
             CREATE OR REPLACE FUNCTION fault_hold_mark() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN PERFORM pg_sleep(120); RETURN NEW; END $$;
-            CREATE TRIGGER fault_hold_mark BEFORE UPDATE ON outbox FOR EACH ROW
+            CREATE CONSTRAINT TRIGGER fault_hold_mark AFTER UPDATE ON outbox
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
                 WHEN (OLD.published_at IS NULL AND NEW.published_at IS NOT NULL)
                 EXECUTE FUNCTION fault_hold_mark();
             """,

@@ -16,6 +16,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from crm_kit.auth import Role
+from crm_testkit import catalogue
 from crm_testkit.polling import eventually
 from gateway.ui.i18n import money, translate
 
@@ -162,7 +163,7 @@ async def test_a_customer_is_edited_and_a_manager_reassigns_and_deactivates_it(
     await save(page)
     phone_field = page.get_by_label(t("lead.phone"))
     await expect(phone_field).to_have_attribute("aria-invalid", "true")
-    await expect(page.locator("#phone-error")).to_have_text(t("err.phone"))
+    await expect(page.locator("#phone-error")).to_have_text(t("problem.phone.invalid", value="12345"))
     await expect(phone_field).to_have_value("12345")
     await expect(page.get_by_label(t("customer.contact_name"))).to_have_value("Trần Văn Hải")
     await expect(page.get_by_label(t("region"))).to_have_value("31")
@@ -207,6 +208,7 @@ async def test_a_submitted_quote_is_edited_back_to_draft_and_copied(
     seller: Api = await new_user(Role.SALESPERSON)
     manager: Api = await new_user(Role.SALES_MANAGER)
     code = f"BOM-{tag().upper()}"
+    await catalogue.product_group(manager.client, "pumps", name="Bơm công nghiệp")
     product = await manager.client.post(
         "/api/products",
         json={

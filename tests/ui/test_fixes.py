@@ -19,6 +19,7 @@ from crm_kit.auth import Role
 from gateway.ui.i18n import translate
 
 from ..harness import PASSWORD, Api, Stack
+from .words import said
 
 pytestmark = pytest.mark.e2e
 
@@ -134,7 +135,7 @@ async def test_a_campaign_keeps_its_grades_as_written(
     await grades.locator('input[value="Tier II"]').check()
     await other.fill("Khách thân thiết")
     await form.get_by_role("button", name=translate("vi", "create"), exact=True).click()
-    await expect(page.get_by_role("alert")).to_contain_text("ends_on")
+    await expect(page.get_by_role("alert")).to_contain_text(said("vi", "campaign.ends_before_start"))
     await expect(grades.locator('input[value="VIP"]')).to_be_checked()
     await expect(grades.locator('input[value="Tier II"]')).to_be_checked()
     await expect(grades.locator('input[value="A"]')).not_to_be_checked()

@@ -15,6 +15,7 @@ import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
 from crm_kit.auth import Role
+from crm_testkit import catalogue
 from gateway.ui import i18n
 from gateway.ui.i18n import money, translate
 
@@ -63,7 +64,9 @@ async def manager_setup(new_user) -> tuple[Api, str, str, str]:
     for them, under /settings, have tests of their own)."""
     manager: Api = await new_user(Role.SALES_MANAGER)
     code = f"MNK-{uuid.uuid4().hex[:6].upper()}"
-    group = f"compressors-{code[4:].lower()}"
+    group = await catalogue.product_group(
+        manager.client, f"compressors-{code[4:].lower()}", name=f"Máy nén khí {code[4:]}"
+    )
     made = await manager.client.post(
         "/api/products",
         json={
@@ -77,9 +80,16 @@ async def manager_setup(new_user) -> tuple[Api, str, str, str]:
     assert made.status_code == 201, made.text
     questionnaire = await manager.client.post("/api/questionnaires", json=QUESTIONNAIRE)
     assert questionnaire.status_code == 201, questionnaire.text
-    volume = await manager.client.post(
-        "/api/market-volumes",
-        json={"region_code": "01", "product_group": group, "period": str(date.today().year), "amount": 10**9},
+    volume = await catalogue.once_known(
+        lambda: manager.client.post(
+            "/api/market-volumes",
+            json={
+                "region_code": "01",
+                "product_group": group,
+                "period": str(date.today().year),
+                "amount": 10**9,
+            },
+        )
     )
     assert volume.status_code == 201, volume.text
     return manager, code, group, questionnaire.json()["id"]

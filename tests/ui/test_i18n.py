@@ -62,6 +62,7 @@ def test_a_422_lands_on_its_fields_by_loc() -> None:
     answer = ApiResult(
         422,
         {
+            "code": "validation_failed",
             "detail": [
                 {
                     "loc": ["body", "email"],
@@ -76,7 +77,7 @@ def test_a_422_lands_on_its_fields_by_loc() -> None:
                     "ctx": {"gt": 0},
                 },
                 {"loc": ["body"], "msg": "Value error, nothing to change", "type": "value_error"},
-            ]
+            ],
         },
     )
     found = problems_of(_Ui(), answer)  # type: ignore[arg-type]
@@ -85,21 +86,59 @@ def test_a_422_lands_on_its_fields_by_loc() -> None:
         "approach_plan.note": "Too long.",
         "lines.0.quantity": "Must be greater than 0.",
     }
-    assert found.general == ["nothing to change"]
+    # A validator's English sentence is never shown: a value error without a code of
+    # its own reads as the generic sentence.
+    assert found.general == [i18n.translate("en", "err.value_error")]
 
 
-def test_a_409_message_and_an_unavailable_service_are_general_problems() -> None:
-    assert problems_of(_Ui(), ApiResult(409, {"detail": "cannot move"})).general == ["cannot move"]  # type: ignore[arg-type]
-    down = problems_of(_Ui(), ApiResult(502, {"detail": "sales is unavailable"}))  # type: ignore[arg-type]
-    assert down.general == [i18n.translate("en", "errors.unavailable")]
+class _Vi(_Ui):
+    lang = "vi"
+
+
+def test_a_refusal_is_said_by_its_code_with_its_params_in_the_users_words() -> None:
+    answer = ApiResult(
+        403,
+        {"code": "role_needed", "params": {"roles": ["sales_manager", "admin"]}, "detail": "needs role ..."},
+    )
+    assert problems_of(_Vi(), answer).general == [
+        "Thao tác này cần vai trò quản lý kinh doanh, quản trị viên."
+    ]  # type: ignore[arg-type]
+    assert problems_of(_Ui(), answer).general == ["This needs the role sales manager, administrator."]  # type: ignore[arg-type]
+    # A kind of record, said in the language; the 404's key (an id) is left out.
+    missing = ApiResult(404, {"code": "not_found", "params": {"kind": "dead letter", "key": "7"}})
+    assert problems_of(_Vi(), missing).general == ["Không tìm thấy thông điệp."]  # type: ignore[arg-type]
+    # A code at a field, with its params.
+    at_field = ApiResult(
+        422,
+        {
+            "code": "invalid",
+            "detail": [{"loc": ["query", "cursor"], "msg": "x", "type": "cursor.invalid", "ctx": {}}],
+        },
+    )
+    assert problems_of(_Vi(), at_field).fields == {"cursor": i18n.translate("vi", "problem.cursor.invalid")}  # type: ignore[arg-type]
+
+
+def test_an_unknown_code_falls_back_to_its_status_never_to_the_english_text() -> None:
+    refused = ApiResult(409, {"code": "something.new", "detail": "the thing is frozen"})
+    assert problems_of(_Vi(), refused).general == [i18n.translate("vi", "errors.conflict")]  # type: ignore[arg-type]
+    plain = ApiResult(422, {"detail": "a sentence from an older service"})
+    assert problems_of(_Vi(), plain).general == [i18n.translate("vi", "errors.refused")]  # type: ignore[arg-type]
+    assert "frozen" not in problems_of(_Ui(), refused).general[0]  # type: ignore[arg-type]
+
+
+def test_a_409_and_an_unavailable_service_are_general_problems() -> None:
+    down = problems_of(_Ui(), ApiResult(502, {"code": "service_unavailable", "params": {"service": "sales"}}))  # type: ignore[arg-type]
+    assert down.general == [i18n.translate("en", "problem.service_unavailable", service="sales")]
+    old = problems_of(_Ui(), ApiResult(502, {"detail": "sales is unavailable"}))  # type: ignore[arg-type]
+    assert old.general == [i18n.translate("en", "errors.unavailable")]
     assert not Problems()
 
 
-def test_a_not_yet_answer_says_why_and_to_try_again() -> None:
+def test_a_not_yet_answer_says_to_try_again() -> None:
     detail = "customer 1 is not known to sales yet: it may still be on its way"
-    found = problems_of(_Ui(), ApiResult(503, {"detail": detail}))  # type: ignore[arg-type]
-    assert found.general == [i18n.translate("en", "errors.not_yet", detail=detail)]
-    assert detail in found.general[0] and "try again" in found.general[0]
+    found = problems_of(_Ui(), ApiResult(503, {"code": "not_yet", "detail": detail}))  # type: ignore[arg-type]
+    assert found.general == [i18n.translate("en", "problem.not_yet")]
+    assert "try again" in found.general[0]
 
 
 def test_a_page_waits_out_a_short_retry_after_once() -> None:

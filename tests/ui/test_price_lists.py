@@ -19,6 +19,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from crm_kit.auth import Role
+from crm_testkit import catalogue
 from crm_testkit.polling import eventually
 from gateway.ui.i18n import DEFAULT_ZONE, money, translate
 
@@ -72,6 +73,7 @@ async def open_as(browser: Browser, stack: Stack) -> AsyncIterator[OpenAs]:
 
 async def product(manager: Api) -> str:
     code = f"MB-{tag().upper()}"
+    await catalogue.product_group(manager.client, "máy bơm", name="Máy bơm")
     made = await manager.client.post(
         "/api/products",
         json={

@@ -19,6 +19,7 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 
 from crm_kit.auth import Role
+from crm_testkit import catalogue
 from crm_testkit.polling import eventually
 from gateway.ui.i18n import money, percent, translate
 from gateway.ui.province_map import TILES
@@ -119,6 +120,7 @@ async def sold_through_the_quote_flow(manager: Api, seller: Api, group: str, cha
     """A customer in Hà Nội buying through the channel: product, quote, credit check,
     approval, acceptance, order. Returns the order's net revenue."""
     code = f"MN-{uuid.uuid4().hex[:6].upper()}"
+    await catalogue.product_group(manager.client, group)
     made = await manager.client.post(
         "/api/products",
         json={
