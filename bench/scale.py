@@ -209,6 +209,12 @@ def order_date(n: str, size: Size) -> str:
 async def load_sales(conn: asyncpg.Connection, size: Size, regions: list[str]) -> None:
     n = size.customers
     await staff(conn, size)
+    # The managed list every product is filed under (its code folded is itself: ASCII).
+    await conn.execute(
+        "INSERT INTO product_groups (id, code, name, code_folded, name_folded, active) "
+        "SELECT md5('pg-' || g)::uuid, g, g, g, g, true FROM unnest($1::text[]) g",
+        GROUPS,
+    )
     await conn.executemany(
         "INSERT INTO products (code, name, search_text, product_group, unit_price, vat_rate_pct, active) "
         "VALUES ($1, $2::text, lower($2::text), $3, $4, 10, true)",
@@ -226,9 +232,10 @@ async def load_sales(conn: asyncpg.Connection, size: Size, regions: list[str]) -
         conn,
         "sales_customers",
         NAMES + ", r AS (SELECT $13::text[] AS codes) "
-        "INSERT INTO sales_customers (id, name, owner_id, region_code, channel_id, promoted_at, opened_at,"
-        " lifecycle_stage, grade, registered_at, stage_as_of) "
-        f"SELECT {sql_uid('c', 'n')}, {company_sql('n', False)}, {owner('n', size)}, {region('n')},"
+        "INSERT INTO sales_customers (id, name, name_folded, owner_id, region_code, channel_id, promoted_at,"
+        " opened_at, lifecycle_stage, grade, registered_at, stage_as_of) "
+        f"SELECT {sql_uid('c', 'n')}, {company_sql('n', False)}, {company_sql('n', True)}, {owner('n', size)},"
+        f" {region('n')},"
         f" {sql_uid('ch', f'1 + n % {size.channels}')}, now(), now(),"
         " CASE WHEN n % 50 = 7 THEN 'inactive' WHEN n % 5 < 3 THEN 'traditional' ELSE 'prospect' END,"
         " (ARRAY['A','B','C','D'])[1 + n % 4], now(), now() "
@@ -373,6 +380,11 @@ async def load_marketing(conn: asyncpg.Connection, size: Size, regions: list[str
         ],
     )
     await known_customers(conn, size, regions)
+    await conn.execute(
+        "INSERT INTO known_product_groups (code, name, active, changed_at) "
+        "SELECT g, g, true, now() FROM unnest($1::text[]) g",
+        GROUPS,
+    )
     prices = f"(ARRAY[{', '.join(str(p[3]) for p in PRODUCTS)}])"
     groups = f"(ARRAY[{', '.join(repr(p[2]) for p in PRODUCTS)}])"
     line_net = f"({prices}[1 + (n + l) % {len(PRODUCTS)}]::bigint * (1 + (n + l) % 5))"
