@@ -12,30 +12,18 @@ from typing import Any
 
 import pytest
 
-from accounting.app import create_app
-from accounting.settings import Settings
 from crm_contracts import CreditNoteIssued, InvoiceIssued, OrderCancelled, OrderPlaced
 from crm_kit.auth import Role
 from crm_testkit.infra import Infra
-from crm_testkit.service import running_service
 
-from .test_integration import DEFAULT_LIMIT, Books, order_placed
+from .test_integration import Books, order_placed, running_books
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 async def books(infra: Infra) -> AsyncIterator[Books]:
-    async with running_service(
-        infra,
-        "accounting",
-        create_app,
-        Settings,
-        kind=Books,
-        retry_delay_s=0.5,
-        relay_poll_interval_s=0.2,
-        default_credit_limit=DEFAULT_LIMIT,
-    ) as running:
+    async with running_books(infra) as running:
         yield running
 
 

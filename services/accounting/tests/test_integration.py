@@ -12,6 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -228,9 +229,9 @@ def quote_declined(quote: QuoteSubmittedForApproval) -> QuoteDeclined:
     )
 
 
-@pytest.fixture(scope="module")
-async def books(infra: Infra) -> AsyncIterator[Books]:
-    async with running_service(
+def running_books(infra: Infra) -> AbstractAsyncContextManager[Books]:
+    """Accounting on a database of its own, as every module of these tests runs it."""
+    return running_service(
         infra,
         "accounting",
         create_app,
@@ -239,7 +240,12 @@ async def books(infra: Infra) -> AsyncIterator[Books]:
         retry_delay_s=0.5,
         relay_poll_interval_s=0.2,
         default_credit_limit=DEFAULT_LIMIT,
-    ) as running:
+    )
+
+
+@pytest.fixture(scope="module")
+async def books(infra: Infra) -> AsyncIterator[Books]:
+    async with running_books(infra) as running:
         running.probe = await running.channel.declare_queue(f"{running.namespace}.probe", durable=True)
         await running.probe.bind(running.exchange, routing_key=CreditChecked.routing_key)
         yield running

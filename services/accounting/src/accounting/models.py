@@ -209,6 +209,37 @@ class Invoice(Base):
     )
 
 
+class ReceivableBalance(Base):
+    """What one customer owes now: the balances of their invoices that owe, summed. The
+    aging report's order (largest first) and its count of customers, read from the index
+    rather than from every invoice that owes (half a million at full size).
+
+    Kept exact by Postgres, not by the writers: statement-level triggers on `invoices`
+    (migration 0017) add each statement's new balances and take off its old ones (an
+    invoice issued, paid, credited, cancelled, moved to a merge's survivor), and empty it
+    with the invoices when they are truncated; invoices are written by the ORM, migrations
+    and bulk loads alike, and a trigger is the one place none of them can bypass. A customer
+    who owes nothing has no row."""
+
+    __tablename__ = "receivable_balances"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    owed: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_receivable_balances_rank", text("owed DESC"), "customer_id"),)
+
+
+class ReceivableDue(Base):
+    """What is owed now per due date, over every customer (by the same triggers as
+    `ReceivableBalance`): the aging report's column totals, bucketed by days overdue when
+    read, since the day moves and the due dates do not. A due date nothing owes has no row."""
+
+    __tablename__ = "receivable_dues"
+
+    due_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    owed: Mapped[int] = mapped_column(BigInteger)
+
+
 class CancelledOrder(Base):
     """An order sales cancelled (`OrderCancelled`), kept whatever the order of arrival: an
     `OrderPlaced` that comes after it is not invoiced, and an invoice that came before it

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, and_, func, literal, select
+from sqlalchemy import Date, and_, exists, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_kit.http import PageParams
 
 from . import accounts, domain
 from .filters import where_given
-from .models import Invoice, LedgerEntry
+from .models import Invoice, LedgerEntry, ReceivableBalance, ReceivableDue
 
 
 @dataclass(frozen=True)
@@ -93,49 +93,137 @@ class AgingReport:
 async def aging(
     session: AsyncSession, as_of: date, page: PageParams, *, today: date | None = None
 ) -> AgingReport:
-    """Per customer, what was owed at the end of `as_of` by days overdue; one page of customers.
+    """Per customer, what was owed at the end of `as_of` by days overdue; one page of customers
+    (largest total first, then by id), the count of every customer who owed and the column
+    totals over all of them.
 
-    In one statement, set-based: each invoice's balance at the end of `as_of`, summed per
-    customer and bucket (`domain.BUCKETS`), the page cut after the sort (largest total
-    first), and the count and the column totals over every customer by window functions on
-    the same rows. (It loaded every open item into Python before: at a million invoices,
-    a 504.) A past day's balances come from the ledger; from `today` on they are the
-    invoices' own (nothing is paid or credited on a later day than today, so the ledger up
-    to `as_of` sums to the balance), read from the partial index of what is owed."""
+    From `today` on what is owed is the invoices' own balances (nothing is paid or credited
+    on a later day than today, so the ledger up to `as_of` sums to the balance), read from
+    the summaries the invoices keep (`ReceivableBalance`, `ReceivableDue`): the page, the
+    count and the totals without reading every invoice that owes (`_aging_now`). A past day's
+    balances come from the ledger, summed per invoice (`_aging_summed`): that is rarer, and
+    its order and totals are what they were then, which no summary of today holds."""
     if today is not None and as_of >= today:
-        items: Any = (
-            select(Invoice.customer_id, Invoice.due_date, Invoice.balance.label("owed"))
-            .where(Invoice.balance > 0, Invoice.issue_date <= as_of)
-            .subquery()
-        )
+        found = await _aging_now(session, as_of, page)
+        if found is None:  # an invoice dated after `as_of` owes: the summaries count it
+            found = await _aging_summed(session, as_of, page, _owed_now(as_of))
     else:
-        owed = (
-            select(LedgerEntry.invoice_id, func.sum(LedgerEntry.amount).label("owed"))
-            .where(LedgerEntry.entry_date <= as_of)
-            .group_by(LedgerEntry.invoice_id)
-            .having(func.sum(LedgerEntry.amount) > 0)
-            .subquery()
-        )
-        items = (
-            select(Invoice.customer_id, Invoice.due_date, owed.c.owed)
-            .join(owed, owed.c.invoice_id == Invoice.id)
-            .subquery()
-        )
-    days = literal(as_of, Date) - items.c.due_date
-    per_bucket = [
+        found = await _aging_summed(session, as_of, page, _owed_then(as_of))
+    rows, total, totals = found
+    # The page's names after the cut: joined before it, every owing customer's was read.
+    names = await accounts.names_of(session, [r.customer_id for r in rows])
+    return AgingReport(as_of=as_of, rows=rows, names=names, total=total, totals=totals)
+
+
+_Aged = tuple[list[domain.Aging], int, dict[domain.AgingBucket, int]]
+
+
+def _bucketed(owed: Any, due_date: Any, as_of: date, prefix: str = "") -> list[Any]:
+    """`owed` summed per bucket of days overdue at the end of `as_of` (`domain.BUCKETS`), 0
+    where nothing is, labelled by bucket (after `prefix`)."""
+    days = literal(as_of, Date) - due_date
+    return [
         func.coalesce(
-            func.sum(items.c.owed).filter(
+            func.sum(owed).filter(
                 and_(
                     *([days >= first] if first is not None else []),
                     *([days <= last] if last is not None else []),
                 )
             ),
             0,
-        ).label(bucket.value)
+        ).label(prefix + bucket.value)
         for bucket, first, last in domain.BUCKETS
     ]
+
+
+async def _aging_now(session: AsyncSession, as_of: date, page: PageParams) -> _Aged | None:
+    """Today's aging from the summaries, in one statement (one snapshot): the page of
+    customers from `ix_receivable_balances_rank`, their buckets from their own invoices
+    (`ix_invoices_owed`), the count from `receivable_balances` and the column totals from
+    `receivable_dues` (a row per due date). None when an invoice issued after `as_of` owes
+    something (its order dated ahead): the report leaves it out and the summaries do not."""
+    ranked = (
+        select(ReceivableBalance.customer_id, ReceivableBalance.owed)
+        .order_by(ReceivableBalance.owed.desc(), ReceivableBalance.customer_id)
+        .limit(page.limit)
+        .offset(page.offset)
+        .cte("ranked")
+    )
+    on_page = (
+        select(ranked.c.customer_id, ranked.c.owed, *_bucketed(Invoice.balance, Invoice.due_date, as_of))
+        .join_from(
+            ranked,
+            Invoice,
+            and_(
+                Invoice.customer_id == ranked.c.customer_id, Invoice.balance > 0, Invoice.issue_date <= as_of
+            ),
+        )
+        .group_by(ranked.c.customer_id, ranked.c.owed)
+        .subquery("on_page")
+    )
+    totals = select(*_bucketed(ReceivableDue.owed, ReceivableDue.due_date, as_of, "all_")).subquery("totals")
+    counted = select(func.count().label("customers")).select_from(ReceivableBalance).subquery("counted")
+    later = select(
+        exists().where(Invoice.issue_date > as_of, Invoice.balance > 0).label("issued_later")
+    ).subquery("later")
+    stmt = (
+        select(counted.c.customers, later.c.issued_later, totals, on_page.c.customer_id)
+        .add_columns(*(on_page.c[b.value] for b in domain.AgingBucket))
+        .select_from(counted.join(later, true()).join(totals, true()).outerjoin(on_page, true()))
+        .order_by(on_page.c.owed.desc(), on_page.c.customer_id)
+    )
+    found = (await session.execute(stmt)).all()
+    if found[0].issued_later:
+        return None
+    rows = [
+        domain.Aging(r.customer_id, {b: int(r._mapping[b.value]) for b in domain.AgingBucket})
+        for r in found
+        if r.customer_id is not None
+    ]
+    totals_row = found[0]._mapping
+    return (
+        rows,
+        int(found[0].customers),
+        {b: int(totals_row[f"all_{b.value}"]) for b in domain.AgingBucket},
+    )
+
+
+def _owed_now(as_of: date) -> Any:
+    """Each invoice that owes now, issued by the end of `as_of`: its customer, due date and balance."""
+    return (
+        select(Invoice.customer_id, Invoice.due_date, Invoice.balance.label("owed"))
+        .where(Invoice.balance > 0, Invoice.issue_date <= as_of)
+        .subquery()
+    )
+
+
+def _owed_then(as_of: date) -> Any:
+    """Each invoice that owed at the end of `as_of`, from its ledger entries up to then."""
+    owed = (
+        select(LedgerEntry.invoice_id, func.sum(LedgerEntry.amount).label("owed"))
+        .where(LedgerEntry.entry_date <= as_of)
+        .group_by(LedgerEntry.invoice_id)
+        .having(func.sum(LedgerEntry.amount) > 0)
+        .subquery()
+    )
+    return (
+        select(Invoice.customer_id, Invoice.due_date, owed.c.owed)
+        .join(owed, owed.c.invoice_id == Invoice.id)
+        .subquery()
+    )
+
+
+async def _aging_summed(session: AsyncSession, as_of: date, page: PageParams, items: Any) -> _Aged:
+    """The aging from `items` (customer, due date, what it owed), in one statement, set-based:
+    summed per customer and bucket, the page cut after the sort, and the count and the column
+    totals over every customer by window functions on the same rows. (It loaded every open
+    item into Python before: at a million invoices, a 504.)"""
     per_customer = (
-        select(items.c.customer_id, *per_bucket, func.sum(items.c.owed).label("total"))
+        select(
+            items.c.customer_id,
+            *_bucketed(items.c.owed, items.c.due_date, as_of),
+            func.sum(items.c.owed).label("total"),
+        )
         .group_by(items.c.customer_id)
         .subquery()
     )
@@ -155,14 +243,12 @@ async def aging(
     rows = [
         domain.Aging(r.customer_id, {b: int(r._mapping[b.value]) for b in domain.AgingBucket}) for r in found
     ]
-    # The page's names after the cut: joined before it, every owing customer's was read.
-    names = await accounts.names_of(session, [r.customer_id for r in rows])
     if found:
         total = int(found[0].customers)
         totals = {b: int(found[0]._mapping[f"all_{b.value}"]) for b in domain.AgingBucket}
     else:  # past the last page (or nothing owed): the count and totals on their own
         total, totals = await _aging_totals(session, per_customer, buckets)
-    return AgingReport(as_of=as_of, rows=rows, names=names, total=total, totals=totals)
+    return rows, total, totals
 
 
 async def _aging_totals(
