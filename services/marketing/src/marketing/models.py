@@ -220,6 +220,51 @@ class RevenueFact(Base):
     placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class RevenueMonth(Base):
+    """The revenue facts of a month (of their `order_date`), province, channel, salesperson
+    and product group: what target attainment and market share read instead of every fact
+    of the period (`targets._revenue`, `share._revenue`).
+
+    Written only by the database: statement-level triggers on `revenue_facts` (migration
+    0017) add each statement's inserted facts (orders, credit notes), take off its deleted
+    ones, move updated ones (a cancellation's zero, a re-mapped province, a new owner) and
+    empty it with the facts when they are truncated, whoever writes them, in SQL or in
+    Python. A key with facts has a row, even when they add up to nothing (a cancelled
+    order still names its province and channel); a key whose facts are all gone has none.
+    Report periods are whole months, quarters or years, so a period is exactly a range of
+    these months.
+    """
+
+    __tablename__ = "revenue_months"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    #: The first day of the facts' month.
+    month: Mapped[date] = mapped_column(Date)
+    region_code: Mapped[str | None] = mapped_column(String(3))
+    channel_id: Mapped[uuid.UUID | None]
+    owner_id: Mapped[uuid.UUID | None]
+    product_group: Mapped[str] = mapped_column(String(100))
+    #: How many facts (order and credit note lines) the row sums; never 0.
+    lines: Mapped[int] = mapped_column(BigInteger)
+    #: Their net amount, integer dong.
+    net_amount: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        # What the triggers upsert on; a fact without a province, channel or owner is one
+        # key, not many. Month first: a report reads a range of months.
+        Index(
+            "uq_revenue_months_key",
+            "month",
+            "region_code",
+            "channel_id",
+            "owner_id",
+            "product_group",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+
 # -- targets ----------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from crm_kit import errors
 from . import domain, regions, volumes
 from .channels import parent_map
 from .domain import Period, RegionChannel
-from .models import Channel, ChannelRegion, RevenueFact
+from .models import Channel, ChannelRegion, RevenueMonth
 from .schemas import MarketShareOut, MarketShareRow, WhiteSpaceRow
 
 
@@ -109,18 +109,19 @@ async def _revenue(
     session: AsyncSession, period: Period, product_group: str | None
 ) -> dict[RegionChannel, int]:
     """Net revenue (less credit notes) of the lines dated in `period`, per region and the
-    channel that sold it (not rolled up)."""
+    channel that sold it (not rolled up), from the monthly summary of the facts (a period
+    is whole months); a pair whose lines add up to nothing (cancelled) is there at 0."""
     stmt = (
-        select(RevenueFact.region_code, RevenueFact.channel_id, func.sum(RevenueFact.net_amount))
+        select(RevenueMonth.region_code, RevenueMonth.channel_id, func.sum(RevenueMonth.net_amount))
         .where(
-            RevenueFact.order_date >= period.start,
-            RevenueFact.order_date < period.end,
-            RevenueFact.region_code.is_not(None),
+            RevenueMonth.month >= period.start,
+            RevenueMonth.month < period.end,
+            RevenueMonth.region_code.is_not(None),
         )
-        .group_by(RevenueFact.region_code, RevenueFact.channel_id)
+        .group_by(RevenueMonth.region_code, RevenueMonth.channel_id)
     )
     if product_group is not None:
-        stmt = stmt.where(RevenueFact.product_group == product_group)
+        stmt = stmt.where(RevenueMonth.product_group == product_group)
     return {(str(region), channel): int(amount) for region, channel, amount in (await session.execute(stmt))}
 
 
