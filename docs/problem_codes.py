@@ -2,7 +2,9 @@
 
 The services refuse with a code (`crm_kit.errors`): `code="..."` on a `DomainError`,
 `coded("...", ...)` in an `HTTPException`, `At(loc, msg, "...")` at a field,
-`PydanticCustomError("...", ...)` in a validator. `walk()` parses the source of every
+`PydanticCustomError("...", ...)` in a validator, `default_code="..."` for a rule's
+error (`Invalid.of_rule`); a code held in a variable is read from the string literals
+assigned to it in the same function or at the top of its module. `walk()` parses the source of every
 service and of the kit and finds each of them, the kinds of record a `NotFound` names,
 and the refusals written without a code. `docs/api.md` lists the codes from it, and
 `services/gateway/tests/test_problem_codes.py` checks that the web UI says each in
@@ -29,6 +31,9 @@ CODED = {
     "TooManyRows",
     "at",
 }
+#: A problem of an imported row: the kit's `RowProblem(column=, code=, params=, message=)`
+#: and customers' `Problem(column, code, params, message)`.
+ROW_PROBLEMS = {"RowProblem", "Problem"}
 #: What `.at(...)` is a refusal of.
 AT = {"Invalid", "FileProblem"}
 #: A refusal's HTTP status, by the class raised.
@@ -55,6 +60,9 @@ class Raised:
     #: The params it gives, when they are written out at the raise; None when computed.
     params: frozenset[str] | None
     status: int | None = None
+    #: A problem of an imported row (`RowProblem`), in a 200's report: said by its
+    #: `problem.` words or, for a pydantic type (`missing`), by its `err.` words.
+    row: bool = False
 
     @property
     def service(self) -> str:
@@ -69,6 +77,9 @@ class Walk:
     kinds: set[str] = field(default_factory=set)
     #: `path:line` of refusals written without a code.
     uncoded: list[str] = field(default_factory=list)
+    #: `path:line` of refusals whose code the walk cannot read (neither a literal nor a
+    #: variable assigned literals in its function, e.g. `At(loc, *refusal)`).
+    unresolved: list[str] = field(default_factory=list)
     #: `path:line` of validators that raise a bare ValueError (no code reaches the client).
     bare_validators: list[str] = field(default_factory=list)
 
@@ -87,11 +98,61 @@ def _literal(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
+def _literals(node: ast.expr | None) -> list[str]:
+    """The strings an expression may be: a literal, or either side of `a if c else b`."""
+    if isinstance(node, ast.IfExp):
+        return _literals(node.body) + _literals(node.orelse)
+    found = _literal(node)
+    return [] if found is None else [found]
+
+
+Assigned = dict[str, list[str]]
+
+
+def _assigned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Assigned:
+    """The string literals each plain name is assigned in a function (`code = "..."`); a
+    parameter passes on its caller's code (counted at the call), so it holds none."""
+    names: Assigned = {arg.arg: [] for arg in [*function.args.args, *function.args.kwonlyargs]}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    names.setdefault(target.id, []).extend(_literals(node.value))
+    return names
+
+
+def _constants(tree: ast.Module) -> Assigned:
+    """The string constants a module assigns at its top level (`UNKNOWN = "..."`)."""
+    names: Assigned = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and (found := _literals(node.value)):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    names.setdefault(target.id, []).extend(found)
+    return names
+
+
+def _codes(node: ast.expr | None, assigned: Assigned) -> list[str] | None:
+    """The codes a `code=` value may be; None when the walk cannot tell. An attribute
+    `.code` passes on a refusal's code (`code=exc.code`), counted where it was raised;
+    `getattr(exc, "type", "...")` is a rule's code (its `PydanticCustomError`, counted
+    there) or the default."""
+    if isinstance(node, ast.Name):
+        return assigned.get(node.id)
+    if isinstance(node, ast.Attribute) and node.attr == "code":
+        return []
+    if isinstance(node, ast.Subscript) and _literal(node.slice) == "type":
+        return []  # a pydantic error's type (`err["type"]`): its `err.` words are checked
+    if isinstance(node, ast.Call) and _name(node.func) == "getattr" and len(node.args) == 3:
+        return _literals(node.args[2]) or None
+    return _literals(node) or None
+
+
 def _keys(node: ast.expr | None) -> frozenset[str] | None:
     if node is None:
         return frozenset()
-    if isinstance(node, ast.Dict) and all(_literal(k) for k in node.keys if k is not None):
-        return frozenset(_literal(k) for k in node.keys if k is not None)  # type: ignore[misc]
+    if isinstance(node, ast.Dict) and all(_literal(k) for k in node.keys):  # no `**spread`
+        return frozenset(_literal(k) for k in node.keys)  # type: ignore[misc]
     if isinstance(node, ast.Call) and _name(node.func) == "dict" and not node.args:
         return frozenset(k.arg for k in node.keywords if k.arg)
     return None
@@ -106,9 +167,12 @@ def _status(node: ast.Call) -> int | None:
     return None
 
 
-def _call(walk: Walk, node: ast.Call, where: str, parents: dict[int, ast.Call]) -> None:
+def _call(walk: Walk, node: ast.Call, where: str, parents: dict[int, ast.Call], assigned: Assigned) -> None:
     name = _name(node.func)
     keywords = {k.arg: k.value for k in node.keywords if k.arg}
+    if "default_code" in keywords:
+        for default in _codes(keywords["default_code"], assigned) or []:
+            walk.raised.append(Raised(default, where, None, 422))
     if name == "NotFound" and node.args:
         if kind := _literal(node.args[0]):
             walk.kinds.add(kind)
@@ -119,14 +183,32 @@ def _call(walk: Walk, node: ast.Call, where: str, parents: dict[int, ast.Call]) 
             return
         if "code" not in keywords:
             walk.uncoded.append(where)
-        elif code := _literal(keywords["code"]):
-            walk.raised.append(Raised(code, where, _keys(keywords.get("params")), STATUS.get(name)))
+        elif (codes := _codes(keywords["code"], assigned)) is None:
+            walk.unresolved.append(where)
+        else:
+            for each in codes:
+                walk.raised.append(Raised(each, where, _keys(keywords.get("params")), STATUS.get(name)))
     elif name == "coded" and node.args and (code := _literal(node.args[0])):
         outer = parents.get(id(node))
         status = _status(outer) if outer is not None else None
         walk.raised.append(Raised(code, where, frozenset(k.arg for k in node.keywords if k.arg), status))
-    elif name == "At" and len(node.args) >= 3 and (code := _literal(node.args[2])):
-        walk.raised.append(Raised(code, where, _keys(node.args[3] if len(node.args) > 3 else None), 422))
+    elif name == "At":
+        if any(isinstance(arg, ast.Starred) for arg in node.args) or "code" in keywords:
+            walk.unresolved.append(where)
+        elif len(node.args) >= 3:
+            if (codes := _codes(node.args[2], assigned)) is None:
+                walk.unresolved.append(where)
+            for each in codes or []:
+                walk.raised.append(
+                    Raised(each, where, _keys(node.args[3] if len(node.args) > 3 else None), 422)
+                )
+    elif name in ROW_PROBLEMS:
+        code_node = keywords.get("code", node.args[1] if len(node.args) > 1 else None)
+        params_node = keywords.get("params", node.args[2] if len(node.args) > 2 else None)
+        if (codes := _codes(code_node, assigned)) is None:
+            walk.unresolved.append(where)
+        for each in codes or []:
+            walk.raised.append(Raised(each, where, _keys(params_node), None, row=True))
     elif name == "PydanticCustomError" and node.args and (code := _literal(node.args[0])):
         walk.raised.append(Raised(code, where, _keys(node.args[2] if len(node.args) > 2 else None), 422))
     elif name == "HTTPException":
@@ -159,9 +241,17 @@ def walk() -> Walk:
             if isinstance(node, ast.Call) and _name(node.func) == "HTTPException"
             for arg in [*node.args, *(k.value for k in node.keywords)]
         }
+        # Each call's function, for the names a `code=` variable is assigned there, over
+        # the module's constants (`UNKNOWN = "product_group.unknown"`).
+        module = _constants(tree)
+        scopes: dict[int, Assigned] = {}
+        for function in ast.walk(tree):
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                names = {**module, **_assigned(function)}
+                scopes.update({id(inner): names for inner in ast.walk(function)})
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
-                _call(found, node, f"{where_file}:{node.lineno}", parents)
+                _call(found, node, f"{where_file}:{node.lineno}", parents, scopes.get(id(node), {}))
         if path.name != "settings.py":  # configuration, read at start-up: no client sees it
             found.bare_validators.extend(_bare_validators(tree, where_file))
     return found
@@ -182,16 +272,20 @@ def render(english: dict[str, str]) -> str:
     """`docs/api.md`'s list of codes: each with its statuses, the services that raise it,
     and what the web UI says (in English; `{name}` is a param)."""
     found = walk()
+    row_codes = {one.code for one in found.raised if one.row}
     rows = []
     for code, (statuses, services) in catalogue(found.raised).items():
-        said = english.get(f"problem.{code}", "").replace("|", "\\|")
-        status = ", ".join(str(s) for s in sorted(statuses)) or "-"
+        said = (english.get(f"problem.{code}") or english.get(f"err.{code}", "")).replace("|", "\\|")
+        shown = [str(s) for s in sorted(statuses)] + (["row"] if code in row_codes else [])
+        status = ", ".join(shown) or "-"
         rows.append(f"| `{code}` | {status} | {', '.join(sorted(services))} | {said} |")
     return (
         '\n<a id="problem-codes"></a>\n\n## Problem codes\n\n'
         "Every `code` a refusal may carry (read from the services' source by `docs/problem_codes.py`),\n"
         "besides those in the table under [Errors](#errors). A 422 at fields carries them in\n"
-        "`detail[].type`. `not_found`'s `params.kind` names the kind of record.\n\n"
+        "`detail[].type`. `not_found`'s `params.kind` names the kind of record. Status `row`:\n"
+        "a problem of an imported row, in the `problems` of a rejected row of an import's report\n"
+        "(`{column, code, params, message}`), not a refusal of the request.\n\n"
         "| code | status | raised by | the web UI says (English) |\n|---|---|---|---|\n"
         + "\n".join(rows)
         + "\n"

@@ -55,15 +55,11 @@ async def put_logo(session: AsyncSession, data: bytes, user: User) -> sa.Row[Any
     try:
         logo = seller.check_logo(data)
     except ValueError as refused:
-        if not data:
-            code = "company.logo_empty"
-        elif len(data) > seller.MAX_LOGO_BYTES:
-            code = "company.logo_too_large"
-        else:
-            code = "company.logo_not_png"
-        raise errors.Invalid(
-            str(refused), code=code, params={"size": len(data), "max_size": seller.MAX_LOGO_BYTES}
-        ) from None
+        params = {"size": len(data), "max_size": seller.MAX_LOGO_BYTES}
+        if len(data) > seller.MAX_LOGO_BYTES:
+            raise errors.TooLarge(str(refused), code="company.logo_too_large", params=params) from None
+        code = "company.logo_empty" if not data else "company.logo_not_png"
+        raise errors.Invalid(str(refused), code=code, params=params) from None
     current = await seller.load(session)
     if current is None:
         raise errors.Invalid("set the company profile before its logo", code="company.profile_missing")

@@ -41,30 +41,30 @@ def rate(pct: Decimal) -> str:
     return f"KHAC:{value.quantize(Decimal('0.01'))}%"
 
 
-def missing(doc: Document) -> list[tuple[tuple[str, ...], str, str, dict[str, str]]]:
-    """What the document lacks to be an e-invoice, each with where it belongs, its code
-    and its params."""
-    problems: list[tuple[tuple[str, ...], str, str, dict[str, str]]] = []
+def missing(doc: Document) -> list[errors.At]:
+    """What the document lacks to be an e-invoice, each where it belongs in the document,
+    with its code and its params."""
+    problems: list[errors.At] = []
     for role, party in (("buyer", doc.buyer), ("seller", doc.seller)):
         whose = "the buyer (the customer's record)" if role == "buyer" else "the seller (the company profile)"
         if party is None:
             problems.append(
-                (
+                errors.At(
                     (role,),
                     f"{whose} is not set: an admin sets the company profile",
                     "einvoice.party_missing",
-                    {"party": role},
+                    {"invoice_number": doc.number, "party": role},
                 )
             )
             continue
         for field, what in (("tax_code", "tax code"), ("address", "address")):
             if not getattr(party, field):
                 problems.append(
-                    (
+                    errors.At(
                         (role, field),
                         f"{whose} has no {what}",
                         "einvoice.party_incomplete",
-                        {"party": role, "einvoice_field": field},
+                        {"invoice_number": doc.number, "party": role, "einvoice_field": field},
                     )
                 )
     return problems
@@ -141,12 +141,12 @@ def build(doc: Document, sequence: int, letters: str) -> bytes:
         raise errors.Invalid.many(
             [
                 errors.At(
-                    ("invoice", *where),
-                    f"invoice {doc.number} cannot be an e-invoice: {what}",
-                    code,
-                    {"invoice_number": doc.number, **params},
+                    ("invoice", *problem.loc),
+                    f"invoice {doc.number} cannot be an e-invoice: {problem.message}",
+                    problem.code,
+                    problem.params,
                 )
-                for where, what, code, params in problems
+                for problem in problems
             ]
         )
     assert doc.seller is not None
