@@ -4,9 +4,10 @@ finds it in the list, revises it and reads its history; plan against actual show
 the map of the 34 provinces colours Hà Nội by its attainment, which moves once a
 salesperson sells through the quote flow; a salesperson reads their own targets only.
 
-The set-up a planner does once (a channel, a product, a market estimate) and the sale
-itself go through the API, as in the other UI tests; what is checked is what the pages
-show, and the target as the API then has it."""
+The set-up a planner does once (a channel, a product group on sales' list and known to
+marketing, a product, a market estimate) and the sale itself go through the API, as in
+the other UI tests; what is checked is what the pages show, and the target as the API
+then has it."""
 
 from __future__ import annotations
 
@@ -116,6 +117,17 @@ def product_group() -> str:
     return f"máy nén {uuid.uuid4().hex[:6]}"
 
 
+async def known_to_marketing(manager: Api, marketer: Api, group: str) -> str:
+    """`group` on sales' list and in marketing's copy of it: a target or an estimate names
+    only such a group, and the list reaches marketing with `ProductGroupChanged`. Waits on
+    a proposal without `accept`, which writes nothing."""
+    await catalogue.product_group(manager.client, group)
+    probe = {"period": str(date.today().year), "share": 0.1, "product_group": group}
+    known = await catalogue.once_known(lambda: marketer.client.post("/api/targets/proposals", json=probe))
+    assert known.status_code == 200, known.text
+    return group
+
+
 async def sold_through_the_quote_flow(manager: Api, seller: Api, group: str, channel_id: str) -> int:
     """A customer in Hà Nội buying through the channel: product, quote, credit check,
     approval, acceptance, order. Returns the order's net revenue."""
@@ -187,7 +199,7 @@ async def set_in_the_form(me: Screen, marketer: Api, year: str, channel_name: st
     await labelled(form, me.t("period")).fill(f"{year}-13")
     await labelled(form, me.t("region")).select_option(label=f"{me.hanoi()} (01)")
     await labelled(form, me.t("channel")).select_option(label=channel_name)
-    await labelled(form, me.t("volume.product_group")).fill(group)
+    await labelled(form, me.t("volume.product_group")).select_option(group)
     amount = labelled(form, me.t("target.amount"))
     await amount.fill(f"-{me.typed(5_000)}")
     await form.get_by_role("button", name=me.t("target.set")).click()
@@ -214,8 +226,9 @@ async def test_a_marketer_sets_a_target_revises_it_and_sees_its_history_and_atta
     lang: str, stack: Stack, new_user, contexts, screenshots: Path
 ) -> None:
     marketer: Api = await new_user(Role.MARKETING)
+    manager: Api = await new_user(Role.SALES_MANAGER)
     channel_id, channel_name = await dealer_channel(marketer)
-    group = product_group()
+    group = await known_to_marketing(manager, marketer, product_group())
     year = str(date.today().year)
     me = await logged_in(contexts, stack, marketer, lang, screenshots)
     page = me.page
@@ -223,7 +236,7 @@ async def test_a_marketer_sets_a_target_revises_it_and_sees_its_history_and_atta
 
     # In the list, filtered to its product group.
     await me.tab("targets.title")
-    await page.locator("#f-product_group").fill(group)
+    await page.locator("#f-product_group").select_option(group)
     await page.get_by_role("button", name=me.t("filter")).click()
     rows = page.get_by_test_id("targets").locator("tbody tr")
     await expect(rows).to_have_count(1)
@@ -297,14 +310,14 @@ async def test_the_map_colours_ha_noi_by_its_attainment_and_an_order_moves_it(
     manager: Api = await new_user(Role.SALES_MANAGER)
     seller: Api = await new_user(Role.SALESPERSON)
     channel_id, _ = await dealer_channel(marketer)
-    group = product_group()
+    group = await known_to_marketing(manager, marketer, product_group())
     year = str(date.today().year)
     me = await logged_in(contexts, stack, marketer, lang, screenshots)
     page = me.page
 
     await me.nav("nav.targets")
     await me.tab("map.title")
-    await page.get_by_label(me.t("volume.product_group")).fill(group)
+    await page.get_by_label(me.t("volume.product_group")).select_option(group)
     await page.get_by_role("button", name=me.t("map.show")).click()
     tiles = page.locator("svg.province-map [data-region-code]")
     await expect(tiles).to_have_count(34)
@@ -351,9 +364,10 @@ async def test_a_salesperson_reads_their_own_targets_and_may_not_set_any(
     stack: Stack, new_user, contexts, screenshots: Path
 ) -> None:
     marketer: Api = await new_user(Role.MARKETING)
+    manager: Api = await new_user(Role.SALES_MANAGER)
     seller: Api = await new_user(Role.SALESPERSON)
     other: Api = await new_user(Role.SALESPERSON)
-    group = product_group()
+    group = await known_to_marketing(manager, marketer, product_group())
     year = str(date.today().year)
 
     async def set_for(person: Api, amount: int) -> str:
@@ -378,7 +392,7 @@ async def test_a_salesperson_reads_their_own_targets_and_may_not_set_any(
     await me.nav("nav.my_targets")
     await expect(page.get_by_role("heading", level=1)).to_have_text(me.t("targets.mine"))
     await expect(page.locator("#new-target")).to_have_count(0)
-    await page.locator("#f-product_group").fill(group)
+    await page.locator("#f-product_group").select_option(group)
     await page.get_by_role("button", name=me.t("filter")).click()
     rows = page.get_by_test_id("targets").locator("tbody tr")
     await expect(rows).to_have_count(1)

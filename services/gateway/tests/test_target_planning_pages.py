@@ -54,24 +54,40 @@ async def test_the_targets_pages_link_a_planner_to_import_and_proposals(stand_in
     assert not theirs.all("a", href="/targets/import") and not theirs.all("a", href="/targets/proposals")
 
 
+def rejected(row: int, *problems: tuple[str, str, dict[str, Any]]) -> dict[str, Any]:
+    """A rejected row as marketing reports it: each problem's column, code and params, and
+    the English (which the page never shows)."""
+    return {
+        "row": row,
+        "errors": [f"{column}: (English)" for column, _, _ in problems],
+        "problems": [
+            {"column": column, "code": code, "params": params, "message": "(English)"}
+            for column, code, params in problems
+        ],
+    }
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
 async def test_an_import_sends_the_file_and_reports_each_rejected_row_in_the_users_words(
-    stand_in: Pages,
+    stand_in: Pages, lang: str
 ) -> None:
-    marketer = await stand_in.person(Role.MARKETING, lang="en")
+    marketer = await stand_in.person(Role.MARKETING, lang=lang)
     report = {
         "imported": 2,
         "updated": 1,
         "unchanged": 0,
         "rejected": [
-            {"row": 5, "errors": ["repeats row 2 (same period and scope)"]},
-            {
-                "row": 3,
-                "errors": [
-                    "period: '2027-13' is not a year (2026), a quarter (2026-Q3) or a month (2026-03)",
-                    "amount: 'nhiều' is not a whole number of dong >= 0",
-                ],
-            },
-            {"row": 4, "errors": ["salesperson: an.nguyen is deactivated", "weird: something new"]},
+            rejected(5, ("row", "import.row_repeats", {"row": 2})),
+            rejected(
+                3,
+                ("period", "period.not_year_quarter_or_month", {"period": "2027-13"}),
+                ("amount", "import.amount_invalid", {"value": "nhiều"}),
+            ),
+            rejected(
+                4,
+                ("salesperson", "target.salesperson_deactivated", {"username": "an.nguyen"}),
+                ("weird", "something.new", {}),
+            ),
         ],
     }
     stand_in.upstream.answer("POST", "/api/targets/import", report)
@@ -91,11 +107,19 @@ async def test_an_import_sends_the_file_and_reports_each_rejected_row_in_the_use
     ]
     rows = [r.text for r in html.all("tr", data_outcome="rejected")]
     assert [r.split()[0] for r in rows] == ["3", "4", "5"]
-    assert f"period: {translate('en', 'target.err.period')}" in rows[0]
-    assert f"amount: {translate('en', 'timport.err.amount')}" in rows[0]
-    assert f"salesperson: {translate('en', 'target.err.salesperson_deactivated')}" in rows[1]
-    assert "weird: something new" in rows[1]  # a problem the page has no words for: the API's
-    assert translate("en", "timport.err.repeats", row=2) in rows[2]
+    words = {
+        "period": translate(lang, "problem.period.not_year_quarter_or_month", period="2027-13"),
+        "amount": translate(lang, "problem.import.amount_invalid", value="nhiều"),
+        "salesperson": translate(lang, "problem.target.salesperson_deactivated", username="an.nguyen"),
+    }
+    assert f"period: {words['period']}" in rows[0]
+    assert f"amount: {words['amount']}" in rows[0]
+    assert f"salesperson: {words['salesperson']}" in rows[1]
+    # A code the page has no words for: a generic sentence in the user's language.
+    assert f"weird: {translate(lang, 'err.value_error')}" in rows[1]
+    assert translate(lang, "problem.import.row_repeats", row=2) in rows[2]
+    assert "row:" not in rows[2]  # the row as a whole: its words alone
+    assert "(English)" not in " ".join(rows)
 
 
 @pytest.mark.parametrize(

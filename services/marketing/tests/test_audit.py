@@ -13,6 +13,7 @@ import pytest
 from crm_contracts import PortfolioReassigned, UserRegistered
 from crm_kit.auth import Role, User
 
+from .known_groups import new_group
 from .test_integration import Marketing, unique
 
 # The fixture, by name.
@@ -131,7 +132,8 @@ async def test_campaign_changes_are_audited(marketing: Marketing) -> None:
 
 async def test_target_changes_are_audited_and_a_salesperson_sees_only_their_own(marketing: Marketing) -> None:
     m = marketing
-    body = {"period": "2034", "region_code": "79", "product_group": unique("pumps"), "amount": 1_000}
+    group = await new_group(m, "pumps")
+    body = {"period": "2034", "region_code": "79", "product_group": group, "amount": 1_000}
     target = await m.post("/api/targets", body)
     url = f"/api/targets/{target['id']}"
     manager = m.as_(Role.SALES_MANAGER)

@@ -16,6 +16,8 @@ from crm_testkit.service import ServiceUnderTest, running_service
 from marketing.app import create_app
 from marketing.settings import Settings
 
+from .known_groups import new_group
+
 pytestmark = pytest.mark.integration
 
 
@@ -85,7 +87,7 @@ async def test_a_credit_note_lowers_the_actual_of_every_group_of_its_order(
     m = marketing
     planner = m.headers_for(User(id=uuid.uuid4(), username="planner", role=Role.MARKETING))
     seller = (await m.staff(Role.SALESPERSON)).id
-    pumps, valves = f"pumps-{uuid.uuid4().hex[:6]}", f"valves-{uuid.uuid4().hex[:6]}"
+    pumps, valves = await new_group(m, "pumps"), await new_group(m, "valves")
     for group in (pumps, valves):
         created = await m.http.post(
             "/api/targets",

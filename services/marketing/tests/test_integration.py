@@ -40,6 +40,8 @@ from marketing import regions
 from marketing.app import create_app
 from marketing.settings import Settings
 
+from .known_groups import new_group
+
 pytestmark = pytest.mark.integration
 
 Headers = dict[str, str]
@@ -336,7 +338,7 @@ async def test_salespeople_are_assigned_per_channel_and_region(marketing: Market
 
 async def test_market_volumes_one_per_key_revised_with_history(marketing: Marketing) -> None:
     m = marketing
-    group = unique("valves")
+    group = await new_group(m, "valves")
     created = await new_volume(m, "79", group, "2026-q3", 900_000_000)
     assert created["period"] == "2026-Q3" and created["revision"] == 1
     assert created["entered_by"] == str(m.user(Role.MARKETING).id)
@@ -435,7 +437,7 @@ async def test_market_volumes_one_per_key_revised_with_history(marketing: Market
 
 async def test_csv_import_reports_every_row(marketing: Marketing) -> None:
     m = marketing
-    group = unique("fans")
+    group = await new_group(m, "fans")
     existing = await new_volume(m, "92", group, "2026", 100)
     same = await new_volume(m, "48", group, "2026", 200)
     rows = [
@@ -497,7 +499,7 @@ async def test_csv_import_reports_every_row(marketing: Marketing) -> None:
 
 async def test_market_share_per_region_and_channel(marketing: Marketing) -> None:
     m = marketing
-    group = unique("pumps")
+    group = await new_group(m, "pumps")
     # Three channels (the dealer sells through the distributor) over four provinces;
     # Hà Nội has a market and no channel: white space.
     dist = await new_channel(m, unique("Southern distributor"), "distributor", ["79", "75"])
@@ -1029,7 +1031,7 @@ async def test_months_roll_up_into_their_quarter_and_year_when_those_have_no_tar
     marketing: Marketing,
 ) -> None:
     m = marketing
-    group = unique("valves")
+    group = await new_group(m, "valves")
     for month, amount in (("2032-01", 100), ("2032-02", 200), ("2032-03", 300), ("2032-07", 1_000)):
         await m.post(
             "/api/targets", {"period": month, "region_code": "48", "product_group": group, "amount": amount}
@@ -1074,7 +1076,7 @@ async def test_a_target_is_revised_with_its_history_and_a_second_one_for_the_sam
     marketing: Marketing,
 ) -> None:
     m = marketing
-    group = unique("motors")
+    group = await new_group(m, "motors")
     body = {"period": "2033-Q2", "region_code": "79", "product_group": group, "amount": 1_000}
     created = await m.post("/api/targets", body)
     again = await m.http.post("/api/targets", headers=m.as_(Role.MARKETING), json={**body, "amount": 5})
@@ -1113,7 +1115,7 @@ async def test_bad_targets_are_refused_naming_the_field_and_write_nothing(
     marketing: Marketing, change: dict[str, Any], field: str
 ) -> None:
     m = marketing
-    group = unique("bad")
+    group = await new_group(m, "bad")
     body = {"period": "2034", "region_code": "01", "product_group": group, "amount": 1, **change}
     refused = await m.http.post("/api/targets", headers=m.as_(Role.MARKETING), json=body)
     assert refused.status_code == 422, refused.text

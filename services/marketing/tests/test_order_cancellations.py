@@ -17,6 +17,7 @@ from crm_testkit.service import running_service
 from marketing.app import create_app
 from marketing.settings import Settings
 
+from .known_groups import new_group
 from .test_credit_notes import attainment, credit, placed
 from .test_integration import Marketing, new_volume, unique
 
@@ -60,7 +61,7 @@ async def test_a_cancelled_order_leaves_market_share_and_attainment(marketing: M
     m = marketing
     planner = m.headers_for(User(id=uuid.uuid4(), username="planner", role=Role.MARKETING))
     seller = (await m.staff(Role.SALESPERSON)).id
-    group = unique("pumps")
+    group = await new_group(m, "pumps")
     await new_volume(m, "01", group, "2037", 10_000_000)
     created = await m.http.post(
         "/api/targets",

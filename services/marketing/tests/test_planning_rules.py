@@ -148,10 +148,18 @@ def test_target_rows_are_checked_one_by_one() -> None:
     )
     assert parsed[1][1] == target_import.TargetRow("2027", "01", "", "", None, 10_000_000_000)
     assert parsed[2][1] is None
-    assert [e.split(":")[0] for e in parsed[2][2]] == ["period", "region_code", "amount"]
+    assert [(p.column, p.code) for p in parsed[2][2]] == [
+        ("period", "period.not_year_quarter_or_month"),
+        ("region_code", "region.no_match"),
+        ("amount", "import.amount_invalid"),
+    ]
+    assert [p.params for p in parsed[2][2]][1:] == [{"region": "Atlantis"}, {"value": "-1"}]
     assert parsed[3][1] is None
-    assert [e.split(":")[0] for e in parsed[3][2]] == ["product_group", "amount"]
-    assert parsed[3][2][1] == "amount: missing"
+    assert [(p.column, p.code, p.params) for p in parsed[3][2]] == [
+        ("product_group", "string_too_long", {"max_length": 100}),
+        ("amount", "missing", {}),
+    ]
+    assert parsed[3][2][1].text() == "amount: missing"
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from crm_testkit.service import running_service
 from marketing.app import create_app
 from marketing.settings import Settings
 
+from .known_groups import new_group
 from .test_integration import Marketing, new_channel, new_volume, order, unique
 
 pytestmark = pytest.mark.integration
@@ -36,7 +37,7 @@ async def test_a_months_share_takes_its_quarters_volume_over_three_or_its_years_
     marketing: Marketing,
 ) -> None:
     m = marketing
-    group = unique("chillers")
+    group = await new_group(m, "chillers")
     dist = await new_channel(m, unique("Nhà phân phối"), "distributor", ["01"])
     dealer = await new_channel(m, unique("Đại lý"), "dealer", ["01"], parent=dist)
     await new_volume(m, "01", group, "2041", 1_200_000)
@@ -141,7 +142,8 @@ async def test_bad_periods_are_refused(marketing: Marketing, url: str, params: d
 
 async def test_no_market_volume_is_estimated_for_a_month(marketing: Marketing) -> None:
     m = marketing
-    group = unique("fans")
+    # A known group: the month is what is refused.
+    group = await new_group(m, "fans")
     body = {"region_code": "01", "product_group": group, "period": "2041-03", "amount": 1}
     refused = await m.http.post("/api/market-volumes", headers=m.as_(Role.MARKETING), json=body)
     assert refused.status_code == 422

@@ -19,6 +19,7 @@ from marketing import target_import
 from marketing.app import create_app
 from marketing.settings import Settings
 
+from .known_groups import new_group
 from .test_integration import Marketing, new_channel, new_volume, unique
 
 pytestmark = pytest.mark.integration
@@ -73,7 +74,7 @@ async def test_a_target_file_creates_and_revises_row_by_row_and_reports_every_ba
     marketing: Marketing,
 ) -> None:
     m = marketing
-    group = unique("pumps")
+    group = await new_group(m, "pumps")
     seller = await m.staff(Role.SALESPERSON)
     manager = await m.staff(Role.SALES_MANAGER)
     gone = await m.staff(Role.SALESPERSON)
@@ -115,8 +116,19 @@ async def test_a_target_file_creates_and_revises_row_by_row_and_reports_every_ba
     assert "nobody.here" in problems[7][1]
     assert problems[8] == [f"salesperson: {gone.username} is deactivated"]
     assert problems[9] == [f"salesperson: {accountant.username} is accountant, not in sales"]
-    assert problems[10] == ["repeats row 4 (same period and scope)"]
+    assert problems[10] == ["row: repeats row 4 (same period and scope)"]
     assert problems[11] == ["amount: missing"]
+    # The same problems with their codes and params, which the web UI says in its words.
+    codes = {r["row"]: [(p["column"], p["code"]) for p in r["problems"]] for r in report["rejected"]}
+    assert codes[7] == [
+        ("channel_id", "target.channel_unknown"),
+        ("salesperson", "target.salesperson_unknown"),
+    ]
+    assert codes[8] == [("salesperson", "target.salesperson_deactivated")]
+    assert codes[9] == [("salesperson", "target.salesperson_not_selling")]
+    assert codes[10] == [("row", "import.row_repeats")]
+    assert report["rejected"][4]["problems"][0]["params"] == {"row": 4}
+    assert codes[11] == [("amount", "missing")]
 
     assert await targets_of(m, group) == {
         ("2051", "01", None, None): 150,
@@ -135,7 +147,7 @@ async def test_a_target_file_creates_and_revises_row_by_row_and_reports_every_ba
 
 async def test_a_target_workbook_is_read_like_a_csv_file(marketing: Marketing) -> None:
     m = marketing
-    group = unique("valves")
+    group = await new_group(m, "valves")
     # Excel keeps 1 for a province code typed as a number, and amounts as numbers.
     response = await upload(
         m,
@@ -171,7 +183,7 @@ async def test_an_unreadable_target_file_is_refused_whole(
 
 async def test_only_planners_import_targets(marketing: Marketing) -> None:
     m = marketing
-    group = unique("motors")
+    group = await new_group(m, "motors")
     data = csv_file([["2054", "01", "", "", group, "1"]])
     for role in (Role.SALESPERSON, Role.ACCOUNTANT):
         assert (await upload(m, data, role=role)).status_code == 403
@@ -192,7 +204,7 @@ async def test_targets_are_proposed_from_the_market_and_written_only_when_accept
     marketing: Marketing,
 ) -> None:
     m = marketing
-    group, other = unique("chillers"), unique("fans")
+    group, other = await new_group(m, "chillers"), await new_group(m, "fans")
     await new_volume(m, "01", group, "2055", 12_000_000)
     await new_volume(m, "79", group, "2055-Q1", 3_000_000)
     await new_volume(m, "79", group, "2055", 99)  # Q1 has its own: the year is not read
@@ -245,7 +257,7 @@ async def test_a_proposal_per_channel_per_province_asked_for_and_per_product_gro
     marketing: Marketing,
 ) -> None:
     m = marketing
-    group, other = unique("boilers"), unique("heaters")
+    group, other = await new_group(m, "boilers"), await new_group(m, "heaters")
     await new_volume(m, "92", group, "2056", 4_000)
     for quarter, amount in (("Q1", 100), ("Q2", 200), ("Q3", 300), ("Q4", 400)):
         await new_volume(m, "92", other, f"2056-{quarter}", amount)
@@ -304,7 +316,7 @@ async def test_a_bad_proposal_is_refused_naming_the_field_and_writes_nothing(
     marketing: Marketing, change: dict[str, Any], location: list[Any]
 ) -> None:
     m = marketing
-    group = unique("bad")
+    group = await new_group(m, "bad")
     await new_volume(m, "79", group, "2057", 1_000)
     body = {"period": "2057", "share": 0.1, "product_group": group, "accept": True, **change}
     refused = await m.http.post("/api/targets/proposals", headers=m.as_(Role.MARKETING), json=body)

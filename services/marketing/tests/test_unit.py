@@ -357,9 +357,17 @@ def test_csv_rows_are_checked_one_by_one() -> None:
     assert [line for line, _, _ in parsed] == [2, 3, 4, 6, 7]
     first = parsed[0][1]
     assert first == volumes.Estimate("79", "pumps", "2026", 1_000_000, "survey", "from the dealers' survey")
-    assert parsed[1][1] is None and parsed[1][2] == ["repeats row 2 (same region, product group and period)"]
+    assert parsed[1][1] is None
+    assert [(p.column, p.code, p.params) for p in parsed[1][2]] == [("row", "import.row_repeats", {"row": 2})]
+    assert parsed[1][2][0].text() == "row: repeats row 2 (same region, product group and period)"
     assert parsed[2][1] is None
-    assert [e.split(":")[0] for e in parsed[2][2]] == ["region_code", "period", "amount", "source"]
+    assert [(p.column, p.code) for p in parsed[2][2]] == [
+        ("region_code", "region.no_match"),
+        ("period", "period.not_year_or_quarter"),
+        ("amount", "import.amount_invalid"),
+        ("source", "volume.source_invalid"),
+    ]
+    assert parsed[2][2][3].params == {"value": "guess", "sources": list(volumes.SOURCES)}
     assert parsed[3][1] == volumes.Estimate("92", "pumps", "2026-Q2", 300, "industry_report", None)
     assert parsed[4][1] == volumes.Estimate("48", "pumps", "2026", 7, "estimate", None)  # no source given
 

@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from crm_kit.spreadsheet import RowProblem
 from crm_kit.text import normalize_email, normalize_vn_phone, parse_vn_tax_code
 
 from .domain import (
@@ -517,22 +518,12 @@ class ImportDuplicateOut(BaseModel):
     duplicate_of: uuid.UUID | int
 
 
-class RowProblemOut(BaseModel):
-    """One problem of an imported row: its column, a stable code and its params (what a
-    client says in its own words), and the English."""
-
-    column: str
-    code: str
-    params: dict[str, Any] = {}
-    message: str
-
-
 class ImportRejectedOut(BaseModel):
     row: int
     #: "column: what is wrong", one per problem.
     errors: list[str]
     #: The same problems, each with its code and params (absent from imports previewed before codes).
-    problems: list[RowProblemOut] = []
+    problems: list[RowProblem] = []
 
 
 class ImportedOut(BaseModel):

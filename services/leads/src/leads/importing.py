@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_kit import spreadsheet
 from crm_kit.auth import User
 from crm_kit.outbox import emit_many
+from crm_kit.spreadsheet import RowProblem
 
 from . import domain, events, history
 from .capture import keys_of, lock_every_key, new_lead
@@ -44,7 +45,6 @@ from .schemas import (
     Phone,
     RegionCode,
     Request,
-    RowProblem,
     Text200,
 )
 

@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_kit import directory, errors
 from crm_kit.auth import Role, User
+from crm_kit.spreadsheet import RowProblem
 
 from . import history
 from .domain import Action
 from .models import Lead
-from .schemas import AssignRequest, RowProblem
+from .schemas import AssignRequest
 from .search import get_visible
 
 #: Roles that give leads to others: capture for someone, assign, import for someone.

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from crm_kit.spreadsheet import RowProblem
 from crm_kit.text import normalize_email, normalize_vn_phone
 
 from . import domain
@@ -275,16 +276,6 @@ class ImportDuplicate(BaseModel):
     duplicate_of: uuid.UUID
     #: The earlier row of the same file, when the duplicate is within the file.
     duplicate_of_row: int | None = None
-
-
-class RowProblem(BaseModel):
-    """One problem of an imported row: its column ("row" for the row as a whole), a
-    stable code and its params (what a client says in its own words), and the English."""
-
-    column: str
-    code: str
-    params: dict[str, Any] = {}
-    message: str
 
 
 class ImportRejected(BaseModel):

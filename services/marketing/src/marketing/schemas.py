@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from crm_kit.spreadsheet import RowProblem
+
 from .domain import (
     CampaignStatus,
     ChannelKind,
@@ -225,7 +227,29 @@ class MarketVolumeDetailOut(MarketVolumeOut):
 class RejectedRow(BaseModel):
     #: The line of the file, counting the header as line 1 (as a spreadsheet numbers it).
     row: int
+    #: "column: what is wrong", one per problem (the English of `problems`).
     errors: list[str]
+    #: The same problems, each with its column, code and params (said in the user's words).
+    problems: list[RowProblem] = []
+
+    @classmethod
+    def of(cls, row: int, problems: list[RowProblem]) -> RejectedRow:
+        return cls(row=row, errors=[p.text() for p in problems], problems=problems)
+
+    @classmethod
+    def repeats(cls, row: int, earlier: int, same: str) -> RejectedRow:
+        """The row names what an earlier row of the file does (`same`: what they share)."""
+        message = f"repeats row {earlier} (same {same})"
+        return cls.of(
+            row,
+            [RowProblem(column="row", code="import.row_repeats", params={"row": earlier}, message=message)],
+        )
+
+    @classmethod
+    def concurrent(cls, row: int) -> RejectedRow:
+        """Someone else entered the row's estimate or target while the file was imported."""
+        message = "entered by someone else at the same moment: import it again"
+        return cls.of(row, [RowProblem(column="row", code="import.row_concurrent", message=message)])
 
 
 class ImportReport(BaseModel):

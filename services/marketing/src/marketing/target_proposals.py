@@ -1,11 +1,11 @@
 """Sales targets proposed from the market: each province's market volume in a period
 times the share of it the planner aims for, shown first and written when accepted.
 
-A proposal's scope is a province and a product group (and the channel asked for, if
-any); a month's or quarter's volume without an estimate of its own comes from its
-quarter's or year's divided evenly (`domain.market_volume`). Accepting writes a target
-for every proposed scope that has none for the period, and leaves the others as they
-are, saying so.
+A proposal's scope is a province and a product group that takes targets (an active one
+of sales' list), and the channel asked for, if any; a month's or quarter's volume
+without an estimate of its own comes from its quarter's or year's divided evenly
+(`domain.market_volume`). Accepting writes a target for every proposed scope that has
+none for the period, and leaves the others as they are, saying so.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_kit import errors
 from crm_kit.auth import User
 
-from . import domain, regions, targets, volumes
+from . import domain, product_groups, regions, targets, volumes
 from .domain import DerivedVolume, Period, ProposalStatus
 from .models import Channel, SalesTarget
 from .schemas import TargetProposalIn, TargetProposalOut, TargetProposalRow
@@ -26,7 +26,9 @@ from .targets import Scope
 
 
 async def propose(session: AsyncSession, body: TargetProposalIn, user: User) -> TargetProposalOut:
-    """The proposed targets of `body` (written as targets when `body.accept`)."""
+    """The proposed targets of `body` (written as targets when `body.accept`): for its
+    product group (an active one of sales' list, `product_groups.check`, else 422), or
+    for each active group with a market volume."""
     asked = _regions(body.region_codes)
     if body.channel_id is not None and await session.get(Channel, body.channel_id) is None:
         raise errors.Invalid.at(
@@ -35,8 +37,13 @@ async def propose(session: AsyncSession, body: TargetProposalIn, user: User) -> 
             code="target.channel_unknown",
             params={"channel": body.channel_id},
         )
+    wanted = None if body.product_group is None else await product_groups.check(session, body.product_group)
     period = Period.parse(body.period, months=True)
-    found = await volumes.of_period(session, period, product_group=body.product_group, region_codes=asked)
+    found = await volumes.of_period(session, period, product_group=wanted, region_codes=asked)
+    if wanted is None:
+        # Every group: those that take targets, not a retired one's or a stray spelling's.
+        active = await product_groups.active_codes(session)
+        found = {key: volume for key, volume in found.items() if key[1] in active}
     existing = await _existing(session, body)
     rows: list[TargetProposalRow] = []
     for (region, group), volume in sorted(found.items()):
@@ -46,13 +53,13 @@ async def propose(session: AsyncSession, body: TargetProposalIn, user: User) -> 
     with_volume = {region for region, _ in found}
     for region in asked or []:
         if region not in with_volume:
-            rows.append(_without_volume(region, body.product_group))
+            rows.append(_without_volume(region, wanted))
     rows.sort(key=lambda r: (r.region_code, r.product_group or ""))
     return TargetProposalOut(
         period=body.period,
         share=float(body.share),
         channel_id=body.channel_id,
-        product_group=body.product_group,
+        product_group=wanted,
         accepted=body.accept,
         rows=rows,
         created=sum(r.status == ProposalStatus.CREATED for r in rows),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +27,10 @@ from crm_kit.auth import Role, User
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
 
-from . import domain, regions
+from . import domain, product_groups, regions
 from .channels import parent_map
 from .domain import Period
-from .models import Channel, RevenueFact, SalesTarget, SalesTargetRevision
+from .models import Channel, RevenueMonth, SalesTarget, SalesTargetRevision
 from .schemas import AttainmentOut, AttainmentRow, TargetCreate, TargetRevisionOut
 
 #: Who a target may name as its salesperson.
@@ -165,9 +166,10 @@ async def check_scope(
     salesperson_id: uuid.UUID | None,
     product_group: str | None,
 ) -> tuple[Scope | None, list[Problem]]:
-    """The scope these name (the province by any of its codes or names), or None and
-    every field that does not fit: an unknown province or channel, a salesperson who is
-    unknown, deactivated or not in sales."""
+    """The scope these name (the province by any of its codes or names, the product group
+    by its code or name, kept as its code), or None and every field that does not fit: an
+    unknown province or channel, a salesperson who is unknown, deactivated or not in
+    sales, a product group not on sales' list or retired (`product_groups.problem`)."""
     problems: list[Problem] = []
     resolved = regions.index().resolve(region_code)
     if resolved is None:
@@ -191,32 +193,35 @@ async def check_scope(
     if salesperson_id is not None:
         refusal = seller_refusal(await directory.by_id(session, salesperson_id), salesperson_id)
         if refusal is not None:
-            problems.append(errors.At(("body", "salesperson_id"), *refusal))
+            problems.append(refusal)
+    group: str | None = None
+    if product_group is not None:
+        group, refused = await product_groups.problem(session, product_group)
+        if refused is not None:
+            problems.append(refused)
     if problems or resolved is None:
         return None, problems
-    return Scope(resolved.region.code, channel_id, salesperson_id, product_group), []
-
-
-def seller_problem(member: directory.StaffMember | None, key: object) -> str | None:
-    """Why `member` (looked up by `key`) may not have a target; None if they may."""
-    refusal = seller_refusal(member, key)
-    return None if refusal is None else refusal[0]
+    return Scope(resolved.region.code, channel_id, salesperson_id, group), []
 
 
 def seller_refusal(
-    member: directory.StaffMember | None, key: object
-) -> tuple[str, str, dict[str, object]] | None:
-    """Why `member` may not have a target, as (message, code, params); None if they may."""
+    member: directory.StaffMember | None, key: object, loc: errors.Location = ("body", "salesperson_id")
+) -> errors.At | None:
+    """Why `member` may not have a target, at `loc`; None if they may."""
     if member is None:
-        return f"no member of staff {key}", "target.salesperson_unknown", {"salesperson": str(key)}
+        return errors.At(
+            loc, f"no member of staff {key}", "target.salesperson_unknown", {"salesperson": str(key)}
+        )
     if not member.active:
-        return (
+        return errors.At(
+            loc,
             f"{member.username} is deactivated",
             "target.salesperson_deactivated",
             {"username": member.username},
         )
     if member.role not in SELLING_ROLES:
-        return (
+        return errors.At(
+            loc,
             f"{member.username} is {member.role}, not in sales",
             "target.salesperson_not_selling",
             {"username": member.username, "role": member.role},
@@ -318,7 +323,7 @@ async def attainment(session: AsyncSession, period: Period, filters: Filters, us
     or months), its target, the net revenue of the orders placed in the period within
     the scope, and the fraction of the target reached."""
     targets = await _targets_within(session, period, _visible(filters, user))
-    revenue = await _revenue(session, period)
+    revenue = await _revenue(session, period, targets)
     parents = await parent_map(session)
     rows = []
     for scope, amounts in sorted(targets.items(), key=lambda item: _order(item[0])):
@@ -361,38 +366,61 @@ async def _targets_within(
     return targets
 
 
-RevenueKey = tuple[str | None, uuid.UUID | None, uuid.UUID | None, str]
+#: Net revenue of a province by (channel, salesperson, product group).
+Sold = list[tuple[uuid.UUID | None, uuid.UUID | None, str, int]]
+#: What each province sold (`_revenue`).
+Revenue = dict[str | None, Sold]
 
 
-async def _revenue(session: AsyncSession, period: Period) -> dict[RevenueKey, int]:
-    """Net revenue of the period's orders by region, channel, salesperson and product
-    group: one grouped read, however many targets are measured against it."""
+async def _revenue(session: AsyncSession, period: Period, scopes: Collection[Scope]) -> Revenue:
+    """Net revenue of the period's orders in the provinces of `scopes`, by province, then
+    channel, salesperson and product group: one grouped read of the monthly summary (a
+    period is whole months), however many targets are measured against it. Narrowed to the
+    scopes' salespeople (or product groups) when every scope names one: a salesperson's
+    own report reads their revenue only."""
+    if not scopes:
+        return {}
     stmt = (
         select(
-            RevenueFact.region_code,
-            RevenueFact.channel_id,
-            RevenueFact.owner_id,
-            RevenueFact.product_group,
-            func.sum(RevenueFact.net_amount),
+            RevenueMonth.region_code,
+            RevenueMonth.channel_id,
+            RevenueMonth.owner_id,
+            RevenueMonth.product_group,
+            func.sum(RevenueMonth.net_amount),
         )
-        .where(RevenueFact.order_date >= period.start, RevenueFact.order_date < period.end)
+        .where(
+            RevenueMonth.month >= period.start,
+            RevenueMonth.month < period.end,
+            RevenueMonth.region_code.in_(sorted({s.region_code for s in scopes})),
+        )
         .group_by(
-            RevenueFact.region_code, RevenueFact.channel_id, RevenueFact.owner_id, RevenueFact.product_group
+            RevenueMonth.region_code,
+            RevenueMonth.channel_id,
+            RevenueMonth.owner_id,
+            RevenueMonth.product_group,
         )
     )
-    return {(r, c, o, g): int(amount) for r, c, o, g, amount in await session.execute(stmt)}
+    owners = {s.salesperson_id for s in scopes}
+    if None not in owners:
+        stmt = stmt.where(RevenueMonth.owner_id.in_(sorted(owners, key=str)))
+    groups = {s.product_group for s in scopes}
+    if None not in groups:
+        stmt = stmt.where(RevenueMonth.product_group.in_(sorted(g for g in groups if g is not None)))
+    revenue: Revenue = defaultdict(list)
+    for region, channel, owner, group, amount in await session.execute(stmt):
+        revenue[region].append((channel, owner, group, int(amount)))
+    return revenue
 
 
-def _actual(scope: Scope, revenue: dict[RevenueKey, int], parents: domain.Parents) -> int:
+def _actual(scope: Scope, revenue: Revenue, parents: domain.Parents) -> int:
     channels: set[uuid.UUID] | None = None
     if scope.channel_id is not None:
         channels = domain.descendants_and_self([scope.channel_id], parents)
     return sum(
         (
             amount
-            for (region, channel, owner, group), amount in revenue.items()
-            if region == scope.region_code
-            and (channels is None or channel in channels)
+            for channel, owner, group, amount in revenue.get(scope.region_code, ())
+            if (channels is None or channel in channels)
             and (scope.salesperson_id is None or owner == scope.salesperson_id)
             and (scope.product_group is None or group == scope.product_group)
         ),

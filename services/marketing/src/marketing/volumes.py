@@ -7,7 +7,7 @@ import re
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,8 +17,9 @@ from crm_kit import errors, spreadsheet
 from crm_kit.auth import User
 from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
+from crm_kit.spreadsheet import RowProblem
 
-from . import domain, regions
+from . import domain, product_groups, regions, row_problems
 from .domain import VolumeSource
 from .models import MarketVolume, MarketVolumeRevision
 from .schemas import ImportReport, MarketVolumeCreate, MarketVolumeRevise, RejectedRow
@@ -29,6 +30,10 @@ REQUIRED_COLUMNS = ("region_code", "product_group", "period", "amount")
 MAX_IMPORT_ROWS = 20_000
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_AMOUNT = 10**15
+MAX_PRODUCT_GROUP = 100
+MAX_NOTE = 1000
+#: What two rows of a file that estimate the same market share.
+SAME = "region, product group and period"
 
 
 @dataclass(frozen=True)
@@ -42,25 +47,20 @@ class Estimate:
 
 
 async def create(session: AsyncSession, body: MarketVolumeCreate, user: User) -> MarketVolume:
+    """A new estimate for an active product group of sales' list (`product_groups.check`),
+    kept under the group's code; 409 if its region, group and period have one."""
     region = _region(body.region_code)
-    existing = await _find(session, region, body.product_group, body.period)
+    group = await product_groups.check(session, body.product_group)
+    existing = await _find(session, region, group, body.period)
     if existing is not None:
         raise errors.Conflict(
-            f"{body.product_group} in {region} for {body.period} has an estimate already "
+            f"{group} in {region} for {body.period} has an estimate already "
             f"({existing.id}); revise it with PUT /api/market-volumes/{existing.id}",
             code="market_volume.exists",
-            params={
-                "estimate": existing.id,
-                "product_group": body.product_group,
-                "region": region,
-                "period": body.period,
-            },
+            params={"estimate": existing.id, "product_group": group, "region": region, "period": body.period},
         )
-    return await _insert(
-        session,
-        Estimate(region, body.product_group, body.period, body.amount, body.source, body.note),
-        user,
-    )
+    estimate = Estimate(region, group, body.period, body.amount, body.source, body.note)
+    return await _insert(session, estimate, user)
 
 
 async def revise(
@@ -142,13 +142,19 @@ async def of_period(
 
 async def import_file(session: AsyncSession, parsed: list[Parsed], user: User) -> ImportReport:
     """Enter or revise estimates from a .csv or .xlsx file, row by row; a bad row is
-    reported, the good ones are kept. Raises `Invalid` only when the file as a whole is
-    unreadable (`TooLarge` when it is too big)."""
+    reported, the good ones are kept. A row's product group is one of sales' list and
+    active (`product_groups.problem`, once per group the file names), kept under its
+    code. Raises `Invalid` only when the file as a whole is unreadable (`TooLarge` when
+    it is too big)."""
     imported = updated = unchanged = 0
     rejected: list[RejectedRow] = []
+    groups = await _groups(session, {estimate.product_group for _, estimate, _ in parsed if estimate})
+    seen: dict[tuple[str, str, str], int] = {}
     for line, estimate, problems in parsed:
+        if estimate is not None:
+            estimate, problems = _grouped(estimate, groups[estimate.product_group], seen, line)
         if estimate is None:
-            rejected.append(RejectedRow(row=line, errors=problems))
+            rejected.append(RejectedRow.of(line, problems))
             continue
         # A savepoint per row: whatever a row runs into, the rows before it stay.
         try:
@@ -162,14 +168,12 @@ async def import_file(session: AsyncSession, parsed: list[Parsed], user: User) -
                 else:
                     unchanged += 1
         except IntegrityError:
-            rejected.append(
-                RejectedRow(row=line, errors=["entered by someone else at the same moment: import it again"])
-            )
+            rejected.append(RejectedRow.concurrent(line))
     return ImportReport(imported=imported, updated=updated, unchanged=unchanged, rejected=rejected)
 
 
 #: A data row of an import file: (row, what it says or None, its problems).
-Parsed = tuple[int, Estimate | None, list[str]]
+Parsed = tuple[int, Estimate | None, list[RowProblem]]
 
 
 def parsed(data: bytes, file_name: str | None) -> list[Parsed]:
@@ -177,9 +181,7 @@ def parsed(data: bytes, file_name: str | None) -> list[Parsed]:
     return list(parse_sheet(data, file_name))
 
 
-def parse_sheet(
-    data: bytes, file_name: str | None = "volumes.csv"
-) -> Iterator[tuple[int, Estimate | None, list[str]]]:
+def parse_sheet(data: bytes, file_name: str | None = "volumes.csv") -> Iterator[Parsed]:
     """(row, estimate or None, problems) per data row of an import file (.csv or .xlsx)."""
     sheet = spreadsheet.read(file_name, data, max_bytes=MAX_IMPORT_BYTES, max_rows=MAX_IMPORT_ROWS)
     spreadsheet.check_header(sheet, REQUIRED_COLUMNS, IMPORT_COLUMNS)
@@ -189,10 +191,7 @@ def parse_sheet(
         if estimate is not None:
             key = (estimate.region_code, estimate.product_group, estimate.period)
             if key in seen:
-                estimate, problems = (
-                    None,
-                    [f"repeats row {seen[key]} (same region, product group and period)"],
-                )
+                estimate, problems = None, RejectedRow.repeats(row.number, seen[key], SAME).problems
             else:
                 seen[key] = row.number
         yield row.number, estimate, problems
@@ -201,33 +200,39 @@ def parse_sheet(
 _GROUPED = re.compile(r"^[0-9]{1,3}([., ][0-9]{3})+$")
 
 
-def parse_row(row: dict[str, str]) -> tuple[Estimate | None, list[str]]:
-    problems: list[str] = []
+def parse_row(row: dict[str, str]) -> tuple[Estimate | None, list[RowProblem]]:
+    """The row's own values checked (no I/O): the province, the product group's length,
+    the period, the amount, the source and the note's length."""
+    problems: list[RowProblem] = []
     raw_region = row.get("region_code", "")
-    resolved = regions.index().resolve(raw_region)
+    resolved = regions.index().resolve(raw_region) if raw_region else None
     if resolved is None:
-        problems.append(
-            f"region_code: no province is {raw_region!r}" if raw_region else "region_code: missing"
-        )
+        problems.append(row_problems.region(raw_region))
     product_group = row.get("product_group", "")
     if not product_group:
-        problems.append("product_group: missing")
-    elif len(product_group) > 100:
-        problems.append("product_group: longer than 100 characters")
+        problems.append(row_problems.missing("product_group"))
+    elif len(product_group) > MAX_PRODUCT_GROUP:
+        problems.append(row_problems.too_long("product_group", MAX_PRODUCT_GROUP))
     period = ""
     try:
         period = str(domain.Period.parse(row.get("period", "")))
     except domain.InvalidPeriod as exc:
-        problems.append(f"period: {exc}")
-    amount = parse_amount(row.get("amount", ""))
+        problems.append(row_problems.refused("period", exc))
+    raw_amount = row.get("amount", "")
+    amount = parse_amount(raw_amount)
     if amount is None:
-        problems.append(f"amount: {row.get('amount', '')!r} is not a whole number of dong >= 0")
-    source = re.sub(r"[\s-]+", "_", row.get("source", "").lower()) or VolumeSource.ESTIMATE
+        problems.append(row_problems.amount(raw_amount))
+    raw_source = row.get("source", "")
+    source = re.sub(r"[\s-]+", "_", raw_source.lower()) or VolumeSource.ESTIMATE
     if source not in SOURCES:
-        problems.append(f"source: {row.get('source', '')!r} is not one of {', '.join(SOURCES)}")
+        message = f"{raw_source!r} is not one of {', '.join(SOURCES)}"
+        params = {"value": raw_source, "sources": list(SOURCES)}
+        problems.append(
+            RowProblem(column="source", code="volume.source_invalid", params=params, message=message)
+        )
     note = row.get("note") or None
-    if note is not None and len(note) > 1000:
-        problems.append("note: longer than 1000 characters")
+    if note is not None and len(note) > MAX_NOTE:
+        problems.append(row_problems.too_long("note", MAX_NOTE))
     if problems or resolved is None or amount is None:
         return None, problems
     return Estimate(resolved.region.code, product_group, period, amount, source, note), []
@@ -246,6 +251,31 @@ def parse_amount(text: str) -> int | None:
 
 
 # -- helpers ----------------------------------------------------------------------------
+
+#: What a product group named in a file is: (its code, None) or (None, why it is refused).
+GroupCheck = tuple[str, None] | tuple[None, errors.At]
+
+
+async def _groups(session: AsyncSession, named: set[str]) -> dict[str, GroupCheck]:
+    """Each product group a file names, checked once however many rows name it."""
+    return {group: await product_groups.problem(session, group) for group in sorted(named)}
+
+
+def _grouped(
+    estimate: Estimate, checked: GroupCheck, seen: dict[tuple[str, str, str], int], line: int
+) -> tuple[Estimate | None, list[RowProblem]]:
+    """The row's estimate under its group's code, or None and why not: a group refused,
+    or the row repeats another once both are under the code ("Máy bơm" and "may bom")."""
+    code, refusal = checked
+    if refusal is not None:
+        return None, [row_problems.at_field(refusal)]
+    assert code is not None
+    estimate = replace(estimate, product_group=code)
+    key = (estimate.region_code, code, estimate.period)
+    if key in seen:
+        return None, RejectedRow.repeats(line, seen[key], SAME).problems
+    seen[key] = line
+    return estimate, []
 
 
 def _region(code: str) -> str:

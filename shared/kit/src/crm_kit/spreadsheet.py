@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from . import errors
 
 #: Columns read from a sheet at most; anything to the right is not looked at.
@@ -58,6 +60,21 @@ class RepeatedColumns(FileProblem):
 
 class TooLarge(errors.TooLarge):
     """More bytes than the import takes: 413."""
+
+
+class RowProblem(BaseModel):
+    """One problem of an imported row, as every import reports it: its column ("row" for
+    the row as a whole), a stable code and its params (what a client says in its own
+    words, as for a refusal's `detail`), and the English."""
+
+    column: str
+    code: str
+    params: dict[str, Any] = {}
+    message: str
+
+    def text(self) -> str:
+        """`column: message`, the English of a report's `errors`."""
+        return f"{self.column}: {self.message}"
 
 
 #: (row number, cells) of a sheet, read lazily.

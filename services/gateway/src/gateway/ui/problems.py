@@ -90,8 +90,9 @@ def at_field(lang: str, item: dict[str, Any]) -> str:
 
 def row_note(lang: str, row: dict[str, Any]) -> str:
     """A rejected import row's problems (`problems: [{column, code, params, message}]`)
-    in the user's words, `column: words; ...`; a report stored before the rows carried
-    codes has only its English `errors`, said as the generic sentence."""
+    in the user's words, `column: words; ...` (the words alone for the row as a whole,
+    column "row"); a report stored before the rows carried codes has only its English
+    `errors`, said as the generic sentence."""
     found = row.get("problems")
     if not found:
         return at_field(lang, {}) if row.get("errors") else ""
@@ -99,5 +100,5 @@ def row_note(lang: str, row: dict[str, Any]) -> str:
     for problem in found:
         words = at_field(lang, {"type": problem.get("code"), "ctx": problem.get("params") or {}})
         column = problem.get("column")
-        said.append(f"{column}: {words}" if column else words)
+        said.append(f"{column}: {words}" if column and column != "row" else words)
     return "; ".join(said)

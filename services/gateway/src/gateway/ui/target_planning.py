@@ -10,7 +10,6 @@ users, sales managers and admins use them (the API says so too; this only hides 
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -19,6 +18,7 @@ from fastapi.responses import Response
 
 from . import core, targets
 from .core import UiDep
+from .problems import row_note
 
 router = APIRouter(prefix="/targets")
 
@@ -27,38 +27,6 @@ PROPOSAL_FIELDS = ("period", "share", "region_codes", "product_group", "channel_
 
 # -- importing ------------------------------------------------------------------------------
 
-#: (the column the API names, words in its message, the key of the page's words); the
-#: first that fits says it.
-_ROW_PROBLEMS = (
-    ("period", "", "target.err.period"),
-    ("region_code", "missing", "err.missing"),
-    ("region_code", "", "target.err.region"),
-    ("amount", "missing", "err.missing"),
-    ("amount", "", "timport.err.amount"),
-    ("product_group", "longer", "err.string_too_long"),
-    ("channel_id", "", "target.err.channel"),
-    ("salesperson", "deactivated", "target.err.salesperson_deactivated"),
-    ("salesperson", "not in sales", "target.err.salesperson_not_selling"),
-    ("salesperson", "", "target.err.salesperson"),
-)
-_REPEATS = re.compile(r"^repeats row (\d+)")
-
-
-def row_problem(ui: core.Ui, text: str) -> str:
-    """One problem of a rejected row (`amount: 'x' is not a whole number ...`) in the
-    user's words, after the column it is about; the API's own words when none fit."""
-    repeated = _REPEATS.match(text)
-    if repeated:
-        return ui.t("timport.err.repeats", row=repeated[1])
-    if text.startswith("entered by someone else"):
-        return ui.t("timport.err.concurrent")
-    column, _, message = text.partition(": ")
-    column = "salesperson" if column == "salesperson_id" else column
-    for name, words, key in _ROW_PROBLEMS:
-        if column == name and words in message:
-            return f"{column}: {ui.t(key)}"
-    return text
-
 
 def report_rows(ui: core.Ui, report: dict[str, Any]) -> list[dict[str, Any]]:
     """The rejected rows as the import pages' report table shows them (`_import_report.html`)."""
@@ -66,7 +34,7 @@ def report_rows(ui: core.Ui, report: dict[str, Any]) -> list[dict[str, Any]]:
         {
             "row": r["row"],
             "outcome": "rejected",
-            "note": "; ".join(row_problem(ui, e) for e in r["errors"]),
+            "note": row_note(ui.lang, r),
             "href": None,
         }
         for r in sorted(report.get("rejected", []), key=lambda r: r["row"])
