@@ -275,6 +275,55 @@ async def test_a_marketer_sets_a_target_revises_it_and_sees_its_history_and_atta
     await me.shot("attainment")
 
 
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_a_marketer_imports_market_volumes_from_a_file_and_reads_each_refusal(
+    lang: str, stack: Stack, new_user, contexts, screenshots: Path, tmp_path: Path
+) -> None:
+    marketer: Api = await new_user(Role.MARKETING)
+    manager: Api = await new_user(Role.SALES_MANAGER)
+    group = await known_to_marketing(manager, marketer, product_group())
+    year = str(date.today().year)
+    csv_file = tmp_path / "quy-mo.csv"
+    csv_file.write_text(
+        "region_code,product_group,period,amount\n"
+        f"{me_hanoi(lang)},{group},{year},1.500.000.000\n"
+        f"Xứ Sở Thần Tiên,{group},{year},1000\n"
+        f"01,máy không có {group},{year},1000\n",
+        encoding="utf-8",
+    )
+    me = await logged_in(contexts, stack, marketer, lang, screenshots)
+    page = me.page
+
+    await me.nav("nav.marketing")
+    await page.get_by_role("link", name=me.t("marketing.volumes"), exact=True).click()
+    await page.get_by_role("link", name=me.t("vimport.link")).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(me.t("vimport.title"))
+    await page.get_by_label(me.t("cimport.file")).set_input_files(str(csv_file))
+    await page.get_by_role("button", name=me.t("import.submit")).click()
+
+    await expect(page.get_by_test_id("imported")).to_have_text("1")
+    await expect(page.get_by_test_id("rejected")).to_have_text("2")
+    rejected = page.locator('#report tr[data-outcome="rejected"]')
+    await expect(rejected).to_have_count(2)
+    region = me.t("problem.region.no_match", region="Xứ Sở Thần Tiên")
+    await expect(rejected.nth(0)).to_contain_text(f"region_code: {region}")
+    unknown = me.t("problem.product_group.unknown", group=f"máy không có {group}")
+    await expect(rejected.nth(1)).to_contain_text(f"product_group: {unknown}")
+    await me.shot("volume-import")
+
+    [stored] = (
+        await marketer.client.get("/api/market-volumes", params={"product_group": group, "period": year})
+    ).json()["items"]
+    assert (stored["region_code"], stored["amount"]) == ("01", 1_500_000_000)
+    await page.get_by_role("link", name=me.t("vimport.see_volumes")).click()
+    await expect(page.locator("table tbody")).to_contain_text(me.money(1_500_000_000))
+
+
+def me_hanoi(lang: str) -> str:
+    """Hà Nội by name, as a planner's file spells it: with diacritics in Vietnamese, without in English."""
+    return "Hà Nội" if lang == "vi" else "Ha Noi"
+
+
 async def other_measures(me: Screen, stack: Stack, marketer: Api, group: str, year: str) -> None:
     """The same sale by share of a market estimate, by revenue, and by white space (a
     channel covers Hà Nội)."""

@@ -33,9 +33,16 @@ def stand_in(pages: Pages) -> Pages:
     return pages
 
 
-async def upload(browser: Browser, name: str, content: bytes) -> Any:
+#: The planning imports, reported alike: (the page, the API it sends the file to, its MB limit).
+IMPORTS = [
+    pytest.param("/targets/import", "/api/targets/import", 2, id="targets"),
+    pytest.param("/marketing/volumes/import", "/api/market-volumes/import", 5, id="volumes"),
+]
+
+
+async def upload(browser: Browser, name: str, content: bytes, path: str = "/targets/import") -> Any:
     return await browser.http.post(
-        "/targets/import", data={core.CSRF_FIELD: CSRF}, files={"file": (name, content, "text/csv")}
+        path, data={core.CSRF_FIELD: CSRF}, files={"file": (name, content, "text/csv")}
     )
 
 
@@ -54,6 +61,20 @@ async def test_the_targets_pages_link_a_planner_to_import_and_proposals(stand_in
     assert not theirs.all("a", href="/targets/import") and not theirs.all("a", href="/targets/proposals")
 
 
+async def test_the_volumes_page_links_to_its_import_which_only_planners_may_use(stand_in: Pages) -> None:
+    marketer = await stand_in.person(Role.MARKETING)
+    seller = await stand_in.person(Role.SALESPERSON)
+    stand_in.upstream.answer("GET", "/api/market-volumes", page([]))
+    stand_in.upstream.answer("GET", "/api/product-groups", page([]))
+
+    volumes = Html((await marketer.get("/marketing/volumes")).text)
+    assert volumes.all("a", href="/marketing/volumes/import")
+    form = Html((await marketer.get("/marketing/volumes/import")).text)
+    assert form.all("form", action="/marketing/volumes/import")
+    theirs = Html((await seller.get("/marketing/volumes/import")).text)
+    assert not theirs.all("form", action="/marketing/volumes/import")
+
+
 def rejected(row: int, *problems: tuple[str, str, dict[str, Any]]) -> dict[str, Any]:
     """A rejected row as marketing reports it: each problem's column, code and params, and
     the English (which the page never shows)."""
@@ -67,9 +88,10 @@ def rejected(row: int, *problems: tuple[str, str, dict[str, Any]]) -> dict[str, 
     }
 
 
+@pytest.mark.parametrize(("path", "api", "limit_mb"), IMPORTS)
 @pytest.mark.parametrize("lang", ["vi", "en"])
 async def test_an_import_sends_the_file_and_reports_each_rejected_row_in_the_users_words(
-    stand_in: Pages, lang: str
+    stand_in: Pages, lang: str, path: str, api: str, limit_mb: int
 ) -> None:
     marketer = await stand_in.person(Role.MARKETING, lang=lang)
     report = {
@@ -90,13 +112,13 @@ async def test_an_import_sends_the_file_and_reports_each_rejected_row_in_the_use
             ),
         ],
     }
-    stand_in.upstream.answer("POST", "/api/targets/import", report)
+    stand_in.upstream.answer("POST", api, report)
     content = "period,region_code,amount\n2027,Hà Nội,10.000.000.000\n".encode()
 
-    answer = await upload(marketer, "chi-tieu.csv", content)
+    answer = await upload(marketer, "chi-tieu.csv", content, path)
 
     assert answer.status_code == 200
-    sent = stand_in.upstream.last("POST", "/api/targets/import").body
+    sent = stand_in.upstream.last("POST", api).body
     assert b'filename="chi-tieu.csv"' in sent and content in sent
     html = Html(answer.text)
     assert [html.all(data_testid=k)[0].text for k in ("imported", "updated", "unchanged", "rejected")] == [
@@ -122,32 +144,44 @@ async def test_an_import_sends_the_file_and_reports_each_rejected_row_in_the_use
     assert "(English)" not in " ".join(rows)
 
 
+@pytest.mark.parametrize(("path", "api", "limit_mb"), IMPORTS)
 @pytest.mark.parametrize(
     ("status", "detail", "key", "params"),
     [
         (422, "the header lacks the column(s) amount", "timport.err.lacks", {"columns": "amount"}),
-        (413, "the file is larger than 2097152 bytes", "timport.err.too_large", {}),
+        (413, "the file is larger than the limit", "timport.err.too_large", {}),
     ],
 )
 async def test_a_file_refused_as_a_whole_is_shown_at_the_file(
-    stand_in: Pages, status: int, detail: str, key: str, params: dict[str, str]
+    stand_in: Pages,
+    status: int,
+    detail: str,
+    key: str,
+    params: dict[str, Any],
+    path: str,
+    api: str,
+    limit_mb: int,
 ) -> None:
     marketer = await stand_in.person(Role.MARKETING)
     coded = {"code": "file.missing_columns", "params": {"columns": ["amount"]}} if status == 422 else {}
-    stand_in.upstream.answer("POST", "/api/targets/import", {"detail": detail, **coded}, status=status)
+    stand_in.upstream.answer("POST", api, {"detail": detail, **coded}, status=status)
 
-    answer = await upload(marketer, "x.csv", b"period,region_code\n")
+    answer = await upload(marketer, "x.csv", b"period,region_code\n", path)
 
     assert answer.status_code == status
-    assert Html(answer.text).by_id("file-error").text == translate("vi", key, **params)
+    words = translate("vi", key, **params, mb=limit_mb)
+    assert Html(answer.text).by_id("file-error").text == words
 
 
-async def test_an_upload_without_a_file_asks_for_one(stand_in: Pages) -> None:
+@pytest.mark.parametrize(("path", "api", "limit_mb"), IMPORTS)
+async def test_an_upload_without_a_file_asks_for_one(
+    stand_in: Pages, path: str, api: str, limit_mb: int
+) -> None:
     marketer = await stand_in.person(Role.MARKETING)
-    answer = await marketer.post("/targets/import", {})
+    answer = await marketer.post(path, {})
     assert answer.status_code == 422
     assert Html(answer.text).by_id("file-error").text == translate("vi", "err.missing")
-    assert not stand_in.upstream.calls("POST", "/api/targets/import")
+    assert not stand_in.upstream.calls("POST", api)
 
 
 # -- proposing -----------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """Marketing: channels and the provinces they cover (a channel's page: its parent, its
 provinces, its salespeople per province), market volumes, the market-share dashboard
 (bar charts by province x channel, against the previous period), campaigns (a
-campaign's page: its targeting, its audience, the launch)."""
+campaign's page: its targeting, its audience, the launch).
+
+Market volumes also come from a file (/marketing/volumes/import), reported row by row as
+the targets' import is (`plan_imports`)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from starlette.datastructures import FormData
 
 from crm_kit.auth import Role
 
-from . import core, history, product_groups, regions
+from . import core, history, plan_imports, product_groups, regions
 from .core import UiDep
 
 router = APIRouter(prefix="/marketing")
@@ -283,6 +286,25 @@ async def create_volume(ui: UiDep) -> Response:
     if result.ok:
         return ui.redirect(f"/marketing/volumes?period={period}", flash="flash.saved")
     return await _volumes_page(ui, period, values, core.problems_of(ui, result), status_code=result.status)
+
+
+#: A market volumes file: its columns and size limit are the API's (`marketing.volumes`).
+VOLUME_IMPORT = plan_imports.PlanImport(
+    "marketing/volume_import.html",
+    "/api/market-volumes/import",
+    ("region_code", "product_group", "period", "amount", "source", "note"),
+    limit_mb=5,
+)
+
+
+@router.get("/volumes/import")
+async def volume_import_page(ui: UiDep) -> Response:
+    return await VOLUME_IMPORT.page(ui, may_plan=ui.is_(*PLANNERS))
+
+
+@router.post("/volumes/import")
+async def import_volumes(ui: UiDep) -> Response:
+    return await VOLUME_IMPORT.upload(ui, may_plan=ui.is_(*PLANNERS))
 
 
 @router.get("/share")

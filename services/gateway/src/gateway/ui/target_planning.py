@@ -16,9 +16,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from . import core, targets
+from . import core, plan_imports, targets
 from .core import UiDep
-from .problems import row_note
 
 router = APIRouter(prefix="/targets")
 
@@ -27,70 +26,17 @@ PROPOSAL_FIELDS = ("period", "share", "region_codes", "product_group", "channel_
 
 # -- importing ------------------------------------------------------------------------------
 
-
-def report_rows(ui: core.Ui, report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rejected rows as the import pages' report table shows them (`_import_report.html`)."""
-    return [
-        {
-            "row": r["row"],
-            "outcome": "rejected",
-            "note": row_note(ui.lang, r),
-            "href": None,
-        }
-        for r in sorted(report.get("rejected", []), key=lambda r: r["row"])
-    ]
-
-
-def file_problems(ui: core.Ui, result: core.ApiResult) -> core.Problems:
-    """A file the API cannot read as a whole, at the file's field."""
-    if result.status == 413:
-        return core.Problems(fields={"file": ui.t("timport.err.too_large")})
-    body = result.data if isinstance(result.data, dict) else {}
-    code, params = body.get("code"), body.get("params") or {}
-    if result.status == 422 and not isinstance(result.detail, list):
-        columns = ", ".join(str(c) for c in params.get("columns") or [])
-        if code == "file.missing_columns":
-            message = ui.t("timport.err.lacks", columns=columns)
-        elif code == "file.unknown_columns":
-            message = ui.t("timport.err.unknown", columns=columns, known=", ".join(IMPORT_COLUMNS))
-        else:
-            message = ui.t("timport.err.unreadable", detail=core.problem_text(ui, result))
-        return core.Problems(fields={"file": message})
-    return core.problems_of(ui, result, ("file",))
-
-
-async def _import_page(
-    ui: core.Ui,
-    report: dict[str, Any] | None = None,
-    problems: core.Problems | None = None,
-    status_code: int = 200,
-) -> Response:
-    return ui.render(
-        "targets/import.html",
-        status_code=status_code,
-        report=report,
-        rows=report_rows(ui, report) if report else [],
-        columns=IMPORT_COLUMNS,
-        may_plan=targets.may_plan(ui),
-        problems=problems or core.Problems(),
-    )
+IMPORT = plan_imports.PlanImport("targets/import.html", "/api/targets/import", IMPORT_COLUMNS, limit_mb=2)
 
 
 @router.get("/import")
 async def import_page(ui: UiDep) -> Response:
-    return await _import_page(ui)
+    return await IMPORT.page(ui, may_plan=targets.may_plan(ui))
 
 
 @router.post("/import")
 async def upload(ui: UiDep) -> Response:
-    part = await core.upload_part(await ui.request.form(), "file")
-    if part is None:
-        problems = core.Problems(fields={"file": ui.t("err.missing")})
-        return await _import_page(ui, problems=problems, status_code=422)
-    result = await ui.api.call("POST", "/api/targets/import", files={"file": part})
-    if result.ok:
-        return await _import_page(ui, report=result.data)
-    return await _import_page(ui, problems=file_problems(ui, result), status_code=result.status)
+    return await IMPORT.upload(ui, may_plan=targets.may_plan(ui))
 
 
 # -- proposing ------------------------------------------------------------------------------
