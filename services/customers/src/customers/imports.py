@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, String, any_, bindparam, func, or_, select
+from sqlalchemy import ARRAY, String, any_, bindparam, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -29,7 +29,7 @@ from .domain import ImportStatus, Stage, TimelineKind
 from .lifecycle import promoted_event
 from .models import Customer, CustomerImport
 from .ownership import OWNER_ROLES
-from .records import new_customer, now, registered_event
+from .records import now, registered_event
 from .spreadsheet import COLUMNS, MAX_BYTES, CleanRow, Problem, check_row_problems
 from .timeline import entry, record_all
 
@@ -277,10 +277,11 @@ async def commit(session: AsyncSession, import_id: uuid.UUID, user: User) -> Cus
     )
     at = now()
     written = [(row.row, _new_customer(row, owner_id, at)) for row, owner_id in evaluation.to_import]
-    session.add_all(customer for _, customer in written)
-    await session.flush()
-    # The timeline in one statement, then the events in one (`emit_many`): one `emit` per
-    # event was 10,000-20,000 statements for a full file, most of a commit's time.
+    # The customers in one bulk INSERT (no unit of work: the ORM's flush of 10,000 new
+    # objects took twice as long), the timeline in one statement, then the events in one
+    # (`emit_many`): one `emit` per event was 10,000-20,000 statements for a full file.
+    if written:
+        await session.execute(insert(Customer), [vars(customer) for _, customer in written])
     await record_all(session, [_imported_entry(upload, number, c, user) for number, c in written])
     events: list[Any] = []
     for _, customer in written:
@@ -299,9 +300,35 @@ async def commit(session: AsyncSession, import_id: uuid.UUID, user: User) -> Cus
     return upload
 
 
-def _new_customer(row: CleanRow, owner_id: uuid.UUID, at: datetime) -> Customer:
-    return new_customer(
+@dataclass
+class NewCustomer:
+    """A customer a file's row becomes: its columns (the database fills created_at and
+    updated_at), written in one bulk INSERT, and what its events carry (`CustomerFacts`)."""
+
+    id: uuid.UUID
+    name: str
+    name_folded: str
+    contact_name: str | None
+    phone: str | None
+    email: str | None
+    address: str | None
+    region_code: str | None
+    owner_id: uuid.UUID
+    lifecycle_stage: str
+    grade: str | None
+    source: str
+    promoted_at: datetime | None
+    channel_id: uuid.UUID | None = None
+    tax_code: str | None = None
+    legal_name: str | None = None
+    billing_address: str | None = None
+
+
+def _new_customer(row: CleanRow, owner_id: uuid.UUID, at: datetime) -> NewCustomer:
+    return NewCustomer(
+        id=uuid.uuid4(),
         name=row.name,
+        name_folded=row.name_folded[:200],
         contact_name=row.contact_name,
         phone=row.phone,
         email=row.email,
@@ -315,7 +342,7 @@ def _new_customer(row: CleanRow, owner_id: uuid.UUID, at: datetime) -> Customer:
     )
 
 
-def _imported_entry(upload: CustomerImport, number: int, customer: Customer, user: User) -> dict[str, Any]:
+def _imported_entry(upload: CustomerImport, number: int, customer: NewCustomer, user: User) -> dict[str, Any]:
     detail = {
         "import_id": str(upload.id),
         "file_name": upload.file_name,

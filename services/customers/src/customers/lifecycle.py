@@ -80,7 +80,7 @@ async def note_converted_lead(session: AsyncSession, event: LeadQualified, envel
 # -- promotion -------------------------------------------------------------------------
 
 
-def promoted_event(customer: Customer) -> CustomerPromotedToTraditional:
+def promoted_event(customer: records.CustomerFacts) -> CustomerPromotedToTraditional:
     assert customer.promoted_at is not None
     return CustomerPromotedToTraditional(
         customer_id=customer.id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Row, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -121,7 +121,35 @@ def new_customer(*, name: str, **fields: Any) -> Customer:
     )
 
 
-def b2b_fields(customer: Customer) -> dict[str, Any]:
+class CustomerFacts(Protocol):
+    """What the events about a customer carry: a stored `Customer`, or a new one an import
+    writes in bulk (`imports.NewCustomer`)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def lifecycle_stage(self) -> str: ...
+    @property
+    def owner_id(self) -> uuid.UUID | None: ...
+    @property
+    def region_code(self) -> str | None: ...
+    @property
+    def channel_id(self) -> uuid.UUID | None: ...
+    @property
+    def grade(self) -> str | None: ...
+    @property
+    def tax_code(self) -> str | None: ...
+    @property
+    def legal_name(self) -> str | None: ...
+    @property
+    def billing_address(self) -> str | None: ...
+    @property
+    def promoted_at(self) -> datetime | None: ...
+
+
+def b2b_fields(customer: CustomerFacts) -> dict[str, Any]:
     """What invoices and e-invoices need of the customer, as the events carry it."""
     return {
         "tax_code": customer.tax_code,
@@ -130,7 +158,7 @@ def b2b_fields(customer: Customer) -> dict[str, Any]:
     }
 
 
-def registered_event(customer: Customer) -> CustomerRegistered:
+def registered_event(customer: CustomerFacts) -> CustomerRegistered:
     return CustomerRegistered(
         customer_id=customer.id,
         name=customer.name,
