@@ -1366,3 +1366,56 @@ async def test_a_burst_of_promotions_handled_together_has_the_effect_of_one_by_o
     assert await sales.scalar(
         "SELECT count(DISTINCT received_at) FROM inbox WHERE event_id = ANY(:ids)", ids=event_ids
     ) < len(event_ids)
+
+
+async def test_a_burst_of_registrations_handled_together_has_the_effect_of_one_by_one(
+    sales: Sales, seller: Actor, manager: Actor
+) -> None:
+    """Registrations arriving together (an import sends thousands) are handled set-based
+    (`register_customers`): each prospect is quotable and counted gained once for its owner,
+    a traditional one is open for ordering and not counted as a prospect, and one registered
+    twice in the burst (a redelivery with a new id) is one customer, one fact."""
+    prospects = [uuid.uuid4() for _ in range(30)]
+    traditional, twice = uuid.uuid4(), uuid.uuid4()
+
+    def registration(customer_id: uuid.UUID, stage: str = "prospect") -> CustomerRegistered:
+        return CustomerRegistered(
+            customer_id=customer_id,
+            name=f"Nhập khẩu {customer_id.hex[:6]}",
+            lifecycle_stage=stage,
+            owner_id=seller.id,
+            region_code="79",
+        )
+
+    burst = [registration(c) for c in prospects[:15]] + [registration(twice), registration(twice)]
+    burst += [registration(traditional, "traditional")] + [registration(c) for c in prospects[15:]]
+    event_ids = await asyncio.gather(*(sales.publish(event) for event in burst))
+    for event_id in event_ids:
+        await sales.handled(event_id)
+
+    stages = dict(
+        (
+            await sales.rows(
+                "SELECT id, lifecycle_stage FROM sales_customers WHERE id = ANY(:ids)",
+                ids=[*prospects, twice, traditional],
+            )
+        )
+    )
+    assert stages == {**{c: "prospect" for c in [*prospects, twice]}, traditional: "traditional"}
+    assert (
+        await sales.scalar(
+            "SELECT count(*) FROM sales_customers WHERE id = :id AND opened_at IS NOT NULL", id=traditional
+        )
+        == 1
+    )
+    gained = await sales.rows(
+        "SELECT subject_id, owner_id FROM performance_facts WHERE kind = 'prospect_gained'"
+        " AND subject_id = ANY(:ids)",
+        ids=[*prospects, twice, traditional],
+    )
+    assert sorted(subject for subject, _ in gained) == sorted([*prospects, twice])
+    assert {owner for _, owner in gained} == {seller.id}
+    # More than one registration went through a transaction: the burst was handled in batches.
+    assert await sales.scalar(
+        "SELECT count(DISTINCT received_at) FROM inbox WHERE event_id = ANY(:ids)", ids=event_ids
+    ) < len(event_ids)

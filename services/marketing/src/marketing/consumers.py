@@ -31,9 +31,11 @@ directory.register(handlers)
 customer_copy.register(handlers, graded=True, merged=read_models.customers_merged)
 
 
-@handlers.handles(CustomerRegistered)
-async def customer_registered(session: AsyncSession, event: CustomerRegistered, envelope: Envelope) -> None:
-    await read_models.customer_registered(session, event, envelope.occurred_at)
+@handlers.handles_many(CustomerRegistered)
+async def customers_registered(
+    session: AsyncSession, registrations: Sequence[tuple[CustomerRegistered, Envelope]]
+) -> None:
+    await read_models.customers_registered(session, registrations)
 
 
 @handlers.handles_many(CustomerPromotedToTraditional)

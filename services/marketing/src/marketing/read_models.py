@@ -11,7 +11,6 @@ a capture after the decision leaves the outcome).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -23,6 +22,7 @@ from crm_contracts import (
     CustomerPromotedToTraditional,
     CustomerRegistered,
     CustomersMerged,
+    Envelope,
     LeadCaptured,
     LeadDisqualified,
     LeadQualified,
@@ -39,12 +39,14 @@ from .domain import LeadOutcome, Period
 from .models import CampaignMember, LeadFact, RevenueFact
 
 
-async def customer_registered(
-    session: AsyncSession, event: CustomerRegistered, occurred_at: datetime
+async def customers_registered(
+    session: AsyncSession, registrations: Sequence[tuple[CustomerRegistered, Envelope]]
 ) -> None:
-    """A new customer joins the audiences it matches; an edit, a promotion or a grade that
-    came first keeps what it said (`crm_kit.customer_copy`)."""
-    await customer_copy.record(session, [Fact.of_registration(event, occurred_at)])
+    """New customers join the audiences they match; an edit, a promotion or a grade that
+    came first keeps what it said (`crm_kit.customer_copy`). Those that arrived together
+    (an import sends thousands) in one statement."""
+    facts = [Fact.of_registration(event, envelope.occurred_at) for event, envelope in registrations]
+    await customer_copy.record(session, facts)
 
 
 async def customers_promoted(session: AsyncSession, events: Sequence[CustomerPromotedToTraditional]) -> None:

@@ -36,7 +36,7 @@ def build_handlers(settings: Settings) -> Handlers:
     directory.register(handlers)
     # The seller on quote and order PDFs: a copy of accounting's company profile.
     seller.register(handlers)
-    handlers.handles(CustomerRegistered)(customer_registered)
+    handlers.handles_many(CustomerRegistered)(customers.register_customers)
     handlers.handles_many(CustomerPromotedToTraditional)(_opening_customers(settings))
     # Edits, hand-overs, deactivations and grades: the kit's standard handlers.
     customers.register(handlers)
@@ -73,10 +73,6 @@ def _opening_customers(settings: Settings) -> ManyHandlerFn[CustomerPromotedToTr
         await customers.open_customers(session, promotions, settings)
 
     return open_customers
-
-
-async def customer_registered(session: AsyncSession, event: CustomerRegistered, envelope: Envelope) -> None:
-    await customers.register_customer(session, event, envelope.occurred_at)
 
 
 async def lead_qualified(session: AsyncSession, event: LeadQualified) -> None:

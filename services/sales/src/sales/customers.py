@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, exists, func, select, update
@@ -62,35 +61,59 @@ _COPIED = (
 )
 
 
-async def register_customer(session: AsyncSession, event: CustomerRegistered, occurred_at: datetime) -> None:
-    """Know a new customer (usually a prospect: quotable, not yet open for ordering)."""
-    known = (await customer_copy.record(session, [Fact.of_registration(event, occurred_at)]))[
-        event.customer_id
+async def register_customers(
+    session: AsyncSession, registrations: Sequence[tuple[CustomerRegistered, Envelope]]
+) -> None:
+    """Know new customers (usually prospects: quotable, not yet open for ordering), and count
+    each prospect gained for its owner. Set-based: an import registers thousands at once;
+    a customer registered twice in one batch is handled in order."""
+    for run in distinct_runs(registrations, key=lambda registration: registration[0].customer_id):
+        await _register_customers(session, run)
+
+
+async def _register_customers(
+    session: AsyncSession, registrations: Sequence[tuple[CustomerRegistered, Envelope]]
+) -> None:
+    facts = [Fact.of_registration(event, envelope.occurred_at) for event, envelope in registrations]
+    known = await customer_copy.record(session, facts)
+    now = utc_now()
+    ordered = sorted(registrations, key=lambda registration: registration[0].customer_id)
+    rows = [
+        {
+            "id": event.customer_id,
+            **_copied(known[event.customer_id]),
+            "registered_at": envelope.occurred_at,
+            "opened_at": now if CustomerStage(event.lifecycle_stage) == CustomerStage.TRADITIONAL else None,
+        }
+        for event, envelope in ordered
     ]
-    registered = CustomerStage(event.lifecycle_stage)
-    stmt = insert(SalesCustomer).values(
-        id=event.customer_id,
-        **_copied(known),
-        registered_at=occurred_at,
-        opened_at=utc_now() if registered == CustomerStage.TRADITIONAL else None,
-    )
-    # The promotion may have come first: it made the row; learn when it was registered.
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[SalesCustomer.id],
-            set_={"registered_at": stmt.excluded.registered_at, **{c: stmt.excluded[c] for c in _COPIED}},
-        )
-    )
-    if registered == CustomerStage.PROSPECT:
-        await performance.record_fact(
-            session,
+    await session.execute(_REGISTER_CUSTOMERS, rows)
+    gained = [
+        performance.fact_row(
             FactKind.PROSPECT_GAINED,
             event.customer_id,
             owner_id=event.owner_id,
             channel_id=event.channel_id,
             region_code=event.region_code,
-            occurred_at=occurred_at,
+            occurred_at=envelope.occurred_at,
         )
+        for event, envelope in ordered
+        if CustomerStage(event.lifecycle_stage) == CustomerStage.PROSPECT
+    ]
+    await performance.record_facts(session, gained)
+
+
+def _register_customers_statement() -> Any:
+    stmt = insert(SalesCustomer)
+    # The promotion may have come first: it made the row; learn when it was registered.
+    return stmt.on_conflict_do_update(
+        index_elements=[SalesCustomer.id],
+        set_={"registered_at": stmt.excluded.registered_at, **{c: stmt.excluded[c] for c in _COPIED}},
+    )
+
+
+#: Built once, as `_OPEN_CUSTOMERS` below.
+_REGISTER_CUSTOMERS = _register_customers_statement()
 
 
 def _open_customers_statement() -> Any:

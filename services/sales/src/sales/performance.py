@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -19,6 +20,38 @@ from crm_contracts import LeadCaptured, LeadDisqualified, LeadQualified
 from .models import PerformanceFact, Quote, SalesCustomer
 from .performance_rules import FactKind
 from .settings import Settings
+
+
+def fact_row(
+    kind: FactKind,
+    subject_id: uuid.UUID,
+    *,
+    owner_id: uuid.UUID | None,
+    channel_id: uuid.UUID | None,
+    region_code: str | None,
+    occurred_at: datetime,
+    amount: int = 0,
+) -> dict[str, Any]:
+    """A fact as `record_facts` takes it: `kind` for `subject_id`."""
+    return {
+        "kind": kind,
+        "subject_id": subject_id,
+        "owner_id": owner_id,
+        "channel_id": channel_id,
+        "region_code": region_code,
+        "occurred_at": occurred_at,
+        "amount": amount,
+    }
+
+
+#: Each fact once, however often the events behind it repeat (built once: its rows vary).
+_RECORD_FACTS = insert(PerformanceFact).on_conflict_do_nothing(constraint="uq_performance_facts_kind_subject")
+
+
+async def record_facts(session: AsyncSession, facts: Sequence[dict[str, Any]]) -> None:
+    """Count each of `facts` (`fact_row`) once, in one statement."""
+    if facts:
+        await session.execute(_RECORD_FACTS, list(facts))
 
 
 async def record_fact(
@@ -33,19 +66,16 @@ async def record_fact(
     amount: int = 0,
 ) -> None:
     """Count `kind` for `subject_id` once, however often the events behind it repeat."""
-    await session.execute(
-        insert(PerformanceFact)
-        .values(
-            kind=kind,
-            subject_id=subject_id,
-            owner_id=owner_id,
-            channel_id=channel_id,
-            region_code=region_code,
-            occurred_at=occurred_at,
-            amount=amount,
-        )
-        .on_conflict_do_nothing(constraint="uq_performance_facts_kind_subject")
+    row = fact_row(
+        kind,
+        subject_id,
+        owner_id=owner_id,
+        channel_id=channel_id,
+        region_code=region_code,
+        occurred_at=occurred_at,
+        amount=amount,
     )
+    await record_facts(session, [row])
 
 
 async def quote_fact(
