@@ -1394,11 +1394,9 @@ async def test_a_burst_of_registrations_handled_together_has_the_effect_of_one_b
         await sales.handled(event_id)
 
     stages = dict(
-        (
-            await sales.rows(
-                "SELECT id, lifecycle_stage FROM sales_customers WHERE id = ANY(:ids)",
-                ids=[*prospects, twice, traditional],
-            )
+        await sales.rows(
+            "SELECT id, lifecycle_stage FROM sales_customers WHERE id = ANY(:ids)",
+            ids=[*prospects, twice, traditional],
         )
     )
     assert stages == {**{c: "prospect" for c in [*prospects, twice]}, traditional: "traditional"}
