@@ -454,7 +454,7 @@ class PerformanceDay(Base):
     Kept exact by Postgres, not by the writers: statement-level triggers on
     `performance_facts` (migration 0022) add each statement's inserted facts, take off its
     deleted ones (an order cancelled), move updated ones (a province filled in), and empty
-    it with the facts when they are truncated. Facts are written by `record_fact`, quote
+    it with the facts when they are truncated. Facts are written by `performance.record_facts`, quote
     expiries, cancellations, migrations and bulk loads alike, in SQL and in Python; a
     trigger is the one place none of them can bypass. A day whose facts are all gone has
     no row, as if it had none.

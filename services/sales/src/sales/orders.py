@@ -39,15 +39,19 @@ async def place_order(
     await session.flush()
     await session.refresh(order, ["lines"])
     await outbox.emit(session, _order_placed(order), actor=actor)
-    await performance.record_fact(
+    await performance.record_facts(
         session,
-        FactKind.ORDER_PLACED,
-        order.id,
-        owner_id=order.owner_id,
-        channel_id=order.channel_id,
-        region_code=order.region_code,
-        occurred_at=order.placed_at,
-        amount=order.net_total,
+        [
+            performance.fact_row(
+                FactKind.ORDER_PLACED,
+                order.id,
+                owner_id=order.owner_id,
+                channel_id=order.channel_id,
+                region_code=order.region_code,
+                occurred_at=order.placed_at,
+                amount=order.net_total,
+            )
+        ],
     )
     changes = {"number": order.number, "quote_id": str(quote.id)}
     await audit(session, Audited.ORDER, order.id, AuditAction.PLACED, actor, changes)
@@ -218,13 +222,17 @@ async def credit_note_issued(session: AsyncSession, event: CreditNoteIssued) -> 
     order = await session.get(Order, event.order_id)
     if order is None:
         return
-    await performance.record_fact(
+    await performance.record_facts(
         session,
-        FactKind.CREDIT_NOTE,
-        event.credit_note_id,
-        owner_id=order.owner_id,
-        channel_id=order.channel_id,
-        region_code=order.region_code,
-        occurred_at=event.issued_at,
-        amount=-event.net_amount,
+        [
+            performance.fact_row(
+                FactKind.CREDIT_NOTE,
+                event.credit_note_id,
+                owner_id=order.owner_id,
+                channel_id=order.channel_id,
+                region_code=order.region_code,
+                occurred_at=event.issued_at,
+                amount=-event.net_amount,
+            )
+        ],
     )

@@ -54,44 +54,24 @@ async def record_facts(session: AsyncSession, facts: Sequence[dict[str, Any]]) -
         await session.execute(_RECORD_FACTS, list(facts))
 
 
-async def record_fact(
-    session: AsyncSession,
-    kind: FactKind,
-    subject_id: uuid.UUID,
-    *,
-    owner_id: uuid.UUID | None,
-    channel_id: uuid.UUID | None,
-    region_code: str | None,
-    occurred_at: datetime,
-    amount: int = 0,
-) -> None:
-    """Count `kind` for `subject_id` once, however often the events behind it repeat."""
-    row = fact_row(
-        kind,
-        subject_id,
-        owner_id=owner_id,
-        channel_id=channel_id,
-        region_code=region_code,
-        occurred_at=occurred_at,
-        amount=amount,
-    )
-    await record_facts(session, [row])
-
-
 async def quote_fact(
     session: AsyncSession, kind: FactKind, quote: Quote, customer: SalesCustomer | None, at: datetime
 ) -> None:
     """Count the quote for its owner, in its customer's channel and province as sales' record
     of the customer has them now."""
-    await record_fact(
+    await record_facts(
         session,
-        kind,
-        quote.id,
-        owner_id=quote.owner_id,
-        channel_id=customer.channel_id if customer else None,
-        region_code=customer.region_code if customer else None,
-        occurred_at=at,
-        amount=quote.total,
+        [
+            fact_row(
+                kind,
+                quote.id,
+                owner_id=quote.owner_id,
+                channel_id=customer.channel_id if customer else None,
+                region_code=customer.region_code if customer else None,
+                occurred_at=at,
+                amount=quote.total,
+            )
+        ],
     )
 
 
@@ -110,23 +90,19 @@ async def quotes_expired(
         .outerjoin(SalesCustomer, SalesCustomer.id == Quote.customer_id)
         .where(Quote.id.in_(list(lost_at)))
     )
-    values = [
-        {
-            "kind": FactKind.QUOTE_EXPIRED,
-            "subject_id": row.id,
-            "owner_id": row.owner_id,
-            "channel_id": row.channel_id,
-            "region_code": row.region_code,
-            "occurred_at": lost_at[row.id],
-            "amount": row.total,
-        }
+    facts = [
+        fact_row(
+            FactKind.QUOTE_EXPIRED,
+            row.id,
+            owner_id=row.owner_id,
+            channel_id=row.channel_id,
+            region_code=row.region_code,
+            occurred_at=lost_at[row.id],
+            amount=row.total,
+        )
         for row in rows
     ]
-    await session.execute(
-        insert(PerformanceFact)
-        .values(values)
-        .on_conflict_do_nothing(constraint="uq_performance_facts_kind_subject")
-    )
+    await record_facts(session, facts)
 
 
 async def lead_captured(session: AsyncSession, event: LeadCaptured) -> None:
@@ -148,12 +124,16 @@ async def _lead_fact(
     occurred_at: datetime,
 ) -> None:
     """A lead's outcome, counted for its owner in its channel and province at the time the event states."""
-    await record_fact(
+    await record_facts(
         session,
-        kind,
-        event.lead_id,
-        owner_id=event.owner_id,
-        channel_id=event.channel_id,
-        region_code=event.region_code,
-        occurred_at=occurred_at,
+        [
+            fact_row(
+                kind,
+                event.lead_id,
+                owner_id=event.owner_id,
+                channel_id=event.channel_id,
+                region_code=event.region_code,
+                occurred_at=occurred_at,
+            )
+        ],
     )

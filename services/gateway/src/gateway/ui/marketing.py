@@ -299,7 +299,7 @@ VOLUME_IMPORT = plan_imports.PlanImport(
 
 @router.get("/volumes/import")
 async def volume_import_page(ui: UiDep) -> Response:
-    return await VOLUME_IMPORT.page(ui, may_plan=ui.is_(*PLANNERS))
+    return VOLUME_IMPORT.page(ui, may_plan=ui.is_(*PLANNERS))
 
 
 @router.post("/volumes/import")

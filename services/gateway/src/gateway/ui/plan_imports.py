@@ -24,7 +24,7 @@ class PlanImport:
     columns: tuple[str, ...]
     limit_mb: int
 
-    async def page(
+    def page(
         self,
         ui: core.Ui,
         *,
@@ -49,12 +49,12 @@ class PlanImport:
         part = await core.upload_part(await ui.request.form(), "file")
         if part is None:
             problems = core.Problems(fields={"file": ui.t("err.missing")})
-            return await self.page(ui, may_plan=may_plan, problems=problems, status_code=422)
+            return self.page(ui, may_plan=may_plan, problems=problems, status_code=422)
         result = await ui.api.call("POST", self.api_path, files={"file": part})
         if result.ok:
-            return await self.page(ui, may_plan=may_plan, report=result.data)
+            return self.page(ui, may_plan=may_plan, report=result.data)
         problems = self.file_problems(ui, result)
-        return await self.page(ui, may_plan=may_plan, problems=problems, status_code=result.status)
+        return self.page(ui, may_plan=may_plan, problems=problems, status_code=result.status)
 
     def file_problems(self, ui: core.Ui, result: core.ApiResult) -> core.Problems:
         """A file the API cannot read as a whole, at the file's field."""

@@ -31,7 +31,7 @@ IMPORT = plan_imports.PlanImport("targets/import.html", "/api/targets/import", I
 
 @router.get("/import")
 async def import_page(ui: UiDep) -> Response:
-    return await IMPORT.page(ui, may_plan=targets.may_plan(ui))
+    return IMPORT.page(ui, may_plan=targets.may_plan(ui))
 
 
 @router.post("/import")
