@@ -21,10 +21,10 @@ from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
 
 from . import channels, domain
+from .catalogue_schemas import PriceListCreate, PriceListEnd, PriceListItemIn, PriceListPatch
 from .common import audit, utc_now, where_given
 from .domain import AuditAction, Audited, ChannelKind, ListedPrice
 from .models import AuditEntry, PriceList, PriceListItem, Product, SalesCustomer
-from .schemas import PriceListCreate, PriceListEnd, PriceListItemIn, PriceListPatch
 
 Problems = list[errors.At]
 

@@ -20,10 +20,10 @@ from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
 from crm_kit.text import fold
 
+from .catalogue_schemas import ProductGroupCreate, ProductGroupUpdate
 from .common import audit, escape_like, utc_now
 from .domain import AuditAction, Audited
 from .models import ProductGroup
-from .schemas import ProductGroupCreate, ProductGroupUpdate
 
 FIELD = ("body", "product_group")
 

@@ -13,10 +13,10 @@ from crm_kit.http import PageParams
 from crm_kit.queries import fetch_page
 from crm_kit.text import fold
 
+from .catalogue_schemas import ProductCreate, ProductUpdate
 from .common import escape_like, utc_now, where_given
 from .models import Product, ProductPrice
 from .product_groups import group_for_product
-from .schemas import ProductCreate, ProductUpdate
 
 
 async def create_product(session: AsyncSession, body: ProductCreate, user: User) -> Product:

@@ -15,10 +15,7 @@ from crm_kit.http import Page, Paging
 from crm_kit.runtime import DbDep
 
 from .. import price_lists
-from ..domain import ChannelKind
-from ..models import PriceList
-from ..schemas import (
-    AuditOut,
+from ..catalogue_schemas import (
     PriceListCreate,
     PriceListEnd,
     PriceListItemOut,
@@ -26,6 +23,9 @@ from ..schemas import (
     PriceListPatch,
     PriceListSummary,
 )
+from ..domain import ChannelKind
+from ..models import PriceList
+from ..schemas import AuditOut
 from .dependencies import MANAGERS, SettingsDep
 
 router = APIRouter(prefix="/api/price-lists", tags=["price lists"])

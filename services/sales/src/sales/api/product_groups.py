@@ -11,7 +11,7 @@ from crm_kit.http import Page, Paging
 from crm_kit.runtime import DbDep
 
 from .. import product_groups
-from ..schemas import ProductGroupCreate, ProductGroupOut, ProductGroupUpdate
+from ..catalogue_schemas import ProductGroupCreate, ProductGroupOut, ProductGroupUpdate
 from .dependencies import MANAGERS, Search
 
 router = APIRouter(prefix="/api/product-groups", tags=["products"])

@@ -11,7 +11,7 @@ from crm_kit.http import Page, Paging
 from crm_kit.runtime import DbDep
 
 from .. import products
-from ..schemas import ProductCreate, ProductOut, ProductPriceOut, ProductUpdate
+from ..catalogue_schemas import ProductCreate, ProductOut, ProductPriceOut, ProductUpdate
 from .dependencies import MANAGERS, Search
 
 router = APIRouter(prefix="/api/products", tags=["products"])
