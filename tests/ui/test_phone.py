@@ -24,6 +24,15 @@ STICKING_OUT = """w => [...document.querySelectorAll('main *')]
   .filter(e => e.getBoundingClientRect().right > w + 1)
   .slice(0, 5)
   .map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)"""
+#: Blank space over 24 px between fields stacked in a form row (a stacked field once
+#: took its 180 px flex basis as its height: the /performance filters were mostly blank).
+BLANK_GAPS = """() => [...document.querySelectorAll('main form.row')].flatMap(form => {
+  const kids = [...form.children].filter(e => e.offsetParent !== null);
+  return kids.slice(1).map((e, i) => {
+    const gap = e.getBoundingClientRect().top - kids[i].getBoundingClientRect().bottom;
+    return gap > 24 ? `${form.action}: ${Math.round(gap)} px above ${e.tagName}.${e.className}` : null;
+  }).filter(Boolean);
+})"""
 
 
 async def test_the_salespersons_pages_fit_a_phone(
@@ -50,8 +59,9 @@ async def test_the_salespersons_pages_fit_a_phone(
             "kanban": "/leads/board",
             "customer-360": f"/customers/{cid}",
             "quote-builder": f"/quotes/new?customer_id={cid}",
+            "performance": "/performance",
         }
-        too_wide, tall_header = {}, {}
+        too_wide, tall_header, gaps = {}, {}, {}
         for name, path in pages.items():
             await page.goto(f"{base}{path}")
             await expect(page.locator("main")).to_be_visible()
@@ -64,8 +74,11 @@ async def test_the_salespersons_pages_fit_a_phone(
                 too_wide[name] = await page.evaluate(STICKING_OUT, WIDTH)
             if header is None or header["height"] > HEIGHT * 0.25:
                 tall_header[name] = header and header["height"]
+            if found := await page.evaluate(BLANK_GAPS):
+                gaps[name] = found
         assert too_wide == {}, f"pages wider than a {WIDTH} px screen: {too_wide}"
         assert tall_header == {}, f"headers over a quarter of the screen: {tall_header}"
+        assert gaps == {}, f"blank space between stacked fields: {gaps}"
         # The quote builder's total is on the screen, not cut off to the right.
         await page.goto(f"{base}/quotes/new?customer_id={cid}")
         await page.locator("#lines-0-product_code").select_option(code)
