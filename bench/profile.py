@@ -55,12 +55,14 @@ SPY = [s for s in os.environ.get("PROFILE_SPY", "").split(",") if s]
 OUT = ROOT / ".local" / "profiles"
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, kernel_only: bool = False) -> float:
+    """User and system CPU seconds of `pid` so far (only system time: `kernel_only`)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except FileNotFoundError:  # it exited meanwhile
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[12]) + (0 if kernel_only else int(fields[11]))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def processes(stack: Stack) -> dict[str, list[int]]:
@@ -73,13 +75,37 @@ def processes(stack: Stack) -> dict[str, list[int]]:
 
 def cpu_by_process(pids: dict[str, list[int]]) -> dict[str, float]:
     """CPU seconds used so far by each named group of processes."""
-    return {name: sum(map(cpu_seconds, group)) for name, group in pids.items()}
+    return {name: sum(map(cpu_seconds, group)) for name, group in pids.items()} | {
+        "(in the kernel)": sum(cpu_seconds(pid, kernel_only=True) for group in pids.values() for pid in group)
+    }
+
+
+CONSUMERS = ("sales", "accounting", "marketing", "leads")
+
+
+def batch_counts(stack: Stack) -> dict[str, tuple[float, float]]:
+    """Each consumer's transactions and messages so far (`crm_consume_batch_size`)."""
+    found = {}
+    for service in CONSUMERS:
+        text = httpx.get(f"{stack.url(service)}/metrics", timeout=5).text
+        values = {
+            line.split("{")[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(("crm_consume_batch_size_count", "crm_consume_batch_size_sum"))
+        }
+        found[service] = (
+            values.get("crm_consume_batch_size_count", 0),
+            values.get("crm_consume_batch_size_sum", 0),
+        )
+    return found
 
 
 @contextmanager
 def measured(stack: Stack, phase: str, units: list[float], unit: str) -> Iterator[None]:
-    """Print each process's CPU per unit over the block (`units[0]`, known at its end)."""
+    """Print each process's CPU per unit over the block (`units[0]`, known at its end),
+    and the consumers' messages per transaction."""
     pids = processes(stack)
+    batches_before = batch_counts(stack)
     before = cpu_by_process(pids)
     OUT.mkdir(parents=True, exist_ok=True)
     spies = [
@@ -93,6 +119,7 @@ def measured(stack: Stack, phase: str, units: list[float], unit: str) -> Iterato
                 "200",
                 "-f",
                 "raw",
+                "--nonblocking",
                 "-o",
                 str(OUT / f"{phase}-{s}.txt"),
             ],
@@ -109,10 +136,22 @@ def measured(stack: Stack, phase: str, units: list[float], unit: str) -> Iterato
     total = 0.0
     for name in before:
         ms = (after[name] - before[name]) * 1000 / units[0]
+        if name.startswith("("):  # a part of the total, said after it
+            continue
         total += ms
         if ms >= 0.005:
             print(f"  {name:12} {ms:7.3f} ms/{unit}")
     print(f"  {'all':12} {total:7.3f} ms/{unit}", flush=True)
+    kernel = (after["(in the kernel)"] - before["(in the kernel)"]) * 1000 / units[0]
+    print(f"  {'of it in the kernel':12} {kernel:7.3f} ms/{unit}", flush=True)
+    batches = batch_counts(stack)
+    sizes = []
+    for service, (count, items) in batches.items():
+        count, items = count - batches_before[service][0], items - batches_before[service][1]
+        if count:
+            sizes.append(f"{service} {items / count:.1f}")
+    if sizes:
+        print(f"  messages per consumer transaction: {', '.join(sizes)}", flush=True)
 
 
 async def connect(stack: Stack, service: str) -> asyncpg.Connection:

@@ -109,7 +109,7 @@ async def start_relay(database: Database, bus: EventBus) -> AsyncIterator[StartR
     started: list[OutboxRelay] = []
 
     async def start(
-        *, poll_interval_s: float = 0.2, batch_size: int = 500, publish: Any = None
+        *, poll_interval_s: float = 0.2, batch_size: int = 500, publish: Any = None, linger_s: float = 0.0
     ) -> OutboxRelay:
         relay = OutboxRelay(
             database,
@@ -117,6 +117,7 @@ async def start_relay(database: Database, bus: EventBus) -> AsyncIterator[StartR
             service="outboxsvc",
             batch_size=batch_size,
             poll_interval_s=poll_interval_s,
+            linger_s=linger_s,
         )
         await relay.start()
         started.append(relay)
@@ -375,3 +376,30 @@ async def test_after_its_listen_connection_is_killed_a_commit_still_wakes_the_re
     envelope = await emit_committed(database, ThingPinged(n=9))
     await eventually(probe.collect, lambda ms: len(ms) >= 1, timeout=5.0, what="the event, woken by NOTIFY")
     assert len(probe.copies_of(envelope.event_id)) == 1
+
+
+async def test_commits_made_while_the_relay_lingers_go_out_in_its_one_pass(
+    database: Database, bus: EventBus, probe: Probe, start_relay: StartRelay, eventually: Eventually
+) -> None:
+    """Woken by a commit, the relay waits `linger_s` for the next ones: at an everyday
+    rate the events of a few milliseconds travel together, and every consumer takes
+    them in one transaction (issue 18)."""
+    passes: list[int] = []
+    relay = await start_relay(poll_interval_s=30, linger_s=0.3)
+    original = relay.relay_once
+
+    async def counted() -> int:
+        sent = await original()
+        if sent:
+            passes.append(sent)
+        return sent
+
+    relay.relay_once = counted  # type: ignore[method-assign]
+    await asyncio.sleep(0.1)  # the relay waits for a commit
+    for n in range(3):
+        await emit_committed(database, ThingPinged(n=n))
+        await asyncio.sleep(0.05)  # well inside the linger
+
+    await eventually(probe.collect, lambda ms: len(ms) >= 3, what="the three events on the probe queue")
+    assert passes == [3]
+    assert await pending(database) == 0

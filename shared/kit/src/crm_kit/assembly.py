@@ -109,6 +109,7 @@ def build_runtime(settings: ServiceSettings, handlers: Handlers | None) -> Runti
         service=settings.service_name,
         batch_size=settings.relay_batch_size,
         poll_interval_s=settings.relay_poll_interval_s,
+        linger_s=settings.relay_linger_s,
     )
     retention = Retention.from_settings(db, settings)
     replayer = Replayer(db, bus.publisher, bus.declarations, settings.amqp_url)

@@ -148,12 +148,16 @@ class OutboxRelay:
         service: str,
         batch_size: int = 500,
         poll_interval_s: float = 1.0,
+        linger_s: float = 0.0,
     ) -> None:
         self.db = db
         self.publish = publish
         self.service = service
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
+        #: How long a wake-up waits for more commits before it claims: the rows committed
+        #: meanwhile go out in the same pass, and the consumers take them in one batch.
+        self.linger_s = linger_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         # Commits that wrote outbox rows wake the relay; polling stays the source of truth.
@@ -202,6 +206,9 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
             except TimeoutError:
                 pass
+            else:
+                if self.linger_s:
+                    await asyncio.sleep(self.linger_s)
             self._wake.clear()
 
     async def relay_once(self) -> int:

@@ -57,6 +57,8 @@ class ServiceSettings(BaseSettings):
     relay_enabled: bool = True
     relay_batch_size: int = Field(default=500, ge=1, le=5000)
     relay_poll_interval_s: float = Field(default=1.0, gt=0)
+    #: How long the relay, woken by a commit, waits for the next ones before it claims.
+    relay_linger_s: float = Field(default=0.0, ge=0, le=1)
     publish_timeout_s: float = Field(default=10.0, gt=0)
 
     #: Sent outbox rows are kept this long after they were written (the history an event
