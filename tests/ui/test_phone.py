@@ -24,13 +24,18 @@ STICKING_OUT = """w => [...document.querySelectorAll('main *')]
   .filter(e => e.getBoundingClientRect().right > w + 1)
   .slice(0, 5)
   .map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)"""
-#: Blank space over 24 px between fields stacked in a form row (a stacked field once
-#: took its 180 px flex basis as its height: the /performance filters were mostly blank).
+#: Blank space over 40 px in fields stacked in a form row, between them or inside one
+#: below its content (a stacked field once took its 180 px flex basis as its height: the
+#: /performance filters were mostly blank).
 BLANK_GAPS = """() => [...document.querySelectorAll('main form.row')].flatMap(form => {
   const kids = [...form.children].filter(e => e.offsetParent !== null);
-  return kids.slice(1).map((e, i) => {
-    const gap = e.getBoundingClientRect().top - kids[i].getBoundingClientRect().bottom;
-    return gap > 24 ? `${form.action}: ${Math.round(gap)} px above ${e.tagName}.${e.className}` : null;
+  const bottom = e => Math.max(e.getBoundingClientRect().top,
+    ...[...e.querySelectorAll('*')].map(d => d.getBoundingClientRect().bottom));
+  return kids.map((e, i) => {
+    const below = e.getBoundingClientRect().bottom - bottom(e);
+    const above = i ? e.getBoundingClientRect().top - kids[i - 1].getBoundingClientRect().bottom : 0;
+    const gap = Math.max(below, above);
+    return gap > 40 ? `${form.action}: ${Math.round(gap)} px blank at ${e.tagName}.${e.className}` : null;
   }).filter(Boolean);
 })"""
 
