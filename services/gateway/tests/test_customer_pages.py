@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 from crm_kit.auth import Role
@@ -308,6 +309,28 @@ async def test_a_mistyped_address_under_customers_or_leads_is_a_page_not_found(s
         assert translate("en", "errors.not_found") in answer.text
         assert "stage." not in answer.text
     assert not stand_in.upstream.calls("GET", "/api/customers/care-overdue")
+
+
+async def test_an_address_no_page_has_is_a_page_in_the_users_language(stand_in: Pages) -> None:
+    """Issue 19, point 2 (the final walk): /nowhere answered a browser with the API's
+    problem document, "Not Found" in English on a Vietnamese screen. A browser now gets
+    the error page in its user's language; any other client keeps the problem document."""
+    seller = await stand_in.person(Role.SALESPERSON, lang="vi")
+    html_page = {"accept": "text/html,application/xhtml+xml"}
+    for path in ("/nowhere", "/customers/1/2/3", "/settingz"):
+        answer = await seller.http.get(path, headers=html_page)
+        assert answer.status_code == 404, path
+        assert answer.headers["content-type"].startswith("text/html"), path
+        assert translate("vi", "errors.not_found") in answer.text, path
+        assert "Not Found" not in answer.text
+    machine = await seller.http.get("/nowhere", headers={"accept": "application/json"})
+    assert machine.status_code == 404
+    assert machine.json()["code"] == "not_found"
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(stand_in.gateway.app), base_url="http://gateway"
+    ) as nobody:
+        anonymous = await nobody.get("/nowhere", headers=html_page)
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login?next=%2Fnowhere"
 
 
 async def test_the_360_lists_the_customers_opportunities(stand_in: Pages) -> None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from crm_kit import errors
 
 from . import (
     admin,
@@ -89,5 +92,19 @@ def install(app: FastAPI) -> None:
             return HTMLResponse(ui.t("errors.csrf"), status_code=403)
         return ui.render("error.html", status_code=403, message=ui.t("errors.csrf"))
 
+    async def no_such_page(request: Request, exc: Exception) -> Response:
+        """A mistyped address in the browser gets a page in the user's language (after the
+        login, for someone not logged in); the API and every other client keep the
+        problem document."""
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404 and core.wants_page(request):
+            try:
+                ui = await core.current_ui(request)
+            except core.LoginRequired as login:
+                return core.login_redirect(request, login)
+            return ui.render("error.html", status_code=404, message=ui.t("errors.not_found"))
+        return await errors.http_refused(request, exc)
+
     app.add_exception_handler(core.LoginRequired, login_required)
     app.add_exception_handler(core.CsrfRefused, csrf_refused)
+    app.add_exception_handler(StarletteHTTPException, no_such_page)

@@ -291,6 +291,17 @@ def _next_url(request: Request) -> str:
     return target
 
 
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the API, a static file or an HTMX fragment)."""
+    path = request.url.path
+    return (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and not request.headers.get("hx-request")
+        and not path.startswith(("/api/", "/static/", "/docs", "/openapi"))
+    )
+
+
 def anonymous_ui(request: Request) -> Ui:
     """The context of the login page: no user yet, but a language and a CSRF token."""
     lang = i18n.language_or_default(request.cookies.get(LANG_COOKIE))
