@@ -41,10 +41,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.run import (
     ROOT,
     Stack,
+    cpu_by_process,
     inbox_sizes,
     insert_outbox,
     login,
     pct,
+    processes,
     promotion_rows,
     running_stack,
     wait_for,
@@ -53,31 +55,6 @@ from bench.run import (
 
 SPY = [s for s in os.environ.get("PROFILE_SPY", "").split(",") if s]
 OUT = ROOT / ".local" / "profiles"
-
-
-def cpu_seconds(pid: int, kernel_only: bool = False) -> float:
-    """User and system CPU seconds of `pid` so far (only system time: `kernel_only`)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:  # it exited meanwhile
-        return 0.0
-    ticks = int(fields[12]) + (0 if kernel_only else int(fields[11]))
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def processes(stack: Stack) -> dict[str, list[int]]:
-    found = {service: [p.pid] for service, p in stack.processes.items()}
-    for name, pattern in (("postgres", "postgres"), ("rabbitmq", "beam.smp")):
-        out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
-        found[name] = [int(pid) for pid in out.split()]
-    return found
-
-
-def cpu_by_process(pids: dict[str, list[int]]) -> dict[str, float]:
-    """CPU seconds used so far by each named group of processes."""
-    return {name: sum(map(cpu_seconds, group)) for name, group in pids.items()} | {
-        "(in the kernel)": sum(cpu_seconds(pid, kernel_only=True) for group in pids.values() for pid in group)
-    }
 
 
 CONSUMERS = ("sales", "accounting", "marketing", "leads")

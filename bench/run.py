@@ -5,7 +5,8 @@ Starts the six services (their own ports, databases and bus namespace), then mea
 1. ceiling     raw aio-pika: persistent publish with confirms -> consume with ack (quorum queue)
 2. e2e         CustomerPromotedToTraditional from the customers outbox to committed rows in
                both sales and accounting: sustained events/s (a burst of N rows), and the
-               latency p50/p95/p99 at a fixed 200 events/s
+               latency p50/p95/p99 and the CPU per event of every process (the services,
+               Postgres, RabbitMQ: `/proc/<pid>/stat`) at a fixed 200 events/s
 3. flow        lead -> contact -> evaluate -> convert -> prospect visible, through the gateway
 4. gateway     read latency p50/p99 at a fixed rate, and throughput versus a bare FastAPI route
                that reads the same row (`gateway_ratio`); also versus a route answering a
@@ -64,6 +65,38 @@ SETTLE_SECONDS = 5
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def cpu_seconds(pid: int, kernel_only: bool = False) -> float:
+    """User and system CPU seconds of `pid` so far (only system time: `kernel_only`)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # it exited meanwhile
+        return 0.0
+    ticks = int(fields[12]) + (0 if kernel_only else int(fields[11]))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def processes(stack: Stack) -> dict[str, list[int]]:
+    """Each service's process, and every Postgres and RabbitMQ process on the machine."""
+    found = {service: [p.pid] for service, p in stack.processes.items()}
+    for name, pattern in (("postgres", "postgres"), ("rabbitmq", "beam.smp")):
+        out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+        found[name] = [int(pid) for pid in out.split()]
+    return found
+
+
+def cpu_by_process(pids: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds used so far by each named group of processes, and by all of them in
+    the kernel (`"(in the kernel)"`, a part of the others' sum, not an addend)."""
+    return {name: sum(map(cpu_seconds, group)) for name, group in pids.items()} | {
+        "(in the kernel)": sum(cpu_seconds(pid, kernel_only=True) for group in pids.values() for pid in group)
+    }
+
+
+def cpu_total(before: dict[str, float], after: dict[str, float]) -> float:
+    """CPU seconds all the processes used between two `cpu_by_process` readings."""
+    return sum(after[name] - before[name] for name in before if not name.startswith("("))
 
 
 async def ceiling(amqp_url: str, n: int = 20_000) -> float:
@@ -181,6 +214,8 @@ async def e2e(stack: Stack) -> dict[str, float]:
         rows = promotion_rows(RATE * RATE_SECONDS)
         ids = [r[0] for r in rows]
         before = await inbox_sizes(consumers)
+        pids = processes(stack)
+        cpu_before = cpu_by_process(pids)
         started = time.perf_counter()
         for i, row in enumerate(rows):
             await insert_outbox(customers, [row])
@@ -188,6 +223,9 @@ async def e2e(stack: Stack) -> dict[str, float]:
             if delay > 0:
                 await asyncio.sleep(delay)
         await wait_for(consumers, ids, before)
+        # Every process's CPU over the phase (the six services, Postgres, RabbitMQ; this
+        # benchmark's own inserts are in Postgres's share) per promotion.
+        cpu_ms = cpu_total(cpu_before, cpu_by_process(pids)) * 1000 / len(ids)
         created = dict(
             await customers.fetch(
                 "SELECT event_id, created_at FROM outbox WHERE event_id = ANY($1::uuid[])", ids
@@ -205,6 +243,7 @@ async def e2e(stack: Stack) -> dict[str, float]:
             "p50_ms_at_200": statistics.median(latencies),
             "p95_ms_at_200": pct(latencies, 95),
             "p99_ms_at_200": pct(latencies, 99),
+            "cpu_ms_per_event_at_200": cpu_ms,
         }
     finally:
         await customers.close()
@@ -421,6 +460,7 @@ async def main() -> None:
         ("e2e latency p50 at 200/s", "p50_ms_at_200", "ms"),
         ("e2e latency p95 at 200/s", "p95_ms_at_200", "ms"),
         ("e2e latency p99 at 200/s", "p99_ms_at_200", "ms"),
+        ("CPU per event at 200/s, all processes", "cpu_ms_per_event_at_200", "ms"),
         ("flow lead->convert->prospect visible (gateway)", "flows_per_s", "flow/s"),
         ("flow p95", "flow_p95_ms", "ms"),
         ("gateway read p50 at 200/s", "gateway_read_p50_ms", "ms"),
@@ -439,7 +479,8 @@ async def main() -> None:
     print(
         f"e2e_events_per_s={results['e2e_events_per_s']:.0f} ceiling_msgs_per_s={ceiling_rate:.0f} "
         f"ratio={results['ratio']:.3f} p99_ms_at_200={results['p99_ms_at_200']:.1f} "
-        f"gateway_ratio={results['gateway_ratio']:.3f}"
+        f"gateway_ratio={results['gateway_ratio']:.3f} "
+        f"cpu_ms_per_event_at_200={results['cpu_ms_per_event_at_200']:.2f}"
     )
 
 

@@ -40,11 +40,13 @@ async def customers_registered(
     )
 
 
-@handlers.handles(CustomerPromotedToTraditional)
-async def customer_promoted(
-    session: AsyncSession, event: CustomerPromotedToTraditional, envelope: Envelope
+@handlers.handles_many(CustomerPromotedToTraditional)
+async def customers_promoted(
+    session: AsyncSession, promotions: Sequence[tuple[CustomerPromotedToTraditional, Envelope]]
 ) -> None:
-    await customer_copy.record(session, [Fact.of_promotion(event)])
+    """Promotions that arrived together, in one statement (every promotion comes here
+    too: at 200/s, one by one, they cost leads more CPU than sales' own handling)."""
+    await customer_copy.record(session, [Fact.of_promotion(e) for e, _ in promotions])
 
 
 @handlers.handles(PortfolioReassigned)

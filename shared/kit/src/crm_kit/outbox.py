@@ -12,12 +12,15 @@ idempotent (see `inbox`), so that second copy has no second effect.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -30,10 +33,8 @@ from sqlalchemy import (
     Text,
     Uuid,
     func,
-    or_,
     select,
     text,
-    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -137,6 +138,61 @@ async def emit_many(
 Publish = Callable[[str, bytes, dict[str, Any]], Awaitable[None]]
 
 
+#: The next batch of unpublished rows whose time has come, locked for this relay (another
+#: replica's relay skips them and takes the next) and marked published; $1 is the batch size.
+_CLAIM = """
+UPDATE outbox SET published_at = now()
+FROM (
+    SELECT id FROM outbox
+    WHERE published_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+    ORDER BY id
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+) AS due
+WHERE outbox.id = due.id
+RETURNING outbox.id, outbox.routing_key, outbox.body, outbox.event_id, outbox.correlation_id, outbox.headers
+"""
+
+#: A claimed row the broker did not take ($1 its id, $2 why): unpublished again, and
+#: backed off per row (1, 2, 4 ... 60 s) so one refused event does not hold up the
+#: others or spin the relay.
+_POSTPONE = """
+UPDATE outbox SET
+    published_at = NULL,
+    attempts = attempts + 1,
+    last_error = $2,
+    next_attempt_at = now() + make_interval(secs => least(60, power(2, attempts)))
+WHERE id = $1
+"""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An outbox row claimed by a relay pass."""
+
+    id: int
+    routing_key: str
+    body: bytes
+    event_id: uuid.UUID
+    correlation_id: str
+    headers: dict[str, Any]
+
+    @classmethod
+    def of(cls, record: asyncpg.Record) -> Claimed:
+        headers = record["headers"]
+        # SQLAlchemy's pool gives its connections a jsonb codec; a bare one gives text.
+        if isinstance(headers, str):
+            headers = json.loads(headers)
+        return cls(
+            id=record["id"],
+            routing_key=record["routing_key"],
+            body=record["body"],
+            event_id=record["event_id"],
+            correlation_id=record["correlation_id"],
+            headers=headers or {},
+        )
+
+
 class OutboxRelay:
     """Publishes committed outbox rows; one per service process."""
 
@@ -218,77 +274,54 @@ class OutboxRelay:
         ... FOR UPDATE SKIP LOCKED) RETURNING`), inside the transaction that publishes it:
         the mark commits only after the broker confirmed, a row the broker refused is set
         back and postponed, and a relay that dies mid-batch leaves it all unpublished (its
-        transaction rolls back), so no event is lost (issue 18: a round trip less per pass)."""
-        async with self.db.transaction() as session:
-            rows = sorted((await session.execute(self._claim)).all(), key=lambda r: r.id)
+        transaction rolls back), so no event is lost (issue 18: a round trip less per pass).
+
+        The pass speaks to the driver directly, its statements prepared once per
+        connection: at 200 events/s a pass carries one or two events, and SQLAlchemy's
+        session, BEGIN and statement machinery cost more CPU than the pass's own work.
+        """
+        async with self.db.engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            try:
+                return await self._pass(driver)
+            except BaseException:
+                if driver.is_closed():
+                    await conn.invalidate()  # not back into the pool: a dead connection
+                raise
+
+    async def _pass(self, driver: asyncpg.Connection) -> int:
+        async with driver.transaction():
+            rows = sorted(map(Claimed.of, await driver.fetch(_CLAIM, self.batch_size)), key=lambda r: r.id)
             if not rows:
                 metrics.OUTBOX_PENDING.labels(self.service).set(0)
                 return 0
 
             results = await asyncio.gather(*(self._publish(r) for r in rows), return_exceptions=True)
             failed = [(r, res) for r, res in zip(rows, results, strict=True) if res is not None]
-            for row, error in failed:
-                await self._postpone(session, row, error)
+            if failed:
+                await self._postpone(driver, failed)
             sent = len(rows) - len(failed)
             metrics.OUTBOX_PUBLISHED.labels(self.service).inc(sent)
             metrics.OUTBOX_FAILED.labels(self.service).inc(len(failed))
         return sent
 
-    @property
-    def _claim(self) -> Any:
-        """The next batch of unpublished rows whose time has come, locked for this relay
-        (another replica's relay skips them and takes the next) and marked published."""
-        due = (
-            select(outbox.c.id)
-            .where(
-                outbox.c.published_at.is_(None),
-                or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= func.now()),
+    async def _postpone(
+        self, driver: asyncpg.Connection, failed: list[tuple[Claimed, BaseException]]
+    ) -> None:
+        for row, error in failed:
+            log.warning(
+                "outbox row %s (%s) not published, will retry: %s",
+                row.event_id,
+                row.routing_key,
+                error,
+                extra={"routing_key": row.routing_key, "reason": str(error)},
             )
-            .order_by(outbox.c.id)
-            .limit(self.batch_size)
-            .with_for_update(skip_locked=True)
-            .subquery("due")
-        )
-        return (
-            update(outbox)
-            .where(outbox.c.id == due.c.id)
-            .values(published_at=func.now())
-            .returning(
-                outbox.c.id,
-                outbox.c.routing_key,
-                outbox.c.body,
-                outbox.c.event_id,
-                outbox.c.correlation_id,
-                outbox.c.headers,
-            )
-        )
+        await driver.executemany(_POSTPONE, [(row.id, str(error)[:2000]) for row, error in failed])
 
-    async def _postpone(self, session: AsyncSession, row: Any, error: BaseException) -> None:
-        log.warning(
-            "outbox row %s (%s) not published, will retry: %s",
-            row.event_id,
-            row.routing_key,
-            error,
-            extra={"routing_key": row.routing_key, "reason": str(error)},
-        )
-        await session.execute(
-            update(outbox)
-            .where(outbox.c.id == row.id)
-            .values(
-                # Claimed as published with the batch: it was not.
-                published_at=None,
-                attempts=outbox.c.attempts + 1,
-                last_error=str(error)[:2000],
-                # Back off per row (1, 2, 4 ... 60 s) so one refused event
-                # does not hold up the others or spin the relay.
-                next_attempt_at=func.now()
-                + func.make_interval(0, 0, 0, 0, 0, 0, func.least(60, func.power(2, outbox.c.attempts))),
-            )
-        )
-
-    async def _publish(self, row: Any) -> None:
+    async def _publish(self, row: Claimed) -> None:
         """One row, in a producer span continuing the trace of the request that emitted it."""
-        with tracing.publishing(row.routing_key, row.headers or {}) as headers:
+        with tracing.publishing(row.routing_key, row.headers) as headers:
             properties = {
                 "message_id": str(row.event_id),
                 "correlation_id": row.correlation_id,
