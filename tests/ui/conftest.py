@@ -87,11 +87,12 @@ def screenshots() -> Path:
 
 @pytest.fixture
 async def contexts(browser: Browser) -> AsyncIterator[Callable[[str], Awaitable[BrowserContext]]]:
-    """`await contexts("vi")`: a fresh browser context in that language, closed after the test."""
+    """`await contexts("vi")`: a fresh browser context in that language, closed after the test
+    (`locale=` for a browser whose own language is not the one the user picked in the UI)."""
     made: list[BrowserContext] = []
 
-    async def make(lang: str) -> BrowserContext:
-        locale = {"vi": "vi-VN", "en": "en-GB"}[lang]
+    async def make(lang: str, locale: str | None = None) -> BrowserContext:
+        locale = locale or {"vi": "vi-VN", "en": "en-GB"}[lang]
         context = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale=locale)
         context.set_default_timeout(SETTLE_MS)
         made.append(context)

@@ -2,7 +2,8 @@
 salesperson x channel x province, sees a salesperson's sale through a dealer channel in
 Hà Nội with its quotes won, orders and revenue, and its attainment against the target set
 for exactly that salesperson, channel and province; then follows the salesperson to the
-grade migration of their customers. A salesperson sees their own row only.
+grade migration of their customers. The chart's numbers are written as in the page's
+language, and the page says what its rates count. A salesperson sees their own row only.
 
 The target and the sale go through the API, as in the other UI tests; what is checked is
 what the pages show."""
@@ -53,7 +54,12 @@ async def test_a_manager_sees_a_sale_per_salesperson_channel_and_province_agains
     net = await sold_through_the_quote_flow(manager, seller, product_group(), channel_id)
     assert net == net_expected
 
-    me = await logged_in(contexts, stack, manager, lang, screenshots)
+    # The browser's own language is the other one (an English Chrome, a Vietnamese UI):
+    # what the page writes must follow the UI's language, not the browser's.
+    browser_locale = {"vi": "en-US", "en": "vi-VN"}[lang]
+    me = await logged_in(
+        lambda lang: contexts(lang, locale=browser_locale), stack, manager, lang, screenshots
+    )
     page = me.page
     await me.nav("nav.performance")
     await expect(page.get_by_role("heading", level=1)).to_have_text(me.t("performance.title"))
@@ -76,6 +82,17 @@ async def test_a_manager_sees_a_sale_per_salesperson_channel_and_province_agains
     assert await cells.nth(won.index(me.t("performance.won"))).inner_text() == "1"
     assert await cells.nth(won.index(me.t("performance.orders"))).inner_text() == "1"
     await expect(page.locator("canvas[data-chart]")).to_be_visible()
+    # The chart's axis says its numbers as the table does: 30.000.000 on a Vietnamese page
+    # (it said 30,000,000, the browser's own locale), 30,000,000 on an English one.
+    ticks = await page.evaluate(
+        "Chart.getChart(document.querySelector('canvas[data-chart]')).scales.y.ticks.map(t => t.label)"
+    )
+    big = [label for label in ticks if len(label) > 4]
+    assert big, ticks
+    separator, other = (".", ",") if lang == "vi" else (",", ".")
+    assert all(separator in label and other not in label for label in big), ticks
+    # What the rates count, said on the page: undecided leads and open quotes are not in them.
+    await expect(page.get_by_test_id("rate-hint")).to_have_text(me.t("performance.rate_hint"))
     await me.shot("performance-salesperson-channel-province")
 
     # To the grade migration of the salesperson's customers.

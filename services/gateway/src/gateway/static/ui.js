@@ -202,6 +202,8 @@
     });
     config.options = config.options || {};
     config.options.animation = false;
+    // Axis ticks and tooltips in the page's language: "0,8" on a Vietnamese page, as its tables say.
+    config.options.locale = document.documentElement.lang === "vi" ? "vi-VN" : "en-US";
     new Chart(canvas, config);
   }
 
