@@ -18,9 +18,11 @@ from .pages import Html, Pages, page
 pytestmark = pytest.mark.integration
 
 YEAR = str(date.today().year)
-CHANNEL = str(uuid.uuid4())
-DEALER = str(uuid.uuid4())
-TARGET = str(uuid.uuid4())
+# Fixed, not random: they are in test ids, which every worker of a parallel run
+# (pytest-xdist) must collect alike.
+CHANNEL = "5d1e2c8a-0c1f-4f5e-9a57-2b6f3c1d9e01"
+DEALER = "8a3b7e55-6d2c-4b1a-8f0e-c4d9a2e7b602"
+TARGET = "c2f9d4e1-3a8b-4c6d-9e2f-7b1a5c3d8e03"
 
 
 @pytest.fixture
