@@ -25,7 +25,7 @@ import httpx
 
 from crm_kit.auth import Role
 from crm_kit.migrations import drop_database
-from crm_testkit.infra import Infra, delete_namespace, fresh_database, unique_namespace
+from crm_testkit.infra import Infra, delete_namespace, migrated_database, unique_namespace
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
@@ -69,7 +69,7 @@ async def running_stack(
     namespace = unique_namespace(label)
     prefix = f"crm_{namespace}_"
     for service in SERVICES:
-        await fresh_database(infra, f"{prefix}{service}")
+        await migrated_database(infra, service, f"{prefix}{service}")
     port_base = int(os.environ.get("E2E_PORT_BASE") or free_port_block(len(SERVICES)))
     options.setdefault("amqp_url", infra.amqp_url)
     options.setdefault("env_overrides", {"accounting": {"LOG_LEVEL": "DEBUG"}})

@@ -47,3 +47,52 @@ async def test_the_migrated_database_is_what_the_models_say(infra: Infra, servic
         await drop_database(url)
     assert checked.returncode == 0, checked.stdout + checked.stderr[-3000:]
     assert "No new upgrade operations detected" in checked.stdout + checked.stderr
+
+
+async def _schema(url: str) -> tuple[str, list[tuple[str, str]]]:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        head = await conn.fetchval("SELECT version_num FROM alembic_version")
+        columns = await conn.fetch(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'public' ORDER BY 1, 2"
+        )
+    finally:
+        await conn.close()
+    return head, [(c["table_name"], c["column_name"]) for c in columns]
+
+
+async def test_a_database_from_the_template_is_the_migrated_one_and_a_new_version_replaces_it(
+    infra: Infra, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The test modules' databases are copies of a template migrated once per version of
+    the schema (`crm_testkit.infra.migrated_database`): the same head and the same
+    columns as migrating from scratch, and a changed version builds its own template and
+    drops the older one."""
+    from crm_testkit import infra as testkit
+
+    suffix = uuid.uuid4().hex[:6]
+    migrated = await fresh_database(infra, f"crm_scratch_leads_{suffix}")
+    copies = [f"crm_copy_leads_{suffix}_{n}" for n in (1, 2)]
+    try:
+        await asyncio.to_thread(migrate, "leads", migrated)
+        from_scratch = await _schema(migrated)
+        first = await testkit.migrated_database(infra, "leads", copies[0])
+        assert await _schema(first) == from_scratch
+
+        monkeypatch.setattr(testkit, "schema_version", lambda service: f"t{suffix}")
+        second = await testkit.migrated_database(infra, "leads", copies[1])
+        assert await _schema(second) == from_scratch
+        conn, _ = await testkit.connect_to_server(infra.database("postgres"))
+        try:
+            found = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'crm_tmpl_leads_%'")
+            templates = [r["datname"] for r in found]
+        finally:
+            await conn.close()
+        assert templates == [f"crm_tmpl_leads_t{suffix}"]
+    finally:
+        made = [migrated, *(infra.database(c) for c in (*copies, f"crm_tmpl_leads_t{suffix}"))]
+        for name in made:
+            await drop_database(name)

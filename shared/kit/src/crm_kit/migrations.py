@@ -132,7 +132,7 @@ def drop_kit_tables() -> None:
     op.drop_table("outbox")
 
 
-async def _connect_to_server(url: str) -> tuple[asyncpg.Connection, str]:
+async def connect_to_server(url: str) -> tuple[asyncpg.Connection, str]:
     """A connection to the maintenance database of `url`'s server, and `url`'s database name."""
     parsed = make_url(async_url(url))
     if not parsed.database:
@@ -149,7 +149,7 @@ async def _connect_to_server(url: str) -> tuple[asyncpg.Connection, str]:
 
 async def create_database_if_missing(url: str) -> bool:
     """Create the database named in `url` on its server; True if it was created."""
-    conn, name = await _connect_to_server(url)
+    conn, name = await connect_to_server(url)
     try:
         if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
             return False
@@ -165,7 +165,7 @@ async def create_database_if_missing(url: str) -> bool:
 
 async def drop_database(url: str) -> None:
     """Drop the database named in `url`, closing its connections (tests only)."""
-    conn, name = await _connect_to_server(url)
+    conn, name = await connect_to_server(url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

@@ -9,6 +9,7 @@ Where the services come from, in order:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 import subprocess
@@ -22,7 +23,12 @@ import aio_pika
 
 from crm_kit import policies
 from crm_kit.db import with_database
-from crm_kit.migrations import create_database_if_missing, drop_database, upgrade_in_subprocess
+from crm_kit.migrations import (
+    connect_to_server,
+    create_database_if_missing,
+    drop_database,
+    upgrade_in_subprocess,
+)
 from crm_kit.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[4]  # shared/testkit/src/crm_testkit/infra.py
@@ -105,6 +111,58 @@ async def fresh_database(infra: Infra, name: str) -> str:
 def migrate(service: str, database_url: str) -> None:
     """Run a service's Alembic migrations."""
     upgrade_in_subprocess(ROOT / "services" / service, database_url)
+
+
+def schema_version(service: str) -> str:
+    """A digest of everything a service's migrated schema can depend on: its migrations,
+    its code and the kit's (whose tables, outbox and inbox among them, the migrations
+    create). Any change to them is a new version, so a template is never stale."""
+    digest = hashlib.sha256()
+    sources = [ROOT / "services" / service / "migrations", ROOT / "services" / service / "src"]
+    sources.append(ROOT / "shared" / "kit" / "src")
+    for source in sources:
+        for path in sorted(source.rglob("*")):
+            if path.is_file() and path.suffix in {".py", ".sql", ".mako", ".ini"}:
+                digest.update(str(path.relative_to(ROOT)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+async def migrated_database(infra: Infra, service: str, name: str) -> str:
+    """A new database `name` (dropped first if it exists) holding `service`'s migrated
+    schema; return its URL.
+
+    It is copied (`CREATE DATABASE ... TEMPLATE`, about 0.1 s) from a template database
+    migrated once per `schema_version`, instead of running every migration again, 2.5-3.5
+    s in a subprocess, for every test module. The template is built under an advisory lock
+    (two test runs on one server build it once), under another name first and renamed
+    when complete (a run killed mid-way leaves no half-migrated template), and the
+    service's older templates are dropped then."""
+    template = f"crm_tmpl_{service}_{schema_version(service)}"
+    url = infra.database(name)
+    conn, _ = await connect_to_server(url)
+    try:
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"crm_tmpl_{service}")
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", template):
+                building = infra.database(f"{template}_building")
+                await drop_database(building)
+                await create_database_if_missing(building)
+                await asyncio.to_thread(migrate, service, building)
+                await conn.execute(f'ALTER DATABASE "{template}_building" RENAME TO "{template}"')
+                for (older,) in await conn.fetch(
+                    "SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2",
+                    f"crm\\_tmpl\\_{service}\\_%",
+                    template,
+                ):
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{older}" WITH (FORCE)')
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"crm_tmpl_{service}")
+    finally:
+        await conn.close()
+    return url
 
 
 async def delete_namespace(amqp_url: str, namespace: str, services: list[str]) -> None:

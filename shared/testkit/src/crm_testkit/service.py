@@ -17,7 +17,6 @@ never meet; both are removed afterwards.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -37,7 +36,7 @@ from crm_kit.db import Database
 from crm_kit.migrations import drop_database
 from crm_kit.settings import ServiceSettings
 
-from .infra import Infra, bus_policies, delete_namespace, fresh_database, migrate, unique_namespace
+from .infra import Infra, bus_policies, delete_namespace, migrated_database, unique_namespace
 from .polling import DEADLINE_S, eventually
 from .subscriber import publish_as_relay
 
@@ -181,8 +180,7 @@ async def running_service(
     defaults (its own database, namespace and public key are always given). `kind`: a
     subclass of `ServiceUnderTest` with the test's own helpers. `keys`: the (private, public)
     signing pair to use, for a service that also holds the private key (the gateway)."""
-    url = await fresh_database(infra, f"crm_test_{service}_{uuid.uuid4().hex[:8]}")
-    await asyncio.to_thread(migrate, service, url)
+    url = await migrated_database(infra, service, f"crm_test_{service}_{uuid.uuid4().hex[:8]}")
     private, public = keys or generate_keypair()
     configured = settings_class(
         **{
