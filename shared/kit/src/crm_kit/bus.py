@@ -95,13 +95,7 @@ class EventBus:
 
     async def publish(self, routing_key: str, body: bytes, properties: dict[str, Any]) -> None:
         """Publish an event; raise `PublishFailed` unless confirmed *and* routed."""
-        await self.publisher.publish(
-            body,
-            exchange=self.declarations.exchange,
-            routing_key=routing_key,
-            message_type=routing_key,
-            **properties,
-        )
+        await self.publisher.publish_event(self.topology.exchange, routing_key, body, **properties)
 
     async def ready(self) -> bool:
         """Connected, consuming, and RabbitMQ itself counts a consumer on the queue.

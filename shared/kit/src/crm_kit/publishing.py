@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import aiormq
@@ -40,6 +41,49 @@ class ConfirmedPublisher:
         if not isinstance(result, aiormq.spec.Basic.Ack):
             where = kwargs.get("routing_key") or kwargs.get("queue")
             raise PublishFailed(f"unroutable or refused: no queue took {where!r} ({type(result).__name__})")
+
+    async def publish_event(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes,
+        *,
+        message_id: str,
+        correlation_id: str,
+        headers: dict[str, Any],
+    ) -> None:
+        """`publish` of an event onto `exchange`, for the outbox relay: the same message and
+        the same guarantees (persistent, `mandatory`, confirmed), sent on the broker's
+        confirming channel through aiormq itself. FastStream's publish builds a command, runs
+        its middleware and an aio-pika `Message` for every message first: a third of the
+        CPU of each publish (issue 18), and the relay publishes every event the service
+        emits. Raises `PublishFailed` as `publish` does."""
+        try:
+            channel = await self.broker.config.channel_manager.get_channel()
+            if channel.is_closed:
+                raise aiormq.exceptions.ChannelInvalidStateError(f"{channel!r} closed")
+            underlay = await channel.get_underlay_channel()
+            result = await underlay.basic_publish(
+                body,
+                exchange=exchange,
+                routing_key=routing_key,
+                properties=aiormq.spec.Basic.Properties(
+                    content_type="application/json",
+                    delivery_mode=2,  # persistent
+                    message_id=message_id,
+                    correlation_id=correlation_id,
+                    headers=headers,
+                    message_type=routing_key,
+                    timestamp=datetime.now(UTC),
+                ),
+                mandatory=True,
+                timeout=self.timeout_s,
+            )
+        except Exception as exc:  # connection lost, nack, timeout: all mean "not taken"
+            raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
+        if not isinstance(result, aiormq.spec.Basic.Ack):
+            refused = type(result).__name__
+            raise PublishFailed(f"unroutable or refused: no queue took {routing_key!r} ({refused})")
 
 
 @asynccontextmanager
