@@ -654,6 +654,44 @@ async def measure(stack: Stack, size: Size, repeat: int, import_rows: int, only:
     return {"calls": rows, "import": imported}
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of `pid` in MB (0 once it has exited)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        pass
+    return 0.0
+
+
+class MemoryWatch:
+    """Each service process's resident memory when the measures start, its peak (sampled
+    every half second) and at the end: that it stays bounded through a million-row
+    database, deep pages and a 100,000-row import (issue 18)."""
+
+    def __init__(self, stack: Stack, every_s: float = 0.5) -> None:
+        self.pids = {service: process.pid for service, process in stack.processes.items()}
+        self.every_s = every_s
+        self.start = {service: rss_mb(pid) for service, pid in self.pids.items()}
+        self.peak = dict(self.start)
+        self._task = asyncio.create_task(self._sample())
+
+    async def _sample(self) -> None:
+        while True:
+            for service, pid in self.pids.items():
+                self.peak[service] = max(self.peak[service], rss_mb(pid))
+            await asyncio.sleep(self.every_s)
+
+    async def stop(self) -> dict[str, dict[str, float]]:
+        self._task.cancel()
+        end = {service: rss_mb(pid) for service, pid in self.pids.items()}
+        return {
+            service: {"start": self.start[service], "peak": self.peak[service], "end": end[service]}
+            for service in self.pids
+        }
+
+
 def summary(rows: list[dict[str, Any]], kind: str) -> float:
     return max((r["p95_ms"] for r in rows if r["kind"] == kind), default=0.0)
 
@@ -698,9 +736,11 @@ async def main() -> None:
     stack.start_all()
     try:
         stack.wait_ready(timeout=180)
+        memory = MemoryWatch(stack)
         measured = await measure(
             stack, size, args.repeat, args.import_rows, {k for k in args.only.split(",") if k}
         )
+        measured["memory_mb"] = await memory.stop()
     finally:
         stack.stop_all()
         await delete_namespace(infra.amqp_url, NAMESPACE, list(SERVICES))
@@ -738,6 +778,9 @@ async def main() -> None:
         failed = f" answered {r['failed']}" if r.get("failed") else ""
         print(f"{r['label']:60} {r['p50_ms']:9.1f} {r['p95_ms']:9.1f} {total:>10}{failed}")
     print(f"{'import (rows/s)':60} {results['import_rows_per_s']:9.0f}")
+    print(f"{'resident memory, MB':60} {'start':>9} {'peak':>9} {'end':>10}")
+    for service, mb in measured["memory_mb"].items():
+        print(f"{'  ' + service:60} {mb['start']:9.0f} {mb['peak']:9.0f} {mb['end']:10.0f}")
     print(f"results: {out.relative_to(ROOT)}")
     print(
         " ".join(
