@@ -17,6 +17,13 @@ class PublishFailed(Exception):
     """The broker did not take responsibility for a message (nack, return or timeout)."""
 
 
+def _taken(result: object, where: object) -> None:
+    """Raise `PublishFailed` unless the broker's answer is an ack: a `Basic.Return` (no queue
+    took the message) or anything else is not."""
+    if not isinstance(result, aiormq.spec.Basic.Ack):
+        raise PublishFailed(f"unroutable or refused: no queue took {where!r} ({type(result).__name__})")
+
+
 class ConfirmedPublisher:
     """Persistent, `mandatory` publishes on a channel with publisher confirms; a message
     that no queue took comes back as `Basic.Return` (not an exception) and fails here."""
@@ -38,9 +45,7 @@ class ConfirmedPublisher:
             )
         except Exception as exc:  # connection lost, nack, timeout: all mean "not taken"
             raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
-        if not isinstance(result, aiormq.spec.Basic.Ack):
-            where = kwargs.get("routing_key") or kwargs.get("queue")
-            raise PublishFailed(f"unroutable or refused: no queue took {where!r} ({type(result).__name__})")
+        _taken(result, kwargs.get("routing_key") or kwargs.get("queue"))
 
     async def publish_event(
         self,
@@ -81,9 +86,7 @@ class ConfirmedPublisher:
             )
         except Exception as exc:  # connection lost, nack, timeout: all mean "not taken"
             raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
-        if not isinstance(result, aiormq.spec.Basic.Ack):
-            refused = type(result).__name__
-            raise PublishFailed(f"unroutable or refused: no queue took {routing_key!r} ({refused})")
+        _taken(result, routing_key)
 
 
 @asynccontextmanager

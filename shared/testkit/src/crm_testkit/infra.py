@@ -9,6 +9,7 @@ Where the services come from, in order:
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import os
 import shutil
@@ -113,18 +114,18 @@ def migrate(service: str, database_url: str) -> None:
     upgrade_in_subprocess(ROOT / "services" / service, database_url)
 
 
+@functools.cache
 def schema_version(service: str) -> str:
     """A digest of everything a service's migrated schema can depend on: its migrations,
     its code and the kit's (whose tables, outbox and inbox among them, the migrations
-    create). Any change to them is a new version, so a template is never stale."""
+    create). Any change to them is a new version, so a template is never stale. Read once
+    per test run: the sources do not change under it."""
     digest = hashlib.sha256()
-    sources = [ROOT / "services" / service / "migrations", ROOT / "services" / service / "src"]
-    sources.append(ROOT / "shared" / "kit" / "src")
-    for source in sources:
-        for path in sorted(source.rglob("*")):
-            if path.is_file() and path.suffix in {".py", ".sql", ".mako", ".ini"}:
-                digest.update(str(path.relative_to(ROOT)).encode())
-                digest.update(path.read_bytes())
+    service_dir = ROOT / "services" / service
+    for source in (service_dir / "migrations", service_dir / "src", ROOT / "shared" / "kit" / "src"):
+        for path in sorted(source.rglob("*.py")):
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -138,18 +139,19 @@ async def migrated_database(infra: Infra, service: str, name: str) -> str:
     (two test runs on one server build it once), under another name first and renamed
     when complete (a run killed mid-way leaves no half-migrated template), and the
     service's older templates are dropped then."""
-    template = f"crm_tmpl_{service}_{schema_version(service)}"
+    lock = f"crm_tmpl_{service}"
+    template = f"{lock}_{schema_version(service)}"
+    building = f"{template}_building"
     url = infra.database(name)
     conn, _ = await connect_to_server(url)
     try:
-        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"crm_tmpl_{service}")
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", lock)
         try:
             if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", template):
-                building = infra.database(f"{template}_building")
-                await drop_database(building)
-                await create_database_if_missing(building)
-                await asyncio.to_thread(migrate, service, building)
-                await conn.execute(f'ALTER DATABASE "{template}_building" RENAME TO "{template}"')
+                await conn.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+                await conn.execute(f'CREATE DATABASE "{building}"')
+                await asyncio.to_thread(migrate, service, infra.database(building))
+                await conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
                 for (older,) in await conn.fetch(
                     "SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2",
                     f"crm\\_tmpl\\_{service}\\_%",
@@ -159,7 +161,7 @@ async def migrated_database(infra: Infra, service: str, name: str) -> str:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         finally:
-            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"crm_tmpl_{service}")
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)
     finally:
         await conn.close()
     return url
